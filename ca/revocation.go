@@ -6,7 +6,6 @@ import (
 	"crypto"
 	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/asn1"
 	"fmt"
 	"math/big"
@@ -99,11 +98,12 @@ func (c *CA) CRL(ctx context.Context) ([]byte, error) {
 // MaxOCSPRequest caps an OCSP request body.
 const MaxOCSPRequest = 8 << 10
 
-var oidOCSPNonce = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 48, 1, 2}
-
 // OCSP answers one DER OCSP request (RFC 6960). It always returns a DER
 // OCSPResponse: a malformed request gets malformedRequest, a request for
 // another issuer gets unauthorized, an unknown serial gets status unknown.
+// Responses carry no nonce (x/crypto/ocsp cannot place one among the
+// response extensions); freshness comes from thisUpdate/nextUpdate, as with
+// most public CAs, and OpenSSL only warns about it.
 func (c *CA) OCSP(reqDER []byte) []byte {
 	req, err := ocsp.ParseRequest(reqDER)
 	if err != nil || len(reqDER) > MaxOCSPRequest {
@@ -118,9 +118,6 @@ func (c *CA) OCSP(reqDER []byte) []byte {
 		ThisUpdate:   now.Add(-defaultLeafBackdate),
 		NextUpdate:   now.Add(time.Duration(c.cfg.OCSPValidity)),
 		Status:       ocsp.Unknown,
-	}
-	if nonce := requestNonce(reqDER); nonce != nil {
-		tmpl.ExtraExtensions = append(tmpl.ExtraExtensions, *nonce)
 	}
 	if rec, err := c.db.get(SerialHex(req.SerialNumber)); err == nil {
 		tmpl.Status = ocsp.Good
@@ -153,26 +150,4 @@ func (c *CA) issuedByUs(req *ocsp.Request) bool {
 	nameHash.Write(c.inter.RawSubject)
 	keyHash.Write(spki.PublicKey.RightAlign())
 	return bytes.Equal(nameHash.Sum(nil), req.IssuerNameHash) && bytes.Equal(keyHash.Sum(nil), req.IssuerKeyHash)
-}
-
-// requestNonce digs the nonce extension out of a raw OCSP request, which
-// x/crypto/ocsp does not expose, so the response can echo it.
-func requestNonce(der []byte) *pkix.Extension {
-	var req struct {
-		TBS struct {
-			Version       int           `asn1:"explicit,tag:0,default:0,optional"`
-			RequestorName asn1.RawValue `asn1:"explicit,tag:1,optional"`
-			RequestList   []asn1.RawValue
-			Extensions    []pkix.Extension `asn1:"explicit,tag:2,optional"`
-		}
-	}
-	if _, err := asn1.Unmarshal(der, &req); err != nil {
-		return nil
-	}
-	for _, e := range req.TBS.Extensions {
-		if e.Id.Equal(oidOCSPNonce) && len(e.Value) <= 128 {
-			return &e
-		}
-	}
-	return nil
 }
