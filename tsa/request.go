@@ -1,0 +1,196 @@
+package tsa
+
+import (
+	"crypto"
+	"crypto/x509"
+	"math/big"
+
+	"golang.org/x/crypto/cryptobyte"
+	casn1 "golang.org/x/crypto/cryptobyte/asn1"
+)
+
+// ParsedRequest is an RFC 3161 TimeStampReq taken apart by ParseRequest.
+//
+//	TimeStampReq ::= SEQUENCE {
+//	   version          INTEGER { v1(1) },
+//	   messageImprint   MessageImprint,
+//	   reqPolicy        TSAPolicyId               OPTIONAL,
+//	   nonce            INTEGER                   OPTIONAL,
+//	   certReq          BOOLEAN                   DEFAULT FALSE,
+//	   extensions       [0] IMPLICIT Extensions   OPTIONAL }
+type ParsedRequest struct {
+	Hash          crypto.Hash // SHA-256, SHA-384 or SHA-512
+	HashedMessage []byte
+	Policy        x509.OID // zero when the request names no policy
+	Nonce         *big.Int // nil when absent
+	CertReq       bool
+
+	imprint []byte // the MessageImprint element, echoed verbatim in TSTInfo
+	nonce   []byte // the nonce INTEGER element, echoed verbatim
+}
+
+var tagExtensions = casn1.Tag(0).ContextSpecific().Constructed()
+
+// ParseRequest parses a DER TimeStampReq strictly. On failure it returns a
+// *RequestError whose Failure is the PKIFailureInfo to answer with:
+//
+//   - badDataFormat: not DER, truncated, trailing bytes, version not 1,
+//     fields out of order, imprint length not matching its algorithm, or
+//     larger than MaxRequestSize;
+//   - badAlg: imprint algorithm other than SHA-256/384/512 (SHA-1, MD5 and
+//     unknown OIDs included) or with parameters other than absent/NULL;
+//   - badRequest: a nonce longer than 64 octets;
+//   - unacceptedExtension: any request extension.
+//
+// Whether the requested policy is acceptable is decided by the Authority
+// (unacceptedPolicy). An explicit certReq FALSE, which strict DER forbids
+// but some clients send, is accepted.
+func ParseRequest(der []byte) (*ParsedRequest, error) {
+	if len(der) > MaxRequestSize {
+		return nil, reject(ErrBadDataFormat, "request larger than %d bytes", MaxRequestSize)
+	}
+	in := cryptobyte.String(der)
+	var seq cryptobyte.String
+	if !in.ReadASN1(&seq, casn1.SEQUENCE) {
+		return nil, reject(ErrBadDataFormat, "not a DER TimeStampReq")
+	}
+	if !in.Empty() {
+		return nil, reject(ErrBadDataFormat, "trailing data after request")
+	}
+	var version int64
+	if !seq.ReadASN1Integer(&version) {
+		return nil, reject(ErrBadDataFormat, "bad version field")
+	}
+	if version != 1 {
+		return nil, reject(ErrBadDataFormat, "unsupported request version %d", version)
+	}
+
+	req := &ParsedRequest{}
+	var imprint cryptobyte.String
+	if !seq.ReadASN1Element(&imprint, casn1.SEQUENCE) {
+		return nil, reject(ErrBadDataFormat, "bad messageImprint")
+	}
+	req.imprint = imprint
+	var mi cryptobyte.String
+	imprint.ReadASN1(&mi, casn1.SEQUENCE)
+	algOID, nullParams, ok := readAlgID(&mi)
+	if !ok || !mi.ReadASN1((*cryptobyte.String)(&req.HashedMessage), casn1.OCTET_STRING) || !mi.Empty() {
+		return nil, reject(ErrBadDataFormat, "bad messageImprint")
+	}
+	if _, ok := oidFromDER(algOID); !ok {
+		return nil, reject(ErrBadDataFormat, "bad hash algorithm OID encoding")
+	}
+
+	var policy, nonceContent []byte
+	hasPolicy := seq.PeekASN1Tag(casn1.OBJECT_IDENTIFIER)
+	if hasPolicy {
+		if !seq.ReadASN1((*cryptobyte.String)(&policy), casn1.OBJECT_IDENTIFIER) {
+			return nil, reject(ErrBadDataFormat, "bad reqPolicy")
+		}
+		if req.Policy, ok = oidFromDER(policy); !ok {
+			return nil, reject(ErrBadDataFormat, "bad reqPolicy encoding")
+		}
+	}
+	if seq.PeekASN1Tag(casn1.INTEGER) {
+		var elem cryptobyte.String
+		if !seq.ReadASN1Element(&elem, casn1.INTEGER) {
+			return nil, reject(ErrBadDataFormat, "bad nonce")
+		}
+		req.nonce = elem
+		content := elem
+		if !content.ReadASN1((*cryptobyte.String)(&nonceContent), casn1.INTEGER) {
+			return nil, reject(ErrBadDataFormat, "bad nonce")
+		}
+		req.Nonce = new(big.Int)
+		if !elem.ReadASN1Integer(req.Nonce) {
+			return nil, reject(ErrBadDataFormat, "bad nonce encoding")
+		}
+	}
+	if seq.PeekASN1Tag(casn1.BOOLEAN) && !seq.ReadASN1Boolean(&req.CertReq) {
+		return nil, reject(ErrBadDataFormat, "bad certReq")
+	}
+	hasExt := seq.PeekASN1Tag(tagExtensions)
+	if hasExt {
+		var ext cryptobyte.String
+		if !seq.ReadASN1(&ext, tagExtensions) || ext.Empty() {
+			return nil, reject(ErrBadDataFormat, "bad extensions")
+		}
+	}
+	if !seq.Empty() {
+		return nil, reject(ErrBadDataFormat, "unexpected field in request")
+	}
+
+	// The structure is sound; now the semantic checks, in field order.
+	if req.Hash = supportedHash(algOID); req.Hash == 0 {
+		return nil, reject(ErrBadAlg, "hash algorithm %s not accepted (use SHA-256, SHA-384 or SHA-512)", oidString(algOID))
+	}
+	if !nullParams {
+		return nil, reject(ErrBadAlg, "hash algorithm parameters must be absent or NULL")
+	}
+	if len(req.HashedMessage) != req.Hash.Size() {
+		return nil, reject(ErrBadDataFormat, "imprint is %d bytes, %s needs %d", len(req.HashedMessage), hashName(req.Hash), req.Hash.Size())
+	}
+	if len(nonceContent) > maxNonceLen {
+		return nil, reject(ErrBadRequest, "nonce longer than %d octets", maxNonceLen)
+	}
+	if hasExt {
+		return nil, reject(ErrUnacceptedExtension, "request extensions are not supported")
+	}
+	return req, nil
+}
+
+// checkPolicy rejects a request naming a policy other than ours.
+func (r *ParsedRequest) checkPolicy(ours x509.OID) error {
+	if !isZeroOID(r.Policy) && !r.Policy.Equal(ours) {
+		return reject(ErrUnacceptedPolicy, "policy %s not supported (this TSA uses %s)", r.Policy, ours)
+	}
+	return nil
+}
+
+func oidString(der []byte) string {
+	if len(der) > 40 {
+		return "(overlong OID)"
+	}
+	if o, ok := oidFromDER(der); ok {
+		return o.String()
+	}
+	return "(invalid)"
+}
+
+// RequestOptions shape a request built by MarshalRequest.
+type RequestOptions struct {
+	Nonce   *big.Int // nil: no nonce
+	Policy  x509.OID // zero: no reqPolicy
+	CertReq bool     // ask the TSA to include its certificate chain
+}
+
+// MarshalRequest builds a DER TimeStampReq for digest, a hash made with h
+// (SHA-256, SHA-384 or SHA-512).
+func MarshalRequest(h crypto.Hash, digest []byte, o RequestOptions) ([]byte, error) {
+	oid := hashOID(h)
+	if oid == nil {
+		return nil, reject(ErrBadAlg, "hash %v not supported", h)
+	}
+	if len(digest) != h.Size() {
+		return nil, reject(ErrBadDataFormat, "digest is %d bytes, %s needs %d", len(digest), hashName(h), h.Size())
+	}
+	var b cryptobyte.Builder
+	b.AddASN1(casn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		b.AddASN1Int64(1)
+		b.AddASN1(casn1.SEQUENCE, func(b *cryptobyte.Builder) {
+			addAlgID(b, oid)
+			b.AddASN1OctetString(digest)
+		})
+		if !isZeroOID(o.Policy) {
+			p, _ := o.Policy.MarshalBinary()
+			b.AddASN1(casn1.OBJECT_IDENTIFIER, func(b *cryptobyte.Builder) { b.AddBytes(p) })
+		}
+		if o.Nonce != nil {
+			b.AddASN1BigInt(o.Nonce)
+		}
+		if o.CertReq {
+			b.AddASN1Boolean(true)
+		}
+	})
+	return b.Bytes()
+}
