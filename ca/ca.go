@@ -337,7 +337,14 @@ func (c *CA) Issue(ctx context.Context, req IssueRequest) (*Issued, error) {
 	if err := c.db.insert(&rec); err != nil {
 		return nil, err
 	}
-	c.log.Info("certificate issued", "serial", rec.Serial, "profile", rec.Profile, "member", rec.Member, "peer_id", rec.PeerID)
+	attrs := []any{"serial", rec.Serial, "profile", rec.Profile}
+	if rec.Member != "" {
+		attrs = append(attrs, "member", rec.Member)
+	}
+	if rec.PeerID != "" {
+		attrs = append(attrs, "peer_id", rec.PeerID)
+	}
+	c.log.Info("certificate issued", attrs...)
 	return &Issued{
 		Record: rec,
 		Chain:  []*x509.Certificate{cert, c.inter, c.root},
