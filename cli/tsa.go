@@ -34,7 +34,8 @@ func tsaCommand() *cli.Command {
 		Description: `The TSA answers RFC 3161 requests over HTTP (POST application/timestamp-query),
 so any standard client, OpenSSL included, can get and check tokens. Tokens
 are ECDSA P-256 signed, carry strictly increasing serial numbers and the
-DXL policy OID (see docs/pki.md).
+TSA's policy OID (tsa.json; the default 2.999.3161.1 is an example-arc
+placeholder, see docs/tsa-notes.md).
 
 A TSA directory holds tsa.key (sealed), tsa.pem (certificate chain),
 tsa.db (serial numbers) and tsa.json (policy, accuracy).`,
@@ -46,23 +47,38 @@ tsa.db (serial numbers) and tsa.json (policy, accuracy).`,
 "tsa" profile (through 'dxl ca serve' if it runs there, else by opening the
 CA directory, which needs its passphrase) and writes the TSA directory.
 
+--policy sets the TSA policy OID written into tokens (kept in tsa.json).
+Use an OID under your organisation's registered arc; without it the TSA
+uses 2.999.3161.1, an unregistered example-arc placeholder, and warns at
+start. Every arc must fit in 31 bits, so 2.25.<UUID> OIDs are refused:
+digitorus/timestamp and other encoding/asn1-based verifiers cannot read them.
+
 Example:
-   DXL_PASSPHRASE=... dxl tsa init --dir ./tsa --ca-dir ./ca
+   DXL_PASSPHRASE=... dxl tsa init --dir ./tsa --ca-dir ./ca --policy 1.3.6.1.4.1.99999.1.1
    DXL_PASSPHRASE=tsa-secret DXL_CA_PASSPHRASE=ca-secret dxl tsa init --dir ./tsa --ca-dir ./ca --json`,
 				Flags: []cli.Flag{
 					dirFlag,
 					&cli.StringFlag{Name: "ca-dir", Usage: "CA directory", Required: true, EnvVars: []string{"DXL_CA_DIR"}},
+					&cli.StringFlag{Name: "policy", Usage: "TSA policy `OID` (default " + tsa.DefaultPolicy.String() + ", a placeholder)"},
 					pass,
 					passphraseFlag("ca-passphrase-file", "the CA keys (default: $DXL_CA_PASSPHRASE, then $DXL_PASSPHRASE, else a prompt)"),
 					jsonFlag,
 				},
 				Action: func(c *cli.Context) error {
+					var opts []tsa.Option
+					if s := c.String("policy"); s != "" {
+						policy, err := tsa.ParsePolicy(s)
+						if err != nil {
+							return err
+						}
+						opts = append(opts, tsa.WithTSAPolicy(policy))
+					}
 					p, err := tsaPass(c, true)
 					if err != nil {
 						return err
 					}
 					dir := c.String("dir")
-					if err := tsa.Init(c.Context, dir, p, caIssuer(c, c.String("ca-dir"))); err != nil {
+					if err := tsa.Init(c.Context, dir, p, caIssuer(c, c.String("ca-dir")), opts...); err != nil {
 						return err
 					}
 					chain, err := tsa.LoadCertificates(filepath.Join(dir, tsa.CertFile))
@@ -82,6 +98,10 @@ Example:
 					}
 					fmt.Fprintf(c.App.Writer, "TSA created in %s\ncertificate: %s (until %s)\n  sha256:    %s\npolicy:      %s\n",
 						dir, out["subject"], chain[0].NotAfter.Format(time.DateOnly), out["sha256_fingerprint"], settings.Policy)
+					if settings.Policy == tsa.DefaultPolicy.String() {
+						fmt.Fprintf(c.App.ErrWriter, "note: %s is an example-arc placeholder; set your operator's registered OID in %s\n",
+							settings.Policy, filepath.Join(dir, tsa.SettingsFile))
+					}
 					return nil
 				},
 			},

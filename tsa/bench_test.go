@@ -93,3 +93,26 @@ func BenchmarkHTTP(b *testing.B) {
 	})
 	reportRate(b, start)
 }
+
+// BenchmarkVerify measures Verify (digitorus parsing, CMS signature, ESS
+// binding, chain) of a token with and without certificates.
+func BenchmarkVerify(b *testing.B) {
+	p := newTestPKI(b, "bench-verify")
+	a := newTestAuthority(b, p, nil)
+	d := digestOf(crypto.SHA256, []byte("bench"))
+	for _, certReq := range []bool{false, true} {
+		resp, err := a.Stamp(mustRequest(b, crypto.SHA256, d, RequestOptions{Nonce: big.NewInt(7), CertReq: certReq}))
+		if err != nil {
+			b.Fatal(err)
+		}
+		opts := VerifyOptions{Roots: p.roots, Intermediates: p.inters, TSACert: p.leaf, Digest: d, Hash: crypto.SHA256, Nonce: big.NewInt(7)}
+		b.Run("certreq="+map[bool]string{false: "false", true: "true"}[certReq], func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				if _, err := Verify(resp, opts); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

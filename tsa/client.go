@@ -5,7 +5,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/rand"
-	"crypto/x509"
+	"encoding/asn1"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -26,7 +26,7 @@ type ClientOption func(*clientOptions)
 
 type clientOptions struct {
 	http    *http.Client
-	policy  x509.OID
+	policy  asn1.ObjectIdentifier
 	nonce   *big.Int
 	noCerts bool
 }
@@ -35,7 +35,9 @@ type clientOptions struct {
 func WithHTTPClient(c *http.Client) ClientOption { return func(o *clientOptions) { o.http = c } }
 
 // WithPolicy asks for a token under policy.
-func WithPolicy(policy x509.OID) ClientOption { return func(o *clientOptions) { o.policy = policy } }
+func WithPolicy(policy asn1.ObjectIdentifier) ClientOption {
+	return func(o *clientOptions) { o.policy = policy }
+}
 
 // WithNonce fixes the nonce instead of drawing a random 64-bit one.
 func WithNonce(n *big.Int) ClientOption { return func(o *clientOptions) { o.nonce = n } }
@@ -155,8 +157,8 @@ func exchange(ctx context.Context, digest []byte, h crypto.Hash, o clientOptions
 }
 
 // checkReply matches a reply to its request, without judging trust.
-func checkReply(resp, digest []byte, h crypto.Hash, nonce *big.Int, policy x509.OID) error {
-	t, info, err := parse(resp, nil)
+func checkReply(resp, digest []byte, h crypto.Hash, nonce *big.Int, policy asn1.ObjectIdentifier) error {
+	t, err := decode(resp)
 	if err != nil {
 		var rej *RejectionError
 		if errors.As(err, &rej) {
@@ -164,17 +166,17 @@ func checkReply(resp, digest []byte, h crypto.Hash, nonce *big.Int, policy x509.
 		}
 		return fmt.Errorf("reply: %w", err)
 	}
-	if info.Hash != h || !bytes.Equal(info.HashedMessage, digest) {
+	if t.ts.HashAlgorithm != h || !bytes.Equal(t.ts.HashedMessage, digest) {
 		return fmt.Errorf("%w: reply certifies another digest", ErrImprint)
 	}
-	if info.Nonce == nil || info.Nonce.Cmp(nonce) != 0 {
-		return fmt.Errorf("%w: reply nonce %v, sent %v", ErrNonce, info.Nonce, nonce)
+	if t.ts.Nonce == nil || t.ts.Nonce.Cmp(nonce) != 0 {
+		return fmt.Errorf("%w: reply nonce %v, sent %v", ErrNonce, t.ts.Nonce, nonce)
 	}
-	if !isZeroOID(policy) && !info.Policy.Equal(policy) {
-		return fmt.Errorf("%w: asked for %s, got %s", ErrPolicy, policy, info.Policy)
+	if len(policy) > 0 && !t.ts.Policy.Equal(policy) {
+		return fmt.Errorf("%w: asked for %s, got %s", ErrPolicy, policy, t.ts.Policy)
 	}
-	if info.Signer != nil {
-		if err := t.checkSignature(info.Signer); err != nil {
+	if t.signer != nil {
+		if err := t.checkSignature(); err != nil {
 			return err
 		}
 	}

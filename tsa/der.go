@@ -5,27 +5,27 @@ import (
 	"crypto/x509"
 	"encoding/asn1"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"golang.org/x/crypto/cryptobyte"
 	casn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
-// DefaultPolicy is the TSA policy OID used when Config.Policy is zero.
+// DefaultPolicy is the TSA policy OID used when Config.Policy is nil:
+// 2.999.3161.1.
 //
-// DXL has no registered OID arc of its own, so the policy lives under
-// 2.25, the arc ITU-T X.667 | ISO/IEC 9834-8 reserves for UUIDs: the OID
-// 2.25.N, where N is the UUID read as one unsigned 128-bit integer, may be
-// used by anyone without registration and is unique by construction. N
-// here is random UUID v4 503be15e-a7df-4a4a-96a4-7c64ab1f459f, generated
-// once for DXL and fixed forever; never change it, as verifiers pin it.
+// DXL has no registered OID arc of its own. 2.999 is {joint-iso-itu-t(2)
+// example(999)}, the arc ITU-T X.660 | ISO/IEC 9834-1 sets aside for
+// examples: free to use, assigned to no organisation. So this OID names no
+// real operator's policy; it is a placeholder. An operator running a TSA
+// should set a policy OID under its own registered arc in tsa.json; New
+// logs a warning while the default is in use.
 //
-// Its second arc does not fit in encoding/asn1.ObjectIdentifier (arcs are
-// limited to int32), which is why this package uses crypto/x509.OID for
-// policies and parses tokens with cryptobyte instead of
-// digitorus/timestamp.Parse. An operator who needs tokens readable by
-// encoding/asn1-based verifiers can set a shorter policy OID of their own.
-var DefaultPolicy = mustOID("2.25.106649156219008860558053406395452048799")
+// Any policy must be representable by encoding/asn1 (every arc within 31
+// bits) so that digitorus/timestamp and other Go verifiers can read the
+// tokens; see ParsePolicy.
+var DefaultPolicy = asn1.ObjectIdentifier{2, 999, 3161, 1}
 
 // MaxRequestSize caps a TimeStampReq. A real request is under 200 bytes
 // (SHA-512 imprint, 64-bit nonce, policy); 8 KiB leaves room for odd
@@ -42,61 +42,82 @@ const (
 	ContentTypeReply = "application/timestamp-reply"
 )
 
-// OID content octets (no tag or length), compared as bytes.
+// Hash OID content octets (no tag or length), compared as bytes by the
+// request parser.
 var (
-	oidSHA1             = oidBytes("1.3.14.3.2.26")
-	oidSHA256           = oidBytes("2.16.840.1.101.3.4.2.1")
-	oidSHA384           = oidBytes("2.16.840.1.101.3.4.2.2")
-	oidSHA512           = oidBytes("2.16.840.1.101.3.4.2.3")
-	oidSignedData       = oidBytes("1.2.840.113549.1.7.2")
-	oidTSTInfo          = oidBytes("1.2.840.113549.1.9.16.1.4")
-	oidAttrContentType  = oidBytes("1.2.840.113549.1.9.3")
-	oidAttrMsgDigest    = oidBytes("1.2.840.113549.1.9.4")
-	oidAttrSigningCert  = oidBytes("1.2.840.113549.1.9.16.2.12")
-	oidAttrSigningCert2 = oidBytes("1.2.840.113549.1.9.16.2.47")
-	oidECDSAWithSHA256  = oidBytes("1.2.840.10045.4.3.2")
-	oidECDSAWithSHA384  = oidBytes("1.2.840.10045.4.3.3")
-	oidECDSAWithSHA512  = oidBytes("1.2.840.10045.4.3.4")
-	oidECPublicKey      = oidBytes("1.2.840.10045.2.1")
-	oidRSAEncryption    = oidBytes("1.2.840.113549.1.1.1")
-	oidSHA256WithRSA    = oidBytes("1.2.840.113549.1.1.11")
-	oidSHA384WithRSA    = oidBytes("1.2.840.113549.1.1.12")
-	oidSHA512WithRSA    = oidBytes("1.2.840.113549.1.1.13")
-	oidEd25519          = oidBytes("1.3.101.112")
-	oidExtKeyUsage      = asn1.ObjectIdentifier{2, 5, 29, 37}
-
-	// oidTSTInfoASN1 is id-ct-TSTInfo for github.com/digitorus/pkcs7.
-	oidTSTInfoASN1 = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 1, 4}
-	// oidSigningCert2ASN1 is id-aa-signingCertificateV2 for pkcs7.
-	oidSigningCert2ASN1 = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 47}
+	oidSHA256 = oidBytes("2.16.840.1.101.3.4.2.1")
+	oidSHA384 = oidBytes("2.16.840.1.101.3.4.2.2")
+	oidSHA512 = oidBytes("2.16.840.1.101.3.4.2.3")
 )
 
-func mustOID(s string) x509.OID {
+// OIDs for encoding/asn1, crypto/x509 and github.com/digitorus/pkcs7.
+var (
+	oidExtKeyUsage = asn1.ObjectIdentifier{2, 5, 29, 37}
+	// id-ct-TSTInfo, the eContentType of a TimeStampToken.
+	oidTSTInfo = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 1, 4}
+	// id-aa-signingCertificate (RFC 2634) and id-aa-signingCertificateV2
+	// (RFC 5035), the ESS attributes binding the signer certificate.
+	oidSigningCert  = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 12}
+	oidSigningCert2 = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 47}
+)
+
+// oidBytes returns the content octets of a dotted OID.
+func oidBytes(s string) []byte {
 	o, err := x509.ParseOID(s)
 	if err != nil {
 		panic(err)
 	}
-	return o
-}
-
-func oidBytes(s string) []byte {
-	b, _ := mustOID(s).MarshalBinary()
+	b, _ := o.MarshalBinary()
 	return b
 }
 
-// ParsePolicy parses a dotted OID such as "2.25.1234" or
-// "1.3.6.1.4.1.99999.1" of any arc size.
-func ParsePolicy(s string) (x509.OID, error) {
-	o, err := x509.ParseOID(strings.TrimSpace(s))
-	if err != nil {
-		return x509.OID{}, fmt.Errorf("%w: policy %q: %v", ErrConfig, s, err)
+// ParsePolicy parses a dotted policy OID such as "1.3.6.1.4.1.99999.1".
+// It refuses OIDs that encoding/asn1 cannot represent: every arc must fit
+// in 31 bits (and the first two, combined as 40*a+b, too). That rules out
+// 2.25.<UUID> OIDs, whose second arc is a 128-bit integer: tokens under
+// such a policy cannot be read by digitorus/timestamp or any verifier
+// built on encoding/asn1.
+func ParsePolicy(s string) (asn1.ObjectIdentifier, error) {
+	s = strings.TrimSpace(s)
+	if _, err := x509.ParseOID(s); err != nil {
+		return nil, fmt.Errorf("%w: policy %q: %v", ErrConfig, s, err)
 	}
-	return o, nil
+	var oid asn1.ObjectIdentifier
+	for _, arc := range strings.Split(s, ".") {
+		n, err := strconv.ParseInt(arc, 10, 32)
+		if err != nil {
+			return nil, policyTooLarge(s)
+		}
+		oid = append(oid, int(n))
+	}
+	if err := checkPolicy(oid); err != nil {
+		return nil, err
+	}
+	return oid, nil
 }
 
-func isZeroOID(o x509.OID) bool { return o.Equal(x509.OID{}) }
+// checkPolicy reports whether encoding/asn1 encodes oid and decodes it
+// back unchanged, which is what readers of the token need.
+func checkPolicy(oid asn1.ObjectIdentifier) error {
+	der, err := asn1.Marshal(oid)
+	if err != nil {
+		return fmt.Errorf("%w: policy %v: %v", ErrConfig, oid, err)
+	}
+	var back asn1.ObjectIdentifier
+	if rest, err := asn1.Unmarshal(der, &back); err != nil || len(rest) > 0 || !back.Equal(oid) {
+		return policyTooLarge(oid.String())
+	}
+	return nil
+}
 
-// oidFromDER wraps OID content octets, rejecting invalid encodings.
+func policyTooLarge(s string) error {
+	return fmt.Errorf("%w: policy %s has an arc too large for encoding/asn1 (31 bits at most), so "+
+		"digitorus/timestamp and other Go verifiers could not read the tokens; 2.25.<UUID> OIDs are "+
+		"not usable, use one under a registered arc", ErrConfig, s)
+}
+
+// oidFromDER wraps OID content octets, rejecting invalid encodings. Any
+// arc size is accepted: it only checks and prints OIDs found in requests.
 func oidFromDER(b []byte) (x509.OID, bool) {
 	var o x509.OID
 	if err := o.UnmarshalBinary(b); err != nil {

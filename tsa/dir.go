@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -32,7 +33,9 @@ const CommonName = "DXL Time-Stamping Authority"
 
 // Settings is the content of tsa.json.
 type Settings struct {
-	Policy   string `json:"policy"`   // dotted OID
+	// Policy is the dotted policy OID; empty means DefaultPolicy. Every arc
+	// must fit in 31 bits (ParsePolicy), so 2.25.<UUID> OIDs are refused.
+	Policy   string `json:"policy"`
 	Accuracy string `json:"accuracy"` // Go duration, e.g. "1s"
 }
 
@@ -43,12 +46,22 @@ type IssueFunc func(ctx context.Context, csrDER []byte) ([]*x509.Certificate, er
 // Init creates a TSA in dir: it generates a P-256 key, has issue certify
 // a request for CommonName (with the critical timeStamping extended key
 // usage asked for), checks that the returned certificate holds the key
-// and may time-stamp, and writes tsa.key, tsa.pem, tsa.json (default
-// policy and accuracy) and tsa.db. It refuses a dir that already has a
-// key (ErrExists). An existing tsa.db is kept, so serials never restart.
-func Init(ctx context.Context, dir string, passphrase []byte, issue IssueFunc) error {
+// and may time-stamp, and writes tsa.key, tsa.pem, tsa.json and tsa.db.
+// tsa.json gets DefaultAccuracy and the policy set with WithTSAPolicy,
+// else DefaultPolicy; the policy is checked (ParsePolicy's rules) before
+// anything is created. It refuses a dir that already has a key
+// (ErrExists). An existing tsa.db is kept, so serials never restart.
+func Init(ctx context.Context, dir string, passphrase []byte, issue IssueFunc, opts ...Option) error {
 	if len(passphrase) == 0 {
 		return keystore.ErrEmptyPassphrase
+	}
+	var cfg Config
+	for _, o := range opts {
+		o(&cfg)
+	}
+	cfg = cfg.withDefaults()
+	if err := checkPolicy(cfg.Policy); err != nil {
+		return err
 	}
 	keyPath := filepath.Join(dir, KeyFile)
 	if _, err := os.Stat(keyPath); err == nil {
@@ -74,7 +87,8 @@ func Init(ctx context.Context, dir string, passphrase []byte, issue IssueFunc) e
 	if err != nil {
 		return fmt.Errorf("tsa: issuing TSA certificate: %w", err)
 	}
-	if err := (Config{Signer: key, Chain: chain}).Validate(); err != nil {
+	cfg.Signer, cfg.Chain = key, chain
+	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("tsa: certificate from CA unusable: %w", err)
 	}
 
@@ -85,7 +99,7 @@ func Init(ctx context.Context, dir string, passphrase []byte, issue IssueFunc) e
 		}
 		return err
 	}
-	settings, _ := json.MarshalIndent(Settings{Policy: DefaultPolicy.String(), Accuracy: DefaultAccuracy.String()}, "", "  ")
+	settings, _ := json.MarshalIndent(Settings{Policy: cfg.Policy.String(), Accuracy: cfg.Accuracy.String()}, "", "  ")
 	err = writeFileAtomic(filepath.Join(dir, CertFile), encodeCerts(chain), 0o644)
 	if err == nil {
 		err = writeFileAtomic(filepath.Join(dir, SettingsFile), append(settings, '\n'), 0o644)
@@ -114,6 +128,10 @@ func WithLogger(l *slog.Logger) Option { return func(c *Config) { c.Logger = l }
 // WithClock sets Config.Clock.
 func WithClock(clock func() time.Time) Option { return func(c *Config) { c.Clock = clock } }
 
+// WithTSAPolicy sets Config.Policy: for Init, the policy written to
+// tsa.json; for Open, one that overrides tsa.json.
+func WithTSAPolicy(policy asn1.ObjectIdentifier) Option { return func(c *Config) { c.Policy = policy } }
+
 // Open loads the TSA in dir. The returned Closer closes the serial store;
 // close it after the HTTP server has stopped.
 func Open(dir string, passphrase []byte, opts ...Option) (*Authority, io.Closer, error) {
@@ -122,8 +140,10 @@ func Open(dir string, passphrase []byte, opts ...Option) (*Authority, io.Closer,
 		return nil, nil, err
 	}
 	cfg := Config{}
-	if cfg.Policy, err = ParsePolicy(settings.Policy); err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", SettingsFile, err)
+	if settings.Policy != "" {
+		if cfg.Policy, err = ParsePolicy(settings.Policy); err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", SettingsFile, err)
+		}
 	}
 	if settings.Accuracy != "" {
 		if cfg.Accuracy, err = time.ParseDuration(settings.Accuracy); err != nil || cfg.Accuracy <= 0 {

@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto"
 	"crypto/x509"
+	"encoding/asn1"
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/dxl-network/dxl/internal/keystore"
@@ -111,5 +113,44 @@ func TestInitRejectsBadCertificates(t *testing.T) {
 	err := Init(context.Background(), t.TempDir(), []byte("pw"), func(context.Context, []byte) ([]*x509.Certificate, error) { return nil, issueErr })
 	if !errors.Is(err, issueErr) {
 		t.Fatalf("Init with failing CA: %v", err)
+	}
+}
+
+// The policy chosen at Init lands in tsa.json and in tokens; a 2.25.<UUID>
+// policy is refused by Init and, written into tsa.json by hand, by Open.
+func TestInitPolicy(t *testing.T) {
+	p := newTestPKI(t, "dirpolicy")
+	pass := []byte("pw")
+	dir := filepath.Join(t.TempDir(), "tsa")
+	pol := mustOID("1.3.6.1.4.1.99999.3161")
+	if err := Init(context.Background(), dir, pass, p.issuer(t, nil), WithTSAPolicy(pol)); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := ReadSettings(dir); err != nil || s.Policy != pol.String() {
+		t.Fatalf("tsa.json policy %q, %v", s.Policy, err)
+	}
+	a, closer, err := Open(dir, pass, WithLogger(quietLogger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	closer.Close()
+	if !a.Policy().Equal(pol) {
+		t.Fatalf("opened with policy %v", a.Policy())
+	}
+
+	uuid := asn1.ObjectIdentifier{2, 25, 1 << 40}
+	other := t.TempDir()
+	if err := Init(context.Background(), other, pass, p.issuer(t, nil), WithTSAPolicy(uuid)); !errors.Is(err, ErrConfig) {
+		t.Fatalf("Init with a 41-bit arc: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(other, KeyFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("key written despite a bad policy: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, SettingsFile), []byte(`{"policy": "`+uuidPolicy+`", "accuracy": "1s"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = Open(dir, pass, WithLogger(quietLogger()))
+	if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), SettingsFile) || !strings.Contains(err.Error(), "encoding/asn1") {
+		t.Fatalf("Open with a 2.25.<UUID> policy: %v", err)
 	}
 }

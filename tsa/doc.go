@@ -10,9 +10,11 @@
 // standard client (openssl ts, BouncyCastle, digitorus/timestamp) always
 // gets an RFC 3161 answer it can read. TSTInfo is encoded by this package
 // rather than by digitorus/timestamp because that library always picks a
-// random serial number and cannot encode DXL's policy OID (see
-// [DefaultPolicy]); the CMS SignedData around it is still produced with
-// github.com/digitorus/pkcs7, as digitorus/timestamp does.
+// random serial number; the CMS SignedData around it is produced with
+// github.com/digitorus/pkcs7, as digitorus/timestamp does. The policy OID
+// ([DefaultPolicy] is an example-arc placeholder) must be one that
+// encoding/asn1 can represent, so that digitorus/timestamp, and any
+// verifier built on it, reads the tokens.
 //
 // Serial numbers come from [Serials], which reserves blocks in a bbolt file
 // so that they grow strictly across restarts without an fsync per token.
@@ -24,8 +26,10 @@
 //
 // # Verifying
 //
-// [Verify] checks a token or a whole response offline: CMS signature,
-// ESS signing-certificate binding, the signer's critical timeStamping-only
+// [Verify] checks a token or a whole response offline. It reads it with
+// digitorus/pkcs7 (CMS) and digitorus/timestamp.Parse (TSTInfo) and checks
+// the CMS signature (also when the token carries no certificates), the ESS
+// signing-certificate binding, the signer's critical timeStamping-only
 // extended key usage, the chain to caller-supplied roots at genTime, and
 // the message imprint, nonce and policy. [Request] and [Client] fetch
 // tokens over HTTP.

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/pem"
 	"io"
 	"log/slog"
@@ -121,6 +122,14 @@ func newTestAuthority(t testing.TB, p *testPKI, mod func(*Config)) *Authority {
 		t.Fatal(err)
 	}
 	return a
+}
+
+func mustOID(s string) asn1.ObjectIdentifier {
+	o, err := ParsePolicy(s)
+	if err != nil {
+		panic(err)
+	}
+	return o
 }
 
 func digestOf(h crypto.Hash, data []byte) []byte {

@@ -2,7 +2,7 @@ package tsa
 
 import (
 	"crypto"
-	"crypto/x509"
+	"encoding/asn1"
 	"math/big"
 
 	"golang.org/x/crypto/cryptobyte"
@@ -21,8 +21,8 @@ import (
 type ParsedRequest struct {
 	Hash          crypto.Hash // SHA-256, SHA-384 or SHA-512
 	HashedMessage []byte
-	Policy        x509.OID // zero when the request names no policy
-	Nonce         *big.Int // nil when absent
+	Policy        asn1.ObjectIdentifier // nil when the request names no policy
+	Nonce         *big.Int              // nil when absent
 	CertReq       bool
 
 	imprint []byte // the MessageImprint element, echoed verbatim in TSTInfo
@@ -43,8 +43,11 @@ var tagExtensions = casn1.Tag(0).ContextSpecific().Constructed()
 //   - unacceptedExtension: any request extension.
 //
 // Whether the requested policy is acceptable is decided by the Authority
-// (unacceptedPolicy). An explicit certReq FALSE, which strict DER forbids
-// but some clients send, is accepted.
+// (unacceptedPolicy), except that a policy OID encoding/asn1 cannot
+// represent (an arc beyond 31 bits, as in 2.25.<UUID>) is refused here
+// with unacceptedPolicy, since no TSA policy can be one (see ParsePolicy).
+// An explicit certReq FALSE, which strict DER forbids but some clients
+// send, is accepted.
 func ParseRequest(der []byte) (*ParsedRequest, error) {
 	if len(der) > MaxRequestSize {
 		return nil, reject(ErrBadDataFormat, "request larger than %d bytes", MaxRequestSize)
@@ -81,14 +84,22 @@ func ParseRequest(der []byte) (*ParsedRequest, error) {
 		return nil, reject(ErrBadDataFormat, "bad hash algorithm OID encoding")
 	}
 
-	var policy, nonceContent []byte
-	hasPolicy := seq.PeekASN1Tag(casn1.OBJECT_IDENTIFIER)
-	if hasPolicy {
-		if !seq.ReadASN1((*cryptobyte.String)(&policy), casn1.OBJECT_IDENTIFIER) {
+	var nonceContent []byte
+	policyTooLarge := false
+	if seq.PeekASN1Tag(casn1.OBJECT_IDENTIFIER) {
+		var elem, policy cryptobyte.String
+		if !seq.ReadASN1Element(&elem, casn1.OBJECT_IDENTIFIER) {
 			return nil, reject(ErrBadDataFormat, "bad reqPolicy")
 		}
-		if req.Policy, ok = oidFromDER(policy); !ok {
+		content := elem
+		content.ReadASN1(&policy, casn1.OBJECT_IDENTIFIER)
+		if _, ok := oidFromDER(policy); !ok {
 			return nil, reject(ErrBadDataFormat, "bad reqPolicy encoding")
+		}
+		// A valid OID with an arc beyond 31 bits (2.25.<UUID>) cannot be a
+		// policy of this TSA (see ParsePolicy).
+		if !elem.ReadASN1ObjectIdentifier(&req.Policy) {
+			req.Policy, policyTooLarge = nil, true
 		}
 	}
 	if seq.PeekASN1Tag(casn1.INTEGER) {
@@ -130,6 +141,9 @@ func ParseRequest(der []byte) (*ParsedRequest, error) {
 	if len(req.HashedMessage) != req.Hash.Size() {
 		return nil, reject(ErrBadDataFormat, "imprint is %d bytes, %s needs %d", len(req.HashedMessage), hashName(req.Hash), req.Hash.Size())
 	}
+	if policyTooLarge {
+		return nil, reject(ErrUnacceptedPolicy, "policy OID has an arc beyond 31 bits; this TSA's policy has none")
+	}
 	if len(nonceContent) > maxNonceLen {
 		return nil, reject(ErrBadRequest, "nonce longer than %d octets", maxNonceLen)
 	}
@@ -140,8 +154,8 @@ func ParseRequest(der []byte) (*ParsedRequest, error) {
 }
 
 // checkPolicy rejects a request naming a policy other than ours.
-func (r *ParsedRequest) checkPolicy(ours x509.OID) error {
-	if !isZeroOID(r.Policy) && !r.Policy.Equal(ours) {
+func (r *ParsedRequest) checkPolicy(ours asn1.ObjectIdentifier) error {
+	if len(r.Policy) > 0 && !r.Policy.Equal(ours) {
 		return reject(ErrUnacceptedPolicy, "policy %s not supported (this TSA uses %s)", r.Policy, ours)
 	}
 	return nil
@@ -159,9 +173,9 @@ func oidString(der []byte) string {
 
 // RequestOptions shape a request built by MarshalRequest.
 type RequestOptions struct {
-	Nonce   *big.Int // nil: no nonce
-	Policy  x509.OID // zero: no reqPolicy
-	CertReq bool     // ask the TSA to include its certificate chain
+	Nonce   *big.Int              // nil: no nonce
+	Policy  asn1.ObjectIdentifier // nil: no reqPolicy
+	CertReq bool                  // ask the TSA to include its certificate chain
 }
 
 // MarshalRequest builds a DER TimeStampReq for digest, a hash made with h
@@ -181,9 +195,8 @@ func MarshalRequest(h crypto.Hash, digest []byte, o RequestOptions) ([]byte, err
 			addAlgID(b, oid)
 			b.AddASN1OctetString(digest)
 		})
-		if !isZeroOID(o.Policy) {
-			p, _ := o.Policy.MarshalBinary()
-			b.AddASN1(casn1.OBJECT_IDENTIFIER, func(b *cryptobyte.Builder) { b.AddBytes(p) })
+		if len(o.Policy) > 0 {
+			b.AddASN1ObjectIdentifier(o.Policy)
 		}
 		if o.Nonce != nil {
 			b.AddASN1BigInt(o.Nonce)

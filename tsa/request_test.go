@@ -12,6 +12,12 @@ import (
 	casn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
+var oidSHA1 = oidBytes("1.3.14.3.2.26")
+
+// uuidPolicy is a 2.25.<UUID> OID, the kind encoding/asn1 cannot represent
+// (DXL's default policy until it moved to digitorus for verification).
+const uuidPolicy = "2.25.106649156219008860558053406395452048799"
+
 // rawReq builds TimeStampReq variants, including invalid ones.
 type rawReq struct {
 	version     int64
@@ -87,7 +93,9 @@ func TestParseRequest(t *testing.T) {
 		{"valid sha512", mustRequest(t, crypto.SHA512, make([]byte, 64), RequestOptions{}), nil},
 		{"absent params", mod(func(r *rawReq) { r.params = nil }), nil},
 		{"explicit certReq false", mod(func(r *rawReq) { r.certReq = &f }), nil},
-		{"our policy", mod(func(r *rawReq) { r.policy, _ = DefaultPolicy.MarshalBinary() }), nil},
+		{"our policy", mod(func(r *rawReq) { r.policy = oidBytes(DefaultPolicy.String()) }), nil},
+		{"uuid policy", mod(func(r *rawReq) { r.policy = oidBytes(uuidPolicy) }), ErrUnacceptedPolicy},
+		{"bad policy encoding", mod(func(r *rawReq) { r.policy = []byte{0x2a, 0x80} }), ErrBadDataFormat},
 		{"empty", nil, ErrBadDataFormat},
 		{"garbage", []byte("this is not DER at all"), ErrBadDataFormat},
 		{"truncated", valid[:len(valid)-3], ErrBadDataFormat},
@@ -164,6 +172,7 @@ func TestStampRejections(t *testing.T) {
 		{"sha1", mod(func(r *rawReq) { r.alg = oidSHA1; r.digest = make([]byte, 20) }), timestamp.BadAlgorithm, ErrBadAlg},
 		{"unknown alg", mod(func(r *rawReq) { r.alg = oidBytes("1.3.6.1.4.1.1.1") }), timestamp.BadAlgorithm, ErrBadAlg},
 		{"foreign policy", mod(func(r *rawReq) { r.policy = oidBytes("1.3.6.1.4.1.1.2") }), timestamp.UnacceptedPolicy, ErrUnacceptedPolicy},
+		{"uuid policy", mod(func(r *rawReq) { r.policy = oidBytes(uuidPolicy) }), timestamp.UnacceptedPolicy, ErrUnacceptedPolicy},
 		{"extension", mod(func(r *rawReq) { r.extensions = true }), timestamp.UnacceptedExtension, ErrUnacceptedExtension},
 		{"huge nonce", mod(func(r *rawReq) { r.nonce = new(big.Int).Lsh(big.NewInt(1), 1000) }), timestamp.BadRequest, ErrBadRequest},
 	} {

@@ -30,8 +30,9 @@ type Config struct {
 	// are sent in tokens when the client sets certReq; a self-signed root
 	// never is.
 	Chain []*x509.Certificate
-	// Policy is the TSA policy OID; zero means DefaultPolicy.
-	Policy x509.OID
+	// Policy is the TSA policy OID; nil means DefaultPolicy, which is a
+	// placeholder (see DefaultPolicy). Every arc must fit in 31 bits.
+	Policy asn1.ObjectIdentifier
 	// Accuracy is claimed in every token; zero means DefaultAccuracy.
 	Accuracy time.Duration
 	// Clock returns the time to certify; nil means time.Now.
@@ -41,7 +42,7 @@ type Config struct {
 }
 
 func (c Config) withDefaults() Config {
-	if isZeroOID(c.Policy) {
+	if len(c.Policy) == 0 {
 		c.Policy = DefaultPolicy
 	}
 	if c.Accuracy == 0 {
@@ -56,10 +57,11 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Validate checks the configuration after applying defaults: a key and a
-// chain whose leaf holds that key, is valid now, has a critical extended
-// key usage of id-kp-timeStamping only (RFC 3161 section 2.3) and a key
-// usage allowing signatures; each certificate is signed by the next.
+// Validate checks the configuration after applying defaults: a policy OID
+// that encoding/asn1 can represent (see ParsePolicy), a key and a chain
+// whose leaf holds that key, is valid now, has a critical extended key
+// usage of id-kp-timeStamping only (RFC 3161 section 2.3) and a key usage
+// allowing signatures; each certificate is signed by the next.
 func (c Config) Validate() error {
 	c = c.withDefaults()
 	if c.Signer == nil {
@@ -70,6 +72,9 @@ func (c Config) Validate() error {
 	}
 	if c.Accuracy < 0 {
 		return fmt.Errorf("%w: negative accuracy", ErrConfig)
+	}
+	if err := checkPolicy(c.Policy); err != nil {
+		return err
 	}
 	leaf := c.Chain[0]
 	if err := CheckTSACertificate(leaf); err != nil {
@@ -135,6 +140,7 @@ type Authority struct {
 }
 
 // New validates cfg and returns an Authority drawing serials from serials.
+// While cfg.Policy is DefaultPolicy it logs a warning, once.
 func New(cfg Config, serials SerialSource) (*Authority, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -160,6 +166,10 @@ func New(cfg Config, serials SerialSource) (*Authority, error) {
 			return nil, err
 		}
 	}
+	if cfg.Policy.Equal(DefaultPolicy) {
+		a.log.Warn("default example-arc policy in use; set your operator's registered OID in tsa.json",
+			"policy", cfg.Policy.String())
+	}
 	return a, nil
 }
 
@@ -170,7 +180,7 @@ func (a *Authority) Certificate() *x509.Certificate { return a.cfg.Chain[0] }
 func (a *Authority) Chain() []*x509.Certificate { return a.cfg.Chain }
 
 // Policy returns the policy OID written into tokens.
-func (a *Authority) Policy() x509.OID { return a.cfg.Policy }
+func (a *Authority) Policy() asn1.ObjectIdentifier { return a.cfg.Policy }
 
 // Stamp answers a DER TimeStampReq with a DER TimeStampResp. It always
 // returns a well-formed response: a granted one with a nil error, or a

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/digitorus/pkcs7"
 	"github.com/digitorus/timestamp"
 )
 
@@ -259,6 +260,22 @@ func TestVerifyFailures(t *testing.T) {
 	i := bytes.Index(tampered, d)
 	tampered[i] ^= 1 // flips a bit of the imprint inside the signed TSTInfo
 
+	// Tokens without certificates: digitorus/timestamp.Parse checks no
+	// signature on those, Verify must (with TSACert).
+	reqNoCerts := mustRequest(t, crypto.SHA256, d, RequestOptions{Nonce: nonce})
+	oursNoCerts, err := a.Stamp(reqNoCerts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tamperedNoCerts := bytes.Clone(oursNoCerts)
+	tamperedNoCerts[bytes.Index(tamperedNoCerts, d)] ^= 1
+	// Signed by another key in the name of our TSA certificate.
+	impostor := forgeToken(t, mustKey(t), p.chain(), reqNoCerts)
+	impostorWithCert := forgeToken(t, mustKey(t), p.chain(), req)
+	// Carrying certificates, but not the signer's.
+	withoutSignerCert := forgeTokenCerts(t, p.leafKey, p.leaf, reqNoCerts, p.inter)
+	noCerts := func(o *VerifyOptions) { o.TSACert, o.Intermediates = p.leaf, p.inters }
+
 	base := VerifyOptions{Roots: p.roots, Digest: d, Hash: crypto.SHA256, Nonce: nonce, Policy: DefaultPolicy}
 	with := func(f func(*VerifyOptions)) VerifyOptions { o := base; f(&o); return o }
 	for _, tc := range []struct {
@@ -278,6 +295,13 @@ func TestVerifyFailures(t *testing.T) {
 		{"no timeStamping EKU", noEKU, base, ErrEKU},
 		{"non-critical EKU", nonCritical, base, ErrEKU},
 		{"tampered", tampered, base, ErrSignature},
+		{"no certs", oursNoCerts, with(noCerts), nil},
+		{"no certs, no TSACert", oursNoCerts, base, ErrSignerCert},
+		{"no certs, TSACert of another TSA", oursNoCerts, with(func(o *VerifyOptions) { noCerts(o); o.TSACert = foreign.leaf }), ErrSignerCert},
+		{"no certs, tampered", tamperedNoCerts, with(noCerts), ErrSignature},
+		{"no certs, impostor key", impostor, with(noCerts), ErrSignature},
+		{"impostor key with certificate", impostorWithCert, base, ErrSignature},
+		{"certificates without the signer's", withoutSignerCert, with(noCerts), ErrSignerCert},
 		{"garbage", []byte("nope"), base, ErrMalformed},
 		{"truncated", ours[:len(ours)-10], base, ErrMalformed},
 		{"rejection", a.rejected[timestamp.BadAlgorithm], base, ErrRejected},
@@ -338,7 +362,7 @@ func forgeToken(t testing.TB, key crypto.Signer, chain []*x509.Certificate, reqD
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, err := s.token(tst, true)
+	tok, err := s.token(tst, req.CertReq)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -347,4 +371,38 @@ func forgeToken(t testing.TB, key crypto.Signer, chain []*x509.Certificate, reqD
 		t.Fatal(err)
 	}
 	return resp
+}
+
+// forgeTokenCerts signs a token as leaf but carries only certs.
+func forgeTokenCerts(t testing.TB, key crypto.Signer, leaf *x509.Certificate, reqDER []byte, certs ...*x509.Certificate) []byte {
+	t.Helper()
+	s, err := newTokenSigner(key, []*x509.Certificate{leaf}, DefaultPolicy, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := ParseRequest(reqDER)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tst, err := s.tstInfo(req, 1, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sd, err := pkcs7.NewSignedData(tst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sd.SetDigestAlgorithm(s.digestOID)
+	sd.SetContentType(oidTSTInfo)
+	if err := sd.AddSigner(leaf, key, pkcs7.SignerInfoConfig{ExtraSignedAttributes: s.attrs, SkipCertificates: true}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range certs {
+		sd.AddCertificate(c)
+	}
+	tok, err := sd.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
 }

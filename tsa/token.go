@@ -21,10 +21,12 @@ import (
 //
 // TSTInfo is built here, not by digitorus/timestamp: the pinned
 // Timestamp.CreateResponseWithOpts ignores SerialNumber (it always draws a
-// random one) and encoding/asn1 cannot encode the 2.25 policy OID. The
+// random one), and DXL's serials increase. Building it by hand also lets
+// everything but the imprint, serial, time and nonce be encoded once. The
 // SignedData around it is made with github.com/digitorus/pkcs7 exactly as
 // digitorus' generateSignedData does: content type id-ct-TSTInfo,
-// SignedData version 3, and a SigningCertificateV2 signed attribute.
+// SignedData version 3, and a SigningCertificateV2 signed attribute; the
+// result is read back by digitorus/timestamp.Parse (see Verify).
 type tokenSigner struct {
 	key       crypto.Signer
 	leaf      *x509.Certificate
@@ -61,7 +63,7 @@ func signatureHash(pub crypto.PublicKey) (crypto.Hash, error) {
 	return 0, fmt.Errorf("%w: unsupported key type %T (use ECDSA or RSA)", ErrConfig, pub)
 }
 
-func newTokenSigner(key crypto.Signer, chain []*x509.Certificate, policy x509.OID, accuracy time.Duration) (*tokenSigner, error) {
+func newTokenSigner(key crypto.Signer, chain []*x509.Certificate, policy asn1.ObjectIdentifier, accuracy time.Duration) (*tokenSigner, error) {
 	leaf := chain[0]
 	h, err := signatureHash(leaf.PublicKey)
 	if err != nil {
@@ -86,13 +88,12 @@ func newTokenSigner(key crypto.Signer, chain []*x509.Certificate, policy x509.OI
 		s.extra = append(s.extra, c)
 	}
 
-	pol, err := policy.MarshalBinary()
-	if err != nil || len(pol) == 0 {
-		return nil, fmt.Errorf("%w: invalid policy OID", ErrConfig)
+	if err := checkPolicy(policy); err != nil {
+		return nil, err
 	}
 	var b cryptobyte.Builder
 	b.AddASN1Int64(1)
-	b.AddASN1(casn1.OBJECT_IDENTIFIER, func(b *cryptobyte.Builder) { b.AddBytes(pol) })
+	b.AddASN1ObjectIdentifier(policy)
 	if s.head, err = b.Bytes(); err != nil {
 		return nil, err
 	}
@@ -118,7 +119,7 @@ func newTokenSigner(key crypto.Signer, chain []*x509.Certificate, policy x509.OI
 	if err != nil {
 		return nil, err
 	}
-	s.attrs = []pkcs7.Attribute{{Type: oidSigningCert2ASN1, Value: asn1.RawValue{FullBytes: ess}}}
+	s.attrs = []pkcs7.Attribute{{Type: oidSigningCert2, Value: asn1.RawValue{FullBytes: ess}}}
 	b = cryptobyte.Builder{}
 	b.AddASN1(casn1.SEQUENCE, func(b *cryptobyte.Builder) { b.AddASN1Int64(0) })
 	if s.status, err = b.Bytes(); err != nil {
@@ -206,7 +207,7 @@ func (s *tokenSigner) token(tst []byte, certReq bool) ([]byte, error) {
 		return nil, err
 	}
 	sd.SetDigestAlgorithm(s.digestOID)
-	sd.SetContentType(oidTSTInfoASN1)
+	sd.SetContentType(oidTSTInfo)
 	sd.GetSignedData().Version = 3
 	cfg := pkcs7.SignerInfoConfig{ExtraSignedAttributes: s.attrs, SkipCertificates: !certReq}
 	if err := sd.AddSigner(s.leaf, s.key, cfg); err != nil {

@@ -1,9 +1,13 @@
 package tsa
 
 import (
+	"bytes"
 	"crypto"
+	"encoding/asn1"
 	"errors"
+	"log/slog"
 	"math/big"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,30 +49,96 @@ func TestStampHappyPath(t *testing.T) {
 	}
 }
 
-// With a short policy OID, digitorus/timestamp (encoding/asn1) reads our
-// tokens too, so the TSTInfo encoding matches what it expects.
-func TestDigitorusParsesShortPolicyToken(t *testing.T) {
+// digitorus/timestamp (encoding/asn1), and so any verifier built on it,
+// reads tokens under the default policy, with and without certificates.
+func TestDigitorusParsesDefaultPolicyToken(t *testing.T) {
 	p := newTestPKI(t, "digitorus")
-	pol := mustOID("1.3.6.1.4.1.99999.7")
-	a := newTestAuthority(t, p, func(c *Config) { c.Policy = pol; c.Accuracy = 1500 * time.Millisecond })
-	digest := digestOf(crypto.SHA256, []byte("x"))
-	resp, err := a.Stamp(mustRequest(t, crypto.SHA256, digest, RequestOptions{Nonce: big.NewInt(7), CertReq: true, Policy: pol}))
-	if err != nil {
-		t.Fatal(err)
+	a := newTestAuthority(t, p, func(c *Config) { c.Accuracy = 1500 * time.Millisecond })
+	for _, h := range []crypto.Hash{crypto.SHA256, crypto.SHA384, crypto.SHA512} {
+		for _, certReq := range []bool{true, false} {
+			digest := digestOf(h, []byte("x"))
+			resp, err := a.Stamp(mustRequest(t, h, digest, RequestOptions{Nonce: big.NewInt(7), CertReq: certReq, Policy: DefaultPolicy}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ts, err := timestamp.ParseResponse(resp)
+			if err != nil {
+				t.Fatalf("%v certReq=%v: %v", h, certReq, err)
+			}
+			if ts.HashAlgorithm != h || string(ts.HashedMessage) != string(digest) || ts.Nonce.Int64() != 7 ||
+				ts.Accuracy != 1500*time.Millisecond || !ts.Policy.Equal(DefaultPolicy) || ts.Policy.String() != "2.999.3161.1" ||
+				ts.SerialNumber.Sign() <= 0 || time.Since(ts.Time) > time.Minute {
+				t.Errorf("digitorus parsed %+v", ts)
+			}
+			// With certificates digitorus also checked the signature.
+			if ts.AddTSACertificate != certReq || (len(ts.Certificates) == 2) != certReq {
+				t.Errorf("certReq=%v: digitorus saw %d certificates, verified=%v", certReq, len(ts.Certificates), ts.AddTSACertificate)
+			}
+		}
 	}
-	ts, err := timestamp.ParseResponse(resp)
-	if err != nil {
-		t.Fatal(err)
+}
+
+// Policies that encoding/asn1 cannot represent are refused wherever a
+// policy is configured, with the reason; short ones are accepted.
+func TestPolicyOIDs(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want string // "" = rejected
+	}{
+		{"2.999.3161.1", "2.999.3161.1"},
+		{" 1.3.6.1.4.1.99999.1 ", "1.3.6.1.4.1.99999.1"},
+		{"1.2.2147483647", "1.2.2147483647"},
+		{"1.2.2147483648", ""},
+		{uuidPolicy, ""},
+		{"2.2147483600", ""}, // first two arcs combine to 80+N, beyond 31 bits
+		{"", ""},
+		{"1", ""},
+		{"1.40", ""},
+		{"3.1", ""},
+		{"1.2.x", ""},
+	} {
+		got, err := ParsePolicy(tc.in)
+		if tc.want == "" {
+			if !errors.Is(err, ErrConfig) {
+				t.Errorf("ParsePolicy(%q) = %v, %v; want ErrConfig", tc.in, got, err)
+			}
+			continue
+		}
+		if err != nil || got.String() != tc.want {
+			t.Errorf("ParsePolicy(%q) = %v, %v; want %s", tc.in, got, err, tc.want)
+		}
 	}
-	if ts.HashAlgorithm != crypto.SHA256 || string(ts.HashedMessage) != string(digest) || ts.Nonce.Int64() != 7 ||
-		ts.Accuracy != 1500*time.Millisecond || ts.Policy.String() != "1.3.6.1.4.1.99999.7" || ts.SerialNumber.Sign() <= 0 {
-		t.Errorf("digitorus parsed %+v", ts)
+	_, err := ParsePolicy(uuidPolicy)
+	if err == nil || !strings.Contains(err.Error(), "encoding/asn1") || !strings.Contains(err.Error(), "2.25.<UUID>") {
+		t.Errorf("uuid policy error does not say why: %v", err)
 	}
-	// And digitorus cannot read the default 2.25 policy, which is why we
-	// parse tokens ourselves.
-	resp2, _ := newTestAuthority(t, p, nil).Stamp(mustRequest(t, crypto.SHA256, digest, RequestOptions{CertReq: true}))
-	if _, err := timestamp.ParseResponse(resp2); err == nil {
-		t.Log("digitorus now parses 2.25 policies; the workaround in cms.go may be unnecessary")
+
+	p := newTestPKI(t, "policy")
+	cfg := Config{Signer: p.leafKey, Chain: p.chain(), Policy: asn1.ObjectIdentifier{2, 25, 1 << 40}}
+	if err := cfg.Validate(); !errors.Is(err, ErrConfig) {
+		t.Errorf("Validate with a 41-bit arc: %v", err)
+	}
+}
+
+// New warns, once, while the example-arc default policy is in use.
+func TestDefaultPolicyWarning(t *testing.T) {
+	p := newTestPKI(t, "warn")
+	for _, tc := range []struct {
+		policy asn1.ObjectIdentifier
+		warns  int
+	}{
+		{nil, 1},
+		{DefaultPolicy, 1},
+		{mustOID("1.3.6.1.4.1.99999.7"), 0},
+	} {
+		var buf bytes.Buffer
+		newTestAuthority(t, p, func(c *Config) {
+			c.Policy = tc.policy
+			c.Logger = slog.New(slog.NewTextHandler(&buf, nil))
+		})
+		if got := strings.Count(buf.String(), "level=WARN msg=\"default example-arc policy in use"); got != tc.warns {
+			t.Errorf("policy %v: %d warnings, want %d:\n%s", tc.policy, got, tc.warns, buf.String())
+		}
 	}
 }
 
