@@ -179,22 +179,24 @@ func serve(ctx context.Context, log *slog.Logger, servers ...server) error {
 	return err
 }
 
+// openInput opens a file argument, "-" meaning standard input.
+func openInput(c *cli.Context, path string) (io.ReadCloser, error) {
+	if path != "-" {
+		return os.Open(path)
+	}
+	if c.App.Reader != nil {
+		return io.NopCloser(c.App.Reader), nil
+	}
+	return io.NopCloser(os.Stdin), nil
+}
+
 // readInput reads a file argument, "-" meaning standard input, with a cap.
 func readInput(c *cli.Context, path string, limit int64) ([]byte, error) {
-	var r io.Reader
-	if path == "-" {
-		r = c.App.Reader
-		if r == nil {
-			r = os.Stdin
-		}
-	} else {
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		r = f
+	r, err := openInput(c, path)
+	if err != nil {
+		return nil, err
 	}
+	defer r.Close()
 	data, err := io.ReadAll(io.LimitReader(r, limit+1))
 	if err != nil {
 		return nil, err

@@ -7,9 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"net/http"
 	"os"
 	"path/filepath"
 
@@ -108,19 +106,6 @@ Ctrl-C stops.
 				server{name: "tsa", srv: newHTTPServer(tsaMux(stamper), log), ln: tsaLn})
 		},
 	}
-}
-
-// tsaMux serves the TSA: RFC 3161 at /, its certificate chain at /tsa.pem.
-func tsaMux(a *tsa.Authority) http.Handler {
-	chainPEM := ca.PEMChain(a.Chain()...)
-	mux := http.NewServeMux()
-	mux.Handle("/", a.Handler())
-	mux.HandleFunc("GET /tsa.pem", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/pem-certificate-chain")
-		w.Write(chainPEM)
-	})
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
-	return mux
 }
 
 // devPassphrase returns $DXL_PASSPHRASE, else the passphrase kept in

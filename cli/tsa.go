@@ -35,7 +35,7 @@ func tsaCommand() *cli.Command {
 so any standard client, OpenSSL included, can get and check tokens. Tokens
 are ECDSA P-256 signed, carry strictly increasing serial numbers and the
 TSA's policy OID (tsa.json; the default 2.999.3161.1 is an example-arc
-placeholder, see docs/tsa-notes.md).
+placeholder, see docs/pki.md).
 
 A TSA directory holds tsa.key (sealed), tsa.pem (certificate chain),
 tsa.db (serial numbers) and tsa.json (policy, accuracy).`,
@@ -138,20 +138,8 @@ Example:
 					if err != nil {
 						return err
 					}
-					chainPEM, err := os.ReadFile(filepath.Join(c.String("dir"), tsa.CertFile))
-					if err != nil {
-						ln.Close()
-						return err
-					}
-					mux := http.NewServeMux()
-					mux.Handle("/", a.Handler())
-					mux.HandleFunc("GET /tsa.pem", func(w http.ResponseWriter, r *http.Request) {
-						w.Header().Set("Content-Type", "application/pem-certificate-chain")
-						w.Write(chainPEM)
-					})
-					mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 					log.Info("TSA ready", "component", "tsa", "subject", a.Certificate().Subject.String(), "policy", a.Policy().String())
-					return serve(c.Context, log, server{name: "tsa", srv: newHTTPServer(mux, log), ln: ln})
+					return serve(c.Context, log, server{name: "tsa", srv: newHTTPServer(tsaMux(a), log), ln: ln})
 				},
 			},
 			{
@@ -298,6 +286,19 @@ Examples:
 	}
 }
 
+// tsaMux serves the TSA: RFC 3161 at /, its certificate chain at /tsa.pem.
+func tsaMux(a *tsa.Authority) http.Handler {
+	chainPEM := ca.PEMChain(a.Chain()...)
+	mux := http.NewServeMux()
+	mux.Handle("/", a.Handler())
+	mux.HandleFunc("GET /tsa.pem", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/pem-certificate-chain")
+		w.Write(chainPEM)
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+	return mux
+}
+
 // caIssuer issues the TSA certificate through the CA in dir: the running
 // 'dxl ca serve' if any, else the directory itself.
 func caIssuer(c *cli.Context, dir string) tsa.IssueFunc {
@@ -357,20 +358,11 @@ func verifyOptions(c *cli.Context) (tsa.VerifyOptions, error) {
 
 // hashFile hashes a file, "-" meaning standard input, without a size cap.
 func hashFile(c *cli.Context, path string, h crypto.Hash) ([]byte, error) {
-	var r io.Reader
-	if path == "-" {
-		r = c.App.Reader
-		if r == nil {
-			r = os.Stdin
-		}
-	} else {
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		r = f
+	r, err := openInput(c, path)
+	if err != nil {
+		return nil, err
 	}
+	defer r.Close()
 	d := h.New()
 	if _, err := io.Copy(d, r); err != nil {
 		return nil, fmt.Errorf("reading %s: %w", path, err)

@@ -162,17 +162,6 @@ func (s *Serials) Close() error {
 	return err
 }
 
-// crash closes the database without recording the exact mark, as a
-// killed process would leave it. For tests.
-func (s *Serials) crash() error {
-	s.mu.Lock()
-	s.closed = true
-	s.reserved.Broadcast()
-	s.mu.Unlock()
-	s.wg.Wait()
-	return s.db.Close()
-}
-
 func (s *Serials) persist(mark uint64) error {
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		return tx.Bucket(serialBucket).Put(serialKey, be64(mark))

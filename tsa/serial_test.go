@@ -128,3 +128,14 @@ func TestSerialsSecondOpenFails(t *testing.T) {
 		t.Fatal("second open of a locked serial store succeeded")
 	}
 }
+
+// crash closes the database without recording the exact mark, as a
+// killed process would leave it. For tests.
+func (s *Serials) crash() error {
+	s.mu.Lock()
+	s.closed = true
+	s.reserved.Broadcast()
+	s.mu.Unlock()
+	s.wg.Wait()
+	return s.db.Close()
+}
