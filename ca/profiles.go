@@ -137,9 +137,13 @@ func mustDER(v any) []byte {
 
 var timeStampingEKU = mustDER([]asn1.ObjectIdentifier{oidKPTimeStamping})
 
-// renderTemplate applies an x509util template to csr.
+// renderTemplate applies an x509util template to csr. ParseCSR has already
+// checked the request's self-signature, so the template is applied to the
+// request's key and subject without x509util checking it a second time.
 func renderTemplate(csr *x509.CertificateRequest, text string, data x509util.TemplateData) (*x509.Certificate, error) {
-	cert, err := x509util.NewCertificate(csr, x509util.WithTemplate(text, data))
+	cert, err := x509util.NewCertificateFromX509(&x509.Certificate{
+		PublicKey: csr.PublicKey, PublicKeyAlgorithm: csr.PublicKeyAlgorithm, Subject: csr.Subject,
+	}, x509util.WithTemplate(text, data))
 	if err != nil {
 		return nil, fmt.Errorf("ca: render profile: %w", err)
 	}
