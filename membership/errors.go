@@ -1,0 +1,130 @@
+package membership
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors. Test them with errors.Is. Business errors come back from
+// Apply as values (the command was refused and nothing changed); ErrNotLeader,
+// ErrTimeout and ErrShutdown mean the write was never accepted; only
+// ErrIndeterminate means it may or may not have been committed. Each sentinel
+// has a stable machine code (ErrorCode) so that a remote forwarder and the
+// admin API return the same sentinel as the server itself.
+var (
+	// Configuration and plumbing.
+	ErrBadConfig     = errors.New("membership: invalid configuration")
+	ErrNotLeader     = errors.New("membership: not the leader")
+	ErrTimeout       = errors.New("membership: timed out before the write was accepted")
+	ErrIndeterminate = errors.New("membership: write outcome unknown (it may still commit)")
+	ErrShutdown      = errors.New("membership: server is shut down")
+	ErrBadCommand    = errors.New("membership: malformed command")
+	ErrTooLarge      = errors.New("membership: command too large")
+	ErrBootstrapped  = errors.New("membership: server already has cluster state")
+
+	// Business errors, returned by Apply with the state unchanged.
+	ErrNotInitialized        = errors.New("membership: registry instance not initialised")
+	ErrAlreadyInitialized    = errors.New("membership: registry instance already initialised")
+	ErrInvalidArgument       = errors.New("membership: invalid argument")
+	ErrInvalidRegistration   = errors.New("membership: invalid registration")
+	ErrClassificationRefused = errors.New("membership: top-secret data may not be exchanged over DXL")
+	ErrWrongInstance         = errors.New("membership: identifier belongs to another instance")
+	ErrBadCSR                = errors.New("membership: invalid certificate request")
+	ErrBadCertificate        = errors.New("membership: invalid certificate")
+	ErrKeyMismatch           = errors.New("membership: certificate key does not match the request")
+	ErrDuplicateMember       = errors.New("membership: member code already registered")
+	ErrDuplicateRequest      = errors.New("membership: request ID already used")
+	ErrDuplicateNode         = errors.New("membership: node peer ID already registered")
+	ErrDuplicateSerial       = errors.New("membership: certificate serial already known")
+	ErrUnknownMember         = errors.New("membership: unknown member")
+	ErrUnknownRequest        = errors.New("membership: unknown registration request")
+	ErrUnknownNode           = errors.New("membership: unknown node")
+	ErrUnknownSubsystem      = errors.New("membership: unknown subsystem")
+	ErrUnknownService        = errors.New("membership: unknown service")
+	ErrUnknownGroup          = errors.New("membership: unknown group")
+	ErrIllegalTransition     = errors.New("membership: illegal state transition")
+)
+
+var errorCodes = map[error]string{
+	ErrBadConfig:             "bad_config",
+	ErrNotLeader:             "not_leader",
+	ErrTimeout:               "timeout",
+	ErrIndeterminate:         "indeterminate",
+	ErrShutdown:              "shutdown",
+	ErrBadCommand:            "bad_command",
+	ErrTooLarge:              "too_large",
+	ErrBootstrapped:          "bootstrapped",
+	ErrNotInitialized:        "not_initialized",
+	ErrAlreadyInitialized:    "already_initialized",
+	ErrInvalidArgument:       "invalid_argument",
+	ErrInvalidRegistration:   "invalid_registration",
+	ErrClassificationRefused: "classification_refused",
+	ErrWrongInstance:         "wrong_instance",
+	ErrBadCSR:                "bad_csr",
+	ErrBadCertificate:        "bad_certificate",
+	ErrKeyMismatch:           "key_mismatch",
+	ErrDuplicateMember:       "duplicate_member",
+	ErrDuplicateRequest:      "duplicate_request",
+	ErrDuplicateNode:         "duplicate_node",
+	ErrDuplicateSerial:       "duplicate_serial",
+	ErrUnknownMember:         "unknown_member",
+	ErrUnknownRequest:        "unknown_request",
+	ErrUnknownNode:           "unknown_node",
+	ErrUnknownSubsystem:      "unknown_subsystem",
+	ErrUnknownService:        "unknown_service",
+	ErrUnknownGroup:          "unknown_group",
+	ErrIllegalTransition:     "illegal_transition",
+}
+
+// errorOrder fixes the order ErrorCode tries sentinels, so an error that
+// wraps two of them (ErrIndeterminate and ErrShutdown) always maps the same way.
+var errorOrder = []error{
+	ErrIndeterminate, ErrNotLeader, ErrTimeout, ErrShutdown, ErrTooLarge, ErrBadCommand, ErrBadConfig, ErrBootstrapped,
+	ErrNotInitialized, ErrAlreadyInitialized, ErrClassificationRefused, ErrInvalidRegistration,
+	ErrWrongInstance, ErrBadCSR, ErrBadCertificate, ErrKeyMismatch, ErrDuplicateMember,
+	ErrDuplicateRequest, ErrDuplicateNode, ErrDuplicateSerial, ErrUnknownMember, ErrUnknownRequest,
+	ErrUnknownNode, ErrUnknownSubsystem, ErrUnknownService, ErrUnknownGroup, ErrIllegalTransition,
+	ErrInvalidArgument,
+}
+
+// ErrorCode returns the machine code of err's sentinel, "" for nil, or
+// "internal" for an error that wraps none.
+func ErrorCode(err error) string {
+	if err == nil {
+		return ""
+	}
+	for _, e := range errorOrder {
+		if errors.Is(err, e) {
+			return errorCodes[e]
+		}
+	}
+	return "internal"
+}
+
+// ErrorForCode returns the sentinel with the machine code, or nil.
+func ErrorForCode(code string) error {
+	for e, c := range errorCodes {
+		if c == code {
+			return e
+		}
+	}
+	return nil
+}
+
+// NotLeaderError is returned for a leader-only operation on a follower. It
+// names the leader when this server knows one, so a caller can retry there.
+// errors.Is(err, ErrNotLeader) holds.
+type NotLeaderError struct {
+	LeaderID   string
+	LeaderAddr string
+}
+
+func (e *NotLeaderError) Error() string {
+	if e.LeaderID == "" {
+		return ErrNotLeader.Error() + " (no leader known)"
+	}
+	return fmt.Sprintf("%s (leader is %s at %s)", ErrNotLeader, e.LeaderID, e.LeaderAddr)
+}
+
+// Unwrap makes errors.Is(err, ErrNotLeader) true.
+func (e *NotLeaderError) Unwrap() error { return ErrNotLeader }

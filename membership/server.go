@@ -1,0 +1,559 @@
+package membership
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/raft"
+)
+
+// Server is one registry server: a Raft peer whose FSM is the registry
+// State. Writes go through Apply (the one write path); reads are served
+// from the local copy, made linearizable with Sync. It is safe for
+// concurrent use.
+type Server struct {
+	cfg Config
+	log *slog.Logger
+	now func() time.Time
+	rnd io.Reader
+	fwd Forwarder
+
+	fsm    *fsm
+	raft   *raft.Raft
+	stores *stores
+	trans  raft.Transport
+
+	closed    atomic.Bool
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Result is what a committed command produced.
+type Result struct {
+	Index  uint64 `json:"index"`  // the Raft log index it was committed at
+	Target string `json:"target"` // what it acted on: request ID, member, node, service …
+}
+
+// Peer names a server for Bootstrap.
+type Peer struct {
+	ID      string `json:"id"`
+	Address string `json:"address"`
+}
+
+// New opens (or creates) the server's stores in cfg.Dir, restores the
+// latest snapshot and starts Raft. A new directory needs Bootstrap (first
+// server) or AddVoter on the leader (further servers).
+func New(cfg Config, opts ...Option) (*Server, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: slog.Default(), now: time.Now, rnd: defaultRand()}
+	for _, o := range opts {
+		o(s)
+	}
+	s.rnd = &lockedReader{r: s.rnd}
+	base := s.log
+	s.log = base.With("component", "registry", "server_id", cfg.ID)
+	hl := newHCLog(s.log, "raft")
+
+	st, err := openStores(cfg, hl)
+	if err != nil {
+		return nil, err
+	}
+	s.stores = st
+	s.trans = cfg.Transport
+	if s.trans == nil {
+		nt, err := NewTCPTransport(cfg.BindAddr, cfg.AdvertiseAddr, base.With("server_id", cfg.ID))
+		if err != nil {
+			st.close()
+			return nil, err
+		}
+		s.trans = nt
+	}
+	s.fsm = newFSM(s.log)
+	rc := cfg.raftConfig()
+	rc.Logger = hl
+	if s.raft, err = raft.NewRaft(rc, s.fsm, st.logs, st.bolt, st.snaps, s.trans); err != nil {
+		if c, ok := s.trans.(raft.WithClose); ok {
+			c.Close()
+		}
+		st.close()
+		return nil, fmt.Errorf("membership: start raft: %w", err)
+	}
+	s.log.Info("registry server started", "dir", cfg.Dir, "address", string(s.trans.LocalAddr()),
+		"version", s.fsm.appliedIndex())
+	return s, nil
+}
+
+// ID returns the server's Raft ID.
+func (s *Server) ID() string { return s.cfg.ID }
+
+// Addr returns the server's Raft transport address.
+func (s *Server) Addr() string { return string(s.trans.LocalAddr()) }
+
+// Close stops Raft (which closes the transport) and closes the stores. A
+// write in flight returns ErrIndeterminate. Close is idempotent.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		s.closed.Store(true)
+		err := s.raft.Shutdown().Error()
+		if e := s.stores.close(); err == nil {
+			err = e
+		}
+		s.closeErr = err
+		s.log.Info("registry server stopped")
+	})
+	return s.closeErr
+}
+
+// Bootstrap makes this server the first of a new cluster. With no peers the
+// cluster is this server alone; otherwise peers must include it. It refuses
+// a server that already has Raft state (ErrBootstrapped).
+func (s *Server) Bootstrap(ctx context.Context, peers ...Peer) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if len(peers) == 0 {
+		peers = []Peer{{ID: s.cfg.ID, Address: s.Addr()}}
+	}
+	var conf raft.Configuration
+	self := false
+	for _, p := range peers {
+		self = self || p.ID == s.cfg.ID
+		conf.Servers = append(conf.Servers, raft.Server{Suffrage: raft.Voter, ID: raft.ServerID(p.ID), Address: raft.ServerAddress(p.Address)})
+	}
+	if !self {
+		return fmt.Errorf("%w: bootstrap peers must include this server (%s)", ErrBadConfig, s.cfg.ID)
+	}
+	has, err := raft.HasExistingState(s.stores.logs, s.stores.bolt, s.stores.snaps)
+	if err != nil {
+		return fmt.Errorf("membership: %w", err)
+	}
+	if has {
+		return ErrBootstrapped
+	}
+	if err := s.raft.BootstrapCluster(conf).Error(); err != nil {
+		if errors.Is(err, raft.ErrCantBootstrap) {
+			return ErrBootstrapped
+		}
+		return fmt.Errorf("membership: bootstrap: %w", err)
+	}
+	s.log.Info("cluster bootstrapped", "servers", len(conf.Servers))
+	return nil
+}
+
+// Leader returns the leader's ID and address as this server knows them
+// ("" when none is known).
+func (s *Server) Leader() (id, addr string) {
+	a, i := s.raft.LeaderWithID()
+	return string(i), string(a)
+}
+
+// IsLeader reports whether this server is the leader.
+func (s *Server) IsLeader() bool { return s.raft.State() == raft.Leader }
+
+// WaitLeader waits until this server knows a leader and returns its ID.
+func (s *Server) WaitLeader(ctx context.Context) (string, error) {
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if id, _ := s.Leader(); id != "" {
+			return id, nil
+		}
+		if s.closed.Load() {
+			return "", ErrShutdown
+		}
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("%w: no leader: %w", ErrTimeout, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+func (s *Server) notLeader() error {
+	id, addr := s.Leader()
+	return &NotLeaderError{LeaderID: id, LeaderAddr: addr}
+}
+
+// AddVoter adds (or re-addresses) a voting server. Leader only.
+func (s *Server) AddVoter(ctx context.Context, id, addr string) error {
+	return s.membershipChange(ctx, "add voter", func(timeout time.Duration) raft.Future {
+		return s.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(addr), 0, timeout)
+	})
+}
+
+// RemoveServer removes a server from the cluster. Leader only.
+func (s *Server) RemoveServer(ctx context.Context, id string) error {
+	return s.membershipChange(ctx, "remove server", func(timeout time.Duration) raft.Future {
+		return s.raft.RemoveServer(raft.ServerID(id), 0, timeout)
+	})
+}
+
+func (s *Server) membershipChange(ctx context.Context, what string, start func(time.Duration) raft.Future) error {
+	if s.closed.Load() {
+		return ErrShutdown
+	}
+	if !s.IsLeader() {
+		return s.notLeader()
+	}
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	if err := s.wait(ctx, start(s.timeout(ctx))); err != nil {
+		switch {
+		case errors.Is(err, ErrIndeterminate), errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrEnqueueTimeout),
+			errors.Is(err, raft.ErrLeadershipLost), errors.Is(err, raft.ErrRaftShutdown),
+			errors.Is(err, raft.ErrLeadershipTransferInProgress):
+			err = s.writeErr(err)
+		default: // raft refused the new configuration (duplicate address …)
+			err = fmt.Errorf("%w: %v", ErrInvalidArgument, err)
+		}
+		return fmt.Errorf("membership: %s: %w", what, err)
+	}
+	s.log.Info("cluster configuration changed", "change", what)
+	return nil
+}
+
+// ServerInfo describes one member of the Raft configuration.
+type ServerInfo struct {
+	ID       string `json:"id"`
+	Address  string `json:"address"`
+	Suffrage string `json:"suffrage"` // voter, nonvoter, staging
+	Leader   bool   `json:"leader"`
+}
+
+// Status is a server's view of the cluster.
+type Status struct {
+	ID            string       `json:"id"`
+	Address       string       `json:"address"`
+	State         string       `json:"state"` // leader, follower, candidate, shutdown
+	LeaderID      string       `json:"leader_id"`
+	LeaderAddress string       `json:"leader_address"`
+	Term          uint64       `json:"term"`
+	Servers       []ServerInfo `json:"servers"`
+	LastIndex     uint64       `json:"last_index"`    // last entry in the local log
+	CommitIndex   uint64       `json:"commit_index"`  // as far as this server knows
+	AppliedIndex  uint64       `json:"applied_index"` // handed to the FSM
+	// ConfigVersion is the Raft index of the last applied command that
+	// changed the registry: the version of the global configuration.
+	ConfigVersion uint64 `json:"config_version"`
+}
+
+// Status reports this server's view of the cluster.
+func (s *Server) Status() Status {
+	lid, laddr := s.Leader()
+	st := Status{
+		ID: s.cfg.ID, Address: s.Addr(), State: strings.ToLower(s.raft.State().String()),
+		LeaderID: lid, LeaderAddress: laddr, Term: s.raft.CurrentTerm(),
+		LastIndex: s.raft.LastIndex(), CommitIndex: s.raft.CommitIndex(), AppliedIndex: s.raft.AppliedIndex(),
+		Servers: []ServerInfo{},
+	}
+	if f := s.raft.GetConfiguration(); f.Error() == nil {
+		for _, srv := range f.Configuration().Servers {
+			st.Servers = append(st.Servers, ServerInfo{
+				ID: string(srv.ID), Address: string(srv.Address),
+				Suffrage: strings.ToLower(srv.Suffrage.String()), Leader: string(srv.ID) == lid,
+			})
+		}
+	}
+	s.fsm.read(func(state *State) { st.ConfigVersion = state.Version })
+	return st
+}
+
+// Apply is the one write path. It stamps cmd (time from the server clock
+// if unset), validates it and derives its proposer-side fields (so cmd is
+// modified: a SubmitRegistration gets its request ID, certificates their
+// serials …), then commits it: on the leader through Raft, on a follower by
+// forwarding it to the leader (when a Forwarder is set; while an election
+// is under way it waits, within ctx, for a leader). The error is a
+// business error from the FSM (nothing changed), ErrNotLeader / ErrTimeout
+// (not applied), or ErrIndeterminate (may or may not have committed).
+func (s *Server) Apply(ctx context.Context, cmd Command) (Result, error) {
+	if err := s.propose(cmd); err != nil {
+		return Result{}, err
+	}
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	for {
+		res, err := s.applyLeader(ctx, cmd)
+		var nl *NotLeaderError
+		if s.fwd == nil || !errors.As(err, &nl) {
+			return res, err
+		}
+		if nl.LeaderID != "" && nl.LeaderID != s.cfg.ID {
+			s.log.Debug("forwarding command", "command", cmd.Type().String(), "leader_id", nl.LeaderID)
+			return s.fwd.Forward(ctx, nl.LeaderID, nl.LeaderAddr, cmd)
+		}
+		// An election is under way and the command was not applied: wait
+		// for a leader (within ctx), then try again.
+		if !s.awaitOtherLeader(ctx) {
+			return res, err
+		}
+	}
+}
+
+// awaitOtherLeader polls until this server leads or knows another leader.
+// It reports false when ctx ends or the server shuts down.
+func (s *Server) awaitOtherLeader(ctx context.Context) bool {
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+		}
+		if s.closed.Load() {
+			return false
+		}
+		if id, _ := s.Leader(); s.IsLeader() || (id != "" && id != s.cfg.ID) {
+			return true
+		}
+	}
+}
+
+// ApplyLocal commits cmd only if this server is the leader; it never
+// forwards. A Forwarder's receiving end calls it.
+func (s *Server) ApplyLocal(ctx context.Context, cmd Command) (Result, error) {
+	if err := s.propose(cmd); err != nil {
+		return Result{}, err
+	}
+	return s.applyLeader(ctx, cmd)
+}
+
+// propose stamps and prepares cmd. prepare is idempotent, so a forwarded
+// command is checked again on the leader.
+func (s *Server) propose(cmd Command) error {
+	if cmd == nil {
+		return fmt.Errorf("%w: nil command", ErrBadCommand)
+	}
+	h := cmd.header()
+	if h.Actor == "" || len(h.Actor) > maxText {
+		return invalid("every command needs an actor (≤%d bytes)", maxText)
+	}
+	if h.Time.IsZero() {
+		h.Time = s.now().UTC()
+	}
+	return cmd.prepare(s.rnd)
+}
+
+func (s *Server) applyLeader(ctx context.Context, cmd Command) (Result, error) {
+	if s.closed.Load() {
+		return Result{}, ErrShutdown
+	}
+	if err := ctx.Err(); err != nil {
+		return Result{}, fmt.Errorf("%w: %w", ErrTimeout, err)
+	}
+	data, err := EncodeCommand(cmd)
+	if err != nil {
+		return Result{}, err
+	}
+	if len(data) > s.cfg.MaxCommandSize {
+		return Result{}, fmt.Errorf("%w: %s is %d bytes, limit %d", ErrTooLarge, cmd.Type(), len(data), s.cfg.MaxCommandSize)
+	}
+	if !s.IsLeader() {
+		return Result{}, s.notLeader()
+	}
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	f := s.raft.Apply(data, s.timeout(ctx))
+	if err := s.wait(ctx, f); err != nil {
+		return Result{}, s.writeErr(err)
+	}
+	r, ok := f.Response().(*applyResult)
+	if !ok {
+		return Result{}, fmt.Errorf("%w: unexpected FSM response %T", ErrIndeterminate, f.Response())
+	}
+	if r.err == nil {
+		s.log.Info("command committed", "command", cmd.Type().String(), "index", r.index, "target", r.target,
+			"actor", cmd.header().Actor)
+	}
+	return Result{Index: r.index, Target: r.target}, r.err
+}
+
+// writeErr translates a raft error about a write into this package's terms.
+func (s *Server) writeErr(err error) error {
+	switch {
+	case errors.Is(err, ErrIndeterminate), errors.Is(err, ErrTimeout):
+		return err
+	case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrLeadershipTransferInProgress):
+		return s.notLeader() // refused before it entered the log
+	case errors.Is(err, raft.ErrEnqueueTimeout):
+		return fmt.Errorf("%w: %v", ErrTimeout, err)
+	case errors.Is(err, raft.ErrRaftShutdown):
+		return fmt.Errorf("%w: %w", ErrIndeterminate, ErrShutdown)
+	}
+	// raft.ErrLeadershipLost and anything unexpected: the entry may be in
+	// the log of a majority and commit under the next leader.
+	return fmt.Errorf("%w: %v", ErrIndeterminate, err)
+}
+
+// bound gives ctx the configured ApplyTimeout when it has no deadline.
+func (s *Server) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, s.cfg.ApplyTimeout)
+}
+
+func (s *Server) timeout(ctx context.Context) time.Duration {
+	if d, ok := ctx.Deadline(); ok {
+		return max(time.Until(d), time.Millisecond)
+	}
+	return s.cfg.ApplyTimeout
+}
+
+// wait waits for f or ctx. On ctx expiry the operation may still complete.
+func (s *Server) wait(ctx context.Context, f raft.Future) error {
+	done := make(chan error, 1)
+	go func() { done <- f.Error() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("%w: %w", ErrIndeterminate, ctx.Err())
+	}
+}
+
+// Sync makes the reads that follow it linearizable: when it returns nil,
+// the local state reflects every write acknowledged before Sync was
+// called. Leader only (a follower returns a NotLeaderError). It follows
+// Raft's read-index rule: note the commit index, confirm leadership with a
+// quorum (VerifyLeader), wait until the FSM has applied that index. Until
+// the leader has committed an entry of its own term its commit index may be
+// stale, so then (and when the entry at the commit index is not one the
+// FSM sees) it issues a Barrier instead.
+func (s *Server) Sync(ctx context.Context) error {
+	if s.closed.Load() {
+		return ErrShutdown
+	}
+	if !s.IsLeader() {
+		return s.notLeader()
+	}
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	term := s.raft.CurrentTerm()
+	ci := s.raft.CommitIndex()
+	var l raft.Log
+	if err := s.stores.logs.GetLog(ci, &l); err != nil || l.Term != term ||
+		(l.Type != raft.LogCommand && l.Type != raft.LogConfiguration) {
+		return s.readErr(s.wait(ctx, s.raft.Barrier(s.timeout(ctx))))
+	}
+	if err := s.wait(ctx, s.raft.VerifyLeader()); err != nil {
+		return s.readErr(err)
+	}
+	if s.raft.CurrentTerm() != term {
+		return s.notLeader()
+	}
+	return s.readErr(s.fsm.waitApplied(ctx, ci))
+}
+
+func (s *Server) readErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrLeadershipLost),
+		errors.Is(err, raft.ErrLeadershipTransferInProgress):
+		return s.notLeader()
+	case errors.Is(err, raft.ErrRaftShutdown):
+		return ErrShutdown
+	case errors.Is(err, ErrIndeterminate), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled),
+		errors.Is(err, raft.ErrEnqueueTimeout):
+		return fmt.Errorf("%w: read barrier: %v", ErrTimeout, err)
+	}
+	return fmt.Errorf("membership: read barrier: %w", err)
+}
+
+// Snapshot forces a Raft snapshot now (compacting the log).
+func (s *Server) Snapshot(ctx context.Context) error {
+	if s.closed.Load() {
+		return ErrShutdown
+	}
+	err := s.wait(ctx, s.raft.Snapshot())
+	if err == nil || errors.Is(err, raft.ErrNothingNewToSnapshot) {
+		return nil
+	}
+	return fmt.Errorf("membership: snapshot: %w", err)
+}
+
+// State returns a deep copy of the local state (see Sync for freshness).
+func (s *Server) State() *State {
+	var c *State
+	s.fsm.read(func(st *State) { c = st.Clone() })
+	return c
+}
+
+// Version returns the local state's version (see Status.ConfigVersion).
+func (s *Server) Version() uint64 {
+	var v uint64
+	s.fsm.read(func(st *State) { v = st.Version })
+	return v
+}
+
+func lookup[V any](s *Server, m func(*State) map[string]V, key string, clone func(V) V, notFound error) (V, error) {
+	var (
+		v  V
+		ok bool
+	)
+	s.fsm.read(func(st *State) {
+		if v, ok = m(st)[key]; ok {
+			v = clone(v)
+		}
+	})
+	if !ok {
+		return v, fmt.Errorf("%w: %s", notFound, key)
+	}
+	return v, nil
+}
+
+func same[V any](v V) V { return v }
+
+// Member returns a copy of member id (INSTANCE/CLASS/CODE).
+func (s *Server) Member(id string) (Member, error) {
+	return lookup(s, func(st *State) map[string]Member { return st.Members }, id, Member.clone, ErrUnknownMember)
+}
+
+// Request returns a copy of registration request id.
+func (s *Server) Request(id string) (Request, error) {
+	return lookup(s, func(st *State) map[string]Request { return st.Requests }, id, Request.clone, ErrUnknownRequest)
+}
+
+// Node returns a copy of the node with peerID.
+func (s *Server) Node(peerID string) (Node, error) {
+	return lookup(s, func(st *State) map[string]Node { return st.Nodes }, peerID, Node.clone, ErrUnknownNode)
+}
+
+// Subsystem returns subsystem id (INSTANCE/CLASS/CODE/SUBSYSTEM).
+func (s *Server) Subsystem(id string) (Subsystem, error) {
+	return lookup(s, func(st *State) map[string]Subsystem { return st.Subsystems }, id, same[Subsystem], ErrUnknownSubsystem)
+}
+
+// Service returns a copy of service catalogue entry id.
+func (s *Server) Service(id string) (Service, error) {
+	return lookup(s, func(st *State) map[string]Service { return st.Services }, id, Service.clone, ErrUnknownService)
+}
+
+// Group returns a copy of global group code.
+func (s *Server) Group(code string) (Group, error) {
+	return lookup(s, func(st *State) map[string]Group { return st.Groups }, code, Group.clone, ErrUnknownGroup)
+}
+
+// lockedReader serialises an injected randomness source.
+type lockedReader struct {
+	mu sync.Mutex
+	r  io.Reader
+}
+
+func (l *lockedReader) Read(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.r.Read(p)
+}
