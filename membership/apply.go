@@ -56,7 +56,7 @@ func (s *State) apply(index uint64, c Command) (target string, err error) {
 	case *SetGroup:
 		target, detail, err = s.applySetGroup(c, now)
 	case *SetPolicy:
-		if err = c.Policy.Validate(); err == nil {
+		if err = validatePolicy(c.Policy); err == nil {
 			s.Policy = c.Policy
 			target, detail = s.Instance, "policy replaced"
 		}
@@ -85,7 +85,7 @@ func (s *State) applyInit(c *InitInstance) (string, string, error) {
 	}
 	policy := DefaultPolicy()
 	if c.Policy != nil {
-		if err := c.Policy.Validate(); err != nil {
+		if err := validatePolicy(*c.Policy); err != nil {
 			return "", "", err
 		}
 		policy = *c.Policy

@@ -315,7 +315,7 @@ func (c *InitInstance) prepare(io.Reader) error {
 		}
 	}
 	if c.Policy != nil {
-		return c.Policy.Validate()
+		return validatePolicy(*c.Policy)
 	}
 	return nil
 }
@@ -505,7 +505,7 @@ func (c *SetGroup) prepare(io.Reader) error {
 	return nil
 }
 
-func (c *SetPolicy) prepare(io.Reader) error { return c.Policy.Validate() }
+func (c *SetPolicy) prepare(io.Reader) error { return validatePolicy(c.Policy) }
 
 // ---- helpers ----
 

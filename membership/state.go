@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dxl-network/dxl/internal/ident"
+	"github.com/dxl-network/dxl/membership/globalconf"
 )
 
 // StateFormat is the version of the canonical state encoding. Restore refuses
@@ -68,19 +69,6 @@ const (
 	ServiceDeprecated Lifecycle = "deprecated"
 	ServiceRetired    Lifecycle = "retired"
 )
-
-// Duration is a time.Duration that reads and writes as "168h0m0s" in JSON.
-type Duration time.Duration
-
-// MarshalText implements encoding.TextMarshaler.
-func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
-
-// UnmarshalText implements encoding.TextUnmarshaler.
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
-	*d = Duration(v)
-	return err
-}
 
 // Cert is a certificate the registry knows, with the facts the proposer
 // derived from its DER before the command was committed (Apply never parses
@@ -195,53 +183,20 @@ type RevokedCert struct {
 	PeerID    string    `json:"peer_id,omitempty"`
 }
 
-// Policy holds the network-wide parameters nodes enforce.
-type Policy struct {
-	// RateLimitReadsPerMin and RateLimitWritesPerMin are the default
-	// per-client rate limits a provider node applies when a service sets none.
-	RateLimitReadsPerMin  int `json:"rate_limit_reads_per_min"`
-	RateLimitWritesPerMin int `json:"rate_limit_writes_per_min"`
-	// MaxClockSkew is the largest difference between an envelope's time and
-	// the verifier's clock that is accepted.
-	MaxClockSkew Duration `json:"max_clock_skew"`
-	// TimestampInterval is how often a node sends its message-log batch root
-	// to a TSA.
-	TimestampInterval Duration `json:"timestamp_interval"`
-	// ConfigValidity is how long a signed global configuration stays valid
-	// after it is issued (expires_at - issued_at): the registry promises a
-	// re-signed copy within it.
-	ConfigValidity Duration `json:"config_validity"`
-	// MaxConfigAge is how long after issue a node keeps working on a
-	// configuration it could not refresh. Generous on purpose: an expired
-	// configuration must never stop a whole network (R-N1).
-	MaxConfigAge Duration `json:"max_config_age"`
-}
+// Policy holds the network-wide parameters nodes enforce. It is published
+// unchanged in the signed global configuration, so the type is globalconf's.
+type Policy = globalconf.Policy
+
+// Duration is a time.Duration written as "1h0m0s" in JSON.
+type Duration = globalconf.Duration
 
 // DefaultPolicy returns the policy a new instance starts with.
-func DefaultPolicy() Policy {
-	return Policy{
-		RateLimitReadsPerMin:  1000,
-		RateLimitWritesPerMin: 300,
-		MaxClockSkew:          Duration(2 * time.Minute),
-		TimestampInterval:     Duration(time.Minute),
-		ConfigValidity:        Duration(7 * 24 * time.Hour),
-		MaxConfigAge:          Duration(14 * 24 * time.Hour),
-	}
-}
+func DefaultPolicy() Policy { return globalconf.DefaultPolicy() }
 
-// Validate reports the first unacceptable parameter.
-func (p Policy) Validate() error {
-	switch {
-	case p.RateLimitReadsPerMin < 1 || p.RateLimitWritesPerMin < 1:
-		return fmt.Errorf("%w: rate limits must be at least 1 per minute", ErrInvalidArgument)
-	case p.MaxClockSkew < Duration(time.Second) || p.MaxClockSkew > Duration(time.Hour):
-		return fmt.Errorf("%w: max clock skew must be 1s..1h", ErrInvalidArgument)
-	case p.TimestampInterval < Duration(time.Second) || p.TimestampInterval > Duration(24*time.Hour):
-		return fmt.Errorf("%w: timestamp interval must be 1s..24h", ErrInvalidArgument)
-	case p.ConfigValidity < Duration(time.Hour) || p.ConfigValidity > Duration(365*24*time.Hour):
-		return fmt.Errorf("%w: config validity must be 1h..365 days", ErrInvalidArgument)
-	case p.MaxConfigAge < p.ConfigValidity || p.MaxConfigAge > Duration(365*24*time.Hour):
-		return fmt.Errorf("%w: max config age must be at least the config validity and at most 365 days", ErrInvalidArgument)
+// validatePolicy checks p, reporting a problem as ErrInvalidArgument.
+func validatePolicy(p Policy) error {
+	if err := p.Validate(); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalidArgument, err)
 	}
 	return nil
 }

@@ -1,0 +1,580 @@
+package globalconf
+
+import (
+	"bytes"
+	"cmp"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/big"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/dxl-network/dxl/internal/ident"
+)
+
+// Format is the version of the document encoding this package reads and
+// writes. Any change to the fields or to a closed vocabulary (statuses,
+// lifecycle states) is a new format: verifiers refuse unknown fields.
+const Format = 1
+
+// Duration is a time.Duration that reads and writes as Go duration text
+// ("168h0m0s"), as the registry state does. time.Duration.String is the
+// canonical form; "168h" parses but does not re-encode identically, so a
+// signed document must use the canonical text.
+type Duration time.Duration
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	*d = Duration(v)
+	return err
+}
+
+// Member statuses in the configuration. A pending (not yet admitted) member
+// is not in the configuration at all.
+const (
+	MemberActive    = "active"
+	MemberSuspended = "suspended"
+	MemberRevoked   = "revoked"
+)
+
+// Subsystem statuses.
+const (
+	SubsystemActive    = "active"
+	SubsystemCancelled = "cancelled"
+)
+
+// Node statuses. Only an active node may connect.
+const (
+	NodeActive    = "active"
+	NodeCancelled = "cancelled"
+	NodeRevoked   = "revoked"
+)
+
+// Service lifecycle states.
+const (
+	ServicePublished  = "published"
+	ServiceDeprecated = "deprecated"
+	ServiceRetired    = "retired"
+)
+
+// Document is the global configuration as nodes need it: everything beyond
+// the anchor that a node learns about the network. Field order is fixed by
+// the struct; Normalize sorts every list by its key, so Canonical encodes
+// equal documents to identical bytes.
+type Document struct {
+	Format   int    `json:"format"`
+	Instance string `json:"instance"`
+	// Version is the registry's Raft index of the last change; it only grows.
+	Version uint64 `json:"version"`
+	// IssuedAt is when the registry signed; ExpiresAt is when it promises a
+	// re-signed copy by. An expired document is still usable up to
+	// Policy.MaxConfigAge (see Client.Current).
+	IssuedAt  time.Time `json:"issued_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+
+	Policy          Policy           `json:"policy"`
+	RegistryServers []RegistryServer `json:"registry_servers"` // by ID
+	CAChain         [][]byte         `json:"ca_chain"`         // DER, issuing CA first, root last; not sorted
+	TSAs            []TSA            `json:"tsas"`             // by Name
+	Members         []Member         `json:"members"`          // by ID
+	Subsystems      []Subsystem      `json:"subsystems"`       // by ID
+	Nodes           []Node           `json:"nodes"`            // by PeerID
+	Services        []Service        `json:"services"`         // by Provider, Code, Version
+	Groups          []Group          `json:"groups"`           // by Code
+	Revoked         []RevokedCert    `json:"revoked"`          // by Serial
+}
+
+// Policy holds the network-wide parameters nodes enforce.
+type Policy struct {
+	// Default per-client rate limits a provider node applies when a service
+	// sets none.
+	RateLimitReadsPerMin  int `json:"rate_limit_reads_per_min"`
+	RateLimitWritesPerMin int `json:"rate_limit_writes_per_min"`
+	// MaxClockSkew is the largest accepted difference between a peer's time
+	// and the local clock (envelopes; and a configuration's issued_at).
+	MaxClockSkew Duration `json:"max_clock_skew"`
+	// TimestampInterval is how often a node time-stamps its message-log batch.
+	TimestampInterval Duration `json:"timestamp_interval"`
+	// ConfigValidity is ExpiresAt - IssuedAt: how soon the registry promises
+	// a re-signed copy.
+	ConfigValidity Duration `json:"config_validity"`
+	// MaxConfigAge is how long after IssuedAt a node keeps working on a
+	// configuration it could not refresh. Generous on purpose: an expired
+	// configuration must never stop a whole network.
+	MaxConfigAge Duration `json:"max_config_age"`
+}
+
+// DefaultPolicy returns the defaults: 1000 reads and 300 writes per minute,
+// 2 minutes clock skew, a 1-minute timestamp interval, 24 hours validity and
+// 7 days maximum age.
+func DefaultPolicy() Policy {
+	return Policy{
+		RateLimitReadsPerMin:  1000,
+		RateLimitWritesPerMin: 300,
+		MaxClockSkew:          Duration(2 * time.Minute),
+		TimestampInterval:     Duration(time.Minute),
+		ConfigValidity:        Duration(7 * 24 * time.Hour),
+		MaxConfigAge:          Duration(14 * 24 * time.Hour),
+	}
+}
+
+// RegistryServer is one registry server nodes may fetch from. Clients try
+// these besides the anchor's URLs, so servers added later are found.
+type RegistryServer struct {
+	ID  string `json:"id"`
+	URL string `json:"url"`
+}
+
+// TSA is a time-stamping authority nodes may use.
+type TSA struct {
+	Name    string `json:"name"`
+	URL     string `json:"url"`
+	CertDER []byte `json:"cert"`
+}
+
+// Member is an admitted agency.
+type Member struct {
+	ID     string `json:"id"` // INSTANCE/CLASS/CODE
+	Name   string `json:"name"`
+	Status string `json:"status"`
+}
+
+// Subsystem is a member's information system.
+type Subsystem struct {
+	ID     string `json:"id"` // INSTANCE/CLASS/CODE/SUBSYSTEM
+	Status string `json:"status"`
+}
+
+// Member returns the subsystem's member ID, INSTANCE/CLASS/CODE.
+func (s Subsystem) Member() string {
+	if i := strings.LastIndexByte(s.ID, '/'); i > 0 {
+		return s.ID[:i]
+	}
+	return ""
+}
+
+// Node is a DXL node: a libp2p peer bound to a member by its auth certificate.
+type Node struct {
+	PeerID     string   `json:"peer_id"`
+	Addrs      []string `json:"addrs"` // multiaddrs, sorted
+	Member     string   `json:"member"`
+	CertSHA256 string   `json:"cert_sha256"` // SHA-256 of the node-auth certificate DER, hex
+	CertSerial string   `json:"cert_serial"` // lower-case hex, as ca.SerialHex
+	Status     string   `json:"status"`
+}
+
+// Service is a service catalogue entry, PROVIDER/CODE[/VERSION].
+type Service struct {
+	Provider          string     `json:"provider"` // subsystem ID
+	Code              string     `json:"code"`
+	Version           string     `json:"version,omitempty"`
+	Lifecycle         string     `json:"lifecycle"`
+	Sunset            *time.Time `json:"sunset,omitempty"`
+	DescriptionSHA256 string     `json:"description_sha256,omitempty"`
+}
+
+// ID returns PROVIDER/CODE[/VERSION].
+func (s Service) ID() string {
+	id := s.Provider + "/" + s.Code
+	if s.Version != "" {
+		id += "/" + s.Version
+	}
+	return id
+}
+
+// Group is a global group of subsystems.
+type Group struct {
+	Code    string   `json:"code"`
+	Members []string `json:"members"` // subsystem IDs, sorted
+}
+
+// RevokedCert is a revoked certificate serial. Certificate status travels in
+// the configuration so the data path needs no OCSP round trip.
+type RevokedCert struct {
+	Serial    string    `json:"serial"` // lower-case hex, as ca.SerialHex
+	Reason    string    `json:"reason"` // RFC 5280 reason name
+	RevokedAt time.Time `json:"revoked_at"`
+}
+
+// Normalize puts d in canonical form in place: Format set if zero, times in
+// UTC (monotonic reading dropped), nil lists made empty, every list sorted
+// by its key. It does not remove duplicates; Validate refuses them.
+func (d *Document) Normalize() {
+	if d.Format == 0 {
+		d.Format = Format
+	}
+	d.IssuedAt, d.ExpiresAt = d.IssuedAt.UTC(), d.ExpiresAt.UTC()
+	nonNil(&d.RegistryServers)
+	nonNil(&d.CAChain)
+	nonNil(&d.TSAs)
+	nonNil(&d.Members)
+	nonNil(&d.Subsystems)
+	nonNil(&d.Nodes)
+	nonNil(&d.Services)
+	nonNil(&d.Groups)
+	nonNil(&d.Revoked)
+	slices.SortFunc(d.RegistryServers, func(a, b RegistryServer) int { return strings.Compare(a.ID, b.ID) })
+	slices.SortFunc(d.TSAs, func(a, b TSA) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(d.Members, func(a, b Member) int { return strings.Compare(a.ID, b.ID) })
+	slices.SortFunc(d.Subsystems, func(a, b Subsystem) int { return strings.Compare(a.ID, b.ID) })
+	for i := range d.Nodes {
+		nonNil(&d.Nodes[i].Addrs)
+		slices.Sort(d.Nodes[i].Addrs)
+	}
+	slices.SortFunc(d.Nodes, func(a, b Node) int { return strings.Compare(a.PeerID, b.PeerID) })
+	for i := range d.Services {
+		if s := d.Services[i].Sunset; s != nil {
+			u := s.UTC()
+			d.Services[i].Sunset = &u
+		}
+	}
+	slices.SortFunc(d.Services, func(a, b Service) int {
+		return cmp.Or(strings.Compare(a.Provider, b.Provider), strings.Compare(a.Code, b.Code), strings.Compare(a.Version, b.Version))
+	})
+	for i := range d.Groups {
+		nonNil(&d.Groups[i].Members)
+		slices.Sort(d.Groups[i].Members)
+	}
+	slices.SortFunc(d.Groups, func(a, b Group) int { return strings.Compare(a.Code, b.Code) })
+	for i := range d.Revoked {
+		d.Revoked[i].RevokedAt = d.Revoked[i].RevokedAt.UTC()
+	}
+	slices.SortFunc(d.Revoked, func(a, b RevokedCert) int { return strings.Compare(a.Serial, b.Serial) })
+}
+
+func nonNil[T any](s *[]T) {
+	if *s == nil {
+		*s = []T{}
+	}
+}
+
+// Canonical normalizes d in place and returns its canonical encoding: JSON
+// with the struct's field order, no insignificant whitespace, lists sorted,
+// times in UTC RFC 3339 with up to nine fraction digits (trailing zeros
+// dropped, as time.RFC3339Nano), byte strings in standard padded base64 and
+// <, >, & escaped as \u003c, \u003e, \u0026 (encoding/json's defaults).
+// These are the bytes that are signed.
+func (d *Document) Canonical() ([]byte, error) {
+	d.Normalize()
+	b, err := json.Marshal(d)
+	if err != nil {
+		return nil, fmt.Errorf("%w: encode: %v", ErrMalformed, err)
+	}
+	return b, nil
+}
+
+// ParseDocument reads a document strictly (unknown fields and trailing data
+// refused) without checking that it is canonical or valid.
+func ParseDocument(b []byte) (*Document, error) {
+	var d Document
+	if err := decodeStrict(b, &d); err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
+// decodeStrict decodes one JSON value into v, refusing unknown fields and
+// anything after the value.
+func decodeStrict(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return fmt.Errorf("%w: data after the JSON value", ErrMalformed)
+	}
+	return nil
+}
+
+// Expired reports whether now is past ExpiresAt. An expired document is
+// still verified and usable; the Client decides by MaxConfigAge.
+func (d *Document) Expired(now time.Time) bool { return now.After(d.ExpiresAt) }
+
+// Age is how long ago the document was issued (never negative).
+func (d *Document) Age(now time.Time) time.Duration { return max(now.Sub(d.IssuedAt), 0) }
+
+// CACertificates parses CAChain.
+func (d *Document) CACertificates() ([]*x509.Certificate, error) {
+	out := make([]*x509.Certificate, 0, len(d.CAChain))
+	for i, der := range d.CAChain {
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			return nil, fmt.Errorf("%w: ca_chain[%d]: %v", ErrMalformed, i, err)
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// IsRevoked reports whether the certificate serial (lower-case hex, as in
+// RevokedCert) is on the revoked list. d must be normalized (a verified
+// document is).
+func (d *Document) IsRevoked(serial string) bool {
+	_, ok := slices.BinarySearchFunc(d.Revoked, serial, func(r RevokedCert, s string) int { return strings.Compare(r.Serial, s) })
+	return ok
+}
+
+// Validation limits.
+const (
+	maxNameLen = 256
+	maxURLLen  = 2048
+	maxAddrs   = 64
+)
+
+var reasons = []string{"unspecified", "keyCompromise", "cACompromise", "affiliationChanged", "superseded",
+	"cessationOfOperation", "certificateHold", "removeFromCRL", "privilegeWithdrawn", "aACompromise"}
+
+// Validate reports the first rule d breaks. It expects a normalized
+// document (Canonical and Verify normalize first). Errors wrap ErrMalformed.
+func (d *Document) Validate() error {
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, a...))
+	}
+	switch {
+	case d.Format != Format:
+		return bad("format %d, want %d", d.Format, Format)
+	case ident.CheckPart(d.Instance) != nil:
+		return bad("instance %q is not a valid identifier part", d.Instance)
+	case d.Version == 0:
+		return bad("version must be positive")
+	case d.IssuedAt.IsZero() || !d.ExpiresAt.After(d.IssuedAt):
+		return bad("expires_at must be after a set issued_at")
+	case len(d.CAChain) == 0:
+		return bad("ca_chain is empty")
+	}
+	if err := d.Policy.Validate(); err != nil {
+		return err
+	}
+	for i, der := range d.CAChain {
+		if len(der) == 0 {
+			return bad("ca_chain[%d] is empty", i)
+		}
+	}
+	if i := dupIndex(d.RegistryServers, func(s RegistryServer) string { return s.ID }); i >= 0 {
+		return bad("registry server %q listed twice", d.RegistryServers[i].ID)
+	}
+	for _, s := range d.RegistryServers {
+		if err := ident.CheckPart(s.ID); err != nil {
+			return bad("registry server id: %v", err)
+		}
+		if err := checkURL(s.URL); err != nil {
+			return bad("registry server %s: %v", s.ID, err)
+		}
+	}
+	if i := dupIndex(d.TSAs, func(t TSA) string { return t.Name }); i >= 0 {
+		return bad("TSA %q listed twice", d.TSAs[i].Name)
+	}
+	for _, t := range d.TSAs {
+		if err := checkText(t.Name, false); err != nil {
+			return bad("TSA name: %v", err)
+		}
+		if err := checkURL(t.URL); err != nil {
+			return bad("TSA %s: %v", t.Name, err)
+		}
+		if len(t.CertDER) == 0 {
+			return bad("TSA %s has no certificate", t.Name)
+		}
+	}
+	if i := dupIndex(d.Members, func(m Member) string { return m.ID }); i >= 0 {
+		return bad("member %q listed twice", d.Members[i].ID)
+	}
+	members := make(map[string]bool, len(d.Members))
+	for _, m := range d.Members {
+		if id, err := ident.ParseMember(m.ID, d.Instance); err != nil || id.String() != m.ID {
+			return bad("member id %q is not INSTANCE/CLASS/CODE of instance %s", m.ID, d.Instance)
+		}
+		if err := checkText(m.Name, true); err != nil {
+			return bad("member %s name: %v", m.ID, err)
+		}
+		if !oneOf(m.Status, MemberActive, MemberSuspended, MemberRevoked) {
+			return bad("member %s status %q", m.ID, m.Status)
+		}
+		members[m.ID] = true
+	}
+	if i := dupIndex(d.Subsystems, func(s Subsystem) string { return s.ID }); i >= 0 {
+		return bad("subsystem %q listed twice", d.Subsystems[i].ID)
+	}
+	subsystems := make(map[string]bool, len(d.Subsystems))
+	for _, s := range d.Subsystems {
+		if err := ident.CheckPart(s.ID[strings.LastIndexByte(s.ID, '/')+1:]); err != nil || !members[s.Member()] {
+			return bad("subsystem %q is not MEMBER/SUBSYSTEM of a listed member", s.ID)
+		}
+		if !oneOf(s.Status, SubsystemActive, SubsystemCancelled) {
+			return bad("subsystem %s status %q", s.ID, s.Status)
+		}
+		subsystems[s.ID] = true
+	}
+	if i := dupIndex(d.Nodes, func(n Node) string { return n.PeerID }); i >= 0 {
+		return bad("node %q listed twice", d.Nodes[i].PeerID)
+	}
+	for _, n := range d.Nodes {
+		if id, err := peer.Decode(n.PeerID); err != nil || id.String() != n.PeerID {
+			return bad("node peer id %q is not a canonical libp2p peer ID", n.PeerID)
+		}
+		if !members[n.Member] {
+			return bad("node %s: unknown member %q", n.PeerID, n.Member)
+		}
+		if len(n.Addrs) > maxAddrs {
+			return bad("node %s: more than %d addresses", n.PeerID, maxAddrs)
+		}
+		for i, a := range n.Addrs {
+			if !strings.HasPrefix(a, "/") || checkText(a, false) != nil || (i > 0 && n.Addrs[i-1] == a) {
+				return bad("node %s: address %q is not a multiaddr or is listed twice", n.PeerID, a)
+			}
+		}
+		if !isHex256(n.CertSHA256) {
+			return bad("node %s: cert_sha256 must be 64 lower-case hex digits", n.PeerID)
+		}
+		if !isSerial(n.CertSerial) {
+			return bad("node %s: cert_serial %q must be lower-case hex octets without leading zero octets", n.PeerID, n.CertSerial)
+		}
+		if !oneOf(n.Status, NodeActive, NodeCancelled, NodeRevoked) {
+			return bad("node %s status %q", n.PeerID, n.Status)
+		}
+	}
+	if i := dupIndex(d.Services, Service.ID); i >= 0 {
+		return bad("service %q listed twice", d.Services[i].ID())
+	}
+	for _, s := range d.Services {
+		if !subsystems[s.Provider] {
+			return bad("service %s: unknown provider subsystem", s.ID())
+		}
+		if ident.CheckPart(s.Code) != nil || (s.Version != "" && ident.CheckPart(s.Version) != nil) {
+			return bad("service %s: code and version must be identifier parts", s.ID())
+		}
+		if !oneOf(s.Lifecycle, ServicePublished, ServiceDeprecated, ServiceRetired) {
+			return bad("service %s lifecycle %q", s.ID(), s.Lifecycle)
+		}
+		if s.DescriptionSHA256 != "" && !isHex256(s.DescriptionSHA256) {
+			return bad("service %s: description_sha256 must be 64 lower-case hex digits", s.ID())
+		}
+	}
+	if i := dupIndex(d.Groups, func(g Group) string { return g.Code }); i >= 0 {
+		return bad("group %q listed twice", d.Groups[i].Code)
+	}
+	for _, g := range d.Groups {
+		if err := ident.CheckPart(g.Code); err != nil {
+			return bad("group code: %v", err)
+		}
+		for i, m := range g.Members {
+			if !subsystems[m] || (i > 0 && g.Members[i-1] == m) {
+				return bad("group %s: member %q unknown or listed twice", g.Code, m)
+			}
+		}
+	}
+	if i := dupIndex(d.Revoked, func(r RevokedCert) string { return r.Serial }); i >= 0 {
+		return bad("revoked serial %q listed twice", d.Revoked[i].Serial)
+	}
+	for _, r := range d.Revoked {
+		if !isSerial(r.Serial) {
+			return bad("revoked serial %q must be lower-case hex octets without leading zero octets", r.Serial)
+		}
+		if !oneOf(r.Reason, reasons...) {
+			return bad("revoked %s: reason %q is not an RFC 5280 reason name", r.Serial, r.Reason)
+		}
+		if r.RevokedAt.IsZero() {
+			return bad("revoked %s: revoked_at missing", r.Serial)
+		}
+	}
+	return nil
+}
+
+// Validate reports the first parameter out of range; errors wrap ErrMalformed.
+func (p Policy) Validate() error {
+	const day = 24 * time.Hour
+	switch {
+	case p.RateLimitReadsPerMin < 1 || p.RateLimitWritesPerMin < 1:
+		return fmt.Errorf("%w: policy: rate limits must be at least 1 per minute", ErrMalformed)
+	case p.MaxClockSkew < Duration(time.Second) || p.MaxClockSkew > Duration(time.Hour):
+		return fmt.Errorf("%w: policy: max clock skew must be 1s..1h", ErrMalformed)
+	case p.TimestampInterval < Duration(time.Second) || p.TimestampInterval > Duration(day):
+		return fmt.Errorf("%w: policy: timestamp interval must be 1s..24h", ErrMalformed)
+	case p.ConfigValidity < Duration(time.Hour) || p.ConfigValidity > Duration(365*day):
+		return fmt.Errorf("%w: policy: config validity must be 1h..365 days", ErrMalformed)
+	case p.MaxConfigAge < p.ConfigValidity || p.MaxConfigAge > Duration(365*day):
+		return fmt.Errorf("%w: policy: max config age must be at least the config validity and at most 365 days", ErrMalformed)
+	}
+	return nil
+}
+
+// dupIndex returns the index of the first element whose key equals its
+// predecessor's in a sorted slice, or -1.
+func dupIndex[T any](s []T, key func(T) string) int {
+	for i := 1; i < len(s); i++ {
+		if key(s[i]) == key(s[i-1]) {
+			return i
+		}
+	}
+	return -1
+}
+
+func oneOf(s string, set ...string) bool { return slices.Contains(set, s) }
+
+func isHex256(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	_, err := hex.DecodeString(s)
+	return err == nil && strings.ToLower(s) == s
+}
+
+// isSerial reports whether s is a certificate serial as ca.SerialHex writes
+// it: lower-case hex of the big-endian octets of a positive integer of at
+// most 20 octets, without leading zero octets (so one serial has one
+// spelling).
+func isSerial(s string) bool {
+	if s == "" || len(s) > 40 || strings.ToLower(s) != s {
+		return false
+	}
+	n, ok := new(big.Int).SetString(s, 16)
+	return ok && n.Sign() > 0 && hex.EncodeToString(n.Bytes()) == s
+}
+
+// checkText accepts valid UTF-8 of 1..maxNameLen bytes (empty too when
+// allowEmpty) without control characters.
+func checkText(s string, allowEmpty bool) error {
+	if (s == "" && !allowEmpty) || len(s) > maxNameLen || !utf8.ValidString(s) {
+		return fmt.Errorf("must be 1..%d bytes of UTF-8", maxNameLen)
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return fmt.Errorf("control character %q", r)
+		}
+	}
+	return nil
+}
+
+// checkURL accepts an absolute http(s) URL with a host and no user info,
+// query or fragment.
+func checkURL(s string) error {
+	if len(s) > maxURLLen {
+		return fmt.Errorf("URL longer than %d bytes", maxURLLen)
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
+		u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
+		return fmt.Errorf("%q is not an http(s)://host[:port][/path] URL", s)
+	}
+	return nil
+}
+
+// fingerprint is the SHA-256 of a certificate's DER, lower-case hex (the
+// same as ca.Fingerprint, without importing the CA).
+func fingerprint(c *x509.Certificate) string {
+	sum := sha256.Sum256(c.Raw)
+	return hex.EncodeToString(sum[:])
+}
