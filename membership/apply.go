@@ -55,6 +55,8 @@ func (s *State) apply(index uint64, c Command) (target string, err error) {
 		target, detail, err = s.applyServiceLifecycle(c.Service, ServiceRetired, nil, now)
 	case *SetGroup:
 		target, detail, err = s.applySetGroup(c, now)
+	case *SetRegistryServer, *AddOperator, *RemoveOperator:
+		target, detail, err = s.applyAdmin(c, now, h.Actor)
 	case *SetPolicy:
 		if err = validatePolicy(c.Policy); err == nil {
 			s.Policy = c.Policy

@@ -28,6 +28,10 @@ type clusterOpts struct {
 	n   int
 	tcp bool          // loopback TCP NetworkTransport instead of InmemTransport
 	mod func(*Config) // adjusts every server's config
+	// init replaces the test CA's init_instance; opts adds options to
+	// server i (after the in-process forwarder, so a forwarder here wins).
+	init func() *InitInstance
+	opts func(i int) []Option
 }
 
 // cluster is an in-process registry cluster: on-disk bbolt stores and
@@ -70,7 +74,11 @@ func newCluster(t testing.TB, o clusterOpts) *cluster {
 			t.Fatalf("add voter %s: %v", c.ids[i], err)
 		}
 	}
-	if _, err := leader.Apply(ctx, c.ca.initCmd()); err != nil {
+	initCmd := c.ca.initCmd()
+	if o.init != nil {
+		initCmd = o.init()
+	}
+	if _, err := leader.Apply(ctx, initCmd); err != nil {
 		t.Fatal(err)
 	}
 	return c
@@ -103,7 +111,11 @@ func (c *cluster) start(i int) *Server {
 		_, tr = raft.NewInmemTransport(c.addrs[i])
 		cfg.Transport = tr
 	}
-	s, err := New(cfg, WithLogger(testLogger()), WithForwarder(&testForwarder{c: c, from: i}))
+	opts := []Option{WithLogger(testLogger()), WithForwarder(&testForwarder{c: c, from: i})}
+	if c.opts.opts != nil {
+		opts = append(opts, c.opts.opts(i)...)
+	}
+	s, err := New(cfg, opts...)
 	if err != nil {
 		c.t.Fatalf("start %s: %v", c.ids[i], err)
 	}

@@ -43,6 +43,11 @@ var (
 	ErrUnknownService        = errors.New("membership: unknown service")
 	ErrUnknownGroup          = errors.New("membership: unknown group")
 	ErrIllegalTransition     = errors.New("membership: illegal state transition")
+	ErrUnknownOperator       = errors.New("membership: unknown operator")
+
+	// HTTP API access errors.
+	ErrUnauthenticated = errors.New("membership: missing or unknown credentials")
+	ErrForbidden       = errors.New("membership: operation not allowed for this role")
 )
 
 var errorCodes = map[error]string{
@@ -74,6 +79,9 @@ var errorCodes = map[error]string{
 	ErrUnknownService:        "unknown_service",
 	ErrUnknownGroup:          "unknown_group",
 	ErrIllegalTransition:     "illegal_transition",
+	ErrUnknownOperator:       "unknown_operator",
+	ErrUnauthenticated:       "unauthenticated",
+	ErrForbidden:             "forbidden",
 }
 
 // errorOrder fixes the order ErrorCode tries sentinels, so an error that
@@ -84,7 +92,7 @@ var errorOrder = []error{
 	ErrWrongInstance, ErrBadCSR, ErrBadCertificate, ErrKeyMismatch, ErrDuplicateMember,
 	ErrDuplicateRequest, ErrDuplicateNode, ErrDuplicateSerial, ErrUnknownMember, ErrUnknownRequest,
 	ErrUnknownNode, ErrUnknownSubsystem, ErrUnknownService, ErrUnknownGroup, ErrIllegalTransition,
-	ErrInvalidArgument,
+	ErrUnknownOperator, ErrUnauthenticated, ErrForbidden, ErrInvalidArgument,
 }
 
 // ErrorCode returns the machine code of err's sentinel, "" for nil, or

@@ -62,6 +62,15 @@ func (f *fsm) appliedIndex() uint64 {
 	return f.applied
 }
 
+// changed returns a channel closed the next time the applied index moves
+// (a command, refused or not, a configuration entry or a snapshot restore).
+// Observers outside Apply (the publisher, the CA sync) wait on it.
+func (f *fsm) changed() <-chan struct{} {
+	f.amu.Lock()
+	defer f.amu.Unlock()
+	return f.advance
+}
+
 // waitApplied blocks until every command up to index has been applied.
 func (f *fsm) waitApplied(ctx context.Context, index uint64) error {
 	for {

@@ -262,6 +262,11 @@ type State struct {
 	Revoked    map[string]RevokedCert `json:"revoked"`    // by serial
 	Requests   map[string]Request     `json:"requests"`   // by request ID
 	History    []HistoryEntry         `json:"history"`    // append-only
+	// RegistryServers are the registry's servers by Raft ID (API URL and
+	// TLS certificate fingerprint); Operators the operator tokens by name.
+	// Both are left out of the encoding while empty.
+	RegistryServers map[string]RegistryServer `json:"registry_servers,omitempty"`
+	Operators       map[string]Operator       `json:"operators,omitempty"`
 
 	idx *stateIndex // derived, never encoded; see index
 }
@@ -336,6 +341,8 @@ func (s *State) Clone() *State {
 	c.Revoked = maps.Clone(s.Revoked)
 	c.Requests = cloneMap(s.Requests, Request.clone)
 	c.History = slices.Clone(s.History)
+	c.RegistryServers = maps.Clone(s.RegistryServers)
+	c.Operators = maps.Clone(s.Operators)
 	c.idx = nil // rebuilt on first use
 	return &c
 }

@@ -1,0 +1,405 @@
+package membership
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/dxl-network/dxl/ca"
+	"github.com/dxl-network/dxl/membership/globalconf"
+)
+
+// API size caps (bytes of request body).
+const (
+	MaxRegistrationBody = 256 << 10 // POST /v1/registrations: the form and two PEM CSRs
+	MaxAdminBody        = 64 << 10  // operator requests
+)
+
+// APIConfig configures the HTTP API of one registry server.
+type APIConfig struct {
+	// CA is this server's copy of the network CA; approvals issue with it.
+	// Without it approval answers 503.
+	CA CertAuthority
+	// Publisher serves GET /v1/global-config; without it that answers 503.
+	Publisher *Publisher
+	// Logger defaults to the server's.
+	Logger *slog.Logger
+}
+
+// API is a registry server's HTTP API (docs/registry-api.yaml):
+//
+//   - public, no credentials: POST /v1/registrations, GET
+//     /v1/registrations/{id} (status only), GET /v1/global-config, GET /healthz;
+//   - operators, "Authorization: Bearer <token>" (roles viewer < operator <
+//     admin): everything under /v1/admin/;
+//   - registry servers, mutual TLS with a certificate recorded in the state:
+//     POST /internal/v1/apply (the receiving end of HTTPForwarder).
+//
+// Errors are {"error":{"code","message"}} with the package's machine codes.
+// Serve it over TLS configured by ServerTLSConfig.
+type API struct {
+	srv *Server
+	cfg APIConfig
+	log *slog.Logger
+	mux *http.ServeMux
+}
+
+// NewAPI returns the API of srv.
+func NewAPI(srv *Server, cfg APIConfig) *API {
+	a := &API{srv: srv, cfg: cfg, log: cfg.Logger, mux: http.NewServeMux()}
+	if a.log == nil {
+		a.log = srv.log
+	}
+	a.log = a.log.With("component", "registry_api")
+	m := a.mux
+	// Public.
+	m.HandleFunc("POST /v1/registrations", a.submit)
+	m.HandleFunc("GET /v1/registrations/{id}", a.registrationStatus)
+	m.HandleFunc("GET "+globalconf.GlobalConfigPath, a.globalConfig)
+	m.HandleFunc("HEAD "+globalconf.GlobalConfigPath, a.globalConfig)
+	m.HandleFunc("GET /healthz", a.healthz)
+	// Registry servers.
+	m.HandleFunc("POST "+InternalApplyPath, a.internalApply)
+	// Operators.
+	m.HandleFunc("GET /v1/admin/status", a.auth(RoleViewer, a.status))
+	m.HandleFunc("GET /v1/admin/registrations", a.auth(RoleViewer, a.listRegistrations))
+	m.HandleFunc("GET /v1/admin/registrations/{id}", a.auth(RoleViewer, a.showRegistration))
+	m.HandleFunc("POST /v1/admin/registrations/{id}/approve", a.auth(RoleOperator, a.approve))
+	m.HandleFunc("POST /v1/admin/registrations/{id}/reject", a.auth(RoleOperator, a.reject))
+	m.HandleFunc("GET /v1/admin/history", a.auth(RoleViewer, a.history))
+	m.HandleFunc("GET /v1/admin/members", a.auth(RoleViewer, a.listMembers))
+	m.HandleFunc("GET /v1/admin/members/{id...}", a.auth(RoleViewer, a.showMember))
+	m.HandleFunc("POST /v1/admin/members/suspend", a.auth(RoleOperator, a.suspend))
+	m.HandleFunc("POST /v1/admin/members/reactivate", a.auth(RoleOperator, a.reactivate))
+	m.HandleFunc("POST /v1/admin/members/revoke", a.auth(RoleOperator, a.revoke))
+	m.HandleFunc("POST /v1/admin/connections/cancel", a.auth(RoleOperator, a.cancelConnection))
+	m.HandleFunc("POST /v1/admin/services/publish", a.auth(RoleOperator, a.publishService))
+	m.HandleFunc("POST /v1/admin/services/deprecate", a.auth(RoleOperator, a.deprecateService))
+	m.HandleFunc("POST /v1/admin/services/retire", a.auth(RoleOperator, a.retireService))
+	m.HandleFunc("PUT /v1/admin/groups/{code}", a.auth(RoleOperator, a.setGroup))
+	m.HandleFunc("DELETE /v1/admin/groups/{code}", a.auth(RoleOperator, a.deleteGroup))
+	m.HandleFunc("GET /v1/admin/policy", a.auth(RoleViewer, a.getPolicy))
+	m.HandleFunc("PUT /v1/admin/policy", a.auth(RoleAdmin, a.setPolicy))
+	m.HandleFunc("GET /v1/admin/operators", a.auth(RoleAdmin, a.listOperators))
+	m.HandleFunc("POST /v1/admin/operators", a.auth(RoleAdmin, a.addOperator))
+	m.HandleFunc("DELETE /v1/admin/operators/{name}", a.auth(RoleAdmin, a.removeOperator))
+	m.HandleFunc("PUT /v1/admin/registry-servers/{id}", a.auth(RoleAdmin, a.setRegistryServer))
+	m.HandleFunc("DELETE /v1/admin/registry-servers/{id}", a.auth(RoleAdmin, a.deleteRegistryServer))
+	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeErr(w, &httpError{http.StatusNotFound, "not_found", "no such endpoint: " + r.Method + " " + r.URL.Path})
+	})
+	return a
+}
+
+// ServeHTTP implements http.Handler.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	a.mux.ServeHTTP(w, r)
+}
+
+// ---- errors ----
+
+// httpError is an error of the HTTP layer itself (malformed body …).
+type httpError struct {
+	status  int
+	code    string
+	message string
+}
+
+func (e *httpError) Error() string { return e.message }
+
+type apiErrorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// HTTPStatus returns the HTTP status for err's machine code.
+func HTTPStatus(err error) int {
+	var he *httpError
+	if errors.As(err, &he) {
+		return he.status
+	}
+	switch ErrorCode(err) {
+	case "bad_command", "invalid_argument", "invalid_registration", "classification_refused", "wrong_instance",
+		"bad_csr", "bad_certificate", "key_mismatch", "bad_config":
+		return http.StatusBadRequest
+	case "unauthenticated":
+		return http.StatusUnauthorized
+	case "forbidden":
+		return http.StatusForbidden
+	case "unknown_member", "unknown_request", "unknown_node", "unknown_subsystem", "unknown_service",
+		"unknown_group", "unknown_operator":
+		return http.StatusNotFound
+	case "duplicate_member", "duplicate_request", "duplicate_node", "duplicate_serial", "illegal_transition",
+		"already_initialized", "not_initialized", "bootstrapped":
+		return http.StatusConflict
+	case "too_large":
+		return http.StatusRequestEntityTooLarge
+	case "not_leader", "timeout", "shutdown", "indeterminate":
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+func writeErr(w http.ResponseWriter, err error) {
+	var body apiErrorBody
+	status := HTTPStatus(err)
+	var he *httpError
+	if errors.As(err, &he) {
+		body.Error.Code = he.code
+	} else {
+		body.Error.Code = ErrorCode(err)
+	}
+	body.Error.Message = err.Error()
+	if status == http.StatusInternalServerError {
+		body.Error.Message = "internal error"
+	}
+	switch status {
+	case http.StatusUnauthorized:
+		w.Header().Set("WWW-Authenticate", `Bearer realm="dxl-registry"`)
+	case http.StatusServiceUnavailable:
+		w.Header().Set("Retry-After", "1")
+	}
+	writeJSON(w, status, body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// decode reads exactly one JSON value into v: unknown fields, trailing data
+// and bodies over limit are refused.
+func decode(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil {
+		if dec.Decode(&struct{}{}) != io.EOF {
+			err = errors.New("trailing data after the JSON value")
+		}
+	}
+	if err == nil {
+		return nil
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return &httpError{http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("request body over %d bytes", limit)}
+	}
+	return &httpError{http.StatusBadRequest, "malformed", "malformed JSON body: " + err.Error()}
+}
+
+// ---- authentication ----
+
+// NewOperatorToken returns a fresh operator token (64 hex digits: 256
+// random bits) and its SHA-256, the only form the registry stores.
+func (s *Server) NewOperatorToken() (token, hash string, err error) {
+	b := make([]byte, 32)
+	if _, err := io.ReadFull(s.rnd, b); err != nil {
+		return "", "", fmt.Errorf("membership: random token: %w", err)
+	}
+	token = hex.EncodeToString(b)
+	return token, tokenHash(token), nil
+}
+
+func tokenHash(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// CreateOperator mints a token for a new operator name with role and
+// commits its hash (AddOperator, actor as given). The token is returned
+// once and stored nowhere.
+func (s *Server) CreateOperator(ctx context.Context, actor, name string, role Role) (token string, res Result, err error) {
+	token, hash, err := s.NewOperatorToken()
+	if err != nil {
+		return "", Result{}, err
+	}
+	res, err = s.Apply(ctx, &AddOperator{Header: Header{Actor: actor}, Name: name, Role: role, TokenSHA256: hash})
+	if err != nil {
+		return "", Result{}, err
+	}
+	return token, res, nil
+}
+
+// authenticate returns the operator whose token r carries.
+func (a *API) authenticate(r *http.Request) (Operator, error) {
+	h := r.Header.Get("Authorization")
+	scheme, tok, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" || len(tok) > 256 {
+		return Operator{}, fmt.Errorf("%w: send Authorization: Bearer <operator token>", ErrUnauthenticated)
+	}
+	want := []byte(tokenHash(strings.TrimSpace(tok)))
+	var found Operator
+	match := 0
+	a.srv.fsm.read(func(st *State) {
+		for _, op := range st.Operators { // compare with every one, in constant time
+			if subtle.ConstantTimeCompare(want, []byte(op.TokenSHA256)) == 1 {
+				found, match = op, 1
+			}
+		}
+	})
+	if match == 0 {
+		return Operator{}, fmt.Errorf("%w: unknown operator token", ErrUnauthenticated)
+	}
+	return found, nil
+}
+
+type opHandler func(w http.ResponseWriter, r *http.Request, op Operator)
+
+func (a *API) auth(need Role, h opHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		op, err := a.authenticate(r)
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		if !op.Role.Allows(need) {
+			writeErr(w, fmt.Errorf("%w: operator %s has role %s, this needs %s", ErrForbidden, op.Name, op.Role, need))
+			return
+		}
+		h(w, r, op)
+	}
+}
+
+// apply commits cmd through Server.Apply (forwarded by a follower) and
+// waits briefly until this server has applied it too, so a read from the
+// same server right after sees the write.
+func (a *API) apply(w http.ResponseWriter, r *http.Request, cmd Command) (Result, bool) {
+	res, err := a.srv.Apply(r.Context(), cmd)
+	if err != nil {
+		writeErr(w, err)
+		return Result{}, false
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	_ = a.srv.fsm.waitApplied(ctx, res.Index)
+	return res, true
+}
+
+// ---- public ----
+
+// SubmitRequest is the body of POST /v1/registrations.
+type SubmitRequest struct {
+	Member       string       `json:"member"` // INSTANCE/CLASS/CODE
+	Registration Registration `json:"registration"`
+	NodeCSR      string       `json:"node_csr"` // PEM, the node's auth key (its libp2p identity)
+	SignCSR      string       `json:"sign_csr"` // PEM, the member's signing key
+	NodeAddrs    []string     `json:"node_addrs"`
+}
+
+// RegistrationStatus is what the public learns about a request.
+type RegistrationStatus struct {
+	RequestID   string        `json:"request_id"`
+	Member      string        `json:"member"`
+	Status      RequestStatus `json:"status"`
+	Reason      string        `json:"reason,omitempty"`
+	SubmittedAt time.Time     `json:"submitted_at"`
+	DecidedAt   *time.Time    `json:"decided_at,omitempty"`
+	Index       uint64        `json:"index,omitempty"`
+}
+
+func (a *API) submit(w http.ResponseWriter, r *http.Request) {
+	var body SubmitRequest
+	if err := decode(w, r, MaxRegistrationBody, &body); err != nil {
+		writeErr(w, err)
+		return
+	}
+	cmd := &SubmitRegistration{Header: Header{Actor: "applicant"}, Member: body.Member, Registration: body.Registration,
+		NodeCSR: []byte(body.NodeCSR), SignCSR: []byte(body.SignCSR), NodeAddrs: body.NodeAddrs}
+	res, ok := a.apply(w, r, cmd)
+	if !ok {
+		return
+	}
+	w.Header().Set("Location", "/v1/registrations/"+cmd.RequestID)
+	writeJSON(w, http.StatusAccepted, RegistrationStatus{RequestID: cmd.RequestID, Member: cmd.Member,
+		Status: RequestPending, SubmittedAt: cmd.Time, Index: res.Index})
+}
+
+func (a *API) registrationStatus(w http.ResponseWriter, r *http.Request) {
+	req, err := a.srv.Request(r.PathValue("id"))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, RegistrationStatus{RequestID: req.ID, Member: req.Member.String(), Status: req.Status,
+		Reason: req.Reason, SubmittedAt: req.SubmittedAt, DecidedAt: req.DecidedAt})
+}
+
+func (a *API) globalConfig(w http.ResponseWriter, r *http.Request) {
+	if a.cfg.Publisher == nil {
+		writeErr(w, &httpError{http.StatusServiceUnavailable, "unavailable", "this server does not publish the configuration"})
+		return
+	}
+	a.cfg.Publisher.Handler().ServeHTTP(w, r)
+}
+
+func (a *API) healthz(w http.ResponseWriter, _ *http.Request) {
+	st := a.srv.Status()
+	out := map[string]any{"status": "ok", "server_id": st.ID, "state": st.State, "leader_id": st.LeaderID,
+		"config_version": st.ConfigVersion}
+	if a.cfg.Publisher != nil {
+		out["published_version"] = a.cfg.Publisher.Version()
+	}
+	code := http.StatusOK
+	if a.srv.closed.Load() || st.State == "shutdown" {
+		out["status"], code = "shutdown", http.StatusServiceUnavailable
+	}
+	writeJSON(w, code, out)
+}
+
+// ---- registry servers ----
+
+func (a *API) internalApply(w http.ResponseWriter, r *http.Request) {
+	if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || len(r.TLS.PeerCertificates) == 0 {
+		writeErr(w, fmt.Errorf("%w: a registry server certificate (mutual TLS) is required", ErrUnauthenticated))
+		return
+	}
+	fp := ca.Fingerprint(r.TLS.PeerCertificates[0])
+	known := false
+	a.srv.fsm.read(func(st *State) {
+		for _, rs := range st.RegistryServers {
+			known = known || subtle.ConstantTimeCompare([]byte(rs.CertSHA256), []byte(fp)) == 1
+		}
+	})
+	if !known {
+		writeErr(w, fmt.Errorf("%w: certificate %s is not a registry server's", ErrForbidden, fp))
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, int64(a.srv.cfg.MaxCommandSize)+1)
+	data, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			writeErr(w, fmt.Errorf("%w: over %d bytes", ErrTooLarge, a.srv.cfg.MaxCommandSize))
+			return
+		}
+		writeErr(w, &httpError{http.StatusBadRequest, "malformed", err.Error()})
+		return
+	}
+	cmd, err := DecodeCommand(data)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	res, err := a.srv.ApplyLocal(r.Context(), cmd)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}

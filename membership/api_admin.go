@@ -1,0 +1,431 @@
+package membership
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/dxl-network/dxl/ca"
+)
+
+// Operator endpoints of the API (see api.go). Writes carry the operator's
+// name as the actor recorded in the history.
+
+func hdr(op Operator) Header { return Header{Actor: op.Name} }
+
+// StatusResponse is GET /v1/admin/status.
+type StatusResponse struct {
+	Status
+	PublishedVersion uint64           `json:"published_version"`
+	RegistryServers  []RegistryServer `json:"registry_servers"`
+}
+
+func (a *API) status(w http.ResponseWriter, _ *http.Request, _ Operator) {
+	out := StatusResponse{Status: a.srv.Status(), RegistryServers: []RegistryServer{}}
+	if a.cfg.Publisher != nil {
+		out.PublishedVersion = a.cfg.Publisher.Version()
+	}
+	a.srv.fsm.read(func(st *State) {
+		for _, id := range SortedKeys(st.RegistryServers) {
+			out.RegistryServers = append(out.RegistryServers, st.RegistryServers[id])
+		}
+	})
+	writeJSON(w, http.StatusOK, out)
+}
+
+// RequestSummary is one row of GET /v1/admin/registrations.
+type RequestSummary struct {
+	RequestID   string        `json:"request_id"`
+	Member      string        `json:"member"`
+	Name        string        `json:"name"`
+	Status      RequestStatus `json:"status"`
+	SubmittedAt time.Time     `json:"submitted_at"`
+	DecidedBy   string        `json:"decided_by,omitempty"`
+}
+
+func (a *API) listRegistrations(w http.ResponseWriter, r *http.Request, _ Operator) {
+	filter := RequestStatus(r.URL.Query().Get("status"))
+	out := []RequestSummary{}
+	a.srv.fsm.read(func(st *State) {
+		for _, id := range SortedKeys(st.Requests) {
+			q := st.Requests[id]
+			if filter == "" || q.Status == filter {
+				out = append(out, RequestSummary{RequestID: id, Member: q.Member.String(), Name: q.Registration.Unit.Name,
+					Status: q.Status, SubmittedAt: q.SubmittedAt, DecidedBy: q.DecidedBy})
+			}
+		}
+	})
+	slices.SortStableFunc(out, func(x, y RequestSummary) int { return x.SubmittedAt.Compare(y.SubmittedAt) })
+	writeJSON(w, http.StatusOK, map[string]any{"registrations": out})
+}
+
+func (a *API) showRegistration(w http.ResponseWriter, r *http.Request, _ Operator) {
+	req, err := a.srv.Request(r.PathValue("id"))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, req)
+}
+
+// ApproveResponse is the answer to an approval.
+type ApproveResponse struct {
+	RequestID  string `json:"request_id"`
+	Member     string `json:"member"`
+	PeerID     string `json:"peer_id"`
+	NodeSerial string `json:"node_cert_serial"`
+	SignSerial string `json:"sign_cert_serial"`
+	NodeCert   string `json:"node_cert_pem"` // certificate and intermediate
+	SignCert   string `json:"sign_cert_pem"`
+	Index      uint64 `json:"index"`
+}
+
+// caError translates a CA failure at approval into this package's terms.
+func caError(err error) error {
+	switch {
+	case errors.Is(err, ca.ErrCSRMalformed), errors.Is(err, ca.ErrCSRSignature), errors.Is(err, ca.ErrCSRTooLarge),
+		errors.Is(err, ca.ErrWeakKey), errors.Is(err, ca.ErrUnsupportedKey):
+		return fmt.Errorf("%w: %v", ErrBadCSR, err)
+	case errors.Is(err, ca.ErrBadRequest):
+		return fmt.Errorf("%w: %v", ErrInvalidArgument, err)
+	}
+	return fmt.Errorf("membership: CA: %w", err)
+}
+
+// approve issues the node-auth and member-sign certificates from the
+// request's CSRs with this server's CA, then commits ApproveRegistration
+// with them. If the command is refused, the two certificates are revoked
+// again in this CA (superseded); they never reached the state, so no other
+// server knows them.
+func (a *API) approve(w http.ResponseWriter, r *http.Request, op Operator) {
+	if a.cfg.CA == nil {
+		writeErr(w, &httpError{http.StatusServiceUnavailable, "no_ca", "this server has no CA to issue with"})
+		return
+	}
+	var body struct{}
+	if r.ContentLength != 0 {
+		if err := decode(w, r, MaxAdminBody, &body); err != nil {
+			writeErr(w, err)
+			return
+		}
+	}
+	req, err := a.srv.freshRequest(r.Context(), r.PathValue("id"))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	if req.Status != RequestPending {
+		writeErr(w, fmt.Errorf("%w: request %s is %s", ErrIllegalTransition, req.ID, req.Status))
+		return
+	}
+	ctx := r.Context()
+	node, err := a.cfg.CA.Issue(ctx, ca.IssueRequest{CSR: req.NodeCSR, Profile: ca.ProfileNodeAuth, Member: req.Member.String(), PeerID: req.PeerID})
+	if err != nil {
+		writeErr(w, caError(err))
+		return
+	}
+	sign, err := a.cfg.CA.Issue(ctx, ca.IssueRequest{CSR: req.SignCSR, Profile: ca.ProfileMemberSign, Member: req.Member.String()})
+	if err != nil {
+		a.withdraw(node.Serial)
+		writeErr(w, caError(err))
+		return
+	}
+	cmd := &ApproveRegistration{Header: hdr(op), RequestID: req.ID, NodeCert: Cert{DER: node.DER}, SignCert: Cert{DER: sign.DER}}
+	res, err := a.srv.Apply(ctx, cmd)
+	if err != nil {
+		if !errors.Is(err, ErrIndeterminate) {
+			a.withdraw(node.Serial, sign.Serial)
+		}
+		writeErr(w, err)
+		return
+	}
+	wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	_ = a.srv.fsm.waitApplied(wctx, res.Index)
+	cancel()
+	writeJSON(w, http.StatusOK, ApproveResponse{RequestID: req.ID, Member: req.Member.String(), PeerID: req.PeerID,
+		NodeSerial: node.Serial, SignSerial: sign.Serial, NodeCert: node.PEM, SignCert: sign.PEM, Index: res.Index})
+}
+
+// freshRequest reads request id after this server has applied what it
+// knows to be committed; a request submitted through another server a
+// moment ago may not have reached this follower yet, so an unknown ID is
+// looked up again for up to a second.
+func (s *Server) freshRequest(ctx context.Context, id string) (Request, error) {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	_ = s.fsm.waitApplied(ctx, s.raft.CommitIndex())
+	for {
+		req, err := s.Request(id)
+		if err == nil || !errors.Is(err, ErrUnknownRequest) {
+			return req, err
+		}
+		select {
+		case <-ctx.Done():
+			return req, err
+		case <-s.fsm.changed():
+		}
+	}
+}
+
+func (a *API) withdraw(serials ...string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, s := range serials {
+		if _, err := a.cfg.CA.Revoke(ctx, s, ca.ReasonSuperseded); err != nil {
+			a.log.Error("withdrawing a certificate of a refused approval failed", "serial", s, "error", err)
+		}
+	}
+}
+
+type reasonBody struct {
+	Reason string `json:"reason"`
+}
+
+func (a *API) reject(w http.ResponseWriter, r *http.Request, op Operator) {
+	var body reasonBody
+	if err := decode(w, r, MaxAdminBody, &body); err != nil {
+		writeErr(w, err)
+		return
+	}
+	a.write(w, r, &RejectRegistration{Header: hdr(op), RequestID: r.PathValue("id"), Reason: body.Reason})
+}
+
+// write commits cmd and answers {"index","target"}.
+func (a *API) write(w http.ResponseWriter, r *http.Request, cmd Command) {
+	if res, ok := a.apply(w, r, cmd); ok {
+		writeJSON(w, http.StatusOK, res)
+	}
+}
+
+func (a *API) history(w http.ResponseWriter, r *http.Request, _ Operator) {
+	q := r.URL.Query()
+	target, limit := q.Get("target"), 100
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 10000 {
+			writeErr(w, fmt.Errorf("%w: limit must be 1..10000", ErrInvalidArgument))
+			return
+		}
+		limit = n
+	}
+	out := []HistoryEntry{}
+	a.srv.fsm.read(func(st *State) {
+		for i := len(st.History) - 1; i >= 0 && len(out) < limit; i-- {
+			if h := st.History[i]; target == "" || h.Target == target {
+				out = append(out, h)
+			}
+		}
+	})
+	slices.Reverse(out)
+	writeJSON(w, http.StatusOK, map[string]any{"history": out})
+}
+
+func (a *API) listMembers(w http.ResponseWriter, r *http.Request, _ Operator) {
+	filter := MemberStatus(r.URL.Query().Get("status"))
+	out := []Member{}
+	a.srv.fsm.read(func(st *State) {
+		for _, id := range SortedKeys(st.Members) {
+			if m := st.Members[id]; filter == "" || m.Status == filter {
+				m.SignCert = nil // summary
+				out = append(out, m)
+			}
+		}
+	})
+	writeJSON(w, http.StatusOK, map[string]any{"members": out})
+}
+
+// MemberDetail is GET /v1/admin/members/{id}.
+type MemberDetail struct {
+	Member
+	Subsystems []Subsystem `json:"subsystems"`
+	Nodes      []Node      `json:"nodes"`
+}
+
+func (a *API) showMember(w http.ResponseWriter, r *http.Request, _ Operator) {
+	m, err := a.srv.Member(r.PathValue("id"))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	out := MemberDetail{Member: m, Subsystems: []Subsystem{}, Nodes: []Node{}}
+	id := m.ID.String()
+	a.srv.fsm.read(func(st *State) {
+		for _, k := range SortedKeys(st.Subsystems) {
+			if st.Subsystems[k].Member == id {
+				out.Subsystems = append(out.Subsystems, st.Subsystems[k])
+			}
+		}
+		for _, k := range SortedKeys(st.Nodes) {
+			if st.Nodes[k].Member == id {
+				out.Nodes = append(out.Nodes, st.Nodes[k].clone())
+			}
+		}
+	})
+	writeJSON(w, http.StatusOK, out)
+}
+
+// decodeCmd decodes the body, lets fill copy it into cmd, and stamps the
+// operator as actor; header fields in the body are refused.
+func (a *API) decodeCmd(w http.ResponseWriter, r *http.Request, op Operator, cmd Command, body any, fill func()) {
+	if err := decode(w, r, MaxAdminBody, body); err != nil {
+		writeErr(w, err)
+		return
+	}
+	fill()
+	*cmd.header() = hdr(op)
+	a.write(w, r, cmd)
+}
+
+func (a *API) suspend(w http.ResponseWriter, r *http.Request, op Operator) {
+	var b struct {
+		Member string `json:"member"`
+		Reason string `json:"reason"`
+	}
+	c := &SuspendMember{}
+	a.decodeCmd(w, r, op, c, &b, func() { c.Member, c.Reason = b.Member, b.Reason })
+}
+
+func (a *API) reactivate(w http.ResponseWriter, r *http.Request, op Operator) {
+	var b struct {
+		Member string `json:"member"`
+		Reason string `json:"reason"`
+	}
+	c := &ReactivateMember{}
+	a.decodeCmd(w, r, op, c, &b, func() { c.Member, c.Reason = b.Member, b.Reason })
+}
+
+func (a *API) revoke(w http.ResponseWriter, r *http.Request, op Operator) {
+	var b struct {
+		Member string `json:"member"`
+		Reason string `json:"reason"`
+		Note   string `json:"note"`
+	}
+	c := &RevokeMember{}
+	a.decodeCmd(w, r, op, c, &b, func() { c.Member, c.Reason, c.Note = b.Member, b.Reason, b.Note })
+}
+
+func (a *API) cancelConnection(w http.ResponseWriter, r *http.Request, op Operator) {
+	var b struct {
+		Member    string `json:"member"`
+		PeerID    string `json:"peer_id"`
+		Subsystem string `json:"subsystem"`
+		Reason    string `json:"reason"`
+	}
+	c := &CancelConnection{}
+	a.decodeCmd(w, r, op, c, &b, func() { c.Member, c.PeerID, c.Subsystem, c.Reason = b.Member, b.PeerID, b.Subsystem, b.Reason })
+}
+
+func (a *API) publishService(w http.ResponseWriter, r *http.Request, op Operator) {
+	var b struct {
+		Subsystem         string `json:"subsystem"`
+		Code              string `json:"code"`
+		Version           string `json:"version"`
+		DescriptionSHA256 string `json:"description_sha256"`
+	}
+	c := &PublishService{}
+	a.decodeCmd(w, r, op, c, &b, func() {
+		c.Subsystem, c.Code, c.Version, c.DescriptionSHA256 = b.Subsystem, b.Code, b.Version, b.DescriptionSHA256
+	})
+}
+
+func (a *API) deprecateService(w http.ResponseWriter, r *http.Request, op Operator) {
+	var b struct {
+		Service string    `json:"service"`
+		Sunset  time.Time `json:"sunset"`
+	}
+	c := &DeprecateService{}
+	a.decodeCmd(w, r, op, c, &b, func() { c.Service, c.Sunset = b.Service, b.Sunset })
+}
+
+func (a *API) retireService(w http.ResponseWriter, r *http.Request, op Operator) {
+	var b struct {
+		Service string `json:"service"`
+	}
+	c := &RetireService{}
+	a.decodeCmd(w, r, op, c, &b, func() { c.Service = b.Service })
+}
+
+func (a *API) setGroup(w http.ResponseWriter, r *http.Request, op Operator) {
+	var b struct {
+		Description string   `json:"description"`
+		Members     []string `json:"members"`
+	}
+	c := &SetGroup{}
+	a.decodeCmd(w, r, op, c, &b, func() { c.Code, c.Description, c.Members = r.PathValue("code"), b.Description, b.Members })
+}
+
+func (a *API) deleteGroup(w http.ResponseWriter, r *http.Request, op Operator) {
+	a.write(w, r, &SetGroup{Header: hdr(op), Code: r.PathValue("code"), Delete: true})
+}
+
+func (a *API) getPolicy(w http.ResponseWriter, _ *http.Request, _ Operator) {
+	var p Policy
+	a.srv.fsm.read(func(st *State) { p = st.Policy })
+	writeJSON(w, http.StatusOK, p)
+}
+
+func (a *API) setPolicy(w http.ResponseWriter, r *http.Request, op Operator) {
+	c := &SetPolicy{}
+	a.decodeCmd(w, r, op, c, &c.Policy, func() {})
+}
+
+// OperatorInfo is an operator as listed (never the token or its hash).
+type OperatorInfo struct {
+	Name      string    `json:"name"`
+	Role      Role      `json:"role"`
+	CreatedAt time.Time `json:"created_at"`
+	CreatedBy string    `json:"created_by"`
+}
+
+func (a *API) listOperators(w http.ResponseWriter, _ *http.Request, _ Operator) {
+	out := []OperatorInfo{}
+	a.srv.fsm.read(func(st *State) {
+		for _, n := range SortedKeys(st.Operators) {
+			o := st.Operators[n]
+			out = append(out, OperatorInfo{Name: o.Name, Role: o.Role, CreatedAt: o.CreatedAt, CreatedBy: o.CreatedBy})
+		}
+	})
+	writeJSON(w, http.StatusOK, map[string]any{"operators": out})
+}
+
+func (a *API) addOperator(w http.ResponseWriter, r *http.Request, op Operator) {
+	var b struct {
+		Name string `json:"name"`
+		Role Role   `json:"role"`
+	}
+	if err := decode(w, r, MaxAdminBody, &b); err != nil {
+		writeErr(w, err)
+		return
+	}
+	token, hash, err := a.srv.NewOperatorToken()
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	res, ok := a.apply(w, r, &AddOperator{Header: hdr(op), Name: b.Name, Role: b.Role, TokenSHA256: hash})
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"name": b.Name, "role": b.Role, "token": token, "index": res.Index})
+}
+
+func (a *API) removeOperator(w http.ResponseWriter, r *http.Request, op Operator) {
+	a.write(w, r, &RemoveOperator{Header: hdr(op), Name: r.PathValue("name")})
+}
+
+func (a *API) setRegistryServer(w http.ResponseWriter, r *http.Request, op Operator) {
+	var b struct {
+		URL        string `json:"url"`
+		CertSHA256 string `json:"cert_sha256"`
+	}
+	c := &SetRegistryServer{}
+	a.decodeCmd(w, r, op, c, &b, func() { c.ID, c.URL, c.CertSHA256 = r.PathValue("id"), b.URL, b.CertSHA256 })
+}
+
+func (a *API) deleteRegistryServer(w http.ResponseWriter, r *http.Request, op Operator) {
+	a.write(w, r, &SetRegistryServer{Header: hdr(op), ID: r.PathValue("id"), Delete: true})
+}

@@ -1,0 +1,182 @@
+package membership
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/dxl-network/dxl/ca"
+)
+
+// InternalApplyPath is where a leader receives forwarded commands.
+const InternalApplyPath = "/internal/v1/apply"
+
+// HTTPForwarder is the Forwarder between registry servers: it POSTs the
+// encoded command (EncodeCommand: type byte ‖ JSON) to the leader's
+// InternalApplyPath over mutual TLS, and the leader applies it with
+// ApplyLocal. The leader's API URL comes from the replicated state
+// (State.RegistryServers, keyed by Raft ID, written by SetRegistryServer), so
+// every server maps a leader ID to the same URL. The error comes back as a
+// machine code and is turned into the same sentinel the leader returned.
+type HTTPForwarder struct {
+	srv    *Server
+	client *http.Client
+}
+
+// WithHTTPForwarder makes the server forward writes to the leader over
+// HTTPS, presenting clientTLS's certificate (the server's own, whose
+// fingerprint is recorded in the state) and trusting the network CA roots
+// in clientTLS.RootCAs.
+func WithHTTPForwarder(clientTLS *tls.Config) Option {
+	return func(s *Server) { s.fwd = NewHTTPForwarder(s, clientTLS) }
+}
+
+// NewHTTPForwarder returns the forwarder for s. Besides what clientTLS
+// checks, the peer's certificate must be one the replicated state records
+// for a registry server: any node's certificate chains to the network CA
+// with serverAuth, and none of them may receive forwarded commands.
+func NewHTTPForwarder(s *Server, clientTLS *tls.Config) *HTTPForwarder {
+	tlsConf := clientTLS.Clone()
+	chainCheck := tlsConf.VerifyConnection
+	tlsConf.VerifyConnection = func(cs tls.ConnectionState) error {
+		if chainCheck != nil {
+			if err := chainCheck(cs); err != nil {
+				return err
+			}
+		}
+		if len(cs.PeerCertificates) == 0 {
+			return errors.New("registry server sent no certificate")
+		}
+		fp := ca.Fingerprint(cs.PeerCertificates[0])
+		known := false
+		s.fsm.read(func(st *State) {
+			for _, rs := range st.RegistryServers {
+				known = known || rs.CertSHA256 == fp
+			}
+		})
+		if !known {
+			return fmt.Errorf("certificate %s is not a registry server's", fp)
+		}
+		return nil
+	}
+	tr := &http.Transport{
+		TLSClientConfig:     tlsConf,
+		ForceAttemptHTTP2:   true,
+		TLSHandshakeTimeout: 5 * time.Second,
+		MaxIdleConnsPerHost: 4,
+		IdleConnTimeout:     90 * time.Second,
+	}
+	return &HTTPForwarder{srv: s, client: &http.Client{Transport: tr,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+// Forward implements Forwarder.
+func (f *HTTPForwarder) Forward(ctx context.Context, leaderID, _ string, cmd Command) (Result, error) {
+	var base string
+	f.srv.fsm.read(func(st *State) { base = st.RegistryServers[leaderID].URL })
+	if base == "" {
+		return Result{}, fmt.Errorf("%w: leader %s has no API URL in the registry state", ErrTimeout, leaderID)
+	}
+	data, err := EncodeCommand(cmd)
+	if err != nil {
+		return Result{}, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+InternalApplyPath, bytes.NewReader(data))
+	if err != nil {
+		return Result{}, fmt.Errorf("%w: %v", ErrTimeout, err)
+	}
+	req.Header.Set("Content-Type", "application/octet-stream")
+	resp, err := f.client.Do(req)
+	if err != nil {
+		var op *net.OpError
+		if errors.As(err, &op) && op.Op == "dial" {
+			return Result{}, fmt.Errorf("%w: leader %s unreachable: %v", ErrTimeout, leaderID, err)
+		}
+		return Result{}, fmt.Errorf("%w: forwarding to %s: %v", ErrIndeterminate, leaderID, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return Result{}, fmt.Errorf("%w: reading the leader's answer: %v", ErrIndeterminate, err)
+	}
+	if resp.StatusCode == http.StatusOK {
+		var r Result
+		if err := json.Unmarshal(body, &r); err != nil {
+			return Result{}, fmt.Errorf("%w: leader answer: %v", ErrIndeterminate, err)
+		}
+		return r, nil
+	}
+	var e apiErrorBody
+	if json.Unmarshal(body, &e) != nil || e.Error.Code == "" {
+		if resp.StatusCode >= 500 {
+			return Result{}, fmt.Errorf("%w: leader %s answered %s", ErrIndeterminate, leaderID, resp.Status)
+		}
+		return Result{}, fmt.Errorf("%w: leader %s answered %s", ErrTimeout, leaderID, resp.Status)
+	}
+	return Result{}, remoteError(e.Error.Code, e.Error.Message)
+}
+
+// remoteError turns a machine code from another server back into its
+// sentinel (errors.Is works) with the remote message.
+func remoteError(code, msg string) error {
+	if code == "not_leader" {
+		return &NotLeaderError{}
+	}
+	if s := ErrorForCode(code); s != nil {
+		return &codedError{sentinel: s, msg: msg}
+	}
+	return fmt.Errorf("%w: remote error %s: %s", ErrIndeterminate, code, msg)
+}
+
+type codedError struct {
+	sentinel error
+	msg      string
+}
+
+func (e *codedError) Error() string { return e.msg }
+func (e *codedError) Unwrap() error { return e.sentinel }
+
+// ServerTLSConfig is the TLS configuration of a registry server's API:
+// cert is the server's certificate (node-auth profile: serverAuth and
+// clientAuth, chain included), roots the network CA. Clients without a
+// certificate are accepted (the public endpoints need none); a client
+// certificate, when sent, must chain to roots, and the internal endpoint
+// requires one belonging to a registry server.
+func ServerTLSConfig(cert tls.Certificate, roots *x509.CertPool) *tls.Config {
+	return &tls.Config{
+		MinVersion:   tls.VersionTLS12,
+		Certificates: []tls.Certificate{cert},
+		ClientAuth:   tls.VerifyClientCertIfGiven,
+		ClientCAs:    roots,
+	}
+}
+
+// ClientTLSConfig is the TLS configuration a registry server forwards with:
+// it presents cert and trusts roots. The peer's host name is not checked
+// (servers are reached by the URL the state records, and identified by
+// chaining to the network CA with serverAuth).
+func ClientTLSConfig(cert tls.Certificate, roots *x509.CertPool) *tls.Config {
+	c := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}, RootCAs: roots,
+		InsecureSkipVerify: true}
+	c.VerifyConnection = func(cs tls.ConnectionState) error {
+		if len(cs.PeerCertificates) == 0 {
+			return errors.New("registry server sent no certificate")
+		}
+		inter := x509.NewCertPool()
+		for _, ic := range cs.PeerCertificates[1:] {
+			inter.AddCert(ic)
+		}
+		_, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter,
+			KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}})
+		return err
+	}
+	return c
+}
