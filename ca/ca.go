@@ -17,6 +17,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"math/big"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -88,6 +89,10 @@ type IssueRequest struct {
 	PeerID string `json:"peer_id,omitempty"`
 	// Validity overrides the profile's default lifetime.
 	Validity Duration `json:"validity,omitempty"`
+	// DNSNames and IPs are the subject alternative names of a
+	// registry-server certificate (refused for every other profile).
+	DNSNames []string `json:"dns_names,omitempty"`
+	IPs      []net.IP `json:"ip_addresses,omitempty"`
 }
 
 // Issued is the result of Issue.
@@ -275,7 +280,18 @@ func (c *CA) Issue(ctx context.Context, req IssueRequest) (*Issued, error) {
 		uris = append(uris, URIMemberPrefix+member.String())
 	}
 	cn := firstNonEmpty(req.CommonName, csr.Subject.CommonName, spec.defaultCN)
+	if req.Profile != ProfileRegistryServer && len(req.DNSNames)+len(req.IPs) > 0 {
+		return nil, fmt.Errorf("%w: DNS names and IP addresses are for the %s profile only", ErrBadRequest, ProfileRegistryServer)
+	}
 	switch req.Profile {
+	case ProfileRegistryServer:
+		if err := ident.CheckPart(cn); err != nil {
+			return nil, fmt.Errorf("%w: registry server ID (CN) %q: %v", ErrBadRequest, cn, err)
+		}
+		if err := checkSANs(req.DNSNames, req.IPs); err != nil {
+			return nil, err
+		}
+		uris = append(uris, URIRegistryServerPrefix+cn)
 	case ProfileNodeAuth:
 		pid, err := PeerIDFromKey(csr.PublicKey)
 		if err != nil {
@@ -303,6 +319,16 @@ func (c *CA) Issue(ctx context.Context, req IssueRequest) (*Issued, error) {
 	data := x509util.NewTemplateData()
 	data.SetSubject(subject)
 	data.Set("URIs", uris)
+	if len(req.DNSNames) > 0 {
+		data.Set("DNSNames", req.DNSNames)
+	}
+	if len(req.IPs) > 0 {
+		ips := make([]string, len(req.IPs))
+		for i, ip := range req.IPs {
+			ips[i] = ip.String()
+		}
+		data.Set("IPAddresses", ips)
+	}
 	data.Set("TimeStampingEKU", timeStampingEKU)
 	if u := strings.TrimRight(c.cfg.PublicURL, "/"); u != "" {
 		data.Set("OCSP", []string{u + "/ocsp"})

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/x509/pkix"
+	"net"
 	"sort"
 	"testing"
 
@@ -73,7 +74,11 @@ func TestCertificatesPassLint(t *testing.T) {
 		if p == ProfileNodeAuth {
 			csr = makeCSR(t, edKey, pkix.Name{Organization: []string{"Bo Tai chinh"}})
 		}
-		issued, err := c.Issue(context.Background(), IssueRequest{CSR: csr, Profile: p, Member: "GOV/000.00.00.G12"})
+		req := IssueRequest{CSR: csr, Profile: p, Member: "GOV/000.00.00.G12"}
+		if p == ProfileRegistryServer {
+			req.CommonName, req.DNSNames, req.IPs = "reg-1", []string{"registry-1.dxl.test"}, []net.IP{net.ParseIP("10.0.0.1")}
+		}
+		issued, err := c.Issue(context.Background(), req)
 		if err != nil {
 			t.Fatalf("%s: %v", p, err)
 		}

@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
+	"net"
 	"os"
 	"text/tabwriter"
 	"time"
@@ -54,7 +55,7 @@ After init the root key is needed only to re-create the intermediate; keep it of
 					&cli.StringFlag{Name: "country", Value: "VN", Usage: "subject C, ISO 3166 two-letter code"},
 					&cli.StringFlag{Name: "operator", Usage: "operator member ID CLASS/CODE (serialNumber of TSA and registry certificates)"},
 					&cli.StringFlag{Name: "public-url", Usage: "base URL of 'dxl ca serve' put into certificates as OCSP and CRL pointers"},
-					pass, jsonFlag,
+					pass, jsonFlag(),
 				},
 				Action: func(c *cli.Context) error {
 					p, err := caPass(c, true)()
@@ -86,7 +87,9 @@ After init the root key is needed only to re-create the intermediate; keep it of
 				Name:      "issue",
 				Usage:     "issue a certificate from a PKCS#10 request",
 				ArgsUsage: " ",
-				Description: `Profiles: node-auth, member-sign, tsa, registry-config (see docs/pki.md).
+				Description: `Profiles: node-auth, member-sign, tsa, registry-config, registry-server
+(see docs/pki.md). registry-server takes the server ID as --cn and its host
+names and addresses as --dns and --ip.
 The CA sets the subject (C, O, serialNumber = member code, CN) and the
 subject alternative names; the request only contributes its key and,
 where the flags do not say, its O and CN.
@@ -98,15 +101,17 @@ Examples:
 				Flags: []cli.Flag{
 					dirFlag,
 					&cli.StringFlag{Name: "csr", Usage: "PKCS#10 request `FILE` (PEM or DER, - for stdin)", Required: true, TakesFile: true},
-					&cli.StringFlag{Name: "profile", Usage: "node-auth, member-sign, tsa or registry-config", Required: true},
+					&cli.StringFlag{Name: "profile", Usage: "node-auth, member-sign, tsa, registry-config or registry-server", Required: true},
 					&cli.StringFlag{Name: "out", Value: "-", Usage: "write the certificate and the intermediate (PEM) to `FILE`", TakesFile: true},
 					&cli.StringFlag{Name: "member", Usage: "member ID [INSTANCE/]CLASS/CODE (required for node-auth and member-sign)"},
 					&cli.StringFlag{Name: "org", Usage: "subject O (default: from the request)"},
 					&cli.StringFlag{Name: "cn", Usage: "subject CN (default: from the request, or the profile's)"},
 					&cli.StringFlag{Name: "peer-id", Usage: "node-auth: expected libp2p peer ID of the request's key"},
 					&cli.DurationFlag{Name: "validity", Usage: "lifetime (default per profile)"},
+					&cli.StringSliceFlag{Name: "dns", Usage: "registry-server: DNS name SAN (repeatable)"},
+					&cli.StringSliceFlag{Name: "ip", Usage: "registry-server: IP address SAN (repeatable)"},
 					&cli.BoolFlag{Name: "force", Usage: "overwrite --out"},
-					pass, jsonFlag,
+					pass, jsonFlag(),
 				},
 				Action: func(c *cli.Context) error {
 					profile, err := ca.ParseProfile(c.String("profile"))
@@ -117,10 +122,15 @@ Examples:
 					if err != nil {
 						return err
 					}
+					ips, err := parseIPs(c.StringSlice("ip"))
+					if err != nil {
+						return err
+					}
 					return withCA(c, func(a caAuthority) error {
 						issued, err := a.Issue(c.Context, ca.IssueRequest{
 							CSR: csr, Profile: profile, Member: c.String("member"), Organization: c.String("org"),
 							CommonName: c.String("cn"), PeerID: c.String("peer-id"), Validity: ca.Duration(c.Duration("validity")),
+							DNSNames: c.StringSlice("dns"), IPs: ips,
 						})
 						if err != nil {
 							return err
@@ -153,7 +163,7 @@ Example:
 					dirFlag,
 					&cli.StringFlag{Name: "serial", Usage: "certificate serial, hex", Required: true},
 					&cli.StringFlag{Name: "reason", Value: "unspecified", Usage: "RFC 5280 reason name"},
-					pass, jsonFlag,
+					pass, jsonFlag(),
 				},
 				Action: func(c *cli.Context) error {
 					reason, err := ca.ParseReason(c.String("reason"))
@@ -180,7 +190,7 @@ Example:
 				Flags: []cli.Flag{
 					dirFlag,
 					&cli.StringFlag{Name: "status", Usage: "only certificates with this status: valid or revoked"},
-					pass, jsonFlag,
+					pass, jsonFlag(),
 				},
 				Action: func(c *cli.Context) error {
 					return withCA(c, func(a caAuthority) error {
@@ -210,7 +220,7 @@ Example:
 				Flags: []cli.Flag{
 					dirFlag,
 					&cli.StringFlag{Name: "serial", Usage: "certificate serial, hex", Required: true},
-					pass, jsonFlag,
+					pass, jsonFlag(),
 				},
 				Action: func(c *cli.Context) error {
 					return withCA(c, func(a caAuthority) error {
@@ -300,4 +310,17 @@ Example:
 			},
 		},
 	}
+}
+
+// parseIPs parses --ip values.
+func parseIPs(ss []string) ([]net.IP, error) {
+	var out []net.IP
+	for _, s := range ss {
+		ip := net.ParseIP(s)
+		if ip == nil {
+			return nil, fmt.Errorf("--ip %q is not an IP address", s)
+		}
+		out = append(out, ip)
+	}
+	return out, nil
 }

@@ -78,7 +78,9 @@ func passphrase(c *cli.Context, flag string, envs []string, what string, confirm
 	return p, nil
 }
 
-var jsonFlag = &cli.BoolFlag{Name: "json", Usage: "print the result as JSON"}
+// jsonFlag returns a new --json flag. Flags are made per command, never
+// shared: urfave/cli keeps parse state in the flag value.
+func jsonFlag() cli.Flag { return &cli.BoolFlag{Name: "json", Usage: "print the result as JSON"} }
 
 // printJSON writes v as indented JSON to the command's stdout.
 func printJSON(c *cli.Context, v any) error {

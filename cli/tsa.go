@@ -62,7 +62,7 @@ Example:
 					&cli.StringFlag{Name: "policy", Usage: "TSA policy `OID` (default " + tsa.DefaultPolicy.String() + ", a placeholder)"},
 					pass,
 					passphraseFlag("ca-passphrase-file", "the CA keys (default: $DXL_CA_PASSPHRASE, then $DXL_PASSPHRASE, else a prompt)"),
-					jsonFlag,
+					jsonFlag(),
 				},
 				Action: func(c *cli.Context) error {
 					var opts []tsa.Option
@@ -161,7 +161,7 @@ Example:
 					&cli.StringFlag{Name: "hash", Value: "sha256", Usage: "sha256, sha384 or sha512"},
 					&cli.DurationFlag{Name: "timeout", Value: 30 * time.Second, Usage: "give up after this long"},
 					&cli.BoolFlag{Name: "force", Usage: "overwrite the output file"},
-					jsonFlag,
+					jsonFlag(),
 				},
 				Action: func(c *cli.Context) error {
 					args, err := interspersed(c)
@@ -233,7 +233,7 @@ Examples:
 					&cli.StringFlag{Name: "intermediate", Usage: "intermediate certificate(s), PEM `FILE`", TakesFile: true},
 					&cli.StringFlag{Name: "tsa-cert", Usage: "TSA certificate (PEM `FILE`, leaf first) for tokens issued without certificates", TakesFile: true},
 					&cli.StringFlag{Name: "policy", Usage: "require this policy OID"},
-					jsonFlag,
+					jsonFlag(),
 				},
 				Action: func(c *cli.Context) error {
 					args, err := interspersed(c)

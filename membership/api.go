@@ -135,7 +135,7 @@ func HTTPStatus(err error) int {
 	case "bad_command", "invalid_argument", "invalid_registration", "classification_refused", "wrong_instance",
 		"bad_csr", "bad_certificate", "key_mismatch", "bad_config":
 		return http.StatusBadRequest
-	case "unauthenticated":
+	case "unauthenticated", "join_token_unknown", "join_token_used", "join_token_expired":
 		return http.StatusUnauthorized
 	case "forbidden":
 		return http.StatusForbidden

@@ -334,10 +334,12 @@ func TestHTTPAPIAdmissionToSignedConfig(t *testing.T) {
 	if !strings.Contains(string(r.body), `"approved"`) {
 		t.Fatalf("status after approval: %s", r.body)
 	}
-	r = a.must(a.call(f1, http.MethodGet, "/v1/admin/history?limit=3", a.token, nil), http.StatusOK)
-	if !strings.Contains(string(r.body), `"actor":"alice","action":"approve_registration"`) {
-		t.Fatalf("history: %s", r.body)
-	}
+	// f1 is a third server: it learns the approval by replication (reads
+	// are per server; read-your-writes holds only where the write went).
+	waitFor(t, 10*time.Second, "approval in f1's history", func() bool {
+		r = a.must(a.call(f1, http.MethodGet, "/v1/admin/history?limit=3", a.token, nil), http.StatusOK)
+		return strings.Contains(string(r.body), `"actor":"alice","action":"approve_registration"`)
+	})
 
 	// All three servers converge on one signed version containing the member.
 	want := a.c.server(a.c.leaderIndex()).Version()

@@ -57,6 +57,8 @@ func (s *State) apply(index uint64, c Command) (target string, err error) {
 		target, detail, err = s.applySetGroup(c, now)
 	case *SetRegistryServer, *AddOperator, *RemoveOperator:
 		target, detail, err = s.applyAdmin(c, now, h.Actor)
+	case *CreateJoinToken, *ConsumeJoinToken:
+		target, detail, err = s.applyJoin(c, now, h.Actor)
 	case *SetPolicy:
 		if err = validatePolicy(c.Policy); err == nil {
 			s.Policy = c.Policy

@@ -44,6 +44,9 @@ var (
 	ErrUnknownGroup          = errors.New("membership: unknown group")
 	ErrIllegalTransition     = errors.New("membership: illegal state transition")
 	ErrUnknownOperator       = errors.New("membership: unknown operator")
+	ErrJoinTokenUnknown      = errors.New("membership: unknown join token")
+	ErrJoinTokenUsed         = errors.New("membership: join token already used")
+	ErrJoinTokenExpired      = errors.New("membership: join token expired")
 
 	// HTTP API access errors.
 	ErrUnauthenticated = errors.New("membership: missing or unknown credentials")
@@ -80,6 +83,9 @@ var errorCodes = map[error]string{
 	ErrUnknownGroup:          "unknown_group",
 	ErrIllegalTransition:     "illegal_transition",
 	ErrUnknownOperator:       "unknown_operator",
+	ErrJoinTokenUnknown:      "join_token_unknown",
+	ErrJoinTokenUsed:         "join_token_used",
+	ErrJoinTokenExpired:      "join_token_expired",
 	ErrUnauthenticated:       "unauthenticated",
 	ErrForbidden:             "forbidden",
 }
@@ -92,7 +98,7 @@ var errorOrder = []error{
 	ErrWrongInstance, ErrBadCSR, ErrBadCertificate, ErrKeyMismatch, ErrDuplicateMember,
 	ErrDuplicateRequest, ErrDuplicateNode, ErrDuplicateSerial, ErrUnknownMember, ErrUnknownRequest,
 	ErrUnknownNode, ErrUnknownSubsystem, ErrUnknownService, ErrUnknownGroup, ErrIllegalTransition,
-	ErrUnknownOperator, ErrUnauthenticated, ErrForbidden, ErrInvalidArgument,
+	ErrUnknownOperator, ErrJoinTokenUnknown, ErrJoinTokenUsed, ErrJoinTokenExpired, ErrUnauthenticated, ErrForbidden, ErrInvalidArgument,
 }
 
 // ErrorCode returns the machine code of err's sentinel, "" for nil, or

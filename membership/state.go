@@ -267,6 +267,9 @@ type State struct {
 	// Both are left out of the encoding while empty.
 	RegistryServers map[string]RegistryServer `json:"registry_servers,omitempty"`
 	Operators       map[string]Operator       `json:"operators,omitempty"`
+	// JoinTokens are the one-time registry-server join tokens by the
+	// SHA-256 of their secret (join.go); left out while empty.
+	JoinTokens map[string]JoinToken `json:"join_tokens,omitempty"`
 
 	idx *stateIndex // derived, never encoded; see index
 }
@@ -343,6 +346,7 @@ func (s *State) Clone() *State {
 	c.History = slices.Clone(s.History)
 	c.RegistryServers = maps.Clone(s.RegistryServers)
 	c.Operators = maps.Clone(s.Operators)
+	c.JoinTokens = cloneMap(s.JoinTokens, JoinToken.clone)
 	c.idx = nil // rebuilt on first use
 	return &c
 }

@@ -1,0 +1,456 @@
+package membership
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/dxl-network/dxl/membership/globalconf"
+)
+
+// maxResponseBody caps what the client reads of one answer.
+const maxResponseBody = 16 << 20
+
+// APIError is an error answer of the registry HTTP API,
+// {"error":{"code","message"}}. errors.Is(err, sentinel) holds for the
+// package sentinel with the same machine code (ErrorForCode), and for
+// globalconf.ErrUnavailable when the server has no configuration to serve.
+type APIError struct {
+	Status  int    // HTTP status
+	Code    string // machine code, e.g. "unknown_member"
+	Message string
+	URL     string // the server that answered
+}
+
+func (e *APIError) Error() string {
+	msg := e.Message
+	if msg == "" {
+		msg = http.StatusText(e.Status)
+	}
+	return fmt.Sprintf("%s (%s, HTTP %d from %s)", msg, e.Code, e.Status, e.URL)
+}
+
+// Unwrap returns the sentinel for the error's code, or nil.
+func (e *APIError) Unwrap() error {
+	if err := ErrorForCode(e.Code); err != nil {
+		return err
+	}
+	if e.Code == "unavailable" {
+		return globalconf.ErrUnavailable
+	}
+	return nil
+}
+
+// ClientOptions configures a Client; see the With… client options.
+type ClientOptions struct {
+	// Roots are trusted for the servers' TLS certificates (the network CA
+	// root). Without it the system pool is used with the usual host-name
+	// check.
+	Roots *x509.CertPool
+	// Token is an operator token, sent as "Authorization: Bearer" on every
+	// request; the public endpoints ignore it.
+	Token string
+	// AttemptTimeout bounds one request to one server (default 30s).
+	AttemptTimeout time.Duration
+	// HTTPClient replaces the client built from Roots (tests).
+	HTTPClient *http.Client
+	// Logger receives debug logs of failovers (never the token).
+	Logger *slog.Logger
+}
+
+// ClientOption sets a client option.
+type ClientOption func(*ClientOptions)
+
+// WithRoots trusts roots for the registry servers' TLS certificates.
+func WithRoots(roots *x509.CertPool) ClientOption {
+	return func(o *ClientOptions) { o.Roots = roots }
+}
+
+// WithOperatorToken authenticates admin requests with an operator token.
+func WithOperatorToken(token string) ClientOption {
+	return func(o *ClientOptions) { o.Token = strings.TrimSpace(token) }
+}
+
+// WithAttemptTimeout bounds each request to one server.
+func WithAttemptTimeout(d time.Duration) ClientOption {
+	return func(o *ClientOptions) { o.AttemptTimeout = d }
+}
+
+// WithHTTPClient replaces the HTTP client.
+func WithHTTPClient(c *http.Client) ClientOption {
+	return func(o *ClientOptions) { o.HTTPClient = c }
+}
+
+// WithClientLogger sets the client's logger.
+func WithClientLogger(l *slog.Logger) ClientOption {
+	return func(o *ClientOptions) { o.Logger = l }
+}
+
+// Client calls the registry HTTP API (docs/registry-api.yaml) of any of a
+// set of registry servers. Writes sent to a follower are forwarded by it to
+// the leader, so any reachable server will do: a request goes to the server
+// that answered last, and on to the next one when that one is unreachable
+// or answers 503 with a code meaning the write was never accepted
+// (not_leader, timeout, shutdown). Error answers come back as *APIError,
+// which unwraps to the package's sentinel errors. Safe for concurrent use.
+type Client struct {
+	urls []string
+	opts ClientOptions
+	http *http.Client
+	log  *slog.Logger
+	next atomic.Int64 // index of the server to try first
+}
+
+// NewClient returns a client of the registry servers at baseURLs
+// (https://host:port, no path).
+func NewClient(baseURLs []string, opts ...ClientOption) (*Client, error) {
+	c := &Client{}
+	for _, o := range opts {
+		o(&c.opts)
+	}
+	for _, u := range baseURLs {
+		u = strings.TrimRight(strings.TrimSpace(u), "/")
+		if u == "" {
+			continue
+		}
+		p, err := url.Parse(u)
+		if err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
+			return nil, fmt.Errorf("%w: registry URL %q: want https://host:port", ErrBadConfig, u)
+		}
+		c.urls = append(c.urls, u)
+	}
+	if len(c.urls) == 0 {
+		return nil, fmt.Errorf("%w: no registry URL", ErrBadConfig)
+	}
+	if c.opts.AttemptTimeout <= 0 {
+		c.opts.AttemptTimeout = 30 * time.Second
+	}
+	c.log = c.opts.Logger
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	c.log = c.log.With("component", "registry_client")
+	c.http = c.opts.HTTPClient
+	if c.http == nil {
+		c.http = newAPIHTTPClient(c.opts.Roots)
+	}
+	return c, nil
+}
+
+// newAPIHTTPClient trusts roots without checking host names, like
+// ClientTLSConfig (servers are identified by chaining to the network CA
+// with serverAuth), and presents no certificate.
+func newAPIHTTPClient(roots *x509.CertPool) *http.Client {
+	var tlsConf *tls.Config
+	if roots != nil {
+		tlsConf = ClientTLSConfig(tls.Certificate{}, roots)
+		tlsConf.Certificates = nil
+	}
+	return &http.Client{
+		Transport: &http.Transport{
+			Proxy:               http.ProxyFromEnvironment,
+			TLSClientConfig:     tlsConf,
+			ForceAttemptHTTP2:   true,
+			TLSHandshakeTimeout: 10 * time.Second,
+			MaxIdleConnsPerHost: 2,
+			IdleConnTimeout:     90 * time.Second,
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// URLs returns the servers the client knows.
+func (c *Client) URLs() []string { return append([]string(nil), c.urls...) }
+
+// Close releases idle connections.
+func (c *Client) Close() { c.http.CloseIdleConnections() }
+
+// retryable reports whether the next server may be tried after err from
+// one request: the request never reached a server, or a server said the
+// write was never accepted. A GET may be retried after any transport error.
+func retryable(method string, err error) bool {
+	var ae *APIError
+	if errors.As(err, &ae) {
+		if ae.Status != http.StatusServiceUnavailable {
+			return false
+		}
+		switch ae.Code {
+		case "indeterminate":
+			return false
+		}
+		return true
+	}
+	if method == http.MethodGet || method == http.MethodHead {
+		return true
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return true
+	}
+	var tlsErr *tls.CertificateVerificationError
+	return errors.As(err, &tlsErr)
+}
+
+// do sends method path with body (JSON-encoded unless nil or []byte) and
+// decodes a 2xx answer into out (unless nil); raw answers are returned.
+func (c *Client) do(ctx context.Context, method, path string, body, out any) ([]byte, error) {
+	var payload []byte
+	switch b := body.(type) {
+	case nil:
+	case []byte:
+		payload = b
+	default:
+		var err error
+		if payload, err = json.Marshal(b); err != nil {
+			return nil, fmt.Errorf("membership: encoding request: %w", err)
+		}
+	}
+	start := int(c.next.Load())
+	var errs []error
+	for k := range c.urls {
+		i := (start + k) % len(c.urls)
+		if err := ctx.Err(); err != nil {
+			errs = append(errs, err)
+			break
+		}
+		raw, err := c.once(ctx, c.urls[i], method, path, payload, body != nil)
+		if err == nil {
+			c.next.Store(int64(i))
+			if out != nil {
+				if err := json.Unmarshal(raw, out); err != nil {
+					return nil, fmt.Errorf("membership: answer of %s %s from %s: %w", method, path, c.urls[i], err)
+				}
+			}
+			return raw, nil
+		}
+		if !retryable(method, err) || ctx.Err() != nil {
+			return nil, err
+		}
+		c.log.Debug("registry server unusable, trying the next", "server", c.urls[i], "error", err)
+		errs = append(errs, err)
+	}
+	if len(errs) == 1 {
+		return nil, errs[0]
+	}
+	return nil, fmt.Errorf("membership: no registry server answered (%d tried): %w", len(errs), errors.Join(errs...))
+}
+
+func (c *Client) once(ctx context.Context, base, method, path string, payload []byte, hasBody bool) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.opts.AttemptTimeout)
+	defer cancel()
+	var rd io.Reader
+	if hasBody {
+		rd = bytes.NewReader(payload)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, base+path, rd)
+	if err != nil {
+		return nil, fmt.Errorf("membership: %s %s: %w", method, path, err)
+	}
+	if hasBody {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", "application/json")
+	if c.opts.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.opts.Token)
+	}
+	res, err := c.http.Do(req)
+	if err != nil {
+		return nil, err // a *url.Error, naming the URL
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(res.Body, maxResponseBody+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: reading answer: %w", base, err)
+	}
+	if len(raw) > maxResponseBody {
+		return nil, fmt.Errorf("%s: answer over %d bytes", base, maxResponseBody)
+	}
+	if res.StatusCode >= 200 && res.StatusCode < 300 {
+		return raw, nil
+	}
+	ae := &APIError{Status: res.StatusCode, URL: base}
+	var body apiErrorBody
+	if json.Unmarshal(raw, &body) == nil && body.Error.Code != "" {
+		ae.Code, ae.Message = body.Error.Code, body.Error.Message
+	} else {
+		ae.Code, ae.Message = "http_"+strconv.Itoa(res.StatusCode), strings.TrimSpace(string(raw))
+		if len(ae.Message) > 200 {
+			ae.Message = ae.Message[:200]
+		}
+	}
+	return nil, ae
+}
+
+// escapeID escapes each /-separated part of an identifier for a path.
+func escapeID(id string) string {
+	parts := strings.Split(id, "/")
+	for i, p := range parts {
+		parts[i] = url.PathEscape(p)
+	}
+	return strings.Join(parts, "/")
+}
+
+// ---- public ----
+
+// Submit sends a registration (POST /v1/registrations, no credentials).
+func (c *Client) Submit(ctx context.Context, req SubmitRequest) (RegistrationStatus, error) {
+	var out RegistrationStatus
+	_, err := c.do(ctx, http.MethodPost, "/v1/registrations", req, &out)
+	return out, err
+}
+
+// RegistrationStatus returns the public status of a registration request.
+func (c *Client) RegistrationStatus(ctx context.Context, id string) (RegistrationStatus, error) {
+	var out RegistrationStatus
+	_, err := c.do(ctx, http.MethodGet, "/v1/registrations/"+url.PathEscape(id), nil, &out)
+	return out, err
+}
+
+// GlobalConfig returns the signed global configuration as served, not
+// verified (globalconf.Verify or a globalconf.Client does that).
+func (c *Client) GlobalConfig(ctx context.Context) ([]byte, error) {
+	return c.do(ctx, http.MethodGet, globalconf.GlobalConfigPath, nil, nil)
+}
+
+// ---- operators ----
+
+// Status returns the answering server's view of the cluster.
+func (c *Client) Status(ctx context.Context) (StatusResponse, error) {
+	var out StatusResponse
+	_, err := c.do(ctx, http.MethodGet, "/v1/admin/status", nil, &out)
+	return out, err
+}
+
+// Registrations lists registration requests, all or those with status.
+func (c *Client) Registrations(ctx context.Context, status RequestStatus) ([]RequestSummary, error) {
+	var out struct {
+		Registrations []RequestSummary `json:"registrations"`
+	}
+	path := "/v1/admin/registrations"
+	if status != "" {
+		path += "?status=" + url.QueryEscape(string(status))
+	}
+	_, err := c.do(ctx, http.MethodGet, path, nil, &out)
+	return out.Registrations, err
+}
+
+// Registration returns a registration request in full.
+func (c *Client) Registration(ctx context.Context, id string) (Request, error) {
+	var out Request
+	_, err := c.do(ctx, http.MethodGet, "/v1/admin/registrations/"+url.PathEscape(id), nil, &out)
+	return out, err
+}
+
+// Approve approves a pending request: the answering server's CA issues the
+// node and signing certificates.
+func (c *Client) Approve(ctx context.Context, id string) (ApproveResponse, error) {
+	var out ApproveResponse
+	_, err := c.do(ctx, http.MethodPost, "/v1/admin/registrations/"+url.PathEscape(id)+"/approve", struct{}{}, &out)
+	return out, err
+}
+
+// Reject rejects a pending request; reason is required.
+func (c *Client) Reject(ctx context.Context, id, reason string) (Result, error) {
+	var out Result
+	_, err := c.do(ctx, http.MethodPost, "/v1/admin/registrations/"+url.PathEscape(id)+"/reject", reasonBody{Reason: reason}, &out)
+	return out, err
+}
+
+// Members lists members (without their signing certificates), all or those
+// with status.
+func (c *Client) Members(ctx context.Context, status MemberStatus) ([]Member, error) {
+	var out struct {
+		Members []Member `json:"members"`
+	}
+	path := "/v1/admin/members"
+	if status != "" {
+		path += "?status=" + url.QueryEscape(string(status))
+	}
+	_, err := c.do(ctx, http.MethodGet, path, nil, &out)
+	return out.Members, err
+}
+
+// Member returns a member with its subsystems and nodes.
+func (c *Client) Member(ctx context.Context, id string) (MemberDetail, error) {
+	var out MemberDetail
+	_, err := c.do(ctx, http.MethodGet, "/v1/admin/members/"+escapeID(id), nil, &out)
+	return out, err
+}
+
+type memberAction struct {
+	Member string `json:"member"`
+	Reason string `json:"reason,omitempty"`
+	Note   string `json:"note,omitempty"`
+}
+
+// Suspend suspends an active member; reason is required.
+func (c *Client) Suspend(ctx context.Context, member, reason string) (Result, error) {
+	var out Result
+	_, err := c.do(ctx, http.MethodPost, "/v1/admin/members/suspend", memberAction{Member: member, Reason: reason}, &out)
+	return out, err
+}
+
+// Reactivate reactivates a suspended member.
+func (c *Client) Reactivate(ctx context.Context, member, reason string) (Result, error) {
+	var out Result
+	_, err := c.do(ctx, http.MethodPost, "/v1/admin/members/reactivate", memberAction{Member: member, Reason: reason}, &out)
+	return out, err
+}
+
+// Revoke revokes a member for good: its certificates' serials enter the
+// configuration. reason is an RFC 5280 reason name; note is free text.
+func (c *Client) Revoke(ctx context.Context, member, reason, note string) (Result, error) {
+	var out Result
+	_, err := c.do(ctx, http.MethodPost, "/v1/admin/members/revoke", memberAction{Member: member, Reason: reason, Note: note}, &out)
+	return out, err
+}
+
+// CancelConnectionRequest names what to disconnect: a member's node
+// (PeerID) or subsystem (Subsystem).
+type CancelConnectionRequest struct {
+	Member    string `json:"member"`
+	PeerID    string `json:"peer_id,omitempty"`
+	Subsystem string `json:"subsystem,omitempty"`
+	Reason    string `json:"reason"`
+}
+
+// CancelConnection cancels a node's or subsystem's connection.
+func (c *Client) CancelConnection(ctx context.Context, req CancelConnectionRequest) (Result, error) {
+	var out Result
+	_, err := c.do(ctx, http.MethodPost, "/v1/admin/connections/cancel", req, &out)
+	return out, err
+}
+
+// History returns up to limit (0: the server's default, 100) most recent
+// history entries, oldest first, all or those about target.
+func (c *Client) History(ctx context.Context, target string, limit int) ([]HistoryEntry, error) {
+	q := url.Values{}
+	if target != "" {
+		q.Set("target", target)
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	path := "/v1/admin/history"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	var out struct {
+		History []HistoryEntry `json:"history"`
+	}
+	_, err := c.do(ctx, http.MethodGet, path, nil, &out)
+	return out.History, err
+}

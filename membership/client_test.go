@@ -1,0 +1,201 @@
+package membership
+
+import (
+	"errors"
+	"net"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dxl-network/dxl/membership/globalconf"
+)
+
+// deadURL returns an https URL on which nothing listens.
+func deadURL(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return "https://" + addr
+}
+
+func (a *apiCluster) client(t *testing.T, urls []string, token string) *Client {
+	t.Helper()
+	opts := []ClientOption{WithRoots(a.roots), WithClientLogger(testLogger())}
+	if token != "" {
+		opts = append(opts, WithOperatorToken(token))
+	}
+	c, err := NewClient(urls, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+// TestClientEveryEndpoint drives every Client method once against a
+// 3-server registry, through a dead first URL (so every call fails over).
+func TestClientEveryEndpoint(t *testing.T) {
+	a := newAPICluster(t)
+	ctx := ctxT(t, 60*time.Second)
+	f1, f2 := a.followers()
+	c := a.client(t, []string{deadURL(t), a.urls[f1], a.urls[f2]}, a.token)
+
+	st, err := c.Status(ctx)
+	if err != nil || st.LeaderID == "" || len(st.RegistryServers) != 3 {
+		t.Fatalf("status: %+v %v", st, err)
+	}
+
+	ap, rej := newApplicant(t, "C01"), newApplicant(t, "C02")
+	sub, err := c.Submit(ctx, ap.submitBody())
+	if err != nil || sub.Status != RequestPending || sub.RequestID == "" {
+		t.Fatalf("submit: %+v %v", sub, err)
+	}
+	sub2, err := c.Submit(ctx, rej.submitBody())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rs, err := c.RegistrationStatus(ctx, sub.RequestID); err != nil || rs.Status != RequestPending || rs.Member != ap.member {
+		t.Fatalf("registration status: %+v %v", rs, err)
+	}
+	list, err := c.Registrations(ctx, RequestPending)
+	if err != nil || len(list) != 2 {
+		t.Fatalf("registrations: %+v %v", list, err)
+	}
+	req, err := c.Registration(ctx, sub.RequestID)
+	if err != nil || req.PeerID != ap.peerID || req.Registration.Unit.Name != "Agency C01" {
+		t.Fatalf("registration: %+v %v", req, err)
+	}
+	ar, err := c.Approve(ctx, sub.RequestID)
+	if err != nil || ar.NodeSerial == "" || ar.SignSerial == "" || ar.PeerID != ap.peerID {
+		t.Fatalf("approve: %+v %v", ar, err)
+	}
+	if res, err := c.Reject(ctx, sub2.RequestID, "incomplete catalogue"); err != nil || res.Index == 0 {
+		t.Fatalf("reject: %+v %v", res, err)
+	}
+	if rs, _ := c.RegistrationStatus(ctx, sub2.RequestID); rs.Status != RequestRejected || rs.Reason != "incomplete catalogue" {
+		t.Fatalf("rejected status: %+v", rs)
+	}
+
+	members, err := c.Members(ctx, MemberActive)
+	if err != nil || !slices.ContainsFunc(members, func(m Member) bool { return m.ID.String() == ap.member }) {
+		t.Fatalf("members: %+v %v", members, err)
+	}
+	md, err := c.Member(ctx, ap.member)
+	if err != nil || md.Status != MemberActive || len(md.Nodes) != 1 || len(md.Subsystems) != 1 {
+		t.Fatalf("member: %+v %v", md, err)
+	}
+	if _, err := c.Suspend(ctx, ap.member, "audit"); err != nil {
+		t.Fatalf("suspend: %v", err)
+	}
+	if md, _ := c.Member(ctx, ap.member); md.Status != MemberSuspended {
+		t.Fatalf("after suspend: %s", md.Status)
+	}
+	if _, err := c.Reactivate(ctx, ap.member, "audit passed"); err != nil {
+		t.Fatalf("reactivate: %v", err)
+	}
+	if _, err := c.CancelConnection(ctx, CancelConnectionRequest{Member: ap.member, PeerID: ap.peerID, Reason: "node moved"}); err != nil {
+		t.Fatalf("cancel connection: %v", err)
+	}
+	if md, _ := c.Member(ctx, ap.member); md.Nodes[0].Status != NodeCancelled {
+		t.Fatalf("node still active after cancel: %+v", md.Nodes[0])
+	}
+	if _, err := c.Revoke(ctx, ap.member, "keyCompromise", "lost laptop"); err != nil {
+		t.Fatalf("revoke: %v", err)
+	}
+	hist, err := c.History(ctx, ap.member, 50)
+	if err != nil || len(hist) == 0 || hist[len(hist)-1].Action != "revoke_member" || hist[len(hist)-1].Actor != "alice" {
+		t.Fatalf("history: %+v %v", hist, err)
+	}
+
+	// The signed configuration, fetched raw and verified here, names the
+	// revoked serials.
+	waitFor(t, 10*time.Second, "revocation in the config", func() bool {
+		raw, err := c.GlobalConfig(ctx)
+		if err != nil {
+			return false
+		}
+		doc, err := globalconf.Verify(raw, a.anchor, time.Now())
+		if err != nil {
+			t.Fatalf("verify: %v", err)
+		}
+		return hasMember(doc, ap.member, "revoked") && doc.IsRevoked(ar.NodeSerial) && doc.IsRevoked(ar.SignSerial)
+	})
+}
+
+// TestClientErrors: error answers map back to the sentinels.
+func TestClientErrors(t *testing.T) {
+	a := newAPICluster(t)
+	ctx := ctxT(t, 30*time.Second)
+	anon := a.client(t, a.urls, "")
+	wrong := a.client(t, a.urls, "00"+a.token[2:])
+	op := a.client(t, a.urls, a.token)
+
+	ap := newApplicant(t, "E01")
+	sub, err := anon.Submit(ctx, ap.submitBody())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ae *APIError
+	for _, c := range []struct {
+		name   string
+		err    error
+		want   error
+		status int
+	}{
+		{"no token", func() error { _, err := anon.Approve(ctx, sub.RequestID); return err }(), ErrUnauthenticated, 401},
+		{"wrong token", func() error { _, err := wrong.Members(ctx, ""); return err }(), ErrUnauthenticated, 401},
+		{"unknown member", func() error { _, err := op.Member(ctx, testInstance+"/GOV/NOPE"); return err }(), ErrUnknownMember, 404},
+		{"unknown request", func() error { _, err := anon.RegistrationStatus(ctx, "nope"); return err }(), ErrUnknownRequest, 404},
+		{"duplicate member", func() error { _, err := anon.Submit(ctx, newApplicant(t, "E01").submitBody()); return err }(), ErrDuplicateMember, 409},
+		{"suspend pending", func() error { _, err := op.Suspend(ctx, ap.member, "x"); return err }(), ErrIllegalTransition, 409},
+		{"reject without reason", func() error { _, err := op.Reject(ctx, sub.RequestID, ""); return err }(), ErrInvalidArgument, 400},
+	} {
+		if !errors.Is(c.err, c.want) || !errors.As(c.err, &ae) || ae.Status != c.status {
+			t.Errorf("%s: got %v, want %v (HTTP %d)", c.name, c.err, c.want, c.status)
+		}
+	}
+	if _, err := NewClient(nil); !errors.Is(err, ErrBadConfig) {
+		t.Fatalf("no URLs: %v", err)
+	}
+	if _, err := NewClient([]string{"ftp://x"}); !errors.Is(err, ErrBadConfig) {
+		t.Fatalf("ftp URL: %v", err)
+	}
+}
+
+// TestClientFailover: a write goes to the next server when the first is
+// down, and the client stays with the one that answered; with every server
+// down the error names each.
+func TestClientFailover(t *testing.T) {
+	a := newAPICluster(t)
+	ctx := ctxT(t, 30*time.Second)
+	dead1, dead2 := deadURL(t), deadURL(t)
+	c := a.client(t, []string{dead1, a.urls[0]}, a.token)
+	if _, err := c.Submit(ctx, newApplicant(t, "F01").submitBody()); err != nil {
+		t.Fatalf("submit through a dead first server: %v", err)
+	}
+	if got := c.next.Load(); got != 1 {
+		t.Fatalf("client did not stick to the live server: next=%d", got)
+	}
+	if _, err := c.Registrations(ctx, ""); err != nil {
+		t.Fatal(err)
+	}
+	none := a.client(t, []string{dead1, dead2}, a.token)
+	_, err := none.Status(ctx)
+	if err == nil || !stringsContainAll(err.Error(), dead1, dead2) {
+		t.Fatalf("all servers down: %v", err)
+	}
+}
+
+func stringsContainAll(s string, subs ...string) bool {
+	for _, x := range subs {
+		if !strings.Contains(s, x) {
+			return false
+		}
+	}
+	return true
+}

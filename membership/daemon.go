@@ -1,0 +1,730 @@
+package membership
+
+import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/dxl-network/dxl/ca"
+	"github.com/dxl-network/dxl/internal/keystore"
+	"github.com/dxl-network/dxl/membership/globalconf"
+	"github.com/dxl-network/dxl/tsa"
+)
+
+// Files of a registry server directory R.
+const (
+	FileRegistry   = "registry.json" // RegistryFile
+	FileServerKey  = "server.key"    // sealed TLS key (API, forwarding, Raft)
+	FileServerCert = "server.pem"    // registry-server certificate, intermediate, root
+	FileConfigKey  = "config.key"    // sealed registry-config signing key
+	FileConfigCert = "config.pem"    // registry-config certificate, intermediate
+	DirCA          = "ca"            // the CA directory (a copy on joiners)
+	DirTSA         = "tsa"           // first server only, optional
+	DirRaft        = "raft"          // Raft log, stable store, snapshots
+	FileAnchor     = globalconf.AnchorFile
+)
+
+// RegistryFile is R/registry.json: who this server is and where it listens.
+type RegistryFile struct {
+	Format   int    `json:"format"`
+	ID       string `json:"id"`
+	Instance string `json:"instance"`
+	// RaftListen is the Raft (mutual TLS) listen address; RaftAdvertise
+	// the address other servers dial (default RaftListen).
+	RaftListen    string `json:"raft_listen"`
+	RaftAdvertise string `json:"raft_advertise,omitempty"`
+	// APIListen is the HTTPS API listen address; APIURLs the URLs it is
+	// reached at, the first recorded in the registry state.
+	APIListen string   `json:"api_listen"`
+	APIURLs   []string `json:"api_urls"`
+	// JoinURL is the server that admitted this one with a join token; a
+	// server without Raft state asks it (or the leader it names) to add it
+	// as a voter.
+	JoinURL string `json:"join_url,omitempty"`
+}
+
+func (f *RegistryFile) raftAdvertise() string {
+	if f.RaftAdvertise != "" {
+		return f.RaftAdvertise
+	}
+	return f.RaftListen
+}
+
+func (f *RegistryFile) validate() error {
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: %s: %s", ErrBadConfig, FileRegistry, fmt.Sprintf(format, a...))
+	}
+	if f.Format != 1 {
+		return bad("format %d, want 1", f.Format)
+	}
+	if f.ID == "" || f.Instance == "" || f.RaftListen == "" || f.APIListen == "" || len(f.APIURLs) == 0 {
+		return bad("id, instance, raft_listen, api_listen and api_urls are required")
+	}
+	for _, u := range f.APIURLs {
+		if !strings.HasPrefix(u, "https://") {
+			return bad("API URL %q is not https", u)
+		}
+	}
+	return nil
+}
+
+// ReadRegistryFile reads R/registry.json.
+func ReadRegistryFile(dir string) (*RegistryFile, error) {
+	raw, err := os.ReadFile(filepath.Join(dir, FileRegistry))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s holds no registry server (%s missing)", ErrBadConfig, dir, FileRegistry)
+	} else if err != nil {
+		return nil, fmt.Errorf("membership: %w", err)
+	}
+	var f RegistryFile
+	if err := json.Unmarshal(raw, &f); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrBadConfig, FileRegistry, err)
+	}
+	return &f, f.validate()
+}
+
+func writeRegistryFile(dir string, f *RegistryFile) error {
+	if err := f.validate(); err != nil {
+		return err
+	}
+	b, _ := json.MarshalIndent(f, "", "  ")
+	return writeNew(filepath.Join(dir, FileRegistry), append(b, '\n'), 0o600)
+}
+
+// Registry is one registry server process assembled from its directory:
+// Raft over mutual TLS, the HTTPS API with the HTTP forwarder, the join
+// workflow, the Publisher and the CA sync.
+type Registry struct {
+	dir  string
+	file *RegistryFile
+	log  *slog.Logger
+
+	srv      *Server
+	api      *API
+	ca       *ca.CA
+	pub      *Publisher
+	sync     *CASync
+	http     *http.Server
+	apiLn    net.Listener
+	serveErr chan error
+
+	root, inter *x509.Certificate
+	interKey    crypto.Signer
+	caConfig    []byte
+	cfgKey      crypto.Signer
+	cfgChain    []*x509.Certificate
+	tlsCert     tls.Certificate
+	roots       *x509.CertPool
+
+	stopJoin  context.CancelFunc
+	joinDone  chan struct{}
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// RegistryOption configures Open.
+type RegistryOption func(*registryOptions)
+
+type registryOptions struct {
+	log  *slog.Logger
+	raft func(*Config)
+}
+
+// WithRegistryLogger sets the logger of every part.
+func WithRegistryLogger(l *slog.Logger) RegistryOption {
+	return func(o *registryOptions) { o.log = l }
+}
+
+// WithRaftConfig adjusts the Raft configuration (timing, NoSync in tests).
+func WithRaftConfig(f func(*Config)) RegistryOption {
+	return func(o *registryOptions) { o.raft = f }
+}
+
+// Open starts the registry server in dir with the keys sealed under
+// passphrase. A server that has no Raft state and was admitted with a join
+// token (JoinURL) asks to be added as a voter in the background until it
+// is. Close stops everything.
+func Open(ctx context.Context, dir string, passphrase []byte, opts ...RegistryOption) (_ *Registry, err error) {
+	o := registryOptions{log: slog.Default()}
+	for _, f := range opts {
+		f(&o)
+	}
+	file, err := ReadRegistryFile(dir)
+	if err != nil {
+		return nil, err
+	}
+	r := &Registry{dir: dir, file: file, log: o.log.With("component", "registry_daemon", "server_id", file.ID),
+		serveErr: make(chan error, 1), joinDone: make(chan struct{})}
+	var closers []func()
+	defer func() {
+		if err != nil {
+			for i := len(closers) - 1; i >= 0; i-- {
+				closers[i]()
+			}
+		}
+	}()
+	if err := r.loadKeys(passphrase); err != nil {
+		return nil, err
+	}
+	if r.ca, err = ca.Open(filepath.Join(dir, DirCA), passphrase, ca.WithLogger(o.log)); err != nil {
+		return nil, fmt.Errorf("membership: CA: %w", err)
+	}
+	closers = append(closers, func() { r.ca.Close() })
+
+	// Raft over mutual TLS.
+	raftLn, err := tls.Listen("tcp", file.RaftListen, RaftServerTLS(r.tlsCert, r.roots))
+	if err != nil {
+		return nil, fmt.Errorf("membership: raft listener: %w", err)
+	}
+	adv, err := net.ResolveTCPAddr("tcp", file.raftAdvertise())
+	if err != nil || adv.IP == nil || adv.IP.IsUnspecified() || adv.Port == 0 {
+		raftLn.Close()
+		return nil, fmt.Errorf("%w: raft advertise address %q is not dialable", ErrBadConfig, file.raftAdvertise())
+	}
+	dialer := &tls.Dialer{NetDialer: &net.Dialer{Timeout: 5 * time.Second}, Config: RaftClientTLS(r.tlsCert, r.roots)}
+	trans := NewNetworkTransport(NewStreamLayer(raftLn, adv, dialer.DialContext), o.log.With("server_id", file.ID))
+	cfg := Config{ID: file.ID, Dir: filepath.Join(dir, DirRaft), Transport: trans}
+	if o.raft != nil {
+		o.raft(&cfg)
+		cfg.ID, cfg.Transport = file.ID, trans
+	}
+	if err := recoverPeers(cfg, o.log.With("server_id", file.ID)); err != nil {
+		trans.Close()
+		return nil, err
+	}
+	if r.srv, err = New(cfg, WithLogger(o.log), WithHTTPForwarder(ClientTLSConfig(r.tlsCert, r.roots))); err != nil {
+		trans.Close()
+		return nil, err
+	}
+	closers = append(closers, func() { r.srv.Close() })
+
+	if r.pub, err = NewPublisher(r.srv, PublisherConfig{Key: r.cfgKey, Chain: r.cfgChain}); err != nil {
+		return nil, err
+	}
+	closers = append(closers, r.pub.Close)
+	r.sync = NewCASync(r.srv, r.ca)
+	closers = append(closers, r.sync.Close)
+	r.api = NewAPI(r.srv, APIConfig{CA: r.ca, Publisher: r.pub, Logger: o.log})
+
+	if r.apiLn, err = net.Listen("tcp", file.APIListen); err != nil {
+		return nil, fmt.Errorf("membership: API listener: %w", err)
+	}
+	mux := http.NewServeMux()
+	r.routes(mux)
+	r.http = &http.Server{
+		Handler:           mux,
+		TLSConfig:         ServerTLSConfig(r.tlsCert, r.roots),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(o.log.Handler(), slog.LevelWarn),
+	}
+	go func() {
+		if err := r.http.ServeTLS(r.apiLn, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			r.serveErr <- err
+		}
+	}()
+
+	jctx, cancel := context.WithCancel(context.Background())
+	r.stopJoin = cancel
+	has, _ := r.srv.hasState()
+	if !has && file.JoinURL != "" {
+		go r.requestVoter(jctx)
+	} else {
+		close(r.joinDone)
+	}
+	r.log.Info("registry server running", "api", r.apiLn.Addr().String(), "raft", file.raftAdvertise(), "url", r.URL())
+	return r, nil
+}
+
+// FilePeers is the manual recovery file in R/raft (hashicorp/raft's
+// peers.json format: [{"id","address","non_voter"}]).
+const FilePeers = "peers.json"
+
+// recoverPeers applies R/raft/peers.json, when present, with
+// raft.RecoverCluster before Raft starts: the server's log and snapshot are
+// kept and its configuration is replaced by the file's, so surviving
+// servers can form a quorum again after the others are lost for good. The
+// file is renamed to peers.json.applied afterwards. Every surviving server
+// needs the same file before it starts.
+func recoverPeers(cfg Config, log *slog.Logger) error {
+	path := filepath.Join(cfg.Dir, FilePeers)
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	conf, err := raft.ReadConfigJSON(path)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrBadConfig, path, err)
+	}
+	cfg = cfg.WithDefaults()
+	hl := newHCLog(log.With("component", "registry"), "raft")
+	st, err := openStores(cfg, hl)
+	if err != nil {
+		return err
+	}
+	rc := cfg.raftConfig()
+	rc.Logger = hl
+	err = raft.RecoverCluster(rc, newFSM(log), st.logs, st.bolt, st.snaps, cfg.Transport, conf)
+	if cerr := st.close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("membership: recovering from %s: %w", path, err)
+	}
+	log.Warn("raft configuration replaced from peers.json (manual recovery)", "servers", len(conf.Servers))
+	return os.Rename(path, path+".applied")
+}
+
+// hasState reports whether the server has Raft state (it bootstrapped or
+// was added to a cluster).
+func (s *Server) hasState() (bool, error) {
+	return raft.HasExistingState(s.stores.logs, s.stores.bolt, s.stores.snaps)
+}
+
+// loadKeys reads the sealed keys and certificates of the directory.
+func (r *Registry) loadKeys(passphrase []byte) error {
+	d := r.dir
+	key, err := keystore.ReadFile(filepath.Join(d, FileServerKey), passphrase)
+	if err != nil {
+		return fmt.Errorf("membership: %s: %w", FileServerKey, err)
+	}
+	chain, err := readPEMCerts(filepath.Join(d, FileServerCert))
+	if err != nil {
+		return err
+	}
+	if len(chain) < 3 {
+		return fmt.Errorf("%w: %s must hold the certificate, the intermediate and the root", ErrBadConfig, FileServerCert)
+	}
+	r.root, r.inter = chain[len(chain)-1], chain[1]
+	r.roots = x509.NewCertPool()
+	r.roots.AddCert(r.root)
+	r.tlsCert = tls.Certificate{PrivateKey: key, Leaf: chain[0]}
+	for _, c := range chain {
+		r.tlsCert.Certificate = append(r.tlsCert.Certificate, c.Raw)
+	}
+	if r.cfgKey, err = keystore.ReadFile(filepath.Join(d, FileConfigKey), passphrase); err != nil {
+		return fmt.Errorf("membership: %s: %w", FileConfigKey, err)
+	}
+	if r.cfgChain, err = readPEMCerts(filepath.Join(d, FileConfigCert)); err != nil {
+		return err
+	}
+	if r.interKey, err = keystore.ReadFile(filepath.Join(d, DirCA, ca.FileIntermediateKey), passphrase); err != nil {
+		return fmt.Errorf("membership: CA intermediate key: %w", err)
+	}
+	if r.caConfig, err = os.ReadFile(filepath.Join(d, DirCA, ca.FileConfig)); err != nil {
+		return fmt.Errorf("membership: %w", err)
+	}
+	return nil
+}
+
+// requestVoter asks JoinURL (or the leader it names) to add this server as
+// a voter, until it is in the configuration or ctx ends.
+func (r *Registry) requestVoter(ctx context.Context) {
+	defer close(r.joinDone)
+	client := &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{TLSClientConfig: ClientTLSConfig(r.tlsCert, r.roots)}}
+	defer client.CloseIdleConnections()
+	wait := 200 * time.Millisecond
+	for {
+		err := PostToLeader(ctx, client, r.file.JoinURL, AddVoterPath, "", AddVoterRequest{ID: r.file.ID, RaftAddr: r.file.raftAdvertise()}, nil)
+		if err == nil {
+			r.log.Info("added to the cluster as a voter")
+			return
+		}
+		r.log.Warn("asking to be added as a voter failed; retrying", "url", r.file.JoinURL, "error", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 5*time.Second)
+	}
+}
+
+// Server returns the Raft server.
+func (r *Registry) Server() *Server { return r.srv }
+
+// ID returns the server ID.
+func (r *Registry) ID() string { return r.file.ID }
+
+// URL returns the first advertised API URL.
+func (r *Registry) URL() string { return strings.TrimRight(r.file.APIURLs[0], "/") }
+
+// APIAddr returns the address the API listens on.
+func (r *Registry) APIAddr() string { return r.apiLn.Addr().String() }
+
+// Err reports a failure of the API server (nil channel value while it runs).
+func (r *Registry) Err() <-chan error { return r.serveErr }
+
+// Close stops the join request, the API, the publisher, the CA sync, Raft
+// and the CA, in that order.
+func (r *Registry) Close() error {
+	r.closeOnce.Do(func() {
+		r.stopJoin()
+		<-r.joinDone
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := r.http.Shutdown(ctx); err != nil {
+			r.http.Close()
+		}
+		r.pub.Close()
+		r.sync.Close()
+		r.closeErr = r.srv.Close()
+		if err := r.ca.Close(); r.closeErr == nil {
+			r.closeErr = err
+		}
+		r.log.Info("registry server stopped")
+	})
+	return r.closeErr
+}
+
+// currentAnchor builds the anchor for a joiner: the registry servers the
+// state knows plus extra.
+func (r *Registry) currentAnchor(extra ...string) ([]byte, error) {
+	var urls []string
+	r.srv.fsm.read(func(st *State) {
+		for _, id := range SortedKeys(st.RegistryServers) {
+			urls = append(urls, st.RegistryServers[id].URL)
+		}
+	})
+	for _, u := range extra {
+		if !contains(urls, u) {
+			urls = append(urls, u)
+		}
+	}
+	a, err := globalconf.NewAnchor(r.file.Instance, r.root, r.cfgChain[0], urls)
+	if err != nil {
+		return nil, err
+	}
+	return a.Marshal()
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// ---- TLS between registry servers ----
+
+// verifyRegistryPeer checks that chain[0] chains to roots with usage and is
+// a registry-server certificate.
+func verifyRegistryPeer(certs []*x509.Certificate, roots *x509.CertPool, usage x509.ExtKeyUsage) error {
+	if len(certs) == 0 {
+		return errors.New("registry peer sent no certificate")
+	}
+	inter := x509.NewCertPool()
+	for _, c := range certs[1:] {
+		inter.AddCert(c)
+	}
+	if _, err := certs[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{usage}}); err != nil {
+		return err
+	}
+	if _, ok := ca.IsRegistryServer(certs[0]); !ok {
+		return fmt.Errorf("certificate %q is not a registry server's", certs[0].Subject.CommonName)
+	}
+	return nil
+}
+
+// RaftServerTLS is the TLS configuration of the Raft listener: the client
+// must present a registry-server certificate chaining to roots.
+func RaftServerTLS(cert tls.Certificate, roots *x509.CertPool) *tls.Config {
+	return &tls.Config{
+		MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert},
+		ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: roots,
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			return verifyRegistryPeer(cs.PeerCertificates, roots, x509.ExtKeyUsageClientAuth)
+		},
+	}
+}
+
+// RaftClientTLS is the TLS configuration Raft dials with: it presents cert
+// and requires a registry-server certificate chaining to roots (the host
+// name is not checked: peers are identified by the certificate profile).
+func RaftClientTLS(cert tls.Certificate, roots *x509.CertPool) *tls.Config {
+	return &tls.Config{
+		MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}, InsecureSkipVerify: true,
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			return verifyRegistryPeer(cs.PeerCertificates, roots, x509.ExtKeyUsageServerAuth)
+		},
+	}
+}
+
+// ---- init ----
+
+// InitOptions are what InitFirst needs.
+type InitOptions struct {
+	Instance      string
+	ID            string
+	RaftAddr      string // Raft listen address
+	RaftAdvertise string // default RaftAddr
+	APIAddr       string // HTTPS API listen address
+	APIURL        string // advertised https URL
+	DNSNames      []string
+	IPs           []net.IP
+	Org           string // operator organisation (CA subject O); default from the instance
+	Operator      string // operator member ID CLASS/CODE (optional)
+	ImportCA      string // an existing CA directory to copy (its keys sealed with the same passphrase)
+	TSA           bool   // create a TSA under R/tsa, listed in the registry with TSAURL
+	TSAURL        string
+	AdminName     string // first operator, role admin; default "admin"
+}
+
+// InitResult is what InitFirst reports. AdminToken is shown once and
+// stored nowhere in clear.
+type InitResult struct {
+	Dir          string `json:"dir"`
+	ID           string `json:"id"`
+	Instance     string `json:"instance"`
+	APIURL       string `json:"api_url"`
+	RootSHA256   string `json:"root_sha256"`
+	AdminName    string `json:"admin_name"`
+	AdminToken   string `json:"admin_token"`
+	Anchor       string `json:"anchor"`
+	ServerSerial string `json:"server_cert_serial"`
+	TSA          bool   `json:"tsa"`
+}
+
+// InitFirst creates the first registry server of a new cluster in dir:
+// the CA (new, or a copy of ImportCA), the server's registry-server
+// certificate, the config signer, optionally a TSA, then it starts the
+// server, bootstraps Raft, commits the instance, the server's own record
+// and the first admin operator, writes the anchor and stops again.
+func InitFirst(ctx context.Context, dir string, in InitOptions, passphrase []byte, opts ...RegistryOption) (*InitResult, error) {
+	if len(passphrase) == 0 {
+		return nil, fmt.Errorf("%w: empty passphrase", ErrBadConfig)
+	}
+	o := registryOptions{log: slog.Default()}
+	for _, f := range opts {
+		f(&o)
+	}
+	if in.AdminName == "" {
+		in.AdminName = "admin"
+	}
+	if in.TSA && in.TSAURL == "" {
+		return nil, fmt.Errorf("%w: a TSA needs the URL it will be served at", ErrBadConfig)
+	}
+	if _, err := os.Stat(filepath.Join(dir, FileRegistry)); err == nil {
+		return nil, fmt.Errorf("%w: %s already holds a registry server", ErrBootstrapped, dir)
+	}
+	file := &RegistryFile{Format: 1, ID: in.ID, Instance: in.Instance, RaftListen: in.RaftAddr, RaftAdvertise: in.RaftAdvertise,
+		APIListen: in.APIAddr, APIURLs: []string{strings.TrimRight(in.APIURL, "/")}}
+	if err := file.validate(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("membership: %w", err)
+	}
+	caDir := filepath.Join(dir, DirCA)
+	var authority *ca.CA
+	var err error
+	if in.ImportCA != "" {
+		if err = copyCA(in.ImportCA, caDir); err == nil {
+			authority, err = ca.Open(caDir, passphrase, ca.WithLogger(o.log))
+		}
+		if err == nil && authority.Config().Instance != in.Instance {
+			authority.Close()
+			err = fmt.Errorf("%w: imported CA is for instance %s", ErrBadConfig, authority.Config().Instance)
+		}
+	} else {
+		authority, err = ca.Init(caDir, ca.Config{Instance: in.Instance, Organization: in.Org, Operator: in.Operator}, passphrase, ca.WithLogger(o.log))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("membership: CA: %w", err)
+	}
+	res := &InitResult{Dir: dir, ID: in.ID, Instance: in.Instance, APIURL: file.APIURLs[0], RootSHA256: ca.Fingerprint(authority.Root()),
+		AdminName: in.AdminName, TSA: in.TSA}
+	var tsas []TSA
+	err = func() error {
+		defer authority.Close()
+		srvKey, err := keystore.GenerateKey()
+		if err != nil {
+			return err
+		}
+		iss, err := issueWith(ctx, authority, srvKey, ca.IssueRequest{Profile: ca.ProfileRegistryServer, CommonName: in.ID,
+			DNSNames: in.DNSNames, IPs: in.IPs})
+		if err != nil {
+			return err
+		}
+		res.ServerSerial = iss.Serial
+		cfgKey, err := keystore.GenerateKey()
+		if err != nil {
+			return err
+		}
+		cfgIss, err := issueWith(ctx, authority, cfgKey, ca.IssueRequest{Profile: ca.ProfileRegistryConfig})
+		if err != nil {
+			return err
+		}
+		steps := []func() error{
+			func() error { return keystore.WriteFile(filepath.Join(dir, FileServerKey), srvKey, passphrase) },
+			func() error { return writeNew(filepath.Join(dir, FileServerCert), ca.PEMChain(iss.Chain...), 0o644) },
+			func() error { return keystore.WriteFile(filepath.Join(dir, FileConfigKey), cfgKey, passphrase) },
+			func() error {
+				return writeNew(filepath.Join(dir, FileConfigCert), ca.PEMChain(cfgIss.Chain[0], authority.Intermediate()), 0o644)
+			},
+		}
+		for _, s := range steps {
+			if err := s(); err != nil {
+				return err
+			}
+		}
+		if in.TSA {
+			err := tsa.Init(ctx, filepath.Join(dir, DirTSA), passphrase, func(ctx context.Context, csr []byte) ([]*x509.Certificate, error) {
+				is, err := authority.Issue(ctx, ca.IssueRequest{CSR: csr, Profile: ca.ProfileTSA})
+				if err != nil {
+					return nil, err
+				}
+				return is.Chain, nil
+			}, tsa.WithLogger(o.log))
+			if err != nil {
+				return err
+			}
+			certs, err := tsa.LoadCertificates(filepath.Join(dir, DirTSA, tsa.CertFile))
+			if err != nil {
+				return err
+			}
+			tsas = append(tsas, TSA{Name: "tsa-1", URL: in.TSAURL, CertDER: certs[0].Raw})
+		}
+		anchor, err := globalconf.NewAnchor(in.Instance, authority.Root(), cfgIss.Chain[0], file.APIURLs)
+		if err != nil {
+			return err
+		}
+		raw, err := anchor.Marshal()
+		if err != nil {
+			return err
+		}
+		res.Anchor = filepath.Join(dir, FileAnchor)
+		return writeNew(res.Anchor, raw, 0o644)
+	}()
+	if err != nil {
+		return nil, err
+	}
+	if err := writeRegistryFile(dir, file); err != nil {
+		return nil, err
+	}
+
+	r, err := Open(ctx, dir, passphrase, opts...)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	s := r.srv
+	if err := s.Bootstrap(ctx, Peer{ID: in.ID, Address: file.raftAdvertise()}); err != nil {
+		return nil, err
+	}
+	if _, err := s.WaitLeader(ctx); err != nil {
+		return nil, err
+	}
+	hdr := Header{Actor: "init"}
+	if _, err := s.Apply(ctx, &InitInstance{Header: hdr, Instance: in.Instance, CAChain: [][]byte{r.inter.Raw, r.root.Raw}, TSAs: tsas}); err != nil {
+		return nil, err
+	}
+	if _, err := s.Apply(ctx, &SetRegistryServer{Header: hdr, ID: in.ID, URL: file.APIURLs[0], CertSHA256: ca.Fingerprint(r.tlsCert.Leaf)}); err != nil {
+		return nil, err
+	}
+	if res.AdminToken, _, err = s.CreateOperator(ctx, "init", in.AdminName, RoleAdmin); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// issueWith makes a CSR for key and has authority issue req for it.
+func issueWith(ctx context.Context, authority *ca.CA, key crypto.Signer, req ca.IssueRequest) (*ca.Issued, error) {
+	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: req.CommonName}}, key)
+	if err != nil {
+		return nil, err
+	}
+	req.CSR = der
+	return authority.Issue(ctx, req)
+}
+
+// copyCA copies a CA directory's certificates, keys and ca.json (not its
+// database or socket) to dst.
+func copyCA(src, dst string) error {
+	if err := os.MkdirAll(dst, 0o700); err != nil {
+		return err
+	}
+	for _, name := range []string{ca.FileConfig, ca.FileRoot, ca.FileIntermediate, ca.FileRootKey, ca.FileIntermediateKey} {
+		b, err := os.ReadFile(filepath.Join(src, name))
+		if errors.Is(err, fs.ErrNotExist) && name == ca.FileRootKey {
+			continue // an operator may keep the root key offline
+		}
+		if err != nil {
+			return err
+		}
+		if err := writeNew(filepath.Join(dst, name), b, 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeNew writes a new file (never overwriting one).
+func writeNew(path string, data []byte, mode os.FileMode) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		return fmt.Errorf("membership: %w", err)
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("membership: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("membership: %w", err)
+	}
+	return f.Close()
+}
+
+func readPEMCerts(path string) ([]*x509.Certificate, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("membership: %w", err)
+	}
+	return parsePEMCerts(raw, path)
+}
+
+func parsePEMCerts(raw []byte, what string) ([]*x509.Certificate, error) {
+	var out []*x509.Certificate
+	for {
+		var b *pem.Block
+		b, raw = pem.Decode(raw)
+		if b == nil {
+			break
+		}
+		if b.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", ErrBadConfig, what, err)
+		}
+		out = append(out, c)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%w: %s holds no certificate", ErrBadConfig, what)
+	}
+	return out, nil
+}

@@ -1,0 +1,290 @@
+package membership
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dxl-network/dxl/ca"
+)
+
+const daemonPass = "daemon test passphrase"
+
+func freePort(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func fastRaft(c *Config) {
+	c.NoSync = true
+	c.HeartbeatTimeout, c.ElectionTimeout, c.LeaderLeaseTimeout = 300*time.Millisecond, 300*time.Millisecond, 150*time.Millisecond
+}
+
+func daemonOpts() []RegistryOption {
+	return []RegistryOption{WithRegistryLogger(testLogger()), WithRaftConfig(fastRaft)}
+}
+
+// initDaemon creates and starts the first server of a cluster.
+func initDaemon(t *testing.T, dir string) (*Registry, *InitResult) {
+	t.Helper()
+	ctx := ctxT(t, 60*time.Second)
+	api := freePort(t)
+	res, err := InitFirst(ctx, dir, InitOptions{Instance: testInstance, ID: "reg-1", RaftAddr: freePort(t), APIAddr: api,
+		APIURL: "https://" + api, IPs: []net.IP{net.ParseIP("127.0.0.1")}, Operator: "GOV/OPERATOR"}, []byte(daemonPass), daemonOpts()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Open(ctx, dir, []byte(daemonPass), daemonOpts()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	if _, err := r.Server().WaitLeader(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return r, res
+}
+
+func joinOpts(token, id string) JoinOptions {
+	return JoinOptions{Token: token, ID: id, RaftAddr: "127.0.0.1:1", APIAddr: "127.0.0.1:2", APIURL: "https://127.0.0.1:2"}
+}
+
+// TestJoinTokenRefusals: a wrong secret, a wrong root pin, a reused and an
+// expired token are refused with their errors; the registry's state does
+// not change and the joiner's directory gets no registry.json.
+func TestJoinTokenRefusals(t *testing.T) {
+	ctx := ctxT(t, 60*time.Second)
+	work := t.TempDir()
+	r, _ := initDaemon(t, filepath.Join(work, "r1"))
+	s := r.Server()
+
+	tok, err := r.CreateJoinToken(ctx, "admin", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ticket, err := ParseJoinToken(tok.Token)
+	if err != nil || ticket.APIURL != r.URL() {
+		t.Fatalf("token %+v: %v", ticket, err)
+	}
+	if ticket.RootSHA256 != ca.Fingerprint(r.root) {
+		t.Fatal("token pins another root")
+	}
+	refused := func(name string, token string, want error) {
+		t.Helper()
+		before := s.Version()
+		dir := filepath.Join(work, name)
+		_, err := JoinCluster(ctx, dir, joinOpts(token, "reg-x"), []byte(daemonPass))
+		if want != nil && !errors.Is(err, want) || err == nil {
+			t.Fatalf("%s: %v, want %v", name, err, want)
+		}
+		if v := s.Version(); v != before {
+			t.Fatalf("%s: version %d → %d", name, before, v)
+		}
+		if _, err := os.Stat(filepath.Join(dir, FileRegistry)); err == nil {
+			t.Fatalf("%s: joiner directory written", name)
+		}
+	}
+	wrong := ticket
+	wrong.Secret = strings.Repeat("ab", 32)
+	refused("wrong-secret", wrong.String(), ErrJoinTokenUnknown)
+	pin := ticket
+	pin.RootSHA256 = strings.Repeat("00", 32)
+	refused("wrong-root", pin.String(), nil)
+	refused("garbage", "dxljoin1.not-base64!", ErrJoinTokenUnknown)
+	if _, err := ParseJoinToken(JoinTicket{APIURL: "http://x", RootSHA256: ticket.RootSHA256, Secret: ticket.Secret}.String()); !errors.Is(err, ErrJoinTokenUnknown) {
+		t.Fatalf("plain http token: %v", err)
+	}
+
+	// A good join consumes the token; the same token again is refused.
+	res, err := JoinCluster(ctx, filepath.Join(work, "ok"), joinOpts(tok.Token, "reg-2"), []byte(daemonPass))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Instance != testInstance || res.JoinURL != r.URL() {
+		t.Fatalf("join result %+v", res)
+	}
+	if rs := s.State().RegistryServers["reg-2"]; rs.URL != "https://127.0.0.1:2" {
+		t.Fatalf("reg-2 not recorded: %+v", rs)
+	}
+	refused("reused", tok.Token, ErrJoinTokenUsed)
+
+	short, err := r.CreateJoinToken(ctx, "admin", 50*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for time.Now().Before(short.ExpiresAt.Add(10 * time.Millisecond)) {
+		time.Sleep(10 * time.Millisecond) // wall-clock expiry is what is tested
+	}
+	refused("expired", short.Token, ErrJoinTokenExpired)
+
+	// A server ID already taken is refused as well, and spends nothing.
+	tok3, err := r.CreateJoinToken(ctx, "admin", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := s.Version()
+	if _, err := JoinCluster(ctx, filepath.Join(work, "dup"), joinOpts(tok3.Token, "reg-1"), []byte(daemonPass)); !errors.Is(err, ErrIllegalTransition) {
+		t.Fatalf("duplicate ID: %v", err)
+	}
+	if s.Version() != before {
+		t.Fatal("duplicate ID changed the state")
+	}
+}
+
+// TestJoinTokenApply checks the commands on the state directly, with
+// explicit times: expiry, reuse, unknown, and no change on refusal.
+func TestJoinTokenApply(t *testing.T) {
+	st := NewState()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	idx := uint64(1)
+	apply := func(c Command, at time.Time) error {
+		c.header().Actor, c.header().Time = "t", at
+		if c.Type() != CmdInitInstance { // its prepare wants real certificates
+			if err := c.prepare(nil); err != nil {
+				return err
+			}
+		}
+		idx++
+		_, err := st.apply(idx, c)
+		return err
+	}
+	if err := apply(&InitInstance{Instance: testInstance, CAChain: [][]byte{{1}}}, t0); err != nil {
+		t.Fatal(err)
+	}
+	h := strings.Repeat("1", 64)
+	if err := apply(&CreateJoinToken{SecretSHA256: h, ExpiresAt: t0.Add(time.Hour)}, t0); err != nil {
+		t.Fatal(err)
+	}
+	enc := func() string { b, _ := st.Encode(); return string(b) }
+	cases := []struct {
+		name string
+		cmd  Command
+		at   time.Time
+		want error
+	}{
+		{"unknown", &ConsumeJoinToken{SecretSHA256: strings.Repeat("2", 64), ServerID: "r2"}, t0, ErrJoinTokenUnknown},
+		{"expired", &ConsumeJoinToken{SecretSHA256: h, ServerID: "r2"}, t0.Add(time.Hour), ErrJoinTokenExpired},
+		{"too long", &CreateJoinToken{SecretSHA256: strings.Repeat("3", 64), ExpiresAt: t0.Add(MaxJoinTokenTTL + time.Second)}, t0, ErrInvalidArgument},
+		{"past", &CreateJoinToken{SecretSHA256: strings.Repeat("3", 64), ExpiresAt: t0}, t0, ErrInvalidArgument},
+	}
+	for _, c := range cases {
+		before := enc()
+		if err := apply(c.cmd, c.at); !errors.Is(err, c.want) {
+			t.Fatalf("%s: %v, want %v", c.name, err, c.want)
+		}
+		if enc() != before {
+			t.Fatalf("%s changed the state", c.name)
+		}
+	}
+	if err := apply(&ConsumeJoinToken{SecretSHA256: h, ServerID: "r2"}, t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	before := enc()
+	if err := apply(&ConsumeJoinToken{SecretSHA256: h, ServerID: "r3"}, t0.Add(2*time.Minute)); !errors.Is(err, ErrJoinTokenUsed) {
+		t.Fatalf("reuse: %v", err)
+	}
+	if enc() != before {
+		t.Fatal("reuse changed the state")
+	}
+	if tk := st.JoinTokens[h]; tk.UsedBy != "r2" || tk.CreatedBy != "t" {
+		t.Fatalf("token record %+v", tk)
+	}
+	// Old tokens are pruned when a new one is created.
+	if err := apply(&CreateJoinToken{SecretSHA256: strings.Repeat("4", 64), ExpiresAt: t0.Add(9 * 24 * time.Hour)}, t0.Add(8*24*time.Hour+2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := st.JoinTokens[h]; ok || len(st.JoinTokens) != 1 {
+		t.Fatalf("tokens after prune: %d", len(st.JoinTokens))
+	}
+}
+
+// TestDaemonJoinOverMutualTLS: a second server joins with a token, starts,
+// becomes a voter through the Raft mTLS transport, forwards a write to the
+// leader and serves HTTPS a curl-like client verifies by IP address; a
+// node-auth certificate is refused by the Raft listener.
+func TestDaemonJoinOverMutualTLS(t *testing.T) {
+	ctx := ctxT(t, 90*time.Second)
+	work := t.TempDir()
+	r1, _ := initDaemon(t, filepath.Join(work, "r1"))
+	tok, err := r1.CreateJoinToken(ctx, "admin", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := freePort(t)
+	dir2 := filepath.Join(work, "r2")
+	if _, err := JoinCluster(ctx, dir2, JoinOptions{Token: tok.Token, ID: "reg-2", RaftAddr: freePort(t), APIAddr: api,
+		APIURL: "https://" + api, IPs: []net.IP{net.ParseIP("127.0.0.1")}}, []byte(daemonPass)); err != nil {
+		t.Fatal(err)
+	}
+	r2, err := Open(ctx, dir2, []byte(daemonPass), daemonOpts()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r2.Close() })
+	waitUntil(t, ctx, "two voters", func() bool {
+		st := r2.Server().Status()
+		return len(st.Servers) == 2 && st.LeaderID == "reg-1" && r2.Server().Version() == r1.Server().Version()
+	})
+	// A write through the follower is forwarded over HTTPS mTLS.
+	if _, err := r2.CreateJoinToken(ctx, "admin", time.Hour); err != nil {
+		t.Fatalf("forwarded write: %v", err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(r1.root)
+	web := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
+	defer web.CloseIdleConnections()
+	waitUntil(t, ctx, "r2 publishes", func() bool {
+		resp, err := web.Get(r2.URL() + "/v1/global-config")
+		if err != nil {
+			t.Logf("get: %v", err)
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+
+	// Raft peers must be registry servers: a node-auth certificate from the
+	// same CA is refused.
+	_, iss := issueKey(t, r1.ca, ca.ProfileNodeAuth, "GOV/OPERATOR")
+	if err := verifyRegistryPeer(iss.Chain[:2], roots, x509.ExtKeyUsageClientAuth); err == nil {
+		t.Fatal("node-auth certificate accepted as a registry peer")
+	}
+	if err := verifyRegistryPeer([]*x509.Certificate{r1.tlsCert.Leaf, r1.inter}, roots, x509.ExtKeyUsageClientAuth); err != nil {
+		t.Fatal(err)
+	}
+	nodeKey, nodeIss := issueKey(t, r1.ca, ca.ProfileNodeAuth, "GOV/OPERATOR")
+	d := &tls.Dialer{Config: RaftClientTLS(tls.Certificate{Certificate: [][]byte{nodeIss.DER, r1.inter.Raw}, PrivateKey: nodeKey}, roots)}
+	conn, err := d.DialContext(ctx, "tcp", r1.file.RaftListen)
+	if err == nil {
+		conn.SetDeadline(time.Now().Add(5 * time.Second))
+		_, err = conn.Read(make([]byte, 1)) // TLS 1.3: the server's refusal arrives after the handshake
+		conn.Close()
+	}
+	if err == nil {
+		t.Fatal("raft listener accepted a node-auth client certificate")
+	}
+}
+
+func waitUntil(t *testing.T, ctx context.Context, what string, cond func() bool) {
+	t.Helper()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("timed out waiting for %s", what)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
