@@ -1,24 +1,13 @@
 package cli
 
 import (
-	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
-	"net/url"
-	"os"
-	"path/filepath"
-	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/dxl-network/dxl/ca"
 	"github.com/dxl-network/dxl/membership"
 )
 
@@ -56,18 +45,6 @@ func regDirFlag() cli.Flag {
 
 func regPassFlag() cli.Flag {
 	return passphraseFlag("passphrase-file", "the registry server's keys (default: $DXL_PASSPHRASE, else a prompt)")
-}
-
-func regTokenFile() cli.Flag {
-	return &cli.StringFlag{Name: "token-file", Usage: "read the operator token from `FILE` (default: $" + EnvOperatorToken + ")", TakesFile: true}
-}
-
-func regURLFlag() cli.Flag {
-	return &cli.StringFlag{Name: "url", Usage: "registry server API URL (default: the one in --dir's registry.json)"}
-}
-
-func regRootFlag() cli.Flag {
-	return &cli.StringFlag{Name: "root", Usage: "network CA root `FILE` to trust (default: --dir's ca/root.pem)", TakesFile: true}
 }
 
 func regPass(c *cli.Context, confirm bool) ([]byte, error) {
@@ -194,24 +171,21 @@ until --ttl passes. Prints the token (or JSON with --json).
 
 Example:
    DXL_OPERATOR_TOKEN=... dxl registry token --dir r1 --ttl 30m`,
-		Flags: []cli.Flag{regDirFlag(), regURLFlag(), regRootFlag(), regTokenFile(),
+		Flags: []cli.Flag{regDirFlag(), registryFlag(), rootFlag(), tokenFlag(),
 			&cli.DurationFlag{Name: "ttl", Value: membership.DefaultJoinTokenTTL, Usage: "validity of the token"}, jsonFlag()},
 		Action: func(c *cli.Context) error {
-			rc, err := newRegClient(c)
-			if err != nil {
-				return err
-			}
-			defer rc.close()
-			var out membership.MintJoinTokenResponse
-			if err := rc.post(c.Context, membership.JoinTokensPath, map[string]string{"ttl": c.Duration("ttl").String()}, &out); err != nil {
-				return err
-			}
-			if c.Bool("json") {
-				return printJSON(c, out)
-			}
-			fmt.Fprintln(c.App.Writer, out.Token)
-			fmt.Fprintf(c.App.ErrWriter, "join token valid once until %s\n", out.ExpiresAt.Format(time.RFC3339))
-			return nil
+			return withRegistry(c, true, func(cl *membership.Client) error {
+				out, err := cl.CreateJoinToken(c.Context, c.Duration("ttl"))
+				if err != nil {
+					return err
+				}
+				if c.Bool("json") {
+					return printJSON(c, out)
+				}
+				fmt.Fprintln(c.App.Writer, out.Token)
+				fmt.Fprintf(c.App.ErrWriter, "join token valid once until %s\n", out.ExpiresAt.Format(time.RFC3339))
+				return nil
+			})
 		},
 	}
 }
@@ -275,23 +249,20 @@ so the others stop accepting its certificate. Stop the server afterwards.
 
 Example:
    DXL_OPERATOR_TOKEN=... dxl registry remove --dir r1 --id reg-3 --json`,
-		Flags: []cli.Flag{regDirFlag(), regURLFlag(), regRootFlag(), regTokenFile(),
+		Flags: []cli.Flag{regDirFlag(), registryFlag(), rootFlag(), tokenFlag(),
 			&cli.StringFlag{Name: "id", Usage: "ID of the server to remove", Required: true}, jsonFlag()},
 		Action: func(c *cli.Context) error {
-			rc, err := newRegClient(c)
-			if err != nil {
-				return err
-			}
-			defer rc.close()
-			var out membership.RemoveServerResponse
-			if err := rc.post(c.Context, "/v1/admin/registry-servers/"+url.PathEscape(c.String("id"))+"/remove", struct{}{}, &out); err != nil {
-				return err
-			}
-			if c.Bool("json") {
-				return printJSON(c, out)
-			}
-			fmt.Fprintf(c.App.Writer, "registry server %s removed (index %d)\n", out.ID, out.Index)
-			return nil
+			return withRegistry(c, true, func(cl *membership.Client) error {
+				out, err := cl.RemoveServer(c.Context, c.String("id"))
+				if err != nil {
+					return err
+				}
+				if c.Bool("json") {
+					return printJSON(c, out)
+				}
+				fmt.Fprintf(c.App.Writer, "registry server %s removed (index %d)\n", out.ID, out.Index)
+				return nil
+			})
 		},
 	}
 }
@@ -302,110 +273,30 @@ func registryStatusCommand() *cli.Command {
 		Usage: "show a server's view of the cluster: leader, servers, indexes, config version",
 		Description: `Example:
    DXL_OPERATOR_TOKEN=... dxl registry status --dir r1
-   dxl registry status --url https://registry-2.example:8443 --root root.pem --token-file op.token --json`,
-		Flags: []cli.Flag{regDirFlag(), regURLFlag(), regRootFlag(), regTokenFile(), jsonFlag()},
+   dxl registry status --registry https://registry-2.example:8443 --root root.pem --token-file op.token --json`,
+		Flags: []cli.Flag{regDirFlag(), registryFlag(), rootFlag(), tokenFlag(), jsonFlag()},
 		Action: func(c *cli.Context) error {
-			rc, err := newRegClient(c)
-			if err != nil {
-				return err
-			}
-			defer rc.close()
-			var st membership.StatusResponse
-			if err := rc.get(c.Context, "/v1/admin/status", &st); err != nil {
-				return err
-			}
-			if c.Bool("json") {
-				return printJSON(c, st)
-			}
-			w := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
-			fmt.Fprintf(w, "server\t%s (%s)\nleader\t%s %s\nterm\t%d\nlast/commit/applied\t%d/%d/%d\nconfig version\t%d (published %d)\n\n",
-				st.ID, st.State, st.LeaderID, st.LeaderAddress, st.Term, st.LastIndex, st.CommitIndex, st.AppliedIndex, st.ConfigVersion, st.PublishedVersion)
-			urls := map[string]string{}
-			for _, rs := range st.RegistryServers {
-				urls[rs.ID] = rs.URL
-			}
-			fmt.Fprintln(w, "ID\tSUFFRAGE\tRAFT\tAPI\tLEADER")
-			for _, s := range st.Servers {
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%v\n", s.ID, s.Suffrage, s.Address, urls[s.ID], s.Leader)
-			}
-			return w.Flush()
+			return withRegistry(c, true, func(cl *membership.Client) error {
+				st, err := cl.Status(c.Context)
+				if err != nil {
+					return err
+				}
+				if c.Bool("json") {
+					return printJSON(c, st)
+				}
+				w := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
+				fmt.Fprintf(w, "server\t%s (%s)\nleader\t%s %s\nterm\t%d\nlast/commit/applied\t%d/%d/%d\nconfig version\t%d (published %d)\n\n",
+					st.ID, st.State, st.LeaderID, st.LeaderAddress, st.Term, st.LastIndex, st.CommitIndex, st.AppliedIndex, st.ConfigVersion, st.PublishedVersion)
+				urls := map[string]string{}
+				for _, rs := range st.RegistryServers {
+					urls[rs.ID] = rs.URL
+				}
+				fmt.Fprintln(w, "ID\tSUFFRAGE\tRAFT\tAPI\tLEADER")
+				for _, s := range st.Servers {
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%v\n", s.ID, s.Suffrage, s.Address, urls[s.ID], s.Leader)
+				}
+				return w.Flush()
+			})
 		},
 	}
-}
-
-// regClient calls one registry server's admin API as an operator.
-type regClient struct {
-	base  string
-	token string
-	http  *http.Client
-}
-
-// newRegClient resolves --url/--root (or --dir) and the operator token.
-func newRegClient(c *cli.Context) (*regClient, error) {
-	base, rootPath := c.String("url"), c.String("root")
-	if dir := c.String("dir"); dir != "" {
-		if base == "" {
-			f, err := membership.ReadRegistryFile(dir)
-			if err != nil {
-				return nil, err
-			}
-			base = f.APIURLs[0]
-		}
-		if rootPath == "" {
-			rootPath = filepath.Join(dir, membership.DirCA, ca.FileRoot)
-		}
-	}
-	if base == "" || rootPath == "" {
-		return nil, errors.New("say which server: --dir, or --url and --root")
-	}
-	raw, err := os.ReadFile(rootPath)
-	if err != nil {
-		return nil, fmt.Errorf("CA root: %w", err)
-	}
-	roots := x509.NewCertPool()
-	if !roots.AppendCertsFromPEM(raw) {
-		return nil, fmt.Errorf("%s holds no PEM certificate", rootPath)
-	}
-	tok, err := operatorToken(c) // cli/registry_admin.go
-	if err != nil {
-		return nil, err
-	}
-	return &regClient{base: strings.TrimRight(base, "/"), token: tok, http: &http.Client{Timeout: 30 * time.Second,
-		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}}}}, nil
-}
-
-func (r *regClient) close() { r.http.CloseIdleConnections() }
-
-func (r *regClient) post(ctx context.Context, path string, in, out any) error {
-	return membership.PostToLeader(ctx, r.http, r.base, path, r.token, in, out)
-}
-
-func (r *regClient) get(ctx context.Context, path string, out any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.base+path, nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+r.token)
-	resp, err := r.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		var e struct {
-			Error struct{ Code, Message string } `json:"error"`
-		}
-		if json.Unmarshal(raw, &e) == nil && e.Error.Code != "" {
-			if s := membership.ErrorForCode(e.Error.Code); s != nil {
-				return fmt.Errorf("%w: %s", s, e.Error.Message)
-			}
-			return fmt.Errorf("%s: %s", e.Error.Code, e.Error.Message)
-		}
-		return fmt.Errorf("%s: %s", r.base+path, resp.Status)
-	}
-	return json.Unmarshal(raw, out)
 }

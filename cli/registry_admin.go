@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -95,7 +96,8 @@ func operatorToken(c *cli.Context) (string, error) {
 }
 
 // registryClient builds a client from --registry/$DXL_REGISTRY, --anchor
-// and --root, with the operator token when admin is set.
+// and --root (on a registry server, --dir supplies its own URLs and root),
+// with the operator token when admin is set.
 func registryClient(c *cli.Context, admin bool) (*membership.Client, error) {
 	anchor, err := loadAnchor(c)
 	if err != nil {
@@ -110,18 +112,31 @@ func registryClient(c *cli.Context, admin bool) (*membership.Client, error) {
 	if len(urls) == 0 && anchor != nil {
 		urls = anchor.Servers
 	}
+	rootPath := c.String("root")
+	if dir := c.String("dir"); dir != "" { // a registry server's own directory
+		if len(urls) == 0 {
+			f, err := membership.ReadRegistryFile(dir)
+			if err != nil {
+				return nil, err
+			}
+			urls = f.APIURLs
+		}
+		if rootPath == "" && anchor == nil {
+			rootPath = filepath.Join(dir, membership.DirCA, ca.FileRoot)
+		}
+	}
 	if len(urls) == 0 {
-		return nil, fmt.Errorf("no registry URL: pass --registry URL[,URL], set %s, or pass --anchor", EnvRegistry)
+		return nil, fmt.Errorf("no registry URL: pass --registry URL[,URL], set %s, or pass --anchor (or --dir on a registry server)", EnvRegistry)
 	}
 	roots := x509.NewCertPool()
 	switch {
-	case c.String("root") != "":
-		data, err := os.ReadFile(c.String("root"))
+	case rootPath != "":
+		data, err := os.ReadFile(rootPath)
 		if err != nil {
-			return nil, fmt.Errorf("--root: %w", err)
+			return nil, fmt.Errorf("CA root: %w", err)
 		}
 		if !roots.AppendCertsFromPEM(data) {
-			return nil, fmt.Errorf("--root %s: no PEM certificate in it", c.String("root"))
+			return nil, fmt.Errorf("CA root %s: no PEM certificate in it", rootPath)
 		}
 	case anchor != nil:
 		for _, r := range anchor.Roots {

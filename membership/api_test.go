@@ -152,6 +152,7 @@ func newAPICluster(t testing.TB) *apiCluster {
 	if a.token, _, err = leader.CreateOperator(ctx, "bootstrap", "alice", RoleAdmin); err != nil {
 		t.Fatal(err)
 	}
+	a.c.waitConverged() // every server knows the token before a test uses it
 	for i := range 3 {
 		s := a.c.server(i)
 		pub, err := NewPublisher(s, PublisherConfig{Key: cfgKey, Chain: []*x509.Certificate{cfgIss.Chain[0], inter}, Debounce: 20 * time.Millisecond})

@@ -454,3 +454,24 @@ func (c *Client) History(ctx context.Context, target string, limit int) ([]Histo
 	_, err := c.do(ctx, http.MethodGet, path, nil, &out)
 	return out.History, err
 }
+
+// CreateJoinToken mints a one-time join token for a new registry server
+// (admin). Like RemoveServer it must run on the leader: a server that is
+// not answers with the leader's URL, and the call follows it once.
+func (c *Client) CreateJoinToken(ctx context.Context, ttl time.Duration) (MintJoinTokenResponse, error) {
+	var out MintJoinTokenResponse
+	return out, c.postLeader(ctx, JoinTokensPath, map[string]string{"ttl": ttl.String()}, &out)
+}
+
+// RemoveServer takes registry server id out of the Raft configuration and
+// forgets its record (admin, leader).
+func (c *Client) RemoveServer(ctx context.Context, id string) (RemoveServerResponse, error) {
+	var out RemoveServerResponse
+	return out, c.postLeader(ctx, "/v1/admin/registry-servers/"+url.PathEscape(id)+"/remove", struct{}{}, &out)
+}
+
+// postLeader posts to the server that answered last, following a
+// not-leader answer to the leader once.
+func (c *Client) postLeader(ctx context.Context, path string, in, out any) error {
+	return PostToLeader(ctx, c.http, c.urls[int(c.next.Load())%len(c.urls)], path, c.opts.Token, in, out)
+}
