@@ -3,12 +3,15 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
+	"slices"
 	"text/tabwriter"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/dxl-network/dxl/membership"
+	"github.com/dxl-network/dxl/membership/globalconf"
 )
 
 func registryCommand() *cli.Command {
@@ -33,7 +36,7 @@ A 3-server cluster on one machine (docs/registry.md walks through it):
    dxl registry status --dir r1`,
 		Subcommands: append([]*cli.Command{
 			registryInitCommand(), registryServeCommand(), registryTokenCommand(), registryJoinCommand(),
-			registryRemoveCommand(), registryStatusCommand(),
+			registryRemoveCommand(), registryStatusCommand(), registryAnchorCommand(),
 		}, registryAdminCommands()...),
 	}
 }
@@ -171,7 +174,7 @@ until --ttl passes. Prints the token (or JSON with --json).
 
 Example:
    DXL_OPERATOR_TOKEN=... dxl registry token --dir r1 --ttl 30m`,
-		Flags: []cli.Flag{regDirFlag(), registryFlag(), rootFlag(), tokenFlag(),
+		Flags: []cli.Flag{regDirFlag(), registryFlag(), anchorFlag(), rootFlag(), tokenFlag(),
 			&cli.DurationFlag{Name: "ttl", Value: membership.DefaultJoinTokenTTL, Usage: "validity of the token"}, jsonFlag()},
 		Action: func(c *cli.Context) error {
 			return withRegistry(c, true, func(cl *membership.Client) error {
@@ -249,7 +252,7 @@ so the others stop accepting its certificate. Stop the server afterwards.
 
 Example:
    DXL_OPERATOR_TOKEN=... dxl registry remove --dir r1 --id reg-3 --json`,
-		Flags: []cli.Flag{regDirFlag(), registryFlag(), rootFlag(), tokenFlag(),
+		Flags: []cli.Flag{regDirFlag(), registryFlag(), anchorFlag(), rootFlag(), tokenFlag(),
 			&cli.StringFlag{Name: "id", Usage: "ID of the server to remove", Required: true}, jsonFlag()},
 		Action: func(c *cli.Context) error {
 			return withRegistry(c, true, func(cl *membership.Client) error {
@@ -274,7 +277,7 @@ func registryStatusCommand() *cli.Command {
 		Description: `Example:
    DXL_OPERATOR_TOKEN=... dxl registry status --dir r1
    dxl registry status --registry https://registry-2.example:8443 --root root.pem --token-file op.token --json`,
-		Flags: []cli.Flag{regDirFlag(), registryFlag(), rootFlag(), tokenFlag(), jsonFlag()},
+		Flags: []cli.Flag{regDirFlag(), registryFlag(), anchorFlag(), rootFlag(), tokenFlag(), jsonFlag()},
 		Action: func(c *cli.Context) error {
 			return withRegistry(c, true, func(cl *membership.Client) error {
 				st, err := cl.Status(c.Context)
@@ -296,6 +299,60 @@ func registryStatusCommand() *cli.Command {
 					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%v\n", s.ID, s.Suffrage, s.Address, urls[s.ID], s.Leader)
 				}
 				return w.Flush()
+			})
+		},
+	}
+}
+
+func registryAnchorCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "anchor",
+		Usage: "write an anchor that lists every current registry server",
+		Description: `Fetches the signed global configuration, verifies it against the anchor
+already trusted (--anchor, default DIR/anchor.json) and writes an anchor with
+the same instance, root and configuration signers and every registry server
+the configuration lists. Give this file to nodes and operators: their
+clients fail over between all of its servers. Run it again after a join or
+a remove.
+
+Example:
+   dxl registry anchor --dir r1 --out anchor.json`,
+		Flags: []cli.Flag{regDirFlag(), anchorFlag(), registryFlag(),
+			&cli.StringFlag{Name: "out", Value: "-", Usage: "write the anchor to `FILE`", TakesFile: true},
+			&cli.BoolFlag{Name: "force", Usage: "overwrite --out"}},
+		Action: func(c *cli.Context) error {
+			path := c.String("anchor")
+			if path == "" && c.String("dir") != "" {
+				path = filepath.Join(c.String("dir"), globalconf.AnchorFile)
+			}
+			if path == "" {
+				return errors.New("say which anchor to start from: --anchor FILE or --dir")
+			}
+			anchor, err := globalconf.LoadAnchor(path)
+			if err != nil {
+				return err
+			}
+			return withRegistry(c, false, func(cl *membership.Client) error {
+				raw, err := cl.GlobalConfig(c.Context)
+				if err != nil {
+					return err
+				}
+				doc, err := globalconf.Verify(raw, anchor, time.Now())
+				if err != nil {
+					return err
+				}
+				servers := append([]string{}, anchor.Servers...)
+				for _, rs := range doc.RegistryServers {
+					if !slices.Contains(servers, rs.URL) {
+						servers = append(servers, rs.URL)
+					}
+				}
+				anchor.Servers = servers
+				data, err := anchor.Marshal()
+				if err != nil {
+					return err
+				}
+				return writeOutput(c, c.String("out"), data, 0o644, c.Bool("force"))
 			})
 		},
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/dxl-network/dxl/membership"
+	"github.com/dxl-network/dxl/membership/globalconf"
 )
 
 // appMu serialises the flag parsing of in-process dxl runs: urfave/cli
@@ -222,6 +223,16 @@ func TestRegistryWalkthroughLeaderStop(t *testing.T) {
 		t.Fatalf("status text: %v\n%s", err, out)
 	}
 
+	// An anchor naming every server, for clients that must fail over.
+	anchorPath := filepath.Join(work, "anchor-all.json")
+	if out, _, err := regRun(ctx, "registry", "anchor", "--dir", dirs["reg-1"], "--out", anchorPath); err != nil {
+		t.Fatalf("registry anchor: %v\n%s", err, out)
+	}
+	full, err := globalconf.LoadAnchor(anchorPath)
+	if err != nil || len(full.Servers) != 3 {
+		t.Fatalf("exported anchor: %v %+v", err, full)
+	}
+
 	// Stop the leader. A write through a survivor still commits and a new
 	// leader is elected.
 	old := st.LeaderID
@@ -246,6 +257,11 @@ func TestRegistryWalkthroughLeaderStop(t *testing.T) {
 		st = s
 		return err == nil && s.LeaderID != "" && s.LeaderID != old && s.ConfigVersion >= minted.Index
 	})
+
+	// A client holding the full anchor reaches a survivor on its own.
+	if out, _, err := regRun(ctx, "registry", "status", "--anchor", anchorPath, "--json"); err != nil {
+		t.Fatalf("status through the exported anchor with the old leader down: %v\n%s", err, out)
+	}
 
 	out, _, err = regRun(ctx, "registry", "remove", "--dir", dirs[survivor], "--id", old, "--json")
 	if err != nil {
