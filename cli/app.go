@@ -11,7 +11,7 @@ var Version = "dev"
 func App() *cli.App {
 	return &cli.App{
 		Name:    "dxl",
-		Usage:   "distributed data exchange layer: CA, time-stamping authority, registry and node",
+		Usage:   "distributed data exchange layer: CA, time-stamping authority and registry (node to come)",
 		Version: Version,
 		Description: `DXL lets agencies exchange data peer to peer, every message signed and
 timestamped. This binary holds every role.
