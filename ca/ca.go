@@ -26,6 +26,7 @@ import (
 
 	"go.step.sm/crypto/x509util"
 
+	"github.com/dxl-network/dxl/internal/fsutil"
 	"github.com/dxl-network/dxl/internal/ident"
 	"github.com/dxl-network/dxl/internal/keystore"
 )
@@ -146,9 +147,9 @@ func Init(dir string, cfg Config, passphrase []byte, opts ...Option) (*CA, error
 	steps := []func() error{
 		func() error { return keystore.WriteFile(filepath.Join(dir, FileRootKey), rootKey, passphrase) },
 		func() error { return keystore.WriteFile(filepath.Join(dir, FileIntermediateKey), interKey, passphrase) },
-		func() error { return writeFile(filepath.Join(dir, FileRoot), pemCert(root), 0o644) },
-		func() error { return writeFile(filepath.Join(dir, FileIntermediate), pemCert(inter), 0o644) },
-		func() error { return writeFile(filepath.Join(dir, FileConfig), append(cfgJSON, '\n'), 0o600) },
+		func() error { return fsutil.WriteNew(filepath.Join(dir, FileRoot), pemCert(root), 0o644) },
+		func() error { return fsutil.WriteNew(filepath.Join(dir, FileIntermediate), pemCert(inter), 0o644) },
+		func() error { return fsutil.WriteNew(filepath.Join(dir, FileConfig), append(cfgJSON, '\n'), 0o600) },
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {
@@ -480,18 +481,6 @@ func readCert(path string) (*x509.Certificate, error) {
 		return nil, fmt.Errorf("%w: %s is not a PEM certificate", ErrBadConfig, path)
 	}
 	return x509.ParseCertificate(block.Bytes)
-}
-
-func writeFile(path string, data []byte, mode os.FileMode) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
-	if err != nil {
-		return fmt.Errorf("ca: %w", err)
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }
 
 func first(s []string) string {

@@ -24,6 +24,7 @@ import (
 	"github.com/hashicorp/raft"
 
 	"github.com/dxl-network/dxl/ca"
+	"github.com/dxl-network/dxl/internal/fsutil"
 	"github.com/dxl-network/dxl/internal/keystore"
 	"github.com/dxl-network/dxl/membership/globalconf"
 	"github.com/dxl-network/dxl/tsa"
@@ -106,7 +107,7 @@ func writeRegistryFile(dir string, f *RegistryFile) error {
 		return err
 	}
 	b, _ := json.MarshalIndent(f, "", "  ")
-	return writeNew(filepath.Join(dir, FileRegistry), append(b, '\n'), 0o600)
+	return fsutil.WriteNew(filepath.Join(dir, FileRegistry), append(b, '\n'), 0o600)
 }
 
 // Registry is one registry server process assembled from its directory:
@@ -579,10 +580,12 @@ func InitFirst(ctx context.Context, dir string, in InitOptions, passphrase []byt
 		}
 		steps := []func() error{
 			func() error { return keystore.WriteFile(filepath.Join(dir, FileServerKey), srvKey, passphrase) },
-			func() error { return writeNew(filepath.Join(dir, FileServerCert), ca.PEMChain(iss.Chain...), 0o644) },
+			func() error {
+				return fsutil.WriteNew(filepath.Join(dir, FileServerCert), ca.PEMChain(iss.Chain...), 0o644)
+			},
 			func() error { return keystore.WriteFile(filepath.Join(dir, FileConfigKey), cfgKey, passphrase) },
 			func() error {
-				return writeNew(filepath.Join(dir, FileConfigCert), ca.PEMChain(cfgIss.Chain[0], authority.Intermediate()), 0o644)
+				return fsutil.WriteNew(filepath.Join(dir, FileConfigCert), ca.PEMChain(cfgIss.Chain[0], authority.Intermediate()), 0o644)
 			},
 		}
 		for _, s := range steps {
@@ -616,7 +619,7 @@ func InitFirst(ctx context.Context, dir string, in InitOptions, passphrase []byt
 			return err
 		}
 		res.Anchor = filepath.Join(dir, FileAnchor)
-		return writeNew(res.Anchor, raw, 0o644)
+		return fsutil.WriteNew(res.Anchor, raw, 0o644)
 	}()
 	if err != nil {
 		return nil, err
@@ -674,28 +677,11 @@ func copyCA(src, dst string) error {
 		if err != nil {
 			return err
 		}
-		if err := writeNew(filepath.Join(dst, name), b, 0o600); err != nil {
+		if err := fsutil.WriteNew(filepath.Join(dst, name), b, 0o600); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// writeNew writes a new file (never overwriting one).
-func writeNew(path string, data []byte, mode os.FileMode) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
-	if err != nil {
-		return fmt.Errorf("membership: %w", err)
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("membership: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("membership: %w", err)
-	}
-	return f.Close()
 }
 
 func readPEMCerts(path string) ([]*x509.Certificate, error) {

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/dxl-network/dxl/ca"
+	"github.com/dxl-network/dxl/internal/fsutil"
 	"github.com/dxl-network/dxl/internal/ident"
 	"github.com/dxl-network/dxl/internal/keystore"
 )
@@ -754,18 +755,22 @@ func JoinCluster(ctx context.Context, dir string, in JoinOptions, passphrase []b
 	caDir := filepath.Join(dir, DirCA)
 	steps := []func() error{
 		func() error { return keystore.WriteFile(filepath.Join(dir, FileServerKey), key, passphrase) },
-		func() error { return writeNew(filepath.Join(dir, FileServerCert), []byte(resp.ServerCert), 0o644) },
-		func() error { return keystore.WriteFile(filepath.Join(dir, FileConfigKey), cfgKey, passphrase) },
-		func() error { return writeNew(filepath.Join(dir, FileConfigCert), []byte(resp.ConfigChain), 0o644) },
-		func() error { return writeNew(filepath.Join(caDir, ca.FileRoot), []byte(resp.CARoot), 0o644) },
 		func() error {
-			return writeNew(filepath.Join(caDir, ca.FileIntermediate), []byte(resp.CAIntermediate), 0o644)
+			return fsutil.WriteNew(filepath.Join(dir, FileServerCert), []byte(resp.ServerCert), 0o644)
+		},
+		func() error { return keystore.WriteFile(filepath.Join(dir, FileConfigKey), cfgKey, passphrase) },
+		func() error {
+			return fsutil.WriteNew(filepath.Join(dir, FileConfigCert), []byte(resp.ConfigChain), 0o644)
+		},
+		func() error { return fsutil.WriteNew(filepath.Join(caDir, ca.FileRoot), []byte(resp.CARoot), 0o644) },
+		func() error {
+			return fsutil.WriteNew(filepath.Join(caDir, ca.FileIntermediate), []byte(resp.CAIntermediate), 0o644)
 		},
 		func() error {
 			return keystore.WriteFile(filepath.Join(caDir, ca.FileIntermediateKey), interKey, passphrase)
 		},
-		func() error { return writeNew(filepath.Join(caDir, ca.FileConfig), resp.CAConfig, 0o600) },
-		func() error { return writeNew(filepath.Join(dir, FileAnchor), resp.Anchor, 0o644) },
+		func() error { return fsutil.WriteNew(filepath.Join(caDir, ca.FileConfig), resp.CAConfig, 0o600) },
+		func() error { return fsutil.WriteNew(filepath.Join(dir, FileAnchor), resp.Anchor, 0o644) },
 		func() error { return writeRegistryFile(dir, file) }, // last: its presence marks a complete directory
 	}
 	for _, s := range steps {

@@ -17,6 +17,8 @@ import (
 	"strconv"
 
 	"golang.org/x/crypto/scrypt"
+
+	"github.com/dxl-network/dxl/internal/fsutil"
 )
 
 // Sentinel errors returned by this package.
@@ -131,15 +133,10 @@ func WriteFile(path string, key crypto.Signer, passphrase []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
+	if err := fsutil.WriteNew(path, data, 0o600); err != nil {
 		return fmt.Errorf("keystore: %w", err)
 	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return nil
 }
 
 // ReadFile reads and opens a sealed key file.
