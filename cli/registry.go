@@ -66,6 +66,15 @@ func addrFlags(def string) []cli.Flag {
 	}
 }
 
+// serverAddrs reads the flags addrFlags defines.
+func serverAddrs(c *cli.Context) (membership.ServerAddrs, error) {
+	ips, err := parseIPs(c.StringSlice("ip"))
+	return membership.ServerAddrs{
+		ID: c.String("id"), RaftAddr: c.String("raft-listen"), RaftAdvertise: c.String("raft-advertise"),
+		APIAddr: c.String("api-listen"), APIURL: c.String("api-url"), DNSNames: c.StringSlice("dns"), IPs: ips,
+	}, err
+}
+
 func registryInitCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "init",
@@ -93,7 +102,7 @@ Example:
 			if dir == "" {
 				return errors.New("missing --dir")
 			}
-			ips, err := parseIPs(c.StringSlice("ip"))
+			addrs, err := serverAddrs(c)
 			if err != nil {
 				return err
 			}
@@ -102,8 +111,7 @@ Example:
 				return err
 			}
 			res, err := membership.InitFirst(c.Context, dir, membership.InitOptions{
-				Instance: c.String("instance"), ID: c.String("id"), RaftAddr: c.String("raft-listen"), RaftAdvertise: c.String("raft-advertise"),
-				APIAddr: c.String("api-listen"), APIURL: c.String("api-url"), DNSNames: c.StringSlice("dns"), IPs: ips,
+				Instance: c.String("instance"), ServerAddrs: addrs,
 				Org: c.String("org"), Operator: c.String("operator"), ImportCA: c.String("import-ca"),
 				TSA: c.Bool("tsa"), TSAURL: c.String("tsa-url"), AdminName: c.String("admin-name"),
 			}, p, membership.WithRegistryLogger(logger(c)))
@@ -217,7 +225,7 @@ Example:
 			if dir == "" {
 				return errors.New("missing --dir")
 			}
-			ips, err := parseIPs(c.StringSlice("ip"))
+			addrs, err := serverAddrs(c)
 			if err != nil {
 				return err
 			}
@@ -225,10 +233,7 @@ Example:
 			if err != nil {
 				return err
 			}
-			res, err := membership.JoinCluster(c.Context, dir, membership.JoinOptions{
-				Token: c.String("token"), ID: c.String("id"), RaftAddr: c.String("raft-listen"), RaftAdvertise: c.String("raft-advertise"),
-				APIAddr: c.String("api-listen"), APIURL: c.String("api-url"), DNSNames: c.StringSlice("dns"), IPs: ips,
-			}, p)
+			res, err := membership.JoinCluster(c.Context, dir, membership.JoinOptions{Token: c.String("token"), ServerAddrs: addrs}, p)
 			if err != nil {
 				return err
 			}

@@ -477,20 +477,14 @@ func RaftClientTLS(cert tls.Certificate, roots *x509.CertPool) *tls.Config {
 
 // InitOptions are what InitFirst needs.
 type InitOptions struct {
-	Instance      string
-	ID            string
-	RaftAddr      string // Raft listen address
-	RaftAdvertise string // default RaftAddr
-	APIAddr       string // HTTPS API listen address
-	APIURL        string // advertised https URL
-	DNSNames      []string
-	IPs           []net.IP
-	Org           string // operator organisation (CA subject O); default from the instance
-	Operator      string // operator member ID CLASS/CODE (optional)
-	ImportCA      string // an existing CA directory to copy (its keys sealed with the same passphrase)
-	TSA           bool   // create a TSA under R/tsa, listed in the registry with TSAURL
-	TSAURL        string
-	AdminName     string // first operator, role admin; default "admin"
+	Instance string
+	ServerAddrs
+	Org       string // operator organisation (CA subject O); default from the instance
+	Operator  string // operator member ID CLASS/CODE (optional)
+	ImportCA  string // an existing CA directory to copy (its keys sealed with the same passphrase)
+	TSA       bool   // create a TSA under R/tsa, listed in the registry with TSAURL
+	TSAURL    string
+	AdminName string // first operator, role admin; default "admin"
 }
 
 // InitResult is what InitFirst reports. AdminToken is shown once and

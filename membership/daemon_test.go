@@ -28,8 +28,8 @@ func TestFaultQuorumLossRecoveryPeersJSON(t *testing.T) {
 	}
 	api := freePort(t)
 	dir2 := filepath.Join(work, "r2")
-	if _, err := JoinCluster(ctx, dir2, JoinOptions{Token: tok.Token, ID: "reg-2", RaftAddr: freePort(t), APIAddr: api,
-		APIURL: "https://" + api, IPs: []net.IP{net.ParseIP("127.0.0.1")}}, []byte(daemonPass)); err != nil {
+	if _, err := JoinCluster(ctx, dir2, JoinOptions{Token: tok.Token, ServerAddrs: ServerAddrs{ID: "reg-2", RaftAddr: freePort(t), APIAddr: api,
+		APIURL: "https://" + api, IPs: []net.IP{net.ParseIP("127.0.0.1")}}}, []byte(daemonPass)); err != nil {
 		t.Fatal(err)
 	}
 	r2, err := Open(ctx, dir2, []byte(daemonPass), daemonOpts()...)
@@ -114,8 +114,8 @@ func TestInitImportCAWithTSA(t *testing.T) {
 	src.Close()
 	api := freePort(t)
 	dir := filepath.Join(work, "r1")
-	in := InitOptions{Instance: testInstance, ID: "reg-1", RaftAddr: freePort(t), APIAddr: api, APIURL: "https://" + api,
-		DNSNames: []string{"localhost"}, ImportCA: filepath.Join(work, "ca"), TSA: true, TSAURL: "http://127.0.0.1:8080/"}
+	in := InitOptions{Instance: testInstance, ServerAddrs: ServerAddrs{ID: "reg-1", RaftAddr: freePort(t), APIAddr: api, APIURL: "https://" + api,
+		DNSNames: []string{"localhost"}}, ImportCA: filepath.Join(work, "ca"), TSA: true, TSAURL: "http://127.0.0.1:8080/"}
 	res, err := InitFirst(ctx, dir, in, []byte(daemonPass), daemonOpts()...)
 	if err != nil {
 		t.Fatal(err)

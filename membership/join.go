@@ -665,16 +665,22 @@ func pemPKCS8(key any) ([]byte, error) {
 	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
 }
 
-// JoinOptions are what a joining server needs besides the token.
-type JoinOptions struct {
-	Token         string
+// ServerAddrs names a registry server and says where it is reached; the
+// DNS names and IPs go into its registry-server certificate.
+type ServerAddrs struct {
 	ID            string
 	RaftAddr      string // Raft listen address
 	RaftAdvertise string // default RaftAddr
-	APIAddr       string
-	APIURL        string
+	APIAddr       string // HTTPS API listen address
+	APIURL        string // advertised https URL
 	DNSNames      []string
 	IPs           []net.IP
+}
+
+// JoinOptions are what a joining server needs besides the token.
+type JoinOptions struct {
+	Token string
+	ServerAddrs
 }
 
 // JoinResult reports a prepared joiner directory.

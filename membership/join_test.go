@@ -42,8 +42,8 @@ func initDaemon(t *testing.T, dir string) (*Registry, *InitResult) {
 	t.Helper()
 	ctx := ctxT(t, 60*time.Second)
 	api := freePort(t)
-	res, err := InitFirst(ctx, dir, InitOptions{Instance: testInstance, ID: "reg-1", RaftAddr: freePort(t), APIAddr: api,
-		APIURL: "https://" + api, IPs: []net.IP{net.ParseIP("127.0.0.1")}, Operator: "GOV/OPERATOR"}, []byte(daemonPass), daemonOpts()...)
+	res, err := InitFirst(ctx, dir, InitOptions{Instance: testInstance, ServerAddrs: ServerAddrs{ID: "reg-1", RaftAddr: freePort(t), APIAddr: api,
+		APIURL: "https://" + api, IPs: []net.IP{net.ParseIP("127.0.0.1")}}, Operator: "GOV/OPERATOR"}, []byte(daemonPass), daemonOpts()...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func initDaemon(t *testing.T, dir string) (*Registry, *InitResult) {
 }
 
 func joinOpts(token, id string) JoinOptions {
-	return JoinOptions{Token: token, ID: id, RaftAddr: "127.0.0.1:1", APIAddr: "127.0.0.1:2", APIURL: "https://127.0.0.1:2"}
+	return JoinOptions{Token: token, ServerAddrs: ServerAddrs{ID: id, RaftAddr: "127.0.0.1:1", APIAddr: "127.0.0.1:2", APIURL: "https://127.0.0.1:2"}}
 }
 
 // TestJoinTokenRefusals: a wrong secret, a wrong root pin, a reused and an
@@ -225,8 +225,8 @@ func TestDaemonJoinOverMutualTLS(t *testing.T) {
 	}
 	api := freePort(t)
 	dir2 := filepath.Join(work, "r2")
-	if _, err := JoinCluster(ctx, dir2, JoinOptions{Token: tok.Token, ID: "reg-2", RaftAddr: freePort(t), APIAddr: api,
-		APIURL: "https://" + api, IPs: []net.IP{net.ParseIP("127.0.0.1")}}, []byte(daemonPass)); err != nil {
+	if _, err := JoinCluster(ctx, dir2, JoinOptions{Token: tok.Token, ServerAddrs: ServerAddrs{ID: "reg-2", RaftAddr: freePort(t), APIAddr: api,
+		APIURL: "https://" + api, IPs: []net.IP{net.ParseIP("127.0.0.1")}}}, []byte(daemonPass)); err != nil {
 		t.Fatal(err)
 	}
 	r2, err := Open(ctx, dir2, []byte(daemonPass), daemonOpts()...)
