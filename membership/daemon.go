@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -119,6 +120,7 @@ type Registry struct {
 	log  *slog.Logger
 
 	srv      *Server
+	live     atomic.Pointer[Server] // srv, once started: read by the Raft TLS checks
 	api      *API
 	ca       *ca.CA
 	pub      *Publisher
@@ -191,7 +193,7 @@ func Open(ctx context.Context, dir string, passphrase []byte, opts ...RegistryOp
 	closers = append(closers, func() { r.ca.Close() })
 
 	// Raft over mutual TLS.
-	raftLn, err := tls.Listen("tcp", file.RaftListen, RaftServerTLS(r.tlsCert, r.roots))
+	raftLn, err := tls.Listen("tcp", file.RaftListen, RaftServerTLS(r.tlsCert, r.roots, r.revoked))
 	if err != nil {
 		return nil, fmt.Errorf("membership: raft listener: %w", err)
 	}
@@ -200,7 +202,7 @@ func Open(ctx context.Context, dir string, passphrase []byte, opts ...RegistryOp
 		raftLn.Close()
 		return nil, fmt.Errorf("%w: raft advertise address %q is not dialable", ErrBadConfig, file.raftAdvertise())
 	}
-	dialer := &tls.Dialer{NetDialer: &net.Dialer{Timeout: 5 * time.Second}, Config: RaftClientTLS(r.tlsCert, r.roots)}
+	dialer := &tls.Dialer{NetDialer: &net.Dialer{Timeout: 5 * time.Second}, Config: RaftClientTLS(r.tlsCert, r.roots, r.revoked)}
 	trans := NewNetworkTransport(NewStreamLayer(raftLn, adv, dialer.DialContext), o.log.With("server_id", file.ID))
 	cfg := Config{ID: file.ID, Dir: filepath.Join(dir, DirRaft), Transport: trans}
 	if o.raft != nil {
@@ -216,6 +218,7 @@ func Open(ctx context.Context, dir string, passphrase []byte, opts ...RegistryOp
 		return nil, err
 	}
 	closers = append(closers, func() { r.srv.Close() })
+	r.live.Store(r.srv)
 
 	if r.pub, err = NewPublisher(r.srv, PublisherConfig{Key: r.cfgKey, Chain: r.cfgChain}); err != nil {
 		return nil, err
@@ -430,9 +433,22 @@ func contains(s []string, v string) bool {
 
 // ---- TLS between registry servers ----
 
-// verifyRegistryPeer checks that chain[0] chains to roots with usage and is
-// a registry-server certificate.
-func verifyRegistryPeer(certs []*x509.Certificate, roots *x509.CertPool, usage x509.ExtKeyUsage) error {
+// revoked reports whether the replicated state lists serial as revoked (a
+// removed registry server's certificate is). Before the server has started,
+// nothing is known to be revoked.
+func (r *Registry) revoked(serial string) bool {
+	s := r.live.Load()
+	if s == nil {
+		return false
+	}
+	var ok bool
+	s.fsm.read(func(st *State) { _, ok = st.Revoked[serial] })
+	return ok
+}
+
+// verifyRegistryPeer checks that chain[0] chains to roots with usage, is a
+// registry-server certificate and, when revoked is set, is not revoked.
+func verifyRegistryPeer(certs []*x509.Certificate, roots *x509.CertPool, usage x509.ExtKeyUsage, revoked func(serial string) bool) error {
 	if len(certs) == 0 {
 		return errors.New("registry peer sent no certificate")
 	}
@@ -446,17 +462,21 @@ func verifyRegistryPeer(certs []*x509.Certificate, roots *x509.CertPool, usage x
 	if _, ok := ca.IsRegistryServer(certs[0]); !ok {
 		return fmt.Errorf("certificate %q is not a registry server's", certs[0].Subject.CommonName)
 	}
+	if serial := ca.SerialHex(certs[0].SerialNumber); revoked != nil && revoked(serial) {
+		return fmt.Errorf("registry server certificate %s is revoked", serial)
+	}
 	return nil
 }
 
 // RaftServerTLS is the TLS configuration of the Raft listener: the client
-// must present a registry-server certificate chaining to roots.
-func RaftServerTLS(cert tls.Certificate, roots *x509.CertPool) *tls.Config {
+// must present a registry-server certificate chaining to roots and not
+// revoked (revoked may be nil).
+func RaftServerTLS(cert tls.Certificate, roots *x509.CertPool, revoked func(serial string) bool) *tls.Config {
 	return &tls.Config{
 		MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert},
 		ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: roots,
 		VerifyConnection: func(cs tls.ConnectionState) error {
-			return verifyRegistryPeer(cs.PeerCertificates, roots, x509.ExtKeyUsageClientAuth)
+			return verifyRegistryPeer(cs.PeerCertificates, roots, x509.ExtKeyUsageClientAuth, revoked)
 		},
 	}
 }
@@ -464,11 +484,11 @@ func RaftServerTLS(cert tls.Certificate, roots *x509.CertPool) *tls.Config {
 // RaftClientTLS is the TLS configuration Raft dials with: it presents cert
 // and requires a registry-server certificate chaining to roots (the host
 // name is not checked: peers are identified by the certificate profile).
-func RaftClientTLS(cert tls.Certificate, roots *x509.CertPool) *tls.Config {
+func RaftClientTLS(cert tls.Certificate, roots *x509.CertPool, revoked func(serial string) bool) *tls.Config {
 	return &tls.Config{
 		MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}, InsecureSkipVerify: true,
 		VerifyConnection: func(cs tls.ConnectionState) error {
-			return verifyRegistryPeer(cs.PeerCertificates, roots, x509.ExtKeyUsageServerAuth)
+			return verifyRegistryPeer(cs.PeerCertificates, roots, x509.ExtKeyUsageServerAuth, revoked)
 		},
 	}
 }
@@ -638,7 +658,8 @@ func InitFirst(ctx context.Context, dir string, in InitOptions, passphrase []byt
 	if _, err := s.Apply(ctx, &InitInstance{Header: hdr, Instance: in.Instance, CAChain: [][]byte{r.inter.Raw, r.root.Raw}, TSAs: tsas}); err != nil {
 		return nil, err
 	}
-	if _, err := s.Apply(ctx, &SetRegistryServer{Header: hdr, ID: in.ID, URL: file.APIURLs[0], CertSHA256: ca.Fingerprint(r.tlsCert.Leaf)}); err != nil {
+	if _, err := s.Apply(ctx, &SetRegistryServer{Header: hdr, ID: in.ID, URL: file.APIURLs[0],
+		CertSHA256: ca.Fingerprint(r.tlsCert.Leaf), CertSerial: ca.SerialHex(r.tlsCert.Leaf.SerialNumber)}); err != nil {
 		return nil, err
 	}
 	if res.AdminToken, _, err = s.CreateOperator(ctx, "init", in.AdminName, RoleAdmin); err != nil {

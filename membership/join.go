@@ -409,7 +409,7 @@ func (r *Registry) admit(ctx context.Context, b *JoinRequest, csr *x509.Certific
 		return nil, caError(err)
 	}
 	res, err := r.srv.Apply(ctx, &SetRegistryServer{Header: Header{Actor: "join:" + b.ID}, ID: b.ID, URL: b.APIURL,
-		CertSHA256: iss.Fingerprint})
+		CertSHA256: iss.Fingerprint, CertSerial: iss.Serial})
 	if err != nil {
 		return nil, err
 	}

@@ -259,23 +259,53 @@ func TestDaemonJoinOverMutualTLS(t *testing.T) {
 	// Raft peers must be registry servers: a node-auth certificate from the
 	// same CA is refused.
 	_, iss := issueKey(t, r1.ca, ca.ProfileNodeAuth, "GOV/OPERATOR")
-	if err := verifyRegistryPeer(iss.Chain[:2], roots, x509.ExtKeyUsageClientAuth); err == nil {
+	if err := verifyRegistryPeer(iss.Chain[:2], roots, x509.ExtKeyUsageClientAuth, nil); err == nil {
 		t.Fatal("node-auth certificate accepted as a registry peer")
 	}
-	if err := verifyRegistryPeer([]*x509.Certificate{r1.tlsCert.Leaf, r1.inter}, roots, x509.ExtKeyUsageClientAuth); err != nil {
+	if err := verifyRegistryPeer([]*x509.Certificate{r1.tlsCert.Leaf, r1.inter}, roots, x509.ExtKeyUsageClientAuth, nil); err != nil {
 		t.Fatal(err)
 	}
 	nodeKey, nodeIss := issueKey(t, r1.ca, ca.ProfileNodeAuth, "GOV/OPERATOR")
-	d := &tls.Dialer{Config: RaftClientTLS(tls.Certificate{Certificate: [][]byte{nodeIss.DER, r1.inter.Raw}, PrivateKey: nodeKey}, roots)}
-	conn, err := d.DialContext(ctx, "tcp", r1.file.RaftListen)
-	if err == nil {
-		conn.SetDeadline(time.Now().Add(5 * time.Second))
-		_, err = conn.Read(make([]byte, 1)) // TLS 1.3: the server's refusal arrives after the handshake
-		conn.Close()
-	}
-	if err == nil {
+	if !raftRefuses(t, ctx, tls.Certificate{Certificate: [][]byte{nodeIss.DER, r1.inter.Raw}, PrivateKey: nodeKey}, roots, r1.file.RaftListen) {
 		t.Fatal("raft listener accepted a node-auth client certificate")
 	}
+	if raftRefuses(t, ctx, r2.tlsCert, roots, r1.file.RaftListen) {
+		t.Fatal("raft listener refused a current registry server")
+	}
+
+	// Removing reg-2 revokes its certificate: the configuration lists it and
+	// the Raft listener refuses it from then on.
+	serial := ca.SerialHex(r2.tlsCert.Leaf.SerialNumber)
+	if _, err := r1.RemoveServer(ctx, "admin", "reg-2"); err != nil {
+		t.Fatal(err)
+	}
+	if rc, ok := r1.Server().State().Revoked[serial]; !ok || rc.Reason != "cessationOfOperation" {
+		t.Fatalf("removed server's certificate %s not revoked: %+v", serial, rc)
+	}
+	if !raftRefuses(t, ctx, r2.tlsCert, roots, r1.file.RaftListen) {
+		t.Fatal("raft listener accepted a removed server's certificate")
+	}
+}
+
+// raftRefuses dials a Raft listener with cert and reports whether the
+// server refused it. With TLS 1.3 the refusal (an alert) arrives after the
+// client's handshake, on the first read; an accepted connection instead
+// waits for a Raft RPC, so the read times out.
+func raftRefuses(t *testing.T, ctx context.Context, cert tls.Certificate, roots *x509.CertPool, addr string) bool {
+	t.Helper()
+	d := &tls.Dialer{Config: RaftClientTLS(cert, roots, nil)}
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return true
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(time.Second))
+	_, err = conn.Read(make([]byte, 1))
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return false
+	}
+	return err != nil
 }
 
 func waitUntil(t *testing.T, ctx context.Context, what string, cond func() bool) {

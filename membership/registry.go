@@ -20,6 +20,7 @@ type RegistryServer struct {
 	ID         string    `json:"id"`
 	URL        string    `json:"url"`
 	CertSHA256 string    `json:"cert_sha256"`
+	CertSerial string    `json:"cert_serial,omitempty"` // revoked when the server is removed
 	UpdatedAt  time.Time `json:"updated_at"`
 }
 
@@ -89,6 +90,7 @@ type SetRegistryServer struct {
 	ID         string `json:"id"`
 	URL        string `json:"url,omitempty"`
 	CertSHA256 string `json:"cert_sha256,omitempty"`
+	CertSerial string `json:"cert_serial,omitempty"` // lower-case hex, as ca.SerialHex
 	Delete     bool   `json:"delete,omitempty"`
 }
 
@@ -126,6 +128,11 @@ func (c *SetRegistryServer) prepare(io.Reader) error {
 	if err := checkHex256(c.CertSHA256); err != nil {
 		return invalid("certificate fingerprint: %v", err)
 	}
+	if c.CertSerial != "" {
+		if len(c.CertSerial) > 40 || strings.Trim(c.CertSerial, "0123456789abcdef") != "" {
+			return invalid("certificate serial %q: want lower-case hex", c.CertSerial)
+		}
+	}
 	return nil
 }
 
@@ -161,11 +168,18 @@ func (s *State) applyAdmin(c Command, now time.Time, actor string) (target, deta
 	switch c := c.(type) {
 	case *SetRegistryServer:
 		if c.Delete {
-			if _, ok := s.RegistryServers[c.ID]; !ok {
+			rs, ok := s.RegistryServers[c.ID]
+			if !ok {
 				return "", "", fmt.Errorf("%w: registry server %s", ErrInvalidArgument, c.ID)
 			}
 			delete(s.RegistryServers, c.ID)
-			return c.ID, "registry server removed", nil
+			if rs.CertSerial == "" {
+				return c.ID, "registry server removed", nil
+			}
+			// Its certificate goes: every CA revokes it (CASync), the global
+			// configuration lists it and Raft refuses it as a peer.
+			s.revoke(rs.CertSerial, "cessationOfOperation", "", "", now)
+			return c.ID, "registry server removed, certificate " + rs.CertSerial + " revoked", nil
 		}
 		for id, rs := range s.RegistryServers {
 			if id != c.ID && rs.CertSHA256 == c.CertSHA256 {
@@ -175,7 +189,7 @@ func (s *State) applyAdmin(c Command, now time.Time, actor string) (target, deta
 		if s.RegistryServers == nil {
 			s.RegistryServers = map[string]RegistryServer{}
 		}
-		s.RegistryServers[c.ID] = RegistryServer{ID: c.ID, URL: c.URL, CertSHA256: c.CertSHA256, UpdatedAt: now}
+		s.RegistryServers[c.ID] = RegistryServer{ID: c.ID, URL: c.URL, CertSHA256: c.CertSHA256, CertSerial: c.CertSerial, UpdatedAt: now}
 		return c.ID, c.URL, nil
 	case *AddOperator:
 		if _, ok := s.Operators[c.Name]; ok {
