@@ -17,7 +17,7 @@ import (
 func registryCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "registry",
-		Usage: "membership registry cluster: init, serve, join tokens, join, remove, status",
+		Usage: "membership registry: cluster servers, admission of members, the signed global configuration",
 		Description: `A registry server lives in one directory R: registry.json (ID, addresses),
 server.key/.pem (its registry-server TLS certificate), config.key/.pem (the
 configuration signer), ca/ (the network CA), raft/ (log and snapshots),
