@@ -1,0 +1,87 @@
+package services
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/dxl-network/dxl/internal/ident"
+)
+
+// FuzzParseServiceID checks that the parser never panics, accepts only
+// well-formed IDs, and that accepted IDs round-trip through String.
+// Seeds: f.Add below and testdata/fuzz/FuzzParseServiceID.
+func FuzzParseServiceID(f *testing.F) {
+	for _, s := range []string{
+		"VN/GOV/H01/hr/persons", "VN/GOV/H01/hr/persons/v1", "VN-TEST/GOV/000.00.00.H01/hr_1/p-2/1.0",
+		"VN/GOV/H01/hr", "VN/GOV/H01/hr/persons/v1/x", "//////", "VN/GOV/H01/hr/persons/",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		id, err := ParseServiceID(s)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidID) {
+				t.Fatalf("error %v does not wrap ErrInvalidID", err)
+			}
+			return
+		}
+		if id.String() != s {
+			t.Fatalf("round trip %q -> %q", s, id.String())
+		}
+		parts := strings.Split(s, "/")
+		if len(parts) != 5 && len(parts) != 6 {
+			t.Fatalf("accepted %d parts", len(parts))
+		}
+		for _, p := range parts {
+			if ident.CheckPart(p) != nil {
+				t.Fatalf("accepted bad part %q", p)
+			}
+		}
+		again, err := ParseServiceID(id.String())
+		if err != nil || again != id {
+			t.Fatalf("reparse %v %v", again, err)
+		}
+		if !id.Provider.is(id.Provider.String()) || id.Provider.is(s) {
+			t.Fatalf("SubsystemID.is disagrees with String for %q", s)
+		}
+		sub, err := ParseSubsystemID(id.Provider.String())
+		if err != nil || sub != id.Provider {
+			t.Fatalf("provider reparse %v %v", sub, err)
+		}
+	})
+}
+
+// FuzzPathPattern compares the allocation-free matcher with the obvious
+// definition (refMatch) on every pattern the compiler accepts, and checks
+// that a wildcard-free pattern matches its own text.
+// Seeds: f.Add below and testdata/fuzz/FuzzPathPattern.
+func FuzzPathPattern(f *testing.F) {
+	for _, s := range [][2]string{
+		{"/", "/"}, {"/**", "/a/b"}, {"/a/*", "/a/b"}, {"/a/*", "/a/"}, {"/a/**", "/a"},
+		{"/*/b/**", "/x/b/c/d"}, {"/a/*/c", "/a//c"}, {"/a", "/a/"}, {"/a/**/b", "/a/x/b"},
+	} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, pattern, path string) {
+		pp, err := compilePattern(pattern)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidRule) {
+				t.Fatalf("error %v does not wrap ErrInvalidRule", err)
+			}
+			return
+		}
+		if !strings.HasPrefix(path, "/") {
+			return // Check refuses such paths before matching
+		}
+		if got, want := pp.match(path), refMatch(pattern, path); got != want {
+			t.Fatalf("%q vs %q: match=%v ref=%v", pattern, path, got, want)
+		}
+		if !strings.Contains(pattern, "*") && !pp.match(pattern) {
+			t.Fatalf("literal pattern %q does not match itself", pattern)
+		}
+		if want := !strings.Contains(path+"/", "/./") && !strings.Contains(path+"/", "/../"); validPath(path) != want {
+			t.Fatalf("validPath(%q) disagrees", path)
+		}
+	})
+}
