@@ -1,0 +1,426 @@
+package envelope
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/dxl-network/dxl/internal/ident"
+)
+
+// Domain-separation prefixes: the first bytes of the signed part of each
+// envelope kind, so a signature over one kind can never verify as another
+// (or as any other message a member key signs).
+const (
+	RequestPrefix  = "DXL-CALL-REQUEST-v1\x00"
+	ResponsePrefix = "DXL-CALL-RESPONSE-v1\x00"
+)
+
+// Version is the only envelope version this package writes and accepts.
+const Version = 1
+
+// Size limits. An envelope longer than MaxEnvelope is ErrTooLarge; a field
+// longer than its limit is ErrMalformed.
+const (
+	MaxEnvelope    = 64 << 10
+	MaxCert        = 16 << 10
+	MaxSignature   = 128
+	MaxUserID      = 256
+	MaxMethod      = 32
+	MaxPath        = 8 << 10
+	MaxContentType = 256
+	maxIdent       = 6*(ident.MaxPart+1) - 1
+)
+
+// Request is the signed description of one synchronous call.
+type Request struct {
+	Version   uint8
+	RequestID RequestID
+	// Client is INSTANCE/CLASS/MEMBER/SUBSYSTEM; its member
+	// (INSTANCE/CLASS/MEMBER) must be the signer.
+	Client string
+	// Service is INSTANCE/CLASS/MEMBER/SUBSYSTEM/SERVICE[/VERSION]; its
+	// member is the provider, who signs the response.
+	Service string
+	// UserID is the end user on whose behalf the client calls (may be
+	// empty); printable, at most MaxUserID bytes.
+	UserID string
+	// Method is the HTTP method (an RFC 9110 token, at most MaxMethod bytes).
+	Method string
+	// Path is the service-relative path with query, starting with "/".
+	Path string
+	// Time is when the client node signed; carried as Unix nanoseconds.
+	Time        time.Time
+	BodySHA256  [32]byte
+	ContentType string
+	BodyLength  uint64
+}
+
+// Response is the signed description of a provider's answer.
+type Response struct {
+	Version   uint8
+	RequestID RequestID
+	// RequestHash is SHA-256 of the complete signed request envelope as
+	// received (SignedRequest.Hash).
+	RequestHash [32]byte
+	Status      uint16
+	Time        time.Time
+	BodySHA256  [32]byte
+	ContentType string
+	BodyLength  uint64
+}
+
+// SignedRequest is a request envelope with its wire bytes. Parse and
+// Verify functions return it; so does Signer.SignRequest.
+type SignedRequest struct {
+	Request
+	// Raw is the complete envelope, Hash its SHA-256 (what the response
+	// binds to).
+	Raw  []byte
+	Hash [32]byte
+	// Signed is the part of Raw the signature covers; CertDER the signer
+	// certificate; Signature the signature.
+	Signed, CertDER, Signature []byte
+	// Signer is filled by VerifyRequest.
+	Signer *SignerInfo
+}
+
+// SignedResponse is a response envelope with its wire bytes.
+type SignedResponse struct {
+	Response
+	Raw                        []byte
+	Hash                       [32]byte
+	Signed, CertDER, Signature []byte
+	Signer                     *SignerInfo
+}
+
+// memberOf returns the member part (INSTANCE/CLASS/MEMBER) of a client or
+// service identifier.
+func memberOf(id string) ident.Member {
+	p := strings.SplitN(id, "/", 4)
+	if len(p) < 3 {
+		return ident.Member{}
+	}
+	return ident.Member{Instance: p[0], Class: p[1], Code: p[2]}
+}
+
+// ClientMember returns the member of r.Client.
+func (r *Request) ClientMember() ident.Member { return memberOf(r.Client) }
+
+// ProviderMember returns the member of r.Service.
+func (r *Request) ProviderMember() ident.Member { return memberOf(r.Service) }
+
+func checkIdent(what, s string, minParts, maxParts int) error {
+	if len(s) > maxIdent {
+		return fmt.Errorf("%w: %s too long", ErrMalformed, what)
+	}
+	parts := strings.Split(s, "/")
+	if len(parts) < minParts || len(parts) > maxParts {
+		return fmt.Errorf("%w: %s %q: want %d..%d parts", ErrMalformed, what, s, minParts, maxParts)
+	}
+	for _, p := range parts {
+		if err := ident.CheckPart(p); err != nil {
+			return fmt.Errorf("%w: %s: %v", ErrMalformed, what, err)
+		}
+	}
+	return nil
+}
+
+// printable: ASCII 0x21..0x7e (and space when space is true).
+func checkPrintable(what, s string, maxLen int, space, allowEmpty bool) error {
+	if len(s) > maxLen || (!allowEmpty && s == "") {
+		return fmt.Errorf("%w: %s: 0..%d bytes", ErrMalformed, what, maxLen)
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c > 0x7e || (c == ' ' && !space) {
+			return fmt.Errorf("%w: %s has byte 0x%02x", ErrMalformed, what, c)
+		}
+	}
+	return nil
+}
+
+func checkToken(what, s string, maxLen int) error {
+	if err := checkPrintable(what, s, maxLen, false, false); err != nil {
+		return err
+	}
+	if strings.ContainsAny(s, "\"(),/:;<=>?@[\\]{}") {
+		return fmt.Errorf("%w: %s %q is not a token", ErrMalformed, what, s)
+	}
+	return nil
+}
+
+// Validate checks every field against the wire-format rules.
+func (r *Request) Validate() error {
+	if r.Version != Version {
+		return fmt.Errorf("%w: version %d", ErrMalformed, r.Version)
+	}
+	if !r.RequestID.Valid() {
+		return fmt.Errorf("%w: request ID is not a version 4 UUID", ErrMalformed)
+	}
+	if err := checkIdent("client", r.Client, 4, 4); err != nil {
+		return err
+	}
+	if err := checkIdent("service", r.Service, 5, 6); err != nil {
+		return err
+	}
+	if err := checkPrintable("user ID", r.UserID, MaxUserID, true, true); err != nil {
+		return err
+	}
+	if err := checkToken("method", r.Method, MaxMethod); err != nil {
+		return err
+	}
+	if err := checkPrintable("path", r.Path, MaxPath, false, false); err != nil {
+		return err
+	}
+	if r.Path[0] != '/' {
+		return fmt.Errorf("%w: path must start with /", ErrMalformed)
+	}
+	return checkPrintable("content type", r.ContentType, MaxContentType, true, true)
+}
+
+// Validate checks every field against the wire-format rules.
+func (r *Response) Validate() error {
+	if r.Version != Version {
+		return fmt.Errorf("%w: version %d", ErrMalformed, r.Version)
+	}
+	if !r.RequestID.Valid() {
+		return fmt.Errorf("%w: request ID is not a version 4 UUID", ErrMalformed)
+	}
+	if r.Status < 100 || r.Status > 999 {
+		return fmt.Errorf("%w: status %d", ErrMalformed, r.Status)
+	}
+	return checkPrintable("content type", r.ContentType, MaxContentType, true, true)
+}
+
+// ---- encoding ----
+
+func putStr(b []byte, s string) []byte {
+	b = binary.BigEndian.AppendUint16(b, uint16(len(s)))
+	return append(b, s...)
+}
+
+func putTime(b []byte, t time.Time) []byte {
+	return binary.BigEndian.AppendUint64(b, uint64(t.UnixNano()))
+}
+
+// appendSigned appends the signed part of r (doc.go, "Request") to b.
+func (r *Request) appendSigned(b []byte, certHash *[32]byte) []byte {
+	b = append(b, RequestPrefix...)
+	b = append(b, r.Version)
+	b = append(b, certHash[:]...)
+	b = append(b, r.RequestID[:]...)
+	b = putStr(b, r.Client)
+	b = putStr(b, r.Service)
+	b = putStr(b, r.UserID)
+	b = putStr(b, r.Method)
+	b = putStr(b, r.Path)
+	b = putTime(b, r.Time)
+	b = append(b, r.BodySHA256[:]...)
+	b = putStr(b, r.ContentType)
+	return binary.BigEndian.AppendUint64(b, r.BodyLength)
+}
+
+func (r *Response) appendSigned(b []byte, certHash *[32]byte) []byte {
+	b = append(b, ResponsePrefix...)
+	b = append(b, r.Version)
+	b = append(b, certHash[:]...)
+	b = append(b, r.RequestID[:]...)
+	b = append(b, r.RequestHash[:]...)
+	b = binary.BigEndian.AppendUint16(b, r.Status)
+	b = putTime(b, r.Time)
+	b = append(b, r.BodySHA256[:]...)
+	b = putStr(b, r.ContentType)
+	return binary.BigEndian.AppendUint64(b, r.BodyLength)
+}
+
+// assemble frames signed part, certificate and signature (doc.go,
+// "Envelope").
+func assemble(signed, cert, sig []byte) []byte {
+	b := make([]byte, 0, 4+len(signed)+2+len(cert)+2+len(sig))
+	b = binary.BigEndian.AppendUint32(b, uint32(len(signed)))
+	b = append(b, signed...)
+	b = binary.BigEndian.AppendUint16(b, uint16(len(cert)))
+	b = append(b, cert...)
+	b = binary.BigEndian.AppendUint16(b, uint16(len(sig)))
+	return append(b, sig...)
+}
+
+// ---- decoding ----
+
+// split splits an envelope into its signed part, certificate and signature
+// (sub-slices of raw).
+func split(raw []byte) (signed, cert, sig []byte, err error) {
+	if len(raw) > MaxEnvelope {
+		return nil, nil, nil, fmt.Errorf("%w: envelope of %d bytes (max %d)", ErrTooLarge, len(raw), MaxEnvelope)
+	}
+	d := decoder{b: raw}
+	n := d.u32()
+	signed = d.bytes(int(min(n, MaxEnvelope+1)))
+	cert = d.bytes(int(d.u16()))
+	sig = d.bytes(int(d.u16()))
+	if d.bad || len(d.b) != 0 {
+		return nil, nil, nil, fmt.Errorf("%w: envelope framing", ErrMalformed)
+	}
+	if len(cert) == 0 || len(cert) > MaxCert || len(sig) == 0 || len(sig) > MaxSignature {
+		return nil, nil, nil, fmt.Errorf("%w: certificate or signature length", ErrMalformed)
+	}
+	return signed, cert, sig, nil
+}
+
+type decoder struct {
+	b   []byte
+	bad bool
+}
+
+func (d *decoder) bytes(n int) []byte {
+	if d.bad || n < 0 || n > len(d.b) {
+		d.bad = true
+		return nil
+	}
+	v := d.b[:n:n]
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) u8() uint8 {
+	if v := d.bytes(1); v != nil {
+		return v[0]
+	}
+	return 0
+}
+
+func (d *decoder) u16() uint16 {
+	if v := d.bytes(2); v != nil {
+		return binary.BigEndian.Uint16(v)
+	}
+	return 0
+}
+
+func (d *decoder) u32() uint32 {
+	if v := d.bytes(4); v != nil {
+		return binary.BigEndian.Uint32(v)
+	}
+	return 0
+}
+
+func (d *decoder) u64() uint64 {
+	if v := d.bytes(8); v != nil {
+		return binary.BigEndian.Uint64(v)
+	}
+	return 0
+}
+
+func (d *decoder) str() string { return string(d.bytes(int(d.u16()))) }
+
+func (d *decoder) fixed(dst []byte) { copy(dst, d.bytes(len(dst))) }
+
+func (d *decoder) time() time.Time { return time.Unix(0, int64(d.u64())).UTC() }
+
+// header reads the certificate hash at its fixed offset (after prefix and
+// version), all a verifier needs before checking the signature. The prefix
+// and version themselves are checked after the signature (decodeRequest,
+// decodeResponse), so a tampered byte anywhere in the signed part is
+// ErrSignature.
+func header(signed []byte, prefix string) (certHash [32]byte, err error) {
+	if len(signed) < len(prefix)+1+32 {
+		return certHash, fmt.Errorf("%w: signed part too short", ErrMalformed)
+	}
+	copy(certHash[:], signed[len(prefix)+1:])
+	return certHash, nil
+}
+
+func decodeRequest(signed []byte) (Request, error) {
+	var r Request
+	if string(signed[:len(RequestPrefix)]) != RequestPrefix {
+		return r, fmt.Errorf("%w: not a request envelope", ErrMalformed)
+	}
+	d := decoder{b: signed[len(RequestPrefix):]}
+	r.Version = d.u8()
+	d.bytes(32) // certificate hash, read by header
+	d.fixed(r.RequestID[:])
+	r.Client = d.str()
+	r.Service = d.str()
+	r.UserID = d.str()
+	r.Method = d.str()
+	r.Path = d.str()
+	r.Time = d.time()
+	d.fixed(r.BodySHA256[:])
+	r.ContentType = d.str()
+	r.BodyLength = d.u64()
+	if d.bad || len(d.b) != 0 {
+		return Request{}, fmt.Errorf("%w: request fields", ErrMalformed)
+	}
+	if err := r.Validate(); err != nil {
+		return Request{}, err
+	}
+	return r, nil
+}
+
+func decodeResponse(signed []byte) (Response, error) {
+	var r Response
+	if string(signed[:len(ResponsePrefix)]) != ResponsePrefix {
+		return r, fmt.Errorf("%w: not a response envelope", ErrMalformed)
+	}
+	d := decoder{b: signed[len(ResponsePrefix):]}
+	r.Version = d.u8()
+	d.bytes(32)
+	d.fixed(r.RequestID[:])
+	d.fixed(r.RequestHash[:])
+	r.Status = d.u16()
+	r.Time = d.time()
+	d.fixed(r.BodySHA256[:])
+	r.ContentType = d.str()
+	r.BodyLength = d.u64()
+	if d.bad || len(d.b) != 0 {
+		return Response{}, fmt.Errorf("%w: response fields", ErrMalformed)
+	}
+	if err := r.Validate(); err != nil {
+		return Response{}, err
+	}
+	return r, nil
+}
+
+// ParseRequest decodes a request envelope and checks that its certificate
+// hash matches the carried certificate, without verifying the signature,
+// the certificate or the time. Use VerifyRequest for anything received.
+func ParseRequest(raw []byte) (*SignedRequest, error) {
+	signed, cert, sig, err := split(raw)
+	if err != nil {
+		return nil, err
+	}
+	ch, err := header(signed, RequestPrefix)
+	if err != nil {
+		return nil, err
+	}
+	if sha256.Sum256(cert) != ch {
+		return nil, fmt.Errorf("%w: certificate does not match its signed hash", ErrSignature)
+	}
+	r, err := decodeRequest(signed)
+	if err != nil {
+		return nil, err
+	}
+	return &SignedRequest{Request: r, Raw: raw, Hash: sha256.Sum256(raw), Signed: signed, CertDER: cert, Signature: sig}, nil
+}
+
+// ParseResponse is ParseRequest for a response envelope.
+func ParseResponse(raw []byte) (*SignedResponse, error) {
+	signed, cert, sig, err := split(raw)
+	if err != nil {
+		return nil, err
+	}
+	ch, err := header(signed, ResponsePrefix)
+	if err != nil {
+		return nil, err
+	}
+	if sha256.Sum256(cert) != ch {
+		return nil, fmt.Errorf("%w: certificate does not match its signed hash", ErrSignature)
+	}
+	r, err := decodeResponse(signed)
+	if err != nil {
+		return nil, err
+	}
+	return &SignedResponse{Response: r, Raw: raw, Hash: sha256.Sum256(raw), Signed: signed, CertDER: cert, Signature: sig}, nil
+}
