@@ -37,6 +37,7 @@
 //	requestID                  [16]  UUID version 4, raw bytes
 //	client                     str   INSTANCE/CLASS/MEMBER/SUBSYSTEM
 //	service                    str   INSTANCE/CLASS/MEMBER/SUBSYSTEM/SERVICE[/VERSION]
+//	target                     str   libp2p peer ID of the provider node addressed, 1..128 bytes of 0x21..0x7e
 //	userID                     str   0..256 bytes of 0x20..0x7e
 //	method                     str   HTTP method token, 1..32 bytes
 //	path                       str   "/"..., 1..8192 bytes of 0x21..0x7e (query included)

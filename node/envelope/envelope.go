@@ -28,6 +28,7 @@ const (
 	MaxCert        = 16 << 10
 	MaxSignature   = 128
 	MaxUserID      = 256
+	MaxTarget      = 128 // a libp2p peer ID in its text form
 	MaxMethod      = 32
 	MaxPath        = 8 << 10
 	MaxContentType = 256
@@ -44,6 +45,11 @@ type Request struct {
 	// Service is INSTANCE/CLASS/MEMBER/SUBSYSTEM/SERVICE[/VERSION]; its
 	// member is the provider, who signs the response.
 	Service string
+	// Target is the libp2p peer ID of the provider node the request is
+	// addressed to. A provider with several nodes keeps a replay cache per
+	// node; binding the request to one node stops a captured request from
+	// being replayed to another.
+	Target string
 	// UserID is the end user on whose behalf the client calls (may be
 	// empty); printable, at most MaxUserID bytes.
 	UserID string
@@ -166,6 +172,9 @@ func (r *Request) Validate() error {
 	if err := checkIdent("service", r.Service, 5, 6); err != nil {
 		return err
 	}
+	if err := checkPrintable("target", r.Target, MaxTarget, false, false); err != nil {
+		return err
+	}
 	if err := checkPrintable("user ID", r.UserID, MaxUserID, true, true); err != nil {
 		return err
 	}
@@ -214,6 +223,7 @@ func (r *Request) appendSigned(b []byte, certHash *[32]byte) []byte {
 	b = append(b, r.RequestID[:]...)
 	b = putStr(b, r.Client)
 	b = putStr(b, r.Service)
+	b = putStr(b, r.Target)
 	b = putStr(b, r.UserID)
 	b = putStr(b, r.Method)
 	b = putStr(b, r.Path)
@@ -343,6 +353,7 @@ func decodeRequest(signed []byte) (Request, error) {
 	d.fixed(r.RequestID[:])
 	r.Client = d.str()
 	r.Service = d.str()
+	r.Target = d.str()
 	r.UserID = d.str()
 	r.Method = d.str()
 	r.Path = d.str()

@@ -129,12 +129,16 @@ func (f *fixture) policy() Policy {
 	}
 }
 
+// testTarget is the provider node a test request is addressed to.
+const testTarget = "12D3KooWProviderNodeB1"
+
 func (f *fixture) request(client string) Request {
 	body := []byte(`{"hello":"world"}`)
 	return Request{
 		RequestID:   NewRequestID(),
 		Client:      "VN-TEST/GOV/" + client + "/SUBSYS",
 		Service:     "VN-TEST/GOV/B/REGISTRY/persons/v1",
+		Target:      testTarget,
 		UserID:      "EE:alice",
 		Method:      "POST",
 		Path:        "/persons?id=1",

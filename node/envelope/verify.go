@@ -159,6 +159,9 @@ type Policy struct {
 	// ExpectedSigner, if set, must be the signer's member (for a request:
 	// the member of the peer node's node-auth certificate).
 	ExpectedSigner ident.Member
+	// LocalPeer, if set, is this node's libp2p peer ID: a request must be
+	// addressed to it (Request.Target), else ErrBinding.
+	LocalPeer string
 }
 
 func (p *Policy) now() time.Time {
@@ -244,6 +247,9 @@ func VerifyRequest(raw []byte, p Policy, replay ReplayGuard) (*SignedRequest, er
 	}
 	if r.ClientMember() != info.Member {
 		return nil, fmt.Errorf("%w: client %s signed by member %s", ErrSigner, r.Client, info.Member)
+	}
+	if p.LocalPeer != "" && r.Target != p.LocalPeer {
+		return nil, fmt.Errorf("%w: request addressed to node %s, not this node", ErrBinding, r.Target)
 	}
 	if err := p.checkSkew(r.Time, now); err != nil {
 		return nil, err
