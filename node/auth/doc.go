@@ -1,0 +1,33 @@
+// Package auth authenticates information systems to their own DXL node with
+// OAuth 2.0 client credentials (RFC 6749 §4.4) and short-lived JWT access
+// tokens (R-X3, DESIGN.md §4 step 1).
+//
+// An information system, named by its client subsystem ID
+// INSTANCE/CLASS/MEMBER/SUBSYSTEM, is given a consumer key (a public
+// identifier, "dxlck_" + 16 random bytes in lower-case base32) and a consumer
+// secret ("dxlcs_" + 32 random bytes in lower-case base32). The secret is
+// shown once, when it is created or rotated; the node stores only its
+// SHA-256 digest and compares digests in constant time. A slow password KDF
+// (scrypt, argon2) is deliberately not used: the secret carries 256 bits of
+// entropy chosen by the node, so a brute-force search of the digest is
+// already infeasible and a KDF would only add CPU cost to every token
+// request.
+//
+// The token endpoint ([Authority.TokenHandler]) exchanges a key and secret,
+// sent with HTTP Basic authentication or as client_id/client_secret form
+// fields, for an ES256-signed JWT carrying iss and aud (the node ID), sub
+// (the client subsystem), iat, nbf, exp (one hour by default), jti, and the
+// private claims dxl_kid (consumer key) and dxl_gen (credential generation).
+//
+// [Authority.Verify] pins the algorithm to ES256 (alg "none", HMAC and every
+// other algorithm are refused before any key is used), checks the signature,
+// issuer, audience, and the time claims with a small leeway, and then looks
+// the consumer key up in the [Store]: a revoked credential (deleted record)
+// or a rotated one (generation changed) invalidates every token issued
+// under it at once. [Authority.Require] is the HTTP middleware that enforces
+// `Authorization: Bearer` and exposes the [Principal] through
+// [PrincipalFrom].
+//
+// Errors wrap one of the package's sentinel errors; [ErrorCode] maps them to
+// stable machine codes. Secrets and tokens are never logged.
+package auth

@@ -1,0 +1,199 @@
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// OAuth 2.0 error codes (RFC 6749 §5.2).
+const (
+	oauthInvalidRequest       = "invalid_request"
+	oauthInvalidClient        = "invalid_client"
+	oauthUnsupportedGrantType = "unsupported_grant_type"
+	oauthServerError          = "server_error"
+)
+
+type tokenResponse struct {
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type"`
+	ExpiresIn   int64  `json:"expires_in"`
+}
+
+type oauthError struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description,omitempty"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json;charset=UTF-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeOAuthError(w http.ResponseWriter, status int, code, desc string) {
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Basic realm="dxl", charset="UTF-8"`)
+	}
+	writeJSON(w, status, oauthError{Error: code, Description: desc})
+}
+
+// TokenHandler returns the OAuth 2.0 token endpoint for the client
+// credentials grant (RFC 6749 §4.4). Mount it on POST /token.
+func (a *Authority) TokenHandler() http.Handler {
+	return http.HandlerFunc(a.serveToken)
+}
+
+func (a *Authority) serveToken(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		writeOAuthError(w, http.StatusMethodNotAllowed, oauthInvalidRequest, "method must be POST")
+		return
+	}
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/x-www-form-urlencoded" {
+		writeOAuthError(w, http.StatusBadRequest, oauthInvalidRequest, "content type must be application/x-www-form-urlencoded")
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeOAuthError(w, http.StatusBadRequest, oauthInvalidRequest, "request body too large")
+			return
+		}
+		writeOAuthError(w, http.StatusBadRequest, oauthInvalidRequest, "cannot read request body")
+		return
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		writeOAuthError(w, http.StatusBadRequest, oauthInvalidRequest, "malformed form body")
+		return
+	}
+	for _, v := range form { // RFC 6749 §3.2: no parameter more than once
+		if len(v) > 1 {
+			writeOAuthError(w, http.StatusBadRequest, oauthInvalidRequest, "repeated parameter")
+			return
+		}
+	}
+	switch gt := form.Get("grant_type"); gt {
+	case "":
+		writeOAuthError(w, http.StatusBadRequest, oauthInvalidRequest, "grant_type is required")
+		return
+	case "client_credentials":
+	default:
+		writeOAuthError(w, http.StatusBadRequest, oauthUnsupportedGrantType, "only client_credentials is supported")
+		return
+	}
+
+	id, secret, basic := r.BasicAuth()
+	_, formID := form["client_id"]
+	_, formSecret := form["client_secret"]
+	switch {
+	case basic && (formID || formSecret):
+		writeOAuthError(w, http.StatusBadRequest, oauthInvalidRequest, "use one client authentication method")
+		return
+	case basic:
+		// RFC 6749 §2.3.1: both parts are form-urlencoded before Basic encoding.
+		var e1, e2 error
+		id, e1 = url.QueryUnescape(id)
+		secret, e2 = url.QueryUnescape(secret)
+		if e1 != nil || e2 != nil {
+			writeOAuthError(w, http.StatusUnauthorized, oauthInvalidClient, "client authentication failed")
+			return
+		}
+	default:
+		id, secret = form.Get("client_id"), form.Get("client_secret")
+	}
+	if id == "" || secret == "" {
+		writeOAuthError(w, http.StatusUnauthorized, oauthInvalidClient, "client authentication failed")
+		return
+	}
+	tok, err := a.Issue(r.Context(), id, secret)
+	switch {
+	case errors.Is(err, ErrInvalidClient):
+		a.log.Info("token request refused", "reason", ErrorCode(err), "remote", r.RemoteAddr)
+		writeOAuthError(w, http.StatusUnauthorized, oauthInvalidClient, "client authentication failed")
+		return
+	case err != nil:
+		a.log.Warn("token request failed", "error_code", ErrorCode(err), "remote", r.RemoteAddr)
+		writeOAuthError(w, http.StatusInternalServerError, oauthServerError, "")
+		return
+	}
+	writeJSON(w, http.StatusOK, tokenResponse{
+		AccessToken: tok.AccessToken,
+		TokenType:   "Bearer",
+		ExpiresIn:   int64(tok.Lifetime.Seconds()),
+	})
+}
+
+type principalKey struct{}
+
+// WithPrincipal returns ctx carrying p.
+func WithPrincipal(ctx context.Context, p Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// PrincipalFrom returns the principal Require put in ctx.
+func PrincipalFrom(ctx context.Context) (Principal, bool) {
+	p, ok := ctx.Value(principalKey{}).(Principal)
+	return p, ok
+}
+
+// ErrorBody is the exchange-layer error body.
+type ErrorBody struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// bearerToken extracts the token of an "Authorization: Bearer" header
+// (scheme case-insensitive, RFC 6750 §2.1).
+func bearerToken(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	scheme, tok, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(tok)
+}
+
+// Require authenticates every request with a bearer token, puts the
+// Principal in the request context and calls next; otherwise it answers 401
+// with WWW-Authenticate: Bearer, X-DXL-Error: true and a JSON
+// {code, message} body.
+func (a *Authority) Require(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := a.Verify(r.Context(), bearerToken(r))
+		if err != nil {
+			code := ErrorCode(err)
+			h := w.Header()
+			h.Set("X-DXL-Error", "true")
+			status, msg := http.StatusUnauthorized, "access token missing or not valid"
+			switch {
+			case errors.Is(err, ErrMissingToken):
+				h.Set("WWW-Authenticate", `Bearer realm="dxl"`)
+				msg = "bearer token required"
+			case errors.Is(err, ErrStore):
+				status, msg = http.StatusServiceUnavailable, "credential store unavailable"
+			default:
+				h.Set("WWW-Authenticate", `Bearer realm="dxl", error="invalid_token"`)
+			}
+			if status == http.StatusUnauthorized {
+				a.log.Info("bearer token refused", "error_code", code, "remote", r.RemoteAddr)
+			} else {
+				a.log.Warn("bearer token check failed", "error_code", code, "remote", r.RemoteAddr)
+			}
+			writeJSON(w, status, ErrorBody{Code: code, Message: msg})
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), p)))
+	})
+}
