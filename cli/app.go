@@ -29,6 +29,6 @@ Getting started (a CA and a TSA on this machine):
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "log level: debug, info, warn, error", EnvVars: []string{"DXL_LOG_LEVEL"}},
 			&cli.BoolFlag{Name: "log-json", Usage: "write logs as JSON lines", EnvVars: []string{"DXL_LOG_JSON"}},
 		},
-		Commands: []*cli.Command{caCommand(), tsaCommand(), registryCommand(), devCommand()},
+		Commands: []*cli.Command{demoCommand(), nodeCommand(), registryCommand(), caCommand(), tsaCommand(), devCommand()},
 	}
 }

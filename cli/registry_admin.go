@@ -28,11 +28,13 @@ const (
 )
 
 // registryAdminCommands returns the admission and configuration commands
-// under `dxl registry`: request, member, connection, history and config.
+// under `dxl registry`: request, member, connection, service, group,
+// history and config.
 // They talk to the registry HTTP API (docs/registry-api.yaml) of any
 // server; writes reach the leader through it.
 func registryAdminCommands() []*cli.Command {
-	return []*cli.Command{requestCommand(), memberCommand(), connectionCommand(), historyCommand(), configCommand()}
+	return []*cli.Command{requestCommand(), memberCommand(), connectionCommand(), registryServiceCommand(),
+		registryGroupCommand(), historyCommand(), configCommand()}
 }
 
 // ---- connection to the registry ----
@@ -279,10 +281,11 @@ func requestCommand() *cli.Command {
 	reason := &cli.StringFlag{Name: "reason", Usage: "why (recorded in the history)", Required: true}
 	return &cli.Command{
 		Name:  "request",
-		Usage: "registration requests: submit, status, list, show, approve, reject",
+		Usage: "registration requests: submit, status, certificates, list, show, approve, reject",
 		Description: `A prospective member submits its Form 01/02 fields with two PKCS#10
 requests (its node's auth key and its signing key); an operator approves
-(the registry's CA issues both certificates) or rejects with a reason.
+(the registry's CA issues both certificates) or rejects with a reason; the
+applicant then fetches them with 'certificates'.
 
 Connection: --registry URL[,URL] or $DXL_REGISTRY (default: the servers in
 --anchor), trusting the CA root in --anchor or --root. Operator commands read
@@ -350,6 +353,7 @@ Example:
 					})
 				},
 			},
+			requestCertificatesCommand(),
 			{
 				Name:        "list",
 				Usage:       "list registration requests",

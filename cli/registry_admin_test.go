@@ -7,9 +7,11 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"io"
@@ -384,4 +386,125 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// TestRegistryServiceCommands: after an approval the applicant fetches its
+// certificates without a token; an operator publishes, deprecates and
+// retires a service of the new subsystem and sets and deletes a group.
+func TestRegistryServiceCommands(t *testing.T) {
+	r := newTestRegistry(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	work := t.TempDir()
+	t.Setenv(EnvOperatorToken, "")
+	t.Setenv(EnvRegistry, "")
+	member := testInstance + "/GOV/000.00.00.H26"
+	conn := []string{"--anchor", r.anchorPath}
+	admin := append(slices.Clone(conn), "--token-file", r.tokenPath)
+	run := func(args ...string) string {
+		t.Helper()
+		out, err := reg(ctx, args...)
+		if err != nil {
+			t.Fatalf("dxl registry %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return out
+	}
+	with := func(base []string, args ...string) []string {
+		return append(slices.Clone(args[:2]), append(slices.Clone(base), args[2:]...)...)
+	}
+
+	var st membership.RegistrationStatus
+	mustJSON(t, run(with(conn, "request", "submit", "--json", "--member", member, "--form", "../docs/examples/registration.json",
+		"--node-csr", writeCSR(t, work, "node.csr"), "--sign-csr", writeCSR(t, work, "sign.csr"))...), &st)
+	certDir := filepath.Join(work, "certs")
+	if _, err := reg(ctx, with(conn, "request", "certificates", "--out-dir", certDir, st.RequestID)...); !errors.Is(err, membership.ErrNotApproved) {
+		t.Fatalf("certificates of a pending request: %v", err)
+	}
+	var ar membership.ApproveResponse
+	mustJSON(t, run(with(admin, "request", "approve", "--json", st.RequestID)...), &ar)
+
+	// Certificates: files, then JSON; both public.
+	out := run(with(conn, "request", "certificates", "--out-dir", certDir, st.RequestID)...)
+	if !strings.Contains(out, filepath.Join(certDir, FileNodeCertPEM)) {
+		t.Fatalf("certificates output: %s", out)
+	}
+	if got := string(must(os.ReadFile(filepath.Join(certDir, FileNodeCertPEM)))); got != ar.NodeCert {
+		t.Fatalf("node.pem is not the approved certificate:\n%s", got)
+	}
+	if got := string(must(os.ReadFile(filepath.Join(certDir, FileSignCertPEM)))); got != ar.SignCert {
+		t.Fatalf("sign.pem is not the approved certificate:\n%s", got)
+	}
+	chain := must(os.ReadFile(filepath.Join(certDir, FileCAChainPEM)))
+	root := must(os.ReadFile(r.rootPath))
+	if n := strings.Count(string(chain), "BEGIN CERTIFICATE"); n != 2 || !strings.HasSuffix(string(chain), string(root)) {
+		t.Fatalf("ca-chain.pem: %d certificates, root last: %v", n, strings.HasSuffix(string(chain), string(root)))
+	}
+	b, _ := pem.Decode([]byte(ar.NodeCert))
+	if _, err := x509.ParseCertificate(b.Bytes); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg(ctx, with(conn, "request", "certificates", "--out-dir", certDir, st.RequestID)...); err == nil ||
+		!strings.Contains(err.Error(), "--force") {
+		t.Fatalf("overwrote without --force: %v", err)
+	}
+	var rc membership.RegistrationCertificates
+	mustJSON(t, run(with(conn, "request", "certificates", "--json", st.RequestID)...), &rc)
+	if rc.NodeCert != ar.NodeCert || rc.SignCert != ar.SignCert || rc.CAChain != string(chain) || rc.PeerID != ar.PeerID {
+		t.Fatalf("certificates --json: %+v", rc)
+	}
+
+	// Services.
+	var md membership.MemberDetail
+	mustJSON(t, run(with(admin, "member", "show", "--json", member)...), &md)
+	sub := md.Subsystems[0].ID
+	desc := filepath.Join(work, "openapi.yaml")
+	writeFile(t, desc, []byte("openapi: 3.1.0\n"))
+	sum := sha256.Sum256([]byte("openapi: 3.1.0\n"))
+	svc := sub + "/lookup/v1"
+	var res membership.Result
+	mustJSON(t, run(with(admin, "service", "publish", "--json", "--subsystem", sub, "--code", "lookup", "--version", "v1",
+		"--description", desc)...), &res)
+	if res.Target != svc || res.Index == 0 {
+		t.Fatalf("publish: %+v", res)
+	}
+	hist := func() membership.HistoryEntry {
+		var h []membership.HistoryEntry
+		mustJSON(t, run(with(admin, "history", "--json", "--target", svc)...), &h)
+		return h[len(h)-1]
+	}
+	if h := hist(); !strings.Contains(h.Detail, hex.EncodeToString(sum[:])) {
+		t.Fatalf("published hash: %+v", h)
+	}
+	other := strings.Repeat("0f", 32)
+	run(with(admin, "service", "publish", "--subsystem", sub, "--code", "lookup", "--version", "v1", "--description-sha256", other)...)
+	if h := hist(); !strings.Contains(h.Detail, other) {
+		t.Fatalf("updated hash: %+v", h)
+	}
+	if _, err := reg(ctx, with(admin, "service", "publish", "--subsystem", sub, "--code", "x")...); err == nil ||
+		!strings.Contains(err.Error(), "exactly one of --description") {
+		t.Fatalf("publish without a description: %v", err)
+	}
+	if _, err := reg(ctx, with(admin, "service", "deprecate", "--sunset", "tomorrow", svc)...); err == nil || !strings.Contains(err.Error(), "RFC 3339") {
+		t.Fatalf("bad sunset: %v", err)
+	}
+	sunset := time.Now().Add(90 * 24 * time.Hour).UTC().Format(time.RFC3339)
+	if out := run(with(admin, "service", "deprecate", "--sunset", sunset, svc)...); !strings.Contains(out, "deprecated "+svc) {
+		t.Fatalf("deprecate: %s", out)
+	}
+	if h := hist(); !strings.Contains(h.Detail, "sunset "+sunset) {
+		t.Fatalf("deprecated: %+v", h)
+	}
+	run(with(admin, "service", "retire", svc)...)
+	if _, err := reg(ctx, with(admin, "service", "retire", svc)...); !errors.Is(err, membership.ErrIllegalTransition) {
+		t.Fatalf("retiring twice: %v", err)
+	}
+
+	// Groups.
+	if out := run(with(admin, "group", "set", "--description", "health data exchange", "--member", sub, "health")...); !strings.Contains(out, "health") {
+		t.Fatalf("group set: %s", out)
+	}
+	run(with(admin, "group", "delete", "health")...)
+	if _, err := reg(ctx, with(admin, "group", "delete", "health")...); !errors.Is(err, membership.ErrUnknownGroup) {
+		t.Fatalf("deleting twice: %v", err)
+	}
 }

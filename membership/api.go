@@ -1,9 +1,11 @@
 package membership
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -38,7 +40,9 @@ type APIConfig struct {
 // API is a registry server's HTTP API (docs/registry-api.yaml):
 //
 //   - public, no credentials: POST /v1/registrations, GET
-//     /v1/registrations/{id} (status only), GET /v1/global-config, GET /healthz;
+//     /v1/registrations/{id} (status only), GET
+//     /v1/registrations/{id}/certificates (once approved), GET
+//     /v1/global-config, GET /healthz;
 //   - operators, "Authorization: Bearer <token>" (roles viewer < operator <
 //     admin): everything under /v1/admin/;
 //   - registry servers, mutual TLS with a certificate recorded in the state:
@@ -64,6 +68,7 @@ func NewAPI(srv *Server, cfg APIConfig) *API {
 	// Public.
 	m.HandleFunc("POST /v1/registrations", a.submit)
 	m.HandleFunc("GET /v1/registrations/{id}", a.registrationStatus)
+	m.HandleFunc("GET /v1/registrations/{id}/certificates", a.registrationCertificates)
 	m.HandleFunc("GET "+globalconf.GlobalConfigPath, a.globalConfig)
 	m.HandleFunc("HEAD "+globalconf.GlobalConfigPath, a.globalConfig)
 	m.HandleFunc("GET /healthz", a.healthz)
@@ -82,6 +87,7 @@ func NewAPI(srv *Server, cfg APIConfig) *API {
 	m.HandleFunc("POST /v1/admin/members/reactivate", a.auth(RoleOperator, a.reactivate))
 	m.HandleFunc("POST /v1/admin/members/revoke", a.auth(RoleOperator, a.revoke))
 	m.HandleFunc("POST /v1/admin/connections/cancel", a.auth(RoleOperator, a.cancelConnection))
+	m.HandleFunc("POST /v1/admin/nodes", a.auth(RoleOperator, a.addNode))
 	m.HandleFunc("POST /v1/admin/services/publish", a.auth(RoleOperator, a.publishService))
 	m.HandleFunc("POST /v1/admin/services/deprecate", a.auth(RoleOperator, a.deprecateService))
 	m.HandleFunc("POST /v1/admin/services/retire", a.auth(RoleOperator, a.retireService))
@@ -143,7 +149,7 @@ func HTTPStatus(err error) int {
 		"unknown_group", "unknown_operator":
 		return http.StatusNotFound
 	case "duplicate_member", "duplicate_request", "duplicate_node", "duplicate_serial", "illegal_transition",
-		"already_initialized", "not_initialized", "bootstrapped":
+		"already_initialized", "not_initialized", "bootstrapped", "not_approved":
 		return http.StatusConflict
 	case "too_large":
 		return http.StatusRequestEntityTooLarge
@@ -338,6 +344,96 @@ func (a *API) registrationStatus(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, RegistrationStatus{RequestID: req.ID, Member: req.Member.String(), Status: req.Status,
 		Reason: req.Reason, SubmittedAt: req.SubmittedAt, DecidedAt: req.DecidedAt})
+}
+
+// RegistrationCertificates is GET /v1/registrations/{id}/certificates: the
+// certificates issued on approving a request, so the applicant can fetch
+// them itself. Certificates are public; the request ID is the capability.
+type RegistrationCertificates struct {
+	RequestID string `json:"request_id"`
+	Member    string `json:"member"`
+	PeerID    string `json:"peer_id"`
+	NodeCert  string `json:"node_cert_pem"` // node-auth certificate and intermediate(s), as ApproveResponse
+	SignCert  string `json:"sign_cert_pem"` // member-sign certificate and intermediate(s)
+	CAChain   string `json:"ca_chain_pem"`  // the network CA chain, issuing CA first, root last
+}
+
+func (a *API) registrationCertificates(w http.ResponseWriter, r *http.Request) {
+	out, err := a.srv.registrationCertificates(r.PathValue("id"))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// registrationCertificates reads, in one view of the state, the
+// certificates an approval of request id recorded: the node's (Nodes) and
+// the member's signing certificate (Members), each followed by the
+// intermediates of the state's CA chain like the CA's ca.Issued.PEM that
+// ApproveResponse carries, and the chain itself. ErrUnknownRequest for an
+// unknown ID, ErrNotApproved while pending, or when rejected or cancelled.
+func (s *Server) registrationCertificates(id string) (RegistrationCertificates, error) {
+	var (
+		out              RegistrationCertificates
+		nodeDER, signDER []byte
+		chain            [][]byte
+		err              error
+	)
+	s.fsm.read(func(st *State) {
+		req, ok := st.Requests[id]
+		if !ok {
+			err = fmt.Errorf("%w: %s", ErrUnknownRequest, id)
+			return
+		}
+		mid := req.Member.String()
+		if req.Status != RequestApproved {
+			err = fmt.Errorf("%w: request %s is %s", ErrNotApproved, id, req.Status)
+			return
+		}
+		node, okNode := st.Nodes[req.PeerID]
+		m, okMember := st.Members[mid]
+		if !okNode || !okMember || m.SignCert == nil || node.Member != mid {
+			err = fmt.Errorf("membership: approved request %s: the state lacks its node or member certificate", id)
+			return
+		}
+		out = RegistrationCertificates{RequestID: id, Member: mid, PeerID: req.PeerID}
+		nodeDER, signDER = bytes.Clone(node.Cert.DER), bytes.Clone(m.SignCert.DER)
+		for _, der := range st.CAChain {
+			chain = append(chain, bytes.Clone(der))
+		}
+	})
+	if err != nil {
+		return RegistrationCertificates{}, err
+	}
+	var inter [][]byte // the CA chain without its root
+	if len(chain) > 1 {
+		inter = chain[:len(chain)-1]
+	}
+	if out.NodeCert, err = pemChain(append([][]byte{nodeDER}, inter...)...); err != nil {
+		return RegistrationCertificates{}, err
+	}
+	if out.SignCert, err = pemChain(append([][]byte{signDER}, inter...)...); err != nil {
+		return RegistrationCertificates{}, err
+	}
+	if out.CAChain, err = pemChain(chain...); err != nil {
+		return RegistrationCertificates{}, err
+	}
+	return out, nil
+}
+
+// pemChain encodes DER certificates with ca.PEMChain, the encoding of the
+// CA's own ca.Issued.PEM.
+func pemChain(ders ...[]byte) (string, error) {
+	certs := make([]*x509.Certificate, len(ders))
+	for i, der := range ders {
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			return "", fmt.Errorf("membership: a recorded certificate does not parse: %w", err)
+		}
+		certs[i] = c
+	}
+	return string(ca.PEMChain(certs...)), nil
 }
 
 func (a *API) globalConfig(w http.ResponseWriter, r *http.Request) {

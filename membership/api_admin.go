@@ -150,6 +150,56 @@ func (a *API) approve(w http.ResponseWriter, r *http.Request, op Operator) {
 		NodeSerial: node.Serial, SignSerial: sign.Serial, NodeCert: node.PEM, SignCert: sign.PEM, Index: res.Index})
 }
 
+// AddNodeRequest is the body of POST /v1/admin/nodes: a further node for
+// an active member (a replica, or a replacement), from the node's CSR.
+type AddNodeRequest struct {
+	Member  string   `json:"member"`   // INSTANCE/CLASS/CODE
+	NodeCSR string   `json:"node_csr"` // PEM, the node's auth key (its libp2p identity)
+	Addrs   []string `json:"addrs"`
+}
+
+// AddNodeResponse is the answer to POST /v1/admin/nodes.
+type AddNodeResponse struct {
+	Member     string `json:"member"`
+	PeerID     string `json:"peer_id"`
+	NodeSerial string `json:"node_cert_serial"`
+	NodeCert   string `json:"node_cert_pem"` // certificate and intermediate
+	Index      uint64 `json:"index"`
+}
+
+// addNode issues a node-auth certificate for a further node of a member and
+// commits add_node.
+func (a *API) addNode(w http.ResponseWriter, r *http.Request, op Operator) {
+	if a.cfg.CA == nil {
+		writeErr(w, &httpError{http.StatusServiceUnavailable, "no_ca", "this server has no CA to issue with"})
+		return
+	}
+	var b AddNodeRequest
+	if err := decode(w, r, MaxAdminBody, &b); err != nil {
+		writeErr(w, err)
+		return
+	}
+	ctx := r.Context()
+	node, err := a.cfg.CA.Issue(ctx, ca.IssueRequest{CSR: []byte(b.NodeCSR), Profile: ca.ProfileNodeAuth, Member: b.Member})
+	if err != nil {
+		writeErr(w, caError(err))
+		return
+	}
+	res, err := a.srv.Apply(ctx, &AddNode{Header: hdr(op), Member: b.Member, Addrs: b.Addrs, Cert: Cert{DER: node.DER}})
+	if err != nil {
+		if !errors.Is(err, ErrIndeterminate) {
+			a.withdraw(node.Serial)
+		}
+		writeErr(w, err)
+		return
+	}
+	wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	_ = a.srv.fsm.waitApplied(wctx, res.Index)
+	cancel()
+	pid, _ := ca.PeerIDFromKey(node.Chain[0].PublicKey)
+	writeJSON(w, http.StatusOK, AddNodeResponse{Member: b.Member, PeerID: pid.String(), NodeSerial: node.Serial, NodeCert: node.PEM, Index: res.Index})
+}
+
 // freshRequest reads request id after this server has applied what it
 // knows to be committed; a request submitted through another server a
 // moment ago may not have reached this follower yet, so an unknown ID is
@@ -319,13 +369,18 @@ func (a *API) cancelConnection(w http.ResponseWriter, r *http.Request, op Operat
 	a.decodeCmd(w, r, op, c, &b, func() { c.Member, c.PeerID, c.Subsystem, c.Reason = b.Member, b.PeerID, b.Subsystem, b.Reason })
 }
 
+// PublishServiceRequest is the body of POST /v1/admin/services/publish:
+// the service SUBSYSTEM-ID/CODE[/VERSION] and the SHA-256 (hex) of its
+// description.
+type PublishServiceRequest struct {
+	Subsystem         string `json:"subsystem"` // INSTANCE/CLASS/CODE/SUBSYSTEM
+	Code              string `json:"code"`
+	Version           string `json:"version,omitempty"`
+	DescriptionSHA256 string `json:"description_sha256"`
+}
+
 func (a *API) publishService(w http.ResponseWriter, r *http.Request, op Operator) {
-	var b struct {
-		Subsystem         string `json:"subsystem"`
-		Code              string `json:"code"`
-		Version           string `json:"version"`
-		DescriptionSHA256 string `json:"description_sha256"`
-	}
+	var b PublishServiceRequest
 	c := &PublishService{}
 	a.decodeCmd(w, r, op, c, &b, func() {
 		c.Subsystem, c.Code, c.Version, c.DescriptionSHA256 = b.Subsystem, b.Code, b.Version, b.DescriptionSHA256

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -562,4 +563,101 @@ func TestForwarderRefusesNonRegistryServer(t *testing.T) {
 	if _, err := leader.Request("req-imp"); !errors.Is(err, ErrUnknownRequest) {
 		t.Fatalf("request committed anyway: %v", err)
 	}
+}
+
+// parsePEMChain parses concatenated PEM certificates, failing on anything else.
+func parsePEMChain(t testing.TB, s string) []*x509.Certificate {
+	t.Helper()
+	var out []*x509.Certificate
+	rest := []byte(s)
+	for {
+		var b *pem.Block
+		b, rest = pem.Decode(rest)
+		if b == nil {
+			break
+		}
+		if b.Type != "CERTIFICATE" {
+			t.Fatalf("PEM block %q", b.Type)
+		}
+		c, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, c)
+	}
+	if len(bytes.TrimSpace(rest)) != 0 || len(out) == 0 {
+		t.Fatalf("not a PEM certificate chain: %q", s)
+	}
+	return out
+}
+
+// TestHTTPAPIRegistrationCertificates: GET /v1/registrations/{id}/certificates
+// needs no token, answers 409 not_approved while pending or once rejected,
+// 404 for an unknown ID, and after approval the certificates the approval
+// returned, with the CA chain they verify against.
+func TestHTTPAPIRegistrationCertificates(t *testing.T) {
+	a := newAPICluster(t)
+	f1, f2 := a.followers()
+	ap, rej := newApplicant(t, "RC1"), newApplicant(t, "RC2")
+	var st, st2 RegistrationStatus
+	json.Unmarshal(a.must(a.call(f1, http.MethodPost, "/v1/registrations", "", ap.submitBody()), http.StatusAccepted).body, &st)
+	json.Unmarshal(a.must(a.call(f1, http.MethodPost, "/v1/registrations", "", rej.submitBody()), http.StatusAccepted).body, &st2)
+	path := func(id string) string { return "/v1/registrations/" + id + "/certificates" }
+
+	if r := a.call(f1, http.MethodGet, path(st.RequestID), "", nil); r.status != http.StatusConflict || r.code() != "not_approved" {
+		t.Fatalf("pending: %d %s", r.status, r.body)
+	}
+	if r := a.call(f1, http.MethodGet, path("nope"), "", nil); r.status != http.StatusNotFound || r.code() != "unknown_request" {
+		t.Fatalf("unknown: %d %s", r.status, r.body)
+	}
+	a.must(a.call(f2, http.MethodPost, "/v1/admin/registrations/"+st2.RequestID+"/reject", a.token, reasonBody{Reason: "incomplete"}), http.StatusOK)
+	if r := a.call(f2, http.MethodGet, path(st2.RequestID), "", nil); r.status != http.StatusConflict || r.code() != "not_approved" {
+		t.Fatalf("rejected: %d %s", r.status, r.body)
+	}
+
+	var ar ApproveResponse
+	json.Unmarshal(a.must(a.call(f2, http.MethodPost, "/v1/admin/registrations/"+st.RequestID+"/approve", a.token, nil), http.StatusOK).body, &ar)
+	var rc RegistrationCertificates
+	r := a.must(a.call(f2, http.MethodGet, path(st.RequestID), "", nil), http.StatusOK)
+	if err := json.Unmarshal(r.body, &rc); err != nil {
+		t.Fatal(err)
+	}
+	var fields map[string]any
+	json.Unmarshal(r.body, &fields)
+	for _, k := range []string{"request_id", "member", "peer_id", "node_cert_pem", "sign_cert_pem", "ca_chain_pem"} {
+		if _, ok := fields[k]; !ok || len(fields) != 6 {
+			t.Fatalf("answer fields %v, want %s among 6", slices.Sorted(maps.Keys(fields)), k)
+		}
+	}
+	if rc.RequestID != st.RequestID || rc.Member != ap.member || rc.PeerID != ap.peerID {
+		t.Fatalf("certificates answer: %+v", rc)
+	}
+	if rc.NodeCert != ar.NodeCert || rc.SignCert != ar.SignCert {
+		t.Fatalf("certificates differ from the approval's:\n%s\n%s", rc.NodeCert, ar.NodeCert)
+	}
+	node, sign, chain := parsePEMChain(t, rc.NodeCert), parsePEMChain(t, rc.SignCert), parsePEMChain(t, rc.CAChain)
+	inter, root := a.cas[0].Intermediate(), a.cas[0].Root()
+	if len(chain) != 2 || !chain[0].Equal(inter) || !chain[1].Equal(root) {
+		t.Fatalf("CA chain: %d certificates", len(chain))
+	}
+	if len(node) != 2 || !node[1].Equal(inter) || len(sign) != 2 || !sign[1].Equal(inter) {
+		t.Fatalf("node/sign chains: %d, %d certificates", len(node), len(sign))
+	}
+	if ca.SerialHex(node[0].SerialNumber) != ar.NodeSerial || ca.SerialHex(sign[0].SerialNumber) != ar.SignSerial {
+		t.Fatal("serials differ from the approval's")
+	}
+	roots, inters := x509.NewCertPool(), x509.NewCertPool()
+	roots.AddCert(chain[1])
+	inters.AddCert(chain[0])
+	for _, c := range []*x509.Certificate{node[0], sign[0]} {
+		if _, err := c.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inters, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
+			t.Fatalf("certificate %s does not verify against ca_chain_pem: %v", ca.SerialHex(c.SerialNumber), err)
+		}
+	}
+	// A server that learns the approval by replication answers the same.
+	waitFor(t, 10*time.Second, "the approval on f1", func() bool {
+		r := a.call(f1, http.MethodGet, path(st.RequestID), "", nil)
+		var got RegistrationCertificates
+		return r.status == http.StatusOK && json.Unmarshal(r.body, &got) == nil && got == rc
+	})
 }

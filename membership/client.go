@@ -319,6 +319,16 @@ func (c *Client) RegistrationStatus(ctx context.Context, id string) (Registratio
 	return out, err
 }
 
+// RegistrationCertificates returns the certificates issued on approving a
+// registration request (no credentials): the node's and the member's
+// signing certificate, each with the intermediate, and the CA chain.
+// ErrNotApproved while the request is pending or when it was rejected.
+func (c *Client) RegistrationCertificates(ctx context.Context, id string) (RegistrationCertificates, error) {
+	var out RegistrationCertificates
+	_, err := c.do(ctx, http.MethodGet, "/v1/registrations/"+url.PathEscape(id)+"/certificates", nil, &out)
+	return out, err
+}
+
 // GlobalConfig returns the signed global configuration as served, not
 // verified (globalconf.Verify or a globalconf.Client does that).
 func (c *Client) GlobalConfig(ctx context.Context) ([]byte, error) {
@@ -434,6 +444,56 @@ func (c *Client) CancelConnection(ctx context.Context, req CancelConnectionReque
 	return out, err
 }
 
+// PublishService publishes a subsystem's service in the catalogue, or
+// updates the description hash of a published one.
+func (c *Client) PublishService(ctx context.Context, req PublishServiceRequest) (Result, error) {
+	var out Result
+	_, err := c.do(ctx, http.MethodPost, "/v1/admin/services/publish", req, &out)
+	return out, err
+}
+
+type serviceAction struct {
+	Service string     `json:"service"`
+	Sunset  *time.Time `json:"sunset,omitempty"`
+}
+
+// DeprecateService marks a published service (SUBSYSTEM-ID/CODE[/VERSION])
+// deprecated until sunset.
+func (c *Client) DeprecateService(ctx context.Context, service string, sunset time.Time) (Result, error) {
+	var out Result
+	_, err := c.do(ctx, http.MethodPost, "/v1/admin/services/deprecate", serviceAction{Service: service, Sunset: &sunset}, &out)
+	return out, err
+}
+
+// RetireService retires a published or deprecated service for good.
+func (c *Client) RetireService(ctx context.Context, service string) (Result, error) {
+	var out Result
+	_, err := c.do(ctx, http.MethodPost, "/v1/admin/services/retire", serviceAction{Service: service}, &out)
+	return out, err
+}
+
+// SetGroup creates or replaces global group code with the subsystems
+// (INSTANCE/CLASS/CODE/SUBSYSTEM) in members.
+func (c *Client) SetGroup(ctx context.Context, code, description string, members []string) (Result, error) {
+	var out Result
+	if members == nil {
+		members = []string{}
+	}
+	body := struct {
+		Description string   `json:"description"`
+		Members     []string `json:"members"`
+	}{description, members}
+	_, err := c.do(ctx, http.MethodPut, "/v1/admin/groups/"+url.PathEscape(code), body, &out)
+	return out, err
+}
+
+// DeleteGroup deletes global group code.
+func (c *Client) DeleteGroup(ctx context.Context, code string) (Result, error) {
+	var out Result
+	_, err := c.do(ctx, http.MethodDelete, "/v1/admin/groups/"+url.PathEscape(code), nil, &out)
+	return out, err
+}
+
 // History returns up to limit (0: the server's default, 100) most recent
 // history entries, oldest first, all or those about target.
 func (c *Client) History(ctx context.Context, target string, limit int) ([]HistoryEntry, error) {
@@ -474,4 +534,12 @@ func (c *Client) RemoveServer(ctx context.Context, id string) (RemoveServerRespo
 // not-leader answer to the leader once.
 func (c *Client) postLeader(ctx context.Context, path string, in, out any) error {
 	return PostToLeader(ctx, c.http, c.urls[int(c.next.Load())%len(c.urls)], path, c.opts.Token, in, out)
+}
+
+// AddNode registers a further node of an active member from the node's
+// certificate request (PEM) and returns its node-auth certificate.
+func (c *Client) AddNode(ctx context.Context, member, nodeCSR string, addrs []string) (AddNodeResponse, error) {
+	var out AddNodeResponse
+	_, err := c.do(ctx, http.MethodPost, "/v1/admin/nodes", AddNodeRequest{Member: member, NodeCSR: nodeCSR, Addrs: addrs}, &out)
+	return out, err
 }

@@ -70,9 +70,18 @@ func TestClientEveryEndpoint(t *testing.T) {
 	if err != nil || req.PeerID != ap.peerID || req.Registration.Unit.Name != "Agency C01" {
 		t.Fatalf("registration: %+v %v", req, err)
 	}
+	if _, err := c.RegistrationCertificates(ctx, sub.RequestID); !errors.Is(err, ErrNotApproved) {
+		t.Fatalf("certificates of a pending request: %v", err)
+	}
 	ar, err := c.Approve(ctx, sub.RequestID)
 	if err != nil || ar.NodeSerial == "" || ar.SignSerial == "" || ar.PeerID != ap.peerID {
 		t.Fatalf("approve: %+v %v", ar, err)
+	}
+	// Public: a client without a token fetches what the approval issued.
+	rc, err := a.client(t, []string{deadURL(t), a.urls[f1], a.urls[f2]}, "").RegistrationCertificates(ctx, sub.RequestID)
+	if err != nil || rc.NodeCert != ar.NodeCert || rc.SignCert != ar.SignCert || rc.PeerID != ap.peerID ||
+		rc.Member != ap.member || !strings.Contains(rc.CAChain, "BEGIN CERTIFICATE") {
+		t.Fatalf("registration certificates: %+v %v", rc, err)
 	}
 	if res, err := c.Reject(ctx, sub2.RequestID, "incomplete catalogue"); err != nil || res.Index == 0 {
 		t.Fatalf("reject: %+v %v", res, err)
@@ -104,6 +113,46 @@ func TestClientEveryEndpoint(t *testing.T) {
 	if md, _ := c.Member(ctx, ap.member); md.Nodes[0].Status != NodeCancelled {
 		t.Fatalf("node still active after cancel: %+v", md.Nodes[0])
 	}
+
+	// The service catalogue and global groups, read back on the leader
+	// (which has applied every committed write).
+	leader := a.c.server(a.c.leaderIndex())
+	subID := md.Subsystems[0].ID
+	hash := strings.Repeat("ab", 32)
+	res, err := c.PublishService(ctx, PublishServiceRequest{Subsystem: subID, Code: "citizen-lookup", Version: "v1", DescriptionSHA256: hash})
+	svcID := subID + "/citizen-lookup/v1"
+	if err != nil || res.Target != svcID || res.Index == 0 {
+		t.Fatalf("publish service: %+v %v", res, err)
+	}
+	if sv, err := leader.Service(svcID); err != nil || sv.Lifecycle != ServicePublished || sv.DescriptionSHA256 != hash {
+		t.Fatalf("published service: %+v %v", sv, err)
+	}
+	sunset := time.Now().Add(30 * 24 * time.Hour).UTC().Truncate(time.Second)
+	if _, err := c.DeprecateService(ctx, svcID, sunset); err != nil {
+		t.Fatalf("deprecate service: %v", err)
+	}
+	if sv, _ := leader.Service(svcID); sv.Lifecycle != ServiceDeprecated || sv.Sunset == nil || !sv.Sunset.Equal(sunset) {
+		t.Fatalf("deprecated service: %+v", sv)
+	}
+	if _, err := c.RetireService(ctx, svcID); err != nil {
+		t.Fatalf("retire service: %v", err)
+	}
+	if sv, _ := leader.Service(svcID); sv.Lifecycle != ServiceRetired {
+		t.Fatalf("retired service: %+v", sv)
+	}
+	if res, err := c.SetGroup(ctx, "health", "health data exchange", []string{subID}); err != nil || res.Target != "health" {
+		t.Fatalf("set group: %+v %v", res, err)
+	}
+	if g, err := leader.Group("health"); err != nil || g.Description != "health data exchange" || !slices.Equal(g.Members, []string{subID}) {
+		t.Fatalf("group: %+v %v", g, err)
+	}
+	if _, err := c.DeleteGroup(ctx, "health"); err != nil {
+		t.Fatalf("delete group: %v", err)
+	}
+	if _, err := leader.Group("health"); !errors.Is(err, ErrUnknownGroup) {
+		t.Fatalf("deleted group: %v", err)
+	}
+
 	if _, err := c.Revoke(ctx, ap.member, "keyCompromise", "lost laptop"); err != nil {
 		t.Fatalf("revoke: %v", err)
 	}
@@ -154,6 +203,18 @@ func TestClientErrors(t *testing.T) {
 		{"duplicate member", func() error { _, err := anon.Submit(ctx, newApplicant(t, "E01").submitBody()); return err }(), ErrDuplicateMember, 409},
 		{"suspend pending", func() error { _, err := op.Suspend(ctx, ap.member, "x"); return err }(), ErrIllegalTransition, 409},
 		{"reject without reason", func() error { _, err := op.Reject(ctx, sub.RequestID, ""); return err }(), ErrInvalidArgument, 400},
+		{"certificates of a pending request", func() error { _, err := anon.RegistrationCertificates(ctx, sub.RequestID); return err }(), ErrNotApproved, 409},
+		{"certificates of an unknown request", func() error { _, err := anon.RegistrationCertificates(ctx, "nope"); return err }(), ErrUnknownRequest, 404},
+		{"retire an unknown service", func() error { _, err := op.RetireService(ctx, "nope"); return err }(), ErrUnknownService, 404},
+		{"delete an unknown group", func() error { _, err := op.DeleteGroup(ctx, "nope"); return err }(), ErrUnknownGroup, 404},
+		{"publish without a token", func() error {
+			_, err := anon.PublishService(ctx, PublishServiceRequest{Subsystem: "x", Code: "y", DescriptionSHA256: strings.Repeat("0", 64)})
+			return err
+		}(), ErrUnauthenticated, 401},
+		{"group of an unknown subsystem", func() error {
+			_, err := op.SetGroup(ctx, "g", "d", []string{testInstance + "/GOV/NOPE/SYS"})
+			return err
+		}(), ErrUnknownSubsystem, 404},
 	} {
 		if !errors.Is(c.err, c.want) || !errors.As(c.err, &ae) || ae.Status != c.status {
 			t.Errorf("%s: got %v, want %v (HTTP %d)", c.name, c.err, c.want, c.status)

@@ -44,6 +44,7 @@ var (
 	ErrUnknownGroup          = errors.New("membership: unknown group")
 	ErrIllegalTransition     = errors.New("membership: illegal state transition")
 	ErrUnknownOperator       = errors.New("membership: unknown operator")
+	ErrNotApproved           = errors.New("membership: registration request not approved")
 	ErrJoinTokenUnknown      = errors.New("membership: unknown join token")
 	ErrJoinTokenUsed         = errors.New("membership: join token already used")
 	ErrJoinTokenExpired      = errors.New("membership: join token expired")
@@ -83,6 +84,7 @@ var errorCodes = map[error]string{
 	ErrUnknownGroup:          "unknown_group",
 	ErrIllegalTransition:     "illegal_transition",
 	ErrUnknownOperator:       "unknown_operator",
+	ErrNotApproved:           "not_approved",
 	ErrJoinTokenUnknown:      "join_token_unknown",
 	ErrJoinTokenUsed:         "join_token_used",
 	ErrJoinTokenExpired:      "join_token_expired",
@@ -98,7 +100,7 @@ var errorOrder = []error{
 	ErrWrongInstance, ErrBadCSR, ErrBadCertificate, ErrKeyMismatch, ErrDuplicateMember,
 	ErrDuplicateRequest, ErrDuplicateNode, ErrDuplicateSerial, ErrUnknownMember, ErrUnknownRequest,
 	ErrUnknownNode, ErrUnknownSubsystem, ErrUnknownService, ErrUnknownGroup, ErrIllegalTransition,
-	ErrUnknownOperator, ErrJoinTokenUnknown, ErrJoinTokenUsed, ErrJoinTokenExpired, ErrUnauthenticated, ErrForbidden, ErrInvalidArgument,
+	ErrUnknownOperator, ErrNotApproved, ErrJoinTokenUnknown, ErrJoinTokenUsed, ErrJoinTokenExpired, ErrUnauthenticated, ErrForbidden, ErrInvalidArgument,
 }
 
 // ErrorCode returns the machine code of err's sentinel, "" for nil, or

@@ -16,6 +16,14 @@
 //   - [Limiter]: rate limits per consumer subsystem per service, with
 //     separate read and write budgets (R-T1: 1,000 reads/min and 300
 //     writes/min by default), overridable per service and per client.
+//   - [OpenAPI]: a REST service's OpenAPI 3 description ([LoadOpenAPI]
+//     refuses external references), its [OpenAPI.Endpoints] as ACL patterns and
+//     [OpenAPI.ValidateRequest] against service-relative paths.
+//   - SOAP pass-through: [IsSOAP], [ParseSOAP] reads the X-Road SOAP header
+//     (client, service, id) of a SOAP 1.1 or 1.2 request and [SOAPFault]
+//     builds the fault returned to a SOAP client.
+//   - [LGSPMap]: the LGSP path form /{version}/{domain}/{resource}[/rest]
+//     mapped to services.
 //
 // # Lifecycle headers
 //

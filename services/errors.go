@@ -9,7 +9,8 @@ var (
 	// ErrInvalidID: a service or subsystem identifier does not parse.
 	ErrInvalidID = errors.New("services: invalid identifier")
 	// ErrInvalidDescription: a service description breaks a rule of
-	// Description.Validate.
+	// Description.Validate, or its OpenAPI document does not load
+	// (LoadOpenAPI: too large, external reference, invalid).
 	ErrInvalidDescription = errors.New("services: invalid service description")
 	// ErrInvalidRule: an access rule, subject, endpoint or path pattern is
 	// malformed, or names an undefined local group.
@@ -25,6 +26,15 @@ var (
 	ErrUnknownVersion = errors.New("services: unknown service version")
 	// ErrRetired: the version is retired, or deprecated and past its sunset.
 	ErrRetired = errors.New("services: service version retired")
+	// ErrValidation: a request does not match the OpenAPI description of
+	// the service (OpenAPI.ValidateRequest), including an operation the
+	// description does not have.
+	ErrValidation = errors.New("services: request does not match the service description")
+	// ErrSOAP: a SOAP request is malformed or lacks a valid X-Road header
+	// (client, service, id).
+	ErrSOAP = errors.New("services: invalid SOAP request")
+	// ErrLGSP: an LGSP route is malformed or duplicated.
+	ErrLGSP = errors.New("services: invalid LGSP route")
 )
 
 var errorCodes = []struct {
@@ -39,6 +49,9 @@ var errorCodes = []struct {
 	{ErrRateLimited, "rate_limited"},
 	{ErrUnknownVersion, "unknown_version"},
 	{ErrRetired, "service_retired"},
+	{ErrValidation, "request_invalid"},
+	{ErrSOAP, "invalid_soap"},
+	{ErrLGSP, "invalid_lgsp_route"},
 }
 
 // ErrorCode returns the machine code of the first sentinel err wraps, in the

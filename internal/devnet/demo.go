@@ -1,0 +1,123 @@
+package devnet
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+
+	"github.com/dxl-network/dxl/node"
+	"github.com/dxl-network/dxl/services"
+)
+
+// The demo's two agencies: A consumes, B provides the sample service.
+var (
+	AgencyA = Agency{Code: "000.00.00.A01", Name: "So Tu phap (demo agency A)", Subsystem: "TUPHAP"}
+	AgencyB = Agency{Code: "000.00.00.B01", Name: "Cong an tinh (demo agency B)", Subsystem: "DANCU"}
+)
+
+// SampleServiceCode is the code of the demo's published service.
+const SampleServiceCode = "population"
+
+// Demo is the embedded default network: registry, CA, TSA, agency A's node
+// (consumer), agency B's node (provider) and B's sample backend, with the
+// sample service published and granted to A.
+type Demo struct {
+	*Network
+	A, B       *NodeHandle
+	BackendURL string
+	ClientA    string // A's subsystem ID
+	Service    string // the sample service ID
+	// ISCert and ISKey are A's information system's TLS client
+	// certificate and key (pinned in A's node.json); APICert is A's
+	// consumer API certificate, to trust.
+	ISCert, ISKey, APICert string
+}
+
+// DemoOptions configures StartDemo.
+type DemoOptions struct {
+	Options
+	// APIListenA and APIListenB are the consumer API addresses (default
+	// 127.0.0.1:0).
+	APIListenA, APIListenB string
+	// BackendListen is the sample backend's address (default 127.0.0.1:0).
+	BackendListen string
+	// Configure B, if set, edits B's node configuration further.
+	ConfigureB func(*node.Config)
+}
+
+// StartDemo starts the embedded default network.
+func StartDemo(ctx context.Context, o DemoOptions) (_ *Demo, err error) {
+	nw, err := Start(ctx, o.Options)
+	if err != nil {
+		return nil, err
+	}
+	d := &Demo{Network: nw}
+	defer func() {
+		if err != nil {
+			nw.Close()
+		}
+	}()
+	ln, err := net.Listen("tcp", or(o.BackendListen, "127.0.0.1:0"))
+	if err != nil {
+		return nil, fmt.Errorf("sample backend: %w", err)
+	}
+	nw.serve(ln, SampleBackend())
+	d.BackendURL = "http://" + ln.Addr().String()
+	d.ClientA = nw.SubsystemID(AgencyA)
+	provider := nw.SubsystemID(AgencyB)
+	d.Service = provider + "/" + SampleServiceCode
+
+	isDir := filepath.Join(nw.Dir, "information-system-a")
+	if err := os.MkdirAll(isDir, 0o700); err != nil {
+		return nil, err
+	}
+	var isSHA string
+	if d.ISCert, d.ISKey, isSHA, err = ClientCert(isDir, "client"); err != nil {
+		return nil, err
+	}
+	a := AgencyA
+	a.Configure = func(c *node.Config) {
+		c.APIListen = or(o.APIListenA, "127.0.0.1:0")
+		c.Clients = []node.ClientCert{{Subsystem: d.ClientA, CertSHA256: isSHA}}
+	}
+	b := AgencyB
+	b.Configure = func(c *node.Config) {
+		c.APIListen = or(o.APIListenB, "127.0.0.1:0")
+		c.Services = []node.ServiceConfig{{Subsystem: provider, Description: services.Description{Code: SampleServiceCode,
+			Versions: []services.Version{{Lifecycle: services.Published, BackendURL: d.BackendURL, OpenAPI: []byte(SampleOpenAPI)}}}}}
+		c.Access = services.AccessConfig{Rules: []services.Rule{AllowAll(d.ClientA, d.Service)}}
+		if o.ConfigureB != nil {
+			o.ConfigureB(c)
+		}
+	}
+	if d.A, err = nw.Admit(ctx, a); err != nil {
+		return nil, err
+	}
+	if d.B, err = nw.Admit(ctx, b); err != nil {
+		return nil, err
+	}
+	if err := nw.Publish(ctx, provider, SampleServiceCode, "", []byte(SampleOpenAPI)); err != nil {
+		return nil, fmt.Errorf("publish: %w", err)
+	}
+	if err := nw.WaitConfig(ctx, d.A, d.B); err != nil {
+		return nil, err
+	}
+	d.APICert = filepath.Join(d.A.Dir, node.FileAPICert)
+	return d, nil
+}
+
+// CurlCommand is a ready curl command calling B's sample service from A's
+// side, authenticated with A's information-system certificate.
+func (d *Demo) CurlCommand(path string) string {
+	return fmt.Sprintf("curl -sS --cacert %s --cert %s --key %s https://%s/r1/%s%s",
+		d.APICert, d.ISCert, d.ISKey, d.A.Node.APIAddr(), d.Service, path)
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

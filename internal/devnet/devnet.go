@@ -1,0 +1,388 @@
+package devnet
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dxl-network/dxl/membership"
+	"github.com/dxl-network/dxl/membership/globalconf"
+	"github.com/dxl-network/dxl/node"
+	"github.com/dxl-network/dxl/services"
+	"github.com/dxl-network/dxl/tsa"
+)
+
+// Passphrase seals every key of a devnet: it is a throw-away network.
+const Passphrase = "devnet-passphrase-not-secret"
+
+// Options configures Start.
+type Options struct {
+	// Dir is the working directory (created; nothing outside it is written).
+	Dir string
+	// Instance is the instance code (default VN-DEMO).
+	Instance string
+	// Logger receives every component's logs (default: discarded).
+	Logger *slog.Logger
+	// ConfigInterval is how often nodes refresh the configuration
+	// (default 2s).
+	ConfigInterval time.Duration
+	// FastRaft shortens Raft timeouts and skips fsync (tests).
+	FastRaft bool
+}
+
+// Network is a running devnet.
+type Network struct {
+	Dir        string
+	Instance   string
+	Registry   *membership.Registry
+	Admin      *membership.Client
+	AdminToken string
+	Anchor     *globalconf.Anchor
+	AnchorPath string
+	TSAURL     string
+
+	opts    Options
+	log     *slog.Logger
+	mu      sync.Mutex
+	closers []func()
+}
+
+// Start creates and starts the registry (with its CA and TSA).
+func Start(ctx context.Context, o Options) (_ *Network, err error) {
+	if o.Instance == "" {
+		o.Instance = "VN-DEMO"
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.ConfigInterval <= 0 {
+		o.ConfigInterval = 2 * time.Second
+	}
+	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
+		return nil, err
+	}
+	n := &Network{Dir: o.Dir, Instance: o.Instance, opts: o, log: o.Logger}
+	defer func() {
+		if err != nil {
+			n.Close()
+		}
+	}()
+	raftAddr, apiAddr, tsaLn := freeAddr(), freeAddr(), mustListen()
+	n.TSAURL = "http://" + tsaLn.Addr().String() + "/"
+	regDir := filepath.Join(o.Dir, "registry")
+	ropts := []membership.RegistryOption{membership.WithRegistryLogger(o.Logger)}
+	if o.FastRaft {
+		ropts = append(ropts, membership.WithRaftConfig(func(c *membership.Config) {
+			c.NoSync = true
+			c.HeartbeatTimeout, c.ElectionTimeout, c.LeaderLeaseTimeout = 300*time.Millisecond, 300*time.Millisecond, 150*time.Millisecond
+		}))
+	}
+	res, err := membership.InitFirst(ctx, regDir, membership.InitOptions{Instance: o.Instance,
+		ServerAddrs: membership.ServerAddrs{ID: "registry-1", RaftAddr: raftAddr, APIAddr: apiAddr, APIURL: "https://" + apiAddr,
+			IPs: []net.IP{net.ParseIP("127.0.0.1")}, DNSNames: []string{"localhost"}},
+		Org: "DXL demo network operator", TSA: true, TSAURL: n.TSAURL}, []byte(Passphrase), ropts...)
+	if err != nil {
+		tsaLn.Close()
+		return nil, fmt.Errorf("registry init: %w", err)
+	}
+	n.AdminToken = res.AdminToken
+	n.AnchorPath = res.Anchor
+
+	stamper, tsaCloser, err := tsa.Open(filepath.Join(regDir, membership.DirTSA), []byte(Passphrase), tsa.WithLogger(o.Logger))
+	if err != nil {
+		tsaLn.Close()
+		return nil, err
+	}
+	n.serve(tsaLn, stamper.Handler())
+	n.onClose(func() { tsaCloser.Close() })
+
+	if n.Registry, err = membership.Open(ctx, regDir, []byte(Passphrase), ropts...); err != nil {
+		return nil, fmt.Errorf("registry: %w", err)
+	}
+	n.onClose(func() { n.Registry.Close() })
+	if _, err := n.Registry.Server().WaitLeader(ctx); err != nil {
+		return nil, err
+	}
+	if n.Anchor, err = globalconf.LoadAnchor(n.AnchorPath); err != nil {
+		return nil, err
+	}
+	roots := x509.NewCertPool()
+	for _, r := range n.Anchor.Roots {
+		roots.AddCert(r)
+	}
+	if n.Admin, err = membership.NewClient(n.Anchor.Servers, membership.WithRoots(roots), membership.WithOperatorToken(n.AdminToken)); err != nil {
+		return nil, err
+	}
+	n.onClose(n.Admin.Close)
+	return n, nil
+}
+
+// Close stops everything in reverse order of start.
+func (n *Network) Close() {
+	n.mu.Lock()
+	cl := n.closers
+	n.closers = nil
+	n.mu.Unlock()
+	for i := len(cl) - 1; i >= 0; i-- {
+		cl[i]()
+	}
+}
+
+func (n *Network) onClose(f func()) {
+	n.mu.Lock()
+	n.closers = append(n.closers, f)
+	n.mu.Unlock()
+}
+
+func (n *Network) serve(ln net.Listener, h http.Handler) *http.Server {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelDebug)}
+	go func() { _ = srv.Serve(ln) }()
+	n.onClose(func() { _ = srv.Close() })
+	return srv
+}
+
+// Agency describes a member to admit.
+type Agency struct {
+	Code      string // member code (INSTANCE/GOV/Code)
+	Name      string
+	Subsystem string
+	// Configure, if set, edits the first node's configuration before it
+	// starts (services, access rights, clients).
+	Configure func(*node.Config)
+}
+
+// Member returns the agency's member ID in n.
+func (n *Network) Member(a Agency) string { return n.Instance + "/GOV/" + a.Code }
+
+// SubsystemID returns the agency's subsystem ID in n.
+func (n *Network) SubsystemID(a Agency) string { return n.Member(a) + "/" + a.Subsystem }
+
+// NodeHandle is a node of the devnet that can be stopped and started again.
+type NodeHandle struct {
+	Dir  string
+	Node *node.Node
+	net  *Network
+}
+
+// Stop stops the node (its directory stays).
+func (h *NodeHandle) Stop() {
+	if h.Node != nil {
+		h.Node.Close()
+		h.Node = nil
+	}
+}
+
+// Restart starts a stopped node again from its directory.
+func (h *NodeHandle) Restart(ctx context.Context) error {
+	h.Stop()
+	nd, err := h.net.openNode(ctx, h.Dir)
+	if err != nil {
+		return err
+	}
+	h.Node = nd
+	return nil
+}
+
+// Admit creates a node for a, submits its registration, has the operator
+// approve it, installs the certificates and starts the node.
+func (n *Network) Admit(ctx context.Context, a Agency) (*NodeHandle, error) {
+	member := n.Member(a)
+	dir := filepath.Join(n.Dir, strings.ToLower(a.Code))
+	cfg := node.Config{Member: member, P2PListen: []string{"/ip4/127.0.0.1/tcp/" + port(freeAddr())},
+		APIListen: "127.0.0.1:0", ConfigInterval: node.Duration(n.opts.ConfigInterval)}
+	if a.Configure != nil {
+		a.Configure(&cfg)
+	}
+	if _, err := node.Init(dir, cfg, node.InitOptions{Anchor: n.Anchor, Organization: a.Name}, []byte(Passphrase)); err != nil {
+		return nil, err
+	}
+	form := sampleForm(a)
+	st, err := node.Register(ctx, dir, n.Admin, form, []byte(Passphrase))
+	if err != nil {
+		return nil, fmt.Errorf("register %s: %w", member, err)
+	}
+	if _, err := n.Admin.Approve(ctx, st.RequestID); err != nil {
+		return nil, fmt.Errorf("approve %s: %w", member, err)
+	}
+	if _, err := node.Enroll(ctx, dir, n.Admin, []byte(Passphrase), 10*time.Second); err != nil {
+		return nil, fmt.Errorf("enroll %s: %w", member, err)
+	}
+	return n.startNode(ctx, dir)
+}
+
+// AddNode gives an admitted agency a further node (a replica with the same
+// services and access rights as from), registered by the operator.
+func (n *Network) AddNode(ctx context.Context, a Agency, from *NodeHandle, suffix string) (*NodeHandle, error) {
+	cfg, err := node.LoadConfig(from.Dir)
+	if err != nil {
+		return nil, err
+	}
+	cfg.P2PListen = []string{"/ip4/127.0.0.1/tcp/" + port(freeAddr())}
+	cfg.APIListen = "127.0.0.1:0"
+	dir := filepath.Join(n.Dir, strings.ToLower(a.Code)+"-"+suffix)
+	res, err := node.Init(dir, *cfg, node.InitOptions{Anchor: n.Anchor, Organization: a.Name}, []byte(Passphrase))
+	if err != nil {
+		return nil, err
+	}
+	added, err := n.Admin.AddNode(ctx, n.Member(a), res.NodeCSR, cfg.P2PListen)
+	if err != nil {
+		return nil, fmt.Errorf("add node to %s: %w", n.Member(a), err)
+	}
+	// The member-sign key is the member's: the replica signs with the same
+	// key and certificate as the first node.
+	for _, f := range []string{node.FileSignKey, node.FileSignCert} {
+		raw, err := os.ReadFile(filepath.Join(from.Dir, f))
+		if err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), raw, 0o600); err != nil {
+			return nil, err
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, node.FileAuthCert), []byte(added.NodeCert), 0o644); err != nil {
+		return nil, err
+	}
+	return n.startNode(ctx, dir)
+}
+
+func (n *Network) startNode(ctx context.Context, dir string) (*NodeHandle, error) {
+	nd, err := n.openNode(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	h := &NodeHandle{Dir: dir, Node: nd, net: n}
+	n.onClose(h.Stop)
+	return h, nil
+}
+
+func (n *Network) openNode(ctx context.Context, dir string) (*node.Node, error) {
+	nd, err := node.Open(ctx, dir, []byte(Passphrase), node.WithLogger(n.log),
+		node.WithGlobalConfigOptions(globalconf.WithRetryBase(200*time.Millisecond)))
+	if err != nil {
+		return nil, err
+	}
+	if err := nd.RefreshConfig(ctx); err != nil {
+		n.log.Warn("first configuration fetch failed", "error", err)
+	}
+	return nd, nil
+}
+
+// WaitConfig waits until every node runs on a configuration at least as
+// new as the registry's current state.
+func (n *Network) WaitConfig(ctx context.Context, nodes ...*NodeHandle) error {
+	want := n.Registry.Server().State().Version
+	for _, h := range nodes {
+		for h.Node.ConfigVersion() < want {
+			if err := h.Node.RefreshConfig(ctx); err != nil && ctx.Err() != nil {
+				return fmt.Errorf("node %s stuck at configuration %d, want %d: %w", h.Dir, h.Node.ConfigVersion(), want, err)
+			}
+			if h.Node.ConfigVersion() >= want {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("node %s stuck at configuration %d, want %d", h.Dir, h.Node.ConfigVersion(), want)
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
+	return nil
+}
+
+// Publish publishes a provided service in the registry's catalogue.
+func (n *Network) Publish(ctx context.Context, subsystem, code, version string, openapi []byte) error {
+	sum := ""
+	if len(openapi) > 0 {
+		s := sha256.Sum256(openapi)
+		sum = hex.EncodeToString(s[:])
+	}
+	_, err := n.Admin.PublishService(ctx, membership.PublishServiceRequest{Subsystem: subsystem, Code: code, Version: version, DescriptionSHA256: sum})
+	return err
+}
+
+// ClientCert creates a self-signed TLS client certificate for an
+// information system, writes it and its (unencrypted, for curl) key to
+// dir/name.pem and dir/name.key, and returns its SHA-256 for node.json.
+func ClientCert(dir, name string) (certPath, keyPath, sha string, err error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return "", "", "", err
+	}
+	serial, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
+	tmpl := &x509.Certificate{SerialNumber: serial.Add(serial, big.NewInt(1)), Subject: pkix.Name{CommonName: name},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().AddDate(1, 0, 0),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return "", "", "", err
+	}
+	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return "", "", "", err
+	}
+	certPath, keyPath = filepath.Join(dir, name+".pem"), filepath.Join(dir, name+".key")
+	if err := os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		return "", "", "", err
+	}
+	if err := os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+		return "", "", "", err
+	}
+	s := sha256.Sum256(der)
+	return certPath, keyPath, hex.EncodeToString(s[:]), nil
+}
+
+func sampleForm(a Agency) membership.Registration {
+	return membership.Registration{
+		Unit:             membership.Unit{Name: a.Name, Address: "Ha Noi"},
+		Representative:   membership.Person{Name: "Nguyen Van A", Title: "Giam doc"},
+		TechnicalContact: membership.Contact{Name: "Tran Thi B", Phone: "+84 24 3823 0000", Email: "cntt@example.gov.vn"},
+		System:           membership.System{Code: a.Subsystem, Name: a.Name + " information system", BusinessDomain: "demo"},
+		SecurityLevel:    3, SecurityApprovalDoc: "QD-1/2026", HighestClassification: membership.ClassPublic,
+		ConnectionOption: "own node",
+		DataCatalogue: []membership.DataRow{{Name: "sample records", Classification: "public", Frequency: "daily",
+			Method: membership.MethodAPI, PlannedConnection: "2026-12-01", Purpose: "demo"}},
+		Commitment: membership.Commitment{SignerName: "Nguyen Van A", SignerTitle: "Giam doc", SignerIDNumber: "001088000001", Date: "2026-11-23"},
+	}
+}
+
+// AllowAll grants every endpoint of service to client.
+func AllowAll(client, service string) services.Rule {
+	return services.Rule{Subject: client, Service: service}
+}
+
+func freeAddr() string {
+	ln := mustListen()
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func mustListen() net.Listener {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	return ln
+}
+
+func port(addr string) string { _, p, _ := net.SplitHostPort(addr); return p }
+
+var _ = errors.New
+var _ = io.EOF

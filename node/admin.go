@@ -1,0 +1,102 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/dxl-network/dxl/node/auth"
+)
+
+// FileAdminSocket is the node's local admin socket (owner-only): consumer
+// credentials and status while the node runs, callable with
+// curl --unix-socket.
+const FileAdminSocket = "admin.sock"
+
+// adminHandler is the admin API on the Unix socket.
+//
+//	POST   /v1/credentials          {"subsystem":"…"} → {"key_id","secret","subsystem"} (secret shown once)
+//	GET    /v1/credentials          → [{key_id, subsystem, …}] (hashes only)
+//	POST   /v1/credentials/{key}/rotate → new secret
+//	DELETE /v1/credentials/{key}
+//	GET    /v1/health               → the level-1 health report
+//	GET    /v1/peers                → peer states
+func (n *Node) adminHandler() http.Handler {
+	m := http.NewServeMux()
+	m.HandleFunc("POST /v1/credentials", func(w http.ResponseWriter, r *http.Request) {
+		var b struct {
+			Subsystem string `json:"subsystem"`
+		}
+		if err := json.NewDecoder(io.LimitReader(r.Body, 4<<10)).Decode(&b); err != nil {
+			writeJSON(w, http.StatusBadRequest, ErrorBody{Code: "bad_request", Message: err.Error()})
+			return
+		}
+		cred, err := n.auth.Create(r.Context(), b.Subsystem)
+		adminAnswer(w, cred, err)
+	})
+	m.HandleFunc("GET /v1/credentials", func(w http.ResponseWriter, r *http.Request) {
+		recs, err := n.auth.List(r.Context())
+		adminAnswer(w, recs, err)
+	})
+	m.HandleFunc("POST /v1/credentials/{key}/rotate", func(w http.ResponseWriter, r *http.Request) {
+		cred, err := n.auth.Rotate(r.Context(), r.PathValue("key"))
+		adminAnswer(w, cred, err)
+	})
+	m.HandleFunc("DELETE /v1/credentials/{key}", func(w http.ResponseWriter, r *http.Request) {
+		adminAnswer(w, map[string]string{"revoked": r.PathValue("key")}, n.auth.Revoke(r.Context(), r.PathValue("key")))
+	})
+	m.HandleFunc("GET /v1/health", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, n.Health()) })
+	m.HandleFunc("GET /v1/peers", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, n.Peers()) })
+	return m
+}
+
+func adminAnswer(w http.ResponseWriter, v any, err error) {
+	if err != nil {
+		status := http.StatusInternalServerError
+		switch {
+		case errors.Is(err, auth.ErrSubsystem):
+			status = http.StatusBadRequest
+		case errors.Is(err, auth.ErrNotFound):
+			status = http.StatusNotFound
+		}
+		writeJSON(w, status, ErrorBody{Code: auth.ErrorCode(err), Message: err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+// listenAdmin opens DIR/admin.sock, owner-only, replacing a stale socket.
+func listenAdmin(dir string) (net.Listener, error) {
+	path := filepath.Join(dir, FileAdminSocket)
+	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+		c.Close()
+		return nil, errors.New("another node is serving " + path)
+	}
+	_ = os.Remove(path)
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	return ln, nil
+}
+
+// AdminClient returns an HTTP client that talks to the admin socket of the
+// node in dir (base URL http://node).
+func AdminClient(dir string) *http.Client {
+	path := filepath.Join(dir, FileAdminSocket)
+	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", path)
+		}}}
+}

@@ -1,0 +1,215 @@
+package node
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/dxl-network/dxl/node/envelope"
+	"github.com/dxl-network/dxl/services"
+)
+
+// Call is one outgoing synchronous call, as the consumer API hands it over.
+type Call struct {
+	Client      services.SubsystemID
+	Service     services.ServiceID
+	RequestID   envelope.RequestID
+	UserID      string
+	Method      string
+	Path        string // service-relative, with query
+	ContentType string
+	Body        []byte
+}
+
+// Result is a verified response. Body streams the response body; it is
+// checked against the signed hash at its end (an error instead of io.EOF on
+// mismatch), and must be closed.
+type Result struct {
+	Response *envelope.SignedResponse
+	Provider peer.ID
+	Body     io.ReadCloser
+}
+
+// dialTimeout bounds reaching one provider node before failing over.
+const dialTimeout = 5 * time.Second
+
+// Do sends c to a node of the service's provider member, failing over to
+// the member's other nodes while none has received the request.
+func (n *Node) Do(ctx context.Context, c *Call) (*Result, error) {
+	v := n.view()
+	if v == nil {
+		return nil, ErrNoConfig
+	}
+	if err := n.checkService(v, c.Service); err != nil {
+		return nil, err
+	}
+	provider := c.Service.Provider.Member.String()
+	cands := v.byMember[provider]
+	if len(cands) == 0 {
+		return nil, fmt.Errorf("%w: %s has no active node", ErrUnreachable, provider)
+	}
+	var lastErr error
+	for _, pid := range n.order(cands) {
+		res, sent, err := n.callPeer(ctx, v, pid, c)
+		if err == nil {
+			return res, nil
+		}
+		lastErr = err
+		if sent || ctx.Err() != nil {
+			break // the provider may have acted on it: never resend
+		}
+		n.log.Info("provider node unreachable, failing over", "peer", pid.String(), "error", err)
+	}
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("%w: %v", ErrTimeout, lastErr)
+	}
+	return nil, lastErr
+}
+
+// checkService looks the service up in the catalogue.
+func (n *Node) checkService(v *view, sid services.ServiceID) error {
+	if isMetaService(sid.Code) {
+		if !v.memberActive(sid.Provider.Member.String()) {
+			return fmt.Errorf("%w: %s is not an active member", ErrUnknownService, sid.Provider.Member)
+		}
+		return nil
+	}
+	s := v.services[sid.String()]
+	if s == nil {
+		return fmt.Errorf("%w: %s is not in the service catalogue", ErrUnknownService, sid)
+	}
+	if s.Lifecycle == "retired" {
+		return fmt.Errorf("%w: %s", ErrServiceRetired, sid)
+	}
+	if !v.memberActive(sid.Provider.Member.String()) {
+		return fmt.Errorf("%w: provider %s is not an active member", ErrUnknownService, sid.Provider.Member)
+	}
+	return nil
+}
+
+// order returns the candidates starting at a rotating offset, connected
+// nodes first, so load spreads and a known-down node is tried last.
+func (n *Node) order(cands []peer.ID) []peer.ID {
+	k := int(n.rr.Add(1) % uint64(len(cands)))
+	out := make([]peer.ID, 0, len(cands))
+	var later []peer.ID
+	for i := range cands {
+		pid := cands[(k+i)%len(cands)]
+		if n.host.Network().Connectedness(pid) == network.Connected {
+			out = append(out, pid)
+		} else {
+			later = append(later, pid)
+		}
+	}
+	return append(out, later...)
+}
+
+// callPeer runs one call against one provider node. sent reports whether
+// the request may have reached it (then the caller must not fail over).
+func (n *Node) callPeer(ctx context.Context, v *view, pid peer.ID, c *Call) (_ *Result, sent bool, err error) {
+	req, err := n.signer.SignRequest(envelope.Request{
+		RequestID: c.RequestID, Client: c.Client.String(), Service: c.Service.String(), Target: pid.String(),
+		UserID: c.UserID, Method: c.Method, Path: c.Path, BodySHA256: sha256Sum(c.Body),
+		ContentType: c.ContentType, BodyLength: uint64(len(c.Body)),
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("%w: %v", ErrBadRequest, err)
+	}
+	dctx, cancel := context.WithTimeout(ctx, dialTimeout)
+	s, err := n.host.NewStream(network.WithAllowLimitedConn(dctx, "dxl-call"), pid, CallProtocol)
+	cancel()
+	if err != nil {
+		return nil, false, fmt.Errorf("%w: %s: %v", ErrUnreachable, pid, err)
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		_ = s.SetDeadline(dl)
+	}
+	w := bufio.NewWriterSize(s, 64<<10)
+	err = envelope.WriteFrame(w, envelope.FrameRequest, req.Raw)
+	if err == nil {
+		_, _, err = envelope.WriteBody(w, bytes.NewReader(c.Body), envelope.MaxChunk, 0)
+	}
+	if err == nil {
+		err = w.Flush()
+	}
+	if err == nil {
+		err = s.CloseWrite()
+	}
+	if err != nil {
+		_ = s.Reset()
+		return nil, true, fmt.Errorf("%w: sending to %s: %v", ErrUnreachable, pid, err)
+	}
+	br := bufio.NewReaderSize(s, 64<<10)
+	f, err := envelope.ReadFrame(br)
+	if err != nil {
+		_ = s.Reset()
+		if ctx.Err() != nil {
+			return nil, true, fmt.Errorf("%w: waiting for %s", ErrTimeout, pid)
+		}
+		return nil, true, fmt.Errorf("%w: reading from %s: %v", ErrUnreachable, pid, err)
+	}
+	switch f.Type {
+	case envelope.FrameError:
+		_ = s.Close()
+		return nil, true, remoteError(string(f.Payload))
+	case envelope.FrameResponse:
+	default:
+		_ = s.Reset()
+		return nil, true, fmt.Errorf("%w: unexpected frame %d from %s", envelope.ErrMalformed, f.Type, pid)
+	}
+	nd, _ := v.peerAllowed(pid)
+	if nd == nil {
+		_ = s.Reset()
+		return nil, true, ErrNotMember
+	}
+	resp, err := envelope.VerifyResponse(f.Payload, req, v.policy(n.now, "", nd.Member))
+	if err != nil {
+		_ = s.Reset()
+		n.log.Warn("response refused", "peer", pid.String(), "request_id", c.RequestID.String(), "error_code", Code(err), "error", err)
+		return nil, true, err
+	}
+	body := envelope.NewHashingReader(envelope.NewBodyReader(br, n.cfg.MaxBody), resp.BodySHA256, resp.BodyLength)
+	return &Result{Response: resp, Provider: pid, Body: &streamBody{r: body, s: s}}, true, nil
+}
+
+// remoteError parses an error frame's "code: message".
+func remoteError(p string) error {
+	code, msg, _ := strings.Cut(p, ": ")
+	re := &RemoteError{Code: code, Message: msg}
+	if code == "rate_limited" {
+		re.RetryAfter = parseRetryAfter(msg)
+	}
+	return re
+}
+
+// streamBody closes the stream once the body is consumed or abandoned.
+type streamBody struct {
+	r    io.Reader
+	s    network.Stream
+	done bool
+}
+
+func (b *streamBody) Read(p []byte) (int, error) {
+	k, err := b.r.Read(p)
+	if err == io.EOF {
+		b.done = true
+	}
+	return k, err
+}
+
+func (b *streamBody) Close() error {
+	if b.done {
+		return b.s.Close()
+	}
+	return b.s.Reset()
+}
+
+var _ = errors.Is

@@ -1,0 +1,242 @@
+package node
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/dxl-network/dxl/internal/ident"
+	"github.com/dxl-network/dxl/services"
+)
+
+// Files in a node directory.
+const (
+	FileConfig     = "node.json"
+	FileAuthKey    = "node.key"  // Ed25519 auth key, the libp2p identity (sealed)
+	FileAuthCert   = "node.pem"  // node-auth certificate + intermediate
+	FileSignKey    = "sign.key"  // member signing key (sealed)
+	FileSignCert   = "sign.pem"  // member-sign certificate + intermediate
+	FileTokenKey   = "token.key" // ES256 key of the token endpoint (sealed)
+	FileAPIKey     = "api.key"   // consumer API TLS key (sealed)
+	FileAPICert    = "api.pem"   // consumer API TLS certificate (self-signed)
+	FileAnchor     = "anchor.json"
+	FileDB         = "node.db"
+	FileEnrollment = "enrollment.json"
+)
+
+// Defaults.
+const (
+	DefaultAPIListen      = "127.0.0.1:8443"
+	DefaultP2PListen      = "/ip4/0.0.0.0/tcp/4001"
+	DefaultConfigInterval = time.Minute
+	DefaultMaxBody        = 64 << 20
+	DefaultCallTimeout    = 60 * time.Second
+)
+
+// Config is a node's node.json. Everything about the network comes from the
+// signed global configuration; this file holds what is the node operator's
+// own: addresses, the information systems allowed to call, and the services
+// this node provides with their access rights and rate limits.
+type Config struct {
+	// Member is the member this node belongs to, INSTANCE/CLASS/CODE.
+	Member string `json:"member"`
+	// P2PListen are the libp2p listen multiaddrs; P2PAnnounce, if set, are
+	// the addresses registered for other nodes to dial (default: the listen
+	// addresses).
+	P2PListen   []string `json:"p2p_listen"`
+	P2PAnnounce []string `json:"p2p_announce,omitempty"`
+	// APIListen is the consumer HTTPS API address for information systems.
+	APIListen string `json:"api_listen"`
+	// ConfigInterval is how often the global configuration is refreshed.
+	ConfigInterval Duration `json:"config_interval,omitempty"`
+	// MaxBody caps a request or response body (bytes).
+	MaxBody int64 `json:"max_body,omitempty"`
+	// CallTimeout bounds one call end to end, backend included.
+	CallTimeout Duration `json:"call_timeout,omitempty"`
+	// Clients are information systems authenticated by a TLS client
+	// certificate, pinned by SHA-256 (the alternative is a bearer token
+	// from the token endpoint).
+	Clients []ClientCert `json:"clients,omitempty"`
+	// Services are the services this node provides.
+	Services []ServiceConfig `json:"services,omitempty"`
+	// Access are the access rights to them; RateLimits the per-client
+	// budgets (defaults from the signed policy).
+	Access     services.AccessConfig    `json:"access"`
+	RateLimits services.RateLimitConfig `json:"rate_limits"`
+	LGSP       []services.LGSPRoute     `json:"lgsp,omitempty"`
+}
+
+// ClientCert pins an information system's TLS client certificate.
+type ClientCert struct {
+	Subsystem  string `json:"subsystem"`
+	CertSHA256 string `json:"cert_sha256"`
+}
+
+// ServiceConfig is one service this node provides.
+type ServiceConfig struct {
+	// Subsystem is the providing subsystem, INSTANCE/CLASS/MEMBER/SUBSYSTEM.
+	Subsystem string `json:"subsystem"`
+	services.Description
+	// OpenAPIFiles names, per version ("" for unversioned), an OpenAPI 3
+	// file relative to the node directory; it fills Versions[].OpenAPI.
+	OpenAPIFiles map[string]string `json:"openapi_files,omitempty"`
+	// ValidateRequests checks requests against the OpenAPI description
+	// before the backend sees them.
+	ValidateRequests bool `json:"validate_requests,omitempty"`
+	// HealthPath is called by the level-2 health check (default "/").
+	HealthPath string `json:"health_path,omitempty"`
+	// BackendCA is a PEM file (relative to the node directory) of CA
+	// certificates for an https backend; empty means the system roots.
+	BackendCA string `json:"backend_ca,omitempty"`
+}
+
+// Duration is a time.Duration written as Go duration text ("1m0s").
+type Duration time.Duration
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	*d = Duration(v)
+	return err
+}
+
+func (c *Config) withDefaults() {
+	if len(c.P2PListen) == 0 {
+		c.P2PListen = []string{DefaultP2PListen}
+	}
+	if c.APIListen == "" {
+		c.APIListen = DefaultAPIListen
+	}
+	if c.ConfigInterval <= 0 {
+		c.ConfigInterval = Duration(DefaultConfigInterval)
+	}
+	if c.MaxBody <= 0 {
+		c.MaxBody = DefaultMaxBody
+	}
+	if c.CallTimeout <= 0 {
+		c.CallTimeout = Duration(DefaultCallTimeout)
+	}
+}
+
+// Validate checks the configuration after defaults.
+func (c *Config) Validate() error {
+	c.withDefaults()
+	if _, err := ident.ParseMember(c.Member, ""); err != nil {
+		return fmt.Errorf("%w: member: %v", ErrConfig, err)
+	}
+	for _, list := range [][]string{c.P2PListen, c.P2PAnnounce} {
+		for _, a := range list {
+			if _, err := ma.NewMultiaddr(a); err != nil {
+				return fmt.Errorf("%w: multiaddr %q: %v", ErrConfig, a, err)
+			}
+		}
+	}
+	if _, _, err := net.SplitHostPort(c.APIListen); err != nil {
+		return fmt.Errorf("%w: api_listen: %v", ErrConfig, err)
+	}
+	for _, cl := range c.Clients {
+		if _, err := services.ParseSubsystemID(cl.Subsystem); err != nil {
+			return fmt.Errorf("%w: client %q: %v", ErrConfig, cl.Subsystem, err)
+		}
+		if len(cl.CertSHA256) != 64 {
+			return fmt.Errorf("%w: client %s: cert_sha256 must be 64 hex digits", ErrConfig, cl.Subsystem)
+		}
+	}
+	seen := map[string]bool{}
+	for i := range c.Services {
+		s := &c.Services[i]
+		sub, err := services.ParseSubsystemID(s.Subsystem)
+		if err != nil {
+			return fmt.Errorf("%w: service subsystem %q: %v", ErrConfig, s.Subsystem, err)
+		}
+		if sub.Member.String() != c.Member {
+			return fmt.Errorf("%w: service %s/%s: subsystem is not of member %s", ErrConfig, s.Subsystem, s.Code, c.Member)
+		}
+		if isMetaService(s.Code) {
+			return fmt.Errorf("%w: service code %q is reserved for metadata calls", ErrConfig, s.Code)
+		}
+		if err := s.Description.Validate(); err != nil {
+			return fmt.Errorf("%w: service %s/%s: %v", ErrConfig, s.Subsystem, s.Code, err)
+		}
+		key := s.Subsystem + "/" + s.Code
+		if seen[key] {
+			return fmt.Errorf("%w: service %s listed twice", ErrConfig, key)
+		}
+		seen[key] = true
+	}
+	if err := c.RateLimits.Validate(); err != nil {
+		return fmt.Errorf("%w: rate_limits: %v", ErrConfig, err)
+	}
+	return nil
+}
+
+// LoadConfig reads DIR/node.json and the OpenAPI files it names.
+func LoadConfig(dir string) (*Config, error) {
+	raw, err := os.ReadFile(filepath.Join(dir, FileConfig))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	var c Config
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrConfig, FileConfig, err)
+	}
+	for i := range c.Services {
+		s := &c.Services[i]
+		for ver, file := range s.OpenAPIFiles {
+			v, err := s.Description.Lookup(ver)
+			if err != nil {
+				return nil, fmt.Errorf("%w: service %s: openapi_files: %v", ErrConfig, s.Code, err)
+			}
+			if !filepath.IsAbs(file) {
+				file = filepath.Join(dir, file)
+			}
+			if v.OpenAPI, err = os.ReadFile(file); err != nil {
+				return nil, fmt.Errorf("%w: service %s: %v", ErrConfig, s.Code, err)
+			}
+		}
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// SaveConfig writes c to DIR/node.json (0600), replacing it atomically.
+func SaveConfig(dir string, c *Config) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	// OpenAPI bytes loaded from files are not written back inline.
+	out := *c
+	out.Services = append([]ServiceConfig(nil), c.Services...)
+	for i := range out.Services {
+		s := &out.Services[i]
+		vs := append([]services.Version(nil), s.Versions...)
+		for j := range vs {
+			if _, fromFile := s.OpenAPIFiles[vs[j].Version]; fromFile {
+				vs[j].OpenAPI = nil
+			}
+		}
+		s.Versions = vs
+	}
+	raw, err := json.MarshalIndent(&out, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(dir, FileConfig+".tmp")
+	if err := os.WriteFile(tmp, append(raw, '\n'), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(dir, FileConfig))
+}

@@ -1,0 +1,328 @@
+package node
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/dxl-network/dxl/internal/ident"
+	"github.com/dxl-network/dxl/membership/globalconf"
+	"github.com/dxl-network/dxl/node/auth"
+	"github.com/dxl-network/dxl/node/envelope"
+	"github.com/dxl-network/dxl/services"
+)
+
+// CallProtocol is the libp2p protocol of synchronous calls.
+const CallProtocol = "/dxl/call/1.0.0"
+
+// Option configures Open.
+type Option func(*options)
+
+type options struct {
+	log        *slog.Logger
+	now        func() time.Time
+	confOpts   []globalconf.Option
+	apiLn      net.Listener
+	configHook func(*Config)
+}
+
+// WithLogger sets the logger (component=node is added).
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+// WithClock replaces time.Now (envelopes, skew checks, configuration age).
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// WithGlobalConfigOptions passes options to the global configuration client.
+func WithGlobalConfigOptions(opts ...globalconf.Option) Option {
+	return func(o *options) { o.confOpts = append(o.confOpts, opts...) }
+}
+
+// WithAPIListener serves the consumer API on ln instead of cfg.APIListen.
+func WithAPIListener(ln net.Listener) Option { return func(o *options) { o.apiLn = ln } }
+
+// Node is one running DXL node: the libp2p host toward other nodes, the
+// consumer HTTPS API for the agency's information systems, and the provider
+// side that serves its own services to other nodes.
+type Node struct {
+	dir    string
+	cfg    *Config
+	member ident.Member
+	log    *slog.Logger
+	now    func() time.Time
+
+	id     *identity
+	signer *envelope.Signer
+	conf   *globalconf.Client
+	cur    atomic.Pointer[view]
+	host   host.Host
+	peers  *peers
+	replay *envelope.ReplayCache
+	db     *bolt.DB
+	auth   *auth.Authority
+
+	provided map[string]*provided // by unversioned service ID
+	acl      *services.ACL
+	limiter  atomic.Pointer[services.Limiter]
+	limitKey atomic.Value // services.Limits the limiter was built with
+	lgsp     *services.LGSPMap
+	clients  map[string]string // TLS client cert SHA-256 -> subsystem
+	rr       atomic.Uint64
+
+	api     *http.Server
+	apiLn   net.Listener
+	admin   *http.Server
+	adminLn net.Listener
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	closed  atomic.Bool
+}
+
+// Open loads the node in dir (keys sealed with passphrase), verifies the
+// cached global configuration if there is one, and starts: the libp2p host,
+// the call handler, the consumer API and the configuration refresh.
+func Open(ctx context.Context, dir string, passphrase []byte, opts ...Option) (_ *Node, err error) {
+	o := options{log: slog.Default(), now: time.Now}
+	for _, f := range opts {
+		f(&o)
+	}
+	cfg, err := LoadConfig(dir)
+	if err != nil {
+		return nil, err
+	}
+	member, _ := ident.ParseMember(cfg.Member, "")
+	n := &Node{dir: dir, cfg: cfg, member: member, now: o.now,
+		log: o.log.With("component", "node"), clients: map[string]string{},
+		peers: &peers{state: map[peer.ID]*PeerState{}, now: o.now}}
+	defer func() {
+		if err != nil {
+			n.Close()
+		}
+	}()
+	if n.id, err = loadIdentity(dir, passphrase); err != nil {
+		return nil, err
+	}
+	if n.signer, err = envelope.NewSigner(n.id.signer, n.id.signChain[0]); err != nil {
+		return nil, err
+	}
+	n.signer.Now = o.now
+	anchor, err := globalconf.LoadAnchor(filepath.Join(dir, FileAnchor))
+	if err != nil {
+		return nil, err
+	}
+	copts := append([]globalconf.Option{globalconf.WithLogger(o.log), globalconf.WithClock(o.now),
+		globalconf.WithOnUpdate(n.onConfig)}, o.confOpts...)
+	if n.conf, err = globalconf.NewClient(anchor, dir, copts...); err != nil {
+		return nil, err
+	}
+	if n.db, err = bolt.Open(filepath.Join(dir, FileDB), 0o600, &bolt.Options{Timeout: time.Second}); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v (is the node already running?)", ErrConfig, FileDB, err)
+	}
+	store, err := auth.NewBoltStore(n.db)
+	if err != nil {
+		return nil, err
+	}
+	if n.auth, err = auth.New(auth.Config{NodeID: n.member.String(), Key: n.id.tokenKey, Store: store, Now: o.now, Logger: o.log}); err != nil {
+		return nil, err
+	}
+	for _, c := range cfg.Clients {
+		n.clients[c.CertSHA256] = c.Subsystem
+	}
+	if err := n.loadServices(); err != nil {
+		return nil, err
+	}
+	n.replay = envelope.NewReplayCache(10*time.Minute, 0)
+
+	if n.host, err = newHost(n.id.authKey, cfg.P2PListen, gater{n}); err != nil {
+		return nil, fmt.Errorf("%w: libp2p: %v", ErrConfig, err)
+	}
+	n.host.Network().Notify(n.peers.notifiee())
+	if doc, _, err := n.conf.Current(); err == nil && n.view() == nil {
+		n.onConfig(doc)
+	}
+	n.host.SetStreamHandler(CallProtocol, n.handleStream)
+
+	n.apiLn = o.apiLn
+	if n.apiLn == nil {
+		if n.apiLn, err = net.Listen("tcp", cfg.APIListen); err != nil {
+			return nil, fmt.Errorf("%w: consumer API: %v", ErrConfig, err)
+		}
+	}
+	n.api = &http.Server{
+		Handler:           n.apiHandler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		TLSConfig:         n.apiTLS(),
+		ErrorLog:          slog.NewLogLogger(n.log.Handler(), slog.LevelDebug),
+	}
+	if n.adminLn, err = listenAdmin(dir); err != nil {
+		return nil, fmt.Errorf("%w: admin socket: %v", ErrConfig, err)
+	}
+	n.admin = &http.Server{Handler: n.adminHandler(), ReadHeaderTimeout: 10 * time.Second}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	n.cancel = cancel
+	n.wg.Add(4)
+	go func() {
+		defer n.wg.Done()
+		_ = n.admin.Serve(n.adminLn)
+	}()
+	go func() {
+		defer n.wg.Done()
+		if err := n.api.ServeTLS(n.apiLn, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			n.log.Error("consumer API stopped", "error", err)
+		}
+	}()
+	go func() {
+		defer n.wg.Done()
+		_ = n.conf.Run(runCtx, time.Duration(cfg.ConfigInterval))
+	}()
+	go func() {
+		defer n.wg.Done()
+		n.probeLoop(runCtx)
+	}()
+	n.log.Info("node started", "member", cfg.Member, "peer_id", n.host.ID().String(),
+		"p2p", fmt.Sprint(n.host.Addrs()), "api", "https://"+n.apiLn.Addr().String())
+	return n, nil
+}
+
+// Close stops the node.
+func (n *Node) Close() error {
+	if !n.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	if n.cancel != nil {
+		n.cancel()
+	}
+	if n.api != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = n.api.Shutdown(ctx)
+		cancel()
+	}
+	if n.admin != nil {
+		_ = n.admin.Close()
+		_ = os.Remove(filepath.Join(n.dir, FileAdminSocket))
+	}
+	if n.host != nil {
+		n.host.RemoveStreamHandler(CallProtocol)
+		_ = n.host.Close()
+	}
+	n.wg.Wait()
+	if n.conf != nil {
+		n.conf.Close()
+	}
+	if n.db != nil {
+		_ = n.db.Close()
+	}
+	return nil
+}
+
+// PeerID is this node's libp2p peer ID.
+func (n *Node) PeerID() peer.ID { return n.host.ID() }
+
+// Member is this node's member.
+func (n *Node) Member() ident.Member { return n.member }
+
+// APIAddr is the consumer API's address.
+func (n *Node) APIAddr() string { return n.apiLn.Addr().String() }
+
+// Auth is the token authority of the consumer API (credentials for
+// information systems).
+func (n *Node) Auth() *auth.Authority { return n.auth }
+
+// ConfigVersion is the version of the configuration in use (0: none).
+func (n *Node) ConfigVersion() uint64 {
+	if v := n.view(); v != nil {
+		return v.doc.Version
+	}
+	return 0
+}
+
+// RefreshConfig fetches the global configuration now.
+func (n *Node) RefreshConfig(ctx context.Context) error {
+	_, err := n.conf.Fetch(ctx)
+	return err
+}
+
+func (n *Node) view() *view { return n.cur.Load() }
+
+// onConfig installs a newly accepted configuration.
+func (n *Node) onConfig(doc *globalconf.Document) {
+	v, err := newView(doc)
+	if err != nil {
+		n.log.Error("configuration not usable", "version", doc.Version, "error", err)
+		return
+	}
+	n.cur.Store(v)
+	n.rebuildLimiter(doc.Policy)
+	if n.host != nil {
+		n.applyPeers(v)
+	}
+	n.log.Info("global configuration in use", "version", doc.Version, "nodes", len(doc.Nodes), "services", len(doc.Services))
+}
+
+func (n *Node) rebuildLimiter(p globalconf.Policy) {
+	cfg := n.cfg.RateLimits
+	if cfg.Defaults.ReadsPerMin == 0 {
+		cfg.Defaults.ReadsPerMin = p.RateLimitReadsPerMin
+	}
+	if cfg.Defaults.WritesPerMin == 0 {
+		cfg.Defaults.WritesPerMin = p.RateLimitWritesPerMin
+	}
+	if old, ok := n.limitKey.Load().(services.Limits); ok && old == cfg.Defaults {
+		return
+	}
+	l, err := services.NewLimiter(cfg, services.WithClock(n.now))
+	if err != nil {
+		n.log.Error("rate limits not usable", "error", err)
+		return
+	}
+	n.limiter.Store(l)
+	n.limitKey.Store(cfg.Defaults)
+}
+
+func (n *Node) probeLoop(ctx context.Context) {
+	t := time.NewTicker(30 * time.Second)
+	defer t.Stop()
+	for {
+		n.probe(ctx)
+		n.limiterSweep()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (n *Node) limiterSweep() {
+	if l := n.limiter.Load(); l != nil {
+		l.Sweep()
+	}
+}
+
+// apiTLS is the consumer API's TLS: 1.2 or later, the node's API
+// certificate, and client certificates requested but optional (an
+// information system pinned in node.json may use one instead of a token).
+func (n *Node) apiTLS() *tls.Config {
+	return &tls.Config{
+		MinVersion:   tls.VersionTLS12,
+		Certificates: []tls.Certificate{n.id.apiCert},
+		ClientAuth:   tls.RequestClientCert,
+		// Pinned by fingerprint, not chained: information systems' certificates
+		// are usually self-signed, as in X-Road.
+		VerifyPeerCertificate: func([][]byte, [][]*x509.Certificate) error { return nil },
+	}
+}

@@ -1,0 +1,289 @@
+package node
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+
+	"github.com/dxl-network/dxl/node/envelope"
+	"github.com/dxl-network/dxl/services"
+)
+
+// provided is one service this node serves, compiled from node.json.
+type provided struct {
+	cfg    *ServiceConfig
+	id     services.ServiceID // unversioned
+	apis   map[string]*services.OpenAPI
+	client *http.Client
+}
+
+// groupsOf adapts the node's current configuration to services.Groups.
+type groupsOf struct{ n *Node }
+
+func (g groupsOf) Members(code string) []string {
+	if v := g.n.view(); v != nil {
+		return v.Members(code)
+	}
+	return nil
+}
+
+func (n *Node) loadServices() error {
+	n.provided = map[string]*provided{}
+	for i := range n.cfg.Services {
+		sc := &n.cfg.Services[i]
+		id, err := services.ParseServiceID(sc.Subsystem + "/" + sc.Code)
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrConfig, err)
+		}
+		p := &provided{cfg: sc, id: id, apis: map[string]*services.OpenAPI{}}
+		for _, v := range sc.Versions {
+			if len(v.OpenAPI) == 0 {
+				continue
+			}
+			api, err := services.LoadOpenAPI(context.Background(), v.OpenAPI)
+			if err != nil {
+				return fmt.Errorf("%w: service %s version %q: %v", ErrConfig, id, v.Version, err)
+			}
+			p.apis[v.Version] = api
+		}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = 256
+		tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		if sc.BackendCA != "" {
+			file := sc.BackendCA
+			if !filepath.IsAbs(file) {
+				file = filepath.Join(n.dir, file)
+			}
+			pemBytes, err := os.ReadFile(file)
+			if err != nil {
+				return fmt.Errorf("%w: backend_ca: %v", ErrConfig, err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pemBytes) {
+				return fmt.Errorf("%w: backend_ca %s holds no certificate", ErrConfig, file)
+			}
+			tr.TLSClientConfig.RootCAs = pool
+		}
+		p.client = &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		n.provided[id.String()] = p
+	}
+	acl, err := services.NewACL(n.cfg.Access, groupsOf{n})
+	if err != nil {
+		return fmt.Errorf("%w: access: %v", ErrConfig, err)
+	}
+	n.acl = acl
+	if n.lgsp, err = services.NewLGSPMap(n.cfg.LGSP); err != nil {
+		return fmt.Errorf("%w: lgsp: %v", ErrConfig, err)
+	}
+	return nil
+}
+
+// handleStream serves one call on /dxl/call/1.0.0 (DESIGN.md §4 step 3).
+func (n *Node) handleStream(s network.Stream) {
+	deadline := n.now().Add(time.Duration(n.cfg.CallTimeout))
+	_ = s.SetDeadline(deadline)
+	if err := n.serveCall(s, deadline); err != nil {
+		n.log.Info("call refused", "peer", s.Conn().RemotePeer().String(), "error_code", Code(err), "error", err)
+		msg := err.Error()
+		var rl *rateLimited
+		if errors.As(err, &rl) {
+			msg = "retry-after=" + services.RetryAfter(rl.after) + "; rate limit exceeded"
+		}
+		if len(msg) > envelope.MaxErrorPayload-64 {
+			msg = msg[:envelope.MaxErrorPayload-64]
+		}
+		if werr := envelope.WriteFrame(s, envelope.FrameError, []byte(Code(err)+": "+msg)); werr != nil {
+			_ = s.Reset()
+			return
+		}
+	}
+	_ = s.Close()
+}
+
+type rateLimited struct{ after time.Duration }
+
+func (e *rateLimited) Error() string { return "rate limit exceeded" }
+func (e *rateLimited) Unwrap() error { return ErrRateLimited }
+
+func (n *Node) serveCall(s network.Stream, deadline time.Time) error {
+	v := n.view()
+	if v == nil {
+		return ErrNoConfig
+	}
+	nd, ok := v.peerAllowed(s.Conn().RemotePeer())
+	if !ok {
+		return ErrNotMember
+	}
+	br := bufio.NewReaderSize(s, 64<<10)
+	f, err := envelope.ReadFrame(br)
+	if err != nil {
+		return err
+	}
+	if f.Type != envelope.FrameRequest {
+		return fmt.Errorf("%w: first frame is type %d", envelope.ErrMalformed, f.Type)
+	}
+	req, err := envelope.VerifyRequest(f.Payload, v.policy(n.now, n.host.ID(), nd.Member), n.replay)
+	if err != nil {
+		return err
+	}
+	sid, err := services.ParseServiceID(req.Service)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrUnknownService, err)
+	}
+	client, err := services.ParseSubsystemID(req.Client)
+	if err != nil {
+		return fmt.Errorf("%w: client: %v", ErrBadRequest, err)
+	}
+	if l := n.limiter.Load(); l != nil {
+		if ok, after := l.Allow(client, sid, req.Method); !ok {
+			return &rateLimited{after: after}
+		}
+	}
+	body := envelope.NewHashingReader(envelope.NewBodyReader(br, n.cfg.MaxBody), req.BodySHA256, req.BodyLength)
+
+	if isMetaService(sid.Code) {
+		if _, err := io.Copy(io.Discard, body); err != nil {
+			return err
+		}
+		status, ctype, out, err := n.meta(client, sid, req.Path)
+		if err != nil {
+			return err
+		}
+		return n.respond(s, req, status, ctype, out)
+	}
+
+	p := n.provided[sid.Unversioned().String()]
+	if p == nil {
+		return fmt.Errorf("%w: %s is not provided by this node", ErrUnknownService, sid)
+	}
+	ver, err := p.cfg.Resolve(sid.Version, n.now())
+	if err != nil {
+		if errors.Is(err, services.ErrRetired) {
+			return fmt.Errorf("%w: %s", ErrServiceRetired, sid)
+		}
+		return fmt.Errorf("%w: %s: %v", ErrUnknownService, sid, err)
+	}
+	pathOnly, _, _ := strings.Cut(req.Path, "?")
+	if err := n.acl.Check(client, sid, req.Method, pathOnly); err != nil {
+		return fmt.Errorf("%w: %s may not call %s %s on %s", ErrAccessDenied, client, req.Method, pathOnly, sid)
+	}
+
+	var reqBody io.Reader = body
+	if api := p.apis[ver.Version]; api != nil && p.cfg.ValidateRequests {
+		buf, err := io.ReadAll(body)
+		if err != nil {
+			return err
+		}
+		h := http.Header{}
+		if req.ContentType != "" {
+			h.Set("Content-Type", req.ContentType)
+		}
+		if err := api.ValidateRequest(context.Background(), req.Method, req.Path, h, buf); err != nil {
+			return err
+		}
+		reqBody = bytes.NewReader(buf)
+	}
+
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	ctx, cancelB := context.WithTimeout(ctx, ver.EffectiveTimeout())
+	defer cancelB()
+	url := strings.TrimSuffix(ver.BackendURL, "/") + req.Path
+	if req.BodyLength == 0 {
+		if _, err := io.Copy(io.Discard, reqBody); err != nil {
+			return err
+		}
+		reqBody = http.NoBody
+	}
+	hreq, err := http.NewRequestWithContext(ctx, req.Method, url, reqBody)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrBadRequest, err)
+	}
+	hreq.ContentLength = int64(req.BodyLength)
+	h := hreq.Header
+	if req.ContentType != "" {
+		h.Set("Content-Type", req.ContentType)
+	}
+	h.Set("X-Request-ID", req.RequestID.String())
+	h.Set("X-DXL-Client", req.Client)
+	h.Set("X-Road-Client", req.Client)
+	h.Set("X-DXL-Service", req.Service)
+	if req.UserID != "" {
+		h.Set("X-DXL-User-ID", req.UserID)
+	}
+	resp, err := p.client.Do(hreq)
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("%w: %s", ErrBackendTimeout, sid)
+		}
+		var ue interface{ Unwrap() error }
+		if errors.As(err, &ue) && envelope.ErrorCode(ue.Unwrap()) != "internal" {
+			return ue.Unwrap() // the request body failed its hash or size
+		}
+		return fmt.Errorf("%w: %s: %v", ErrBackend, sid, err)
+	}
+	defer resp.Body.Close()
+	// The backend may answer before reading the whole request: the body must
+	// still arrive and match its hash before the answer is signed.
+	if _, err := io.Copy(io.Discard, reqBody); err != nil {
+		return err
+	}
+	out, err := io.ReadAll(io.LimitReader(resp.Body, n.cfg.MaxBody+1))
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("%w: %s", ErrBackendTimeout, sid)
+		}
+		return fmt.Errorf("%w: reading the answer: %v", ErrBackend, err)
+	}
+	if int64(len(out)) > n.cfg.MaxBody {
+		return fmt.Errorf("%w: the backend's answer exceeds %d bytes", ErrTooLarge, n.cfg.MaxBody)
+	}
+	return n.respond(s, req, resp.StatusCode, resp.Header.Get("Content-Type"), out)
+}
+
+// respond signs and sends a response with body out.
+func (n *Node) respond(s network.Stream, req *envelope.SignedRequest, status int, ctype string, out []byte) error {
+	if len(ctype) > envelope.MaxContentType {
+		ctype = ""
+	}
+	resp, err := n.signer.SignResponse(req, envelope.Response{
+		Status: uint16(status), BodySHA256: sha256Sum(out), ContentType: ctype, BodyLength: uint64(len(out)),
+	})
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(s, 64<<10)
+	if err := envelope.WriteFrame(w, envelope.FrameResponse, resp.Raw); err != nil {
+		return err
+	}
+	if _, _, err := envelope.WriteBody(w, bytes.NewReader(out), envelope.MaxChunk, 0); err != nil {
+		return err
+	}
+	return w.Flush()
+}
+
+// parseRetryAfter reads the "retry-after=N" prefix of a rate_limited message.
+func parseRetryAfter(msg string) string {
+	v, ok := strings.CutPrefix(msg, "retry-after=")
+	if !ok {
+		return ""
+	}
+	v, _, _ = strings.Cut(v, ";")
+	if _, err := strconv.Atoi(v); err != nil {
+		return ""
+	}
+	return v
+}
