@@ -95,18 +95,18 @@ func (n *Node) checkService(v *view, sid services.ServiceID) error {
 	return nil
 }
 
-// order returns the candidates starting at a rotating offset, connected
-// nodes first, so load spreads and a known-down node is tried last.
+// order returns the candidates starting at a rotating offset, so load
+// spreads, with nodes whose last dial failed moved to the end.
 func (n *Node) order(cands []peer.ID) []peer.ID {
 	k := int(n.rr.Add(1) % uint64(len(cands)))
 	out := make([]peer.ID, 0, len(cands))
 	var later []peer.ID
 	for i := range cands {
 		pid := cands[(k+i)%len(cands)]
-		if n.host.Network().Connectedness(pid) == network.Connected {
-			out = append(out, pid)
-		} else {
+		if n.peers.failed(pid) && n.host.Network().Connectedness(pid) != network.Connected {
 			later = append(later, pid)
+		} else {
+			out = append(out, pid)
 		}
 	}
 	return append(out, later...)
@@ -127,6 +127,7 @@ func (n *Node) callPeer(ctx context.Context, v *view, pid peer.ID, c *Call) (_ *
 	s, err := n.host.NewStream(network.WithAllowLimitedConn(dctx, "dxl-call"), pid, CallProtocol)
 	cancel()
 	if err != nil {
+		n.peers.set(pid, false, shortErr(err))
 		return nil, false, fmt.Errorf("%w: %s: %v", ErrUnreachable, pid, err)
 	}
 	if dl, ok := ctx.Deadline(); ok {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/dxl-network/dxl/internal/ident"
@@ -326,3 +327,9 @@ func (n *Node) apiTLS() *tls.Config {
 		VerifyPeerCertificate: func([][]byte, [][]*x509.Certificate) error { return nil },
 	}
 }
+
+// Host is the node's libp2p host.
+func (n *Node) Host() host.Host { return n.host }
+
+// Addrs are the node's libp2p listen addresses.
+func (n *Node) Addrs() []ma.Multiaddr { return n.host.Addrs() }

@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"time"
 
@@ -92,6 +91,14 @@ func (ps *peers) set(p peer.ID, online bool, errText string) {
 	} else if errText != "" {
 		s.LastError = errText
 	}
+}
+
+// failed reports whether the last attempt to reach p failed.
+func (ps *peers) failed(p peer.ID) bool {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	s := ps.state[p]
+	return s != nil && !s.Online && s.LastError != ""
 }
 
 func (ps *peers) notifiee() *network.NotifyBundle {
@@ -190,4 +197,3 @@ func shortErr(err error) string {
 	return s
 }
 
-var _ = fmt.Sprint

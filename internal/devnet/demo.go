@@ -17,8 +17,12 @@ var (
 	AgencyB = Agency{Code: "000.00.00.B01", Name: "Cong an tinh (demo agency B)", Subsystem: "DANCU"}
 )
 
-// SampleServiceCode is the code of the demo's published service.
-const SampleServiceCode = "population"
+// SampleServiceCode is the code of the demo's published REST service;
+// SampleSOAPCode that of its SOAP service.
+const (
+	SampleServiceCode = "population"
+	SampleSOAPCode    = "getCitizen"
+)
 
 // Demo is the embedded default network: registry, CA, TSA, agency A's node
 // (consumer), agency B's node (provider) and B's sample backend, with the
@@ -86,8 +90,10 @@ func StartDemo(ctx context.Context, o DemoOptions) (_ *Demo, err error) {
 	b.Configure = func(c *node.Config) {
 		c.APIListen = or(o.APIListenB, "127.0.0.1:0")
 		c.Services = []node.ServiceConfig{{Subsystem: provider, Description: services.Description{Code: SampleServiceCode,
-			Versions: []services.Version{{Lifecycle: services.Published, BackendURL: d.BackendURL, OpenAPI: []byte(SampleOpenAPI)}}}}}
-		c.Access = services.AccessConfig{Rules: []services.Rule{AllowAll(d.ClientA, d.Service)}}
+			Versions: []services.Version{{Lifecycle: services.Published, BackendURL: d.BackendURL, OpenAPI: []byte(SampleOpenAPI)}}}},
+			{Subsystem: provider, Description: services.Description{Code: SampleSOAPCode,
+				Versions: []services.Version{{Version: "v1", Lifecycle: services.Published, BackendURL: d.BackendURL + "/soap"}}}}}
+		c.Access = services.AccessConfig{Rules: []services.Rule{AllowAll(d.ClientA, d.Service), AllowAll(d.ClientA, provider+"/"+SampleSOAPCode)}}
 		if o.ConfigureB != nil {
 			o.ConfigureB(c)
 		}
@@ -99,6 +105,9 @@ func StartDemo(ctx context.Context, o DemoOptions) (_ *Demo, err error) {
 		return nil, err
 	}
 	if err := nw.Publish(ctx, provider, SampleServiceCode, "", []byte(SampleOpenAPI)); err != nil {
+		return nil, fmt.Errorf("publish: %w", err)
+	}
+	if err := nw.Publish(ctx, provider, SampleSOAPCode, "v1", nil); err != nil {
 		return nil, fmt.Errorf("publish: %w", err)
 	}
 	if err := nw.WaitConfig(ctx, d.A, d.B); err != nil {

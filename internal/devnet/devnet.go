@@ -307,14 +307,11 @@ func (n *Network) WaitConfig(ctx context.Context, nodes ...*NodeHandle) error {
 	return nil
 }
 
-// Publish publishes a provided service in the registry's catalogue.
+// Publish publishes a provided service in the registry's catalogue with the
+// SHA-256 of its description (of the empty string when it has none).
 func (n *Network) Publish(ctx context.Context, subsystem, code, version string, openapi []byte) error {
-	sum := ""
-	if len(openapi) > 0 {
-		s := sha256.Sum256(openapi)
-		sum = hex.EncodeToString(s[:])
-	}
-	_, err := n.Admin.PublishService(ctx, membership.PublishServiceRequest{Subsystem: subsystem, Code: code, Version: version, DescriptionSHA256: sum})
+	sum := sha256.Sum256(openapi)
+	_, err := n.Admin.PublishService(ctx, membership.PublishServiceRequest{Subsystem: subsystem, Code: code, Version: version, DescriptionSHA256: hex.EncodeToString(sum[:])})
 	return err
 }
 
