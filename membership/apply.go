@@ -473,8 +473,8 @@ func (s *State) applyServiceLifecycle(id string, to Lifecycle, sunset *time.Time
 		if !sunset.After(now) {
 			return "", "", invalid("sunset %s is not after %s", sunset.Format(time.RFC3339), now.Format(time.RFC3339))
 		}
-		t := *sunset
-		sv.Sunset = &t
+		t, at := *sunset, now
+		sv.Sunset, sv.DeprecatedAt = &t, &at
 		detail += ", sunset " + t.Format(time.RFC3339)
 	}
 	sv.Lifecycle, sv.UpdatedAt = to, now

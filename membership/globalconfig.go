@@ -64,7 +64,7 @@ func (s *State) GlobalConfig(now time.Time, servers []globalconf.RegistryServer)
 	for _, svc := range s.Services {
 		d.Services = append(d.Services, globalconf.Service{
 			Provider: svc.Subsystem, Code: svc.Code, Version: svc.Version, Lifecycle: string(svc.Lifecycle),
-			Sunset: svc.Sunset, DescriptionSHA256: svc.DescriptionSHA256,
+			Sunset: svc.Sunset, DeprecatedAt: svc.DeprecatedAt, DescriptionSHA256: svc.DescriptionSHA256,
 		})
 	}
 	for code, g := range s.Groups {

@@ -141,6 +141,7 @@ type Service struct {
 	Version           string     `json:"version,omitempty"`
 	Lifecycle         Lifecycle  `json:"lifecycle"`
 	Sunset            *time.Time `json:"sunset,omitempty"` // set when deprecated
+	DeprecatedAt      *time.Time `json:"deprecated_at,omitempty"`
 	DescriptionSHA256 string     `json:"description_sha256"`
 	PublishedAt       time.Time  `json:"published_at"`
 	UpdatedAt         time.Time  `json:"updated_at"`

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -11,7 +12,9 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/dxl-network/dxl/membership/globalconf"
 	"github.com/dxl-network/dxl/node/auth"
+	"github.com/dxl-network/dxl/services"
 )
 
 // FileAdminSocket is the node's local admin socket (owner-only): consumer
@@ -37,6 +40,10 @@ func (n *Node) adminHandler() http.Handler {
 			writeJSON(w, http.StatusBadRequest, ErrorBody{Code: "bad_request", Message: err.Error()})
 			return
 		}
+		if err := n.checkOwnSubsystem(b.Subsystem); err != nil {
+			writeJSON(w, http.StatusBadRequest, ErrorBody{Code: Code(err), Message: err.Error()})
+			return
+		}
 		cred, err := n.auth.Create(r.Context(), b.Subsystem)
 		adminAnswer(w, cred, err)
 	})
@@ -54,6 +61,27 @@ func (n *Node) adminHandler() http.Handler {
 	m.HandleFunc("GET /v1/health", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, n.Health()) })
 	m.HandleFunc("GET /v1/peers", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, n.Peers()) })
 	return m
+}
+
+// checkOwnSubsystem accepts only an active subsystem of this node's member
+// (as the configuration lists it, when there is one).
+func (n *Node) checkOwnSubsystem(s string) error {
+	sub, err := services.ParseSubsystemID(s)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrBadRequest, err)
+	}
+	if sub.Member != n.member {
+		return fmt.Errorf("%w: %s is not a subsystem of %s", ErrClientMismatch, s, n.member)
+	}
+	if v := n.view(); v != nil {
+		for _, ss := range v.doc.Subsystems {
+			if ss.ID == s && ss.Status == globalconf.SubsystemActive {
+				return nil
+			}
+		}
+		return fmt.Errorf("%w: %s is not an active subsystem in the global configuration", ErrBadRequest, s)
+	}
+	return nil
 }
 
 func adminAnswer(w http.ResponseWriter, v any, err error) {

@@ -13,6 +13,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/dxl-network/dxl/membership/globalconf"
 	"github.com/dxl-network/dxl/node/envelope"
 	"github.com/dxl-network/dxl/services"
 )
@@ -44,9 +45,9 @@ const dialTimeout = 5 * time.Second
 // Do sends c to a node of the service's provider member, failing over to
 // the member's other nodes while none has received the request.
 func (n *Node) Do(ctx context.Context, c *Call) (*Result, error) {
-	v := n.view()
-	if v == nil {
-		return nil, ErrNoConfig
+	v, err := n.current()
+	if err != nil {
+		return nil, err
 	}
 	if err := n.checkService(v, c.Service); err != nil {
 		return nil, err
@@ -86,7 +87,7 @@ func (n *Node) checkService(v *view, sid services.ServiceID) error {
 	if s == nil {
 		return fmt.Errorf("%w: %s is not in the service catalogue", ErrUnknownService, sid)
 	}
-	if s.Lifecycle == "retired" {
+	if s.Lifecycle == globalconf.ServiceRetired || (s.Lifecycle == globalconf.ServiceDeprecated && s.Sunset != nil && !n.now().Before(*s.Sunset)) {
 		return fmt.Errorf("%w: %s", ErrServiceRetired, sid)
 	}
 	if !v.memberActive(sid.Provider.Member.String()) {

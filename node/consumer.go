@@ -1,7 +1,6 @@
 package node
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -13,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dxl-network/dxl/node/auth"
+	"github.com/dxl-network/dxl/membership/globalconf"
 	"github.com/dxl-network/dxl/node/envelope"
 	"github.com/dxl-network/dxl/services"
 )
@@ -40,8 +39,8 @@ func (n *Node) apiHandler() http.Handler {
 	m := http.NewServeMux()
 	m.Handle("POST /token", n.auth.TokenHandler())
 	m.HandleFunc("GET /health", n.health)
-	m.HandleFunc("GET /health/services/{id...}", n.serviceHealth)
-	m.HandleFunc("GET /listClients", n.listClients)
+	m.HandleFunc("GET /health/services/{id...}", n.authenticated(n.serviceHealth))
+	m.HandleFunc("GET /listClients", n.authenticated(n.listClients))
 	m.HandleFunc("/r1/{id...}", n.rest)
 	m.HandleFunc("POST /{$}", n.soap)
 	m.HandleFunc("POST /soap", n.soap)
@@ -95,6 +94,17 @@ func (n *Node) authenticate(r *http.Request) (services.SubsystemID, error) {
 	return services.ParseSubsystemID(p.Subsystem)
 }
 
+// authenticated lets only registered information systems through.
+func (n *Node) authenticated(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if _, err := n.authenticate(r); err != nil {
+			n.fail(w, "", err)
+			return
+		}
+		h(w, r)
+	}
+}
+
 // prepare authenticates, settles the client and the request ID.
 func (n *Node) prepare(r *http.Request, clientHint string) (*Call, string, error) {
 	reqID := r.Header.Get(HeaderRequestID)
@@ -104,7 +114,7 @@ func (n *Node) prepare(r *http.Request, clientHint string) (*Call, string, error
 	} else {
 		id, err := envelope.ParseRequestID(reqID)
 		if err != nil {
-			return nil, reqID, fmt.Errorf("%w: %q", ErrBadRequestID, reqID)
+			return nil, "", fmt.Errorf("%w: %.64q", ErrBadRequestID, reqID)
 		}
 		c.RequestID = id
 	}
@@ -287,10 +297,13 @@ func (n *Node) lifecycleHeaders(h http.Header, sid services.ServiceID) {
 		return
 	}
 	s := v.services[sid.String()]
-	if s == nil || s.Lifecycle != "deprecated" {
+	if s == nil || s.Lifecycle != globalconf.ServiceDeprecated {
 		return
 	}
-	h.Set("Deprecation", "true")
+	// RFC 9745 date form and RFC 8594 Sunset, as services.Version.SetHeaders.
+	if s.DeprecatedAt != nil {
+		h.Set("Deprecation", "@"+strconv.FormatInt(s.DeprecatedAt.Unix(), 10))
+	}
 	if s.Sunset != nil {
 		h.Set("Sunset", s.Sunset.UTC().Format(http.TimeFormat))
 	}
@@ -304,6 +317,3 @@ func firstNonEmpty(s ...string) string {
 	}
 	return ""
 }
-
-var _ = bytes.NewReader
-var _ = auth.ErrorCode

@@ -258,6 +258,30 @@ func TestEndToEndCalls(t *testing.T) {
 	})
 }
 
+func TestEndToEndLifecycle(t *testing.T) {
+	n := startNet(t, nil)
+	c := n.client(t, true)
+	sunset := time.Now().Add(30 * 24 * time.Hour).UTC().Truncate(time.Second)
+	if _, err := n.Admin.DeprecateService(n.ctx, n.Service, sunset); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Admin.RetireService(n.ctx, n.soapService()); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.WaitConfig(n.ctx, n.A); err != nil {
+		t.Fatal(err)
+	}
+	a := do(t, c, "GET", n.url("/citizens/1"), "", nil)
+	if a.status != 200 || !strings.HasPrefix(a.header.Get("Deprecation"), "@") || a.header.Get("Sunset") != sunset.Format(http.TimeFormat) {
+		t.Fatalf("deprecated service: %d Deprecation %q Sunset %q", a.status, a.header.Get("Deprecation"), a.header.Get("Sunset"))
+	}
+	env := soapEnvelope("http://schemas.xmlsoap.org/soap/envelope/", n.ClientA, n.soapService())
+	a = do(t, c, "POST", "https://"+n.A.Node.APIAddr()+"/", "text/xml", []byte(env))
+	if a.header.Get(node.HeaderError) != "service_retired" || !bytes.Contains(a.body, []byte("Fault")) {
+		t.Fatalf("retired SOAP service: %d %v %s", a.status, a.header, a.body)
+	}
+}
+
 func (n *testNet) soapService() string {
 	return n.SubsystemID(devnet.AgencyB) + "/" + devnet.SampleSOAPCode + "/v1"
 }

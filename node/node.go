@@ -145,14 +145,14 @@ func Open(ctx context.Context, dir string, passphrase []byte, opts ...Option) (_
 	if err := n.loadServices(); err != nil {
 		return nil, err
 	}
-	n.replay = envelope.NewReplayCache(10*time.Minute, 0)
+	n.replay = envelope.NewReplayCache(replayWindow, 0)
 
 	if n.host, err = newHost(n.id.authKey, cfg.P2PListen, gater{n}); err != nil {
 		return nil, fmt.Errorf("%w: libp2p: %v", ErrConfig, err)
 	}
 	n.host.Network().Notify(n.peers.notifiee())
-	if doc, _, err := n.conf.Current(); err == nil && n.view() == nil {
-		n.onConfig(doc)
+	if doc, _, _ := n.conf.Current(); doc != nil && n.view() == nil {
+		n.onConfig(doc) // the verified cache, even if too old to use: health reports it
 	}
 	n.host.SetStreamHandler(CallProtocol, n.handleStream)
 
@@ -258,6 +258,21 @@ func (n *Node) RefreshConfig(ctx context.Context) error {
 }
 
 func (n *Node) view() *view { return n.cur.Load() }
+
+// current returns the view the data path may use: none past the
+// configuration's maximum age (policy.max_config_age, generous by design),
+// so a node cut off from every registry server for that long stops
+// exchanging rather than trusting stale revocations.
+func (n *Node) current() (*view, error) {
+	v := n.view()
+	if v == nil {
+		return nil, ErrNoConfig
+	}
+	if _, _, err := n.conf.Current(); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNoConfig, err)
+	}
+	return v, nil
+}
 
 // onConfig installs a newly accepted configuration.
 func (n *Node) onConfig(doc *globalconf.Document) {

@@ -196,4 +196,3 @@ func shortErr(err error) string {
 	}
 	return s
 }
-

@@ -113,15 +113,25 @@ func (n *Node) handleStream(s network.Stream) {
 	_ = s.Close()
 }
 
+// allow charges one call to the client's budget for the service.
+func (n *Node) allow(client services.SubsystemID, sid services.ServiceID, method string) error {
+	if l := n.limiter.Load(); l != nil {
+		if ok, after := l.Allow(client, sid, method); !ok {
+			return &rateLimited{after: after}
+		}
+	}
+	return nil
+}
+
 type rateLimited struct{ after time.Duration }
 
 func (e *rateLimited) Error() string { return "rate limit exceeded" }
 func (e *rateLimited) Unwrap() error { return ErrRateLimited }
 
 func (n *Node) serveCall(s network.Stream, deadline time.Time) error {
-	v := n.view()
-	if v == nil {
-		return ErrNoConfig
+	v, err := n.current()
+	if err != nil {
+		return err
 	}
 	nd, ok := v.peerAllowed(s.Conn().RemotePeer())
 	if !ok {
@@ -147,14 +157,12 @@ func (n *Node) serveCall(s network.Stream, deadline time.Time) error {
 	if err != nil {
 		return fmt.Errorf("%w: client: %v", ErrBadRequest, err)
 	}
-	if l := n.limiter.Load(); l != nil {
-		if ok, after := l.Allow(client, sid, req.Method); !ok {
-			return &rateLimited{after: after}
-		}
-	}
 	body := envelope.NewHashingReader(envelope.NewBodyReader(br, n.cfg.MaxBody), req.BodySHA256, req.BodyLength)
 
 	if isMetaService(sid.Code) {
+		if err := n.allow(client, sid, req.Method); err != nil {
+			return err
+		}
 		if _, err := io.Copy(io.Discard, body); err != nil {
 			return err
 		}
@@ -179,6 +187,9 @@ func (n *Node) serveCall(s network.Stream, deadline time.Time) error {
 	pathOnly, _, _ := strings.Cut(req.Path, "?")
 	if err := n.acl.Check(client, sid, req.Method, pathOnly); err != nil {
 		return fmt.Errorf("%w: %s may not call %s %s on %s", ErrAccessDenied, client, req.Method, pathOnly, sid)
+	}
+	if err := n.allow(client, sid, req.Method); err != nil {
+		return err
 	}
 
 	// The body is verified against the signed hash before the backend sees

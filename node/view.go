@@ -101,10 +101,15 @@ func (v *view) peerAllowed(p peer.ID) (*globalconf.Node, bool) {
 	return n, true
 }
 
+// replayWindow is how long request IDs are remembered; the accepted clock
+// skew is never larger (a larger policy value is clamped to it), so a
+// replay cannot outlive the cache.
+const replayWindow = 10 * time.Minute
+
 func (v *view) policy(now func() time.Time, local peer.ID, expected string) envelope.Policy {
 	p := envelope.Policy{
 		Now:     now,
-		MaxSkew: time.Duration(v.doc.Policy.MaxClockSkew),
+		MaxSkew: min(time.Duration(v.doc.Policy.MaxClockSkew), replayWindow),
 		Certs:   v.certs,
 		Revoked: v.doc.IsRevoked,
 	}

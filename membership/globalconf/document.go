@@ -183,6 +183,7 @@ type Service struct {
 	Version           string     `json:"version,omitempty"`
 	Lifecycle         string     `json:"lifecycle"`
 	Sunset            *time.Time `json:"sunset,omitempty"`
+	DeprecatedAt      *time.Time `json:"deprecated_at,omitempty"`
 	DescriptionSHA256 string     `json:"description_sha256,omitempty"`
 }
 
@@ -239,6 +240,10 @@ func (d *Document) Normalize() {
 		if s := d.Services[i].Sunset; s != nil {
 			u := s.UTC()
 			d.Services[i].Sunset = &u
+		}
+		if s := d.Services[i].DeprecatedAt; s != nil {
+			u := s.UTC()
+			d.Services[i].DeprecatedAt = &u
 		}
 	}
 	slices.SortFunc(d.Services, func(a, b Service) int {
