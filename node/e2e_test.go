@@ -37,7 +37,19 @@ type testNet struct {
 
 func startNet(t *testing.T, configureB func(*node.Config)) *testNet {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	return startNetTB(t, configureB)
+}
+
+// startNetB is the benchmark network: B's budgets do not limit A.
+func startNetB(b *testing.B) *testNet {
+	return startNetTB(b, func(c *node.Config) {
+		c.RateLimits.Defaults = services.Limits{ReadsPerMin: 100_000_000, WritesPerMin: 100_000_000}
+	})
+}
+
+func startNetTB(t testing.TB, configureB func(*node.Config)) *testNet {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	t.Cleanup(cancel)
 	dir := t.TempDir()
 	log := slog.New(slog.DiscardHandler)
@@ -55,7 +67,7 @@ func startNet(t *testing.T, configureB func(*node.Config)) *testNet {
 
 // client returns an HTTP client of A's consumer API authenticated with A's
 // information-system certificate.
-func (n *testNet) client(t *testing.T, withCert bool) *http.Client {
+func (n *testNet) client(t testing.TB, withCert bool) *http.Client {
 	t.Helper()
 	pool := x509.NewCertPool()
 	raw, err := os.ReadFile(n.APICert)

@@ -1,7 +1,6 @@
 package node
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
@@ -137,7 +136,8 @@ func (n *Node) serveCall(s network.Stream, deadline time.Time) error {
 	if !ok {
 		return ErrNotMember
 	}
-	br := bufio.NewReaderSize(s, 64<<10)
+	br := getReader(s)
+	defer putReader(br)
 	f, err := envelope.ReadFrame(br)
 	if err != nil {
 		return err
@@ -268,14 +268,7 @@ func (n *Node) respond(s network.Stream, req *envelope.SignedRequest, status int
 	if err != nil {
 		return err
 	}
-	w := bufio.NewWriterSize(s, 64<<10)
-	if err := envelope.WriteFrame(w, envelope.FrameResponse, resp.Raw); err != nil {
-		return err
-	}
-	if _, _, err := envelope.WriteBody(w, bytes.NewReader(out), envelope.MaxChunk, 0); err != nil {
-		return err
-	}
-	return w.Flush()
+	return writeMessage(s, envelope.FrameResponse, resp.Raw, out)
 }
 
 // parseRetryAfter reads the "retry-after=N" prefix of a rate_limited message.

@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 benchtime=${1:-2s}
-go test -run '^$' -bench . -benchtime "$benchtime" ./ca/ ./tsa/ ./membership/... | grep -E '^(Benchmark|goos|goarch|cpu|pkg)'
+go test -run '^$' -bench . -benchtime "$benchtime" ./ca/ ./tsa/ ./membership/... ./services/ ./node/... | grep -E '^(Benchmark|goos|goarch|cpu|pkg)'

@@ -23,6 +23,15 @@ const SampleOpenAPI = `{
   }
 }`
 
+// benchJSON is a 1 KiB JSON document for benchmarks (GET /bench).
+var benchJSON = func() []byte {
+	b := []byte(`{"id":"001","name":"Nguyen Van An","born":"1990-01-02","province":"Ha Noi","note":"`)
+	for len(b) < 1024-2 {
+		b = append(b, 'x')
+	}
+	return append(b, '"', '}')
+}()
+
 // SampleBackend is the provider's own information system in the demo: a
 // small JSON API (GET /citizens/{id}, POST /citizens), an XML document
 // (GET /xml), POST /echo that returns the body, and a SOAP 1.1/1.2
@@ -50,6 +59,10 @@ func SampleBackend() http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusCreated)
 		json.NewEncoder(w).Encode(in)
+	})
+	m.HandleFunc("GET /bench", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(benchJSON)
 	})
 	m.HandleFunc("GET /xml", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/xml")
