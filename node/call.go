@@ -256,4 +256,3 @@ func writeMessage(w io.Writer, t envelope.FrameType, env, body []byte) error {
 	}
 	return bw.Flush()
 }
-
