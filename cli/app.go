@@ -11,19 +11,20 @@ var Version = "dev"
 func App() *cli.App {
 	return &cli.App{
 		Name:    "dxl",
-		Usage:   "distributed data exchange layer: CA, time-stamping authority and registry (node to come)",
+		Usage:   "distributed data exchange layer: agency node, registry, CA and time-stamping authority",
 		Version: Version,
 		Description: `DXL lets agencies exchange data peer to peer, every message signed and
 timestamped. This binary holds every role.
 
-Getting started (a CA and a TSA on this machine):
-   export DXL_PASSPHRASE=change-me
-   dxl ca init --dir ./ca --instance VN-TEST
-   dxl tsa init --dir ./tsa --ca-dir ./ca
-   dxl ca serve --dir ./ca --listen 127.0.0.1:8081 &
-   dxl tsa serve --dir ./tsa --listen 127.0.0.1:8080 &
-   dxl tsa stamp --url http://127.0.0.1:8080/ README.md
-   dxl tsa verify README.md README.md.tsr --root ./ca/root.pem`,
+Try a whole network on this machine (registry, CA, TSA, two agency nodes, a
+sample backend) and call a service through two nodes with the printed curl:
+   dxl demo
+
+Set up an agency node against a real network:
+   dxl node init --dir n1 --anchor anchor.json --member VN-TEST/GOV/000.00.00.H26
+   dxl node register --dir n1 --form registration.json
+   dxl node enroll --dir n1 --wait 24h
+   dxl node serve --dir n1`,
 		EnableBashCompletion: true,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "log level: debug, info, warn, error", EnvVars: []string{"DXL_LOG_LEVEL"}},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 
@@ -58,17 +59,21 @@ Example:
 				return fmt.Errorf("demo: %w", err)
 			}
 			defer d.Close()
+			tokenFile := filepath.Join(dir, "admin.token")
+			if err := os.WriteFile(tokenFile, []byte(d.AdminToken+"\n"), 0o600); err != nil {
+				return err
+			}
 			curl := d.CurlCommand("/citizens/001")
 			if c.Bool("json") {
 				out, _ := json.MarshalIndent(map[string]string{
-					"dir": dir, "registry": d.Anchor.Servers[0], "tsa": d.TSAURL, "backend": d.BackendURL,
+					"dir": dir, "registry": d.Anchor.Servers[0], "anchor": d.AnchorPath, "admin_token_file": tokenFile, "tsa": d.TSAURL, "backend": d.BackendURL,
 					"node_a_api": "https://" + d.A.Node.APIAddr(), "node_b_api": "https://" + d.B.Node.APIAddr(),
 					"service": d.Service, "client": d.ClientA, "curl": curl,
 				}, "", "  ")
 				fmt.Fprintln(c.App.Writer, string(out))
 			} else {
 				fmt.Fprintf(c.App.Writer, `DXL demo network is up (state in %[1]s)
-  registry   %[2]s  (admin token in the environment of this process only)
+  registry   %[2]s  anchor %[13]s, admin token in %[14]s
   TSA        %[3]s
   node A     https://%[4]s   consumer API of agency A (%[5]s)
   node B     https://%[6]s   agency B, provider of %[7]s
@@ -81,12 +86,14 @@ More to try:
   curl -sS --cacert %[11]s https://%[4]s/health
   %[12]s
   curl -sS %[8]s/citizens/001        # the backend directly, for comparison
+  dxl registry member list --anchor %[13]s --token-file %[14]s
 Ctrl-C stops.
 `, dir, d.Anchor.Servers[0], d.TSAURL, d.A.Node.APIAddr(), d.ClientA, d.B.Node.APIAddr(), d.Service, d.BackendURL,
 					curl,
 					d.CurlCommand("/citizens")+` -H 'Content-Type: application/json' -d '{"name":"Tran Thi B"}'`,
 					d.APICert,
-					fmt.Sprintf("curl -sS --cacert %s --cert %s --key %s https://%s/r1/%s/listMethods", d.APICert, d.ISCert, d.ISKey, d.A.Node.APIAddr(), devnetProvider(d)))
+					fmt.Sprintf("curl -sS --cacert %s --cert %s --key %s https://%s/r1/%s/listMethods", d.APICert, d.ISCert, d.ISKey, d.A.Node.APIAddr(), devnetProvider(d)),
+					d.AnchorPath, tokenFile)
 			}
 			<-c.Context.Done()
 			fmt.Fprintln(c.App.ErrWriter, "stopping")

@@ -20,7 +20,7 @@ import (
 func devCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "dev",
-		Usage: "run a local DXL network on 127.0.0.1 to try it out (CA and TSA today)",
+		Usage: "run only a CA and a TSA on 127.0.0.1 for PKI experiments ('dxl demo' runs a whole network)",
 		Description: `Creates, on first run, a CA and a TSA under --dir and serves them on
 loopback until Ctrl-C. Later runs reuse the directory. The keys are sealed
 with $DXL_PASSPHRASE, or with a random passphrase kept in DIR/passphrase:
