@@ -25,7 +25,9 @@ func TestDemoCommand(t *testing.T) {
 	runCtx, stop := context.WithCancel(ctx)
 	out := &syncBuffer{}
 	done := make(chan error, 1)
-	go func() { done <- runApp(runCtx, out, "demo", "--dir", t.TempDir(), "--api-listen", "127.0.0.1:0", "--json") }()
+	go func() {
+		done <- runApp(runCtx, out, "demo", "--dir", t.TempDir(), "--api-listen", "127.0.0.1:0", "--json")
+	}()
 	defer func() {
 		stop()
 		if err := <-done; err != nil {

@@ -97,17 +97,7 @@ type ServiceConfig struct {
 }
 
 // Duration is a time.Duration written as Go duration text ("1m0s").
-type Duration time.Duration
-
-// MarshalText implements encoding.TextMarshaler.
-func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
-
-// UnmarshalText implements encoding.TextUnmarshaler.
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
-	*d = Duration(v)
-	return err
-}
+type Duration = services.Duration
 
 func (c *Config) withDefaults() {
 	if len(c.P2PListen) == 0 {

@@ -144,12 +144,26 @@ type Version struct {
 	// BackendURL is the provider's own http(s) endpoint for this version.
 	BackendURL string `json:"backend_url"`
 	// Timeout bounds one backend call; 0 means DefaultBackendTimeout.
-	Timeout time.Duration `json:"timeout,omitempty"`
+	Timeout Duration `json:"timeout,omitempty"`
 	// OpenAPI is the optional OpenAPI 3 document; OpenAPISHA256 is its
 	// lower-case hex SHA-256 (filled in by Validate when empty, checked
 	// otherwise), the value published as globalconf description_sha256.
 	OpenAPI       []byte `json:"openapi,omitempty"`
 	OpenAPISHA256 string `json:"openapi_sha256,omitempty"`
+}
+
+// Duration is a time.Duration written in JSON as Go duration text ("30s",
+// "1m30s"), as in every DXL configuration file.
+type Duration time.Duration
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	*d = Duration(v)
+	return err
 }
 
 // DefaultBackendTimeout is the backend timeout of a version that sets none.
@@ -158,7 +172,7 @@ const DefaultBackendTimeout = 30 * time.Second
 // EffectiveTimeout returns Timeout or DefaultBackendTimeout.
 func (v *Version) EffectiveTimeout() time.Duration {
 	if v.Timeout > 0 {
-		return v.Timeout
+		return time.Duration(v.Timeout)
 	}
 	return DefaultBackendTimeout
 }

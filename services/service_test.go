@@ -80,7 +80,7 @@ func TestDescriptionLifecycle(t *testing.T) {
 	d := Description{Code: "persons", Versions: []Version{
 		{Version: "v1", Lifecycle: Retired, BackendURL: "http://127.0.0.1:9000/v1"},
 		{Version: "v2", Lifecycle: Deprecated, DeprecatedAt: depAt, Sunset: sunset, BackendURL: "https://hr.local/v2"},
-		{Version: "v3", Lifecycle: Published, BackendURL: "https://hr.local/v3", Timeout: 5 * time.Second, OpenAPI: doc},
+		{Version: "v3", Lifecycle: Published, BackendURL: "https://hr.local/v3", Timeout: Duration(5 * time.Second), OpenAPI: doc},
 	}}
 	if err := d.Validate(); err != nil {
 		t.Fatal(err)
