@@ -175,11 +175,9 @@ func LoadConfig(dir string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
 	}
-	var c Config
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrConfig, FileConfig, err)
+	c, err := ParseConfig(raw)
+	if err != nil {
+		return nil, err
 	}
 	for i := range c.Services {
 		s := &c.Services[i]
@@ -198,6 +196,28 @@ func LoadConfig(dir string) (*Config, error) {
 	}
 	if err := c.Validate(); err != nil {
 		return nil, err
+	}
+	return c, nil
+}
+
+// MaxConfigSize caps node.json.
+const MaxConfigSize = 4 << 20
+
+// ParseConfig decodes node.json strictly (unknown fields, trailing data and
+// oversized files are refused); LoadConfig then reads the OpenAPI files it
+// names and validates.
+func ParseConfig(raw []byte) (*Config, error) {
+	if len(raw) > MaxConfigSize {
+		return nil, fmt.Errorf("%w: %s over %d bytes", ErrConfig, FileConfig, MaxConfigSize)
+	}
+	var c Config
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrConfig, FileConfig, err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("%w: %s: trailing data", ErrConfig, FileConfig)
 	}
 	return &c, nil
 }

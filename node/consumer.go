@@ -161,35 +161,47 @@ func (n *Node) rest(w http.ResponseWriter, r *http.Request) {
 		n.fail(w, reqID, err)
 		return
 	}
-	rawPath := strings.TrimPrefix(r.URL.EscapedPath(), "/r1/")
-	parts := strings.SplitN(rawPath, "/", 7)
-	if len(parts) < 5 {
-		n.fail(w, reqID, fmt.Errorf("%w: path must be /r1/INSTANCE/CLASS/MEMBER/SUBSYSTEM/SERVICE[/VERSION]/...", ErrBadRequest))
+	v := n.view()
+	sid, path, err := parseR1(r.URL.EscapedPath(), r.URL.RawQuery, func(s services.ServiceID) bool {
+		return v != nil && v.services[s.String()] != nil
+	})
+	if err != nil {
+		n.fail(w, reqID, err)
 		return
+	}
+	c.Service, c.Path = sid, path
+	n.forward(w, r, c, reqID, "")
+}
+
+// parseR1 splits /r1/INSTANCE/CLASS/MEMBER/SUBSYSTEM/SERVICE[/VERSION]/path
+// (escaped) into the service and the service-relative path with query. The
+// segment after SERVICE is a version when listed(service with it) says so.
+func parseR1(escaped, rawQuery string, listed func(services.ServiceID) bool) (services.ServiceID, string, error) {
+	rest, ok := strings.CutPrefix(escaped, "/r1/")
+	parts := strings.SplitN(rest, "/", 7)
+	if !ok || len(parts) < 5 {
+		return services.ServiceID{}, "", fmt.Errorf("%w: path must be /r1/INSTANCE/CLASS/MEMBER/SUBSYSTEM/SERVICE[/VERSION]/...", ErrBadRequest)
 	}
 	sid, err := services.ParseServiceID(strings.Join(parts[:5], "/"))
 	if err != nil {
-		n.fail(w, reqID, fmt.Errorf("%w: %v", ErrBadRequest, err))
-		return
+		return sid, "", fmt.Errorf("%w: %v", ErrBadRequest, err)
 	}
-	rest := parts[5:]
-	// A version is the next segment when the catalogue lists the service
-	// with that version.
-	if len(rest) > 0 && !isMetaService(sid.Code) {
-		if v := n.view(); v != nil {
-			versioned := sid
-			versioned.Version = rest[0]
-			if _, ok := v.services[versioned.String()]; ok {
-				sid, rest = versioned, rest[1:]
-			}
+	tail := parts[5:]
+	if len(tail) > 0 && !isMetaService(sid.Code) {
+		versioned := sid
+		versioned.Version = tail[0]
+		if versioned.Version != "" && listed(versioned) {
+			sid, tail = versioned, tail[1:]
 		}
 	}
-	c.Service = sid
-	c.Path = "/" + strings.Join(rest, "/")
-	if r.URL.RawQuery != "" {
-		c.Path += "?" + r.URL.RawQuery
+	path := "/" + strings.Join(tail, "/")
+	if rawQuery != "" {
+		path += "?" + rawQuery
 	}
-	n.forward(w, r, c, reqID, "")
+	if len(path) > envelope.MaxPath {
+		return sid, "", fmt.Errorf("%w: path and query over %d bytes", ErrBadRequest, envelope.MaxPath)
+	}
+	return sid, path, nil
 }
 
 // lgspCall serves the LGSP form /{version}/{domain}/{resource}/... for the
