@@ -84,6 +84,7 @@ Example:
 			&cli.StringSliceFlag{Name: "announce", Usage: "libp2p `MULTIADDR` other nodes dial, registered with the registry (repeatable; default --listen)"},
 			&cli.StringFlag{Name: "api-listen", Value: node.DefaultAPIListen, Usage: "consumer API address for information systems"},
 			&cli.StringSliceFlag{Name: "api-host", Usage: "extra DNS name or IP for the consumer API certificate (repeatable)"},
+			&cli.StringFlag{Name: "sign-from", Usage: "share the member's signing key and certificate of the node in `DIR` (a further node; same passphrase); register it with 'dxl registry node add'", TakesFile: true},
 		},
 		Action: func(c *cli.Context) error {
 			anchor, err := globalconf.LoadAnchor(c.String("anchor"))
@@ -96,15 +97,19 @@ Example:
 			}
 			cfg := node.Config{Member: c.String("member"), P2PListen: c.StringSlice("listen"), P2PAnnounce: c.StringSlice("announce"),
 				APIListen: c.String("api-listen")}
-			res, err := node.Init(c.String("dir"), cfg, node.InitOptions{Anchor: anchor, Organization: c.String("org"), APIHosts: c.StringSlice("api-host")}, pass)
+			res, err := node.Init(c.String("dir"), cfg, node.InitOptions{Anchor: anchor, Organization: c.String("org"), APIHosts: c.StringSlice("api-host"), SignFrom: c.String("sign-from")}, pass)
 			if err != nil {
 				return err
 			}
 			if c.Bool("json") {
 				return printJSON(c, res)
 			}
-			fmt.Fprintf(c.App.Writer, "node created in %s\n  peer ID          %s\n  API certificate  %s (SHA-256 %s)\nnext: dxl node register --dir %s --form registration.json\n",
-				res.Dir, res.PeerID, filepath.Join(res.Dir, node.FileAPICert), res.APICertSHA256, res.Dir)
+			next := "dxl node register --dir " + res.Dir + " --form registration.json"
+			if c.String("sign-from") != "" {
+				next = "an operator runs: dxl registry node add --member " + cfg.Member + " --csr " + filepath.Join(res.Dir, node.FileNodeCSR)
+			}
+			fmt.Fprintf(c.App.Writer, "node created in %s\n  peer ID          %s\n  API certificate  %s (SHA-256 %s)\nnext: %s\n",
+				res.Dir, res.PeerID, filepath.Join(res.Dir, node.FileAPICert), res.APICertSHA256, next)
 			return nil
 		},
 	}

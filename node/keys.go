@@ -1,7 +1,6 @@
 package node
 
 import (
-	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -40,7 +39,18 @@ type InitOptions struct {
 	// certificate (the host of APIListen, localhost and 127.0.0.1 are
 	// always included).
 	APIHosts []string
+	// SignFrom, if set, is the directory of a node of the same member
+	// whose signing key and certificate this node shares (a further node
+	// of the member, registered with 'dxl registry node add'). Its sign.key
+	// must open with the same passphrase.
+	SignFrom string
 }
+
+// Files Init writes beside the keys: the two certificate requests.
+const (
+	FileNodeCSR = "node.csr"
+	FileSignCSR = "sign.csr"
+)
 
 // InitResult names what Init created.
 type InitResult struct {
@@ -76,8 +86,12 @@ func Init(dir string, cfg Config, opts InitOptions, passphrase []byte) (*InitRes
 	if err != nil {
 		return nil, err
 	}
-	_, signKey, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
+	var signKey crypto.Signer
+	if opts.SignFrom != "" {
+		if signKey, err = keystore.ReadFile(filepath.Join(opts.SignFrom, FileSignKey), passphrase); err != nil {
+			return nil, fmt.Errorf("%w: --sign-from %s: %v", ErrConfig, opts.SignFrom, err)
+		}
+	} else if _, signKey, err = ed25519.GenerateKey(rand.Reader); err != nil {
 		return nil, err
 	}
 	tokenKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -109,9 +123,23 @@ func Init(dir string, cfg Config, opts InitOptions, passphrase []byte) (*InitRes
 	if err := SaveConfig(dir, &cfg); err != nil {
 		return nil, err
 	}
+	if opts.SignFrom != "" {
+		raw, err := os.ReadFile(filepath.Join(opts.SignFrom, FileSignCert))
+		if err != nil {
+			return nil, fmt.Errorf("%w: --sign-from: %v", ErrConfig, err)
+		}
+		if err := InstallCertificates(dir, nil, raw, passphrase); err != nil {
+			return nil, err
+		}
+	}
 	res := &InitResult{Dir: dir}
 	if res.NodeCSR, res.SignCSR, err = csrs(authKey, signKey, opts.Organization); err != nil {
 		return nil, err
+	}
+	for f, v := range map[string]string{FileNodeCSR: res.NodeCSR, FileSignCSR: res.SignCSR} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte(v), 0o644); err != nil {
+			return nil, err
+		}
 	}
 	pid, err := ca.PeerIDFromKey(authKey.Public())
 	if err != nil {
@@ -214,12 +242,16 @@ func LoadEnrollment(dir string) (Enrollment, error) {
 }
 
 // InstallCertificates checks that the node-auth and member-sign chains
-// (PEM, leaf first) certify the directory's keys and writes them.
+// (PEM, leaf first) certify the directory's keys and writes them; a nil
+// chain is skipped.
 func InstallCertificates(dir string, nodePEM, signPEM []byte, passphrase []byte) error {
 	for _, c := range []struct {
 		keyFile, certFile string
 		chain             []byte
 	}{{FileAuthKey, FileAuthCert, nodePEM}, {FileSignKey, FileSignCert, signPEM}} {
+		if c.chain == nil {
+			continue
+		}
 		key, err := keystore.ReadFile(filepath.Join(dir, c.keyFile), passphrase)
 		if err != nil {
 			return err
@@ -320,5 +352,3 @@ func loadIdentity(dir string, passphrase []byte) (*identity, error) {
 	}
 	return id, nil
 }
-
-var _ = bytes.Equal

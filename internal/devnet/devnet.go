@@ -238,7 +238,9 @@ func (n *Network) AddNode(ctx context.Context, a Agency, from *NodeHandle, suffi
 	cfg.P2PListen = []string{"/ip4/127.0.0.1/tcp/" + port(freeAddr())}
 	cfg.APIListen = "127.0.0.1:0"
 	dir := filepath.Join(n.Dir, strings.ToLower(a.Code)+"-"+suffix)
-	res, err := node.Init(dir, *cfg, node.InitOptions{Anchor: n.Anchor, Organization: a.Name}, []byte(Passphrase))
+	// The member-sign key is the member's: the replica signs with the same
+	// key and certificate as the first node.
+	res, err := node.Init(dir, *cfg, node.InitOptions{Anchor: n.Anchor, Organization: a.Name, SignFrom: from.Dir}, []byte(Passphrase))
 	if err != nil {
 		return nil, err
 	}
@@ -246,18 +248,7 @@ func (n *Network) AddNode(ctx context.Context, a Agency, from *NodeHandle, suffi
 	if err != nil {
 		return nil, fmt.Errorf("add node to %s: %w", n.Member(a), err)
 	}
-	// The member-sign key is the member's: the replica signs with the same
-	// key and certificate as the first node.
-	for _, f := range []string{node.FileSignKey, node.FileSignCert} {
-		raw, err := os.ReadFile(filepath.Join(from.Dir, f))
-		if err != nil {
-			return nil, err
-		}
-		if err := os.WriteFile(filepath.Join(dir, f), raw, 0o600); err != nil {
-			return nil, err
-		}
-	}
-	if err := os.WriteFile(filepath.Join(dir, node.FileAuthCert), []byte(added.NodeCert), 0o644); err != nil {
+	if err := node.InstallCertificates(dir, []byte(added.NodeCert), nil, []byte(Passphrase)); err != nil {
 		return nil, err
 	}
 	return n.startNode(ctx, dir)
