@@ -34,7 +34,8 @@ func startNetWithC(t *testing.T) *testNet {
 	clientC := "VN-DEMO/GOV/" + agencyC.Code + "/" + agencyC.Subsystem
 	n := startNet(t, func(c *node.Config) {
 		svc := c.Access.Rules[0].Service
-		c.Access.Rules = append(c.Access.Rules, services.Rule{Subject: clientC, Service: svc, Method: "GET", Path: "/citizens/*"})
+		c.Access.Rules = append(c.Access.Rules, services.Rule{Subject: clientC, Service: svc, Method: "GET", Path: "/citizens/*"},
+			services.Rule{Subject: "global:echoers", Service: svc, Method: "POST", Path: "/echo"})
 		c.RateLimits.Overrides = []services.Override{{Client: clientC, Limits: services.Limits{ReadsPerMin: 3, WritesPerMin: 1}}}
 	})
 	n.ClientC = clientC
@@ -90,10 +91,23 @@ func TestEndToEndAccessRightsAndRateLimit(t *testing.T) {
 		t.Fatalf("A after C was limited: %d %s", a.status, a.body)
 	}
 
-	// allowedMethods shows C its one endpoint.
+	// A global group in the signed configuration grants C /echo once C
+	// is in it.
+	exchangeError(t, do(t, c, "POST", base+"/echo", "text/plain", []byte("hi")), 403, "access_denied")
+	if _, err := n.Admin.SetGroup(n.ctx, "echoers", "may echo", []string{n.ClientC}); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.WaitConfig(n.ctx, n.B); err != nil {
+		t.Fatal(err)
+	}
+	if a := do(t, c, "POST", base+"/echo", "text/plain", []byte("hi")); a.status != 200 || string(a.body) != "hi" {
+		t.Fatalf("global group member: %d %s", a.status, a.body)
+	}
+
+	// allowedMethods shows C what it may call.
 	provider := n.SubsystemID(devnet.AgencyB)
 	a := do(t, c, "GET", "https://"+n.C.Node.APIAddr()+"/r1/"+provider+"/allowedMethods", "", nil)
-	if a.status != 200 || !strings.Contains(string(a.body), `"endpoints":[{"method":"GET","path":"/citizens/*"}]`) {
+	if a.status != 200 || !strings.Contains(string(a.body), `"endpoints":[{"method":"GET","path":"/citizens/*"},{"method":"POST","path":"/echo"}]`) {
 		t.Fatalf("allowedMethods %d %s", a.status, a.body)
 	}
 }

@@ -37,17 +37,17 @@ type testNet struct {
 
 func startNet(t *testing.T, configureB func(*node.Config)) *testNet {
 	t.Helper()
-	return startNetTB(t, configureB)
+	return startNetTB(t, nil, configureB)
 }
 
 // startNetB is the benchmark network: B's budgets do not limit A.
 func startNetB(b *testing.B) *testNet {
-	return startNetTB(b, func(c *node.Config) {
+	return startNetTB(b, nil, func(c *node.Config) {
 		c.RateLimits.Defaults = services.Limits{ReadsPerMin: 100_000_000, WritesPerMin: 100_000_000}
 	})
 }
 
-func startNetTB(t testing.TB, configureB func(*node.Config)) *testNet {
+func startNetTB(t testing.TB, configureA, configureB func(*node.Config)) *testNet {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	t.Cleanup(cancel)
@@ -57,7 +57,7 @@ func startNetTB(t testing.TB, configureB func(*node.Config)) *testNet {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	d, err := devnet.StartDemo(ctx, devnet.DemoOptions{Options: devnet.Options{Dir: dir, Logger: log, FastRaft: true,
-		ConfigInterval: 300 * time.Millisecond}, ConfigureB: configureB})
+		ConfigInterval: 300 * time.Millisecond}, ConfigureA: configureA, ConfigureB: configureB})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,6 +268,28 @@ func TestEndToEndCalls(t *testing.T) {
 			t.Fatalf("level 2: %+v %v", sh, err)
 		}
 	})
+}
+
+// TestEndToEndLGSPAndValidation calls through an LGSP route mapped on A's
+// node, and against a provider that validates requests with the OpenAPI
+// description.
+func TestEndToEndLGSPAndValidation(t *testing.T) {
+	service := "VN-DEMO/GOV/" + devnet.AgencyB.Code + "/" + devnet.AgencyB.Subsystem + "/" + devnet.SampleServiceCode
+	n := startNetTB(t, func(c *node.Config) {
+		c.LGSP = []services.LGSPRoute{{Version: "v1", Domain: "dancu", Resource: "congdan", Service: service}}
+	}, func(c *node.Config) { c.Services[0].ValidateRequests = true })
+	c := n.client(t, true)
+	a := do(t, c, "GET", "https://"+n.A.Node.APIAddr()+"/v1/dancu/congdan/citizens/042", "", nil)
+	if a.status != 200 || !bytes.Contains(a.body, []byte(`"id":"042"`)) {
+		t.Fatalf("LGSP route: %d %s", a.status, a.body)
+	}
+	exchangeError(t, do(t, c, "GET", "https://"+n.A.Node.APIAddr()+"/v1/dancu/nosuch/x", "", nil), 404, "unknown_service")
+
+	if a := do(t, c, "POST", n.url("/citizens"), "application/json", []byte(`{"name":"Le Van C"}`)); a.status != 201 {
+		t.Fatalf("valid request: %d %s", a.status, a.body)
+	}
+	exchangeError(t, do(t, c, "POST", n.url("/citizens"), "application/json", []byte(`{"born":"2000-01-01"}`)), 400, "request_invalid")
+	exchangeError(t, do(t, c, "DELETE", n.url("/citizens/1"), "", nil), 400, "request_invalid")
 }
 
 func TestEndToEndLifecycle(t *testing.T) {

@@ -47,8 +47,9 @@ type DemoOptions struct {
 	APIListenA, APIListenB string
 	// BackendListen is the sample backend's address (default 127.0.0.1:0).
 	BackendListen string
-	// Configure B, if set, edits B's node configuration further.
-	ConfigureB func(*node.Config)
+	// ConfigureA and ConfigureB, if set, edit A's and B's node
+	// configurations further.
+	ConfigureA, ConfigureB func(*node.Config)
 }
 
 // StartDemo starts the embedded default network.
@@ -85,6 +86,9 @@ func StartDemo(ctx context.Context, o DemoOptions) (_ *Demo, err error) {
 	a.Configure = func(c *node.Config) {
 		c.APIListen = or(o.APIListenA, "127.0.0.1:0")
 		c.Clients = []node.ClientCert{{Subsystem: d.ClientA, CertSHA256: isSHA}}
+		if o.ConfigureA != nil {
+			o.ConfigureA(c)
+		}
 	}
 	b := AgencyB
 	b.Configure = func(c *node.Config) {
