@@ -70,6 +70,7 @@ type Node struct {
 	conf   *globalconf.Client
 	cur    atomic.Pointer[view]
 	host   host.Host
+	self   string // the host's peer ID, text form
 	peers  *peers
 	replay *envelope.ReplayCache
 	db     *bolt.DB
@@ -150,6 +151,7 @@ func Open(ctx context.Context, dir string, passphrase []byte, opts ...Option) (_
 	if n.host, err = newHost(n.id.authKey, cfg.P2PListen, gater{n}); err != nil {
 		return nil, fmt.Errorf("%w: libp2p: %v", ErrConfig, err)
 	}
+	n.self = n.host.ID().String()
 	n.host.Network().Notify(n.peers.notifiee())
 	if doc, _, _ := n.conf.Current(); doc != nil && n.view() == nil {
 		n.onConfig(doc) // the verified cache, even if too old to use: health reports it

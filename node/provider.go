@@ -145,7 +145,7 @@ func (n *Node) serveCall(s network.Stream, deadline time.Time) error {
 	if f.Type != envelope.FrameRequest {
 		return fmt.Errorf("%w: first frame is type %d", envelope.ErrMalformed, f.Type)
 	}
-	req, err := envelope.VerifyRequest(f.Payload, v.policy(n.now, n.host.ID(), nd.Member), n.replay)
+	req, err := envelope.VerifyRequest(f.Payload, v.policy(n.now, n.self, nd.Member), n.replay)
 	if err != nil {
 		return err
 	}

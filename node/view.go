@@ -106,7 +106,7 @@ func (v *view) peerAllowed(p peer.ID) (*globalconf.Node, bool) {
 // replay cannot outlive the cache.
 const replayWindow = 10 * time.Minute
 
-func (v *view) policy(now func() time.Time, local peer.ID, expected string) envelope.Policy {
+func (v *view) policy(now func() time.Time, local, expected string) envelope.Policy {
 	p := envelope.Policy{
 		Now:     now,
 		MaxSkew: min(time.Duration(v.doc.Policy.MaxClockSkew), replayWindow),
@@ -114,7 +114,7 @@ func (v *view) policy(now func() time.Time, local peer.ID, expected string) enve
 		Revoked: v.doc.IsRevoked,
 	}
 	if local != "" {
-		p.LocalPeer = local.String()
+		p.LocalPeer = local
 	}
 	if expected != "" {
 		p.ExpectedSigner, _ = parseMember(expected)
