@@ -265,6 +265,34 @@ func TestRegistryAdminCommands(t *testing.T) {
 	if len(hist) < 3 || hist[len(hist)-1].Action != "revoke_member" || hist[len(hist)-1].Actor != "alice" {
 		t.Fatalf("history: %+v", hist)
 	}
+	// The whole history exports to a file that verifies offline; a changed
+	// byte does not.
+	histFile := filepath.Join(work, "history.jsonl")
+	var exp, ver historyVerification
+	mustJSON(t, run(with(conn, "history", "export", "--json", "--out", histFile)...), &exp)
+	if !exp.Verified || exp.Entries < 5 || exp.HeadHash == "" || exp.File != histFile {
+		t.Fatalf("history export: %+v", exp)
+	}
+	mustJSON(t, run("history", "verify", "--json", histFile), &ver)
+	if ver.Entries != exp.Entries || ver.HeadHash != exp.HeadHash || ver.LastIndex != exp.LastIndex {
+		t.Fatalf("history verify: %+v, export %+v", ver, exp)
+	}
+	if out := run("history", "verify", histFile); !strings.Contains(out, "VERIFIED") || !strings.Contains(out, exp.HeadHash) {
+		t.Fatalf("history verify: %s", out)
+	}
+	if _, err := reg(ctx, with(conn, "history", "export", "--out", histFile)...); err == nil || !strings.Contains(err.Error(), "--force") {
+		t.Fatalf("export overwrote without --force: %v", err)
+	}
+	streamed := run(with(conn, "history", "export")...)
+	if !strings.HasPrefix(streamed, string(must(os.ReadFile(histFile)))) {
+		t.Fatalf("export to stdout differs from the file:\n%s", streamed)
+	}
+	changed := filepath.Join(work, "changed-history.jsonl")
+	writeFile(t, changed, []byte(strings.Replace(streamed, `"actor":"alice"`, `"actor":"alicf"`, 1)))
+	if _, err := reg(ctx, "history", "verify", changed); !errors.Is(err, membership.ErrHistoryChain) {
+		t.Fatalf("verify of a changed export: %v", err)
+	}
+
 	waitFor(t, "the revoked serials in the signed config", func() bool {
 		out, err := reg(ctx, "config", "fetch", "--anchor", r.anchorPath, "--out", cfgFile, "--force", "--json")
 		if err != nil {

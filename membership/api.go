@@ -81,6 +81,7 @@ func NewAPI(srv *Server, cfg APIConfig) *API {
 	m.HandleFunc("POST /v1/admin/registrations/{id}/approve", a.auth(RoleOperator, a.approve))
 	m.HandleFunc("POST /v1/admin/registrations/{id}/reject", a.auth(RoleOperator, a.reject))
 	m.HandleFunc("GET /v1/admin/history", a.auth(RoleViewer, a.history))
+	m.HandleFunc("GET /v1/admin/history/export", a.auth(RoleViewer, a.exportHistory))
 	m.HandleFunc("GET /v1/admin/members", a.auth(RoleViewer, a.listMembers))
 	m.HandleFunc("GET /v1/admin/members/{id...}", a.auth(RoleViewer, a.showMember))
 	m.HandleFunc("POST /v1/admin/members/suspend", a.auth(RoleOperator, a.suspend))

@@ -1,7 +1,9 @@
 package membership
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -272,6 +274,38 @@ func (a *API) history(w http.ResponseWriter, r *http.Request, _ Operator) {
 	})
 	slices.Reverse(out)
 	writeJSON(w, http.StatusOK, map[string]any{"history": out})
+}
+
+// HistoryExportContentType is the media type of GET
+// /v1/admin/history/export: JSON lines, one HistoryEntry each.
+const HistoryExportContentType = "application/x-ndjson"
+
+// exportHistory streams the whole history, oldest first, one HistoryEntry
+// per line, for VerifyHistoryExport to check offline.
+func (a *API) exportHistory(w http.ResponseWriter, r *http.Request, op Operator) {
+	var entries []HistoryEntry
+	a.srv.fsm.read(func(st *State) {
+		// apply only appends to the history and never changes an entry in
+		// place (a restore replaces the whole state), so the entries up to
+		// the current length stay valid after the lock is released and the
+		// stream does not hold up Apply.
+		entries = st.History[:len(st.History):len(st.History)]
+	})
+	w.Header().Set("Content-Type", HistoryExportContentType)
+	w.WriteHeader(http.StatusOK)
+	bw := bufio.NewWriter(w)
+	enc := json.NewEncoder(bw) // one line per entry
+	for i := range entries {
+		if err := enc.Encode(&entries[i]); err != nil {
+			a.log.Warn("history export cut short", "operator", op.Name, "sent", i, "error", err)
+			return
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		a.log.Warn("history export cut short", "operator", op.Name, "error", err)
+		return
+	}
+	a.log.Info("history exported", "operator", op.Name, "entries", len(entries), "remote", r.RemoteAddr)
 }
 
 func (a *API) listMembers(w http.ResponseWriter, r *http.Request, _ Operator) {

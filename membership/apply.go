@@ -13,7 +13,9 @@ import (
 // reads nothing but s and c (the time is c's header), does no I/O, no
 // cryptography and no parsing of certificates. Every handler checks first and
 // mutates after, so a business error leaves s exactly as it was. On success
-// s.Version becomes index and one HistoryEntry is appended.
+// s.Version becomes index and one HistoryEntry is appended, hash-chained to
+// the one before (history.go; SHA-256 over the entry's own fields is the one
+// cryptographic step, and it is deterministic).
 func (s *State) apply(index uint64, c Command) (target string, err error) {
 	h := c.header()
 	if h.Time.IsZero() || h.Actor == "" || len(h.Actor) > maxText {
@@ -71,7 +73,7 @@ func (s *State) apply(index uint64, c Command) (target string, err error) {
 		return "", err
 	}
 	s.Version = index
-	s.History = append(s.History, HistoryEntry{
+	s.appendHistory(HistoryEntry{
 		Index: index, Time: now, Actor: h.Actor, Action: c.Type().String(), Target: target, Detail: detail,
 	})
 	return target, nil

@@ -281,18 +281,67 @@ func (c *Client) once(ctx context.Context, base, method, path string, payload []
 	if res.StatusCode >= 200 && res.StatusCode < 300 {
 		return raw, nil
 	}
-	ae := &APIError{Status: res.StatusCode, URL: base}
+	return nil, newAPIError(base, res.StatusCode, raw)
+}
+
+// newAPIError makes the *APIError of an error answer with body raw.
+func newAPIError(base string, status int, raw []byte) *APIError {
+	ae := &APIError{Status: status, URL: base}
 	var body apiErrorBody
 	if json.Unmarshal(raw, &body) == nil && body.Error.Code != "" {
 		ae.Code, ae.Message = body.Error.Code, body.Error.Message
 	} else {
-		ae.Code, ae.Message = "http_"+strconv.Itoa(res.StatusCode), strings.TrimSpace(string(raw))
+		ae.Code, ae.Message = "http_"+strconv.Itoa(status), strings.TrimSpace(string(raw))
 		if len(ae.Message) > 200 {
 			ae.Message = ae.Message[:200]
 		}
 	}
-	return nil, ae
+	return ae
 }
+
+// openStream sends GET path to base and returns the 2xx answer with its
+// body unread, for answers too long for do. AttemptTimeout bounds the wait
+// for the answer's header only; ctx bounds reading the body, which the
+// caller closes.
+func (c *Client) openStream(ctx context.Context, base, path string) (*http.Response, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	timer := time.AfterFunc(c.opts.AttemptTimeout, cancel)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("membership: GET %s: %w", path, err)
+	}
+	if c.opts.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.opts.Token)
+	}
+	res, err := c.http.Do(req)
+	if !timer.Stop() { // the timer fired: no header in time
+		if err == nil {
+			res.Body.Close()
+		}
+		cancel()
+		return nil, fmt.Errorf("%s: no answer within %v: %w", base, c.opts.AttemptTimeout, context.DeadlineExceeded)
+	}
+	if err != nil {
+		cancel()
+		return nil, err // a *url.Error, naming the URL
+	}
+	if res.StatusCode < 200 || res.StatusCode >= 300 {
+		raw, _ := io.ReadAll(io.LimitReader(res.Body, 64<<10))
+		res.Body.Close()
+		cancel()
+		return nil, newAPIError(base, res.StatusCode, raw)
+	}
+	res.Body = &cancelOnClose{ReadCloser: res.Body, cancel: cancel}
+	return res, nil
+}
+
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelOnClose) Close() error { err := b.ReadCloser.Close(); b.cancel(); return err }
 
 // escapeID escapes each /-separated part of an identifier for a path.
 func escapeID(id string) string {
@@ -513,6 +562,45 @@ func (c *Client) History(ctx context.Context, target string, limit int) ([]Histo
 	}
 	_, err := c.do(ctx, http.MethodGet, path, nil, &out)
 	return out.History, err
+}
+
+// ExportHistory writes the registry's whole history to w as JSON lines,
+// oldest first (GET /v1/admin/history/export), streaming it; check it with
+// VerifyHistoryExport. Servers are tried in turn until one answers; once the
+// answer has started, an error ends the call and w holds part of the export,
+// so write to a temporary file and keep it only when ExportHistory returns
+// nil.
+func (c *Client) ExportHistory(ctx context.Context, w io.Writer) error {
+	const path = "/v1/admin/history/export"
+	start := int(c.next.Load())
+	var errs []error
+	for k := range c.urls {
+		i := (start + k) % len(c.urls)
+		if err := ctx.Err(); err != nil {
+			errs = append(errs, err)
+			break
+		}
+		res, err := c.openStream(ctx, c.urls[i], path)
+		if err != nil {
+			if !retryable(http.MethodGet, err) || ctx.Err() != nil {
+				return err
+			}
+			c.log.Debug("registry server unusable, trying the next", "server", c.urls[i], "error", err)
+			errs = append(errs, err)
+			continue
+		}
+		c.next.Store(int64(i))
+		_, err = io.Copy(w, res.Body)
+		res.Body.Close()
+		if err != nil {
+			return fmt.Errorf("membership: history export from %s: %w", c.urls[i], err)
+		}
+		return nil
+	}
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	return fmt.Errorf("membership: no registry server answered (%d tried): %w", len(errs), errors.Join(errs...))
 }
 
 // CreateJoinToken mints a one-time join token for a new registry server

@@ -19,7 +19,8 @@
 //     serials); certificate issuance by the CA also happens there.
 //   - State.apply (apply.go) executes a committed command. It is
 //     deterministic: time comes from the command, it does no I/O and no
-//     cryptography, and a refused command (duplicate member, unknown member,
+//     cryptography beyond the SHA-256 that chains the history (history.go),
+//     and a refused command (duplicate member, unknown member,
 //     key mismatch, illegal transition …) returns a sentinel error as a value
 //     and leaves the state unchanged.
 //   - fsm (fsm.go) is the thin raft.FSM adapter; snapshots carry the

@@ -49,6 +49,10 @@ var (
 	ErrJoinTokenUsed         = errors.New("membership: join token already used")
 	ErrJoinTokenExpired      = errors.New("membership: join token expired")
 
+	// Integrity: a history, or an export of it, whose hash chain does not
+	// verify (VerifyHistory, VerifyHistoryExport).
+	ErrHistoryChain = errors.New("membership: history hash chain broken")
+
 	// HTTP API access errors.
 	ErrUnauthenticated = errors.New("membership: missing or unknown credentials")
 	ErrForbidden       = errors.New("membership: operation not allowed for this role")
@@ -88,6 +92,7 @@ var errorCodes = map[error]string{
 	ErrJoinTokenUnknown:      "join_token_unknown",
 	ErrJoinTokenUsed:         "join_token_used",
 	ErrJoinTokenExpired:      "join_token_expired",
+	ErrHistoryChain:          "history_chain",
 	ErrUnauthenticated:       "unauthenticated",
 	ErrForbidden:             "forbidden",
 }
@@ -100,7 +105,7 @@ var errorOrder = []error{
 	ErrWrongInstance, ErrBadCSR, ErrBadCertificate, ErrKeyMismatch, ErrDuplicateMember,
 	ErrDuplicateRequest, ErrDuplicateNode, ErrDuplicateSerial, ErrUnknownMember, ErrUnknownRequest,
 	ErrUnknownNode, ErrUnknownSubsystem, ErrUnknownService, ErrUnknownGroup, ErrIllegalTransition,
-	ErrUnknownOperator, ErrNotApproved, ErrJoinTokenUnknown, ErrJoinTokenUsed, ErrJoinTokenExpired, ErrUnauthenticated, ErrForbidden, ErrInvalidArgument,
+	ErrUnknownOperator, ErrNotApproved, ErrJoinTokenUnknown, ErrJoinTokenUsed, ErrJoinTokenExpired, ErrHistoryChain, ErrUnauthenticated, ErrForbidden, ErrInvalidArgument,
 }
 
 // ErrorCode returns the machine code of err's sentinel, "" for nil, or

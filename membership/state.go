@@ -232,14 +232,18 @@ func (r Request) clone() Request {
 	return r
 }
 
-// HistoryEntry records one committed change: who, when, what.
+// HistoryEntry records one committed change: who, when, what. The history
+// is hash-chained (history.go): PrevHash is the previous entry's Hash ("" for
+// the first) and Hash is ComputeHash, both lower-case hex.
 type HistoryEntry struct {
-	Index  uint64    `json:"index"` // Raft log index of the command
-	Time   time.Time `json:"time"`  // stamped by the proposer
-	Actor  string    `json:"actor"`
-	Action string    `json:"action"` // the command name
-	Target string    `json:"target"` // the request, member, node, service … acted on
-	Detail string    `json:"detail,omitempty"`
+	Index    uint64    `json:"index"` // Raft log index of the command
+	Time     time.Time `json:"time"`  // stamped by the proposer
+	Actor    string    `json:"actor"`
+	Action   string    `json:"action"` // the command name
+	Target   string    `json:"target"` // the request, member, node, service … acted on
+	Detail   string    `json:"detail,omitempty"`
+	PrevHash string    `json:"prev_hash,omitempty"`
+	Hash     string    `json:"hash,omitempty"`
 }
 
 // State is the whole registry. It changes only through Apply. Maps are keyed
@@ -392,6 +396,7 @@ func DecodeState(b []byte) (*State, error) {
 	if s.History == nil {
 		s.History = []HistoryEntry{}
 	}
+	s.sealLegacyHistory() // a snapshot from before the history was chained
 	if s.CAChain == nil {
 		s.CAChain = [][]byte{}
 	}

@@ -1,0 +1,71 @@
+// Package msglog is the node's message log (DESIGN.md §6): an
+// append-only, hash-chained record of every exchange in bbolt,
+// time-stamped in Merkle batches by RFC 3161 TSAs, with evidence bundles
+// that verify offline with the network CA root alone.
+//
+// # Record
+//
+// A Record holds both complete envelopes (node/envelope wire form, with
+// signer certificates and signatures), identifiers, parties and status.
+// Append sets Time; the single writer goroutine assigns Seq (from 1) and
+// chains: PrevHash = previous record's Hash (32 zero bytes for the first,
+// the prune anchor after pruning) and
+//
+//	Hash = SHA-256("DXL-MSGLOG-RECORD-v1\x00" || u64 seq || i64 time (Unix ns) ||
+//	       b role || b request_id || b client || b service || b consumer_peer ||
+//	       b provider_peer || b request || b response || i64 status ||
+//	       b error_code || u8 archived || b prev_hash)
+//
+// where b is u32 length || bytes, integers big-endian. The stored value
+// of a record is exactly that preimage followed by the hash.
+//
+// # Writes
+//
+// Append validates, copies and enqueues (QueueSize; it blocks only when
+// the queue is full, never drops). The writer commits groups of up to
+// 1024 appends per bbolt transaction (one fsync each); Flush waits for
+// everything appended before it. Buckets: records (seq), index (request
+// ID 0x00 seq), batches (first seq), bodies (seq), meta (anchor).
+//
+// # Time-stamping
+//
+// Pending records are sealed in contiguous Seq ranges of at most
+// StampMaxRecords: the Merkle leaves are tsa.LeafHash(Hash) in Seq order
+// (RFC 6962, as tsa.Batch), the root is time-stamped (SHA-256) by the
+// first TSA of Config.TSAs that answers, and the batch (first, last,
+// root, token, genTime, TSA name) is stored. A bare token is stored
+// wrapped in a granted TimeStampResp, so `openssl ts -verify -in` reads
+// it. Open starts only the writer; the caller runs Run, which stamps
+// every StampInterval (at once when StampMaxRecords are pending; after a
+// failure it retries with exponential backoff from 1 s capped at
+// StampInterval) and prunes daily. When every TSA fails, records stay
+// pending, are logged as warnings, and Check fails with
+// ErrTimestampOutage once the oldest is older than AcceptableFailure,
+// unless FailOpen. Close does not stamp; the next Open resumes.
+//
+// # Archive
+//
+// With an ArchiveKey, bodies given to Append are stored in the bodies
+// bucket as nonce(12) || AES-256-GCM(u32 len(req) || req || resp) with the
+// record hash as additional data; they are never written in clear.
+//
+// # Pruning
+//
+// Prune deletes whole stamped batches, oldest first, whose records are
+// all older than the cutoff, and stores the last deleted record's seq and
+// hash as the anchor from which VerifyChain starts.
+//
+// # Evidence bundle
+//
+// A Bundle (format 1) is the record, its inclusion proof and batch root,
+// the token (TimeStampResp) and the CA chain. Its file form is
+// Bundle.Marshal (indented JSON); ReadBundle accepts only that exact
+// form. VerifyBundle checks the record hash, both envelopes (signatures,
+// member-sign chain at the envelope's own signing time, response bound
+// to the request), the record against the envelopes, the proof, the
+// token (chain at its genTime) and that the CA chain is exactly a path
+// to the given root, and that the token's unsigned CMS parts are the
+// plain ones this package produces. Revocation is not checked. The
+// tree size in the proof is not committed by the root (RFC 6962), so a
+// larger Size with the same path shape still verifies.
+package msglog

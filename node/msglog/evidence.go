@@ -1,0 +1,328 @@
+package msglog
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"math"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/dxl-network/dxl/node/envelope"
+	"github.com/dxl-network/dxl/tsa"
+)
+
+// BundleFormat is the only bundle format this package writes and reads.
+const BundleFormat = 1
+
+// MaxBundle caps what ReadBundle reads.
+const MaxBundle = 1 << 20
+
+// Bundle is the offline evidence for one logged exchange (doc.go,
+// "Evidence bundle"). Write it with Marshal; ReadBundle accepts only
+// that form.
+type Bundle struct {
+	Format     int       `json:"format"` // BundleFormat
+	Record     Record    `json:"record"`
+	Proof      tsa.Proof `json:"proof"`       // inclusion of tsa.LeafHash(Record.Hash) under MerkleRoot
+	MerkleRoot []byte    `json:"merkle_root"` // root of the record's batch
+	Token      []byte    `json:"token"`       // DER TimeStampResp over MerkleRoot (SHA-256)
+	CAChain    [][]byte  `json:"ca_chain"`    // DER, issuing CA first, root last
+}
+
+// Marshal returns the canonical file form of b: indented JSON (two
+// spaces) and a final newline.
+func (b *Bundle) Marshal() ([]byte, error) {
+	out, err := json.MarshalIndent(b, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(out, '\n'), nil
+}
+
+// ReadBundle parses a bundle strictly: at most MaxBundle bytes, no
+// unknown fields, and byte for byte the canonical form Marshal writes, so
+// that every altered byte is refused here even where JSON alone would not
+// notice (key case, duplicate keys, whitespace, unused base64 bits).
+// It does not verify; see VerifyBundle.
+func ReadBundle(data []byte) (*Bundle, error) {
+	if len(data) > MaxBundle {
+		return nil, fmt.Errorf("%w: larger than %d bytes", ErrMalformed, MaxBundle)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var b Bundle
+	if err := dec.Decode(&b); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if b.Format != BundleFormat {
+		return nil, fmt.Errorf("%w: format %d, want %d", ErrMalformed, b.Format, BundleFormat)
+	}
+	canon, err := b.Marshal()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if !bytes.Equal(canon, data) {
+		return nil, fmt.Errorf("%w: not in canonical form (altered or re-formatted)", ErrMalformed)
+	}
+	return &b, nil
+}
+
+// Evidence builds the bundle for the exchange requestID. When several
+// records carry that ID (a node calling its own service logs both
+// sides), the first with a response envelope is taken, else the first.
+// It flushes the queue and, if the record is not stamped yet, calls
+// StampNow. caChain is the network CA chain (DER, issuing CA first, root
+// last), embedded so the bundle verifies with the root alone.
+func (l *Log) Evidence(ctx context.Context, requestID string, caChain [][]byte) (*Bundle, error) {
+	if err := l.Flush(ctx); err != nil {
+		return nil, err
+	}
+	recs, err := l.Records(requestID)
+	if err != nil {
+		return nil, err
+	}
+	if len(recs) == 0 {
+		return nil, fmt.Errorf("%w: request %q", ErrNotFound, requestID)
+	}
+	pick := recs[0]
+	for _, r := range recs {
+		if len(r.Response) > 0 {
+			pick = r
+			break
+		}
+	}
+	return l.EvidenceSeq(ctx, pick.Seq, caChain)
+}
+
+// EvidenceSeq is Evidence for record seq.
+func (l *Log) EvidenceSeq(ctx context.Context, seq uint64, caChain [][]byte) (*Bundle, error) {
+	if len(caChain) == 0 {
+		return nil, fmt.Errorf("%w: empty CA chain", ErrConfig)
+	}
+	for i, der := range caChain {
+		if _, err := x509.ParseCertificate(der); err != nil {
+			return nil, fmt.Errorf("%w: CA chain[%d]: %v", ErrConfig, i, err)
+		}
+	}
+	l.mu.Lock()
+	stamped := seq <= l.stampedThrough
+	l.mu.Unlock()
+	if !stamped {
+		if err := l.Flush(ctx); err != nil {
+			return nil, err
+		}
+		if err := l.StampNow(ctx); err != nil {
+			return nil, err
+		}
+	}
+	var out *Bundle
+	err := l.view(func(tx *bolt.Tx) error {
+		r, err := getRecord(tx, seq)
+		if err != nil {
+			return err
+		}
+		b, err := batchOf(tx, seq)
+		if err != nil {
+			return err
+		}
+		if b == nil {
+			return fmt.Errorf("%w: record %d is in no batch", ErrNotFound, seq)
+		}
+		lv, err := leaves(tx, b.First, b.Last)
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(tsa.Root(lv), b.Root) {
+			return fmt.Errorf("%w: batch %d..%d Merkle root does not recompute", ErrChain, b.First, b.Last)
+		}
+		proof, err := tsa.Prove(lv, int(seq-b.First))
+		if err != nil {
+			return err
+		}
+		chain := make([][]byte, len(caChain))
+		for i, c := range caChain {
+			chain[i] = clone(c)
+		}
+		out = &Bundle{Format: BundleFormat, Record: *r, Proof: proof, MerkleRoot: b.Root, Token: b.Token, CAChain: chain}
+		return nil
+	})
+	return out, err
+}
+
+// Verified is what a bundle proves.
+type Verified struct {
+	RequestID, Client, Service string
+	// Signer and Responder are the member IDs (INSTANCE/CLASS/CODE) whose
+	// certificates signed the request and the response (empty without a
+	// response).
+	Signer, Responder string
+	// RequestTime and ResponseTime are the envelopes' signing times;
+	// StampTime is the token's genTime: the exchange existed by then.
+	RequestTime, ResponseTime, StampTime time.Time
+	Status                               int
+}
+
+// acceptAll is a replay guard that remembers nothing: evidence
+// verification re-checks envelopes long after they were used.
+type acceptAll struct{}
+
+func (acceptAll) Window() time.Duration                               { return math.MaxInt64 }
+func (acceptAll) Mark(envelope.RequestID, time.Time, time.Time) error { return nil }
+
+// VerifyBundle checks b offline against the network root(s):
+//
+//   - the record hash recomputes from the record's fields, its time is
+//     canonical UTC and the hashes are 32 bytes (ErrTamper);
+//   - the request envelope (and the response envelope, if any) verify as
+//     node/envelope does on receipt, but at the envelope's own signing
+//     time: signature, member-sign certificate chaining to roots through
+//     CAChain at that time, signer member = client member (request) or
+//     provider member (response), response bound to the request by ID
+//     and hash (ErrEvidence, wrapping the envelope sentinel). Revocation
+//     is not checked: the bundle carries no revocation data;
+//   - the record agrees with the envelopes: request ID, client, service
+//     and status (0 without a response) (ErrTamper);
+//   - the proof leads from tsa.LeafHash(Record.Hash) to MerkleRoot
+//     (ErrTamper, wrapping tsa.ErrProof);
+//   - Token is a valid tsa.Verify token over MerkleRoot (SHA-256) from a
+//     TSA chaining to roots at its genTime (ErrEvidence, wrapping the tsa
+//     sentinel);
+//   - CAChain is exactly a chain from its first certificate to one of
+//     roots, each certificate issued by the next (ErrEvidence).
+func VerifyBundle(b *Bundle, roots *x509.CertPool) (*Verified, error) {
+	if b == nil || roots == nil {
+		return nil, fmt.Errorf("%w: bundle and roots are required", ErrConfig)
+	}
+	if b.Format != BundleFormat {
+		return nil, fmt.Errorf("%w: format %d", ErrMalformed, b.Format)
+	}
+	r := &b.Record
+	if len(r.Hash) != 32 || len(r.PrevHash) != 32 || !canonicalTime(r.Time) || r.Seq == 0 {
+		return nil, fmt.Errorf("%w: record hash, previous hash, time or seq malformed", ErrTamper)
+	}
+	if !bytes.Equal(r.ComputeHash(), r.Hash) {
+		return nil, fmt.Errorf("%w: record hash does not recompute", ErrTamper)
+	}
+	if r.Role != RoleConsumer && r.Role != RoleProvider {
+		return nil, fmt.Errorf("%w: role %q", ErrTamper, r.Role)
+	}
+
+	// CA chain: parse, and use all but the root as intermediates.
+	if len(b.CAChain) == 0 {
+		return nil, fmt.Errorf("%w: empty CA chain", ErrEvidence)
+	}
+	chain := make([]*x509.Certificate, len(b.CAChain))
+	inters := x509.NewCertPool()
+	for i, der := range b.CAChain {
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			return nil, fmt.Errorf("%w: CA chain[%d]: %v", ErrEvidence, i, err)
+		}
+		chain[i] = c
+		if i < len(b.CAChain)-1 {
+			inters.AddCert(c)
+		}
+	}
+
+	// Envelopes, each at its own signing time.
+	v := &Verified{}
+	certs := envelope.NewChainChecker(roots, inters, 0)
+	preq, err := envelope.ParseRequest(r.Request)
+	if err != nil {
+		return nil, fmt.Errorf("%w: request envelope: %w", ErrEvidence, err)
+	}
+	at := func(t time.Time) envelope.Policy {
+		return envelope.Policy{Now: func() time.Time { return t }, MaxSkew: time.Second, Certs: certs}
+	}
+	req, err := envelope.VerifyRequest(r.Request, at(preq.Time), acceptAll{})
+	if err != nil {
+		return nil, fmt.Errorf("%w: request envelope: %w", ErrEvidence, err)
+	}
+	v.RequestID, v.Client, v.Service = req.RequestID.String(), req.Client, req.Service
+	v.Signer, v.RequestTime = req.Signer.Member.String(), req.Time
+	if len(r.Response) > 0 {
+		presp, err := envelope.ParseResponse(r.Response)
+		if err != nil {
+			return nil, fmt.Errorf("%w: response envelope: %w", ErrEvidence, err)
+		}
+		resp, err := envelope.VerifyResponse(r.Response, req, at(presp.Time))
+		if err != nil {
+			return nil, fmt.Errorf("%w: response envelope: %w", ErrEvidence, err)
+		}
+		v.Responder, v.ResponseTime, v.Status = resp.Signer.Member.String(), resp.Time, int(resp.Status)
+	}
+	if r.RequestID != v.RequestID || r.Client != v.Client || r.Service != v.Service || r.Status != v.Status {
+		return nil, fmt.Errorf("%w: record (request %s, client %s, service %s, status %d) disagrees with its envelopes (%s, %s, %s, %d)",
+			ErrTamper, r.RequestID, r.Client, r.Service, r.Status, v.RequestID, v.Client, v.Service, v.Status)
+	}
+
+	// Inclusion and time-stamp.
+	if len(b.MerkleRoot) != 32 {
+		return nil, fmt.Errorf("%w: Merkle root of %d bytes", ErrTamper, len(b.MerkleRoot))
+	}
+	if err := tsa.VerifyInclusion(tsa.LeafHash(r.Hash), b.Proof, b.MerkleRoot); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrTamper, err)
+	}
+	info, err := tsa.Verify(b.Token, tsa.VerifyOptions{Roots: roots, Intermediates: inters, Digest: b.MerkleRoot, Hash: crypto.SHA256})
+	if err != nil {
+		return nil, fmt.Errorf("%w: time-stamp token: %w", ErrEvidence, err)
+	}
+	v.StampTime = info.Time
+	// Bind the parts of the token its signature does not cover: the
+	// TimeStampResp wrapper must be the plain granted one Evidence
+	// writes, and every certificate the token carries must be on the
+	// verified path (a certificate the verifier ignores could otherwise
+	// be altered unnoticed).
+	if wrapped, _, err := checkToken(info.Token, b.MerkleRoot); err != nil || !bytes.Equal(wrapped, b.Token) {
+		return nil, fmt.Errorf("%w: token is not a plain granted TimeStampResp", ErrTamper)
+	}
+	if err := checkTokenStructure(info.Token); err != nil {
+		return nil, err
+	}
+	for _, c := range info.Certificates {
+		if !onPath(info.Chain, c) {
+			return nil, fmt.Errorf("%w: token carries certificate %q that is not on its verified chain", ErrTamper, c.Subject)
+		}
+	}
+
+	// The embedded chain must be exactly a path to a trusted root.
+	paths, err := chain[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inters, CurrentTime: info.Time,
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+	if err != nil {
+		return nil, fmt.Errorf("%w: CA chain: %v", ErrEvidence, err)
+	}
+	if !samePath(paths, chain) {
+		return nil, fmt.Errorf("%w: CA chain is not exactly a path from its first certificate to a trusted root", ErrEvidence)
+	}
+	return v, nil
+}
+
+func samePath(paths [][]*x509.Certificate, chain []*x509.Certificate) bool {
+	for _, p := range paths {
+		if len(p) != len(chain) {
+			continue
+		}
+		ok := true
+		for i := range p {
+			ok = ok && p[i].Equal(chain[i])
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
+func onPath(path []*x509.Certificate, c *x509.Certificate) bool {
+	for _, p := range path {
+		if p.Equal(c) {
+			return true
+		}
+	}
+	return false
+}

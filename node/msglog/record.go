@@ -1,0 +1,181 @@
+package msglog
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	"github.com/dxl-network/dxl/node/envelope"
+)
+
+// RecordPrefix is the domain-separation prefix of the record hash.
+const RecordPrefix = "DXL-MSGLOG-RECORD-v1\x00"
+
+// Roles of the logging node in an exchange.
+const (
+	RoleConsumer = "consumer"
+	RoleProvider = "provider"
+)
+
+// Field limits checked by Append.
+const (
+	MaxRequestID = 64
+	MaxField     = 1024 // client, service, peers, error code
+)
+
+// Record is one exchange as logged by one node (doc.go, "Record").
+type Record struct {
+	Seq          uint64    `json:"seq"`                  // assigned by Append, from 1
+	Time         time.Time `json:"time"`                 // when logged, UTC, set by Append from the clock
+	Role         string    `json:"role"`                 // "consumer" or "provider"
+	RequestID    string    `json:"request_id"`           // UUID text
+	Client       string    `json:"client"`               // subsystem ID
+	Service      string    `json:"service"`              // service ID
+	ConsumerPeer string    `json:"consumer_peer"`        // libp2p peer ID of the consumer node
+	ProviderPeer string    `json:"provider_peer"`        // libp2p peer ID of the provider node
+	Request      []byte    `json:"request"`              // complete request envelope (node/envelope wire form)
+	Response     []byte    `json:"response,omitempty"`   // complete response envelope; empty if the exchange failed before one
+	Status       int       `json:"status"`               // HTTP status of the response envelope, 0 if none
+	ErrorCode    string    `json:"error_code,omitempty"` // exchange-layer error code, if any
+	Archived     bool      `json:"archived,omitempty"`   // bodies archived (encrypted) for this record
+	PrevHash     []byte    `json:"prev_hash"`            // 32 bytes: Hash of the previous record (zeros, or the prune anchor)
+	Hash         []byte    `json:"hash"`                 // SHA-256(RecordPrefix || encoding of every field above)
+}
+
+// encode appends the hash preimage of r: RecordPrefix and every field
+// but Hash, in declaration order (doc.go, "Record").
+func (r *Record) encode(b []byte) []byte {
+	b = append(b, RecordPrefix...)
+	b = binary.BigEndian.AppendUint64(b, r.Seq)
+	b = binary.BigEndian.AppendUint64(b, uint64(r.Time.UnixNano()))
+	for _, s := range []string{r.Role, r.RequestID, r.Client, r.Service, r.ConsumerPeer, r.ProviderPeer} {
+		b = putBytes(b, []byte(s))
+	}
+	b = putBytes(b, r.Request)
+	b = putBytes(b, r.Response)
+	b = binary.BigEndian.AppendUint64(b, uint64(int64(r.Status)))
+	b = putBytes(b, []byte(r.ErrorCode))
+	if r.Archived {
+		b = append(b, 1)
+	} else {
+		b = append(b, 0)
+	}
+	return putBytes(b, r.PrevHash)
+}
+
+func putBytes(b, v []byte) []byte {
+	b = binary.BigEndian.AppendUint32(b, uint32(len(v)))
+	return append(b, v...)
+}
+
+// ComputeHash returns the hash r.Hash must hold.
+func (r *Record) ComputeHash() []byte {
+	s := sha256.Sum256(r.encode(make([]byte, 0, 256+len(r.Request)+len(r.Response))))
+	return s[:]
+}
+
+// canonicalTime reports whether t is UTC and survives the Unix-nanosecond
+// encoding, so that no two times share one encoding.
+func canonicalTime(t time.Time) bool {
+	return t.Location() == time.UTC && t.Equal(time.Unix(0, t.UnixNano()))
+}
+
+// validate checks the fields a caller of Append supplies.
+func (r *Record) validate() error {
+	if r.Role != RoleConsumer && r.Role != RoleProvider {
+		return fmt.Errorf("%w: role %q", ErrInvalid, r.Role)
+	}
+	if len(r.RequestID) == 0 || len(r.RequestID) > MaxRequestID {
+		return fmt.Errorf("%w: request ID of %d bytes", ErrInvalid, len(r.RequestID))
+	}
+	for i := 0; i < len(r.RequestID); i++ {
+		if c := r.RequestID[i]; c < 0x21 || c > 0x7e {
+			return fmt.Errorf("%w: request ID has byte 0x%02x", ErrInvalid, c)
+		}
+	}
+	for _, f := range []struct{ name, v string }{{"client", r.Client}, {"service", r.Service},
+		{"consumer peer", r.ConsumerPeer}, {"provider peer", r.ProviderPeer}, {"error code", r.ErrorCode}} {
+		if len(f.v) > MaxField {
+			return fmt.Errorf("%w: %s longer than %d bytes", ErrInvalid, f.name, MaxField)
+		}
+	}
+	if len(r.Request) == 0 || len(r.Request) > envelope.MaxEnvelope || len(r.Response) > envelope.MaxEnvelope {
+		return fmt.Errorf("%w: envelopes must be 1..%d bytes (request %d, response %d)", ErrInvalid,
+			envelope.MaxEnvelope, len(r.Request), len(r.Response))
+	}
+	if r.Status < 0 || r.Status > 999 {
+		return fmt.Errorf("%w: status %d", ErrInvalid, r.Status)
+	}
+	return nil
+}
+
+// Stored form: the hash preimage followed by the 32-byte hash.
+
+func marshalRecord(r *Record) []byte {
+	b := r.encode(make([]byte, 0, 256+len(r.Request)+len(r.Response)))
+	return append(b, r.Hash...)
+}
+
+type reader struct {
+	b   []byte
+	bad bool
+}
+
+func (d *reader) next(n int) []byte {
+	if d.bad || n < 0 || n > len(d.b) {
+		d.bad = true
+		return nil
+	}
+	v := d.b[:n:n]
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *reader) u64() uint64 {
+	if v := d.next(8); v != nil {
+		return binary.BigEndian.Uint64(v)
+	}
+	return 0
+}
+
+func (d *reader) bytes() []byte {
+	v := d.next(4)
+	if v == nil {
+		return nil
+	}
+	return d.next(int(binary.BigEndian.Uint32(v)))
+}
+
+// unmarshalRecord decodes a stored record; the slices are copies.
+func unmarshalRecord(v []byte) (*Record, error) {
+	if len(v) < len(RecordPrefix)+sha256.Size || string(v[:len(RecordPrefix)]) != RecordPrefix {
+		return nil, fmt.Errorf("%w: record", ErrCorrupt)
+	}
+	d := reader{b: v[len(RecordPrefix) : len(v)-sha256.Size]}
+	r := &Record{Seq: d.u64(), Time: time.Unix(0, int64(d.u64())).UTC()}
+	r.Role, r.RequestID, r.Client = string(d.bytes()), string(d.bytes()), string(d.bytes())
+	r.Service, r.ConsumerPeer, r.ProviderPeer = string(d.bytes()), string(d.bytes()), string(d.bytes())
+	r.Request = clone(d.bytes())
+	r.Response = clone(d.bytes())
+	r.Status = int(int64(d.u64()))
+	r.ErrorCode = string(d.bytes())
+	if a := d.next(1); a != nil {
+		r.Archived = a[0] == 1
+	}
+	r.PrevHash = clone(d.bytes())
+	if d.bad || len(d.b) != 0 {
+		return nil, fmt.Errorf("%w: record", ErrCorrupt)
+	}
+	r.Hash = clone(v[len(v)-sha256.Size:])
+	return r, nil
+}
+
+// clone copies b, keeping nil and empty apart as bytes.Clone does not
+// for the empty case (an empty response stays nil, as Append leaves it).
+func clone(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return append([]byte(nil), b...)
+}
