@@ -45,6 +45,9 @@ func (n *Node) adminHandler() http.Handler {
 			return
 		}
 		cred, err := n.auth.Create(r.Context(), b.Subsystem)
+		if err == nil {
+			n.auditAction(r, "credential.create", cred.KeyID, b.Subsystem)
+		}
 		adminAnswer(w, cred, err)
 	})
 	m.HandleFunc("GET /v1/credentials", func(w http.ResponseWriter, r *http.Request) {
@@ -53,13 +56,21 @@ func (n *Node) adminHandler() http.Handler {
 	})
 	m.HandleFunc("POST /v1/credentials/{key}/rotate", func(w http.ResponseWriter, r *http.Request) {
 		cred, err := n.auth.Rotate(r.Context(), r.PathValue("key"))
+		if err == nil {
+			n.auditAction(r, "credential.rotate", cred.KeyID, cred.Subsystem)
+		}
 		adminAnswer(w, cred, err)
 	})
 	m.HandleFunc("DELETE /v1/credentials/{key}", func(w http.ResponseWriter, r *http.Request) {
-		adminAnswer(w, map[string]string{"revoked": r.PathValue("key")}, n.auth.Revoke(r.Context(), r.PathValue("key")))
+		err := n.auth.Revoke(r.Context(), r.PathValue("key"))
+		if err == nil {
+			n.auditAction(r, "credential.revoke", r.PathValue("key"), "")
+		}
+		adminAnswer(w, map[string]string{"revoked": r.PathValue("key")}, err)
 	})
 	m.HandleFunc("GET /v1/health", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, n.Health()) })
 	m.HandleFunc("GET /v1/peers", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, n.Peers()) })
+	n.adminLogRoutes(m)
 	return m
 }
 

@@ -27,6 +27,11 @@ type Call struct {
 	Path        string // service-relative, with query
 	ContentType string
 	Body        []byte
+
+	// sent and sentTo are the request envelope and the provider node of
+	// the attempt that may have reached a provider (for the logs).
+	sent   *envelope.SignedRequest
+	sentTo peer.ID
 }
 
 // Result is a verified response. Body streams the response body; it is
@@ -133,6 +138,7 @@ func (n *Node) callPeer(ctx context.Context, v *view, pid peer.ID, c *Call) (_ *
 	if dl, ok := ctx.Deadline(); ok {
 		_ = s.SetDeadline(dl)
 	}
+	c.sent, c.sentTo = req, pid
 	err = writeMessage(s, envelope.FrameRequest, req.Raw, c.Body)
 	if err == nil {
 		err = s.CloseWrite()

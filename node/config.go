@@ -18,13 +18,16 @@ import (
 // Files in a node directory.
 const (
 	FileConfig     = "node.json"
-	FileAuthKey    = "node.key"  // Ed25519 auth key, the libp2p identity (sealed)
-	FileAuthCert   = "node.pem"  // node-auth certificate + intermediate
-	FileSignKey    = "sign.key"  // member signing key (sealed)
-	FileSignCert   = "sign.pem"  // member-sign certificate + intermediate
-	FileTokenKey   = "token.key" // ES256 key of the token endpoint (sealed)
-	FileAPIKey     = "api.key"   // consumer API TLS key (sealed)
-	FileAPICert    = "api.pem"   // consumer API TLS certificate (self-signed)
+	FileAuthKey    = "node.key"    // Ed25519 auth key, the libp2p identity (sealed)
+	FileAuthCert   = "node.pem"    // node-auth certificate + intermediate
+	FileSignKey    = "sign.key"    // member signing key (sealed)
+	FileSignCert   = "sign.pem"    // member-sign certificate + intermediate
+	FileTokenKey   = "token.key"   // ES256 key of the token endpoint (sealed)
+	FileAPIKey     = "api.key"     // consumer API TLS key (sealed)
+	FileAPICert    = "api.pem"     // consumer API TLS certificate (self-signed)
+	FileArchiveKey = "archive.key" // seed of the body-archive key (sealed)
+	FileMessageLog = "messages.db"
+	FileRecords    = "records.db"
 	FileAnchor     = "anchor.json"
 	FileDB         = "node.db"
 	FileEnrollment = "enrollment.json"
@@ -70,6 +73,42 @@ type Config struct {
 	Access     services.AccessConfig    `json:"access"`
 	RateLimits services.RateLimitConfig `json:"rate_limits"`
 	LGSP       []services.LGSPRoute     `json:"lgsp,omitempty"`
+	// MessageLog configures the message log and its batch timestamps;
+	// Records the operational records (DESIGN.md §6).
+	MessageLog MessageLogConfig `json:"message_log,omitzero"`
+	Records    RecordsConfig    `json:"records,omitzero"`
+	// MetricsListen, if set, serves Prometheus metrics at /metrics there
+	// (plain HTTP: bind it to loopback or a monitoring network).
+	MetricsListen string `json:"metrics_listen,omitempty"`
+}
+
+// MessageLogConfig configures the message log.
+type MessageLogConfig struct {
+	// Retention is how long records are kept (default 365 days; whole
+	// timestamped batches are pruned, the chain stays verifiable).
+	Retention Duration `json:"retention,omitempty"`
+	// ArchiveBodies lists services (unversioned IDs) whose request and
+	// response bodies are archived, encrypted (AES-256-GCM), beside their
+	// records. Bodies are otherwise never kept.
+	ArchiveBodies []string `json:"archive_bodies,omitempty"`
+	// AcceptableFailure is how long records may wait for a timestamp
+	// (every TSA down) before the node refuses new exchanges (default 2h);
+	// FailOpen keeps exchanging instead, logging loudly.
+	AcceptableFailure Duration `json:"acceptable_failure,omitempty"`
+	FailOpen          bool     `json:"fail_open,omitempty"`
+	// StampInterval overrides the signed policy's timestamp_interval.
+	StampInterval Duration `json:"stamp_interval,omitempty"`
+}
+
+// RecordsConfig configures the operational records.
+type RecordsConfig struct {
+	// Retention of call records (default 365 days) and of the level-2
+	// health history (default 100 days).
+	Retention       Duration `json:"retention,omitempty"`
+	HealthRetention Duration `json:"health_retention,omitempty"`
+	// HealthInterval is how often the provided services' backends are
+	// checked for the health history (default 5 minutes).
+	HealthInterval Duration `json:"health_interval,omitempty"`
 }
 
 // ClientCert pins an information system's TLS client certificate.
@@ -114,6 +153,9 @@ func (c *Config) withDefaults() {
 	}
 	if c.CallTimeout <= 0 {
 		c.CallTimeout = Duration(DefaultCallTimeout)
+	}
+	if c.Records.HealthInterval <= 0 {
+		c.Records.HealthInterval = Duration(5 * time.Minute)
 	}
 }
 
@@ -162,6 +204,16 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("%w: service %s listed twice", ErrConfig, key)
 		}
 		seen[key] = true
+	}
+	for _, s := range c.MessageLog.ArchiveBodies {
+		if _, err := services.ParseServiceID(s); err != nil || !seen[s] {
+			return fmt.Errorf("%w: message_log.archive_bodies: %q is not a service of this node", ErrConfig, s)
+		}
+	}
+	if c.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
+			return fmt.Errorf("%w: metrics_listen: %v", ErrConfig, err)
+		}
 	}
 	if err := c.RateLimits.Validate(); err != nil {
 		return fmt.Errorf("%w: rate_limits: %v", ErrConfig, err)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/dxl-network/dxl/membership/globalconf"
 	"github.com/dxl-network/dxl/node/envelope"
+	"github.com/dxl-network/dxl/node/oprec"
 	"github.com/dxl-network/dxl/services"
 )
 
@@ -94,6 +96,12 @@ func (n *Node) authenticate(r *http.Request) (services.SubsystemID, error) {
 	return services.ParseSubsystemID(p.Subsystem)
 }
 
+// refused records a call the consumer API refused before it could go out.
+func (n *Node) refused(r *http.Request, reqID string, err error) {
+	n.record(&exchange{requestID: reqID, start: n.now(), role: oprec.RoleConsumer, callerIP: hostOf(r.RemoteAddr),
+		status: Status(err), code: Code(err), consumerPeer: n.self})
+}
+
 // authenticated lets only registered information systems through.
 func (n *Node) authenticated(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
@@ -158,6 +166,7 @@ func (n *Node) prepare(r *http.Request, clientHint string) (*Call, string, error
 func (n *Node) rest(w http.ResponseWriter, r *http.Request) {
 	c, reqID, err := n.prepare(r, "")
 	if err != nil {
+		n.refused(r, reqID, err)
 		n.fail(w, reqID, err)
 		return
 	}
@@ -214,6 +223,7 @@ func (n *Node) lgspCall(w http.ResponseWriter, r *http.Request) {
 	}
 	c, reqID, err := n.prepare(r, "")
 	if err != nil {
+		n.refused(r, reqID, err)
 		n.fail(w, reqID, err)
 		return
 	}
@@ -231,6 +241,7 @@ func (n *Node) soap(w http.ResponseWriter, r *http.Request) {
 	}
 	c, reqID, err := n.prepare(r, "")
 	if err != nil {
+		n.refused(r, reqID, err)
 		n.fail(w, reqID, err)
 		return
 	}
@@ -272,10 +283,26 @@ func (n *Node) soapFail(w http.ResponseWriter, version, reqID string, err error)
 
 // forward runs the call and streams the verified answer back.
 func (n *Node) forward(w http.ResponseWriter, r *http.Request, c *Call, reqID, soapVersion string) {
+	x := &exchange{start: n.now(), role: oprec.RoleConsumer, callerIP: hostOf(r.RemoteAddr), client: c.Client.String(),
+		service: c.Service.String(), reqBody: c.Body, consumerPeer: n.self}
+	defer n.record(x)
 	ctx, cancel := contextWithTimeout(r, time.Duration(n.cfg.CallTimeout))
 	defer cancel()
-	res, err := n.Do(ctx, c)
+	err := n.msglog.Check()
+	var res *Result
+	if err == nil {
+		res, err = n.Do(ctx, c)
+	}
+	x.req = c.sent
+	if c.sentTo != "" {
+		x.providerPeer = c.sentTo.String()
+	}
 	if err != nil {
+		x.status, x.code = Status(err), Code(err)
+		var re *RemoteError
+		if errors.As(err, &re) {
+			x.code = re.Code
+		}
 		if soapVersion != "" {
 			n.soapFail(w, soapVersion, reqID, err)
 		} else {
@@ -284,6 +311,13 @@ func (n *Node) forward(w http.ResponseWriter, r *http.Request, c *Call, reqID, s
 		return
 	}
 	defer res.Body.Close()
+	x.resp, x.status = res.Response, int(res.Response.Status)
+	var body io.Reader = res.Body
+	if n.archived(c.Service.String()) {
+		tee := &capBuffer{max: n.cfg.MaxBody}
+		body = io.TeeReader(res.Body, tee)
+		defer func() { x.respBody = tee.b }()
+	}
 	h := w.Header()
 	if ct := res.Response.ContentType; ct != "" {
 		h.Set("Content-Type", ct)
@@ -293,7 +327,8 @@ func (n *Node) forward(w http.ResponseWriter, r *http.Request, c *Call, reqID, s
 	h.Set(HeaderProvider, res.Provider.String())
 	n.lifecycleHeaders(h, c.Service)
 	w.WriteHeader(int(res.Response.Status))
-	if _, err := io.Copy(w, res.Body); err != nil {
+	if _, err := io.Copy(w, body); err != nil {
+		x.code = Code(err)
 		// The answer failed its signed hash or the stream broke after the
 		// headers went out: cut the connection so the client sees a
 		// truncated answer, never a wrong one passed as whole.
@@ -319,6 +354,26 @@ func (n *Node) lifecycleHeaders(h http.Header, sid services.ServiceID) {
 	if s.Sunset != nil {
 		h.Set("Sunset", s.Sunset.UTC().Format(http.TimeFormat))
 	}
+}
+
+// capBuffer keeps up to max bytes written to it.
+type capBuffer struct {
+	b   []byte
+	max int64
+}
+
+func (c *capBuffer) Write(p []byte) (int, error) {
+	if room := c.max - int64(len(c.b)); room > 0 {
+		c.b = append(c.b, p[:min(int64(len(p)), room)]...)
+	}
+	return len(p), nil
+}
+
+func hostOf(addr string) string {
+	if h, _, err := net.SplitHostPort(addr); err == nil {
+		return h
+	}
+	return addr
 }
 
 func firstNonEmpty(s ...string) string {

@@ -353,3 +353,5 @@ func parsePEMCerts(raw []byte) ([]*x509.Certificate, error) {
 		out = append(out, c)
 	}
 }
+
+func pemOf(der []byte) []byte { return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}) }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/dxl-network/dxl/node/auth"
 	"github.com/dxl-network/dxl/node/envelope"
+	"github.com/dxl-network/dxl/node/msglog"
 	"github.com/dxl-network/dxl/services"
 )
 
@@ -56,19 +57,24 @@ var codes = []struct {
 	{ErrBackendTimeout, "backend_timeout", http.StatusGatewayTimeout},
 	{ErrRemote, "remote_error", http.StatusBadGateway},
 	{ErrTimeout, "timeout", http.StatusGatewayTimeout},
+	{ErrTimestampOutage, "timestamp_unavailable", http.StatusServiceUnavailable},
+	{msglog.ErrNotFound, "not_found", http.StatusNotFound},
+	{msglog.ErrChain, "chain_broken", http.StatusInternalServerError},
+	{msglog.ErrEvidence, "evidence_invalid", http.StatusUnprocessableEntity},
 }
 
 // remoteStatus maps codes a provider node sends in an error frame to the
 // status the consumer's information system sees.
 var remoteStatus = map[string]int{
-	"unknown_service": http.StatusNotFound,
-	"service_retired": http.StatusGone,
-	"access_denied":   http.StatusForbidden,
-	"rate_limited":    http.StatusTooManyRequests,
-	"too_large":       http.StatusRequestEntityTooLarge,
-	"request_invalid": http.StatusBadRequest,
-	"backend_timeout": http.StatusGatewayTimeout,
-	"bad_request":     http.StatusBadRequest,
+	"unknown_service":       http.StatusNotFound,
+	"service_retired":       http.StatusGone,
+	"access_denied":         http.StatusForbidden,
+	"rate_limited":          http.StatusTooManyRequests,
+	"too_large":             http.StatusRequestEntityTooLarge,
+	"request_invalid":       http.StatusBadRequest,
+	"backend_timeout":       http.StatusGatewayTimeout,
+	"bad_request":           http.StatusBadRequest,
+	"timestamp_unavailable": http.StatusServiceUnavailable,
 }
 
 // Code returns the stable machine code of err: the node's own sentinels,

@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
+	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
@@ -351,4 +352,30 @@ func loadIdentity(dir string, passphrase []byte) (*identity, error) {
 		id.apiCert.Certificate = append(id.apiCert.Certificate, c.Raw)
 	}
 	return id, nil
+}
+
+// archiveKey returns the AES-256 key that encrypts archived bodies: derived
+// (HKDF-SHA256) from an Ed25519 seed kept sealed in DIR/archive.key,
+// created on first use.
+func archiveKey(dir string, passphrase []byte) ([]byte, error) {
+	path := filepath.Join(dir, FileArchiveKey)
+	k, err := keystore.ReadFile(path, passphrase)
+	if errors.Is(err, fs.ErrNotExist) {
+		_, nk, gerr := ed25519.GenerateKey(rand.Reader)
+		if gerr != nil {
+			return nil, gerr
+		}
+		if err = keystore.WriteFile(path, nk, passphrase); err != nil {
+			return nil, err
+		}
+		k, err = keystore.ReadFile(path, passphrase)
+	}
+	if err != nil {
+		return nil, err
+	}
+	ek, ok := k.(ed25519.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("%w: %s is not an Ed25519 seed", ErrConfig, FileArchiveKey)
+	}
+	return hkdf.Key(sha256.New, ek.Seed(), nil, "DXL-BODY-ARCHIVE-v1", 32)
 }

@@ -20,10 +20,13 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/dxl-network/dxl/internal/audit"
 	"github.com/dxl-network/dxl/internal/ident"
 	"github.com/dxl-network/dxl/membership/globalconf"
 	"github.com/dxl-network/dxl/node/auth"
 	"github.com/dxl-network/dxl/node/envelope"
+	"github.com/dxl-network/dxl/node/msglog"
+	"github.com/dxl-network/dxl/node/oprec"
 	"github.com/dxl-network/dxl/services"
 )
 
@@ -75,6 +78,12 @@ type Node struct {
 	replay *envelope.ReplayCache
 	db     *bolt.DB
 	auth   *auth.Authority
+
+	msglog  *msglog.Log
+	records *oprec.Store
+	audit   *audit.Log
+	archive map[string]bool // services whose bodies are archived
+	metrics *http.Server
 
 	provided map[string]*provided // by unversioned service ID
 	acl      *services.ACL
@@ -140,6 +149,9 @@ func Open(ctx context.Context, dir string, passphrase []byte, opts ...Option) (_
 	if n.auth, err = auth.New(auth.Config{NodeID: n.member.String(), Key: n.id.tokenKey, Store: store, Now: o.now, Logger: o.log}); err != nil {
 		return nil, err
 	}
+	if err := n.openLogs(passphrase); err != nil {
+		return nil, err
+	}
 	for _, c := range cfg.Clients {
 		n.clients[c.CertSHA256] = c.Subsystem
 	}
@@ -157,6 +169,7 @@ func Open(ctx context.Context, dir string, passphrase []byte, opts ...Option) (_
 		n.onConfig(doc) // the verified cache, even if too old to use: health reports it
 	}
 	n.host.SetStreamHandler(CallProtocol, n.handleStream)
+	n.host.SetStreamHandler(ReconcileProtocol, n.handleReconcile)
 
 	n.apiLn = o.apiLn
 	if n.apiLn == nil {
@@ -174,13 +187,30 @@ func Open(ctx context.Context, dir string, passphrase []byte, opts ...Option) (_
 	if n.adminLn, err = listenAdmin(dir); err != nil {
 		return nil, fmt.Errorf("%w: admin socket: %v", ErrConfig, err)
 	}
-	n.admin = &http.Server{Handler: n.adminHandler(), ReadHeaderTimeout: 10 * time.Second}
+	n.admin = &http.Server{Handler: n.adminHandler(), ReadHeaderTimeout: 10 * time.Second, ConnContext: adminConnContext}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	n.cancel = cancel
-	n.wg.Add(4)
+	var metricsLn net.Listener
+	if cfg.MetricsListen != "" {
+		if metricsLn, err = net.Listen("tcp", cfg.MetricsListen); err != nil {
+			cancel()
+			return nil, fmt.Errorf("%w: metrics: %v", ErrConfig, err)
+		}
+		n.wg.Add(1)
+		go func() { defer n.wg.Done(); n.serveMetrics(metricsLn) }()
+	}
+	n.wg.Add(6)
 	go func() {
 		defer n.wg.Done()
 		_ = n.admin.Serve(n.adminLn)
+	}()
+	go func() {
+		defer n.wg.Done()
+		n.msglog.Run(runCtx)
+	}()
+	go func() {
+		defer n.wg.Done()
+		n.healthLoop(runCtx)
 	}()
 	go func() {
 		defer n.wg.Done()
@@ -218,11 +248,16 @@ func (n *Node) Close() error {
 		_ = n.admin.Close()
 		_ = os.Remove(filepath.Join(n.dir, FileAdminSocket))
 	}
+	if n.metrics != nil {
+		_ = n.metrics.Close()
+	}
 	if n.host != nil {
 		n.host.RemoveStreamHandler(CallProtocol)
+		n.host.RemoveStreamHandler(ReconcileProtocol)
 		_ = n.host.Close()
 	}
 	n.wg.Wait()
+	n.closeLogs()
 	if n.conf != nil {
 		n.conf.Close()
 	}

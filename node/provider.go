@@ -18,6 +18,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 
 	"github.com/dxl-network/dxl/node/envelope"
+	"github.com/dxl-network/dxl/node/oprec"
 	"github.com/dxl-network/dxl/services"
 )
 
@@ -94,7 +95,15 @@ func (n *Node) loadServices() error {
 func (n *Node) handleStream(s network.Stream) {
 	deadline := n.now().Add(time.Duration(n.cfg.CallTimeout))
 	_ = s.SetDeadline(deadline)
-	if err := n.serveCall(s, deadline); err != nil {
+	x := &exchange{start: n.now(), role: oprec.RoleProvider, callerIP: remoteIP(s),
+		consumerPeer: s.Conn().RemotePeer().String(), providerPeer: n.self}
+	defer func() {
+		if x.req != nil {
+			n.record(x)
+		}
+	}()
+	if err := n.serveCall(s, deadline, x); err != nil {
+		x.status, x.code = Status(err), Code(err)
 		n.log.Info("call refused", "peer", s.Conn().RemotePeer().String(), "error_code", Code(err), "error", err)
 		msg := err.Error()
 		var rl *rateLimited
@@ -127,7 +136,7 @@ type rateLimited struct{ after time.Duration }
 func (e *rateLimited) Error() string { return "rate limit exceeded" }
 func (e *rateLimited) Unwrap() error { return ErrRateLimited }
 
-func (n *Node) serveCall(s network.Stream, deadline time.Time) error {
+func (n *Node) serveCall(s network.Stream, deadline time.Time, x *exchange) error {
 	v, err := n.current()
 	if err != nil {
 		return err
@@ -149,6 +158,7 @@ func (n *Node) serveCall(s network.Stream, deadline time.Time) error {
 	if err != nil {
 		return err
 	}
+	x.req = req
 	sid, err := services.ParseServiceID(req.Service)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrUnknownService, err)
@@ -170,7 +180,7 @@ func (n *Node) serveCall(s network.Stream, deadline time.Time) error {
 		if err != nil {
 			return err
 		}
-		return n.respond(s, req, status, ctype, out)
+		return n.respond(s, x, status, ctype, out)
 	}
 
 	p := n.provided[sid.Unversioned().String()]
@@ -196,6 +206,10 @@ func (n *Node) serveCall(s network.Stream, deadline time.Time) error {
 	// a byte of it.
 	buf, err := io.ReadAll(body)
 	if err != nil {
+		return err
+	}
+	x.reqBody = buf
+	if err := n.msglog.Check(); err != nil {
 		return err
 	}
 	if api := p.apis[ver.Version]; api != nil && p.cfg.ValidateRequests {
@@ -254,20 +268,21 @@ func (n *Node) serveCall(s network.Stream, deadline time.Time) error {
 	if int64(len(out)) > n.cfg.MaxBody {
 		return fmt.Errorf("%w: the backend's answer exceeds %d bytes", ErrTooLarge, n.cfg.MaxBody)
 	}
-	return n.respond(s, req, resp.StatusCode, resp.Header.Get("Content-Type"), out)
+	return n.respond(s, x, resp.StatusCode, resp.Header.Get("Content-Type"), out)
 }
 
 // respond signs and sends a response with body out.
-func (n *Node) respond(s network.Stream, req *envelope.SignedRequest, status int, ctype string, out []byte) error {
+func (n *Node) respond(s network.Stream, x *exchange, status int, ctype string, out []byte) error {
 	if len(ctype) > envelope.MaxContentType {
 		ctype = ""
 	}
-	resp, err := n.signer.SignResponse(req, envelope.Response{
+	resp, err := n.signer.SignResponse(x.req, envelope.Response{
 		Status: uint16(status), BodySHA256: sha256Sum(out), ContentType: ctype, BodyLength: uint64(len(out)),
 	})
 	if err != nil {
 		return err
 	}
+	x.resp, x.status, x.respBody = resp, status, out
 	return writeMessage(s, envelope.FrameResponse, resp.Raw, out)
 }
 

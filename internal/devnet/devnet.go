@@ -58,6 +58,9 @@ type Network struct {
 	Anchor     *globalconf.Anchor
 	AnchorPath string
 	TSAURL     string
+	tsaAddr    string
+	tsaHandler http.Handler
+	tsaSrv     *http.Server
 
 	opts    Options
 	log     *slog.Logger
@@ -111,8 +114,9 @@ func Start(ctx context.Context, o Options) (_ *Network, err error) {
 		tsaLn.Close()
 		return nil, err
 	}
-	n.serve(tsaLn, stamper.Handler())
 	n.onClose(func() { tsaCloser.Close() })
+	n.tsaAddr, n.tsaHandler = tsaLn.Addr().String(), stamper.Handler()
+	n.tsaSrv = n.serve(tsaLn, n.tsaHandler)
 
 	if n.Registry, err = membership.Open(ctx, regDir, []byte(Passphrase), ropts...); err != nil {
 		return nil, fmt.Errorf("registry: %w", err)
@@ -157,6 +161,20 @@ func (n *Network) serve(ln net.Listener, h http.Handler) *http.Server {
 	go func() { _ = srv.Serve(ln) }()
 	n.onClose(func() { _ = srv.Close() })
 	return srv
+}
+
+// StopTSA takes the TSA off the network (an outage); StartTSA brings it
+// back on the same address.
+func (n *Network) StopTSA() { _ = n.tsaSrv.Close() }
+
+// StartTSA serves the TSA again after StopTSA.
+func (n *Network) StartTSA() error {
+	ln, err := net.Listen("tcp", n.tsaAddr)
+	if err != nil {
+		return err
+	}
+	n.tsaSrv = n.serve(ln, n.tsaHandler)
+	return nil
 }
 
 // Agency describes a member to admit.

@@ -1,0 +1,362 @@
+package node
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/dxl-network/dxl/node/envelope"
+	"github.com/dxl-network/dxl/node/oprec"
+)
+
+// ReconcileProtocol is the libp2p protocol over which two members' nodes
+// exchange signed summaries of the calls between them (R-L5).
+const ReconcileProtocol = "/dxl/reconcile/1.0.0"
+
+// SummaryPrefix separates the signature over a summary from every other
+// signature a member key makes.
+const SummaryPrefix = "DXL-RECONCILE-SUMMARY-v1\x00"
+
+// Limits of the reconciliation exchange.
+const (
+	maxReconcileRequest = 4 << 10
+	maxSummary          = 64 << 20
+	// MaxReconcilePeriod bounds one reconciliation: a month and a bit.
+	MaxReconcilePeriod = 32 * 24 * time.Hour
+)
+
+// Summary is what a node says, signed, about the calls between its member
+// and another one in a period: every call by request ID, with its day,
+// service, the signer's role and the status it recorded.
+type Summary struct {
+	Format      int            `json:"format"`
+	From        time.Time      `json:"from"`
+	To          time.Time      `json:"to"`
+	Member      string         `json:"member"` // the signer's member
+	Peer        string         `json:"peer"`   // the signer's node
+	Counterpart string         `json:"counterpart"`
+	GeneratedAt time.Time      `json:"generated_at"`
+	Entries     []SummaryEntry `json:"entries"` // by request ID
+}
+
+// SummaryEntry is one call in a Summary.
+type SummaryEntry struct {
+	RequestID string `json:"request_id"`
+	Day       string `json:"day"` // YYYY-MM-DD, UTC, of the call's start
+	Service   string `json:"service"`
+	Role      string `json:"role"` // the signer's: consumer or provider
+	Status    int    `json:"status"`
+}
+
+// Report is the result of a reconciliation with another member.
+type Report struct {
+	Member  string    `json:"member"` // the counterpart
+	From    time.Time `json:"from"`
+	To      time.Time `json:"to"`
+	Local   int       `json:"local"`  // calls this node recorded
+	Remote  int       `json:"remote"` // calls the counterpart's nodes signed for
+	Matched int       `json:"matched"`
+	// Mismatches per service and day; empty when both sides agree.
+	Mismatches []Mismatch `json:"mismatches"`
+	// Nodes that answered (peer IDs) and those that could not be asked.
+	Nodes  []string `json:"nodes"`
+	Failed []string `json:"failed,omitempty"`
+}
+
+// Mismatch lists, for one service on one day, the calls only one side
+// recorded and those whose statuses differ.
+type Mismatch struct {
+	Day           string       `json:"day"`
+	Service       string       `json:"service"`
+	MissingLocal  []string     `json:"missing_local,omitempty"`  // request IDs only the counterpart recorded
+	MissingRemote []string     `json:"missing_remote,omitempty"` // request IDs only this node recorded
+	StatusDiffers []StatusDiff `json:"status_differs,omitempty"`
+}
+
+// StatusDiff is a call both sides recorded with different statuses.
+type StatusDiff struct {
+	RequestID string `json:"request_id"`
+	Local     int    `json:"local"`
+	Remote    int    `json:"remote"`
+}
+
+type reconcileRequest struct {
+	From time.Time `json:"from"`
+	To   time.Time `json:"to"`
+}
+
+func checkPeriod(from, to time.Time) error {
+	if !from.Before(to) || to.Sub(from) > MaxReconcilePeriod {
+		return fmt.Errorf("%w: reconciliation period %s .. %s (at most %s)", ErrBadRequest, from.Format(time.RFC3339), to.Format(time.RFC3339), MaxReconcilePeriod)
+	}
+	return nil
+}
+
+// summary collects this node's records of calls with member counterpart.
+// Calls that never reached a provider node (refused by the consumer's own
+// node) are left out: the other side cannot know them.
+func (n *Node) summary(counterpart string, from, to time.Time) ([]SummaryEntry, error) {
+	var out []SummaryEntry
+	for _, f := range []oprec.Filter{
+		{From: from, To: to, Role: oprec.RoleConsumer, ProviderMember: counterpart},
+		{From: from, To: to, Role: oprec.RoleProvider, ClientMember: counterpart},
+	} {
+		f.Limit = 10000
+		for {
+			recs, next, err := n.records.Query(f)
+			if err != nil {
+				return nil, err
+			}
+			for _, r := range recs {
+				if r.Role == oprec.RoleConsumer && r.ProviderPeer == "" {
+					continue
+				}
+				out = append(out, SummaryEntry{RequestID: r.RequestID, Day: r.Start.UTC().Format(time.DateOnly),
+					Service: r.Service, Role: r.Role, Status: r.Status})
+			}
+			if len(out) > maxSummary/128 {
+				return nil, fmt.Errorf("%w: too many calls for one summary; reconcile a shorter period", ErrTooLarge)
+			}
+			if next == "" {
+				break
+			}
+			f.Cursor = next
+		}
+	}
+	slices.SortFunc(out, func(a, b SummaryEntry) int {
+		return strings.Compare(a.RequestID+a.Role, b.RequestID+b.Role)
+	})
+	return out, nil
+}
+
+// handleReconcile answers a summary request from a node of another member,
+// about the calls between that member and this node's only.
+func (n *Node) handleReconcile(s network.Stream) {
+	defer s.Close()
+	_ = s.SetDeadline(n.now().Add(2 * time.Minute))
+	err := func() error {
+		v, err := n.current()
+		if err != nil {
+			return err
+		}
+		nd, ok := v.peerAllowed(s.Conn().RemotePeer())
+		if !ok {
+			return ErrNotMember
+		}
+		raw, err := readBlob(s, maxReconcileRequest)
+		if err != nil {
+			return err
+		}
+		var req reconcileRequest
+		if err := json.Unmarshal(raw, &req); err != nil {
+			return fmt.Errorf("%w: %v", ErrBadRequest, err)
+		}
+		if err := checkPeriod(req.From, req.To); err != nil {
+			return err
+		}
+		if err := n.records.Flush(context.Background()); err != nil {
+			return err
+		}
+		entries, err := n.summary(nd.Member, req.From, req.To)
+		if err != nil {
+			return err
+		}
+		sum := Summary{Format: 1, From: req.From.UTC(), To: req.To.UTC(), Member: n.member.String(), Peer: n.self,
+			Counterpart: nd.Member, GeneratedAt: n.now().UTC(), Entries: entries}
+		body, err := json.Marshal(sum)
+		if err != nil {
+			return err
+		}
+		sig, cert, err := n.signer.SignDetached(SummaryPrefix, body)
+		if err != nil {
+			return err
+		}
+		w := bufio.NewWriter(s)
+		for _, b := range [][]byte{{0}, body, cert, sig} {
+			if err := writeBlob(w, b); err != nil {
+				return err
+			}
+		}
+		return w.Flush()
+	}()
+	if err != nil {
+		n.log.Info("reconciliation refused", "peer", s.Conn().RemotePeer().String(), "error_code", Code(err), "error", err)
+		_ = writeBlob(s, []byte{1})
+		_ = writeBlob(s, []byte(Code(err)+": "+err.Error()))
+	}
+}
+
+// Reconcile asks every usable node of member for its signed summary of
+// the calls between that member and this node in [from, to), verifies the
+// signatures and compares them with this node's own records, per service
+// and day.
+func (n *Node) Reconcile(ctx context.Context, member string, from, to time.Time) (*Report, error) {
+	if err := checkPeriod(from, to); err != nil {
+		return nil, err
+	}
+	v, err := n.current()
+	if err != nil {
+		return nil, err
+	}
+	if !v.memberActive(member) {
+		return nil, fmt.Errorf("%w: %s is not an active member", ErrBadRequest, member)
+	}
+	if err := n.records.Flush(ctx); err != nil {
+		return nil, err
+	}
+	local, err := n.summary(member, from, to)
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{Member: member, From: from.UTC(), To: to.UTC(), Local: len(local), Mismatches: []Mismatch{}}
+	remote := map[string]SummaryEntry{}
+	for _, pid := range v.byMember[member] {
+		entries, err := n.fetchSummary(ctx, v, pid, member, from, to)
+		if err != nil {
+			rep.Failed = append(rep.Failed, pid.String()+": "+err.Error())
+			continue
+		}
+		rep.Nodes = append(rep.Nodes, pid.String())
+		for _, e := range entries {
+			remote[e.RequestID+"|"+e.Role] = e
+		}
+	}
+	if len(rep.Nodes) == 0 {
+		return rep, fmt.Errorf("%w: no node of %s answered", ErrUnreachable, member)
+	}
+	rep.Remote = len(remote)
+	type key struct{ day, service string }
+	mm := map[key]*Mismatch{}
+	get := func(day, service string) *Mismatch {
+		k := key{day, service}
+		if mm[k] == nil {
+			mm[k] = &Mismatch{Day: day, Service: service}
+		}
+		return mm[k]
+	}
+	other := map[string]string{oprec.RoleConsumer: oprec.RoleProvider, oprec.RoleProvider: oprec.RoleConsumer}
+	for _, l := range local {
+		k := l.RequestID + "|" + other[l.Role]
+		r, ok := remote[k]
+		switch {
+		case !ok:
+			m := get(l.Day, l.Service)
+			m.MissingRemote = append(m.MissingRemote, l.RequestID)
+		case r.Status != l.Status:
+			m := get(l.Day, l.Service)
+			m.StatusDiffers = append(m.StatusDiffers, StatusDiff{RequestID: l.RequestID, Local: l.Status, Remote: r.Status})
+		default:
+			rep.Matched++
+		}
+		delete(remote, k)
+	}
+	for _, r := range remote {
+		m := get(r.Day, r.Service)
+		m.MissingLocal = append(m.MissingLocal, r.RequestID)
+	}
+	for _, m := range mm {
+		slices.Sort(m.MissingLocal)
+		slices.Sort(m.MissingRemote)
+		rep.Mismatches = append(rep.Mismatches, *m)
+	}
+	slices.SortFunc(rep.Mismatches, func(a, b Mismatch) int {
+		return strings.Compare(a.Day+a.Service, b.Day+b.Service)
+	})
+	return rep, nil
+}
+
+// fetchSummary asks one node and verifies its signed answer.
+func (n *Node) fetchSummary(ctx context.Context, v *view, pid peer.ID, member string, from, to time.Time) ([]SummaryEntry, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	s, err := n.host.NewStream(ctx, pid, ReconcileProtocol)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUnreachable, err)
+	}
+	defer s.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = s.SetDeadline(dl)
+	}
+	req, _ := json.Marshal(reconcileRequest{From: from.UTC(), To: to.UTC()})
+	if err := writeBlob(s, req); err != nil {
+		return nil, err
+	}
+	_ = s.CloseWrite()
+	br := bufio.NewReader(s)
+	kind, err := readBlob(br, 1)
+	if err != nil {
+		return nil, err
+	}
+	if len(kind) != 1 || kind[0] != 0 {
+		msg, _ := readBlob(br, envelope.MaxErrorPayload)
+		return nil, remoteError(string(msg))
+	}
+	body, err := readBlob(br, maxSummary)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := readBlob(br, envelope.MaxCert)
+	if err != nil {
+		return nil, err
+	}
+	sig, err := readBlob(br, envelope.MaxSignature)
+	if err != nil {
+		return nil, err
+	}
+	info, err := envelope.VerifyDetached(v.certs, v.doc.IsRevoked, cert, SummaryPrefix, body, sig, n.now())
+	if err != nil {
+		return nil, err
+	}
+	var sum Summary
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&sum); err != nil {
+		return nil, fmt.Errorf("%w: summary: %v", envelope.ErrMalformed, err)
+	}
+	if info.Member.String() != member || sum.Member != member || sum.Counterpart != n.member.String() ||
+		sum.Peer != pid.String() || !sum.From.Equal(from.UTC()) || !sum.To.Equal(to.UTC()) {
+		return nil, fmt.Errorf("%w: the summary is not the one asked for", envelope.ErrBinding)
+	}
+	return sum.Entries, nil
+}
+
+// writeBlob writes u32 length || b.
+func writeBlob(w io.Writer, b []byte) error {
+	var l [4]byte
+	binary.BigEndian.PutUint32(l[:], uint32(len(b)))
+	if _, err := w.Write(l[:]); err != nil {
+		return err
+	}
+	_, err := w.Write(b)
+	return err
+}
+
+// readBlob reads u32 length || bytes, refusing more than max before
+// allocating.
+func readBlob(r io.Reader, max int) ([]byte, error) {
+	var l [4]byte
+	if _, err := io.ReadFull(r, l[:]); err != nil {
+		return nil, fmt.Errorf("%w: %v", envelope.ErrMalformed, err)
+	}
+	k := binary.BigEndian.Uint32(l[:])
+	if int64(k) > int64(max) {
+		return nil, fmt.Errorf("%w: %d bytes (max %d)", envelope.ErrTooLarge, k, max)
+	}
+	b := make([]byte, k)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return nil, fmt.Errorf("%w: %v", envelope.ErrMalformed, err)
+	}
+	return b, nil
+}
+
+var _ = errors.New
