@@ -1,6 +1,7 @@
 package node_test
 
 import (
+	"github.com/dxl-network/dxl/node"
 	"io"
 	"net/http"
 	"slices"
@@ -11,15 +12,19 @@ import (
 
 // BenchmarkCall compares calling the sample backend directly with calling
 // it through the two-node DXL path (A's consumer API, A's node, libp2p,
-// B's node, the backend), 1 KiB JSON answers, at concurrency 1 and 64.
+// B's node, the backend), 1 KiB JSON answers, at concurrency 1 and 64:
+// "dxl" with the message log and operational records on both nodes (as
+// always in production), "dxl-nolog" without them, to measure their cost.
 // Besides ns/op it reports req/s and p50/p99 latency in µs.
 //
 //	go test -run '^$' -bench BenchmarkCall -benchtime 5000x ./node/
 func BenchmarkCall(b *testing.B) {
 	n := startNetB(b)
-	dxl := n.client(b, true)
+	bare := startNetB(b, node.WithoutLogs())
+	dxl, dxlBare := n.client(b, true), bare.client(b, true)
 	direct := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 128}}
 	dxl.Transport.(*http.Transport).MaxIdleConnsPerHost = 128
+	dxlBare.Transport.(*http.Transport).MaxIdleConnsPerHost = 128
 	for _, conc := range []int{1, 64} {
 		for _, path := range []struct {
 			name string
@@ -28,6 +33,7 @@ func BenchmarkCall(b *testing.B) {
 		}{
 			{"direct", direct, n.BackendURL + "/bench"},
 			{"dxl", dxl, n.url("/bench")},
+			{"dxl-nolog", dxlBare, bare.url("/bench")},
 		} {
 			b.Run(path.name+"/c="+itoa(conc), func(b *testing.B) { load(b, path.c, path.url, conc) })
 		}

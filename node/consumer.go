@@ -288,7 +288,7 @@ func (n *Node) forward(w http.ResponseWriter, r *http.Request, c *Call, reqID, s
 	defer n.record(x)
 	ctx, cancel := contextWithTimeout(r, time.Duration(n.cfg.CallTimeout))
 	defer cancel()
-	err := n.msglog.Check()
+	err := n.checkLog()
 	var res *Result
 	if err == nil {
 		res, err = n.Do(ctx, c)

@@ -41,13 +41,13 @@ func startNet(t *testing.T, configureB func(*node.Config)) *testNet {
 }
 
 // startNetB is the benchmark network: B's budgets do not limit A.
-func startNetB(b *testing.B) *testNet {
+func startNetB(b *testing.B, opts ...node.Option) *testNet {
 	return startNetTB(b, nil, func(c *node.Config) {
 		c.RateLimits.Defaults = services.Limits{ReadsPerMin: 100_000_000, WritesPerMin: 100_000_000}
-	})
+	}, opts...)
 }
 
-func startNetTB(t testing.TB, configureA, configureB func(*node.Config)) *testNet {
+func startNetTB(t testing.TB, configureA, configureB func(*node.Config), opts ...node.Option) *testNet {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	t.Cleanup(cancel)
@@ -57,7 +57,7 @@ func startNetTB(t testing.TB, configureA, configureB func(*node.Config)) *testNe
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	d, err := devnet.StartDemo(ctx, devnet.DemoOptions{Options: devnet.Options{Dir: dir, Logger: log, FastRaft: true,
-		ConfigInterval: 300 * time.Millisecond}, ConfigureA: configureA, ConfigureB: configureB})
+		ConfigInterval: 300 * time.Millisecond, NodeOptions: opts}, ConfigureA: configureA, ConfigureB: configureB})
 	if err != nil {
 		t.Fatal(err)
 	}

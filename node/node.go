@@ -41,7 +41,7 @@ type options struct {
 	now        func() time.Time
 	confOpts   []globalconf.Option
 	apiLn      net.Listener
-	configHook func(*Config)
+	noLogs     bool
 }
 
 // WithLogger sets the logger (component=node is added).
@@ -54,6 +54,11 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.now = 
 func WithGlobalConfigOptions(opts ...globalconf.Option) Option {
 	return func(o *options) { o.confOpts = append(o.confOpts, opts...) }
 }
+
+// WithoutLogs leaves calls out of the message log and the operational
+// records. It exists to measure what logging costs the data path
+// (BenchmarkCall); a node run by the CLI always logs.
+func WithoutLogs() Option { return func(o *options) { o.noLogs = true } }
 
 // WithAPIListener serves the consumer API on ln instead of cfg.APIListen.
 func WithAPIListener(ln net.Listener) Option { return func(o *options) { o.apiLn = ln } }
@@ -83,6 +88,7 @@ type Node struct {
 	records *oprec.Store
 	audit   *audit.Log
 	archive map[string]bool // services whose bodies are archived
+	noLogs  bool
 	metrics *http.Server
 
 	provided map[string]*provided // by unversioned service ID
@@ -115,7 +121,7 @@ func Open(ctx context.Context, dir string, passphrase []byte, opts ...Option) (_
 		return nil, err
 	}
 	member, _ := ident.ParseMember(cfg.Member, "")
-	n := &Node{dir: dir, cfg: cfg, member: member, now: o.now,
+	n := &Node{dir: dir, cfg: cfg, member: member, now: o.now, noLogs: o.noLogs,
 		log: o.log.With("component", "node"), clients: map[string]string{},
 		peers: &peers{state: map[peer.ID]*PeerState{}, now: o.now}}
 	defer func() {

@@ -209,7 +209,7 @@ func (n *Node) serveCall(s network.Stream, deadline time.Time, x *exchange) erro
 		return err
 	}
 	x.reqBody = buf
-	if err := n.msglog.Check(); err != nil {
+	if err := n.checkLog(); err != nil {
 		return err
 	}
 	if api := p.apis[ver.Version]; api != nil && p.cfg.ValidateRequests {

@@ -46,6 +46,8 @@ type Options struct {
 	ConfigInterval time.Duration
 	// FastRaft shortens Raft timeouts and skips fsync (tests).
 	FastRaft bool
+	// NodeOptions are passed to every node's Open.
+	NodeOptions []node.Option
 }
 
 // Network is a running devnet.
@@ -283,8 +285,9 @@ func (n *Network) startNode(ctx context.Context, dir string) (*NodeHandle, error
 }
 
 func (n *Network) openNode(ctx context.Context, dir string) (*node.Node, error) {
-	nd, err := node.Open(ctx, dir, []byte(Passphrase), node.WithLogger(n.log),
-		node.WithGlobalConfigOptions(globalconf.WithRetryBase(200*time.Millisecond)))
+	opts := append([]node.Option{node.WithLogger(n.log),
+		node.WithGlobalConfigOptions(globalconf.WithRetryBase(200 * time.Millisecond))}, n.opts.NodeOptions...)
+	nd, err := node.Open(ctx, dir, []byte(Passphrase), opts...)
 	if err != nil {
 		return nil, err
 	}

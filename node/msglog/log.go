@@ -348,23 +348,39 @@ func (l *Log) Flush(ctx context.Context) error {
 func (l *Log) writer() {
 	defer close(l.writerDone)
 	group := make([]item, 0, maxGroup)
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
 	for it := range l.queue {
 		group = append(group[:0], it)
-	drain:
-		for len(group) < maxGroup {
-			select {
-			case it, ok := <-l.queue:
-				if !ok {
-					break drain
+		// Wait up to CommitLinger for more appends, so that under load one
+		// fsync covers many records and disk syncs do not compete with the
+		// data path; a Flush is committed at once.
+		if it.done == nil {
+			linger.Reset(CommitLinger)
+		collect:
+			for len(group) < maxGroup {
+				select {
+				case it, ok := <-l.queue:
+					if !ok {
+						break collect
+					}
+					group = append(group, it)
+					if it.done != nil {
+						break collect
+					}
+				case <-linger.C:
+					break collect
 				}
-				group = append(group, it)
-			default:
-				break drain
 			}
+			linger.Stop()
 		}
 		l.commitGroup(group)
 	}
 }
+
+// CommitLinger is how long the writer waits for more appends before a
+// commit (and its fsync). Appends never wait for it; Flush does not either.
+const CommitLinger = 10 * time.Millisecond
 
 // commitGroup commits group, retrying with backoff on a storage error
 // (appends are never dropped); after Close it gives up after a few

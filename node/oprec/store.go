@@ -199,6 +199,22 @@ func (s *Store) Metrics() http.Handler { return s.m.handler() }
 func (s *Store) writer() {
 	defer close(s.writerDone)
 	w := writerState{s: s}
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
+	flush := func(done chan error) {
+		// Everything added before Flush was called is either committed
+		// already (this goroutine is sequential) or among the n items
+		// queued now.
+		for n := len(s.queue); n > 0; {
+			w.batch = w.batch[:0]
+			for ; n > 0 && len(w.batch) < maxBatch; n-- {
+				w.batch = append(w.batch, <-s.queue)
+			}
+			w.commit()
+		}
+		done <- w.failed
+		w.failed = nil
+	}
 	for {
 		select {
 		case it, ok := <-s.queue:
@@ -207,6 +223,11 @@ func (s *Store) writer() {
 			}
 			w.batch = append(w.batch[:0], it)
 			open := true
+			var pending chan error
+			// Wait up to CommitLinger for more records, so one fsync
+			// covers many and disk syncs do not compete with the data
+			// path; a Flush cuts the wait short.
+			linger.Reset(CommitLinger)
 		drain:
 			for len(w.batch) < maxBatch {
 				select {
@@ -216,30 +237,29 @@ func (s *Store) writer() {
 						break drain
 					}
 					w.batch = append(w.batch, it)
-				default:
+				case pending = <-s.flushReq:
+					break drain
+				case <-linger.C:
 					break drain
 				}
 			}
+			linger.Stop()
 			w.commit()
+			if pending != nil {
+				flush(pending)
+			}
 			if !open {
 				return
 			}
 		case done := <-s.flushReq:
-			// Everything added before Flush was called is either
-			// committed already (this goroutine is sequential) or
-			// among the n items queued now.
-			for n := len(s.queue); n > 0; {
-				w.batch = w.batch[:0]
-				for ; n > 0 && len(w.batch) < maxBatch; n-- {
-					w.batch = append(w.batch, <-s.queue)
-				}
-				w.commit()
-			}
-			done <- w.failed
-			w.failed = nil
+			flush(done)
 		}
 	}
 }
+
+// CommitLinger is how long the writer waits for more records before a
+// commit (and its fsync).
+const CommitLinger = 10 * time.Millisecond
 
 type writerState struct {
 	s      *Store
