@@ -37,11 +37,11 @@ const CallProtocol = "/dxl/call/1.0.0"
 type Option func(*options)
 
 type options struct {
-	log        *slog.Logger
-	now        func() time.Time
-	confOpts   []globalconf.Option
-	apiLn      net.Listener
-	noLogs     bool
+	log      *slog.Logger
+	now      func() time.Time
+	confOpts []globalconf.Option
+	apiLn    net.Listener
+	noLogs   bool
 }
 
 // WithLogger sets the logger (component=node is added).
