@@ -15,6 +15,9 @@ import (
 // by VerifyBundle (every certificate on the verified path).
 func checkTokenStructure(token []byte) error {
 	bad := func(what string) error { return fmt.Errorf("%w: token %s", ErrTamper, what) }
+	if err := strictDER(token, 0); err != nil {
+		return err
+	}
 	var ci struct {
 		Type    asn1.ObjectIdentifier
 		Content asn1.RawValue `asn1:"explicit,tag:0"`
@@ -108,3 +111,62 @@ var (
 	oidSignedData = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 2}
 	oidTSTInfo    = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 1, 4}
 )
+
+// strictDER walks every TLV of b and requires DER framing throughout:
+// definite, minimal lengths, and constructed contents filled exactly by
+// their children. A token re-encoded by a lenient parser (pkcs7 verifies
+// its own re-encoding of the signed attributes) could otherwise carry
+// changed bytes that still verify.
+func strictDER(b []byte, depth int) error {
+	if depth > 32 {
+		return fmt.Errorf("%w: token nested too deeply", ErrTamper)
+	}
+	for len(b) > 0 {
+		if len(b) < 2 {
+			return fmt.Errorf("%w: token TLV truncated", ErrTamper)
+		}
+		id := b[0]
+		i := 1
+		if id&0x1f == 0x1f { // high tag number form
+			for {
+				if i >= len(b) {
+					return fmt.Errorf("%w: token tag truncated", ErrTamper)
+				}
+				c := b[i]
+				i++
+				if c&0x80 == 0 {
+					break
+				}
+			}
+		}
+		if i >= len(b) {
+			return fmt.Errorf("%w: token length missing", ErrTamper)
+		}
+		l := int(b[i])
+		i++
+		if l&0x80 != 0 {
+			k := l & 0x7f
+			if k == 0 || k > 4 || i+k > len(b) || b[i] == 0 {
+				return fmt.Errorf("%w: token length not DER", ErrTamper)
+			}
+			l = 0
+			for _, c := range b[i : i+k] {
+				l = l<<8 | int(c)
+			}
+			i += k
+			if l < 0x80 || (k > 1 && l < 1<<(8*(k-1))) {
+				return fmt.Errorf("%w: token length not minimal", ErrTamper)
+			}
+		}
+		if l > len(b)-i {
+			return fmt.Errorf("%w: token TLV overruns its container", ErrTamper)
+		}
+		if id&0x20 != 0 { // constructed
+			if err := strictDER(b[i:i+l], depth+1); err != nil {
+				return err
+			}
+		}
+		b = b[i+l:]
+	}
+	return nil
+}
