@@ -72,12 +72,16 @@ checks it independently.
 Example:
    dxl log verify call.evidence.json --root root.pem --tsr-out call.tsr`,
 		Flags: []cli.Flag{jsonFlag(),
-			&cli.StringFlag{Name: "root", Usage: "network CA root certificate `FILE` (PEM)", Required: true, TakesFile: true},
+			&cli.StringFlag{Name: "root", Usage: "network CA root certificate `FILE` (PEM; required)", TakesFile: true},
 			&cli.StringFlag{Name: "tsr-out", Usage: "write the time-stamp token (DER TimeStampResp) to `FILE`", TakesFile: true}},
 		Action: func(c *cli.Context) error {
-			path, err := oneArg(c, "bundle file")
+			// Flags may also follow the file: dxl log verify FILE --root ROOT.
+			path, err := argThenFlags(c, "bundle file")
 			if err != nil {
 				return err
+			}
+			if c.String("root") == "" {
+				return errors.New("--root FILE (the network CA root) is required")
 			}
 			raw, err := readInput(c, path, msglog.MaxBundle)
 			if err != nil {
@@ -162,6 +166,36 @@ func logVerifyChainCommand() *cli.Command {
 			return nil
 		},
 	}
+}
+
+// argThenFlags returns the one positional argument and applies any
+// --flag value / --flag=value pairs written after it (urfave/cli stops
+// parsing flags at the first argument).
+func argThenFlags(c *cli.Context, what string) (string, error) {
+	args := c.Args().Slice()
+	if len(args) == 0 {
+		return "", fmt.Errorf("missing %s", what)
+	}
+	for i := 1; i < len(args); i++ {
+		name, val, hasVal := strings.Cut(strings.TrimLeft(args[i], "-"), "=")
+		if !strings.HasPrefix(args[i], "-") {
+			return "", fmt.Errorf("unexpected argument %q: one %s", args[i], what)
+		}
+		if !hasVal {
+			if name == "json" {
+				val = "true"
+			} else if i+1 < len(args) {
+				i++
+				val = args[i]
+			} else {
+				return "", fmt.Errorf("flag --%s needs a value", name)
+			}
+		}
+		if err := c.Set(name, val); err != nil {
+			return "", fmt.Errorf("flag --%s: %w", name, err)
+		}
+	}
+	return args[0], nil
 }
 
 // adminGet returns the raw body of a GET on the node's admin socket.

@@ -1,0 +1,106 @@
+package cli
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dxl-network/dxl/internal/devnet"
+	"github.com/dxl-network/dxl/internal/testutil"
+	"github.com/dxl-network/dxl/node"
+)
+
+// TestEvidenceCLI calls a service through the demo network, then exports
+// the exchange's evidence from both nodes with `dxl log export`, verifies
+// it offline with `dxl log verify` and its token with OpenSSL, reconciles
+// the two members and exports the operational records as CSV.
+func TestEvidenceCLI(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	work := t.TempDir()
+	d, err := devnet.StartDemo(ctx, devnet.DemoOptions{Options: devnet.Options{Dir: filepath.Join(work, "net"), FastRaft: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+
+	pool := x509.NewCertPool()
+	raw, _ := os.ReadFile(d.APICert)
+	pool.AppendCertsFromPEM(raw)
+	cert, err := tls.LoadX509KeyPair(d.ISCert, d.ISKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}}}}
+	resp, err := hc.Get("https://" + d.A.Node.APIAddr() + "/r1/" + d.Service + "/citizens/001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	id := resp.Header.Get("X-Request-ID")
+	if resp.StatusCode != 200 || id == "" {
+		t.Fatalf("call: %d", resp.StatusCode)
+	}
+	root := filepath.Join(work, "root.pem")
+	os.WriteFile(root, pemCert(d.Anchor.Roots[0].Raw), 0o644)
+
+	for _, h := range []*devnet.NodeHandle{d.A, d.B} {
+		bundle := filepath.Join(work, filepath.Base(h.Dir)+".evidence.json")
+		if out, err := dxl(ctx, "log", "export", "--dir", h.Dir, "--request-id", id, "--out", bundle); err != nil {
+			t.Fatalf("export from %s: %v\n%s", h.Dir, err, out)
+		}
+		tsr := filepath.Join(work, filepath.Base(h.Dir)+".tsr")
+		out, err := dxl(ctx, "log", "verify", bundle, "--root", root, "--tsr-out", tsr)
+		if err != nil || !strings.Contains(out, "VERIFIED request "+id) {
+			t.Fatalf("verify: %v\n%s", err, out)
+		}
+		// The OpenSSL command the verifier prints checks the token.
+		i := strings.Index(out, "openssl ts -verify")
+		if i < 0 {
+			t.Fatalf("no openssl command in:\n%s", out)
+		}
+		args := strings.Fields(strings.SplitN(out[i:], "\n", 2)[0])[1:]
+		if got := testutil.OpenSSL(t, work)(args...); !strings.Contains(got, "Verification: OK") {
+			t.Fatalf("openssl: %s", got)
+		}
+		// One changed byte and it no longer verifies.
+		data, _ := os.ReadFile(bundle)
+		k := strings.Index(string(data), `"client"`) + 12
+		data[k] ^= 0x01
+		tampered := filepath.Join(work, "tampered.json")
+		os.WriteFile(tampered, data, 0o644)
+		if out, err := dxl(ctx, "log", "verify", tampered, "--root", root); err == nil {
+			t.Fatalf("tampered bundle verified:\n%s", out)
+		}
+	}
+	if out, err := dxl(ctx, "log", "verify-chain", "--dir", d.A.Dir); err != nil || !strings.Contains(out, "chain intact") {
+		t.Fatalf("verify-chain: %v\n%s", err, out)
+	}
+
+	out, err := dxl(ctx, "reconcile", "--dir", d.A.Dir, "--member", d.Member(devnet.AgencyB),
+		"--from", time.Now().UTC().Format(time.DateOnly), "--to", time.Now().UTC().Add(24*time.Hour).Format(time.DateOnly), "--json")
+	if err != nil {
+		t.Fatalf("reconcile: %v\n%s", err, out)
+	}
+	var rep node.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || rep.Matched != 1 || len(rep.Mismatches) != 0 {
+		t.Fatalf("reconcile report %s: %v", out, err)
+	}
+	out, err = dxl(ctx, "node", "records", "list", "--dir", d.B.Dir, "--format", "csv")
+	if err != nil || !strings.Contains(out, id) || !strings.HasPrefix(out, "request_id,") {
+		t.Fatalf("records csv: %v\n%s", err, out)
+	}
+	out, err = dxl(ctx, "node", "records", "audit", "--dir", d.A.Dir)
+	if err != nil || !strings.Contains(out, `"action":"log.export"`) || !strings.Contains(out, `"action":"reconcile"`) {
+		t.Fatalf("audit log: %v\n%s", err, out)
+	}
+}
