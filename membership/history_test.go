@@ -39,7 +39,7 @@ func historyHarness(t *testing.T) *harness {
 	return h
 }
 
-func TestHistoryChain(t *testing.T) {
+func TestHistoryChainTamper(t *testing.T) {
 	h := historyHarness(t)
 	hist := h.st.History
 	if n, err := VerifyHistory(hist); n != len(hist) || n != 5 || err != nil {

@@ -229,7 +229,7 @@ func TestExportVerifyRoundTrip(t *testing.T) {
 	}
 }
 
-func TestVerifyDetectsChangedExport(t *testing.T) {
+func TestAuditTamperChangedExport(t *testing.T) {
 	l, _, _ := newLog(t, 4)
 	var buf bytes.Buffer
 	if err := l.Export(&buf); err != nil {
