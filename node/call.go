@@ -230,6 +230,9 @@ var (
 	writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 32<<10) }}
 )
 
+// copyBufs are the buffers answers are copied to information systems with.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
 func getReader(r io.Reader) *bufio.Reader {
 	br := readers.Get().(*bufio.Reader)
 	br.Reset(r)

@@ -327,7 +327,9 @@ func (n *Node) forward(w http.ResponseWriter, r *http.Request, c *Call, reqID, s
 	h.Set(HeaderProvider, res.Provider.String())
 	n.lifecycleHeaders(h, c.Service)
 	w.WriteHeader(int(res.Response.Status))
-	if _, err := io.Copy(w, body); err != nil {
+	buf := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(buf)
+	if _, err := io.CopyBuffer(w, body, *buf); err != nil {
 		x.code = Code(err)
 		// The answer failed its signed hash or the stream broke after the
 		// headers went out: cut the connection so the client sees a

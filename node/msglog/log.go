@@ -433,6 +433,8 @@ func (l *Log) commit(group []item) error {
 	n := 0
 	err := l.db.Update(func(tx *bolt.Tx) error {
 		recs, idx, bodies := tx.Bucket(bucketRecords), tx.Bucket(bucketIndex), tx.Bucket(bucketBodies)
+		// Sequence keys only ever grow: full pages, no half-empty splits.
+		recs.FillPercent, bodies.FillPercent = 1.0, 1.0
 		for i := range group {
 			it := &group[i]
 			if it.done != nil {
