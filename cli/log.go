@@ -1,13 +1,10 @@
 package cli
 
 import (
-	"context"
 	"crypto/x509"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -17,7 +14,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/dxl-network/dxl/node"
 	"github.com/dxl-network/dxl/node/msglog"
 )
 
@@ -196,31 +192,4 @@ func argThenFlags(c *cli.Context, what string) (string, error) {
 		}
 	}
 	return args[0], nil
-}
-
-// adminGet returns the raw body of a GET on the node's admin socket.
-func adminGet(c *cli.Context, path string) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(c.Context, 2*time.Minute)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://node"+path, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := node.AdminClient(c.String("dir")).Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("node admin socket in %s: %w (is 'dxl node serve' running?)", c.String("dir"), err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, msglog.MaxBundle+1))
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		var e node.ErrorBody
-		if json.Unmarshal(raw, &e) == nil && e.Code != "" {
-			return nil, fmt.Errorf("%s: %s", e.Code, e.Message)
-		}
-		return nil, errors.New("node admin: " + resp.Status)
-	}
-	return raw, nil
 }

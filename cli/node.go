@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
@@ -19,6 +20,7 @@ import (
 	"github.com/dxl-network/dxl/membership"
 	"github.com/dxl-network/dxl/membership/globalconf"
 	"github.com/dxl-network/dxl/node"
+	"github.com/dxl-network/dxl/node/msglog"
 )
 
 func nodeDirFlag() cli.Flag {
@@ -206,31 +208,50 @@ func nodeServeCommand() *cli.Command {
 	}
 }
 
-// adminCall calls the running node's admin socket.
+// adminCall calls the running node's admin socket and decodes its JSON
+// answer into out.
 func adminCall(c *cli.Context, method, path string, body any, out any) error {
+	raw, err := adminDo(c, method, path, body)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(raw, out)
+}
+
+// adminGet returns the raw body of a GET on the node's admin socket.
+func adminGet(c *cli.Context, path string) ([]byte, error) {
+	return adminDo(c, http.MethodGet, path, nil)
+}
+
+func adminDo(c *cli.Context, method, path string, body any) ([]byte, error) {
 	var rd io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(c.Context, method, "http://node"+path, rd)
+	ctx, cancel := context.WithTimeout(c.Context, 2*time.Minute)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, "http://node"+path, rd)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	resp, err := node.AdminClient(c.String("dir")).Do(req)
 	if err != nil {
-		return fmt.Errorf("node admin socket in %s: %w (is 'dxl node serve' running?)", c.String("dir"), err)
+		return nil, fmt.Errorf("node admin socket in %s: %w (is 'dxl node serve' running?)", c.String("dir"), err)
 	}
 	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, msglog.MaxBundle+1))
+	if err != nil {
+		return nil, err
+	}
 	if resp.StatusCode != http.StatusOK {
 		var e node.ErrorBody
 		if json.Unmarshal(raw, &e) == nil && e.Code != "" {
-			return fmt.Errorf("%s: %s", e.Code, e.Message)
+			return nil, fmt.Errorf("%s: %s", e.Code, e.Message)
 		}
-		return fmt.Errorf("node admin: HTTP %d", resp.StatusCode)
+		return nil, errors.New("node admin: " + resp.Status)
 	}
-	return json.Unmarshal(raw, out)
+	return raw, nil
 }
 
 func nodeStatusCommand() *cli.Command {
@@ -315,6 +336,3 @@ Example:
 		},
 	}
 }
-
-var _ = errors.New
-var _ = time.Second

@@ -8,7 +8,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -708,24 +707,9 @@ func readPEMCerts(path string) ([]*x509.Certificate, error) {
 }
 
 func parsePEMCerts(raw []byte, what string) ([]*x509.Certificate, error) {
-	var out []*x509.Certificate
-	for {
-		var b *pem.Block
-		b, raw = pem.Decode(raw)
-		if b == nil {
-			break
-		}
-		if b.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(b.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %v", ErrBadConfig, what, err)
-		}
-		out = append(out, c)
+	certs, err := ca.ParseCertificates(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrBadConfig, what, err)
 	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%w: %s holds no certificate", ErrBadConfig, what)
-	}
-	return out, nil
+	return certs, nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/dxl-network/dxl/ca"
 	"github.com/dxl-network/dxl/internal/devnet"
 	"github.com/dxl-network/dxl/internal/keystore"
 	"github.com/dxl-network/dxl/node"
@@ -140,7 +141,7 @@ func newRawPeer(t *testing.T, h *devnet.NodeHandle) *rawPeer {
 		t.Fatal(err)
 	}
 	raw, _ := os.ReadFile(filepath.Join(h.Dir, node.FileSignCert))
-	certs, err := parsePEMCerts(raw)
+	certs, err := ca.ParseCertificates(raw)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -277,26 +277,11 @@ func publicKeyEqual(a, b crypto.PublicKey) bool {
 }
 
 func parseCerts(p []byte) ([]*x509.Certificate, error) {
-	var out []*x509.Certificate
-	for {
-		var b *pem.Block
-		b, p = pem.Decode(p)
-		if b == nil {
-			break
-		}
-		if b.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(b.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("%w: certificate: %v", ErrConfig, err)
-		}
-		out = append(out, c)
+	certs, err := ca.ParseCertificates(p)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
 	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%w: no certificate in PEM", ErrConfig)
-	}
-	return out, nil
+	return certs, nil
 }
 
 // identity is a node's key material, loaded by Open.
