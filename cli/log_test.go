@@ -103,4 +103,13 @@ func TestEvidenceCLI(t *testing.T) {
 	if err != nil || !strings.Contains(out, `"action":"log.export"`) || !strings.Contains(out, `"action":"reconcile"`) {
 		t.Fatalf("audit log: %v\n%s", err, out)
 	}
+	export := filepath.Join(work, "audit.jsonl")
+	os.WriteFile(export, []byte(out), 0o644)
+	if out, err := dxl(ctx, "node", "records", "audit", "--verify", export); err != nil || !strings.Contains(out, "VERIFIED 2 audit entries") {
+		t.Fatalf("audit verify: %v\n%s", err, out)
+	}
+	os.WriteFile(export, []byte(strings.Replace(out, "reconcile", "reconcilx", 1)), 0o644)
+	if _, err := dxl(ctx, "node", "records", "audit", "--verify", export); err == nil {
+		t.Fatal("a changed audit export verified")
+	}
 }

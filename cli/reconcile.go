@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/dxl-network/dxl/internal/audit"
 	"github.com/dxl-network/dxl/node"
 )
 
@@ -122,9 +123,22 @@ func nodeRecordsCommand() *cli.Command {
 					}
 					return err
 				}},
-			{Name: "audit", Usage: "the node's hash-chained admin audit log (JSON lines)",
-				Flags: []cli.Flag{nodeDirFlag()},
+			{Name: "audit", Usage: "the node's hash-chained admin audit log (JSON lines); --verify FILE checks an export offline",
+				Flags: []cli.Flag{nodeDirFlag(), &cli.StringFlag{Name: "verify", Usage: "verify the chain of an exported `FILE` instead", TakesFile: true}},
 				Action: func(c *cli.Context) error {
+					if f := c.String("verify"); f != "" {
+						in, err := openInput(c, f)
+						if err != nil {
+							return err
+						}
+						defer in.Close()
+						k, err := audit.Verify(in)
+						if err != nil {
+							return fmt.Errorf("NOT VERIFIED: %w", err)
+						}
+						fmt.Fprintf(c.App.Writer, "VERIFIED %d audit entries\n", k)
+						return nil
+					}
 					raw, err := adminGet(c, "/v1/audit")
 					if err == nil {
 						_, err = c.App.Writer.Write(raw)

@@ -221,15 +221,27 @@ func (n *Node) Reconcile(ctx context.Context, member string, from, to time.Time)
 	rep := &Report{Member: member, From: from.UTC(), To: to.UTC(), Local: len(local), Mismatches: []Mismatch{}}
 	remote := map[string]SummaryEntry{}
 	for _, pid := range v.byMember[member] {
-		entries, err := n.fetchSummary(ctx, v, pid, member, from, to)
+		// One summary per UTC day keeps each answer small however long
+		// the period.
+		var err error
+		for d := from; d.Before(to) && err == nil; {
+			end := d.UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
+			if end.After(to) {
+				end = to
+			}
+			var entries []SummaryEntry
+			if entries, err = n.fetchSummary(ctx, v, pid, member, d, end); err == nil {
+				for _, e := range entries {
+					remote[e.RequestID+"|"+e.Role] = e
+				}
+			}
+			d = end
+		}
 		if err != nil {
 			rep.Failed = append(rep.Failed, pid.String()+": "+err.Error())
 			continue
 		}
 		rep.Nodes = append(rep.Nodes, pid.String())
-		for _, e := range entries {
-			remote[e.RequestID+"|"+e.Role] = e
-		}
 	}
 	if len(rep.Nodes) == 0 {
 		return rep, fmt.Errorf("%w: no node of %s answered", ErrUnreachable, member)
