@@ -29,7 +29,7 @@ An evidence bundle proves one exchange to a third party, offline
 Example:
    dxl log export --dir n1 --request-id 25c53b44-844c-4948-a6f5-e480117ef269 --out call.evidence.json
    dxl log verify call.evidence.json --root root.pem --tsr-out call.tsr`,
-		Subcommands: []*cli.Command{logExportCommand(), logVerifyCommand(), logStatsCommand(), logVerifyChainCommand()},
+		Subcommands: []*cli.Command{logExportCommand(), logVerifyCommand(), logBodyCommand(), logStatsCommand(), logVerifyChainCommand()},
 	}
 }
 
@@ -121,6 +121,26 @@ Example:
 				v.RequestID, v.Client, v.Signer, v.RequestTime.Format(time.RFC3339Nano), v.Service, v.Status, v.Responder,
 				v.ResponseTime.Format(time.RFC3339Nano), v.StampTime.Format(time.RFC3339))
 			return nil
+		},
+	}
+}
+
+func logBodyCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "body",
+		Usage: "the archived, decrypted bodies of one exchange (services in message_log.archive_bodies)",
+		Description: `Prints {"Request": base64, "Response": base64}; the access is recorded in the
+node's audit log.
+
+Example:
+   dxl log body --dir n1 --request-id 25c53b44-844c-4948-a6f5-e480117ef269`,
+		Flags: []cli.Flag{nodeDirFlag(), &cli.StringFlag{Name: "request-id", Usage: "the exchange's X-Request-ID", Required: true}},
+		Action: func(c *cli.Context) error {
+			raw, err := adminGet(c, "/v1/log/body?request_id="+url.QueryEscape(c.String("request-id")))
+			if err == nil {
+				_, err = c.App.Writer.Write(raw)
+			}
+			return err
 		},
 	}
 }

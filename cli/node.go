@@ -20,7 +20,6 @@ import (
 	"github.com/dxl-network/dxl/membership"
 	"github.com/dxl-network/dxl/membership/globalconf"
 	"github.com/dxl-network/dxl/node"
-	"github.com/dxl-network/dxl/node/msglog"
 )
 
 func nodeDirFlag() cli.Flag {
@@ -211,7 +210,7 @@ func nodeServeCommand() *cli.Command {
 // adminCall calls the running node's admin socket and decodes its JSON
 // answer into out.
 func adminCall(c *cli.Context, method, path string, body any, out any) error {
-	raw, err := adminDo(c, method, path, body)
+	raw, _, err := adminDo(c, method, path, body)
 	if err != nil {
 		return err
 	}
@@ -220,10 +219,16 @@ func adminCall(c *cli.Context, method, path string, body any, out any) error {
 
 // adminGet returns the raw body of a GET on the node's admin socket.
 func adminGet(c *cli.Context, path string) ([]byte, error) {
-	return adminDo(c, http.MethodGet, path, nil)
+	raw, _, err := adminDo(c, http.MethodGet, path, nil)
+	return raw, err
 }
 
-func adminDo(c *cli.Context, method, path string, body any) ([]byte, error) {
+// maxAdminAnswer bounds what the CLI reads from the admin socket.
+const maxAdminAnswer = 1 << 30
+
+// adminDo calls the running node's admin socket; a JSON error answer
+// becomes an error "code: message".
+func adminDo(c *cli.Context, method, path string, body any) ([]byte, http.Header, error) {
 	var rd io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
@@ -233,25 +238,28 @@ func adminDo(c *cli.Context, method, path string, body any) ([]byte, error) {
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, "http://node"+path, rd)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	resp, err := node.AdminClient(c.String("dir")).Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("node admin socket in %s: %w (is 'dxl node serve' running?)", c.String("dir"), err)
+		return nil, nil, fmt.Errorf("node admin socket in %s: %w (is 'dxl node serve' running?)", c.String("dir"), err)
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, msglog.MaxBundle+1))
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAdminAnswer+1))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	if len(raw) > maxAdminAnswer {
+		return nil, nil, fmt.Errorf("node admin: answer over %d bytes; narrow the query", maxAdminAnswer)
 	}
 	if resp.StatusCode != http.StatusOK {
 		var e node.ErrorBody
 		if json.Unmarshal(raw, &e) == nil && e.Code != "" {
-			return nil, fmt.Errorf("%s: %s", e.Code, e.Message)
+			return nil, nil, fmt.Errorf("%s: %s", e.Code, e.Message)
 		}
-		return nil, errors.New("node admin: " + resp.Status)
+		return nil, nil, errors.New("node admin: " + resp.Status)
 	}
-	return raw, nil
+	return raw, resp.Header, nil
 }
 
 func nodeStatusCommand() *cli.Command {

@@ -96,9 +96,12 @@ func nodeRecordsCommand() *cli.Command {
 							q.Set(underscore(f), v)
 						}
 					}
-					raw, err := adminGet(c, "/v1/records?"+q.Encode())
+					raw, hdr, err := adminDo(c, http.MethodGet, "/v1/records?"+q.Encode(), nil)
 					if err != nil {
 						return err
+					}
+					if next := hdr.Get("X-Next-Cursor"); next != "" {
+						fmt.Fprintf(c.App.ErrWriter, "more records: --cursor %s\n", next)
 					}
 					_, err = c.App.Writer.Write(raw)
 					return err

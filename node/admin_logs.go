@@ -21,6 +21,7 @@ import (
 // Admin socket routes for the logs (see adminHandler for the rest):
 //
 //	GET  /v1/log/evidence?request_id=ID   evidence bundle (JSON, msglog.Bundle)
+//	GET  /v1/log/body?request_id=ID       archived bodies (services in message_log.archive_bodies), decrypted
 //	GET  /v1/log/stats                    message log state (pending, last stamp, TSA errors)
 //	POST /v1/log/verify-chain             walk the hash chain → {"checked": N}
 //	GET  /v1/records?from=&to=&role=&client=&service=&client_member=&provider_member=&status=&error_code=&limit=&cursor=&format=json|csv
@@ -44,6 +45,28 @@ func (n *Node) adminLogRoutes(m *http.ServeMux) {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(raw)
+	})
+	m.HandleFunc("GET /v1/log/body", func(w http.ResponseWriter, r *http.Request) {
+		id := r.URL.Query().Get("request_id")
+		recs, err := n.msglog.Records(id)
+		if err != nil {
+			adminFail(w, err)
+			return
+		}
+		for _, rec := range recs {
+			if !rec.Archived {
+				continue
+			}
+			b, err := n.msglog.Body(rec.Seq)
+			if err != nil {
+				adminFail(w, err)
+				return
+			}
+			n.auditAction(r, "log.body", id, "")
+			writeJSON(w, http.StatusOK, b)
+			return
+		}
+		adminFail(w, fmt.Errorf("%w: no archived body for request %q", msglog.ErrNotFound, id))
 	})
 	m.HandleFunc("GET /v1/log/stats", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, n.msglog.Stats()) })
 	m.HandleFunc("POST /v1/log/verify-chain", func(w http.ResponseWriter, r *http.Request) {

@@ -100,6 +100,21 @@ func TestEvidenceEndToEnd(t *testing.T) {
 	if recs, _ := n.A.Node.MessageLog().Records(id); len(recs) != 1 || recs[0].Archived {
 		t.Fatalf("consumer records %+v", recs)
 	}
+
+	// A call the provider node refused is evidence too: A's signed request,
+	// no response, the refusal's code.
+	a = do(t, c, "GET", "https://"+n.A.Node.APIAddr()+"/r1/"+n.SubsystemID(devnet.AgencyB)+"/getOpenAPI", "", nil)
+	exchangeError(t, a, 404, "unknown_service")
+	for _, h := range []*devnet.NodeHandle{n.A, n.B} {
+		b, err := h.Node.Evidence(n.ctx, a.header.Get("X-Request-ID"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := msglog.VerifyBundle(b, n.roots(t))
+		if err != nil || v.Status != 0 || b.Record.ErrorCode != "unknown_service" || len(b.Record.Response) != 0 {
+			t.Fatalf("refused call's evidence from %s: %+v %v", h.Dir, v, err)
+		}
+	}
 }
 
 func openSSLVerifyToken(t *testing.T, b *msglog.Bundle, n *testNet) {

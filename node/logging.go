@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
-	"slices"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
@@ -141,10 +140,12 @@ func (n *Node) record(x *exchange) {
 	if x.req == nil {
 		return
 	}
+	// The log's status is the signed one: none without a response envelope
+	// (the refusal's code says why).
 	r := msglog.Record{Role: x.role, RequestID: x.req.RequestID.String(), Client: x.req.Client, Service: x.req.Service,
-		ConsumerPeer: x.consumerPeer, ProviderPeer: x.providerPeer, Request: x.req.Raw, Status: x.status, ErrorCode: x.code}
+		ConsumerPeer: x.consumerPeer, ProviderPeer: x.providerPeer, Request: x.req.Raw, ErrorCode: x.code}
 	if x.resp != nil {
-		r.Response = x.resp.Raw
+		r.Response, r.Status = x.resp.Raw, int(x.resp.Status)
 	}
 	var bodies *msglog.Bodies
 	if n.archived(x.req.Service) {
@@ -241,5 +242,3 @@ func (n *Node) serveMetrics(ln net.Listener) {
 		n.log.Error("metrics endpoint stopped", "error", err)
 	}
 }
-
-var _ = slices.Sort[[]string]

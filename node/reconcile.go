@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -370,5 +369,3 @@ func readBlob(r io.Reader, max int) ([]byte, error) {
 	}
 	return b, nil
 }
-
-var _ = errors.New

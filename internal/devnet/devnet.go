@@ -10,9 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/pem"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/big"
 	"net"
@@ -392,6 +390,3 @@ func mustListen() net.Listener {
 }
 
 func port(addr string) string { _, p, _ := net.SplitHostPort(addr); return p }
-
-var _ = errors.New
-var _ = io.EOF
