@@ -9,7 +9,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/dxl-network/dxl/ca"
 	"github.com/dxl-network/dxl/internal/devnet"
+	"github.com/dxl-network/dxl/membership"
 )
 
 func demoCommand() *cli.Command {
@@ -86,14 +88,17 @@ More to try:
   curl -sS --cacert %[11]s https://%[4]s/health
   %[12]s
   curl -sS %[8]s/citizens/001        # the backend directly, for comparison
-  dxl registry member list --anchor %[13]s --token-file %[14]s
+  go run . registry member list --anchor %[13]s --token-file %[14]s
+Evidence of a call (add -i to the curl above to see its X-Request-ID):
+  go run . log export --dir %[15]s --request-id ID --out call.evidence.json
+  go run . log verify call.evidence.json --root %[16]s --tsr-out call.tsr
 Ctrl-C stops.
 `, dir, d.Anchor.Servers[0], d.TSAURL, d.A.Node.APIAddr(), d.ClientA, d.B.Node.APIAddr(), d.Service, d.BackendURL,
 					curl,
 					d.CurlCommand("/citizens")+` -H 'Content-Type: application/json' -d '{"name":"Tran Thi B"}'`,
 					d.APICert,
 					fmt.Sprintf("curl -sS --cacert %s --cert %s --key %s https://%s/r1/%s/listMethods", d.APICert, d.ISCert, d.ISKey, d.A.Node.APIAddr(), devnetProvider(d)),
-					d.AnchorPath, tokenFile)
+					d.AnchorPath, tokenFile, d.A.Dir, filepath.Join(dir, "registry", membership.DirCA, ca.FileRoot))
 			}
 			<-c.Context.Done()
 			fmt.Fprintln(c.App.ErrWriter, "stopping")
