@@ -61,6 +61,13 @@ func TestNodeWorkflow(t *testing.T) {
 		t.Fatalf("enroll: %v\n%s", err, out)
 	}
 	background(t, "node", "serve", "--dir", n1, "--passphrase-file", pass)
+	// Run no other in-process command before serve is up: urfave/cli's
+	// parsing of its own package-level help flag is not safe for
+	// concurrent apps.
+	waitFor(t, "the node's admin socket", func() bool {
+		_, err := os.Stat(filepath.Join(n1, node.FileAdminSocket))
+		return err == nil
+	})
 	var h node.Health
 	waitFor(t, "the node's health", func() bool {
 		out, err := dxl(ctx, "node", "status", "--dir", n1, "--json")
