@@ -62,8 +62,9 @@ func (n *Node) Do(ctx context.Context, c *Call) (*Result, error) {
 		return nil, fmt.Errorf("%w: %s has no active node", ErrUnreachable, provider)
 	}
 	var lastErr error
+	sum := sha256Sum(c.Body) // once, whatever the number of attempts
 	for _, pid := range n.order(cands) {
-		res, sent, err := n.callPeer(ctx, v, pid, c)
+		res, sent, err := n.callPeer(ctx, v, pid, c, sum)
 		if err == nil {
 			return res, nil
 		}
@@ -119,10 +120,10 @@ func (n *Node) order(cands []peer.ID) []peer.ID {
 
 // callPeer runs one call against one provider node. sent reports whether
 // the request may have reached it (then the caller must not fail over).
-func (n *Node) callPeer(ctx context.Context, v *view, pid peer.ID, c *Call) (_ *Result, sent bool, err error) {
+func (n *Node) callPeer(ctx context.Context, v *view, pid peer.ID, c *Call, bodySum [32]byte) (_ *Result, sent bool, err error) {
 	req, err := n.signer.SignRequest(envelope.Request{
 		RequestID: c.RequestID, Client: c.Client.String(), Service: c.Service.String(), Target: pid.String(),
-		UserID: c.UserID, Method: c.Method, Path: c.Path, BodySHA256: sha256Sum(c.Body),
+		UserID: c.UserID, Method: c.Method, Path: c.Path, BodySHA256: bodySum,
 		ContentType: c.ContentType, BodyLength: uint64(len(c.Body)),
 	})
 	if err != nil {
