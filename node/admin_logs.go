@@ -164,10 +164,7 @@ func (n *Node) Evidence(ctx context.Context, requestID string) (*msglog.Bundle, 
 	if v == nil {
 		return nil, ErrNoConfig
 	}
-	if err := n.msglog.Flush(ctx); err != nil {
-		return nil, err
-	}
-	return n.msglog.Evidence(ctx, requestID, v.doc.CAChain)
+	return n.msglog.Evidence(ctx, requestID, v.doc.CAChain) // flushes and stamps first
 }
 
 // MessageLog is the node's message log.
