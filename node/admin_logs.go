@@ -191,7 +191,7 @@ func period(q url.Values) (from, to time.Time, err error) {
 		t    *time.Time
 	}{{"from", &from}, {"to", &to}} {
 		if s := q.Get(p.name); s != "" {
-			if *p.t, err = parseTime(s); err != nil {
+			if *p.t, err = ParseTime(s); err != nil {
 				return from, to, fmt.Errorf("%w: %s: %v", ErrBadRequest, p.name, err)
 			}
 		}
@@ -199,8 +199,9 @@ func period(q url.Values) (from, to time.Time, err error) {
 	return from, to, nil
 }
 
-// parseTime takes RFC 3339 or a date (YYYY-MM-DD, UTC midnight).
-func parseTime(s string) (time.Time, error) {
+// ParseTime takes RFC 3339 or a date (YYYY-MM-DD, UTC midnight), as the
+// admin API's from/to do.
+func ParseTime(s string) (time.Time, error) {
 	if t, err := time.Parse(time.DateOnly, s); err == nil {
 		return t, nil
 	}

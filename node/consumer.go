@@ -1,6 +1,7 @@
 package node
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -286,7 +287,7 @@ func (n *Node) forward(w http.ResponseWriter, r *http.Request, c *Call, reqID, s
 	x := &exchange{start: n.now(), role: oprec.RoleConsumer, callerIP: hostOf(r.RemoteAddr), client: c.Client.String(),
 		service: c.Service.String(), reqBody: c.Body, consumerPeer: n.self}
 	defer n.record(x)
-	ctx, cancel := contextWithTimeout(r, time.Duration(n.cfg.CallTimeout))
+	ctx, cancel := context.WithTimeout(r.Context(), time.Duration(n.cfg.CallTimeout))
 	defer cancel()
 	err := n.checkLog()
 	var res *Result

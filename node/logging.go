@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
@@ -179,19 +180,10 @@ func (n *Node) archived(service string) bool {
 	if n.archive[service] {
 		return true
 	}
-	if i := lastSlash(service); i > 0 && n.archive[service[:i]] {
+	if i := strings.LastIndexByte(service, '/'); i > 0 && n.archive[service[:i]] {
 		return true
 	}
 	return false
-}
-
-func lastSlash(s string) int {
-	for i := len(s) - 1; i >= 0; i-- {
-		if s[i] == '/' {
-			return i
-		}
-	}
-	return -1
 }
 
 // remoteIP is the IP of a stream's remote end, for the provider's records.
