@@ -10,7 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/dxl-network/dxl/ca"
-	"github.com/dxl-network/dxl/internal/devnet"
+	"github.com/dxl-network/dxl/devnet"
 	"github.com/dxl-network/dxl/membership"
 )
 

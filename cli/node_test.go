@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dxl-network/dxl/internal/devnet"
+	"github.com/dxl-network/dxl/devnet"
 	"github.com/dxl-network/dxl/node"
 )
 

@@ -19,7 +19,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/dxl-network/dxl/ca"
-	"github.com/dxl-network/dxl/internal/devnet"
+	"github.com/dxl-network/dxl/devnet"
 	"github.com/dxl-network/dxl/internal/keystore"
 	"github.com/dxl-network/dxl/node"
 	"github.com/dxl-network/dxl/node/envelope"

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dxl-network/dxl/internal/devnet"
+	"github.com/dxl-network/dxl/devnet"
 	"github.com/dxl-network/dxl/internal/testutil"
 	"github.com/dxl-network/dxl/node"
 	"github.com/dxl-network/dxl/node/msglog"
