@@ -139,7 +139,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	if resp.StatusCode >= 300 {
 		var e apiError
 		if json.Unmarshal(raw, &e) == nil && e.Error.Code != "" {
-			if sentinel := errorForCode(e.Error.Code); sentinel != nil {
+			if sentinel := Codes.Sentinel(e.Error.Code); sentinel != nil {
 				return fmt.Errorf("%w (from server: %s)", sentinel, e.Error.Message)
 			}
 			return fmt.Errorf("ca: server: %s", e.Error.Message)

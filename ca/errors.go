@@ -1,9 +1,15 @@
 package ca
 
-import "errors"
+import (
+	"errors"
+	"net/http"
 
-// Sentinel errors. Each has a stable machine code (see errorCodes) used by
-// the admin API, so a Client returns the same sentinel as the CA itself.
+	"github.com/dxl-network/dxl/internal/errcode"
+)
+
+// Sentinel errors. Each has a stable machine code and HTTP status in Codes,
+// used by the admin API, so a Client returns the same sentinel as the CA
+// itself.
 var (
 	ErrExists         = errors.New("ca: directory already holds a CA")
 	ErrNotFound       = errors.New("ca: no CA in directory")
@@ -22,39 +28,21 @@ var (
 	ErrUnauthorized   = errors.New("ca: unauthorized")
 )
 
-var errorCodes = map[error]string{
-	ErrExists:         "ca_exists",
-	ErrNotFound:       "ca_not_found",
-	ErrBadConfig:      "bad_config",
-	ErrCSRMalformed:   "csr_malformed",
-	ErrCSRTooLarge:    "csr_too_large",
-	ErrCSRSignature:   "csr_signature",
-	ErrWeakKey:        "weak_key",
-	ErrUnsupportedKey: "unsupported_key",
-	ErrUnknownProfile: "unknown_profile",
-	ErrBadRequest:     "bad_request",
-	ErrUnknownSerial:  "unknown_serial",
-	ErrAlreadyRevoked: "already_revoked",
-	ErrBadReason:      "bad_reason",
-	ErrLocked:         "locked",
-	ErrUnauthorized:   "unauthorized",
-}
-
-// ErrorCode returns the machine code of err's sentinel, or "internal".
-func ErrorCode(err error) string {
-	for e, code := range errorCodes {
-		if errors.Is(err, e) {
-			return code
-		}
-	}
-	return "internal"
-}
-
-func errorForCode(code string) error {
-	for e, c := range errorCodes {
-		if c == code {
-			return e
-		}
-	}
-	return nil
-}
+// Codes is the CA's error table (sentinel → code → admin API status).
+var Codes = errcode.New(
+	errcode.Entry{Err: ErrExists, Code: "ca_exists", Status: http.StatusBadRequest},
+	errcode.Entry{Err: ErrNotFound, Code: "ca_not_found", Status: http.StatusBadRequest},
+	errcode.Entry{Err: ErrBadConfig, Code: "bad_config", Status: http.StatusBadRequest},
+	errcode.Entry{Err: ErrCSRMalformed, Code: "csr_malformed", Status: http.StatusBadRequest},
+	errcode.Entry{Err: ErrCSRTooLarge, Code: "csr_too_large", Status: http.StatusRequestEntityTooLarge},
+	errcode.Entry{Err: ErrCSRSignature, Code: "csr_signature", Status: http.StatusBadRequest},
+	errcode.Entry{Err: ErrWeakKey, Code: "weak_key", Status: http.StatusBadRequest},
+	errcode.Entry{Err: ErrUnsupportedKey, Code: "unsupported_key", Status: http.StatusBadRequest},
+	errcode.Entry{Err: ErrUnknownProfile, Code: "unknown_profile", Status: http.StatusBadRequest},
+	errcode.Entry{Err: ErrBadRequest, Code: "bad_request", Status: http.StatusBadRequest},
+	errcode.Entry{Err: ErrUnknownSerial, Code: "unknown_serial", Status: http.StatusNotFound},
+	errcode.Entry{Err: ErrAlreadyRevoked, Code: "already_revoked", Status: http.StatusConflict},
+	errcode.Entry{Err: ErrBadReason, Code: "bad_reason", Status: http.StatusBadRequest},
+	errcode.Entry{Err: ErrLocked, Code: "locked", Status: http.StatusBadRequest},
+	errcode.Entry{Err: ErrUnauthorized, Code: "unauthorized", Status: http.StatusBadRequest},
+)

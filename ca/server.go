@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+
+	"github.com/dxl-network/dxl/internal/errcode"
 )
 
 // MaxAdminBody caps an admin API request body.
@@ -187,17 +189,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func writeAPIError(w http.ResponseWriter, err error) {
 	var body apiError
-	body.Error.Code, body.Error.Message = ErrorCode(err), err.Error()
-	status := http.StatusBadRequest
-	switch {
-	case errors.Is(err, ErrUnknownSerial):
-		status = http.StatusNotFound
-	case errors.Is(err, ErrAlreadyRevoked):
-		status = http.StatusConflict
-	case errors.Is(err, ErrCSRTooLarge):
-		status = http.StatusRequestEntityTooLarge
-	case body.Error.Code == "internal":
-		status, body.Error.Message = http.StatusInternalServerError, "internal error"
+	body.Error.Code, body.Error.Message = Codes.Code(err), err.Error()
+	status := Codes.Status(err)
+	if body.Error.Code == errcode.Internal {
+		body.Error.Message = "internal error"
 	}
 	writeJSON(w, status, body)
 }

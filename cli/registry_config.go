@@ -205,7 +205,7 @@ Example:
 					}
 					if _, err := globalconf.Verify(raw, anchor, time.Now()); err != nil {
 						if c.Bool("json") {
-							printJSON(c, map[string]any{"verified": false, "source": path, "code": globalconf.ErrorCode(err), "error": err.Error()})
+							printJSON(c, map[string]any{"verified": false, "source": path, "code": globalconf.Codes.Code(err), "error": err.Error()})
 						}
 						return fmt.Errorf("%s does not verify: %w", path, err)
 					}

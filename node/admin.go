@@ -104,7 +104,7 @@ func adminAnswer(w http.ResponseWriter, v any, err error) {
 		case errors.Is(err, auth.ErrNotFound):
 			status = http.StatusNotFound
 		}
-		writeJSON(w, status, ErrorBody{Code: auth.ErrorCode(err), Message: err.Error()})
+		writeJSON(w, status, ErrorBody{Code: auth.Codes.Code(err), Message: err.Error()})
 		return
 	}
 	writeJSON(w, http.StatusOK, v)

@@ -179,8 +179,8 @@ func (n *Node) Audit() *audit.Log { return n.audit }
 func adminFail(w http.ResponseWriter, err error) {
 	status := Status(err)
 	code := Code(err)
-	if c, st := oprec.Code(err); c != "internal" {
-		code, status = c, st
+	if e, ok := oprec.Codes.Lookup(err); ok {
+		code, status = e.Code, e.Status
 	}
 	writeJSON(w, status, ErrorBody{Code: code, Message: err.Error()})
 }

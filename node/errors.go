@@ -85,10 +85,10 @@ func Code(err error) string {
 			return c.code
 		}
 	}
-	if c := envelope.ErrorCode(err); c != "internal" {
+	if c := envelope.Codes.Code(err); c != "internal" {
 		return c
 	}
-	if c := auth.ErrorCode(err); c != "internal" {
+	if c := auth.Codes.Code(err); c != "internal" {
 		return c
 	}
 	if c := services.ErrorCode(err); c != "internal" {
@@ -115,7 +115,7 @@ func Status(err error) int {
 	case errors.Is(err, auth.ErrMissingToken), errors.Is(err, auth.ErrInvalidToken),
 		errors.Is(err, auth.ErrExpired), errors.Is(err, auth.ErrRevoked), errors.Is(err, auth.ErrInvalidClient):
 		return http.StatusUnauthorized
-	case envelope.ErrorCode(err) != "internal":
+	case envelope.Codes.Code(err) != "internal":
 		return http.StatusBadGateway
 	case errors.Is(err, services.ErrValidation):
 		return http.StatusBadRequest

@@ -1,10 +1,15 @@
 package globalconf
 
-import "errors"
+import (
+	"errors"
+	"net/http"
+
+	"github.com/dxl-network/dxl/internal/errcode"
+)
 
 // Sentinel errors. Test them with errors.Is; every error this package
 // returns wraps exactly one of them (Fetch may wrap several, one per server
-// it tried). Each has a stable machine code (ErrorCode) used in HTTP error
+// it tried). Each has a stable machine code (Codes) used in HTTP error
 // bodies and CLI --json output.
 var (
 	// ErrMalformed: the signed wire form or the document inside it does not
@@ -49,39 +54,22 @@ var (
 	ErrUnavailable = errors.New("globalconf: no signed configuration available")
 )
 
-var errorCodes = []struct {
-	err  error
-	code string
-}{
-	{ErrMalformed, "malformed"},
-	{ErrTooLarge, "too_large"},
-	{ErrSignature, "bad_signature"},
-	{ErrUnknownSigner, "unknown_signer"},
-	{ErrChain, "bad_chain"},
-	{ErrInstance, "wrong_instance"},
-	{ErrNotCanonical, "not_canonical"},
-	{ErrNotYetValid, "not_yet_valid"},
-	{ErrStale, "stale"},
-	{ErrTooOld, "too_old"},
-	{ErrNoConfig, "no_config"},
-	{ErrNoServer, "no_server"},
-	{ErrInsecureURL, "insecure_url"},
-	{ErrBadAnchor, "bad_anchor"},
-	{ErrBadOption, "bad_option"},
-	{ErrUnavailable, "unavailable"},
-}
-
-// ErrorCode returns the machine code of the first sentinel err wraps, in the
-// order of the sentinel block, or "internal". An ErrNoServer that wraps the
-// per-server errors reports "no_server".
-func ErrorCode(err error) string {
-	if errors.Is(err, ErrNoServer) {
-		return "no_server"
-	}
-	for _, e := range errorCodes {
-		if errors.Is(err, e.err) {
-			return e.code
-		}
-	}
-	return "internal"
-}
+// Codes is the package's error table (internal/errcode).
+var Codes = errcode.New(
+	errcode.Entry{Err: ErrNoServer, Code: "no_server"}, // first: it wraps the per-server errors
+	errcode.Entry{Err: ErrMalformed, Code: "malformed"},
+	errcode.Entry{Err: ErrTooLarge, Code: "too_large"},
+	errcode.Entry{Err: ErrSignature, Code: "bad_signature"},
+	errcode.Entry{Err: ErrUnknownSigner, Code: "unknown_signer"},
+	errcode.Entry{Err: ErrChain, Code: "bad_chain"},
+	errcode.Entry{Err: ErrInstance, Code: "wrong_instance"},
+	errcode.Entry{Err: ErrNotCanonical, Code: "not_canonical"},
+	errcode.Entry{Err: ErrNotYetValid, Code: "not_yet_valid"},
+	errcode.Entry{Err: ErrStale, Code: "stale"},
+	errcode.Entry{Err: ErrTooOld, Code: "too_old"},
+	errcode.Entry{Err: ErrNoConfig, Code: "no_config"},
+	errcode.Entry{Err: ErrInsecureURL, Code: "insecure_url"},
+	errcode.Entry{Err: ErrBadAnchor, Code: "bad_anchor"},
+	errcode.Entry{Err: ErrBadOption, Code: "bad_option"},
+	errcode.Entry{Err: ErrUnavailable, Code: "unavailable", Status: http.StatusServiceUnavailable},
+)

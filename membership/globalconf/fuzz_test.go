@@ -43,7 +43,7 @@ func FuzzVerify(f *testing.F) {
 	check := func(t *testing.T, raw []byte, config []byte) {
 		doc, err := Verify(raw, anchor, now)
 		if err != nil {
-			if ErrorCode(err) == "internal" {
+			if Codes.Code(err) == "internal" {
 				t.Fatalf("error wraps no sentinel: %v", err)
 			}
 			return

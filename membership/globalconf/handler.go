@@ -49,12 +49,10 @@ func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		err = ErrUnavailable
 	}
 	if err != nil {
-		status := http.StatusInternalServerError
 		if errors.Is(err, ErrUnavailable) {
-			status = http.StatusServiceUnavailable
 			w.Header().Set("Retry-After", "5")
 		}
-		writeError(w, status, ErrorCode(err), err.Error())
+		writeError(w, Codes.Status(err), Codes.Code(err), err.Error())
 		return
 	}
 	etag := ETag(version)

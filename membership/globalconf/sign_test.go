@@ -211,9 +211,9 @@ func TestVerifyRejects(t *testing.T) {
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("Verify = %v, want %v", err, tc.want)
 			}
-			for _, e := range errorCodes {
-				if e.err != tc.want && errors.Is(err, e.err) {
-					t.Fatalf("error %v also wraps %v", err, e.err)
+			for _, code := range Codes.Codes() {
+				if e := Codes.Sentinel(code); e != tc.want && errors.Is(err, e) {
+					t.Fatalf("error %v also wraps %v", err, e)
 				}
 			}
 		})

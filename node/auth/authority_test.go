@@ -154,7 +154,7 @@ func TestRotateAndRevoke(t *testing.T) {
 		if err := f.a.Revoke(ctx, cred.KeyID); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.a.Verify(ctx, cur.AccessToken); !errors.Is(err, ErrRevoked) || ErrorCode(err) != "auth_revoked" {
+		if _, err := f.a.Verify(ctx, cur.AccessToken); !errors.Is(err, ErrRevoked) || Codes.Code(err) != "auth_revoked" {
 			t.Fatalf("token of revoked credential: %v", err)
 		}
 		if _, err := f.a.Issue(ctx, rot.KeyID, rot.Secret); !errors.Is(err, ErrInvalidClient) {
@@ -287,8 +287,8 @@ func TestVerifyTimeWindow(t *testing.T) {
 			if err == nil && !p.Expires.Equal(tok.Expires) {
 				t.Fatalf("Expires %v != %v", p.Expires, tok.Expires)
 			}
-			if tc.want != nil && ErrorCode(err) != "auth_token_expired" {
-				t.Fatalf("code %q", ErrorCode(err))
+			if tc.want != nil && Codes.Code(err) != "auth_token_expired" {
+				t.Fatalf("code %q", Codes.Code(err))
 			}
 		})
 	}
@@ -296,16 +296,17 @@ func TestVerifyTimeWindow(t *testing.T) {
 
 func TestErrorCodes(t *testing.T) {
 	seen := map[string]bool{}
-	for _, e := range errorCodes {
-		if seen[e.code] {
-			t.Fatalf("duplicate code %q", e.code)
+	for _, code := range Codes.Codes() {
+		if seen[code] {
+			t.Fatalf("duplicate code %q", code)
 		}
-		seen[e.code] = true
-		if got := ErrorCode(errors.Join(errors.New("x"), e.err)); got != e.code {
-			t.Errorf("ErrorCode(%v) = %q", e.err, got)
+		seen[code] = true
+		e := Codes.Sentinel(code)
+		if got := Codes.Code(errors.Join(errors.New("x"), e)); got != code {
+			t.Errorf("Codes.Code(%v) = %q", e, got)
 		}
 	}
-	if ErrorCode(errors.New("other")) != "internal" {
+	if Codes.Code(errors.New("other")) != "internal" {
 		t.Fatal("unknown error not internal")
 	}
 }

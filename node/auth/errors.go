@@ -1,9 +1,14 @@
 package auth
 
-import "errors"
+import (
+	"errors"
+	"net/http"
+
+	"github.com/dxl-network/dxl/internal/errcode"
+)
 
 // Sentinel errors. Every error the package returns wraps one of them (with
-// %w), and each has a stable machine code (ErrorCode) for the exchange-layer
+// %w), and each has a stable machine code (Codes) for the exchange-layer
 // error body and the X-DXL-Error header.
 var (
 	ErrConfig        = errors.New("auth: invalid configuration")
@@ -17,28 +22,15 @@ var (
 	ErrStore         = errors.New("auth: credential store failure")
 )
 
-var errorCodes = []struct {
-	err  error
-	code string
-}{
-	{ErrConfig, "auth_config"},
-	{ErrSubsystem, "auth_subsystem"},
-	{ErrNotFound, "auth_not_found"},
-	{ErrInvalidClient, "auth_invalid_client"},
-	{ErrMissingToken, "auth_missing_token"},
-	{ErrInvalidToken, "auth_invalid_token"},
-	{ErrExpired, "auth_token_expired"},
-	{ErrRevoked, "auth_revoked"},
-	{ErrStore, "auth_store"},
-}
-
-// ErrorCode returns the stable machine code of err's sentinel, or
-// "internal" when err wraps none of them.
-func ErrorCode(err error) string {
-	for _, e := range errorCodes {
-		if errors.Is(err, e.err) {
-			return e.code
-		}
-	}
-	return "internal"
-}
+// Codes is the package's error table (internal/errcode).
+var Codes = errcode.New(
+	errcode.Entry{Err: ErrConfig, Code: "auth_config", Status: http.StatusInternalServerError},
+	errcode.Entry{Err: ErrSubsystem, Code: "auth_subsystem", Status: http.StatusBadRequest},
+	errcode.Entry{Err: ErrNotFound, Code: "auth_not_found", Status: http.StatusNotFound},
+	errcode.Entry{Err: ErrInvalidClient, Code: "auth_invalid_client", Status: http.StatusUnauthorized},
+	errcode.Entry{Err: ErrMissingToken, Code: "auth_missing_token", Status: http.StatusUnauthorized},
+	errcode.Entry{Err: ErrInvalidToken, Code: "auth_invalid_token", Status: http.StatusUnauthorized},
+	errcode.Entry{Err: ErrExpired, Code: "auth_token_expired", Status: http.StatusUnauthorized},
+	errcode.Entry{Err: ErrRevoked, Code: "auth_revoked", Status: http.StatusUnauthorized},
+	errcode.Entry{Err: ErrStore, Code: "auth_store", Status: http.StatusServiceUnavailable},
+)

@@ -41,7 +41,7 @@ func FuzzVerify(f *testing.F) {
 			}
 			return
 		}
-		if ErrorCode(err) == "internal" {
+		if Codes.Code(err) == "internal" {
 			t.Fatalf("error without sentinel: %v", err)
 		}
 	})

@@ -120,11 +120,11 @@ func (a *Authority) serveToken(w http.ResponseWriter, r *http.Request) {
 	tok, err := a.Issue(r.Context(), id, secret)
 	switch {
 	case errors.Is(err, ErrInvalidClient):
-		a.log.Info("token request refused", "reason", ErrorCode(err), "remote", r.RemoteAddr)
+		a.log.Info("token request refused", "reason", Codes.Code(err), "remote", r.RemoteAddr)
 		writeOAuthError(w, http.StatusUnauthorized, oauthInvalidClient, "client authentication failed")
 		return
 	case err != nil:
-		a.log.Warn("token request failed", "error_code", ErrorCode(err), "remote", r.RemoteAddr)
+		a.log.Warn("token request failed", "error_code", Codes.Code(err), "remote", r.RemoteAddr)
 		writeOAuthError(w, http.StatusInternalServerError, oauthServerError, "")
 		return
 	}
@@ -173,7 +173,7 @@ func (a *Authority) Require(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := a.Verify(r.Context(), bearerToken(r))
 		if err != nil {
-			code := ErrorCode(err)
+			code := Codes.Code(err)
 			h := w.Header()
 			h.Set("X-DXL-Error", "true")
 			status, msg := http.StatusUnauthorized, "access token missing or not valid"

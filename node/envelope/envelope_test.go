@@ -178,7 +178,7 @@ func TestRequestRejections(t *testing.T) {
 			}
 			_, err := VerifyRequest(raw, p, NewReplayCache(skew, 0))
 			if want == nil && err != nil || !errors.Is(err, want) {
-				t.Fatalf("got %v (code %s), want %v", err, ErrorCode(err), want)
+				t.Fatalf("got %v (code %s), want %v", err, Codes.Code(err), want)
 			}
 		})
 	}
@@ -217,7 +217,7 @@ func TestReplay(t *testing.T) {
 		t.Fatalf("genuine request after a tampered copy: %v", err)
 	}
 	// A guard shorter than the skew window is a configuration error.
-	if _, err := VerifyRequest(fresh.Raw, p, NewReplayCache(time.Second, 0)); err == nil || ErrorCode(err) != "internal" {
+	if _, err := VerifyRequest(fresh.Raw, p, NewReplayCache(time.Second, 0)); err == nil || Codes.Code(err) != "internal" {
 		t.Fatalf("short replay window: %v", err)
 	}
 }
@@ -328,14 +328,15 @@ func TestRequestID(t *testing.T) {
 
 func TestErrorCodes(t *testing.T) {
 	seen := map[string]bool{}
-	for _, e := range errorCodes {
-		c := ErrorCode(fmt.Errorf("wrapped: %w", e.err))
-		if c != e.code || seen[c] {
-			t.Fatalf("%v: code %q", e.err, c)
+	for _, code := range Codes.Codes() {
+		e := Codes.Sentinel(code)
+		c := Codes.Code(fmt.Errorf("wrapped: %w", e))
+		if c != code || seen[c] {
+			t.Fatalf("%v: code %q", e, c)
 		}
 		seen[c] = true
 	}
-	if ErrorCode(errors.New("x")) != "internal" {
+	if Codes.Code(errors.New("x")) != "internal" {
 		t.Fatal("unknown error")
 	}
 }

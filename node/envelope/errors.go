@@ -1,9 +1,14 @@
 package envelope
 
-import "errors"
+import (
+	"errors"
+	"net/http"
+
+	"github.com/dxl-network/dxl/internal/errcode"
+)
 
 // Sentinel errors. Every error the package returns wraps one of them (with
-// %w), and each has a stable machine code (ErrorCode) that the node puts in
+// %w), and each has a stable machine code (Codes) that the node puts in
 // its exchange-layer error body and X-DXL-Error header.
 var (
 	ErrMalformed      = errors.New("envelope: malformed")
@@ -19,30 +24,17 @@ var (
 	ErrOverloaded     = errors.New("envelope: replay cache full")
 )
 
-var errorCodes = []struct {
-	err  error
-	code string
-}{
-	{ErrMalformed, "envelope_malformed"},
-	{ErrTooLarge, "envelope_too_large"},
-	{ErrSignature, "envelope_signature"},
-	{ErrSigner, "envelope_signer"},
-	{ErrRevoked, "envelope_revoked"},
-	{ErrClockSkew, "envelope_clock_skew"},
-	{ErrReplay, "envelope_replay"},
-	{ErrBodyHash, "envelope_body_hash"},
-	{ErrBinding, "envelope_binding"},
-	{ErrUnsupportedKey, "envelope_unsupported_key"},
-	{ErrOverloaded, "envelope_overloaded"},
-}
-
-// ErrorCode returns the stable machine code of err's sentinel, or
-// "internal" when err wraps none of them.
-func ErrorCode(err error) string {
-	for _, e := range errorCodes {
-		if errors.Is(err, e.err) {
-			return e.code
-		}
-	}
-	return "internal"
-}
+// Codes is the package's error table (internal/errcode).
+var Codes = errcode.New(
+	errcode.Entry{Err: ErrMalformed, Code: "envelope_malformed", Status: http.StatusBadGateway},
+	errcode.Entry{Err: ErrTooLarge, Code: "envelope_too_large", Status: http.StatusBadGateway},
+	errcode.Entry{Err: ErrSignature, Code: "envelope_signature", Status: http.StatusBadGateway},
+	errcode.Entry{Err: ErrSigner, Code: "envelope_signer", Status: http.StatusBadGateway},
+	errcode.Entry{Err: ErrRevoked, Code: "envelope_revoked", Status: http.StatusBadGateway},
+	errcode.Entry{Err: ErrClockSkew, Code: "envelope_clock_skew", Status: http.StatusBadGateway},
+	errcode.Entry{Err: ErrReplay, Code: "envelope_replay", Status: http.StatusBadGateway},
+	errcode.Entry{Err: ErrBodyHash, Code: "envelope_body_hash", Status: http.StatusBadGateway},
+	errcode.Entry{Err: ErrBinding, Code: "envelope_binding", Status: http.StatusBadGateway},
+	errcode.Entry{Err: ErrUnsupportedKey, Code: "envelope_unsupported_key", Status: http.StatusBadGateway},
+	errcode.Entry{Err: ErrOverloaded, Code: "envelope_overloaded", Status: http.StatusBadGateway},
+)

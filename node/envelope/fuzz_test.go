@@ -38,7 +38,7 @@ func FuzzParseRequest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		r, err := ParseRequest(raw)
 		if err != nil {
-			if ErrorCode(err) == "internal" {
+			if Codes.Code(err) == "internal" {
 				t.Fatalf("error without a sentinel: %v", err)
 			}
 			return
@@ -63,7 +63,7 @@ func FuzzParseResponse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		r, err := ParseResponse(raw)
 		if err != nil {
-			if ErrorCode(err) == "internal" {
+			if Codes.Code(err) == "internal" {
 				t.Fatalf("error without a sentinel: %v", err)
 			}
 			return

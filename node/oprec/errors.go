@@ -3,9 +3,11 @@ package oprec
 import (
 	"errors"
 	"net/http"
+
+	"github.com/dxl-network/dxl/internal/errcode"
 )
 
-// Sentinel errors. Every error the package returns wraps one of them; Code
+// Sentinel errors. Every error the package returns wraps one of them; Codes
 // maps them to an error code and HTTP status for an admin API.
 var (
 	ErrConfig    = errors.New("oprec: invalid configuration")
@@ -15,29 +17,12 @@ var (
 	ErrCorrupt   = errors.New("oprec: corrupt stored data")
 )
 
-var codes = []struct {
-	err    error
-	code   string
-	status int
-}{
-	{ErrBadFilter, "bad_filter", http.StatusBadRequest},
-	{ErrClosed, "closed", http.StatusServiceUnavailable},
-	{ErrConfig, "config", http.StatusInternalServerError},
-	{ErrStorage, "storage", http.StatusInternalServerError},
-	{ErrCorrupt, "corrupt", http.StatusInternalServerError},
-}
-
-// Code returns the error code and HTTP status for err: "bad_filter" (400),
-// "closed" (503), "config", "storage", "corrupt" (500). A nil error gives
-// ("", 200); an error from outside the package gives ("internal", 500).
-func Code(err error) (string, int) {
-	if err == nil {
-		return "", http.StatusOK
-	}
-	for _, c := range codes {
-		if errors.Is(err, c.err) {
-			return c.code, c.status
-		}
-	}
-	return "internal", http.StatusInternalServerError
-}
+// Codes is the package's error table (internal/errcode): "bad_filter"
+// (400), "closed" (503), "config", "storage", "corrupt" (500).
+var Codes = errcode.New(
+	errcode.Entry{Err: ErrBadFilter, Code: "bad_filter", Status: http.StatusBadRequest},
+	errcode.Entry{Err: ErrClosed, Code: "closed", Status: http.StatusServiceUnavailable},
+	errcode.Entry{Err: ErrConfig, Code: "config", Status: http.StatusInternalServerError},
+	errcode.Entry{Err: ErrStorage, Code: "storage", Status: http.StatusInternalServerError},
+	errcode.Entry{Err: ErrCorrupt, Code: "corrupt", Status: http.StatusInternalServerError},
+)

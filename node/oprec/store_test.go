@@ -206,7 +206,7 @@ func TestBadFilter(t *testing.T) {
 			if !errors.Is(err, ErrBadFilter) {
 				t.Fatalf("Query err = %v, want ErrBadFilter", err)
 			}
-			if code, status := Code(err); code != "bad_filter" || status != 400 {
+			if code, status := Codes.Code(err), Codes.Status(err); code != "bad_filter" || status != 400 {
 				t.Fatalf("Code = %q %d", code, status)
 			}
 		})
@@ -440,7 +440,7 @@ func TestClosed(t *testing.T) {
 	if _, _, err := s.Prune(t0); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Prune: %v", err)
 	}
-	if code, status := Code(ErrClosed); code != "closed" || status != 503 {
+	if code, status := Codes.Code(ErrClosed), Codes.Status(ErrClosed); code != "closed" || status != 503 {
 		t.Fatalf("Code(ErrClosed) = %q %d", code, status)
 	}
 }
