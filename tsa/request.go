@@ -70,14 +70,14 @@ func ParseRequest(der []byte) (*ParsedRequest, error) {
 		return nil, reject(ErrBadDataFormat, "unexpected field in request")
 	}
 	// The structure is sound; now the semantic checks, in field order.
-	if err := f.check(); err != nil {
+	if err := f.checkSemantics(); err != nil {
 		return nil, err
 	}
 	return f.req, nil
 }
 
 // requestFields is what the structural pass of ParseRequest reads and its
-// semantic pass (check) then judges.
+// semantic pass (checkSemantics) then judges.
 type requestFields struct {
 	req            *ParsedRequest
 	algOID         []byte // imprint hash algorithm, OID content octets
@@ -177,8 +177,8 @@ func (f *requestFields) readNonce(seq *cryptobyte.String) error {
 	return nil
 }
 
-// readCertReqAndExtensions reads the optional certReq and notes non-empty
-// request extensions (refused later, by check).
+// readCertReqAndExtensions reads the optional certReq and the optional
+// extensions, which must not be empty (checkSemantics refuses any).
 func (f *requestFields) readCertReqAndExtensions(seq *cryptobyte.String) error {
 	if seq.PeekASN1Tag(casn1.BOOLEAN) && !seq.ReadASN1Boolean(&f.req.CertReq) {
 		return reject(ErrBadDataFormat, "bad certReq")
@@ -193,10 +193,10 @@ func (f *requestFields) readCertReqAndExtensions(seq *cryptobyte.String) error {
 	return nil
 }
 
-// check makes the semantic checks on a structurally sound request, in
-// field order: hash algorithm and parameters, imprint length, policy,
-// nonce length, extensions.
-func (f *requestFields) check() error {
+// checkSemantics makes the semantic checks on a structurally sound
+// request, in field order: hash algorithm and parameters, imprint length,
+// policy, nonce length, extensions.
+func (f *requestFields) checkSemantics() error {
 	req := f.req
 	if req.Hash = supportedHash(f.algOID); req.Hash == 0 {
 		return reject(ErrBadAlg, "hash algorithm %s not accepted (use SHA-256, SHA-384 or SHA-512)", oidString(f.algOID))
