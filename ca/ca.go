@@ -253,79 +253,137 @@ func (c *CA) Issue(ctx context.Context, req IssueRequest) (*Issued, error) {
 	if err != nil {
 		return nil, err
 	}
-	rec := Record{Profile: req.Profile}
+	is := &issuance{req: req, spec: spec, csr: csr, rec: Record{Profile: req.Profile}}
+	if err := c.resolveMember(is); err != nil {
+		return nil, err
+	}
+	if err := c.resolveNames(is); err != nil {
+		return nil, err
+	}
+	tmpl, err := c.leafTemplate(is)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := c.signAndRecord(is, tmpl)
+	if err != nil {
+		return nil, err
+	}
+	c.logIssued(&is.rec)
+	return &Issued{
+		Record: is.rec,
+		Chain:  []*x509.Certificate{cert, c.inter, c.root},
+		PEM:    string(pemCert(cert)) + string(pemCert(c.inter)),
+	}, nil
+}
 
-	memberStr := req.Member
-	if memberStr == "" && !spec.needsMember {
+// issuance is one Issue call, filled in step by step.
+type issuance struct {
+	req  IssueRequest
+	spec profileSpec
+	csr  *x509.CertificateRequest
+	rec  Record
+
+	member ident.Member // zero when the certificate names no member
+	org    string       // subject O
+	cn     string       // subject CN
+	uris   []string     // URI SANs
+	now    time.Time    // issuing time
+}
+
+// resolveMember parses the request's member, defaulting to the operator
+// for the profiles that do not need one.
+func (c *CA) resolveMember(is *issuance) error {
+	memberStr := is.req.Member
+	if memberStr == "" && !is.spec.needsMember {
 		memberStr = c.cfg.Operator
 	}
-	var member ident.Member
 	if memberStr != "" {
-		if member, err = ident.ParseMember(memberStr, c.cfg.Instance); err != nil {
-			return nil, fmt.Errorf("%w: member: %v", ErrBadRequest, err)
+		member, err := ident.ParseMember(memberStr, c.cfg.Instance)
+		if err != nil {
+			return fmt.Errorf("%w: member: %v", ErrBadRequest, err)
 		}
-		rec.Member = member.String()
-	} else if spec.needsMember {
-		return nil, fmt.Errorf("%w: profile %s needs a member (CLASS/CODE)", ErrBadRequest, req.Profile)
+		is.member, is.rec.Member = member, member.String()
+	} else if is.spec.needsMember {
+		return fmt.Errorf("%w: profile %s needs a member (CLASS/CODE)", ErrBadRequest, is.req.Profile)
 	}
+	return nil
+}
 
-	org := firstNonEmpty(req.Organization, first(csr.Subject.Organization))
-	if !spec.needsMember {
-		org = firstNonEmpty(req.Organization, c.cfg.Organization)
+// resolveNames settles the subject O and CN and the URI SANs, refusing
+// SANs outside the registry-server profile and unfit subject attributes.
+func (c *CA) resolveNames(is *issuance) error {
+	req := is.req
+	is.org = firstNonEmpty(req.Organization, first(is.csr.Subject.Organization))
+	if !is.spec.needsMember {
+		is.org = firstNonEmpty(req.Organization, c.cfg.Organization)
 	}
-	if org == "" {
-		return nil, fmt.Errorf("%w: organization is required (flag or CSR subject O)", ErrBadRequest)
+	if is.org == "" {
+		return fmt.Errorf("%w: organization is required (flag or CSR subject O)", ErrBadRequest)
 	}
-	var uris []string
-	if !member.IsZero() {
-		uris = append(uris, URIMemberPrefix+member.String())
+	if !is.member.IsZero() {
+		is.uris = append(is.uris, URIMemberPrefix+is.member.String())
 	}
-	cn := firstNonEmpty(req.CommonName, csr.Subject.CommonName, spec.defaultCN)
+	is.cn = firstNonEmpty(req.CommonName, is.csr.Subject.CommonName, is.spec.defaultCN)
 	if req.Profile != ProfileRegistryServer && len(req.DNSNames)+len(req.IPs) > 0 {
-		return nil, fmt.Errorf("%w: DNS names and IP addresses are for the %s profile only", ErrBadRequest, ProfileRegistryServer)
+		return fmt.Errorf("%w: DNS names and IP addresses are for the %s profile only", ErrBadRequest, ProfileRegistryServer)
 	}
+	if err := is.profileNames(); err != nil {
+		return err
+	}
+	for _, s := range []string{is.org, is.cn} {
+		if len(s) > 64 || strings.ContainsAny(s, "\x00\n\r") {
+			return fmt.Errorf("%w: subject attribute %q too long or has control characters", ErrBadRequest, s)
+		}
+	}
+	return nil
+}
+
+// profileNames applies the profile's own naming: the server ID and SANs of
+// a registry server, the peer ID of a node, the member code of a signer.
+func (is *issuance) profileNames() error {
+	req := is.req
 	switch req.Profile {
 	case ProfileRegistryServer:
-		if err := ident.CheckPart(cn); err != nil {
-			return nil, fmt.Errorf("%w: registry server ID (CN) %q: %v", ErrBadRequest, cn, err)
+		if err := ident.CheckPart(is.cn); err != nil {
+			return fmt.Errorf("%w: registry server ID (CN) %q: %v", ErrBadRequest, is.cn, err)
 		}
 		if err := checkSANs(req.DNSNames, req.IPs); err != nil {
-			return nil, err
+			return err
 		}
-		uris = append(uris, URIRegistryServerPrefix+cn)
+		is.uris = append(is.uris, URIRegistryServerPrefix+is.cn)
 	case ProfileNodeAuth:
-		pid, err := PeerIDFromKey(csr.PublicKey)
+		pid, err := PeerIDFromKey(is.csr.PublicKey)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if req.PeerID != "" && req.PeerID != pid.String() {
-			return nil, fmt.Errorf("%w: CSR key has peer ID %s, request names %s", ErrBadRequest, pid, req.PeerID)
+			return fmt.Errorf("%w: CSR key has peer ID %s, request names %s", ErrBadRequest, pid, req.PeerID)
 		}
-		rec.PeerID = pid.String()
-		uris = append(uris, URIPeerPrefix+rec.PeerID)
-		cn = firstNonEmpty(req.CommonName, rec.PeerID)
+		is.rec.PeerID = pid.String()
+		is.uris = append(is.uris, URIPeerPrefix+is.rec.PeerID)
+		is.cn = firstNonEmpty(req.CommonName, is.rec.PeerID)
 	case ProfileMemberSign:
-		cn = firstNonEmpty(cn, member.Code)
+		is.cn = firstNonEmpty(is.cn, is.member.Code)
 	}
-	for _, s := range []string{org, cn} {
-		if len(s) > 64 || strings.ContainsAny(s, "\x00\n\r") {
-			return nil, fmt.Errorf("%w: subject attribute %q too long or has control characters", ErrBadRequest, s)
-		}
-	}
+	return nil
+}
 
-	subject := x509util.Subject{Country: []string{c.cfg.Country}, Organization: []string{org}, CommonName: cn}
-	if !member.IsZero() {
-		subject.SerialNumber = member.Code
+// templateData builds the profile template's data: subject, SANs, the
+// time-stamping EKU and, with a public URL, the OCSP and CRL locations.
+func (c *CA) templateData(is *issuance) x509util.TemplateData {
+	subject := x509util.Subject{Country: []string{c.cfg.Country}, Organization: []string{is.org}, CommonName: is.cn}
+	if !is.member.IsZero() {
+		subject.SerialNumber = is.member.Code
 	}
 	data := x509util.NewTemplateData()
 	data.SetSubject(subject)
-	data.Set("URIs", uris)
-	if len(req.DNSNames) > 0 {
-		data.Set("DNSNames", req.DNSNames)
+	data.Set("URIs", is.uris)
+	if len(is.req.DNSNames) > 0 {
+		data.Set("DNSNames", is.req.DNSNames)
 	}
-	if len(req.IPs) > 0 {
-		ips := make([]string, len(req.IPs))
-		for i, ip := range req.IPs {
+	if len(is.req.IPs) > 0 {
+		ips := make([]string, len(is.req.IPs))
+		for i, ip := range is.req.IPs {
 			ips[i] = ip.String()
 		}
 		data.Set("IPAddresses", ips)
@@ -335,35 +393,53 @@ func (c *CA) Issue(ctx context.Context, req IssueRequest) (*Issued, error) {
 		data.Set("OCSP", []string{u + "/ocsp"})
 		data.Set("CRL", []string{u + "/crl"})
 	}
-	tmpl, err := renderTemplate(csr, spec.template, data)
+	return data
+}
+
+// leafTemplate renders the profile template and sets the validity (capped
+// at the intermediate's) and a fresh serial.
+func (c *CA) leafTemplate(is *issuance) (*x509.Certificate, error) {
+	tmpl, err := renderTemplate(is.csr, is.spec.template, c.templateData(is))
 	if err != nil {
 		return nil, err
 	}
-	validity := spec.validity
-	if req.Validity > 0 {
-		validity = time.Duration(req.Validity)
+	validity := is.spec.validity
+	if is.req.Validity > 0 {
+		validity = time.Duration(is.req.Validity)
 	}
-	now := c.now()
-	tmpl.NotBefore, tmpl.NotAfter = now.Add(-defaultLeafBackdate), now.Add(validity)
+	is.now = c.now()
+	tmpl.NotBefore, tmpl.NotAfter = is.now.Add(-defaultLeafBackdate), is.now.Add(validity)
 	if tmpl.NotAfter.After(c.inter.NotAfter) {
 		tmpl.NotAfter = c.inter.NotAfter
 	}
 	if tmpl.SerialNumber, err = newSerial(); err != nil {
 		return nil, err
 	}
-	cert, err := x509util.CreateCertificate(tmpl, c.inter, csr.PublicKey, c.key)
+	return tmpl, nil
+}
+
+// signAndRecord signs tmpl with the intermediate key and stores the
+// certificate's record.
+func (c *CA) signAndRecord(is *issuance, tmpl *x509.Certificate) (*x509.Certificate, error) {
+	cert, err := x509util.CreateCertificate(tmpl, c.inter, is.csr.PublicKey, c.key)
 	if err != nil {
 		return nil, fmt.Errorf("ca: sign: %w", err)
 	}
+	rec := &is.rec
 	rec.Serial = SerialHex(cert.SerialNumber)
 	rec.Subject = cert.Subject.String()
-	rec.NotBefore, rec.NotAfter, rec.IssuedAt = cert.NotBefore, cert.NotAfter, now.UTC()
+	rec.NotBefore, rec.NotAfter, rec.IssuedAt = cert.NotBefore, cert.NotAfter, is.now.UTC()
 	rec.Fingerprint = Fingerprint(cert)
 	rec.Status = StatusValid
 	rec.DER = cert.Raw
-	if err := c.db.insert(&rec); err != nil {
+	if err := c.db.insert(rec); err != nil {
 		return nil, err
 	}
+	return cert, nil
+}
+
+// logIssued logs the issue of rec.
+func (c *CA) logIssued(rec *Record) {
 	attrs := []any{"serial", rec.Serial, "profile", rec.Profile}
 	if rec.Member != "" {
 		attrs = append(attrs, "member", rec.Member)
@@ -372,11 +448,6 @@ func (c *CA) Issue(ctx context.Context, req IssueRequest) (*Issued, error) {
 		attrs = append(attrs, "peer_id", rec.PeerID)
 	}
 	c.log.Info("certificate issued", attrs...)
-	return &Issued{
-		Record: rec,
-		Chain:  []*x509.Certificate{cert, c.inter, c.root},
-		PEM:    string(pemCert(cert)) + string(pemCert(c.inter)),
-	}, nil
 }
 
 // Revoke marks serial revoked for reason. The next CRL and every OCSP

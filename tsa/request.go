@@ -49,6 +49,47 @@ var tagExtensions = casn1.Tag(0).ContextSpecific().Constructed()
 // An explicit certReq FALSE, which strict DER forbids but some clients
 // send, is accepted.
 func ParseRequest(der []byte) (*ParsedRequest, error) {
+	seq, err := readRequestHeader(der)
+	if err != nil {
+		return nil, err
+	}
+	f := requestFields{req: &ParsedRequest{}}
+	if err := f.readImprint(&seq); err != nil {
+		return nil, err
+	}
+	if err := f.readPolicy(&seq); err != nil {
+		return nil, err
+	}
+	if err := f.readNonce(&seq); err != nil {
+		return nil, err
+	}
+	if err := f.readCertReqAndExtensions(&seq); err != nil {
+		return nil, err
+	}
+	if !seq.Empty() {
+		return nil, reject(ErrBadDataFormat, "unexpected field in request")
+	}
+	// The structure is sound; now the semantic checks, in field order.
+	if err := f.checkSemantics(); err != nil {
+		return nil, err
+	}
+	return f.req, nil
+}
+
+// requestFields is what the structural pass of ParseRequest reads and its
+// semantic pass (checkSemantics) then judges.
+type requestFields struct {
+	req            *ParsedRequest
+	algOID         []byte // imprint hash algorithm, OID content octets
+	nullParams     bool   // algorithm parameters absent or NULL
+	policyTooLarge bool   // reqPolicy has an arc beyond 31 bits
+	nonceContent   []byte // nonce INTEGER content octets
+	hasExt         bool   // request extensions present
+}
+
+// readRequestHeader checks the size and the outer SEQUENCE (nothing after
+// it) and reads version 1, returning the rest of the SEQUENCE.
+func readRequestHeader(der []byte) (cryptobyte.String, error) {
 	if len(der) > MaxRequestSize {
 		return nil, reject(ErrBadDataFormat, "request larger than %d bytes", MaxRequestSize)
 	}
@@ -67,90 +108,115 @@ func ParseRequest(der []byte) (*ParsedRequest, error) {
 	if version != 1 {
 		return nil, reject(ErrBadDataFormat, "unsupported request version %d", version)
 	}
+	return seq, nil
+}
 
-	req := &ParsedRequest{}
+// readImprint reads the messageImprint: its algorithm identifier (OID
+// encoding checked, acceptance left to check) and hashed message.
+func (f *requestFields) readImprint(seq *cryptobyte.String) error {
 	var imprint cryptobyte.String
 	if !seq.ReadASN1Element(&imprint, casn1.SEQUENCE) {
-		return nil, reject(ErrBadDataFormat, "bad messageImprint")
+		return reject(ErrBadDataFormat, "bad messageImprint")
 	}
-	req.imprint = imprint
+	f.req.imprint = imprint
 	var mi cryptobyte.String
 	imprint.ReadASN1(&mi, casn1.SEQUENCE)
-	algOID, nullParams, ok := readAlgID(&mi)
-	if !ok || !mi.ReadASN1((*cryptobyte.String)(&req.HashedMessage), casn1.OCTET_STRING) || !mi.Empty() {
-		return nil, reject(ErrBadDataFormat, "bad messageImprint")
+	var ok bool
+	f.algOID, f.nullParams, ok = readAlgID(&mi)
+	if !ok || !mi.ReadASN1((*cryptobyte.String)(&f.req.HashedMessage), casn1.OCTET_STRING) || !mi.Empty() {
+		return reject(ErrBadDataFormat, "bad messageImprint")
 	}
-	if _, ok := oidFromDER(algOID); !ok {
-		return nil, reject(ErrBadDataFormat, "bad hash algorithm OID encoding")
+	if _, ok := oidFromDER(f.algOID); !ok {
+		return reject(ErrBadDataFormat, "bad hash algorithm OID encoding")
 	}
+	return nil
+}
 
-	var nonceContent []byte
-	policyTooLarge := false
-	if seq.PeekASN1Tag(casn1.OBJECT_IDENTIFIER) {
-		var elem, policy cryptobyte.String
-		if !seq.ReadASN1Element(&elem, casn1.OBJECT_IDENTIFIER) {
-			return nil, reject(ErrBadDataFormat, "bad reqPolicy")
-		}
-		content := elem
-		content.ReadASN1(&policy, casn1.OBJECT_IDENTIFIER)
-		if _, ok := oidFromDER(policy); !ok {
-			return nil, reject(ErrBadDataFormat, "bad reqPolicy encoding")
-		}
-		// A valid OID with an arc beyond 31 bits (2.25.<UUID>) cannot be a
-		// policy of this TSA (see ParsePolicy).
-		if !elem.ReadASN1ObjectIdentifier(&req.Policy) {
-			req.Policy, policyTooLarge = nil, true
-		}
+// readPolicy reads the optional reqPolicy, noting a valid OID that
+// encoding/asn1 cannot represent.
+func (f *requestFields) readPolicy(seq *cryptobyte.String) error {
+	if !seq.PeekASN1Tag(casn1.OBJECT_IDENTIFIER) {
+		return nil
 	}
-	if seq.PeekASN1Tag(casn1.INTEGER) {
-		var elem cryptobyte.String
-		if !seq.ReadASN1Element(&elem, casn1.INTEGER) {
-			return nil, reject(ErrBadDataFormat, "bad nonce")
-		}
-		req.nonce = elem
-		content := elem
-		if !content.ReadASN1((*cryptobyte.String)(&nonceContent), casn1.INTEGER) {
-			return nil, reject(ErrBadDataFormat, "bad nonce")
-		}
-		req.Nonce = new(big.Int)
-		if !elem.ReadASN1Integer(req.Nonce) {
-			return nil, reject(ErrBadDataFormat, "bad nonce encoding")
-		}
+	var elem, policy cryptobyte.String
+	if !seq.ReadASN1Element(&elem, casn1.OBJECT_IDENTIFIER) {
+		return reject(ErrBadDataFormat, "bad reqPolicy")
 	}
-	if seq.PeekASN1Tag(casn1.BOOLEAN) && !seq.ReadASN1Boolean(&req.CertReq) {
-		return nil, reject(ErrBadDataFormat, "bad certReq")
+	content := elem
+	content.ReadASN1(&policy, casn1.OBJECT_IDENTIFIER)
+	if _, ok := oidFromDER(policy); !ok {
+		return reject(ErrBadDataFormat, "bad reqPolicy encoding")
 	}
-	hasExt := seq.PeekASN1Tag(tagExtensions)
-	if hasExt {
+	// A valid OID with an arc beyond 31 bits (2.25.<UUID>) cannot be a
+	// policy of this TSA (see ParsePolicy).
+	if !elem.ReadASN1ObjectIdentifier(&f.req.Policy) {
+		f.req.Policy, f.policyTooLarge = nil, true
+	}
+	return nil
+}
+
+// readNonce reads the optional nonce, keeping its element to echo and its
+// content octets for the length check.
+func (f *requestFields) readNonce(seq *cryptobyte.String) error {
+	if !seq.PeekASN1Tag(casn1.INTEGER) {
+		return nil
+	}
+	var elem cryptobyte.String
+	if !seq.ReadASN1Element(&elem, casn1.INTEGER) {
+		return reject(ErrBadDataFormat, "bad nonce")
+	}
+	f.req.nonce = elem
+	content := elem
+	if !content.ReadASN1((*cryptobyte.String)(&f.nonceContent), casn1.INTEGER) {
+		return reject(ErrBadDataFormat, "bad nonce")
+	}
+	f.req.Nonce = new(big.Int)
+	if !elem.ReadASN1Integer(f.req.Nonce) {
+		return reject(ErrBadDataFormat, "bad nonce encoding")
+	}
+	return nil
+}
+
+// readCertReqAndExtensions reads the optional certReq and the optional
+// extensions, which must not be empty (checkSemantics refuses any).
+func (f *requestFields) readCertReqAndExtensions(seq *cryptobyte.String) error {
+	if seq.PeekASN1Tag(casn1.BOOLEAN) && !seq.ReadASN1Boolean(&f.req.CertReq) {
+		return reject(ErrBadDataFormat, "bad certReq")
+	}
+	f.hasExt = seq.PeekASN1Tag(tagExtensions)
+	if f.hasExt {
 		var ext cryptobyte.String
 		if !seq.ReadASN1(&ext, tagExtensions) || ext.Empty() {
-			return nil, reject(ErrBadDataFormat, "bad extensions")
+			return reject(ErrBadDataFormat, "bad extensions")
 		}
 	}
-	if !seq.Empty() {
-		return nil, reject(ErrBadDataFormat, "unexpected field in request")
-	}
+	return nil
+}
 
-	// The structure is sound; now the semantic checks, in field order.
-	if req.Hash = supportedHash(algOID); req.Hash == 0 {
-		return nil, reject(ErrBadAlg, "hash algorithm %s not accepted (use SHA-256, SHA-384 or SHA-512)", oidString(algOID))
+// checkSemantics makes the semantic checks on a structurally sound
+// request, in field order: hash algorithm and parameters, imprint length,
+// policy, nonce length, extensions.
+func (f *requestFields) checkSemantics() error {
+	req := f.req
+	if req.Hash = supportedHash(f.algOID); req.Hash == 0 {
+		return reject(ErrBadAlg, "hash algorithm %s not accepted (use SHA-256, SHA-384 or SHA-512)", oidString(f.algOID))
 	}
-	if !nullParams {
-		return nil, reject(ErrBadAlg, "hash algorithm parameters must be absent or NULL")
+	if !f.nullParams {
+		return reject(ErrBadAlg, "hash algorithm parameters must be absent or NULL")
 	}
 	if len(req.HashedMessage) != req.Hash.Size() {
-		return nil, reject(ErrBadDataFormat, "imprint is %d bytes, %s needs %d", len(req.HashedMessage), hashName(req.Hash), req.Hash.Size())
+		return reject(ErrBadDataFormat, "imprint is %d bytes, %s needs %d", len(req.HashedMessage), hashName(req.Hash), req.Hash.Size())
 	}
-	if policyTooLarge {
-		return nil, reject(ErrUnacceptedPolicy, "policy OID has an arc beyond 31 bits; this TSA's policy has none")
+	if f.policyTooLarge {
+		return reject(ErrUnacceptedPolicy, "policy OID has an arc beyond 31 bits; this TSA's policy has none")
 	}
-	if len(nonceContent) > maxNonceLen {
-		return nil, reject(ErrBadRequest, "nonce longer than %d octets", maxNonceLen)
+	if len(f.nonceContent) > maxNonceLen {
+		return reject(ErrBadRequest, "nonce longer than %d octets", maxNonceLen)
 	}
-	if hasExt {
-		return nil, reject(ErrUnacceptedExtension, "request extensions are not supported")
+	if f.hasExt {
+		return reject(ErrUnacceptedExtension, "request extensions are not supported")
 	}
-	return req, nil
+	return nil
 }
 
 // checkPolicy rejects a request naming a policy other than ours.

@@ -346,153 +346,244 @@ var reasons = []string{"unspecified", "keyCompromise", "cACompromise", "affiliat
 // Validate reports the first rule d breaks. It expects a normalized
 // document (Canonical and Verify normalize first). Errors wrap ErrMalformed.
 func (d *Document) Validate() error {
-	bad := func(format string, a ...any) error {
-		return fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, a...))
+	if err := d.validateHeader(); err != nil {
+		return err
 	}
+	if err := d.validateRegistryServers(); err != nil {
+		return err
+	}
+	if err := d.validateTSAs(); err != nil {
+		return err
+	}
+	members, err := d.validateMembers()
+	if err != nil {
+		return err
+	}
+	subsystems, err := d.validateSubsystems(members)
+	if err != nil {
+		return err
+	}
+	if err := d.validateNodes(members); err != nil {
+		return err
+	}
+	if err := d.validateServices(subsystems); err != nil {
+		return err
+	}
+	if err := d.validateGroups(subsystems); err != nil {
+		return err
+	}
+	return d.validateRevoked()
+}
+
+// malformedf is a Validate error: the formatted rule, wrapping ErrMalformed.
+func malformedf(format string, a ...any) error {
+	return fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, a...))
+}
+
+// validateHeader checks format, instance, version, validity period, the
+// policy and that the CA chain is not empty and has no empty entry.
+func (d *Document) validateHeader() error {
 	switch {
 	case d.Format != Format:
-		return bad("format %d, want %d", d.Format, Format)
+		return malformedf("format %d, want %d", d.Format, Format)
 	case ident.CheckPart(d.Instance) != nil:
-		return bad("instance %q is not a valid identifier part", d.Instance)
+		return malformedf("instance %q is not a valid identifier part", d.Instance)
 	case d.Version == 0:
-		return bad("version must be positive")
+		return malformedf("version must be positive")
 	case d.IssuedAt.IsZero() || !d.ExpiresAt.After(d.IssuedAt):
-		return bad("expires_at must be after a set issued_at")
+		return malformedf("expires_at must be after a set issued_at")
 	case len(d.CAChain) == 0:
-		return bad("ca_chain is empty")
+		return malformedf("ca_chain is empty")
 	}
 	if err := d.Policy.Validate(); err != nil {
 		return err
 	}
 	for i, der := range d.CAChain {
 		if len(der) == 0 {
-			return bad("ca_chain[%d] is empty", i)
+			return malformedf("ca_chain[%d] is empty", i)
 		}
 	}
+	return nil
+}
+
+// validateRegistryServers checks the registry servers: unique, identifier
+// IDs, http(s) URLs.
+func (d *Document) validateRegistryServers() error {
 	if i := dupIndex(d.RegistryServers, func(s RegistryServer) string { return s.ID }); i >= 0 {
-		return bad("registry server %q listed twice", d.RegistryServers[i].ID)
+		return malformedf("registry server %q listed twice", d.RegistryServers[i].ID)
 	}
 	for _, s := range d.RegistryServers {
 		if err := ident.CheckPart(s.ID); err != nil {
-			return bad("registry server id: %v", err)
+			return malformedf("registry server id: %v", err)
 		}
 		if err := checkURL(s.URL); err != nil {
-			return bad("registry server %s: %v", s.ID, err)
+			return malformedf("registry server %s: %v", s.ID, err)
 		}
 	}
+	return nil
+}
+
+// validateTSAs checks the TSAs: unique, text names, http(s) URLs, a
+// certificate each.
+func (d *Document) validateTSAs() error {
 	if i := dupIndex(d.TSAs, func(t TSA) string { return t.Name }); i >= 0 {
-		return bad("TSA %q listed twice", d.TSAs[i].Name)
+		return malformedf("TSA %q listed twice", d.TSAs[i].Name)
 	}
 	for _, t := range d.TSAs {
 		if err := checkText(t.Name, false); err != nil {
-			return bad("TSA name: %v", err)
+			return malformedf("TSA name: %v", err)
 		}
 		if err := checkURL(t.URL); err != nil {
-			return bad("TSA %s: %v", t.Name, err)
+			return malformedf("TSA %s: %v", t.Name, err)
 		}
 		if len(t.CertDER) == 0 {
-			return bad("TSA %s has no certificate", t.Name)
+			return malformedf("TSA %s has no certificate", t.Name)
 		}
 	}
+	return nil
+}
+
+// validateMembers checks the members (unique, canonical IDs of d's
+// instance, text names, known statuses) and returns the set of their IDs.
+func (d *Document) validateMembers() (map[string]bool, error) {
 	if i := dupIndex(d.Members, func(m Member) string { return m.ID }); i >= 0 {
-		return bad("member %q listed twice", d.Members[i].ID)
+		return nil, malformedf("member %q listed twice", d.Members[i].ID)
 	}
 	members := make(map[string]bool, len(d.Members))
 	for _, m := range d.Members {
 		if id, err := ident.ParseMember(m.ID, d.Instance); err != nil || id.String() != m.ID {
-			return bad("member id %q is not INSTANCE/CLASS/CODE of instance %s", m.ID, d.Instance)
+			return nil, malformedf("member id %q is not INSTANCE/CLASS/CODE of instance %s", m.ID, d.Instance)
 		}
 		if err := checkText(m.Name, true); err != nil {
-			return bad("member %s name: %v", m.ID, err)
+			return nil, malformedf("member %s name: %v", m.ID, err)
 		}
 		if !oneOf(m.Status, MemberActive, MemberSuspended, MemberRevoked) {
-			return bad("member %s status %q", m.ID, m.Status)
+			return nil, malformedf("member %s status %q", m.ID, m.Status)
 		}
 		members[m.ID] = true
 	}
+	return members, nil
+}
+
+// validateSubsystems checks the subsystems (unique, MEMBER/SUBSYSTEM of a
+// listed member, known statuses) and returns the set of their IDs.
+func (d *Document) validateSubsystems(members map[string]bool) (map[string]bool, error) {
 	if i := dupIndex(d.Subsystems, func(s Subsystem) string { return s.ID }); i >= 0 {
-		return bad("subsystem %q listed twice", d.Subsystems[i].ID)
+		return nil, malformedf("subsystem %q listed twice", d.Subsystems[i].ID)
 	}
 	subsystems := make(map[string]bool, len(d.Subsystems))
 	for _, s := range d.Subsystems {
 		if err := ident.CheckPart(s.ID[strings.LastIndexByte(s.ID, '/')+1:]); err != nil || !members[s.Member()] {
-			return bad("subsystem %q is not MEMBER/SUBSYSTEM of a listed member", s.ID)
+			return nil, malformedf("subsystem %q is not MEMBER/SUBSYSTEM of a listed member", s.ID)
 		}
 		if !oneOf(s.Status, SubsystemActive, SubsystemCancelled) {
-			return bad("subsystem %s status %q", s.ID, s.Status)
+			return nil, malformedf("subsystem %s status %q", s.ID, s.Status)
 		}
 		subsystems[s.ID] = true
 	}
+	return subsystems, nil
+}
+
+// validateNodes checks that no node is listed twice, then each node.
+func (d *Document) validateNodes(members map[string]bool) error {
 	if i := dupIndex(d.Nodes, func(n Node) string { return n.PeerID }); i >= 0 {
-		return bad("node %q listed twice", d.Nodes[i].PeerID)
+		return malformedf("node %q listed twice", d.Nodes[i].PeerID)
 	}
 	for _, n := range d.Nodes {
-		if id, err := peer.Decode(n.PeerID); err != nil || id.String() != n.PeerID {
-			return bad("node peer id %q is not a canonical libp2p peer ID", n.PeerID)
-		}
-		if !members[n.Member] {
-			return bad("node %s: unknown member %q", n.PeerID, n.Member)
-		}
-		if len(n.Addrs) > maxAddrs {
-			return bad("node %s: more than %d addresses", n.PeerID, maxAddrs)
-		}
-		for i, a := range n.Addrs {
-			if !strings.HasPrefix(a, "/") || checkText(a, false) != nil || (i > 0 && n.Addrs[i-1] == a) {
-				return bad("node %s: address %q is not a multiaddr or is listed twice", n.PeerID, a)
-			}
-		}
-		if !isHex256(n.CertSHA256) {
-			return bad("node %s: cert_sha256 must be 64 lower-case hex digits", n.PeerID)
-		}
-		if !isSerial(n.CertSerial) {
-			return bad("node %s: cert_serial %q must be lower-case hex octets without leading zero octets", n.PeerID, n.CertSerial)
-		}
-		if !oneOf(n.Status, NodeActive, NodeCancelled, NodeRevoked) {
-			return bad("node %s status %q", n.PeerID, n.Status)
+		if err := validateNode(n, members); err != nil {
+			return err
 		}
 	}
+	return nil
+}
+
+// validateNode checks one node: canonical peer ID, a listed member, its
+// addresses, certificate hash and serial, and status.
+func validateNode(n Node, members map[string]bool) error {
+	if id, err := peer.Decode(n.PeerID); err != nil || id.String() != n.PeerID {
+		return malformedf("node peer id %q is not a canonical libp2p peer ID", n.PeerID)
+	}
+	if !members[n.Member] {
+		return malformedf("node %s: unknown member %q", n.PeerID, n.Member)
+	}
+	if len(n.Addrs) > maxAddrs {
+		return malformedf("node %s: more than %d addresses", n.PeerID, maxAddrs)
+	}
+	for i, a := range n.Addrs {
+		if !strings.HasPrefix(a, "/") || checkText(a, false) != nil || (i > 0 && n.Addrs[i-1] == a) {
+			return malformedf("node %s: address %q is not a multiaddr or is listed twice", n.PeerID, a)
+		}
+	}
+	if !isHex256(n.CertSHA256) {
+		return malformedf("node %s: cert_sha256 must be 64 lower-case hex digits", n.PeerID)
+	}
+	if !isSerial(n.CertSerial) {
+		return malformedf("node %s: cert_serial %q must be lower-case hex octets without leading zero octets", n.PeerID, n.CertSerial)
+	}
+	if !oneOf(n.Status, NodeActive, NodeCancelled, NodeRevoked) {
+		return malformedf("node %s status %q", n.PeerID, n.Status)
+	}
+	return nil
+}
+
+// validateServices checks the services: unique, a listed provider
+// subsystem, identifier code and version, known lifecycle, description
+// hash.
+func (d *Document) validateServices(subsystems map[string]bool) error {
 	if i := dupIndex(d.Services, Service.ID); i >= 0 {
-		return bad("service %q listed twice", d.Services[i].ID())
+		return malformedf("service %q listed twice", d.Services[i].ID())
 	}
 	for _, s := range d.Services {
 		if !subsystems[s.Provider] {
-			return bad("service %s: unknown provider subsystem", s.ID())
+			return malformedf("service %s: unknown provider subsystem", s.ID())
 		}
 		if ident.CheckPart(s.Code) != nil || (s.Version != "" && ident.CheckPart(s.Version) != nil) {
-			return bad("service %s: code and version must be identifier parts", s.ID())
+			return malformedf("service %s: code and version must be identifier parts", s.ID())
 		}
 		if !oneOf(s.Lifecycle, ServicePublished, ServiceDeprecated, ServiceRetired) {
-			return bad("service %s lifecycle %q", s.ID(), s.Lifecycle)
+			return malformedf("service %s lifecycle %q", s.ID(), s.Lifecycle)
 		}
 		if s.DescriptionSHA256 != "" && !isHex256(s.DescriptionSHA256) {
-			return bad("service %s: description_sha256 must be 64 lower-case hex digits", s.ID())
+			return malformedf("service %s: description_sha256 must be 64 lower-case hex digits", s.ID())
 		}
 	}
+	return nil
+}
+
+// validateGroups checks the groups: unique, identifier codes, members
+// listed subsystems each at most once.
+func (d *Document) validateGroups(subsystems map[string]bool) error {
 	if i := dupIndex(d.Groups, func(g Group) string { return g.Code }); i >= 0 {
-		return bad("group %q listed twice", d.Groups[i].Code)
+		return malformedf("group %q listed twice", d.Groups[i].Code)
 	}
 	for _, g := range d.Groups {
 		if err := ident.CheckPart(g.Code); err != nil {
-			return bad("group code: %v", err)
+			return malformedf("group code: %v", err)
 		}
 		for i, m := range g.Members {
 			if !subsystems[m] || (i > 0 && g.Members[i-1] == m) {
-				return bad("group %s: member %q unknown or listed twice", g.Code, m)
+				return malformedf("group %s: member %q unknown or listed twice", g.Code, m)
 			}
 		}
 	}
+	return nil
+}
+
+// validateRevoked checks the revoked list: unique canonical serials, RFC
+// 5280 reason names, a revocation time each.
+func (d *Document) validateRevoked() error {
 	if i := dupIndex(d.Revoked, func(r RevokedCert) string { return r.Serial }); i >= 0 {
-		return bad("revoked serial %q listed twice", d.Revoked[i].Serial)
+		return malformedf("revoked serial %q listed twice", d.Revoked[i].Serial)
 	}
 	for _, r := range d.Revoked {
 		if !isSerial(r.Serial) {
-			return bad("revoked serial %q must be lower-case hex octets without leading zero octets", r.Serial)
+			return malformedf("revoked serial %q must be lower-case hex octets without leading zero octets", r.Serial)
 		}
 		if !oneOf(r.Reason, reasons...) {
-			return bad("revoked %s: reason %q is not an RFC 5280 reason name", r.Serial, r.Reason)
+			return malformedf("revoked %s: reason %q is not an RFC 5280 reason name", r.Serial, r.Reason)
 		}
 		if r.RevokedAt.IsZero() {
-			return bad("revoked %s: revoked_at missing", r.Serial)
+			return malformedf("revoked %s: revoked_at missing", r.Serial)
 		}
 	}
 	return nil

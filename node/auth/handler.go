@@ -52,55 +52,85 @@ func (a *Authority) TokenHandler() http.Handler {
 	return http.HandlerFunc(a.serveToken)
 }
 
+// serveToken answers one token request: a client credentials form, the
+// client's credentials, then the token (or the first OAuth error met).
 func (a *Authority) serveToken(w http.ResponseWriter, r *http.Request) {
+	form, ok := a.readTokenForm(w, r)
+	if !ok {
+		return
+	}
+	if !checkGrantType(w, form) {
+		return
+	}
+	id, secret, ok := clientCredentials(w, r, form)
+	if !ok {
+		return
+	}
+	a.issueToken(w, r, id, secret)
+}
+
+// readTokenForm checks the method and content type and reads the form body
+// (bounded, no parameter repeated); on failure it has answered.
+func (a *Authority) readTokenForm(w http.ResponseWriter, r *http.Request) (url.Values, bool) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		writeOAuthError(w, http.StatusMethodNotAllowed, oauthInvalidRequest, "method must be POST")
-		return
+		return nil, false
 	}
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/x-www-form-urlencoded" {
 		writeOAuthError(w, http.StatusBadRequest, oauthInvalidRequest, "content type must be application/x-www-form-urlencoded")
-		return
+		return nil, false
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			writeOAuthError(w, http.StatusBadRequest, oauthInvalidRequest, "request body too large")
-			return
+			return nil, false
 		}
 		writeOAuthError(w, http.StatusBadRequest, oauthInvalidRequest, "cannot read request body")
-		return
+		return nil, false
 	}
 	form, err := url.ParseQuery(string(body))
 	if err != nil {
 		writeOAuthError(w, http.StatusBadRequest, oauthInvalidRequest, "malformed form body")
-		return
+		return nil, false
 	}
 	for _, v := range form { // RFC 6749 §3.2: no parameter more than once
 		if len(v) > 1 {
 			writeOAuthError(w, http.StatusBadRequest, oauthInvalidRequest, "repeated parameter")
-			return
+			return nil, false
 		}
 	}
+	return form, true
+}
+
+// checkGrantType requires grant_type client_credentials; on failure it has
+// answered.
+func checkGrantType(w http.ResponseWriter, form url.Values) bool {
 	switch gt := form.Get("grant_type"); gt {
 	case "":
 		writeOAuthError(w, http.StatusBadRequest, oauthInvalidRequest, "grant_type is required")
-		return
+		return false
 	case "client_credentials":
+		return true
 	default:
 		writeOAuthError(w, http.StatusBadRequest, oauthUnsupportedGrantType, "only client_credentials is supported")
-		return
+		return false
 	}
+}
 
+// clientCredentials takes the client ID and secret from exactly one of
+// HTTP Basic and the form; on failure it has answered.
+func clientCredentials(w http.ResponseWriter, r *http.Request, form url.Values) (id, secret string, ok bool) {
 	id, secret, basic := r.BasicAuth()
 	_, formID := form["client_id"]
 	_, formSecret := form["client_secret"]
 	switch {
 	case basic && (formID || formSecret):
 		writeOAuthError(w, http.StatusBadRequest, oauthInvalidRequest, "use one client authentication method")
-		return
+		return "", "", false
 	case basic:
 		// RFC 6749 §2.3.1: both parts are form-urlencoded before Basic encoding.
 		var e1, e2 error
@@ -108,15 +138,20 @@ func (a *Authority) serveToken(w http.ResponseWriter, r *http.Request) {
 		secret, e2 = url.QueryUnescape(secret)
 		if e1 != nil || e2 != nil {
 			writeOAuthError(w, http.StatusUnauthorized, oauthInvalidClient, "client authentication failed")
-			return
+			return "", "", false
 		}
 	default:
 		id, secret = form.Get("client_id"), form.Get("client_secret")
 	}
 	if id == "" || secret == "" {
 		writeOAuthError(w, http.StatusUnauthorized, oauthInvalidClient, "client authentication failed")
-		return
+		return "", "", false
 	}
+	return id, secret, true
+}
+
+// issueToken authenticates the client and answers with its access token.
+func (a *Authority) issueToken(w http.ResponseWriter, r *http.Request, id, secret string) {
 	tok, err := a.Issue(r.Context(), id, secret)
 	switch {
 	case errors.Is(err, ErrInvalidClient):

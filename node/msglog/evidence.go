@@ -202,42 +202,81 @@ func VerifyBundle(b *Bundle, roots *x509.CertPool) (*Verified, error) {
 		return nil, fmt.Errorf("%w: format %d", ErrMalformed, b.Format)
 	}
 	r := &b.Record
+	if err := checkBundleRecord(r); err != nil {
+		return nil, err
+	}
+	chain, inters, err := parseBundleChain(b.CAChain)
+	if err != nil {
+		return nil, err
+	}
+	v, err := verifyEnvelopes(r, envelope.NewChainChecker(roots, inters, 0))
+	if err != nil {
+		return nil, err
+	}
+	if err := checkRecordAgrees(r, v); err != nil {
+		return nil, err
+	}
+	info, err := verifyStamp(b, roots, inters)
+	if err != nil {
+		return nil, err
+	}
+	v.StampTime = info.Time
+	if err := checkStampBinding(b, info); err != nil {
+		return nil, err
+	}
+	if err := checkChainIsPath(chain, roots, inters, info.Time); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// checkBundleRecord checks the record alone: hash and previous hash of 32
+// bytes, canonical time, a sequence number, the hash recomputing and a
+// known role.
+func checkBundleRecord(r *Record) error {
 	if len(r.Hash) != 32 || len(r.PrevHash) != 32 || !canonicalTime(r.Time) || r.Seq == 0 {
-		return nil, fmt.Errorf("%w: record hash, previous hash, time or seq malformed", ErrTamper)
+		return fmt.Errorf("%w: record hash, previous hash, time or seq malformed", ErrTamper)
 	}
 	if !bytes.Equal(r.ComputeHash(), r.Hash) {
-		return nil, fmt.Errorf("%w: record hash does not recompute", ErrTamper)
+		return fmt.Errorf("%w: record hash does not recompute", ErrTamper)
 	}
 	if r.Role != RoleConsumer && r.Role != RoleProvider {
-		return nil, fmt.Errorf("%w: role %q", ErrTamper, r.Role)
+		return fmt.Errorf("%w: role %q", ErrTamper, r.Role)
 	}
+	return nil
+}
 
-	// CA chain: parse, and use all but the root as intermediates.
-	if len(b.CAChain) == 0 {
-		return nil, fmt.Errorf("%w: empty CA chain", ErrEvidence)
+// parseBundleChain parses the embedded CA chain and pools all but its last
+// certificate (the root) as intermediates.
+func parseBundleChain(ders [][]byte) ([]*x509.Certificate, *x509.CertPool, error) {
+	if len(ders) == 0 {
+		return nil, nil, fmt.Errorf("%w: empty CA chain", ErrEvidence)
 	}
-	chain := make([]*x509.Certificate, len(b.CAChain))
+	chain := make([]*x509.Certificate, len(ders))
 	inters := x509.NewCertPool()
-	for i, der := range b.CAChain {
+	for i, der := range ders {
 		c, err := x509.ParseCertificate(der)
 		if err != nil {
-			return nil, fmt.Errorf("%w: CA chain[%d]: %v", ErrEvidence, i, err)
+			return nil, nil, fmt.Errorf("%w: CA chain[%d]: %v", ErrEvidence, i, err)
 		}
 		chain[i] = c
-		if i < len(b.CAChain)-1 {
+		if i < len(ders)-1 {
 			inters.AddCert(c)
 		}
 	}
+	return chain, inters, nil
+}
 
-	// Envelopes, each at its own signing time.
+// verifyEnvelopes verifies the request envelope and the response envelope,
+// if any, each at its own signing time, and returns what they state.
+func verifyEnvelopes(r *Record, certs envelope.CertChecker) (*Verified, error) {
+	at := func(t time.Time) envelope.Policy {
+		return envelope.Policy{Now: func() time.Time { return t }, MaxSkew: time.Second, Certs: certs}
+	}
 	v := &Verified{}
-	certs := envelope.NewChainChecker(roots, inters, 0)
 	preq, err := envelope.ParseRequest(r.Request)
 	if err != nil {
 		return nil, fmt.Errorf("%w: request envelope: %w", ErrEvidence, err)
-	}
-	at := func(t time.Time) envelope.Policy {
-		return envelope.Policy{Now: func() time.Time { return t }, MaxSkew: time.Second, Certs: certs}
 	}
 	req, err := envelope.VerifyRequest(r.Request, at(preq.Time), acceptAll{})
 	if err != nil {
@@ -256,50 +295,67 @@ func VerifyBundle(b *Bundle, roots *x509.CertPool) (*Verified, error) {
 		}
 		v.Responder, v.ResponseTime, v.Status = resp.Signer.Member.String(), resp.Time, int(resp.Status)
 	}
+	return v, nil
+}
+
+// checkRecordAgrees requires the record's request ID, client, service and
+// status to be those its envelopes state.
+func checkRecordAgrees(r *Record, v *Verified) error {
 	if r.RequestID != v.RequestID || r.Client != v.Client || r.Service != v.Service || r.Status != v.Status {
-		return nil, fmt.Errorf("%w: record (request %s, client %s, service %s, status %d) disagrees with its envelopes (%s, %s, %s, %d)",
+		return fmt.Errorf("%w: record (request %s, client %s, service %s, status %d) disagrees with its envelopes (%s, %s, %s, %d)",
 			ErrTamper, r.RequestID, r.Client, r.Service, r.Status, v.RequestID, v.Client, v.Service, v.Status)
 	}
+	return nil
+}
 
-	// Inclusion and time-stamp.
+// verifyStamp checks the record's inclusion under the Merkle root and the
+// time-stamp token over that root.
+func verifyStamp(b *Bundle, roots, inters *x509.CertPool) (*tsa.Info, error) {
 	if len(b.MerkleRoot) != 32 {
 		return nil, fmt.Errorf("%w: Merkle root of %d bytes", ErrTamper, len(b.MerkleRoot))
 	}
-	if err := tsa.VerifyInclusion(tsa.LeafHash(r.Hash), b.Proof, b.MerkleRoot); err != nil {
+	if err := tsa.VerifyInclusion(tsa.LeafHash(b.Record.Hash), b.Proof, b.MerkleRoot); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrTamper, err)
 	}
 	info, err := tsa.Verify(b.Token, tsa.VerifyOptions{Roots: roots, Intermediates: inters, Digest: b.MerkleRoot, Hash: crypto.SHA256})
 	if err != nil {
 		return nil, fmt.Errorf("%w: time-stamp token: %w", ErrEvidence, err)
 	}
-	v.StampTime = info.Time
-	// Bind the parts of the token its signature does not cover: the
-	// TimeStampResp wrapper must be the plain granted one Evidence
-	// writes, and every certificate the token carries must be on the
-	// verified path (a certificate the verifier ignores could otherwise
-	// be altered unnoticed).
+	return info, nil
+}
+
+// checkStampBinding binds the parts of the token its signature does not
+// cover: the TimeStampResp wrapper must be the plain granted one Evidence
+// writes, and every certificate the token carries must be on the verified
+// path (a certificate the verifier ignores could otherwise be altered
+// unnoticed).
+func checkStampBinding(b *Bundle, info *tsa.Info) error {
 	if wrapped, _, err := checkToken(info.Token, b.MerkleRoot); err != nil || !bytes.Equal(wrapped, b.Token) {
-		return nil, fmt.Errorf("%w: token is not a plain granted TimeStampResp", ErrTamper)
+		return fmt.Errorf("%w: token is not a plain granted TimeStampResp", ErrTamper)
 	}
 	if err := checkTokenStructure(info.Token); err != nil {
-		return nil, err
+		return err
 	}
 	for _, c := range info.Certificates {
 		if !onPath(info.Chain, c) {
-			return nil, fmt.Errorf("%w: token carries certificate %q that is not on its verified chain", ErrTamper, c.Subject)
+			return fmt.Errorf("%w: token carries certificate %q that is not on its verified chain", ErrTamper, c.Subject)
 		}
 	}
+	return nil
+}
 
-	// The embedded chain must be exactly a path to a trusted root.
-	paths, err := chain[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inters, CurrentTime: info.Time,
+// checkChainIsPath requires the embedded CA chain to be exactly a path
+// from its first certificate to a trusted root at time t.
+func checkChainIsPath(chain []*x509.Certificate, roots, inters *x509.CertPool, t time.Time) error {
+	paths, err := chain[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inters, CurrentTime: t,
 		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
 	if err != nil {
-		return nil, fmt.Errorf("%w: CA chain: %v", ErrEvidence, err)
+		return fmt.Errorf("%w: CA chain: %v", ErrEvidence, err)
 	}
 	if !samePath(paths, chain) {
-		return nil, fmt.Errorf("%w: CA chain is not exactly a path from its first certificate to a trusted root", ErrEvidence)
+		return fmt.Errorf("%w: CA chain is not exactly a path from its first certificate to a trusted root", ErrEvidence)
 	}
-	return v, nil
+	return nil
 }
 
 func samePath(paths [][]*x509.Certificate, chain []*x509.Certificate) bool {
