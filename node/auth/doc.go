@@ -28,6 +28,6 @@
 // `Authorization: Bearer` and exposes the [Principal] through
 // [PrincipalFrom].
 //
-// Errors wrap one of the package's sentinel errors; [ErrorCode] maps them to
+// Errors wrap one of the package's sentinel errors; [Codes] maps them to
 // stable machine codes. Secrets and tokens are never logged.
 package auth

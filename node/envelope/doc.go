@@ -4,7 +4,7 @@
 // skew, replay, response-to-request binding) and the frame codec that
 // carries envelopes and streamed bodies over one libp2p stream.
 //
-// Every error wraps one sentinel (errors.go); ErrorCode gives its stable
+// Every error wraps one sentinel (errors.go); Codes gives its stable
 // machine code for the exchange-layer error body and X-DXL-Error header.
 // Clocks are injectable (Policy.Now, Signer.Now).
 //
