@@ -12,6 +12,7 @@ import (
 
 	"github.com/dxl-network/dxl/membership"
 	"github.com/dxl-network/dxl/membership/globalconf"
+	"github.com/dxl-network/dxl/membership/state"
 )
 
 func registryCommand() *cli.Command {
@@ -183,7 +184,7 @@ until --ttl passes. Prints the token (or JSON with --json).
 Example:
    DXL_OPERATOR_TOKEN=... dxl registry token --dir r1 --ttl 30m`,
 		Flags: []cli.Flag{regDirFlag(), registryFlag(), anchorFlag(), rootFlag(), tokenFlag(),
-			&cli.DurationFlag{Name: "ttl", Value: membership.DefaultJoinTokenTTL, Usage: "validity of the token"}, jsonFlag()},
+			&cli.DurationFlag{Name: "ttl", Value: state.DefaultJoinTokenTTL, Usage: "validity of the token"}, jsonFlag()},
 		Action: func(c *cli.Context) error {
 			return withRegistry(c, true, func(cl *membership.Client) error {
 				out, err := cl.CreateJoinToken(c.Context, c.Duration("ttl"))

@@ -19,6 +19,7 @@ import (
 	"github.com/dxl-network/dxl/ca"
 	"github.com/dxl-network/dxl/membership"
 	"github.com/dxl-network/dxl/membership/globalconf"
+	"github.com/dxl-network/dxl/membership/state"
 )
 
 // Environment variables of the registry admin commands.
@@ -196,8 +197,8 @@ func fmtTime(t time.Time) string {
 
 // loadRegistration reads a Form 01/02 JSON file strictly and checks it as
 // the registry will, with errors that name the file and the field.
-func loadRegistration(c *cli.Context, path string) (membership.Registration, error) {
-	var r membership.Registration
+func loadRegistration(c *cli.Context, path string) (state.Registration, error) {
+	var r state.Registration
 	data, err := readInput(c, path, membership.MaxRegistrationBody)
 	if err != nil {
 		return r, fmt.Errorf("--form: %w", err)
@@ -361,7 +362,7 @@ Example:
 				Flags:       adminFlags(&cli.StringFlag{Name: "status", Usage: "only requests with this status: pending, approved or rejected"}),
 				Action: func(c *cli.Context) error {
 					return withRegistry(c, true, func(cl *membership.Client) error {
-						list, err := cl.Registrations(c.Context, membership.RequestStatus(c.String("status")))
+						list, err := cl.Registrations(c.Context, state.RequestStatus(c.String("status")))
 						if err != nil {
 							return err
 						}
@@ -510,7 +511,7 @@ Example:
 				Flags:       adminFlags(&cli.StringFlag{Name: "status", Usage: "only members with this status: pending, active, suspended or revoked"}),
 				Action: func(c *cli.Context) error {
 					return withRegistry(c, true, func(cl *membership.Client) error {
-						list, err := cl.Members(c.Context, membership.MemberStatus(c.String("status")))
+						list, err := cl.Members(c.Context, state.MemberStatus(c.String("status")))
 						if err != nil {
 							return err
 						}
@@ -767,7 +768,7 @@ func verifyHistoryFile(path string, in io.Reader) (historyVerification, error) {
 		defer f.Close()
 		r = f
 	}
-	n, last, err := membership.VerifyHistoryExport(r)
+	n, last, err := state.VerifyHistoryExport(r)
 	if err != nil {
 		return historyVerification{}, fmt.Errorf("%s: %w", path, err)
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/dxl-network/dxl/membership"
 	"github.com/dxl-network/dxl/membership/globalconf"
+	"github.com/dxl-network/dxl/membership/state"
 )
 
 // appMu serialises the flag parsing of in-process dxl runs: urfave/cli
@@ -167,7 +168,7 @@ func TestRegistryWalkthroughLeaderStop(t *testing.T) {
 
 	for _, id := range []string{"reg-2", "reg-3"} {
 		tok, _, err := regRun(ctx, "registry", "token", "--dir", dirs["reg-1"], "--ttl", "10m")
-		if err != nil || !strings.HasPrefix(tok, membership.JoinTokenPrefix) {
+		if err != nil || !strings.HasPrefix(tok, state.JoinTokenPrefix) {
 			t.Fatalf("token: %v %q", err, tok)
 		}
 		out, _, err := regRun(ctx, append([]string{"registry", "join", "--dir", dirs[id], "--token", strings.TrimSpace(tok),
@@ -184,7 +185,7 @@ func TestRegistryWalkthroughLeaderStop(t *testing.T) {
 		if id == "reg-2" {
 			_, _, err := regRun(ctx, append([]string{"registry", "join", "--dir", filepath.Join(work, "again"), "--token", strings.TrimSpace(tok),
 				"--id", "reg-9"}, addrs()...)...)
-			if !errors.Is(err, membership.ErrJoinTokenUsed) {
+			if !errors.Is(err, state.ErrJoinTokenUsed) {
 				t.Fatalf("reused join token: %v", err)
 			}
 		}

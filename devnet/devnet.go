@@ -23,6 +23,7 @@ import (
 
 	"github.com/dxl-network/dxl/membership"
 	"github.com/dxl-network/dxl/membership/globalconf"
+	"github.com/dxl-network/dxl/membership/state"
 	"github.com/dxl-network/dxl/node"
 	"github.com/dxl-network/dxl/services"
 	"github.com/dxl-network/dxl/tsa"
@@ -356,17 +357,17 @@ func ClientCert(dir, name string) (certPath, keyPath, sha string, err error) {
 	return certPath, keyPath, hex.EncodeToString(s[:]), nil
 }
 
-func sampleForm(a Agency) membership.Registration {
-	return membership.Registration{
-		Unit:             membership.Unit{Name: a.Name, Address: "Ha Noi"},
-		Representative:   membership.Person{Name: "Nguyen Van A", Title: "Giam doc"},
-		TechnicalContact: membership.Contact{Name: "Tran Thi B", Phone: "+84 24 3823 0000", Email: "cntt@example.gov.vn"},
-		System:           membership.System{Code: a.Subsystem, Name: a.Name + " information system", BusinessDomain: "demo"},
-		SecurityLevel:    3, SecurityApprovalDoc: "QD-1/2026", HighestClassification: membership.ClassPublic,
+func sampleForm(a Agency) state.Registration {
+	return state.Registration{
+		Unit:             state.Unit{Name: a.Name, Address: "Ha Noi"},
+		Representative:   state.Person{Name: "Nguyen Van A", Title: "Giam doc"},
+		TechnicalContact: state.Contact{Name: "Tran Thi B", Phone: "+84 24 3823 0000", Email: "cntt@example.gov.vn"},
+		System:           state.System{Code: a.Subsystem, Name: a.Name + " information system", BusinessDomain: "demo"},
+		SecurityLevel:    3, SecurityApprovalDoc: "QD-1/2026", HighestClassification: state.ClassPublic,
 		ConnectionOption: "own node",
-		DataCatalogue: []membership.DataRow{{Name: "sample records", Classification: "public", Frequency: "daily",
-			Method: membership.MethodAPI, PlannedConnection: "2026-12-01", Purpose: "demo"}},
-		Commitment: membership.Commitment{SignerName: "Nguyen Van A", SignerTitle: "Giam doc", SignerIDNumber: "001088000001", Date: "2026-11-23"},
+		DataCatalogue: []state.DataRow{{Name: "sample records", Classification: "public", Frequency: "daily",
+			Method: state.MethodAPI, PlannedConnection: "2026-12-01", Purpose: "demo"}},
+		Commitment: state.Commitment{SignerName: "Nguyen Van A", SignerTitle: "Giam doc", SignerIDNumber: "001088000001", Date: "2026-11-23"},
 	}
 }
 

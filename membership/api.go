@@ -18,6 +18,7 @@ import (
 
 	"github.com/dxl-network/dxl/ca"
 	"github.com/dxl-network/dxl/membership/globalconf"
+	"github.com/dxl-network/dxl/membership/state"
 )
 
 // API size caps (bytes of request body).
@@ -75,32 +76,32 @@ func NewAPI(srv *Server, cfg APIConfig) *API {
 	// Registry servers.
 	m.HandleFunc("POST "+InternalApplyPath, a.internalApply)
 	// Operators.
-	m.HandleFunc("GET /v1/admin/status", a.auth(RoleViewer, a.status))
-	m.HandleFunc("GET /v1/admin/registrations", a.auth(RoleViewer, a.listRegistrations))
-	m.HandleFunc("GET /v1/admin/registrations/{id}", a.auth(RoleViewer, a.showRegistration))
-	m.HandleFunc("POST /v1/admin/registrations/{id}/approve", a.auth(RoleOperator, a.approve))
-	m.HandleFunc("POST /v1/admin/registrations/{id}/reject", a.auth(RoleOperator, a.reject))
-	m.HandleFunc("GET /v1/admin/history", a.auth(RoleViewer, a.history))
-	m.HandleFunc("GET /v1/admin/history/export", a.auth(RoleViewer, a.exportHistory))
-	m.HandleFunc("GET /v1/admin/members", a.auth(RoleViewer, a.listMembers))
-	m.HandleFunc("GET /v1/admin/members/{id...}", a.auth(RoleViewer, a.showMember))
-	m.HandleFunc("POST /v1/admin/members/suspend", a.auth(RoleOperator, a.suspend))
-	m.HandleFunc("POST /v1/admin/members/reactivate", a.auth(RoleOperator, a.reactivate))
-	m.HandleFunc("POST /v1/admin/members/revoke", a.auth(RoleOperator, a.revoke))
-	m.HandleFunc("POST /v1/admin/connections/cancel", a.auth(RoleOperator, a.cancelConnection))
-	m.HandleFunc("POST /v1/admin/nodes", a.auth(RoleOperator, a.addNode))
-	m.HandleFunc("POST /v1/admin/services/publish", a.auth(RoleOperator, a.publishService))
-	m.HandleFunc("POST /v1/admin/services/deprecate", a.auth(RoleOperator, a.deprecateService))
-	m.HandleFunc("POST /v1/admin/services/retire", a.auth(RoleOperator, a.retireService))
-	m.HandleFunc("PUT /v1/admin/groups/{code}", a.auth(RoleOperator, a.setGroup))
-	m.HandleFunc("DELETE /v1/admin/groups/{code}", a.auth(RoleOperator, a.deleteGroup))
-	m.HandleFunc("GET /v1/admin/policy", a.auth(RoleViewer, a.getPolicy))
-	m.HandleFunc("PUT /v1/admin/policy", a.auth(RoleAdmin, a.setPolicy))
-	m.HandleFunc("GET /v1/admin/operators", a.auth(RoleAdmin, a.listOperators))
-	m.HandleFunc("POST /v1/admin/operators", a.auth(RoleAdmin, a.addOperator))
-	m.HandleFunc("DELETE /v1/admin/operators/{name}", a.auth(RoleAdmin, a.removeOperator))
-	m.HandleFunc("PUT /v1/admin/registry-servers/{id}", a.auth(RoleAdmin, a.setRegistryServer))
-	m.HandleFunc("DELETE /v1/admin/registry-servers/{id}", a.auth(RoleAdmin, a.deleteRegistryServer))
+	m.HandleFunc("GET /v1/admin/status", a.auth(state.RoleViewer, a.status))
+	m.HandleFunc("GET /v1/admin/registrations", a.auth(state.RoleViewer, a.listRegistrations))
+	m.HandleFunc("GET /v1/admin/registrations/{id}", a.auth(state.RoleViewer, a.showRegistration))
+	m.HandleFunc("POST /v1/admin/registrations/{id}/approve", a.auth(state.RoleOperator, a.approve))
+	m.HandleFunc("POST /v1/admin/registrations/{id}/reject", a.auth(state.RoleOperator, a.reject))
+	m.HandleFunc("GET /v1/admin/history", a.auth(state.RoleViewer, a.history))
+	m.HandleFunc("GET /v1/admin/history/export", a.auth(state.RoleViewer, a.exportHistory))
+	m.HandleFunc("GET /v1/admin/members", a.auth(state.RoleViewer, a.listMembers))
+	m.HandleFunc("GET /v1/admin/members/{id...}", a.auth(state.RoleViewer, a.showMember))
+	m.HandleFunc("POST /v1/admin/members/suspend", a.auth(state.RoleOperator, a.suspend))
+	m.HandleFunc("POST /v1/admin/members/reactivate", a.auth(state.RoleOperator, a.reactivate))
+	m.HandleFunc("POST /v1/admin/members/revoke", a.auth(state.RoleOperator, a.revoke))
+	m.HandleFunc("POST /v1/admin/connections/cancel", a.auth(state.RoleOperator, a.cancelConnection))
+	m.HandleFunc("POST /v1/admin/nodes", a.auth(state.RoleOperator, a.addNode))
+	m.HandleFunc("POST /v1/admin/services/publish", a.auth(state.RoleOperator, a.publishService))
+	m.HandleFunc("POST /v1/admin/services/deprecate", a.auth(state.RoleOperator, a.deprecateService))
+	m.HandleFunc("POST /v1/admin/services/retire", a.auth(state.RoleOperator, a.retireService))
+	m.HandleFunc("PUT /v1/admin/groups/{code}", a.auth(state.RoleOperator, a.setGroup))
+	m.HandleFunc("DELETE /v1/admin/groups/{code}", a.auth(state.RoleOperator, a.deleteGroup))
+	m.HandleFunc("GET /v1/admin/policy", a.auth(state.RoleViewer, a.getPolicy))
+	m.HandleFunc("PUT /v1/admin/policy", a.auth(state.RoleAdmin, a.setPolicy))
+	m.HandleFunc("GET /v1/admin/operators", a.auth(state.RoleAdmin, a.listOperators))
+	m.HandleFunc("POST /v1/admin/operators", a.auth(state.RoleAdmin, a.addOperator))
+	m.HandleFunc("DELETE /v1/admin/operators/{name}", a.auth(state.RoleAdmin, a.removeOperator))
+	m.HandleFunc("PUT /v1/admin/registry-servers/{id}", a.auth(state.RoleAdmin, a.setRegistryServer))
+	m.HandleFunc("DELETE /v1/admin/registry-servers/{id}", a.auth(state.RoleAdmin, a.deleteRegistryServer))
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, &httpError{http.StatusNotFound, "not_found", "no such endpoint: " + r.Method + " " + r.URL.Path})
 	})
@@ -138,7 +139,7 @@ func HTTPStatus(err error) int {
 	if errors.As(err, &he) {
 		return he.status
 	}
-	switch ErrorCode(err) {
+	switch state.ErrorCode(err) {
 	case "bad_command", "invalid_argument", "invalid_registration", "classification_refused", "wrong_instance",
 		"bad_csr", "bad_certificate", "key_mismatch", "bad_config":
 		return http.StatusBadRequest
@@ -167,7 +168,7 @@ func writeErr(w http.ResponseWriter, err error) {
 	if errors.As(err, &he) {
 		body.Error.Code = he.code
 	} else {
-		body.Error.Code = ErrorCode(err)
+		body.Error.Code = state.ErrorCode(err)
 	}
 	body.Error.Message = err.Error()
 	if status == http.StatusInternalServerError {
@@ -231,12 +232,12 @@ func tokenHash(token string) string {
 // CreateOperator mints a token for a new operator name with role and
 // commits its hash (AddOperator, actor as given). The token is returned
 // once and stored nowhere.
-func (s *Server) CreateOperator(ctx context.Context, actor, name string, role Role) (token string, res Result, err error) {
+func (s *Server) CreateOperator(ctx context.Context, actor, name string, role state.Role) (token string, res Result, err error) {
 	token, hash, err := s.NewOperatorToken()
 	if err != nil {
 		return "", Result{}, err
 	}
-	res, err = s.Apply(ctx, &AddOperator{Header: Header{Actor: actor}, Name: name, Role: role, TokenSHA256: hash})
+	res, err = s.Apply(ctx, &state.AddOperator{Header: state.Header{Actor: actor}, Name: name, Role: role, TokenSHA256: hash})
 	if err != nil {
 		return "", Result{}, err
 	}
@@ -244,16 +245,16 @@ func (s *Server) CreateOperator(ctx context.Context, actor, name string, role Ro
 }
 
 // authenticate returns the operator whose token r carries.
-func (a *API) authenticate(r *http.Request) (Operator, error) {
+func (a *API) authenticate(r *http.Request) (state.Operator, error) {
 	h := r.Header.Get("Authorization")
 	scheme, tok, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" || len(tok) > 256 {
-		return Operator{}, fmt.Errorf("%w: send Authorization: Bearer <operator token>", ErrUnauthenticated)
+		return state.Operator{}, fmt.Errorf("%w: send Authorization: Bearer <operator token>", state.ErrUnauthenticated)
 	}
 	want := []byte(tokenHash(strings.TrimSpace(tok)))
-	var found Operator
+	var found state.Operator
 	match := 0
-	a.srv.fsm.read(func(st *State) {
+	a.srv.fsm.read(func(st *state.State) {
 		for _, op := range st.Operators { // compare with every one, in constant time
 			if subtle.ConstantTimeCompare(want, []byte(op.TokenSHA256)) == 1 {
 				found, match = op, 1
@@ -261,14 +262,14 @@ func (a *API) authenticate(r *http.Request) (Operator, error) {
 		}
 	})
 	if match == 0 {
-		return Operator{}, fmt.Errorf("%w: unknown operator token", ErrUnauthenticated)
+		return state.Operator{}, fmt.Errorf("%w: unknown operator token", state.ErrUnauthenticated)
 	}
 	return found, nil
 }
 
-type opHandler func(w http.ResponseWriter, r *http.Request, op Operator)
+type opHandler func(w http.ResponseWriter, r *http.Request, op state.Operator)
 
-func (a *API) auth(need Role, h opHandler) http.HandlerFunc {
+func (a *API) auth(need state.Role, h opHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		op, err := a.authenticate(r)
 		if err != nil {
@@ -276,7 +277,7 @@ func (a *API) auth(need Role, h opHandler) http.HandlerFunc {
 			return
 		}
 		if !op.Role.Allows(need) {
-			writeErr(w, fmt.Errorf("%w: operator %s has role %s, this needs %s", ErrForbidden, op.Name, op.Role, need))
+			writeErr(w, fmt.Errorf("%w: operator %s has role %s, this needs %s", state.ErrForbidden, op.Name, op.Role, need))
 			return
 		}
 		h(w, r, op)
@@ -286,7 +287,7 @@ func (a *API) auth(need Role, h opHandler) http.HandlerFunc {
 // apply commits cmd through Server.Apply (forwarded by a follower) and
 // waits briefly until this server has applied it too, so a read from the
 // same server right after sees the write.
-func (a *API) apply(w http.ResponseWriter, r *http.Request, cmd Command) (Result, bool) {
+func (a *API) apply(w http.ResponseWriter, r *http.Request, cmd state.Command) (Result, bool) {
 	res, err := a.srv.Apply(r.Context(), cmd)
 	if err != nil {
 		writeErr(w, err)
@@ -302,22 +303,22 @@ func (a *API) apply(w http.ResponseWriter, r *http.Request, cmd Command) (Result
 
 // SubmitRequest is the body of POST /v1/registrations.
 type SubmitRequest struct {
-	Member       string       `json:"member"` // INSTANCE/CLASS/CODE
-	Registration Registration `json:"registration"`
-	NodeCSR      string       `json:"node_csr"` // PEM, the node's auth key (its libp2p identity)
-	SignCSR      string       `json:"sign_csr"` // PEM, the member's signing key
-	NodeAddrs    []string     `json:"node_addrs"`
+	Member       string             `json:"member"` // INSTANCE/CLASS/CODE
+	Registration state.Registration `json:"registration"`
+	NodeCSR      string             `json:"node_csr"` // PEM, the node's auth key (its libp2p identity)
+	SignCSR      string             `json:"sign_csr"` // PEM, the member's signing key
+	NodeAddrs    []string           `json:"node_addrs"`
 }
 
 // RegistrationStatus is what the public learns about a request.
 type RegistrationStatus struct {
-	RequestID   string        `json:"request_id"`
-	Member      string        `json:"member"`
-	Status      RequestStatus `json:"status"`
-	Reason      string        `json:"reason,omitempty"`
-	SubmittedAt time.Time     `json:"submitted_at"`
-	DecidedAt   *time.Time    `json:"decided_at,omitempty"`
-	Index       uint64        `json:"index,omitempty"`
+	RequestID   string              `json:"request_id"`
+	Member      string              `json:"member"`
+	Status      state.RequestStatus `json:"status"`
+	Reason      string              `json:"reason,omitempty"`
+	SubmittedAt time.Time           `json:"submitted_at"`
+	DecidedAt   *time.Time          `json:"decided_at,omitempty"`
+	Index       uint64              `json:"index,omitempty"`
 }
 
 func (a *API) submit(w http.ResponseWriter, r *http.Request) {
@@ -326,7 +327,7 @@ func (a *API) submit(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	cmd := &SubmitRegistration{Header: Header{Actor: "applicant"}, Member: body.Member, Registration: body.Registration,
+	cmd := &state.SubmitRegistration{Header: state.Header{Actor: "applicant"}, Member: body.Member, Registration: body.Registration,
 		NodeCSR: []byte(body.NodeCSR), SignCSR: []byte(body.SignCSR), NodeAddrs: body.NodeAddrs}
 	res, ok := a.apply(w, r, cmd)
 	if !ok {
@@ -334,7 +335,7 @@ func (a *API) submit(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Location", "/v1/registrations/"+cmd.RequestID)
 	writeJSON(w, http.StatusAccepted, RegistrationStatus{RequestID: cmd.RequestID, Member: cmd.Member,
-		Status: RequestPending, SubmittedAt: cmd.Time, Index: res.Index})
+		Status: state.RequestPending, SubmittedAt: cmd.Time, Index: res.Index})
 }
 
 func (a *API) registrationStatus(w http.ResponseWriter, r *http.Request) {
@@ -381,15 +382,15 @@ func (s *Server) registrationCertificates(id string) (RegistrationCertificates, 
 		chain            [][]byte
 		err              error
 	)
-	s.fsm.read(func(st *State) {
+	s.fsm.read(func(st *state.State) {
 		req, ok := st.Requests[id]
 		if !ok {
-			err = fmt.Errorf("%w: %s", ErrUnknownRequest, id)
+			err = fmt.Errorf("%w: %s", state.ErrUnknownRequest, id)
 			return
 		}
 		mid := req.Member.String()
-		if req.Status != RequestApproved {
-			err = fmt.Errorf("%w: request %s is %s", ErrNotApproved, id, req.Status)
+		if req.Status != state.RequestApproved {
+			err = fmt.Errorf("%w: request %s is %s", state.ErrNotApproved, id, req.Status)
 			return
 		}
 		node, okNode := st.Nodes[req.PeerID]
@@ -463,18 +464,18 @@ func (a *API) healthz(w http.ResponseWriter, _ *http.Request) {
 
 func (a *API) internalApply(w http.ResponseWriter, r *http.Request) {
 	if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || len(r.TLS.PeerCertificates) == 0 {
-		writeErr(w, fmt.Errorf("%w: a registry server certificate (mutual TLS) is required", ErrUnauthenticated))
+		writeErr(w, fmt.Errorf("%w: a registry server certificate (mutual TLS) is required", state.ErrUnauthenticated))
 		return
 	}
 	fp := ca.Fingerprint(r.TLS.PeerCertificates[0])
 	known := false
-	a.srv.fsm.read(func(st *State) {
+	a.srv.fsm.read(func(st *state.State) {
 		for _, rs := range st.RegistryServers {
 			known = known || subtle.ConstantTimeCompare([]byte(rs.CertSHA256), []byte(fp)) == 1
 		}
 	})
 	if !known {
-		writeErr(w, fmt.Errorf("%w: certificate %s is not a registry server's", ErrForbidden, fp))
+		writeErr(w, fmt.Errorf("%w: certificate %s is not a registry server's", state.ErrForbidden, fp))
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, int64(a.srv.cfg.MaxCommandSize)+1)
@@ -482,13 +483,13 @@ func (a *API) internalApply(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			writeErr(w, fmt.Errorf("%w: over %d bytes", ErrTooLarge, a.srv.cfg.MaxCommandSize))
+			writeErr(w, fmt.Errorf("%w: over %d bytes", state.ErrTooLarge, a.srv.cfg.MaxCommandSize))
 			return
 		}
 		writeErr(w, &httpError{http.StatusBadRequest, "malformed", err.Error()})
 		return
 	}
-	cmd, err := DecodeCommand(data)
+	cmd, err := state.DecodeCommand(data)
 	if err != nil {
 		writeErr(w, err)
 		return

@@ -12,27 +12,28 @@ import (
 	"time"
 
 	"github.com/dxl-network/dxl/ca"
+	"github.com/dxl-network/dxl/membership/state"
 )
 
 // Operator endpoints of the API (see api.go). Writes carry the operator's
 // name as the actor recorded in the history.
 
-func hdr(op Operator) Header { return Header{Actor: op.Name} }
+func hdr(op state.Operator) state.Header { return state.Header{Actor: op.Name} }
 
 // StatusResponse is GET /v1/admin/status.
 type StatusResponse struct {
 	Status
-	PublishedVersion uint64           `json:"published_version"`
-	RegistryServers  []RegistryServer `json:"registry_servers"`
+	PublishedVersion uint64                 `json:"published_version"`
+	RegistryServers  []state.RegistryServer `json:"registry_servers"`
 }
 
-func (a *API) status(w http.ResponseWriter, _ *http.Request, _ Operator) {
-	out := StatusResponse{Status: a.srv.Status(), RegistryServers: []RegistryServer{}}
+func (a *API) status(w http.ResponseWriter, _ *http.Request, _ state.Operator) {
+	out := StatusResponse{Status: a.srv.Status(), RegistryServers: []state.RegistryServer{}}
 	if a.cfg.Publisher != nil {
 		out.PublishedVersion = a.cfg.Publisher.Version()
 	}
-	a.srv.fsm.read(func(st *State) {
-		for _, id := range SortedKeys(st.RegistryServers) {
+	a.srv.fsm.read(func(st *state.State) {
+		for _, id := range state.SortedKeys(st.RegistryServers) {
 			out.RegistryServers = append(out.RegistryServers, st.RegistryServers[id])
 		}
 	})
@@ -41,19 +42,19 @@ func (a *API) status(w http.ResponseWriter, _ *http.Request, _ Operator) {
 
 // RequestSummary is one row of GET /v1/admin/registrations.
 type RequestSummary struct {
-	RequestID   string        `json:"request_id"`
-	Member      string        `json:"member"`
-	Name        string        `json:"name"`
-	Status      RequestStatus `json:"status"`
-	SubmittedAt time.Time     `json:"submitted_at"`
-	DecidedBy   string        `json:"decided_by,omitempty"`
+	RequestID   string              `json:"request_id"`
+	Member      string              `json:"member"`
+	Name        string              `json:"name"`
+	Status      state.RequestStatus `json:"status"`
+	SubmittedAt time.Time           `json:"submitted_at"`
+	DecidedBy   string              `json:"decided_by,omitempty"`
 }
 
-func (a *API) listRegistrations(w http.ResponseWriter, r *http.Request, _ Operator) {
-	filter := RequestStatus(r.URL.Query().Get("status"))
+func (a *API) listRegistrations(w http.ResponseWriter, r *http.Request, _ state.Operator) {
+	filter := state.RequestStatus(r.URL.Query().Get("status"))
 	out := []RequestSummary{}
-	a.srv.fsm.read(func(st *State) {
-		for _, id := range SortedKeys(st.Requests) {
+	a.srv.fsm.read(func(st *state.State) {
+		for _, id := range state.SortedKeys(st.Requests) {
 			q := st.Requests[id]
 			if filter == "" || q.Status == filter {
 				out = append(out, RequestSummary{RequestID: id, Member: q.Member.String(), Name: q.Registration.Unit.Name,
@@ -65,7 +66,7 @@ func (a *API) listRegistrations(w http.ResponseWriter, r *http.Request, _ Operat
 	writeJSON(w, http.StatusOK, map[string]any{"registrations": out})
 }
 
-func (a *API) showRegistration(w http.ResponseWriter, r *http.Request, _ Operator) {
+func (a *API) showRegistration(w http.ResponseWriter, r *http.Request, _ state.Operator) {
 	req, err := a.srv.Request(r.PathValue("id"))
 	if err != nil {
 		writeErr(w, err)
@@ -91,9 +92,9 @@ func caError(err error) error {
 	switch {
 	case errors.Is(err, ca.ErrCSRMalformed), errors.Is(err, ca.ErrCSRSignature), errors.Is(err, ca.ErrCSRTooLarge),
 		errors.Is(err, ca.ErrWeakKey), errors.Is(err, ca.ErrUnsupportedKey):
-		return fmt.Errorf("%w: %v", ErrBadCSR, err)
+		return fmt.Errorf("%w: %v", state.ErrBadCSR, err)
 	case errors.Is(err, ca.ErrBadRequest):
-		return fmt.Errorf("%w: %v", ErrInvalidArgument, err)
+		return fmt.Errorf("%w: %v", state.ErrInvalidArgument, err)
 	}
 	return fmt.Errorf("membership: CA: %w", err)
 }
@@ -103,7 +104,7 @@ func caError(err error) error {
 // with them. If the command is refused, the two certificates are revoked
 // again in this CA (superseded); they never reached the state, so no other
 // server knows them.
-func (a *API) approve(w http.ResponseWriter, r *http.Request, op Operator) {
+func (a *API) approve(w http.ResponseWriter, r *http.Request, op state.Operator) {
 	if a.cfg.CA == nil {
 		writeErr(w, &httpError{http.StatusServiceUnavailable, "no_ca", "this server has no CA to issue with"})
 		return
@@ -120,8 +121,8 @@ func (a *API) approve(w http.ResponseWriter, r *http.Request, op Operator) {
 		writeErr(w, err)
 		return
 	}
-	if req.Status != RequestPending {
-		writeErr(w, fmt.Errorf("%w: request %s is %s", ErrIllegalTransition, req.ID, req.Status))
+	if req.Status != state.RequestPending {
+		writeErr(w, fmt.Errorf("%w: request %s is %s", state.ErrIllegalTransition, req.ID, req.Status))
 		return
 	}
 	ctx := r.Context()
@@ -136,10 +137,10 @@ func (a *API) approve(w http.ResponseWriter, r *http.Request, op Operator) {
 		writeErr(w, caError(err))
 		return
 	}
-	cmd := &ApproveRegistration{Header: hdr(op), RequestID: req.ID, NodeCert: Cert{DER: node.DER}, SignCert: Cert{DER: sign.DER}}
+	cmd := &state.ApproveRegistration{Header: hdr(op), RequestID: req.ID, NodeCert: state.Cert{DER: node.DER}, SignCert: state.Cert{DER: sign.DER}}
 	res, err := a.srv.Apply(ctx, cmd)
 	if err != nil {
-		if !errors.Is(err, ErrIndeterminate) {
+		if !errors.Is(err, state.ErrIndeterminate) {
 			a.withdraw(node.Serial, sign.Serial)
 		}
 		writeErr(w, err)
@@ -171,7 +172,7 @@ type AddNodeResponse struct {
 
 // addNode issues a node-auth certificate for a further node of a member and
 // commits add_node.
-func (a *API) addNode(w http.ResponseWriter, r *http.Request, op Operator) {
+func (a *API) addNode(w http.ResponseWriter, r *http.Request, op state.Operator) {
 	if a.cfg.CA == nil {
 		writeErr(w, &httpError{http.StatusServiceUnavailable, "no_ca", "this server has no CA to issue with"})
 		return
@@ -187,9 +188,9 @@ func (a *API) addNode(w http.ResponseWriter, r *http.Request, op Operator) {
 		writeErr(w, caError(err))
 		return
 	}
-	res, err := a.srv.Apply(ctx, &AddNode{Header: hdr(op), Member: b.Member, Addrs: b.Addrs, Cert: Cert{DER: node.DER}})
+	res, err := a.srv.Apply(ctx, &state.AddNode{Header: hdr(op), Member: b.Member, Addrs: b.Addrs, Cert: state.Cert{DER: node.DER}})
 	if err != nil {
-		if !errors.Is(err, ErrIndeterminate) {
+		if !errors.Is(err, state.ErrIndeterminate) {
 			a.withdraw(node.Serial)
 		}
 		writeErr(w, err)
@@ -206,13 +207,13 @@ func (a *API) addNode(w http.ResponseWriter, r *http.Request, op Operator) {
 // knows to be committed; a request submitted through another server a
 // moment ago may not have reached this follower yet, so an unknown ID is
 // looked up again for up to a second.
-func (s *Server) freshRequest(ctx context.Context, id string) (Request, error) {
+func (s *Server) freshRequest(ctx context.Context, id string) (state.Request, error) {
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
 	_ = s.fsm.waitApplied(ctx, s.raft.CommitIndex())
 	for {
 		req, err := s.Request(id)
-		if err == nil || !errors.Is(err, ErrUnknownRequest) {
+		if err == nil || !errors.Is(err, state.ErrUnknownRequest) {
 			return req, err
 		}
 		select {
@@ -237,35 +238,35 @@ type reasonBody struct {
 	Reason string `json:"reason"`
 }
 
-func (a *API) reject(w http.ResponseWriter, r *http.Request, op Operator) {
+func (a *API) reject(w http.ResponseWriter, r *http.Request, op state.Operator) {
 	var body reasonBody
 	if err := decode(w, r, MaxAdminBody, &body); err != nil {
 		writeErr(w, err)
 		return
 	}
-	a.write(w, r, &RejectRegistration{Header: hdr(op), RequestID: r.PathValue("id"), Reason: body.Reason})
+	a.write(w, r, &state.RejectRegistration{Header: hdr(op), RequestID: r.PathValue("id"), Reason: body.Reason})
 }
 
 // write commits cmd and answers {"index","target"}.
-func (a *API) write(w http.ResponseWriter, r *http.Request, cmd Command) {
+func (a *API) write(w http.ResponseWriter, r *http.Request, cmd state.Command) {
 	if res, ok := a.apply(w, r, cmd); ok {
 		writeJSON(w, http.StatusOK, res)
 	}
 }
 
-func (a *API) history(w http.ResponseWriter, r *http.Request, _ Operator) {
+func (a *API) history(w http.ResponseWriter, r *http.Request, _ state.Operator) {
 	q := r.URL.Query()
 	target, limit := q.Get("target"), 100
 	if s := q.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > 10000 {
-			writeErr(w, fmt.Errorf("%w: limit must be 1..10000", ErrInvalidArgument))
+			writeErr(w, fmt.Errorf("%w: limit must be 1..10000", state.ErrInvalidArgument))
 			return
 		}
 		limit = n
 	}
-	out := []HistoryEntry{}
-	a.srv.fsm.read(func(st *State) {
+	out := []state.HistoryEntry{}
+	a.srv.fsm.read(func(st *state.State) {
 		for i := len(st.History) - 1; i >= 0 && len(out) < limit; i-- {
 			if h := st.History[i]; target == "" || h.Target == target {
 				out = append(out, h)
@@ -282,9 +283,9 @@ const HistoryExportContentType = "application/x-ndjson"
 
 // exportHistory streams the whole history, oldest first, one HistoryEntry
 // per line, for VerifyHistoryExport to check offline.
-func (a *API) exportHistory(w http.ResponseWriter, r *http.Request, op Operator) {
-	var entries []HistoryEntry
-	a.srv.fsm.read(func(st *State) {
+func (a *API) exportHistory(w http.ResponseWriter, r *http.Request, op state.Operator) {
+	var entries []state.HistoryEntry
+	a.srv.fsm.read(func(st *state.State) {
 		// apply only appends to the history and never changes an entry in
 		// place (a restore replaces the whole state), so the entries up to
 		// the current length stay valid after the lock is released and the
@@ -308,11 +309,11 @@ func (a *API) exportHistory(w http.ResponseWriter, r *http.Request, op Operator)
 	a.log.Info("history exported", "operator", op.Name, "entries", len(entries), "remote", r.RemoteAddr)
 }
 
-func (a *API) listMembers(w http.ResponseWriter, r *http.Request, _ Operator) {
-	filter := MemberStatus(r.URL.Query().Get("status"))
-	out := []Member{}
-	a.srv.fsm.read(func(st *State) {
-		for _, id := range SortedKeys(st.Members) {
+func (a *API) listMembers(w http.ResponseWriter, r *http.Request, _ state.Operator) {
+	filter := state.MemberStatus(r.URL.Query().Get("status"))
+	out := []state.Member{}
+	a.srv.fsm.read(func(st *state.State) {
+		for _, id := range state.SortedKeys(st.Members) {
 			if m := st.Members[id]; filter == "" || m.Status == filter {
 				m.SignCert = nil // summary
 				out = append(out, m)
@@ -324,28 +325,28 @@ func (a *API) listMembers(w http.ResponseWriter, r *http.Request, _ Operator) {
 
 // MemberDetail is GET /v1/admin/members/{id}.
 type MemberDetail struct {
-	Member
-	Subsystems []Subsystem `json:"subsystems"`
-	Nodes      []Node      `json:"nodes"`
+	state.Member
+	Subsystems []state.Subsystem `json:"subsystems"`
+	Nodes      []state.Node      `json:"nodes"`
 }
 
-func (a *API) showMember(w http.ResponseWriter, r *http.Request, _ Operator) {
+func (a *API) showMember(w http.ResponseWriter, r *http.Request, _ state.Operator) {
 	m, err := a.srv.Member(r.PathValue("id"))
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
-	out := MemberDetail{Member: m, Subsystems: []Subsystem{}, Nodes: []Node{}}
+	out := MemberDetail{Member: m, Subsystems: []state.Subsystem{}, Nodes: []state.Node{}}
 	id := m.ID.String()
-	a.srv.fsm.read(func(st *State) {
-		for _, k := range SortedKeys(st.Subsystems) {
+	a.srv.fsm.read(func(st *state.State) {
+		for _, k := range state.SortedKeys(st.Subsystems) {
 			if st.Subsystems[k].Member == id {
 				out.Subsystems = append(out.Subsystems, st.Subsystems[k])
 			}
 		}
-		for _, k := range SortedKeys(st.Nodes) {
+		for _, k := range state.SortedKeys(st.Nodes) {
 			if st.Nodes[k].Member == id {
-				out.Nodes = append(out.Nodes, st.Nodes[k].clone())
+				out.Nodes = append(out.Nodes, st.Nodes[k].Clone())
 			}
 		}
 	})
@@ -354,52 +355,52 @@ func (a *API) showMember(w http.ResponseWriter, r *http.Request, _ Operator) {
 
 // decodeCmd decodes the body, lets fill copy it into cmd, and stamps the
 // operator as actor; header fields in the body are refused.
-func (a *API) decodeCmd(w http.ResponseWriter, r *http.Request, op Operator, cmd Command, body any, fill func()) {
+func (a *API) decodeCmd(w http.ResponseWriter, r *http.Request, op state.Operator, cmd state.Command, body any, fill func()) {
 	if err := decode(w, r, MaxAdminBody, body); err != nil {
 		writeErr(w, err)
 		return
 	}
 	fill()
-	*cmd.header() = hdr(op)
+	*cmd.CommandHeader() = hdr(op)
 	a.write(w, r, cmd)
 }
 
-func (a *API) suspend(w http.ResponseWriter, r *http.Request, op Operator) {
+func (a *API) suspend(w http.ResponseWriter, r *http.Request, op state.Operator) {
 	var b struct {
 		Member string `json:"member"`
 		Reason string `json:"reason"`
 	}
-	c := &SuspendMember{}
+	c := &state.SuspendMember{}
 	a.decodeCmd(w, r, op, c, &b, func() { c.Member, c.Reason = b.Member, b.Reason })
 }
 
-func (a *API) reactivate(w http.ResponseWriter, r *http.Request, op Operator) {
+func (a *API) reactivate(w http.ResponseWriter, r *http.Request, op state.Operator) {
 	var b struct {
 		Member string `json:"member"`
 		Reason string `json:"reason"`
 	}
-	c := &ReactivateMember{}
+	c := &state.ReactivateMember{}
 	a.decodeCmd(w, r, op, c, &b, func() { c.Member, c.Reason = b.Member, b.Reason })
 }
 
-func (a *API) revoke(w http.ResponseWriter, r *http.Request, op Operator) {
+func (a *API) revoke(w http.ResponseWriter, r *http.Request, op state.Operator) {
 	var b struct {
 		Member string `json:"member"`
 		Reason string `json:"reason"`
 		Note   string `json:"note"`
 	}
-	c := &RevokeMember{}
+	c := &state.RevokeMember{}
 	a.decodeCmd(w, r, op, c, &b, func() { c.Member, c.Reason, c.Note = b.Member, b.Reason, b.Note })
 }
 
-func (a *API) cancelConnection(w http.ResponseWriter, r *http.Request, op Operator) {
+func (a *API) cancelConnection(w http.ResponseWriter, r *http.Request, op state.Operator) {
 	var b struct {
 		Member    string `json:"member"`
 		PeerID    string `json:"peer_id"`
 		Subsystem string `json:"subsystem"`
 		Reason    string `json:"reason"`
 	}
-	c := &CancelConnection{}
+	c := &state.CancelConnection{}
 	a.decodeCmd(w, r, op, c, &b, func() { c.Member, c.PeerID, c.Subsystem, c.Reason = b.Member, b.PeerID, b.Subsystem, b.Reason })
 }
 
@@ -413,67 +414,67 @@ type PublishServiceRequest struct {
 	DescriptionSHA256 string `json:"description_sha256"`
 }
 
-func (a *API) publishService(w http.ResponseWriter, r *http.Request, op Operator) {
+func (a *API) publishService(w http.ResponseWriter, r *http.Request, op state.Operator) {
 	var b PublishServiceRequest
-	c := &PublishService{}
+	c := &state.PublishService{}
 	a.decodeCmd(w, r, op, c, &b, func() {
 		c.Subsystem, c.Code, c.Version, c.DescriptionSHA256 = b.Subsystem, b.Code, b.Version, b.DescriptionSHA256
 	})
 }
 
-func (a *API) deprecateService(w http.ResponseWriter, r *http.Request, op Operator) {
+func (a *API) deprecateService(w http.ResponseWriter, r *http.Request, op state.Operator) {
 	var b struct {
 		Service string    `json:"service"`
 		Sunset  time.Time `json:"sunset"`
 	}
-	c := &DeprecateService{}
+	c := &state.DeprecateService{}
 	a.decodeCmd(w, r, op, c, &b, func() { c.Service, c.Sunset = b.Service, b.Sunset })
 }
 
-func (a *API) retireService(w http.ResponseWriter, r *http.Request, op Operator) {
+func (a *API) retireService(w http.ResponseWriter, r *http.Request, op state.Operator) {
 	var b struct {
 		Service string `json:"service"`
 	}
-	c := &RetireService{}
+	c := &state.RetireService{}
 	a.decodeCmd(w, r, op, c, &b, func() { c.Service = b.Service })
 }
 
-func (a *API) setGroup(w http.ResponseWriter, r *http.Request, op Operator) {
+func (a *API) setGroup(w http.ResponseWriter, r *http.Request, op state.Operator) {
 	var b struct {
 		Description string   `json:"description"`
 		Members     []string `json:"members"`
 	}
-	c := &SetGroup{}
+	c := &state.SetGroup{}
 	a.decodeCmd(w, r, op, c, &b, func() { c.Code, c.Description, c.Members = r.PathValue("code"), b.Description, b.Members })
 }
 
-func (a *API) deleteGroup(w http.ResponseWriter, r *http.Request, op Operator) {
-	a.write(w, r, &SetGroup{Header: hdr(op), Code: r.PathValue("code"), Delete: true})
+func (a *API) deleteGroup(w http.ResponseWriter, r *http.Request, op state.Operator) {
+	a.write(w, r, &state.SetGroup{Header: hdr(op), Code: r.PathValue("code"), Delete: true})
 }
 
-func (a *API) getPolicy(w http.ResponseWriter, _ *http.Request, _ Operator) {
-	var p Policy
-	a.srv.fsm.read(func(st *State) { p = st.Policy })
+func (a *API) getPolicy(w http.ResponseWriter, _ *http.Request, _ state.Operator) {
+	var p state.Policy
+	a.srv.fsm.read(func(st *state.State) { p = st.Policy })
 	writeJSON(w, http.StatusOK, p)
 }
 
-func (a *API) setPolicy(w http.ResponseWriter, r *http.Request, op Operator) {
-	c := &SetPolicy{}
+func (a *API) setPolicy(w http.ResponseWriter, r *http.Request, op state.Operator) {
+	c := &state.SetPolicy{}
 	a.decodeCmd(w, r, op, c, &c.Policy, func() {})
 }
 
 // OperatorInfo is an operator as listed (never the token or its hash).
 type OperatorInfo struct {
-	Name      string    `json:"name"`
-	Role      Role      `json:"role"`
-	CreatedAt time.Time `json:"created_at"`
-	CreatedBy string    `json:"created_by"`
+	Name      string     `json:"name"`
+	Role      state.Role `json:"role"`
+	CreatedAt time.Time  `json:"created_at"`
+	CreatedBy string     `json:"created_by"`
 }
 
-func (a *API) listOperators(w http.ResponseWriter, _ *http.Request, _ Operator) {
+func (a *API) listOperators(w http.ResponseWriter, _ *http.Request, _ state.Operator) {
 	out := []OperatorInfo{}
-	a.srv.fsm.read(func(st *State) {
-		for _, n := range SortedKeys(st.Operators) {
+	a.srv.fsm.read(func(st *state.State) {
+		for _, n := range state.SortedKeys(st.Operators) {
 			o := st.Operators[n]
 			out = append(out, OperatorInfo{Name: o.Name, Role: o.Role, CreatedAt: o.CreatedAt, CreatedBy: o.CreatedBy})
 		}
@@ -481,10 +482,10 @@ func (a *API) listOperators(w http.ResponseWriter, _ *http.Request, _ Operator) 
 	writeJSON(w, http.StatusOK, map[string]any{"operators": out})
 }
 
-func (a *API) addOperator(w http.ResponseWriter, r *http.Request, op Operator) {
+func (a *API) addOperator(w http.ResponseWriter, r *http.Request, op state.Operator) {
 	var b struct {
-		Name string `json:"name"`
-		Role Role   `json:"role"`
+		Name string     `json:"name"`
+		Role state.Role `json:"role"`
 	}
 	if err := decode(w, r, MaxAdminBody, &b); err != nil {
 		writeErr(w, err)
@@ -495,26 +496,26 @@ func (a *API) addOperator(w http.ResponseWriter, r *http.Request, op Operator) {
 		writeErr(w, err)
 		return
 	}
-	res, ok := a.apply(w, r, &AddOperator{Header: hdr(op), Name: b.Name, Role: b.Role, TokenSHA256: hash})
+	res, ok := a.apply(w, r, &state.AddOperator{Header: hdr(op), Name: b.Name, Role: b.Role, TokenSHA256: hash})
 	if !ok {
 		return
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"name": b.Name, "role": b.Role, "token": token, "index": res.Index})
 }
 
-func (a *API) removeOperator(w http.ResponseWriter, r *http.Request, op Operator) {
-	a.write(w, r, &RemoveOperator{Header: hdr(op), Name: r.PathValue("name")})
+func (a *API) removeOperator(w http.ResponseWriter, r *http.Request, op state.Operator) {
+	a.write(w, r, &state.RemoveOperator{Header: hdr(op), Name: r.PathValue("name")})
 }
 
-func (a *API) setRegistryServer(w http.ResponseWriter, r *http.Request, op Operator) {
+func (a *API) setRegistryServer(w http.ResponseWriter, r *http.Request, op state.Operator) {
 	var b struct {
 		URL        string `json:"url"`
 		CertSHA256 string `json:"cert_sha256"`
 	}
-	c := &SetRegistryServer{}
+	c := &state.SetRegistryServer{}
 	a.decodeCmd(w, r, op, c, &b, func() { c.ID, c.URL, c.CertSHA256 = r.PathValue("id"), b.URL, b.CertSHA256 })
 }
 
-func (a *API) deleteRegistryServer(w http.ResponseWriter, r *http.Request, op Operator) {
-	a.write(w, r, &SetRegistryServer{Header: hdr(op), ID: r.PathValue("id"), Delete: true})
+func (a *API) deleteRegistryServer(w http.ResponseWriter, r *http.Request, op state.Operator) {
+	a.write(w, r, &state.SetRegistryServer{Header: hdr(op), ID: r.PathValue("id"), Delete: true})
 }

@@ -7,6 +7,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/dxl-network/dxl/membership/internal/regtest"
+	"github.com/dxl-network/dxl/membership/state"
 )
 
 // BenchmarkCommittedAdmissions measures committed admissions (a submit and
@@ -28,12 +31,12 @@ func BenchmarkCommittedAdmissions(b *testing.B) {
 		b.Run(tc.name, func(b *testing.B) {
 			c := newCluster(b, clusterOpts{n: 3, tcp: tc.tcp, mod: func(cfg *Config) { cfg.NoSync = false }})
 			leader := c.waitLeader()
-			subs := make([]*SubmitRegistration, b.N)
-			apps := make([]*ApproveRegistration, b.N)
+			subs := make([]*state.SubmitRegistration, b.N)
+			apps := make([]*state.ApproveRegistration, b.N)
 			for i := range b.N {
-				a := newApplicant(b, fmt.Sprintf("B%07d", i))
+				a := regtest.NewApplicant(b, fmt.Sprintf("B%07d", i))
 				id := fmt.Sprintf("req-%07d", i)
-				subs[i], apps[i] = a.submit(id), a.approve(b, c.ca, id)
+				subs[i], apps[i] = a.Submit(id), a.Approve(b, c.ca, id)
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 			defer cancel()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dxl-network/dxl/ca"
+	"github.com/dxl-network/dxl/membership/state"
 )
 
 // CertAuthority is what a registry server needs of its copy of the
@@ -74,8 +75,8 @@ type pendingCert struct {
 // reconcile does one pass and returns when to look again without a change.
 func (c *CASync) reconcile() time.Duration {
 	var certs []pendingCert
-	var revs []RevokedCert
-	c.srv.fsm.read(func(st *State) {
+	var revs []state.RevokedCert
+	c.srv.fsm.read(func(st *state.State) {
 		for _, m := range st.Members {
 			if m.SignCert != nil && !c.imported[m.SignCert.Serial] {
 				certs = append(certs, pendingCert{m.SignCert.Serial, m.SignCert.DER, ca.ProfileMemberSign})

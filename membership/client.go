@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/dxl-network/dxl/membership/globalconf"
+	"github.com/dxl-network/dxl/membership/state"
 )
 
 // maxResponseBody caps what the client reads of one answer.
@@ -45,7 +46,7 @@ func (e *APIError) Error() string {
 
 // Unwrap returns the sentinel for the error's code, or nil.
 func (e *APIError) Unwrap() error {
-	if err := ErrorForCode(e.Code); err != nil {
+	if err := state.ErrorForCode(e.Code); err != nil {
 		return err
 	}
 	if e.Code == "unavailable" {
@@ -128,12 +129,12 @@ func NewClient(baseURLs []string, opts ...ClientOption) (*Client, error) {
 		}
 		p, err := url.Parse(u)
 		if err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
-			return nil, fmt.Errorf("%w: registry URL %q: want https://host:port", ErrBadConfig, u)
+			return nil, fmt.Errorf("%w: registry URL %q: want https://host:port", state.ErrBadConfig, u)
 		}
 		c.urls = append(c.urls, u)
 	}
 	if len(c.urls) == 0 {
-		return nil, fmt.Errorf("%w: no registry URL", ErrBadConfig)
+		return nil, fmt.Errorf("%w: no registry URL", state.ErrBadConfig)
 	}
 	if c.opts.AttemptTimeout <= 0 {
 		c.opts.AttemptTimeout = 30 * time.Second
@@ -394,7 +395,7 @@ func (c *Client) Status(ctx context.Context) (StatusResponse, error) {
 }
 
 // Registrations lists registration requests, all or those with status.
-func (c *Client) Registrations(ctx context.Context, status RequestStatus) ([]RequestSummary, error) {
+func (c *Client) Registrations(ctx context.Context, status state.RequestStatus) ([]RequestSummary, error) {
 	var out struct {
 		Registrations []RequestSummary `json:"registrations"`
 	}
@@ -407,8 +408,8 @@ func (c *Client) Registrations(ctx context.Context, status RequestStatus) ([]Req
 }
 
 // Registration returns a registration request in full.
-func (c *Client) Registration(ctx context.Context, id string) (Request, error) {
-	var out Request
+func (c *Client) Registration(ctx context.Context, id string) (state.Request, error) {
+	var out state.Request
 	_, err := c.do(ctx, http.MethodGet, "/v1/admin/registrations/"+url.PathEscape(id), nil, &out)
 	return out, err
 }
@@ -430,9 +431,9 @@ func (c *Client) Reject(ctx context.Context, id, reason string) (Result, error) 
 
 // Members lists members (without their signing certificates), all or those
 // with status.
-func (c *Client) Members(ctx context.Context, status MemberStatus) ([]Member, error) {
+func (c *Client) Members(ctx context.Context, status state.MemberStatus) ([]state.Member, error) {
 	var out struct {
-		Members []Member `json:"members"`
+		Members []state.Member `json:"members"`
 	}
 	path := "/v1/admin/members"
 	if status != "" {
@@ -545,7 +546,7 @@ func (c *Client) DeleteGroup(ctx context.Context, code string) (Result, error) {
 
 // History returns up to limit (0: the server's default, 100) most recent
 // history entries, oldest first, all or those about target.
-func (c *Client) History(ctx context.Context, target string, limit int) ([]HistoryEntry, error) {
+func (c *Client) History(ctx context.Context, target string, limit int) ([]state.HistoryEntry, error) {
 	q := url.Values{}
 	if target != "" {
 		q.Set("target", target)
@@ -558,7 +559,7 @@ func (c *Client) History(ctx context.Context, target string, limit int) ([]Histo
 		path += "?" + q.Encode()
 	}
 	var out struct {
-		History []HistoryEntry `json:"history"`
+		History []state.HistoryEntry `json:"history"`
 	}
 	_, err := c.do(ctx, http.MethodGet, path, nil, &out)
 	return out.History, err

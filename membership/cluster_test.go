@@ -11,6 +11,9 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/dxl-network/dxl/membership/internal/regtest"
+	"github.com/dxl-network/dxl/membership/state"
 )
 
 // testConfig is a server config with timings fit for tests under -race on a
@@ -30,7 +33,7 @@ type clusterOpts struct {
 	mod func(*Config) // adjusts every server's config
 	// init replaces the test CA's init_instance; opts adds options to
 	// server i (after the in-process forwarder, so a forwarder here wins).
-	init func() *InitInstance
+	init func() *state.InitInstance
 	opts func(i int) []Option
 }
 
@@ -40,7 +43,7 @@ type clusterOpts struct {
 type cluster struct {
 	t    testing.TB
 	opts clusterOpts
-	ca   *testCA
+	ca   *regtest.CA
 
 	mu    sync.Mutex
 	ids   []string
@@ -55,7 +58,7 @@ type cluster struct {
 // voters and initialises the registry instance.
 func newCluster(t testing.TB, o clusterOpts) *cluster {
 	t.Helper()
-	c := &cluster{t: t, opts: o, ca: newTestCA(t)}
+	c := &cluster{t: t, opts: o, ca: regtest.NewCA(t)}
 	t.Cleanup(c.closeAll)
 	for range o.n {
 		c.addSlot()
@@ -74,7 +77,7 @@ func newCluster(t testing.TB, o clusterOpts) *cluster {
 			t.Fatalf("add voter %s: %v", c.ids[i], err)
 		}
 	}
-	initCmd := c.ca.initCmd()
+	initCmd := c.ca.InitCmd()
 	if o.init != nil {
 		initCmd = o.init()
 	}
@@ -111,7 +114,7 @@ func (c *cluster) start(i int) *Server {
 		_, tr = raft.NewInmemTransport(c.addrs[i])
 		cfg.Transport = tr
 	}
-	opts := []Option{WithLogger(testLogger()), WithForwarder(&testForwarder{c: c, from: i})}
+	opts := []Option{WithLogger(regtest.Logger()), WithForwarder(&testForwarder{c: c, from: i})}
 	if c.opts.opts != nil {
 		opts = append(opts, c.opts.opts(i)...)
 	}
@@ -277,7 +280,7 @@ type testForwarder struct {
 	from int
 }
 
-func (f *testForwarder) Forward(ctx context.Context, leaderID, _ string, cmd Command) (Result, error) {
+func (f *testForwarder) Forward(ctx context.Context, leaderID, _ string, cmd state.Command) (Result, error) {
 	c := f.c
 	c.mu.Lock()
 	var target *Server
@@ -288,13 +291,13 @@ func (f *testForwarder) Forward(ctx context.Context, leaderID, _ string, cmd Com
 	}
 	c.mu.Unlock()
 	if target == nil {
-		return Result{}, fmt.Errorf("%w: leader %s unreachable", ErrTimeout, leaderID)
+		return Result{}, fmt.Errorf("%w: leader %s unreachable", state.ErrTimeout, leaderID)
 	}
-	b, err := EncodeCommand(cmd)
+	b, err := state.EncodeCommand(cmd)
 	if err != nil {
 		return Result{}, err
 	}
-	dec, err := DecodeCommand(b)
+	dec, err := state.DecodeCommand(b)
 	if err != nil {
 		return Result{}, err
 	}
@@ -302,11 +305,11 @@ func (f *testForwarder) Forward(ctx context.Context, leaderID, _ string, cmd Com
 }
 
 // admitVia submits and approves a's registration through s.
-func (c *cluster) admitVia(ctx context.Context, s *Server, a *applicant, reqID string) error {
-	if err := c.applyUntil(ctx, s, a.submit(reqID), reqID, RequestPending, RequestApproved); err != nil {
+func (c *cluster) admitVia(ctx context.Context, s *Server, a *regtest.Applicant, reqID string) error {
+	if err := c.applyUntil(ctx, s, a.Submit(reqID), reqID, state.RequestPending, state.RequestApproved); err != nil {
 		return fmt.Errorf("submit: %w", err)
 	}
-	if err := c.applyUntil(ctx, s, a.approve(c.t, c.ca, reqID), reqID, RequestApproved); err != nil {
+	if err := c.applyUntil(ctx, s, a.Approve(c.t, c.ca, reqID), reqID, state.RequestApproved); err != nil {
 		return fmt.Errorf("approve: %w", err)
 	}
 	return nil
@@ -316,10 +319,10 @@ func (c *cluster) admitVia(ctx context.Context, s *Server, a *applicant, reqID s
 // outcome is unknown or there is no leader for a moment (an election under
 // a loaded -race run), it asks the cluster whether request reqID already
 // reached one of the wanted statuses and, if not, tries again.
-func (c *cluster) applyUntil(ctx context.Context, s *Server, cmd Command, reqID string, want ...RequestStatus) error {
+func (c *cluster) applyUntil(ctx context.Context, s *Server, cmd state.Command, reqID string, want ...state.RequestStatus) error {
 	for {
 		_, err := s.Apply(ctx, cmd)
-		if err == nil || !(errors.Is(err, ErrIndeterminate) || errors.Is(err, ErrNotLeader) || errors.Is(err, ErrTimeout)) {
+		if err == nil || !(errors.Is(err, state.ErrIndeterminate) || errors.Is(err, state.ErrNotLeader) || errors.Is(err, state.ErrTimeout)) {
 			return err
 		}
 		leader := c.waitLeader()
@@ -354,36 +357,36 @@ func TestClusterStatusForwardingAndReads(t *testing.T) {
 	}
 
 	// A write sent to a follower is forwarded and commits.
-	a := newApplicant(t, "FWD")
-	res, err := follower.Apply(ctx, a.submit("req-fwd"))
+	a := regtest.NewApplicant(t, "FWD")
+	res, err := follower.Apply(ctx, a.Submit("req-fwd"))
 	if err != nil || res.Index == 0 || res.Target != "req-fwd" {
 		t.Fatalf("forwarded submit: %+v %v", res, err)
 	}
 	if err := leader.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if r, err := leader.Request("req-fwd"); err != nil || r.Status != RequestPending {
+	if r, err := leader.Request("req-fwd"); err != nil || r.Status != state.RequestPending {
 		t.Fatalf("leader does not see the forwarded write: %+v %v", r, err)
 	}
 
 	// A follower never applies locally; it names the leader.
-	var nl *NotLeaderError
-	_, err = follower.ApplyLocal(ctx, newApplicant(t, "X").submit("req-x"))
+	var nl *state.NotLeaderError
+	_, err = follower.ApplyLocal(ctx, regtest.NewApplicant(t, "X").Submit("req-x"))
 	if !errors.As(err, &nl) || nl.LeaderID != lid || nl.LeaderAddr != leader.Addr() {
 		t.Fatalf("ApplyLocal on follower: %v", err)
 	}
-	if err := follower.Sync(ctx); !errors.Is(err, ErrNotLeader) {
+	if err := follower.Sync(ctx); !errors.Is(err, state.ErrNotLeader) {
 		t.Fatalf("Sync on follower: %v", err)
 	}
 	if err := follower.AddVoter(ctx, "s9", "nowhere"); !errors.As(err, &nl) || nl.LeaderID != lid {
 		t.Fatalf("AddVoter on follower: %v", err)
 	}
-	if err := c.server(0).Bootstrap(ctx); !errors.Is(err, ErrBootstrapped) {
+	if err := c.server(0).Bootstrap(ctx); !errors.Is(err, state.ErrBootstrapped) {
 		t.Fatalf("second bootstrap: %v", err)
 	}
 
 	// A business error comes back through forwarding as its sentinel.
-	if _, err := follower.Apply(ctx, a.submit("req-fwd")); !errors.Is(err, ErrDuplicateRequest) {
+	if _, err := follower.Apply(ctx, a.Submit("req-fwd")); !errors.Is(err, state.ErrDuplicateRequest) {
 		t.Fatalf("duplicate via follower: %v", err)
 	}
 
@@ -403,10 +406,10 @@ func TestClusterStatusForwardingAndReads(t *testing.T) {
 			t.Fatalf("status of %s: %+v", st.ID, st)
 		}
 	}
-	if _, err := follower.Member(a.member); err != nil {
+	if _, err := follower.Member(a.Member); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := follower.Member(testInstance + "/GOV/NOPE"); !errors.Is(err, ErrUnknownMember) {
+	if _, err := follower.Member(regtest.Instance + "/GOV/NOPE"); !errors.Is(err, state.ErrUnknownMember) {
 		t.Fatal(err)
 	}
 }
@@ -415,7 +418,7 @@ func TestClusterAddAndRemoveServers(t *testing.T) {
 	c := newCluster(t, clusterOpts{n: 3})
 	ctx := ctxT(t, 30*time.Second)
 	for i := range 5 {
-		if err := c.admitVia(ctx, c.server(i%3), newApplicant(t, fmt.Sprintf("M%d", i)), fmt.Sprintf("r%d", i)); err != nil {
+		if err := c.admitVia(ctx, c.server(i%3), regtest.NewApplicant(t, fmt.Sprintf("M%d", i)), fmt.Sprintf("r%d", i)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -439,7 +442,7 @@ func TestClusterAddAndRemoveServers(t *testing.T) {
 	if n := len(leader.Status().Servers); n != 2 {
 		t.Fatalf("%d servers after removals", n)
 	}
-	if err := c.admitVia(ctx, leader, newApplicant(t, "AFTER"), "r-after"); err != nil {
+	if err := c.admitVia(ctx, leader, regtest.NewApplicant(t, "AFTER"), "r-after"); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -458,7 +461,7 @@ func TestClusterOverTCP(t *testing.T) {
 	c := newCluster(t, clusterOpts{n: 3, tcp: true})
 	ctx := ctxT(t, 30*time.Second)
 	for i := range 3 {
-		if err := c.admitVia(ctx, c.server(i), newApplicant(t, fmt.Sprintf("T%d", i)), fmt.Sprintf("r%d", i)); err != nil {
+		if err := c.admitVia(ctx, c.server(i), regtest.NewApplicant(t, fmt.Sprintf("T%d", i)), fmt.Sprintf("r%d", i)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -470,13 +473,13 @@ func TestCommandTooLarge(t *testing.T) {
 	ctx := ctxT(t, 10*time.Second)
 	leader := c.waitLeader()
 	v := leader.Version()
-	a := newApplicant(t, "BIG")
-	cmd := a.submit("req-big")
+	a := regtest.NewApplicant(t, "BIG")
+	cmd := a.Submit("req-big")
 	row := cmd.Registration.DataCatalogue[0]
 	for range 100 {
 		cmd.Registration.DataCatalogue = append(cmd.Registration.DataCatalogue, row)
 	}
-	if _, err := leader.Apply(ctx, cmd); !errors.Is(err, ErrTooLarge) {
+	if _, err := leader.Apply(ctx, cmd); !errors.Is(err, state.ErrTooLarge) {
 		t.Fatalf("got %v", err)
 	}
 	if leader.Version() != v {

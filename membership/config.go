@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/raft"
 
 	"github.com/dxl-network/dxl/internal/ident"
+	"github.com/dxl-network/dxl/membership/state"
 )
 
 // Config configures one registry server. Zero fields take the defaults of
@@ -92,19 +93,19 @@ func setDur(d *time.Duration, def time.Duration) {
 // Validate reports the first problem with c (after WithDefaults).
 func (c Config) Validate() error {
 	if err := ident.CheckPart(c.ID); err != nil {
-		return fmt.Errorf("%w: id: %v", ErrBadConfig, err)
+		return fmt.Errorf("%w: id: %v", state.ErrBadConfig, err)
 	}
 	if c.Dir == "" {
-		return fmt.Errorf("%w: dir is required", ErrBadConfig)
+		return fmt.Errorf("%w: dir is required", state.ErrBadConfig)
 	}
 	if c.Transport == nil && c.BindAddr == "" {
-		return fmt.Errorf("%w: set bind_addr (or a Transport)", ErrBadConfig)
+		return fmt.Errorf("%w: set bind_addr (or a Transport)", state.ErrBadConfig)
 	}
 	if c.ApplyTimeout <= 0 || c.SnapshotRetain < 1 || c.MaxCommandSize < 4<<10 {
-		return fmt.Errorf("%w: apply timeout, snapshot retain and max command size (≥4 KiB) must be positive", ErrBadConfig)
+		return fmt.Errorf("%w: apply timeout, snapshot retain and max command size (≥4 KiB) must be positive", state.ErrBadConfig)
 	}
 	if err := raft.ValidateConfig(c.raftConfig()); err != nil {
-		return fmt.Errorf("%w: %v", ErrBadConfig, err)
+		return fmt.Errorf("%w: %v", state.ErrBadConfig, err)
 	}
 	return nil
 }
@@ -128,7 +129,7 @@ func (c Config) raftConfig() *raft.Config {
 // one place. The HTTPS implementation comes with the admin API; tests use an
 // in-process one.
 type Forwarder interface {
-	Forward(ctx context.Context, leaderID, leaderAddr string, cmd Command) (Result, error)
+	Forward(ctx context.Context, leaderID, leaderAddr string, cmd state.Command) (Result, error)
 }
 
 // Option configures a Server.

@@ -27,6 +27,7 @@ import (
 	"github.com/dxl-network/dxl/internal/fsutil"
 	"github.com/dxl-network/dxl/internal/keystore"
 	"github.com/dxl-network/dxl/membership/globalconf"
+	"github.com/dxl-network/dxl/membership/state"
 	"github.com/dxl-network/dxl/tsa"
 )
 
@@ -71,7 +72,7 @@ func (f *RegistryFile) raftAdvertise() string {
 
 func (f *RegistryFile) validate() error {
 	bad := func(format string, a ...any) error {
-		return fmt.Errorf("%w: %s: %s", ErrBadConfig, FileRegistry, fmt.Sprintf(format, a...))
+		return fmt.Errorf("%w: %s: %s", state.ErrBadConfig, FileRegistry, fmt.Sprintf(format, a...))
 	}
 	if f.Format != 1 {
 		return bad("format %d, want 1", f.Format)
@@ -91,13 +92,13 @@ func (f *RegistryFile) validate() error {
 func ReadRegistryFile(dir string) (*RegistryFile, error) {
 	raw, err := os.ReadFile(filepath.Join(dir, FileRegistry))
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w: %s holds no registry server (%s missing)", ErrBadConfig, dir, FileRegistry)
+		return nil, fmt.Errorf("%w: %s holds no registry server (%s missing)", state.ErrBadConfig, dir, FileRegistry)
 	} else if err != nil {
 		return nil, fmt.Errorf("membership: %w", err)
 	}
 	var f RegistryFile
 	if err := json.Unmarshal(raw, &f); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrBadConfig, FileRegistry, err)
+		return nil, fmt.Errorf("%w: %s: %v", state.ErrBadConfig, FileRegistry, err)
 	}
 	return &f, f.validate()
 }
@@ -199,7 +200,7 @@ func Open(ctx context.Context, dir string, passphrase []byte, opts ...RegistryOp
 	adv, err := net.ResolveTCPAddr("tcp", file.raftAdvertise())
 	if err != nil || adv.IP == nil || adv.IP.IsUnspecified() || adv.Port == 0 {
 		raftLn.Close()
-		return nil, fmt.Errorf("%w: raft advertise address %q is not dialable", ErrBadConfig, file.raftAdvertise())
+		return nil, fmt.Errorf("%w: raft advertise address %q is not dialable", state.ErrBadConfig, file.raftAdvertise())
 	}
 	dialer := &tls.Dialer{NetDialer: &net.Dialer{Timeout: 5 * time.Second}, Config: RaftClientTLS(r.tlsCert, r.roots, r.revoked)}
 	trans := NewNetworkTransport(NewStreamLayer(raftLn, adv, dialer.DialContext), o.log.With("server_id", file.ID))
@@ -277,7 +278,7 @@ func recoverPeers(cfg Config, log *slog.Logger) error {
 	}
 	conf, err := raft.ReadConfigJSON(path)
 	if err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrBadConfig, path, err)
+		return fmt.Errorf("%w: %s: %v", state.ErrBadConfig, path, err)
 	}
 	cfg = cfg.WithDefaults()
 	hl := newHCLog(log.With("component", "registry"), "raft")
@@ -316,7 +317,7 @@ func (r *Registry) loadKeys(passphrase []byte) error {
 		return err
 	}
 	if len(chain) < 3 {
-		return fmt.Errorf("%w: %s must hold the certificate, the intermediate and the root", ErrBadConfig, FileServerCert)
+		return fmt.Errorf("%w: %s must hold the certificate, the intermediate and the root", state.ErrBadConfig, FileServerCert)
 	}
 	r.root, r.inter = chain[len(chain)-1], chain[1]
 	r.roots = x509.NewCertPool()
@@ -404,8 +405,8 @@ func (r *Registry) Close() error {
 // state knows plus extra.
 func (r *Registry) currentAnchor(extra ...string) ([]byte, error) {
 	var urls []string
-	r.srv.fsm.read(func(st *State) {
-		for _, id := range SortedKeys(st.RegistryServers) {
+	r.srv.fsm.read(func(st *state.State) {
+		for _, id := range state.SortedKeys(st.RegistryServers) {
 			urls = append(urls, st.RegistryServers[id].URL)
 		}
 	})
@@ -441,7 +442,7 @@ func (r *Registry) revoked(serial string) bool {
 		return false
 	}
 	var ok bool
-	s.fsm.read(func(st *State) { _, ok = st.Revoked[serial] })
+	s.fsm.read(func(st *state.State) { _, ok = st.Revoked[serial] })
 	return ok
 }
 
@@ -528,7 +529,7 @@ type InitResult struct {
 // and the first admin operator, writes the anchor and stops again.
 func InitFirst(ctx context.Context, dir string, in InitOptions, passphrase []byte, opts ...RegistryOption) (*InitResult, error) {
 	if len(passphrase) == 0 {
-		return nil, fmt.Errorf("%w: empty passphrase", ErrBadConfig)
+		return nil, fmt.Errorf("%w: empty passphrase", state.ErrBadConfig)
 	}
 	o := registryOptions{log: slog.Default()}
 	for _, f := range opts {
@@ -538,10 +539,10 @@ func InitFirst(ctx context.Context, dir string, in InitOptions, passphrase []byt
 		in.AdminName = "admin"
 	}
 	if in.TSA && in.TSAURL == "" {
-		return nil, fmt.Errorf("%w: a TSA needs the URL it will be served at", ErrBadConfig)
+		return nil, fmt.Errorf("%w: a TSA needs the URL it will be served at", state.ErrBadConfig)
 	}
 	if _, err := os.Stat(filepath.Join(dir, FileRegistry)); err == nil {
-		return nil, fmt.Errorf("%w: %s already holds a registry server", ErrBootstrapped, dir)
+		return nil, fmt.Errorf("%w: %s already holds a registry server", state.ErrBootstrapped, dir)
 	}
 	file := &RegistryFile{Format: 1, ID: in.ID, Instance: in.Instance, RaftListen: in.RaftAddr, RaftAdvertise: in.RaftAdvertise,
 		APIListen: in.APIAddr, APIURLs: []string{strings.TrimRight(in.APIURL, "/")}}
@@ -560,7 +561,7 @@ func InitFirst(ctx context.Context, dir string, in InitOptions, passphrase []byt
 		}
 		if err == nil && authority.Config().Instance != in.Instance {
 			authority.Close()
-			err = fmt.Errorf("%w: imported CA is for instance %s", ErrBadConfig, authority.Config().Instance)
+			err = fmt.Errorf("%w: imported CA is for instance %s", state.ErrBadConfig, authority.Config().Instance)
 		}
 	} else {
 		authority, err = ca.Init(caDir, ca.Config{Instance: in.Instance, Organization: in.Org, Operator: in.Operator}, passphrase, ca.WithLogger(o.log))
@@ -570,7 +571,7 @@ func InitFirst(ctx context.Context, dir string, in InitOptions, passphrase []byt
 	}
 	res := &InitResult{Dir: dir, ID: in.ID, Instance: in.Instance, APIURL: file.APIURLs[0], RootSHA256: ca.Fingerprint(authority.Root()),
 		AdminName: in.AdminName, TSA: in.TSA}
-	var tsas []TSA
+	var tsas []state.TSA
 	err = func() error {
 		defer authority.Close()
 		srvKey, err := keystore.GenerateKey()
@@ -621,7 +622,7 @@ func InitFirst(ctx context.Context, dir string, in InitOptions, passphrase []byt
 			if err != nil {
 				return err
 			}
-			tsas = append(tsas, TSA{Name: "tsa-1", URL: in.TSAURL, CertDER: certs[0].Raw})
+			tsas = append(tsas, state.TSA{Name: "tsa-1", URL: in.TSAURL, CertDER: certs[0].Raw})
 		}
 		anchor, err := globalconf.NewAnchor(in.Instance, authority.Root(), cfgIss.Chain[0], file.APIURLs)
 		if err != nil {
@@ -653,15 +654,15 @@ func InitFirst(ctx context.Context, dir string, in InitOptions, passphrase []byt
 	if _, err := s.WaitLeader(ctx); err != nil {
 		return nil, err
 	}
-	hdr := Header{Actor: "init"}
-	if _, err := s.Apply(ctx, &InitInstance{Header: hdr, Instance: in.Instance, CAChain: [][]byte{r.inter.Raw, r.root.Raw}, TSAs: tsas}); err != nil {
+	hdr := state.Header{Actor: "init"}
+	if _, err := s.Apply(ctx, &state.InitInstance{Header: hdr, Instance: in.Instance, CAChain: [][]byte{r.inter.Raw, r.root.Raw}, TSAs: tsas}); err != nil {
 		return nil, err
 	}
-	if _, err := s.Apply(ctx, &SetRegistryServer{Header: hdr, ID: in.ID, URL: file.APIURLs[0],
+	if _, err := s.Apply(ctx, &state.SetRegistryServer{Header: hdr, ID: in.ID, URL: file.APIURLs[0],
 		CertSHA256: ca.Fingerprint(r.tlsCert.Leaf), CertSerial: ca.SerialHex(r.tlsCert.Leaf.SerialNumber)}); err != nil {
 		return nil, err
 	}
-	if res.AdminToken, _, err = s.CreateOperator(ctx, "init", in.AdminName, RoleAdmin); err != nil {
+	if res.AdminToken, _, err = s.CreateOperator(ctx, "init", in.AdminName, state.RoleAdmin); err != nil {
 		return nil, err
 	}
 	return res, nil
@@ -709,7 +710,7 @@ func readPEMCerts(path string) ([]*x509.Certificate, error) {
 func parsePEMCerts(raw []byte, what string) ([]*x509.Certificate, error) {
 	certs, err := ca.ParseCertificates(raw)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrBadConfig, what, err)
+		return nil, fmt.Errorf("%w: %s: %v", state.ErrBadConfig, what, err)
 	}
 	return certs, nil
 }

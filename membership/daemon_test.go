@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/dxl-network/dxl/ca"
+	"github.com/dxl-network/dxl/membership/internal/regtest"
+	"github.com/dxl-network/dxl/membership/state"
 )
 
 // TestFaultQuorumLossRecoveryPeersJSON follows docs/registry.md's recovery
@@ -106,7 +108,7 @@ func TestFaultQuorumLossRecoveryPeersJSON(t *testing.T) {
 func TestInitImportCAWithTSA(t *testing.T) {
 	ctx := ctxT(t, 60*time.Second)
 	work := t.TempDir()
-	src, err := ca.Init(filepath.Join(work, "ca"), ca.Config{Instance: testInstance, Operator: "GOV/OPERATOR"}, []byte(daemonPass), ca.WithLogger(testLogger()))
+	src, err := ca.Init(filepath.Join(work, "ca"), ca.Config{Instance: regtest.Instance, Operator: "GOV/OPERATOR"}, []byte(daemonPass), ca.WithLogger(regtest.Logger()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +116,7 @@ func TestInitImportCAWithTSA(t *testing.T) {
 	src.Close()
 	api := freePort(t)
 	dir := filepath.Join(work, "r1")
-	in := InitOptions{Instance: testInstance, ServerAddrs: ServerAddrs{ID: "reg-1", RaftAddr: freePort(t), APIAddr: api, APIURL: "https://" + api,
+	in := InitOptions{Instance: regtest.Instance, ServerAddrs: ServerAddrs{ID: "reg-1", RaftAddr: freePort(t), APIAddr: api, APIURL: "https://" + api,
 		DNSNames: []string{"localhost"}}, ImportCA: filepath.Join(work, "ca"), TSA: true, TSAURL: "http://127.0.0.1:8080/"}
 	res, err := InitFirst(ctx, dir, in, []byte(daemonPass), daemonOpts()...)
 	if err != nil {
@@ -126,7 +128,7 @@ func TestInitImportCAWithTSA(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, DirTSA, "tsa.key")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := InitFirst(ctx, dir, in, []byte(daemonPass), daemonOpts()...); !errors.Is(err, ErrBootstrapped) {
+	if _, err := InitFirst(ctx, dir, in, []byte(daemonPass), daemonOpts()...); !errors.Is(err, state.ErrBootstrapped) {
 		t.Fatalf("second init: %v", err)
 	}
 	r, err := Open(ctx, dir, []byte(daemonPass), daemonOpts()...)

@@ -9,6 +9,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/dxl-network/dxl/membership/internal/regtest"
+	"github.com/dxl-network/dxl/membership/state"
 )
 
 // ackLog records which admissions a client saw acknowledged.
@@ -50,16 +53,16 @@ func TestFaultKillLeaderDuringAdmissions(t *testing.T) {
 			if s == nil {
 				continue
 			}
-			a := newApplicant(t, fmt.Sprintf("K%04d", i))
+			a := regtest.NewApplicant(t, fmt.Sprintf("K%04d", i))
 			id := fmt.Sprintf("req-%04d", i)
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-			_, err := s.Apply(ctx, a.submit(id))
+			_, err := s.Apply(ctx, a.Submit(id))
 			if err == nil {
 				acks.mu.Lock()
 				acks.submitted = append(acks.submitted, id)
-				acks.members[id] = a.member
+				acks.members[id] = a.Member
 				acks.mu.Unlock()
-				_, err = s.Apply(ctx, a.approve(t, c.ca, id))
+				_, err = s.Apply(ctx, a.Approve(t, c.ca, id))
 				if err == nil {
 					acks.mu.Lock()
 					acks.approved = append(acks.approved, id)
@@ -69,7 +72,7 @@ func TestFaultKillLeaderDuringAdmissions(t *testing.T) {
 			cancel()
 			if err != nil {
 				acks.mu.Lock()
-				acks.failures[ErrorCode(err)]++
+				acks.failures[state.ErrorCode(err)]++
 				acks.mu.Unlock()
 				time.Sleep(5 * time.Millisecond) // no leader yet: do not spin
 			}
@@ -119,7 +122,7 @@ func TestFaultKillLeaderDuringAdmissions(t *testing.T) {
 		for _, id := range acks.approved {
 			r, _ := s.Request(id)
 			m, err := s.Member(acks.members[id])
-			if r.Status != RequestApproved || err != nil || m.Status != MemberActive {
+			if r.Status != state.RequestApproved || err != nil || m.Status != state.MemberActive {
 				t.Fatalf("%s lost acknowledged approval %s: request %s, member %+v", s.ID(), id, r.Status, m)
 			}
 		}
@@ -147,7 +150,7 @@ func TestPartitionMinorityCannotCommit(t *testing.T) {
 			c := newCluster(t, clusterOpts{n: 3})
 			ctx := ctxT(t, 60*time.Second)
 			leader := c.waitLeader()
-			if err := c.admitVia(ctx, leader, newApplicant(t, "PRE"), "req-pre"); err != nil {
+			if err := c.admitVia(ctx, leader, regtest.NewApplicant(t, "PRE"), "req-pre"); err != nil {
 				t.Fatal(err)
 			}
 			c.waitConverged()
@@ -169,12 +172,12 @@ func TestPartitionMinorityCannotCommit(t *testing.T) {
 			for k := range 3 {
 				id := fmt.Sprintf("req-iso-%d", k)
 				wctx, cancel := context.WithTimeout(ctx, time.Second)
-				_, err := c.server(iso).Apply(wctx, newApplicant(t, fmt.Sprintf("ISO%d", k)).submit(id))
+				_, err := c.server(iso).Apply(wctx, regtest.NewApplicant(t, fmt.Sprintf("ISO%d", k)).Submit(id))
 				cancel()
 				if err == nil {
 					t.Fatalf("write %s through the isolated server succeeded", id)
 				}
-				if !errors.Is(err, ErrIndeterminate) && !errors.Is(err, ErrNotLeader) && !errors.Is(err, ErrTimeout) {
+				if !errors.Is(err, state.ErrIndeterminate) && !errors.Is(err, state.ErrNotLeader) && !errors.Is(err, state.ErrTimeout) {
 					t.Fatalf("write through the isolated server: unexpected %v", err)
 				}
 				lost = append(lost, id)
@@ -186,7 +189,7 @@ func TestPartitionMinorityCannotCommit(t *testing.T) {
 			// The majority elects a leader (or keeps its own) and commits.
 			newLeader := c.waitLeader(majority...)
 			for k := range 3 {
-				a := newApplicant(t, fmt.Sprintf("MAJ%d", k))
+				a := regtest.NewApplicant(t, fmt.Sprintf("MAJ%d", k))
 				if err := c.admitVia(ctx, c.server(majority[k%2]), a, fmt.Sprintf("req-maj-%d", k)); err != nil {
 					t.Fatal(err)
 				}
@@ -196,7 +199,7 @@ func TestPartitionMinorityCannotCommit(t *testing.T) {
 			}
 			for _, id := range lost {
 				for _, i := range majority {
-					if _, err := c.server(i).Request(id); !errors.Is(err, ErrUnknownRequest) {
+					if _, err := c.server(i).Request(id); !errors.Is(err, state.ErrUnknownRequest) {
 						t.Fatalf("minority write %s visible on %s", id, c.ids[i])
 					}
 				}
@@ -208,12 +211,12 @@ func TestPartitionMinorityCannotCommit(t *testing.T) {
 			c.waitConverged()
 			isoSrv := c.server(iso)
 			for k := range 3 {
-				if r, err := isoSrv.Request(fmt.Sprintf("req-maj-%d", k)); err != nil || r.Status != RequestApproved {
+				if r, err := isoSrv.Request(fmt.Sprintf("req-maj-%d", k)); err != nil || r.Status != state.RequestApproved {
 					t.Fatalf("isolated server did not catch up: %+v %v", r, err)
 				}
 			}
 			for _, id := range lost {
-				if _, err := isoSrv.Request(id); !errors.Is(err, ErrUnknownRequest) {
+				if _, err := isoSrv.Request(id); !errors.Is(err, state.ErrUnknownRequest) {
 					t.Fatalf("uncommitted write %s survived on the isolated server", id)
 				}
 			}
@@ -237,7 +240,7 @@ func TestRestartCatchesUpFromDiskAndSnapshot(t *testing.T) {
 		t.Helper()
 		for i := from; i < to; i++ {
 			s := c.waitLeader()
-			if err := c.admitVia(ctx, s, newApplicant(t, fmt.Sprintf("R%03d", i)), fmt.Sprintf("req-%03d", i)); err != nil {
+			if err := c.admitVia(ctx, s, regtest.NewApplicant(t, fmt.Sprintf("R%03d", i)), fmt.Sprintf("req-%03d", i)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -278,7 +281,7 @@ func TestRestartCatchesUpFromDiskAndSnapshot(t *testing.T) {
 	}
 	c.heal()
 	want := c.waitConverged()
-	if st, _ := DecodeState(want); len(st.Members) != 30 {
+	if st, _ := state.DecodeState(want); len(st.Members) != 30 {
 		t.Fatalf("%d members after catch-up", len(st.Members))
 	}
 

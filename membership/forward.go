@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dxl-network/dxl/ca"
+	"github.com/dxl-network/dxl/membership/state"
 )
 
 // InternalApplyPath is where a leader receives forwarded commands.
@@ -57,7 +58,7 @@ func NewHTTPForwarder(s *Server, clientTLS *tls.Config) *HTTPForwarder {
 		}
 		fp := ca.Fingerprint(cs.PeerCertificates[0])
 		known := false
-		s.fsm.read(func(st *State) {
+		s.fsm.read(func(st *state.State) {
 			for _, rs := range st.RegistryServers {
 				known = known || rs.CertSHA256 == fp
 			}
@@ -79,47 +80,47 @@ func NewHTTPForwarder(s *Server, clientTLS *tls.Config) *HTTPForwarder {
 }
 
 // Forward implements Forwarder.
-func (f *HTTPForwarder) Forward(ctx context.Context, leaderID, _ string, cmd Command) (Result, error) {
+func (f *HTTPForwarder) Forward(ctx context.Context, leaderID, _ string, cmd state.Command) (Result, error) {
 	var base string
-	f.srv.fsm.read(func(st *State) { base = st.RegistryServers[leaderID].URL })
+	f.srv.fsm.read(func(st *state.State) { base = st.RegistryServers[leaderID].URL })
 	if base == "" {
-		return Result{}, fmt.Errorf("%w: leader %s has no API URL in the registry state", ErrTimeout, leaderID)
+		return Result{}, fmt.Errorf("%w: leader %s has no API URL in the registry state", state.ErrTimeout, leaderID)
 	}
-	data, err := EncodeCommand(cmd)
+	data, err := state.EncodeCommand(cmd)
 	if err != nil {
 		return Result{}, err
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+InternalApplyPath, bytes.NewReader(data))
 	if err != nil {
-		return Result{}, fmt.Errorf("%w: %v", ErrTimeout, err)
+		return Result{}, fmt.Errorf("%w: %v", state.ErrTimeout, err)
 	}
 	req.Header.Set("Content-Type", "application/octet-stream")
 	resp, err := f.client.Do(req)
 	if err != nil {
 		var op *net.OpError
 		if errors.As(err, &op) && op.Op == "dial" {
-			return Result{}, fmt.Errorf("%w: leader %s unreachable: %v", ErrTimeout, leaderID, err)
+			return Result{}, fmt.Errorf("%w: leader %s unreachable: %v", state.ErrTimeout, leaderID, err)
 		}
-		return Result{}, fmt.Errorf("%w: forwarding to %s: %v", ErrIndeterminate, leaderID, err)
+		return Result{}, fmt.Errorf("%w: forwarding to %s: %v", state.ErrIndeterminate, leaderID, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return Result{}, fmt.Errorf("%w: reading the leader's answer: %v", ErrIndeterminate, err)
+		return Result{}, fmt.Errorf("%w: reading the leader's answer: %v", state.ErrIndeterminate, err)
 	}
 	if resp.StatusCode == http.StatusOK {
 		var r Result
 		if err := json.Unmarshal(body, &r); err != nil {
-			return Result{}, fmt.Errorf("%w: leader answer: %v", ErrIndeterminate, err)
+			return Result{}, fmt.Errorf("%w: leader answer: %v", state.ErrIndeterminate, err)
 		}
 		return r, nil
 	}
 	var e apiErrorBody
 	if json.Unmarshal(body, &e) != nil || e.Error.Code == "" {
 		if resp.StatusCode >= 500 {
-			return Result{}, fmt.Errorf("%w: leader %s answered %s", ErrIndeterminate, leaderID, resp.Status)
+			return Result{}, fmt.Errorf("%w: leader %s answered %s", state.ErrIndeterminate, leaderID, resp.Status)
 		}
-		return Result{}, fmt.Errorf("%w: leader %s answered %s", ErrTimeout, leaderID, resp.Status)
+		return Result{}, fmt.Errorf("%w: leader %s answered %s", state.ErrTimeout, leaderID, resp.Status)
 	}
 	return Result{}, remoteError(e.Error.Code, e.Error.Message)
 }
@@ -128,12 +129,12 @@ func (f *HTTPForwarder) Forward(ctx context.Context, leaderID, _ string, cmd Com
 // sentinel (errors.Is works) with the remote message.
 func remoteError(code, msg string) error {
 	if code == "not_leader" {
-		return &NotLeaderError{}
+		return &state.NotLeaderError{}
 	}
-	if s := ErrorForCode(code); s != nil {
+	if s := state.ErrorForCode(code); s != nil {
 		return &codedError{sentinel: s, msg: msg}
 	}
-	return fmt.Errorf("%w: remote error %s: %s", ErrIndeterminate, code, msg)
+	return fmt.Errorf("%w: remote error %s: %s", state.ErrIndeterminate, code, msg)
 }
 
 type codedError struct {

@@ -9,6 +9,8 @@ import (
 	"sync"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/dxl-network/dxl/membership/state"
 )
 
 // maxSnapshotSize caps what Restore reads, so a corrupt snapshot cannot
@@ -33,7 +35,7 @@ type fsm struct {
 	log *slog.Logger
 
 	mu sync.RWMutex
-	st *State
+	st *state.State
 
 	amu     sync.Mutex
 	applied uint64
@@ -43,7 +45,7 @@ type fsm struct {
 var _ raft.ConfigurationStore = (*fsm)(nil)
 
 func newFSM(log *slog.Logger) *fsm {
-	return &fsm{log: log, st: NewState(), advance: make(chan struct{})}
+	return &fsm{log: log, st: state.NewState(), advance: make(chan struct{})}
 }
 
 func (f *fsm) setApplied(index uint64, force bool) {
@@ -94,14 +96,14 @@ func (f *fsm) StoreConfiguration(index uint64, _ raft.Configuration) { f.setAppl
 
 // Apply implements raft.FSM.
 func (f *fsm) Apply(l *raft.Log) any {
-	cmd, err := DecodeCommand(l.Data)
+	cmd, err := state.DecodeCommand(l.Data)
 	if err != nil {
 		f.log.Warn("undecodable log entry", "index", l.Index, "error", err)
 		f.setApplied(l.Index, false)
 		return &applyResult{index: l.Index, err: err}
 	}
 	f.mu.Lock()
-	target, err := f.st.apply(l.Index, cmd)
+	target, err := f.st.Apply(l.Index, cmd)
 	f.mu.Unlock()
 	f.setApplied(l.Index, false)
 	if err != nil {
@@ -111,7 +113,7 @@ func (f *fsm) Apply(l *raft.Log) any {
 }
 
 // read runs fn on the state under the read lock. fn must not keep s.
-func (f *fsm) read(fn func(s *State)) {
+func (f *fsm) read(fn func(s *state.State)) {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	fn(f.st)
@@ -140,13 +142,13 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 		return fmt.Errorf("membership: read snapshot: %w", err)
 	}
 	if len(b) > maxSnapshotSize {
-		return fmt.Errorf("%w: snapshot over %d bytes", ErrTooLarge, maxSnapshotSize)
+		return fmt.Errorf("%w: snapshot over %d bytes", state.ErrTooLarge, maxSnapshotSize)
 	}
 	if len(b) < 8 {
-		return fmt.Errorf("%w: snapshot of %d bytes", ErrBadCommand, len(b))
+		return fmt.Errorf("%w: snapshot of %d bytes", state.ErrBadCommand, len(b))
 	}
 	applied := binary.BigEndian.Uint64(b)
-	st, err := DecodeState(b[8:])
+	st, err := state.DecodeState(b[8:])
 	if err != nil {
 		return err
 	}

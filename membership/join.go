@@ -29,6 +29,7 @@ import (
 	"github.com/dxl-network/dxl/internal/fsutil"
 	"github.com/dxl-network/dxl/internal/ident"
 	"github.com/dxl-network/dxl/internal/keystore"
+	"github.com/dxl-network/dxl/membership/state"
 )
 
 // One-time join tokens let a new registry server join over an
@@ -53,129 +54,6 @@ import (
 // Adding the voter only once the new server runs keeps a quorum: a voter
 // added before it could answer would count against the majority.
 
-// Command types of the join workflow.
-const (
-	CmdCreateJoinToken  CommandType = 20
-	CmdConsumeJoinToken CommandType = 21
-)
-
-func init() {
-	commandTypes[CmdCreateJoinToken] = struct {
-		name string
-		new  func() Command
-	}{"create_join_token", func() Command { return new(CreateJoinToken) }}
-	commandTypes[CmdConsumeJoinToken] = struct {
-		name string
-		new  func() Command
-	}{"consume_join_token", func() Command { return new(ConsumeJoinToken) }}
-}
-
-// Join token limits.
-const (
-	DefaultJoinTokenTTL = time.Hour
-	MaxJoinTokenTTL     = 7 * 24 * time.Hour
-	// joinTokenKeep is how long a used or expired token stays in the state
-	// (so reuse is reported as such) before create_join_token prunes it.
-	joinTokenKeep = 7 * 24 * time.Hour
-	// JoinTokenPrefix starts every join token string.
-	JoinTokenPrefix = "dxljoin1."
-)
-
-// JoinToken is a join token as the replicated state keeps it: never the
-// secret, only its SHA-256.
-type JoinToken struct {
-	SecretSHA256 string     `json:"secret_sha256"`
-	CreatedBy    string     `json:"created_by"`
-	CreatedAt    time.Time  `json:"created_at"`
-	ExpiresAt    time.Time  `json:"expires_at"`
-	UsedBy       string     `json:"used_by,omitempty"` // the server ID that joined with it
-	UsedAt       *time.Time `json:"used_at,omitempty"`
-}
-
-func (t JoinToken) clone() JoinToken {
-	if t.UsedAt != nil {
-		u := *t.UsedAt
-		t.UsedAt = &u
-	}
-	return t
-}
-
-// CreateJoinToken records a new join token (by the SHA-256 of its secret).
-type CreateJoinToken struct {
-	Header
-	SecretSHA256 string    `json:"secret_sha256"`
-	ExpiresAt    time.Time `json:"expires_at"`
-}
-
-// ConsumeJoinToken uses a join token up for server ServerID.
-type ConsumeJoinToken struct {
-	Header
-	SecretSHA256 string `json:"secret_sha256"`
-	ServerID     string `json:"server_id"`
-}
-
-func (*CreateJoinToken) Type() CommandType  { return CmdCreateJoinToken }
-func (*ConsumeJoinToken) Type() CommandType { return CmdConsumeJoinToken }
-
-func (c *CreateJoinToken) prepare(io.Reader) error {
-	if err := checkHex256(c.SecretSHA256); err != nil {
-		return invalid("join token hash: %v", err)
-	}
-	if c.ExpiresAt.IsZero() || !c.ExpiresAt.After(c.Time) || c.ExpiresAt.Sub(c.Time) > MaxJoinTokenTTL {
-		return invalid("join token expiry must be after now and within %s", MaxJoinTokenTTL)
-	}
-	c.ExpiresAt = c.ExpiresAt.UTC()
-	return nil
-}
-
-func (c *ConsumeJoinToken) prepare(io.Reader) error {
-	if err := checkHex256(c.SecretSHA256); err != nil {
-		return fmt.Errorf("%w: malformed secret", ErrJoinTokenUnknown)
-	}
-	if err := ident.CheckPart(c.ServerID); err != nil {
-		return invalid("server ID: %v", err)
-	}
-	return nil
-}
-
-// applyJoin runs the join token commands.
-func (s *State) applyJoin(c Command, now time.Time, actor string) (target, detail string, err error) {
-	switch c := c.(type) {
-	case *CreateJoinToken:
-		if _, ok := s.JoinTokens[c.SecretSHA256]; ok {
-			return "", "", invalid("join token already exists")
-		}
-		for h, t := range s.JoinTokens { // prune: deterministic, by the command's time
-			if now.Sub(t.ExpiresAt) > joinTokenKeep {
-				delete(s.JoinTokens, h)
-			}
-		}
-		if s.JoinTokens == nil {
-			s.JoinTokens = map[string]JoinToken{}
-		}
-		s.JoinTokens[c.SecretSHA256] = JoinToken{SecretSHA256: c.SecretSHA256, CreatedBy: actor, CreatedAt: now, ExpiresAt: c.ExpiresAt}
-		return c.SecretSHA256[:16], "expires " + c.ExpiresAt.Format(time.RFC3339), nil
-	case *ConsumeJoinToken:
-		t, ok := s.JoinTokens[c.SecretSHA256]
-		switch {
-		case !ok:
-			return "", "", ErrJoinTokenUnknown
-		case t.UsedBy != "":
-			return "", "", fmt.Errorf("%w: by %s at %s", ErrJoinTokenUsed, t.UsedBy, t.UsedAt.Format(time.RFC3339))
-		case !now.Before(t.ExpiresAt):
-			return "", "", fmt.Errorf("%w: at %s", ErrJoinTokenExpired, t.ExpiresAt.Format(time.RFC3339))
-		}
-		if _, ok := s.RegistryServers[c.ServerID]; ok {
-			return "", "", fmt.Errorf("%w: registry server %s exists", ErrIllegalTransition, c.ServerID)
-		}
-		at := now
-		t.UsedBy, t.UsedAt = c.ServerID, &at
-		s.JoinTokens[c.SecretSHA256] = t
-		return c.ServerID, "join token " + c.SecretSHA256[:16], nil
-	}
-	return "", "", fmt.Errorf("%w: no handler for %s", ErrBadCommand, c.Type())
-}
-
 // JoinTicket is what a join token string carries.
 type JoinTicket struct {
 	APIURL     string `json:"api_url"`
@@ -186,30 +64,30 @@ type JoinTicket struct {
 // String encodes t as "dxljoin1." + base64url(JSON).
 func (t JoinTicket) String() string {
 	b, _ := json.Marshal(t)
-	return JoinTokenPrefix + base64.RawURLEncoding.EncodeToString(b)
+	return state.JoinTokenPrefix + base64.RawURLEncoding.EncodeToString(b)
 }
 
 // ParseJoinToken decodes a join token string.
 func ParseJoinToken(s string) (JoinTicket, error) {
 	var t JoinTicket
 	s = strings.TrimSpace(s)
-	if !strings.HasPrefix(s, JoinTokenPrefix) || len(s) > 4096 {
-		return t, fmt.Errorf("%w: not a %s… join token", ErrJoinTokenUnknown, JoinTokenPrefix)
+	if !strings.HasPrefix(s, state.JoinTokenPrefix) || len(s) > 4096 {
+		return t, fmt.Errorf("%w: not a %s… join token", state.ErrJoinTokenUnknown, state.JoinTokenPrefix)
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(s, JoinTokenPrefix))
+	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(s, state.JoinTokenPrefix))
 	if err == nil {
 		dec := json.NewDecoder(bytes.NewReader(raw))
 		dec.DisallowUnknownFields()
 		err = dec.Decode(&t)
 	}
 	if err != nil {
-		return t, fmt.Errorf("%w: malformed join token: %v", ErrJoinTokenUnknown, err)
+		return t, fmt.Errorf("%w: malformed join token: %v", state.ErrJoinTokenUnknown, err)
 	}
 	if u, err := url.Parse(t.APIURL); err != nil || u.Scheme != "https" || u.Host == "" {
-		return t, fmt.Errorf("%w: join token API URL %q is not https", ErrJoinTokenUnknown, t.APIURL)
+		return t, fmt.Errorf("%w: join token API URL %q is not https", state.ErrJoinTokenUnknown, t.APIURL)
 	}
-	if checkHex256(t.RootSHA256) != nil || checkHex256(t.Secret) != nil {
-		return t, fmt.Errorf("%w: join token root pin or secret malformed", ErrJoinTokenUnknown)
+	if state.CheckHex256(t.RootSHA256) != nil || state.CheckHex256(t.Secret) != nil {
+		return t, fmt.Errorf("%w: join token root pin or secret malformed", state.ErrJoinTokenUnknown)
 	}
 	return t, nil
 }
@@ -261,12 +139,12 @@ const (
 func (r *Registry) routes(mux *http.ServeMux) {
 	a := r.api
 	mux.HandleFunc("POST "+JoinTokensPath, func(w http.ResponseWriter, req *http.Request) {
-		a.ServeHTTPWith(w, req, a.auth(RoleAdmin, r.mintToken))
+		a.ServeHTTPWith(w, req, a.auth(state.RoleAdmin, r.mintToken))
 	})
 	mux.HandleFunc("POST "+JoinPath, func(w http.ResponseWriter, req *http.Request) { a.ServeHTTPWith(w, req, r.join) })
 	mux.HandleFunc("POST "+AddVoterPath, func(w http.ResponseWriter, req *http.Request) { a.ServeHTTPWith(w, req, r.addVoter) })
 	mux.HandleFunc("POST /v1/admin/registry-servers/{id}/remove", func(w http.ResponseWriter, req *http.Request) {
-		a.ServeHTTPWith(w, req, a.auth(RoleAdmin, r.removeServer))
+		a.ServeHTTPWith(w, req, a.auth(state.RoleAdmin, r.removeServer))
 	})
 	mux.Handle("/", a)
 }
@@ -290,14 +168,14 @@ type MintJoinTokenResponse struct {
 // pointing at this server, and commits its hash.
 func (r *Registry) CreateJoinToken(ctx context.Context, actor string, ttl time.Duration) (MintJoinTokenResponse, error) {
 	if ttl == 0 {
-		ttl = DefaultJoinTokenTTL
+		ttl = state.DefaultJoinTokenTTL
 	}
 	secret, hash, err := r.srv.NewOperatorToken() // 256 random bits, hex
 	if err != nil {
 		return MintJoinTokenResponse{}, err
 	}
 	now := r.srv.now().UTC()
-	cmd := &CreateJoinToken{Header: Header{Actor: actor, Time: now}, SecretSHA256: hash, ExpiresAt: now.Add(ttl)}
+	cmd := &state.CreateJoinToken{Header: state.Header{Actor: actor, Time: now}, SecretSHA256: hash, ExpiresAt: now.Add(ttl)}
 	res, err := r.srv.Apply(ctx, cmd)
 	if err != nil {
 		return MintJoinTokenResponse{}, err
@@ -310,7 +188,7 @@ func (r *Registry) CreateJoinToken(ctx context.Context, actor string, ttl time.D
 	return MintJoinTokenResponse{Token: t.String(), ExpiresAt: cmd.ExpiresAt, APIURL: t.APIURL, Index: res.Index}, nil
 }
 
-func (r *Registry) mintToken(w http.ResponseWriter, req *http.Request, op Operator) {
+func (r *Registry) mintToken(w http.ResponseWriter, req *http.Request, op state.Operator) {
 	var b struct {
 		TTL string `json:"ttl"`
 	}
@@ -324,7 +202,7 @@ func (r *Registry) mintToken(w http.ResponseWriter, req *http.Request, op Operat
 	if b.TTL != "" {
 		var err error
 		if ttl, err = time.ParseDuration(b.TTL); err != nil || ttl <= 0 {
-			writeErr(w, invalid("ttl %q: want a positive Go duration such as 1h", b.TTL))
+			writeErr(w, state.Invalidf("ttl %q: want a positive Go duration such as 1h", b.TTL))
 			return
 		}
 	}
@@ -339,25 +217,25 @@ func (r *Registry) mintToken(w http.ResponseWriter, req *http.Request, op Operat
 // checkJoinRequest validates everything it can before the token is used.
 func checkJoinRequest(b *JoinRequest) (*x509.CertificateRequest, []net.IP, error) {
 	if err := ident.CheckPart(b.ID); err != nil {
-		return nil, nil, invalid("server ID: %v", err)
+		return nil, nil, state.Invalidf("server ID: %v", err)
 	}
 	if host, port, err := net.SplitHostPort(b.RaftAddr); err != nil || host == "" || port == "" || port == "0" {
-		return nil, nil, invalid("raft address %q: want host:port", b.RaftAddr)
+		return nil, nil, state.Invalidf("raft address %q: want host:port", b.RaftAddr)
 	}
 	if u, err := url.Parse(b.APIURL); err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || len(b.APIURL) > 512 {
-		return nil, nil, invalid("API URL %q: want https://host[:port]", b.APIURL)
+		return nil, nil, state.Invalidf("API URL %q: want https://host[:port]", b.APIURL)
 	}
 	var ips []net.IP
 	for _, s := range b.IPs {
 		ip := net.ParseIP(s)
 		if ip == nil {
-			return nil, nil, invalid("IP address %q", s)
+			return nil, nil, state.Invalidf("IP address %q", s)
 		}
 		ips = append(ips, ip)
 	}
 	csr, err := ca.ParseCSR([]byte(b.CSR))
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", ErrBadCSR, err)
+		return nil, nil, fmt.Errorf("%w: %v", state.ErrBadCSR, err)
 	}
 	return csr, ips, nil
 }
@@ -394,11 +272,11 @@ func (r *Registry) admit(ctx context.Context, b *JoinRequest, csr *x509.Certific
 	_ = r.srv.fsm.waitApplied(wctx, r.srv.raft.CommitIndex())
 	cancel()
 	var known bool
-	r.srv.fsm.read(func(st *State) { _, known = st.JoinTokens[hash] })
+	r.srv.fsm.read(func(st *state.State) { _, known = st.JoinTokens[hash] })
 	if !known {
-		return nil, ErrJoinTokenUnknown
+		return nil, state.ErrJoinTokenUnknown
 	}
-	if _, err := r.srv.Apply(ctx, &ConsumeJoinToken{Header: Header{Actor: "join:" + b.ID},
+	if _, err := r.srv.Apply(ctx, &state.ConsumeJoinToken{Header: state.Header{Actor: "join:" + b.ID},
 		SecretSHA256: hash, ServerID: b.ID}); err != nil {
 		return nil, err
 	}
@@ -408,7 +286,7 @@ func (r *Registry) admit(ctx context.Context, b *JoinRequest, csr *x509.Certific
 	if err != nil {
 		return nil, caError(err)
 	}
-	res, err := r.srv.Apply(ctx, &SetRegistryServer{Header: Header{Actor: "join:" + b.ID}, ID: b.ID, URL: b.APIURL,
+	res, err := r.srv.Apply(ctx, &state.SetRegistryServer{Header: state.Header{Actor: "join:" + b.ID}, ID: b.ID, URL: b.APIURL,
 		CertSHA256: iss.Fingerprint, CertSerial: iss.Serial})
 	if err != nil {
 		return nil, err
@@ -438,11 +316,11 @@ func (r *Registry) admit(ctx context.Context, b *JoinRequest, csr *x509.Certific
 // one the state records for a registry server, and that server's ID.
 func (r *Registry) serverCertOf(req *http.Request) (string, error) {
 	if req.TLS == nil || len(req.TLS.VerifiedChains) == 0 || len(req.TLS.PeerCertificates) == 0 {
-		return "", fmt.Errorf("%w: a registry server certificate (mutual TLS) is required", ErrUnauthenticated)
+		return "", fmt.Errorf("%w: a registry server certificate (mutual TLS) is required", state.ErrUnauthenticated)
 	}
 	fp := ca.Fingerprint(req.TLS.PeerCertificates[0])
 	id := ""
-	r.srv.fsm.read(func(st *State) {
+	r.srv.fsm.read(func(st *state.State) {
 		for sid, rs := range st.RegistryServers {
 			if subtle.ConstantTimeCompare([]byte(rs.CertSHA256), []byte(fp)) == 1 {
 				id = sid
@@ -450,7 +328,7 @@ func (r *Registry) serverCertOf(req *http.Request) (string, error) {
 		}
 	})
 	if id == "" {
-		return "", fmt.Errorf("%w: certificate %s is not a registry server's", ErrForbidden, fp)
+		return "", fmt.Errorf("%w: certificate %s is not a registry server's", state.ErrForbidden, fp)
 	}
 	return id, nil
 }
@@ -459,7 +337,7 @@ func (r *Registry) serverCertOf(req *http.Request) (string, error) {
 func (r *Registry) leaderURL() string {
 	id, _ := r.srv.Leader()
 	var u string
-	r.srv.fsm.read(func(st *State) { u = st.RegistryServers[id].URL })
+	r.srv.fsm.read(func(st *state.State) { u = st.RegistryServers[id].URL })
 	return u
 }
 
@@ -487,15 +365,15 @@ func (r *Registry) addVoter(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	if b.ID != id {
-		writeErr(w, fmt.Errorf("%w: certificate belongs to %s, not %s", ErrForbidden, id, b.ID))
+		writeErr(w, fmt.Errorf("%w: certificate belongs to %s, not %s", state.ErrForbidden, id, b.ID))
 		return
 	}
 	if host, port, err := net.SplitHostPort(b.RaftAddr); err != nil || host == "" || port == "" {
-		writeErr(w, invalid("raft address %q", b.RaftAddr))
+		writeErr(w, state.Invalidf("raft address %q", b.RaftAddr))
 		return
 	}
 	if err := r.srv.AddVoter(req.Context(), b.ID, b.RaftAddr); err != nil {
-		if errors.Is(err, ErrNotLeader) {
+		if errors.Is(err, state.ErrNotLeader) {
 			r.writeNotLeader(w, err)
 			return
 		}
@@ -515,16 +393,16 @@ type RemoveServerResponse struct {
 // its registry-server record. Leader only (*NotLeaderError elsewhere).
 func (r *Registry) RemoveServer(ctx context.Context, actor, id string) (RemoveServerResponse, error) {
 	if err := ident.CheckPart(id); err != nil {
-		return RemoveServerResponse{}, invalid("server ID: %v", err)
+		return RemoveServerResponse{}, state.Invalidf("server ID: %v", err)
 	}
 	if err := r.srv.RemoveServer(ctx, id); err != nil {
 		return RemoveServerResponse{}, err
 	}
 	var known bool
-	r.srv.fsm.read(func(st *State) { _, known = st.RegistryServers[id] })
+	r.srv.fsm.read(func(st *state.State) { _, known = st.RegistryServers[id] })
 	out := RemoveServerResponse{ID: id}
 	if known {
-		res, err := r.srv.Apply(ctx, &SetRegistryServer{Header: Header{Actor: actor}, ID: id, Delete: true})
+		res, err := r.srv.Apply(ctx, &state.SetRegistryServer{Header: state.Header{Actor: actor}, ID: id, Delete: true})
 		if err != nil {
 			return out, err
 		}
@@ -533,10 +411,10 @@ func (r *Registry) RemoveServer(ctx context.Context, actor, id string) (RemoveSe
 	return out, nil
 }
 
-func (r *Registry) removeServer(w http.ResponseWriter, req *http.Request, op Operator) {
+func (r *Registry) removeServer(w http.ResponseWriter, req *http.Request, op state.Operator) {
 	out, err := r.RemoveServer(req.Context(), op.Name, req.PathValue("id"))
 	if err != nil {
-		if errors.Is(err, ErrNotLeader) {
+		if errors.Is(err, state.ErrNotLeader) {
 			r.writeNotLeader(w, err)
 			return
 		}
@@ -601,12 +479,12 @@ func postJSON(ctx context.Context, client *http.Client, url, bearer string, in, 
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrTimeout, url, err)
+		return fmt.Errorf("%w: %s: %v", state.ErrTimeout, url, err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
 	if err != nil {
-		return fmt.Errorf("%w: reading the answer of %s: %v", ErrIndeterminate, url, err)
+		return fmt.Errorf("%w: reading the answer of %s: %v", state.ErrIndeterminate, url, err)
 	}
 	if resp.StatusCode/100 == 2 {
 		if out == nil {
@@ -623,9 +501,9 @@ func postJSON(ctx context.Context, client *http.Client, url, bearer string, in, 
 	}
 	err = remoteError(e.Error.Code, e.Error.Message)
 	if e.Error.Code == "not_leader" {
-		return &LeaderHint{URL: e.LeaderURL, Err: &NotLeaderError{}}
+		return &LeaderHint{URL: e.LeaderURL, Err: &state.NotLeaderError{}}
 	}
-	if errors.Is(err, ErrIndeterminate) && ErrorForCode(e.Error.Code) == nil {
+	if errors.Is(err, state.ErrIndeterminate) && state.ErrorForCode(e.Error.Code) == nil {
 		return fmt.Errorf("%w: %s: %s", errRemote, e.Error.Code, e.Error.Message)
 	}
 	return err
@@ -703,14 +581,14 @@ type JoinResult struct {
 // voter. Nothing is written when the server refuses the token.
 func JoinCluster(ctx context.Context, dir string, in JoinOptions, passphrase []byte) (*JoinResult, error) {
 	if len(passphrase) == 0 {
-		return nil, fmt.Errorf("%w: empty passphrase", ErrBadConfig)
+		return nil, fmt.Errorf("%w: empty passphrase", state.ErrBadConfig)
 	}
 	t, err := ParseJoinToken(in.Token)
 	if err != nil {
 		return nil, err
 	}
 	if _, err := os.Stat(filepath.Join(dir, FileRegistry)); err == nil {
-		return nil, fmt.Errorf("%w: %s already holds a registry server", ErrBootstrapped, dir)
+		return nil, fmt.Errorf("%w: %s already holds a registry server", state.ErrBootstrapped, dir)
 	}
 	file := &RegistryFile{Format: 1, ID: in.ID, Instance: "pending", RaftListen: in.RaftAddr, RaftAdvertise: in.RaftAdvertise,
 		APIListen: in.APIAddr, APIURLs: []string{strings.TrimRight(in.APIURL, "/")}, JoinURL: strings.TrimRight(t.APIURL, "/")}
@@ -741,7 +619,7 @@ func JoinCluster(ctx context.Context, dir string, in JoinOptions, passphrase []b
 		return nil, err
 	}
 	if len(chain) < 3 || ca.Fingerprint(chain[len(chain)-1]) != t.RootSHA256 || !chain[0].PublicKey.(interface{ Equal(crypto.PublicKey) bool }).Equal(key.Public()) {
-		return nil, fmt.Errorf("%w: the server returned a certificate for another key or root", ErrBadCertificate)
+		return nil, fmt.Errorf("%w: the server returned a certificate for another key or root", state.ErrBadCertificate)
 	}
 	interKey, err := parsePKCS8(resp.CAIntermediateKey)
 	if err != nil {
@@ -791,15 +669,15 @@ func JoinCluster(ctx context.Context, dir string, in JoinOptions, passphrase []b
 func parsePKCS8(p string) (crypto.Signer, error) {
 	b, _ := pem.Decode([]byte(p))
 	if b == nil || b.Type != "PRIVATE KEY" {
-		return nil, fmt.Errorf("%w: the server returned no PKCS#8 key", ErrBadConfig)
+		return nil, fmt.Errorf("%w: the server returned no PKCS#8 key", state.ErrBadConfig)
 	}
 	k, err := x509.ParsePKCS8PrivateKey(b.Bytes)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadConfig, err)
+		return nil, fmt.Errorf("%w: %v", state.ErrBadConfig, err)
 	}
 	s, ok := k.(crypto.Signer)
 	if !ok {
-		return nil, fmt.Errorf("%w: %T is not a signing key", ErrBadConfig, k)
+		return nil, fmt.Errorf("%w: %T is not a signing key", state.ErrBadConfig, k)
 	}
 	return s, nil
 }

@@ -11,6 +11,9 @@ import (
 	"time"
 
 	"github.com/anishathalye/porcupine"
+
+	"github.com/dxl-network/dxl/membership/internal/regtest"
+	"github.com/dxl-network/dxl/membership/state"
 )
 
 // The linearizability check models a subset of the registry per member
@@ -119,9 +122,9 @@ func runLinearSeed(t *testing.T, seed uint64) {
 	)
 	c := newCluster(t, clusterOpts{n: 3})
 	codes := []string{"A", "B", "C"}
-	apps := map[string]*applicant{}
+	apps := map[string]*regtest.Applicant{}
 	for _, code := range codes {
-		apps[code] = newApplicant(t, fmt.Sprintf("L%d%s", seed, code))
+		apps[code] = regtest.NewApplicant(t, fmt.Sprintf("L%d%s", seed, code))
 	}
 
 	start := time.Now()
@@ -215,10 +218,10 @@ func runLinearSeed(t *testing.T, seed uint64) {
 // linearOp runs one operation. ok is false when the operation certainly
 // did not take effect (not leader, unreachable, timed out before it was
 // proposed, server shut down): such an operation is left out of the history.
-func linearOp(c *cluster, rng *rand.Rand, a *applicant, in linInput, budget time.Duration, now func() int64) (out linOutput, ok bool, call, ret int64) {
+func linearOp(c *cluster, rng *rand.Rand, a *regtest.Applicant, in linInput, budget time.Duration, now func() int64) (out linOutput, ok bool, call, ret int64) {
 	ctx, cancel := context.WithTimeout(context.Background(), budget)
 	defer cancel()
-	reqID := "req-" + a.code
+	reqID := "req-" + a.Code
 	if in.Op == "read" {
 		l := c.leaderIndex()
 		if l < 0 {
@@ -233,22 +236,22 @@ func linearOp(c *cluster, rng *rand.Rand, a *applicant, in linInput, budget time
 			return out, false, 0, 0
 		}
 		res := "absent"
-		if m, err := s.Member(a.member); err == nil {
+		if m, err := s.Member(a.Member); err == nil {
 			res = string(m.Status)
 		}
 		return linOutput{Result: res}, true, call, now()
 	}
 
-	var cmd Command
+	var cmd state.Command
 	switch in.Op {
 	case "submit":
-		cmd = a.submit(reqID)
+		cmd = a.Submit(reqID)
 	case "approve":
-		cmd = a.approve(c.t, c.ca, reqID)
+		cmd = a.Approve(c.t, c.ca, reqID)
 	case "suspend":
-		cmd = &SuspendMember{Header: Header{Actor: "op"}, Member: a.member, Reason: "test"}
+		cmd = &state.SuspendMember{Header: state.Header{Actor: "op"}, Member: a.Member, Reason: "test"}
 	case "reactivate":
-		cmd = &ReactivateMember{Header: Header{Actor: "op"}, Member: a.member}
+		cmd = &state.ReactivateMember{Header: state.Header{Actor: "op"}, Member: a.Member}
 	}
 	up := c.up()
 	if len(up) == 0 {
@@ -261,7 +264,7 @@ func linearOp(c *cluster, rng *rand.Rand, a *applicant, in linInput, budget time
 	call = now()
 	_, err := s.Apply(ctx, cmd)
 	ret = now()
-	switch code := ErrorCode(err); code {
+	switch code := state.ErrorCode(err); code {
 	case "":
 		return linOutput{Result: "ok"}, true, call, ret
 	case "indeterminate":

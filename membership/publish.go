@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dxl-network/dxl/membership/globalconf"
+	"github.com/dxl-network/dxl/membership/state"
 )
 
 // PublisherConfig configures a Publisher.
@@ -57,7 +58,7 @@ const publishRetry = 5 * time.Second
 // NewPublisher starts publishing srv's configuration. Close stops it.
 func NewPublisher(srv *Server, cfg PublisherConfig) (*Publisher, error) {
 	if cfg.Key == nil || len(cfg.Chain) == 0 {
-		return nil, fmt.Errorf("%w: publisher needs the registry-config key and certificate", ErrBadConfig)
+		return nil, fmt.Errorf("%w: publisher needs the registry-config key and certificate", state.ErrBadConfig)
 	}
 	if cfg.Debounce <= 0 {
 		cfg.Debounce = 100 * time.Millisecond
@@ -111,7 +112,7 @@ func (p *Publisher) publish() time.Duration {
 		validity time.Duration
 		inited   bool
 	)
-	p.srv.fsm.read(func(st *State) {
+	p.srv.fsm.read(func(st *state.State) {
 		version, inited, validity = st.Version, st.Instance != "", time.Duration(st.Policy.ConfigValidity)
 	})
 	if !inited || version == 0 {
@@ -122,7 +123,7 @@ func (p *Publisher) publish() time.Duration {
 		return c.issuedAt.Add(refresh).Sub(now)
 	}
 	st := p.srv.State()
-	doc := st.GlobalConfig(now, st.registryServerList())
+	doc := st.GlobalConfig(now, st.RegistryServerList())
 	signed, err := globalconf.Sign(doc, p.cfg.Key, p.cfg.Chain)
 	var raw []byte
 	if err == nil {
@@ -137,14 +138,4 @@ func (p *Publisher) publish() time.Duration {
 	p.lastErr.Store(nil)
 	p.log.Debug("global configuration signed", "version", st.Version, "bytes", len(raw))
 	return refresh
-}
-
-// registryServerList returns the registry servers for the global
-// configuration (globalconf sorts them).
-func (s *State) registryServerList() []globalconf.RegistryServer {
-	out := make([]globalconf.RegistryServer, 0, len(s.RegistryServers))
-	for _, id := range SortedKeys(s.RegistryServers) {
-		out = append(out, globalconf.RegistryServer{ID: id, URL: s.RegistryServers[id].URL})
-	}
-	return out
 }

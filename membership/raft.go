@@ -14,6 +14,8 @@ import (
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/dxl-network/dxl/membership/state"
 )
 
 // Files in a server directory.
@@ -41,7 +43,7 @@ func openStores(cfg Config, hlog *hclogAdapter) (*stores, error) {
 		NoSync:      cfg.NoSync,
 	})
 	if errors.Is(err, bolterrors.ErrTimeout) {
-		return nil, fmt.Errorf("%w: %s is locked by another process", ErrBadConfig, path)
+		return nil, fmt.Errorf("%w: %s is locked by another process", state.ErrBadConfig, path)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("membership: open %s: %w", path, err)
@@ -90,10 +92,10 @@ func NewTCPStreamLayer(bind, advertise string) (*StreamLayer, error) {
 	if advertise != "" {
 		a, err := net.ResolveTCPAddr("tcp", advertise)
 		if err != nil {
-			return nil, fmt.Errorf("%w: advertise address %q: %v", ErrBadConfig, advertise, err)
+			return nil, fmt.Errorf("%w: advertise address %q: %v", state.ErrBadConfig, advertise, err)
 		}
 		if a.IP == nil || a.IP.IsUnspecified() || a.Port == 0 {
-			return nil, fmt.Errorf("%w: advertise address %q is not dialable", ErrBadConfig, advertise)
+			return nil, fmt.Errorf("%w: advertise address %q is not dialable", state.ErrBadConfig, advertise)
 		}
 		adv = a
 	}
@@ -104,7 +106,7 @@ func NewTCPStreamLayer(bind, advertise string) (*StreamLayer, error) {
 	if adv == nil {
 		if a, ok := ln.Addr().(*net.TCPAddr); ok && a.IP.IsUnspecified() {
 			ln.Close()
-			return nil, fmt.Errorf("%w: bind address %q is unspecified; set an advertise address", ErrBadConfig, bind)
+			return nil, fmt.Errorf("%w: bind address %q is unspecified; set an advertise address", state.ErrBadConfig, bind)
 		}
 	}
 	var d net.Dialer

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/dxl-network/dxl/membership/state"
 )
 
 // Server is one registry server: a Raft peer whose FSM is the registry
@@ -131,18 +133,18 @@ func (s *Server) Bootstrap(ctx context.Context, peers ...Peer) error {
 		conf.Servers = append(conf.Servers, raft.Server{Suffrage: raft.Voter, ID: raft.ServerID(p.ID), Address: raft.ServerAddress(p.Address)})
 	}
 	if !self {
-		return fmt.Errorf("%w: bootstrap peers must include this server (%s)", ErrBadConfig, s.cfg.ID)
+		return fmt.Errorf("%w: bootstrap peers must include this server (%s)", state.ErrBadConfig, s.cfg.ID)
 	}
 	has, err := raft.HasExistingState(s.stores.logs, s.stores.bolt, s.stores.snaps)
 	if err != nil {
 		return fmt.Errorf("membership: %w", err)
 	}
 	if has {
-		return ErrBootstrapped
+		return state.ErrBootstrapped
 	}
 	if err := s.raft.BootstrapCluster(conf).Error(); err != nil {
 		if errors.Is(err, raft.ErrCantBootstrap) {
-			return ErrBootstrapped
+			return state.ErrBootstrapped
 		}
 		return fmt.Errorf("membership: bootstrap: %w", err)
 	}
@@ -169,11 +171,11 @@ func (s *Server) WaitLeader(ctx context.Context) (string, error) {
 			return id, nil
 		}
 		if s.closed.Load() {
-			return "", ErrShutdown
+			return "", state.ErrShutdown
 		}
 		select {
 		case <-ctx.Done():
-			return "", fmt.Errorf("%w: no leader: %w", ErrTimeout, ctx.Err())
+			return "", fmt.Errorf("%w: no leader: %w", state.ErrTimeout, ctx.Err())
 		case <-t.C:
 		}
 	}
@@ -181,7 +183,7 @@ func (s *Server) WaitLeader(ctx context.Context) (string, error) {
 
 func (s *Server) notLeader() error {
 	id, addr := s.Leader()
-	return &NotLeaderError{LeaderID: id, LeaderAddr: addr}
+	return &state.NotLeaderError{LeaderID: id, LeaderAddr: addr}
 }
 
 // AddVoter adds (or re-addresses) a voting server. Leader only.
@@ -200,7 +202,7 @@ func (s *Server) RemoveServer(ctx context.Context, id string) error {
 
 func (s *Server) membershipChange(ctx context.Context, what string, start func(time.Duration) raft.Future) error {
 	if s.closed.Load() {
-		return ErrShutdown
+		return state.ErrShutdown
 	}
 	if !s.IsLeader() {
 		return s.notLeader()
@@ -209,12 +211,12 @@ func (s *Server) membershipChange(ctx context.Context, what string, start func(t
 	defer cancel()
 	if err := s.wait(ctx, start(s.timeout(ctx))); err != nil {
 		switch {
-		case errors.Is(err, ErrIndeterminate), errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrEnqueueTimeout),
+		case errors.Is(err, state.ErrIndeterminate), errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrEnqueueTimeout),
 			errors.Is(err, raft.ErrLeadershipLost), errors.Is(err, raft.ErrRaftShutdown),
 			errors.Is(err, raft.ErrLeadershipTransferInProgress):
 			err = s.writeErr(err)
 		default: // raft refused the new configuration (duplicate address …)
-			err = fmt.Errorf("%w: %v", ErrInvalidArgument, err)
+			err = fmt.Errorf("%w: %v", state.ErrInvalidArgument, err)
 		}
 		return fmt.Errorf("membership: %s: %w", what, err)
 	}
@@ -264,7 +266,7 @@ func (s *Server) Status() Status {
 			})
 		}
 	}
-	s.fsm.read(func(state *State) { st.ConfigVersion = state.Version })
+	s.fsm.read(func(cur *state.State) { st.ConfigVersion = cur.Version })
 	return st
 }
 
@@ -276,7 +278,7 @@ func (s *Server) Status() Status {
 // is under way it waits, within ctx, for a leader). The error is a
 // business error from the FSM (nothing changed), ErrNotLeader / ErrTimeout
 // (not applied), or ErrIndeterminate (may or may not have committed).
-func (s *Server) Apply(ctx context.Context, cmd Command) (Result, error) {
+func (s *Server) Apply(ctx context.Context, cmd state.Command) (Result, error) {
 	if err := s.propose(cmd); err != nil {
 		return Result{}, err
 	}
@@ -284,7 +286,7 @@ func (s *Server) Apply(ctx context.Context, cmd Command) (Result, error) {
 	defer cancel()
 	for {
 		res, err := s.applyLeader(ctx, cmd)
-		var nl *NotLeaderError
+		var nl *state.NotLeaderError
 		if s.fwd == nil || !errors.As(err, &nl) {
 			return res, err
 		}
@@ -322,7 +324,7 @@ func (s *Server) awaitOtherLeader(ctx context.Context) bool {
 
 // ApplyLocal commits cmd only if this server is the leader; it never
 // forwards. A Forwarder's receiving end calls it.
-func (s *Server) ApplyLocal(ctx context.Context, cmd Command) (Result, error) {
+func (s *Server) ApplyLocal(ctx context.Context, cmd state.Command) (Result, error) {
 	if err := s.propose(cmd); err != nil {
 		return Result{}, err
 	}
@@ -331,33 +333,33 @@ func (s *Server) ApplyLocal(ctx context.Context, cmd Command) (Result, error) {
 
 // propose stamps and prepares cmd. prepare is idempotent, so a forwarded
 // command is checked again on the leader.
-func (s *Server) propose(cmd Command) error {
+func (s *Server) propose(cmd state.Command) error {
 	if cmd == nil {
-		return fmt.Errorf("%w: nil command", ErrBadCommand)
+		return fmt.Errorf("%w: nil command", state.ErrBadCommand)
 	}
-	h := cmd.header()
-	if h.Actor == "" || len(h.Actor) > maxText {
-		return invalid("every command needs an actor (≤%d bytes)", maxText)
+	h := cmd.CommandHeader()
+	if h.Actor == "" || len(h.Actor) > state.MaxText {
+		return state.Invalidf("every command needs an actor (≤%d bytes)", state.MaxText)
 	}
 	if h.Time.IsZero() {
 		h.Time = s.now().UTC()
 	}
-	return cmd.prepare(s.rnd)
+	return cmd.Prepare(s.rnd)
 }
 
-func (s *Server) applyLeader(ctx context.Context, cmd Command) (Result, error) {
+func (s *Server) applyLeader(ctx context.Context, cmd state.Command) (Result, error) {
 	if s.closed.Load() {
-		return Result{}, ErrShutdown
+		return Result{}, state.ErrShutdown
 	}
 	if err := ctx.Err(); err != nil {
-		return Result{}, fmt.Errorf("%w: %w", ErrTimeout, err)
+		return Result{}, fmt.Errorf("%w: %w", state.ErrTimeout, err)
 	}
-	data, err := EncodeCommand(cmd)
+	data, err := state.EncodeCommand(cmd)
 	if err != nil {
 		return Result{}, err
 	}
 	if len(data) > s.cfg.MaxCommandSize {
-		return Result{}, fmt.Errorf("%w: %s is %d bytes, limit %d", ErrTooLarge, cmd.Type(), len(data), s.cfg.MaxCommandSize)
+		return Result{}, fmt.Errorf("%w: %s is %d bytes, limit %d", state.ErrTooLarge, cmd.Type(), len(data), s.cfg.MaxCommandSize)
 	}
 	if !s.IsLeader() {
 		return Result{}, s.notLeader()
@@ -370,11 +372,11 @@ func (s *Server) applyLeader(ctx context.Context, cmd Command) (Result, error) {
 	}
 	r, ok := f.Response().(*applyResult)
 	if !ok {
-		return Result{}, fmt.Errorf("%w: unexpected FSM response %T", ErrIndeterminate, f.Response())
+		return Result{}, fmt.Errorf("%w: unexpected FSM response %T", state.ErrIndeterminate, f.Response())
 	}
 	if r.err == nil {
 		s.log.Info("command committed", "command", cmd.Type().String(), "index", r.index, "target", r.target,
-			"actor", cmd.header().Actor)
+			"actor", cmd.CommandHeader().Actor)
 	}
 	return Result{Index: r.index, Target: r.target}, r.err
 }
@@ -382,18 +384,18 @@ func (s *Server) applyLeader(ctx context.Context, cmd Command) (Result, error) {
 // writeErr translates a raft error about a write into this package's terms.
 func (s *Server) writeErr(err error) error {
 	switch {
-	case errors.Is(err, ErrIndeterminate), errors.Is(err, ErrTimeout):
+	case errors.Is(err, state.ErrIndeterminate), errors.Is(err, state.ErrTimeout):
 		return err
 	case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrLeadershipTransferInProgress):
 		return s.notLeader() // refused before it entered the log
 	case errors.Is(err, raft.ErrEnqueueTimeout):
-		return fmt.Errorf("%w: %v", ErrTimeout, err)
+		return fmt.Errorf("%w: %v", state.ErrTimeout, err)
 	case errors.Is(err, raft.ErrRaftShutdown):
-		return fmt.Errorf("%w: %w", ErrIndeterminate, ErrShutdown)
+		return fmt.Errorf("%w: %w", state.ErrIndeterminate, state.ErrShutdown)
 	}
 	// raft.ErrLeadershipLost and anything unexpected: the entry may be in
 	// the log of a majority and commit under the next leader.
-	return fmt.Errorf("%w: %v", ErrIndeterminate, err)
+	return fmt.Errorf("%w: %v", state.ErrIndeterminate, err)
 }
 
 // bound gives ctx the configured ApplyTimeout when it has no deadline.
@@ -419,7 +421,7 @@ func (s *Server) wait(ctx context.Context, f raft.Future) error {
 	case err := <-done:
 		return err
 	case <-ctx.Done():
-		return fmt.Errorf("%w: %w", ErrIndeterminate, ctx.Err())
+		return fmt.Errorf("%w: %w", state.ErrIndeterminate, ctx.Err())
 	}
 }
 
@@ -433,7 +435,7 @@ func (s *Server) wait(ctx context.Context, f raft.Future) error {
 // FSM sees) it issues a Barrier instead.
 func (s *Server) Sync(ctx context.Context) error {
 	if s.closed.Load() {
-		return ErrShutdown
+		return state.ErrShutdown
 	}
 	if !s.IsLeader() {
 		return s.notLeader()
@@ -464,10 +466,10 @@ func (s *Server) readErr(err error) error {
 		errors.Is(err, raft.ErrLeadershipTransferInProgress):
 		return s.notLeader()
 	case errors.Is(err, raft.ErrRaftShutdown):
-		return ErrShutdown
-	case errors.Is(err, ErrIndeterminate), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled),
+		return state.ErrShutdown
+	case errors.Is(err, state.ErrIndeterminate), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled),
 		errors.Is(err, raft.ErrEnqueueTimeout):
-		return fmt.Errorf("%w: read barrier: %v", ErrTimeout, err)
+		return fmt.Errorf("%w: read barrier: %v", state.ErrTimeout, err)
 	}
 	return fmt.Errorf("membership: read barrier: %w", err)
 }
@@ -475,7 +477,7 @@ func (s *Server) readErr(err error) error {
 // Snapshot forces a Raft snapshot now (compacting the log).
 func (s *Server) Snapshot(ctx context.Context) error {
 	if s.closed.Load() {
-		return ErrShutdown
+		return state.ErrShutdown
 	}
 	err := s.wait(ctx, s.raft.Snapshot())
 	if err == nil || errors.Is(err, raft.ErrNothingNewToSnapshot) {
@@ -485,25 +487,25 @@ func (s *Server) Snapshot(ctx context.Context) error {
 }
 
 // State returns a deep copy of the local state (see Sync for freshness).
-func (s *Server) State() *State {
-	var c *State
-	s.fsm.read(func(st *State) { c = st.Clone() })
+func (s *Server) State() *state.State {
+	var c *state.State
+	s.fsm.read(func(st *state.State) { c = st.Clone() })
 	return c
 }
 
 // Version returns the local state's version (see Status.ConfigVersion).
 func (s *Server) Version() uint64 {
 	var v uint64
-	s.fsm.read(func(st *State) { v = st.Version })
+	s.fsm.read(func(st *state.State) { v = st.Version })
 	return v
 }
 
-func lookup[V any](s *Server, m func(*State) map[string]V, key string, clone func(V) V, notFound error) (V, error) {
+func lookup[V any](s *Server, m func(*state.State) map[string]V, key string, clone func(V) V, notFound error) (V, error) {
 	var (
 		v  V
 		ok bool
 	)
-	s.fsm.read(func(st *State) {
+	s.fsm.read(func(st *state.State) {
 		if v, ok = m(st)[key]; ok {
 			v = clone(v)
 		}
@@ -517,33 +519,33 @@ func lookup[V any](s *Server, m func(*State) map[string]V, key string, clone fun
 func same[V any](v V) V { return v }
 
 // Member returns a copy of member id (INSTANCE/CLASS/CODE).
-func (s *Server) Member(id string) (Member, error) {
-	return lookup(s, func(st *State) map[string]Member { return st.Members }, id, Member.clone, ErrUnknownMember)
+func (s *Server) Member(id string) (state.Member, error) {
+	return lookup(s, func(st *state.State) map[string]state.Member { return st.Members }, id, state.Member.Clone, state.ErrUnknownMember)
 }
 
 // Request returns a copy of registration request id.
-func (s *Server) Request(id string) (Request, error) {
-	return lookup(s, func(st *State) map[string]Request { return st.Requests }, id, Request.clone, ErrUnknownRequest)
+func (s *Server) Request(id string) (state.Request, error) {
+	return lookup(s, func(st *state.State) map[string]state.Request { return st.Requests }, id, state.Request.Clone, state.ErrUnknownRequest)
 }
 
 // Node returns a copy of the node with peerID.
-func (s *Server) Node(peerID string) (Node, error) {
-	return lookup(s, func(st *State) map[string]Node { return st.Nodes }, peerID, Node.clone, ErrUnknownNode)
+func (s *Server) Node(peerID string) (state.Node, error) {
+	return lookup(s, func(st *state.State) map[string]state.Node { return st.Nodes }, peerID, state.Node.Clone, state.ErrUnknownNode)
 }
 
 // Subsystem returns subsystem id (INSTANCE/CLASS/CODE/SUBSYSTEM).
-func (s *Server) Subsystem(id string) (Subsystem, error) {
-	return lookup(s, func(st *State) map[string]Subsystem { return st.Subsystems }, id, same[Subsystem], ErrUnknownSubsystem)
+func (s *Server) Subsystem(id string) (state.Subsystem, error) {
+	return lookup(s, func(st *state.State) map[string]state.Subsystem { return st.Subsystems }, id, same[state.Subsystem], state.ErrUnknownSubsystem)
 }
 
 // Service returns a copy of service catalogue entry id.
-func (s *Server) Service(id string) (Service, error) {
-	return lookup(s, func(st *State) map[string]Service { return st.Services }, id, Service.clone, ErrUnknownService)
+func (s *Server) Service(id string) (state.Service, error) {
+	return lookup(s, func(st *state.State) map[string]state.Service { return st.Services }, id, state.Service.Clone, state.ErrUnknownService)
 }
 
 // Group returns a copy of global group code.
-func (s *Server) Group(code string) (Group, error) {
-	return lookup(s, func(st *State) map[string]Group { return st.Groups }, code, Group.clone, ErrUnknownGroup)
+func (s *Server) Group(code string) (state.Group, error) {
+	return lookup(s, func(st *state.State) map[string]state.Group { return st.Groups }, code, state.Group.Clone, state.ErrUnknownGroup)
 }
 
 // lockedReader serialises an injected randomness source.

@@ -7,12 +7,13 @@ import (
 	"time"
 
 	"github.com/dxl-network/dxl/membership"
+	"github.com/dxl-network/dxl/membership/state"
 )
 
 // Register submits the node's registration to the registry: the member's
 // Form 01/02 fields, the node's two certificate requests and its libp2p
 // addresses. It records the request ID in the directory for Enroll.
-func Register(ctx context.Context, dir string, reg *membership.Client, form membership.Registration, passphrase []byte) (membership.RegistrationStatus, error) {
+func Register(ctx context.Context, dir string, reg *membership.Client, form state.Registration, passphrase []byte) (membership.RegistrationStatus, error) {
 	cfg, err := LoadConfig(dir)
 	if err != nil {
 		return membership.RegistrationStatus{}, err
@@ -49,7 +50,7 @@ func Enroll(ctx context.Context, dir string, reg *membership.Client, passphrase 
 			}
 			return certs, nil
 		}
-		if !errors.Is(err, membership.ErrNotApproved) || time.Now().After(deadline) {
+		if !errors.Is(err, state.ErrNotApproved) || time.Now().After(deadline) {
 			return certs, fmt.Errorf("registration %s: %w", e.RequestID, err)
 		}
 		select {

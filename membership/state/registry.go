@@ -1,4 +1,4 @@
-package membership
+package state
 
 import (
 	"fmt"
@@ -61,28 +61,6 @@ type Operator struct {
 	CreatedBy   string    `json:"created_by"`
 }
 
-// Command types for the registry's own administration.
-const (
-	CmdSetRegistryServer CommandType = 17
-	CmdAddOperator       CommandType = 18
-	CmdRemoveOperator    CommandType = 19
-)
-
-func init() {
-	commandTypes[CmdSetRegistryServer] = struct {
-		name string
-		new  func() Command
-	}{"set_registry_server", func() Command { return new(SetRegistryServer) }}
-	commandTypes[CmdAddOperator] = struct {
-		name string
-		new  func() Command
-	}{"add_operator", func() Command { return new(AddOperator) }}
-	commandTypes[CmdRemoveOperator] = struct {
-		name string
-		new  func() Command
-	}{"remove_operator", func() Command { return new(RemoveOperator) }}
-}
-
 // SetRegistryServer records (or, with Delete, forgets) a registry server's
 // API URL and TLS certificate fingerprint.
 type SetRegistryServer struct {
@@ -112,9 +90,9 @@ func (*SetRegistryServer) Type() CommandType { return CmdSetRegistryServer }
 func (*AddOperator) Type() CommandType       { return CmdAddOperator }
 func (*RemoveOperator) Type() CommandType    { return CmdRemoveOperator }
 
-func (c *SetRegistryServer) prepare(io.Reader) error {
+func (c *SetRegistryServer) Prepare(io.Reader) error {
 	if err := ident.CheckPart(c.ID); err != nil {
-		return invalid("server ID: %v", err)
+		return Invalidf("server ID: %v", err)
 	}
 	if c.Delete {
 		return nil
@@ -122,41 +100,42 @@ func (c *SetRegistryServer) prepare(io.Reader) error {
 	u, err := url.Parse(c.URL)
 	if err != nil || u.Scheme != "https" && u.Scheme != "http" || u.Host == "" || u.User != nil ||
 		u.RawQuery != "" || u.Fragment != "" || len(c.URL) > 512 {
-		return invalid("server URL %q: want http(s)://host[:port][/path]", c.URL)
+		return Invalidf("server URL %q: want http(s)://host[:port][/path]", c.URL)
 	}
 	c.URL = strings.TrimRight(c.URL, "/")
-	if err := checkHex256(c.CertSHA256); err != nil {
-		return invalid("certificate fingerprint: %v", err)
+	if err := CheckHex256(c.CertSHA256); err != nil {
+		return Invalidf("certificate fingerprint: %v", err)
 	}
 	if c.CertSerial != "" {
 		if len(c.CertSerial) > 40 || strings.Trim(c.CertSerial, "0123456789abcdef") != "" {
-			return invalid("certificate serial %q: want lower-case hex", c.CertSerial)
+			return Invalidf("certificate serial %q: want lower-case hex", c.CertSerial)
 		}
 	}
 	return nil
 }
 
-func (c *AddOperator) prepare(io.Reader) error {
+func (c *AddOperator) Prepare(io.Reader) error {
 	if err := ident.CheckPart(c.Name); err != nil {
-		return invalid("operator name: %v", err)
+		return Invalidf("operator name: %v", err)
 	}
 	if c.Role.rank() == 0 {
-		return invalid("role %q: want viewer, operator or admin", c.Role)
+		return Invalidf("role %q: want viewer, operator or admin", c.Role)
 	}
-	if err := checkHex256(c.TokenSHA256); err != nil {
-		return invalid("token hash: %v", err)
+	if err := CheckHex256(c.TokenSHA256); err != nil {
+		return Invalidf("token hash: %v", err)
 	}
 	return nil
 }
 
-func (c *RemoveOperator) prepare(io.Reader) error {
+func (c *RemoveOperator) Prepare(io.Reader) error {
 	if err := ident.CheckPart(c.Name); err != nil {
-		return invalid("operator name: %v", err)
+		return Invalidf("operator name: %v", err)
 	}
 	return nil
 }
 
-func checkHex256(h string) error {
+// CheckHex256 checks h is 64 lower-case hex digits.
+func CheckHex256(h string) error {
 	if len(h) != 64 || strings.Trim(h, "0123456789abcdef") != "" {
 		return fmt.Errorf("want 64 lower-case hex digits (SHA-256)")
 	}

@@ -1,4 +1,4 @@
-package membership
+package state
 
 import (
 	"crypto/sha256"
@@ -79,4 +79,14 @@ func (s *State) GlobalConfig(now time.Time, servers []globalconf.RegistryServer)
 	}
 	d.Normalize()
 	return d
+}
+
+// RegistryServerList returns the registry servers for the global
+// configuration (globalconf sorts them).
+func (s *State) RegistryServerList() []globalconf.RegistryServer {
+	out := make([]globalconf.RegistryServer, 0, len(s.RegistryServers))
+	for _, id := range SortedKeys(s.RegistryServers) {
+		out = append(out, globalconf.RegistryServer{ID: id, URL: s.RegistryServers[id].URL})
+	}
+	return out
 }

@@ -1,4 +1,4 @@
-package membership
+package state
 
 import (
 	"bytes"
@@ -82,7 +82,8 @@ type Cert struct {
 	NotAfter  time.Time `json:"not_after"`
 }
 
-func (c Cert) clone() Cert { c.DER = bytes.Clone(c.DER); return c }
+// Clone returns a deep copy of Cert.
+func (c Cert) Clone() Cert { c.DER = bytes.Clone(c.DER); return c }
 
 // Member is an agency: INSTANCE/CLASS/CODE.
 type Member struct {
@@ -96,9 +97,10 @@ type Member struct {
 	UpdatedAt    time.Time    `json:"updated_at"`
 }
 
-func (m Member) clone() Member {
+// Clone returns a deep copy of Member.
+func (m Member) Clone() Member {
 	if m.SignCert != nil {
-		c := m.SignCert.clone()
+		c := m.SignCert.Clone()
 		m.SignCert = &c
 	}
 	return m
@@ -127,9 +129,10 @@ type Node struct {
 	UpdatedAt time.Time  `json:"updated_at"`
 }
 
-func (n Node) clone() Node {
+// Clone returns a deep copy of Node.
+func (n Node) Clone() Node {
 	n.Addrs = slices.Clone(n.Addrs)
-	n.Cert = n.Cert.clone()
+	n.Cert = n.Cert.Clone()
 	return n
 }
 
@@ -147,7 +150,8 @@ type Service struct {
 	UpdatedAt         time.Time  `json:"updated_at"`
 }
 
-func (s Service) clone() Service {
+// Clone returns a deep copy of Service.
+func (s Service) Clone() Service {
 	if s.Sunset != nil {
 		t := *s.Sunset
 		s.Sunset = &t
@@ -163,7 +167,8 @@ type Group struct {
 	UpdatedAt   time.Time `json:"updated_at"`
 }
 
-func (g Group) clone() Group { g.Members = slices.Clone(g.Members); return g }
+// Clone returns a deep copy of Group.
+func (g Group) Clone() Group { g.Members = slices.Clone(g.Members); return g }
 
 // TSA is a time-stamping authority nodes may use.
 type TSA struct {
@@ -172,7 +177,8 @@ type TSA struct {
 	CertDER []byte `json:"cert_der"`
 }
 
-func (t TSA) clone() TSA { t.CertDER = bytes.Clone(t.CertDER); return t }
+// Clone returns a deep copy of TSA.
+func (t TSA) Clone() TSA { t.CertDER = bytes.Clone(t.CertDER); return t }
 
 // RevokedCert is a revoked certificate serial, carried in the global
 // configuration so the data path needs no OCSP round trip.
@@ -221,8 +227,9 @@ type Request struct {
 	DecidedBy     string        `json:"decided_by,omitempty"`
 }
 
-func (r Request) clone() Request {
-	r.Registration = r.Registration.clone()
+// Clone returns a deep copy of Request.
+func (r Request) Clone() Request {
+	r.Registration = r.Registration.Clone()
 	r.NodeCSR, r.SignCSR = bytes.Clone(r.NodeCSR), bytes.Clone(r.SignCSR)
 	r.NodeAddrs = slices.Clone(r.NodeAddrs)
 	if r.DecidedAt != nil {
@@ -339,19 +346,19 @@ func (s *State) Clone() *State {
 	}
 	c.TSAs = make([]TSA, len(s.TSAs))
 	for i, t := range s.TSAs {
-		c.TSAs[i] = t.clone()
+		c.TSAs[i] = t.Clone()
 	}
-	c.Members = cloneMap(s.Members, Member.clone)
+	c.Members = cloneMap(s.Members, Member.Clone)
 	c.Subsystems = maps.Clone(s.Subsystems)
-	c.Nodes = cloneMap(s.Nodes, Node.clone)
-	c.Services = cloneMap(s.Services, Service.clone)
-	c.Groups = cloneMap(s.Groups, Group.clone)
+	c.Nodes = cloneMap(s.Nodes, Node.Clone)
+	c.Services = cloneMap(s.Services, Service.Clone)
+	c.Groups = cloneMap(s.Groups, Group.Clone)
 	c.Revoked = maps.Clone(s.Revoked)
-	c.Requests = cloneMap(s.Requests, Request.clone)
+	c.Requests = cloneMap(s.Requests, Request.Clone)
 	c.History = slices.Clone(s.History)
 	c.RegistryServers = maps.Clone(s.RegistryServers)
 	c.Operators = maps.Clone(s.Operators)
-	c.JoinTokens = cloneMap(s.JoinTokens, JoinToken.clone)
+	c.JoinTokens = cloneMap(s.JoinTokens, JoinToken.Clone)
 	c.idx = nil // rebuilt on first use
 	return &c
 }

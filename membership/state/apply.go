@@ -1,4 +1,4 @@
-package membership
+package state
 
 import (
 	"fmt"
@@ -9,17 +9,17 @@ import (
 	"github.com/dxl-network/dxl/internal/ident"
 )
 
-// apply executes c, committed at Raft log index. It is deterministic: it
+// Apply executes c, committed at Raft log index. It is deterministic: it
 // reads nothing but s and c (the time is c's header), does no I/O, no
 // cryptography and no parsing of certificates. Every handler checks first and
 // mutates after, so a business error leaves s exactly as it was. On success
 // s.Version becomes index and one HistoryEntry is appended, hash-chained to
 // the one before (history.go; SHA-256 over the entry's own fields is the one
 // cryptographic step, and it is deterministic).
-func (s *State) apply(index uint64, c Command) (target string, err error) {
-	h := c.header()
-	if h.Time.IsZero() || h.Actor == "" || len(h.Actor) > maxText {
-		return "", fmt.Errorf("%w: %s: header needs an actor (≤%d bytes) and a time", ErrBadCommand, c.Type(), maxText)
+func (s *State) Apply(index uint64, c Command) (target string, err error) {
+	h := c.CommandHeader()
+	if h.Time.IsZero() || h.Actor == "" || len(h.Actor) > MaxText {
+		return "", fmt.Errorf("%w: %s: header needs an actor (≤%d bytes) and a time", ErrBadCommand, c.Type(), MaxText)
 	}
 	if s.Instance == "" && c.Type() != CmdInitInstance {
 		return "", ErrNotInitialized
@@ -84,10 +84,10 @@ func (s *State) applyInit(c *InitInstance) (string, string, error) {
 		return "", "", fmt.Errorf("%w: instance %s", ErrAlreadyInitialized, s.Instance)
 	}
 	if err := ident.CheckPart(c.Instance); err != nil {
-		return "", "", invalid("instance: %v", err)
+		return "", "", Invalidf("instance: %v", err)
 	}
 	if len(c.CAChain) == 0 {
-		return "", "", invalid("CA chain is empty")
+		return "", "", Invalidf("CA chain is empty")
 	}
 	policy := DefaultPolicy()
 	if c.Policy != nil {
@@ -99,7 +99,7 @@ func (s *State) applyInit(c *InitInstance) (string, string, error) {
 	names := map[string]bool{}
 	for _, t := range c.TSAs {
 		if t.Name == "" || names[t.Name] {
-			return "", "", invalid("TSA names must be unique and non-empty")
+			return "", "", Invalidf("TSA names must be unique and non-empty")
 		}
 		names[t.Name] = true
 	}
@@ -110,7 +110,7 @@ func (s *State) applyInit(c *InitInstance) (string, string, error) {
 	}
 	s.TSAs = make([]TSA, len(c.TSAs))
 	for i, t := range c.TSAs {
-		s.TSAs[i] = t.clone()
+		s.TSAs[i] = t.Clone()
 	}
 	return c.Instance, fmt.Sprintf("%d CA certificates, %d TSAs", len(c.CAChain), len(c.TSAs)), nil
 }
@@ -118,7 +118,7 @@ func (s *State) applyInit(c *InitInstance) (string, string, error) {
 func (s *State) applySubmit(c *SubmitRegistration, now time.Time, actor string) (string, string, error) {
 	m, err := ident.ParseMember(c.Member, "")
 	if err != nil {
-		return "", "", invalid("member: %v", err)
+		return "", "", Invalidf("member: %v", err)
 	}
 	if m.Instance != s.Instance {
 		return "", "", fmt.Errorf("%w: %s is not in instance %s", ErrWrongInstance, m, s.Instance)
@@ -131,7 +131,7 @@ func (s *State) applySubmit(c *SubmitRegistration, now time.Time, actor string) 
 		return "", "", fmt.Errorf("%w: registration was not prepared by a proposer", ErrBadCommand)
 	}
 	if len(c.NodeAddrs) > MaxAddrs {
-		return "", "", invalid("%d node addresses, limit %d", len(c.NodeAddrs), MaxAddrs)
+		return "", "", Invalidf("%d node addresses, limit %d", len(c.NodeAddrs), MaxAddrs)
 	}
 	if _, ok := s.Requests[c.RequestID]; ok {
 		return "", "", fmt.Errorf("%w: %s", ErrDuplicateRequest, c.RequestID)
@@ -144,7 +144,7 @@ func (s *State) applySubmit(c *SubmitRegistration, now time.Time, actor string) 
 		return "", "", err
 	}
 	s.Requests[c.RequestID] = Request{
-		ID: c.RequestID, Member: m, Registration: c.Registration.clone(),
+		ID: c.RequestID, Member: m, Registration: c.Registration.Clone(),
 		NodeCSR: slices.Clone(c.NodeCSR), SignCSR: slices.Clone(c.SignCSR),
 		NodeKeySHA256: c.NodeKeySHA256, SignKeySHA256: c.SignKeySHA256, PeerID: c.PeerID,
 		NodeAddrs: slices.Clone(c.NodeAddrs), Status: RequestPending, SubmittedAt: now, SubmittedBy: actor,
@@ -226,7 +226,7 @@ func (s *State) applyApprove(c *ApproveRegistration, now time.Time, actor string
 	delete(s.index().pendingPeers, r.PeerID)
 	s.noteSerial(c.NodeCert.Serial)
 	s.noteSerial(c.SignCert.Serial)
-	sign := c.SignCert.clone()
+	sign := c.SignCert.Clone()
 	m.Status, m.SignCert, m.UpdatedAt = MemberActive, &sign, now
 	s.Members[mid] = m
 	s.Subsystems[subID] = Subsystem{
@@ -234,7 +234,7 @@ func (s *State) applyApprove(c *ApproveRegistration, now time.Time, actor string
 		Status: SubsystemActive, CreatedAt: now, UpdatedAt: now,
 	}
 	s.Nodes[r.PeerID] = Node{
-		PeerID: r.PeerID, Member: mid, Addrs: slices.Clone(r.NodeAddrs), Cert: c.NodeCert.clone(),
+		PeerID: r.PeerID, Member: mid, Addrs: slices.Clone(r.NodeAddrs), Cert: c.NodeCert.Clone(),
 		Status: NodeActive, CreatedAt: now, UpdatedAt: now,
 	}
 	return r.ID, fmt.Sprintf("member %s active; subsystem %s; node %s (serial %s); signing serial %s",
@@ -250,7 +250,7 @@ func (s *State) decideRequest(id string, to RequestStatus, reason string, now ti
 		return "", "", fmt.Errorf("%w: request %s is %s", ErrIllegalTransition, id, r.Status)
 	}
 	if to == RequestRejected && reason == "" {
-		return "", "", invalid("a rejection needs a reason")
+		return "", "", Invalidf("a rejection needs a reason")
 	}
 	decided := now
 	r.Status, r.Reason, r.DecidedAt, r.DecidedBy = to, reason, &decided, actor
@@ -272,7 +272,7 @@ func (s *State) setMemberStatus(mid string, from, to MemberStatus, reason string
 		return "", "", fmt.Errorf("%w: member %s is %s, not %s", ErrIllegalTransition, mid, m.Status, from)
 	}
 	if to == MemberSuspended && reason == "" {
-		return "", "", invalid("a suspension needs a reason")
+		return "", "", Invalidf("a suspension needs a reason")
 	}
 	m.Status, m.StatusReason, m.UpdatedAt = to, reason, now
 	s.Members[mid] = m
@@ -295,7 +295,7 @@ func (s *State) applyRevoke(c *RevokeMember, now time.Time) (string, string, err
 		return "", "", fmt.Errorf("%w: member %s is %s", ErrIllegalTransition, c.Member, m.Status)
 	}
 	if c.Reason == "" {
-		return "", "", invalid("a revocation needs a reason")
+		return "", "", Invalidf("a revocation needs a reason")
 	}
 	var serials []string
 	if m.SignCert != nil {
@@ -373,7 +373,7 @@ func (s *State) applyCancelConnection(c *CancelConnection, now time.Time) (strin
 		}
 		return c.Subsystem, fmt.Sprintf("subsystem cancelled, %d services retired: %s", retired, c.Reason), nil
 	}
-	return "", "", invalid("name exactly one of a node and a subsystem")
+	return "", "", Invalidf("name exactly one of a node and a subsystem")
 }
 
 func (s *State) applyAddNode(c *AddNode, now time.Time) (string, string, error) {
@@ -394,7 +394,7 @@ func (s *State) applyAddNode(c *AddNode, now time.Time) (string, string, error) 
 		return "", "", fmt.Errorf("%w: certificate names member %s, not %s", ErrBadCertificate, c.Cert.Member, c.Member)
 	}
 	if len(c.Addrs) > MaxAddrs {
-		return "", "", invalid("%d addresses, limit %d", len(c.Addrs), MaxAddrs)
+		return "", "", Invalidf("%d addresses, limit %d", len(c.Addrs), MaxAddrs)
 	}
 	if err := s.peerFree(c.Cert.PeerID); err != nil {
 		return "", "", err
@@ -403,7 +403,7 @@ func (s *State) applyAddNode(c *AddNode, now time.Time) (string, string, error) 
 		return "", "", fmt.Errorf("%w: %s", ErrDuplicateSerial, c.Cert.Serial)
 	}
 	s.Nodes[c.Cert.PeerID] = Node{
-		PeerID: c.Cert.PeerID, Member: c.Member, Addrs: slices.Clone(c.Addrs), Cert: c.Cert.clone(),
+		PeerID: c.Cert.PeerID, Member: c.Member, Addrs: slices.Clone(c.Addrs), Cert: c.Cert.Clone(),
 		Status: NodeActive, CreatedAt: now, UpdatedAt: now,
 	}
 	s.noteSerial(c.Cert.Serial)
@@ -419,7 +419,7 @@ func (s *State) applySetNodeAddrs(c *SetNodeAddrs, now time.Time) (string, strin
 		return "", "", fmt.Errorf("%w: node %s is %s", ErrIllegalTransition, c.PeerID, n.Status)
 	}
 	if len(c.Addrs) > MaxAddrs {
-		return "", "", invalid("%d addresses, limit %d", len(c.Addrs), MaxAddrs)
+		return "", "", Invalidf("%d addresses, limit %d", len(c.Addrs), MaxAddrs)
 	}
 	n.Addrs, n.UpdatedAt = slices.Clone(c.Addrs), now
 	s.Nodes[c.PeerID] = n
@@ -436,7 +436,7 @@ func (s *State) applyPublish(c *PublishService, now time.Time) (string, string, 
 			c.Subsystem, sub.Status, s.Members[sub.Member].Status)
 	}
 	if ident.CheckPart(c.Code) != nil || (c.Version != "" && ident.CheckPart(c.Version) != nil) {
-		return "", "", invalid("service code %q / version %q", c.Code, c.Version)
+		return "", "", Invalidf("service code %q / version %q", c.Code, c.Version)
 	}
 	if err := checkSHA256(c.DescriptionSHA256); err != nil {
 		return "", "", err
@@ -473,7 +473,7 @@ func (s *State) applyServiceLifecycle(id string, to Lifecycle, sunset *time.Time
 	detail := string(sv.Lifecycle) + " → " + string(to)
 	if to == ServiceDeprecated {
 		if !sunset.After(now) {
-			return "", "", invalid("sunset %s is not after %s", sunset.Format(time.RFC3339), now.Format(time.RFC3339))
+			return "", "", Invalidf("sunset %s is not after %s", sunset.Format(time.RFC3339), now.Format(time.RFC3339))
 		}
 		t, at := *sunset, now
 		sv.Sunset, sv.DeprecatedAt = &t, &at
@@ -486,7 +486,7 @@ func (s *State) applyServiceLifecycle(id string, to Lifecycle, sunset *time.Time
 
 func (s *State) applySetGroup(c *SetGroup, now time.Time) (string, string, error) {
 	if err := ident.CheckPart(c.Code); err != nil {
-		return "", "", invalid("group code: %v", err)
+		return "", "", Invalidf("group code: %v", err)
 	}
 	if c.Delete {
 		if _, ok := s.Groups[c.Code]; !ok {
@@ -495,8 +495,8 @@ func (s *State) applySetGroup(c *SetGroup, now time.Time) (string, string, error
 		delete(s.Groups, c.Code)
 		return c.Code, "deleted", nil
 	}
-	if err := checkText(c.Description, maxText); err != nil {
-		return "", "", invalid("description: %v", err)
+	if err := checkText(c.Description, MaxText); err != nil {
+		return "", "", Invalidf("description: %v", err)
 	}
 	members := slices.Compact(slices.Sorted(slices.Values(c.Members)))
 	for _, id := range members {

@@ -1,4 +1,4 @@
-package membership
+package state
 
 import (
 	"crypto/sha256"
@@ -40,6 +40,13 @@ const (
 	CmdRetireService       CommandType = 14
 	CmdSetGroup            CommandType = 15
 	CmdSetPolicy           CommandType = 16
+	// The registry's own administration.
+	CmdSetRegistryServer CommandType = 17
+	CmdAddOperator       CommandType = 18
+	CmdRemoveOperator    CommandType = 19
+	// The join workflow (jointoken.go).
+	CmdCreateJoinToken  CommandType = 20
+	CmdConsumeJoinToken CommandType = 21
 )
 
 var commandTypes = map[CommandType]struct {
@@ -62,6 +69,11 @@ var commandTypes = map[CommandType]struct {
 	CmdRetireService:       {"retire_service", func() Command { return new(RetireService) }},
 	CmdSetGroup:            {"set_group", func() Command { return new(SetGroup) }},
 	CmdSetPolicy:           {"set_policy", func() Command { return new(SetPolicy) }},
+	CmdSetRegistryServer:   {"set_registry_server", func() Command { return new(SetRegistryServer) }},
+	CmdAddOperator:         {"add_operator", func() Command { return new(AddOperator) }},
+	CmdRemoveOperator:      {"remove_operator", func() Command { return new(RemoveOperator) }},
+	CmdCreateJoinToken:     {"create_join_token", func() Command { return new(CreateJoinToken) }},
+	CmdConsumeJoinToken:    {"consume_join_token", func() Command { return new(ConsumeJoinToken) }},
 }
 
 func (t CommandType) String() string {
@@ -78,7 +90,8 @@ type Header struct {
 	Time  time.Time `json:"time"`
 }
 
-func (h *Header) header() *Header { return h }
+// CommandHeader returns h, for the Command interface.
+func (h *Header) CommandHeader() *Header { return h }
 
 // Command is one registry write. The concrete types below are the only
 // implementations. Fields marked "derived" are filled by the proposer (from
@@ -86,11 +99,12 @@ func (h *Header) header() *Header { return h }
 // puts there are overwritten.
 type Command interface {
 	Type() CommandType
-	header() *Header
-	// prepare validates what needs no state and derives fields, on the
+	// CommandHeader returns the embedded Header.
+	CommandHeader() *Header
+	// Prepare validates what needs no state and derives fields, on the
 	// proposing server before the command enters the log. It may parse
 	// certificates and draw randomness; Apply may do neither.
-	prepare(rnd io.Reader) error
+	Prepare(rnd io.Reader) error
 }
 
 // MaxAddrs caps a node's multiaddrs.
@@ -281,16 +295,17 @@ func (*SetPolicy) Type() CommandType           { return CmdSetPolicy }
 
 // ---- proposer-side preparation ----
 
-func invalid(format string, a ...any) error {
+// Invalidf returns ErrInvalidArgument with a formatted reason.
+func Invalidf(format string, a ...any) error {
 	return fmt.Errorf("%w: %s", ErrInvalidArgument, fmt.Sprintf(format, a...))
 }
 
-func (c *InitInstance) prepare(io.Reader) error {
+func (c *InitInstance) Prepare(io.Reader) error {
 	if err := ident.CheckPart(c.Instance); err != nil {
-		return invalid("instance: %v", err)
+		return Invalidf("instance: %v", err)
 	}
 	if len(c.CAChain) == 0 {
-		return invalid("CA chain is empty")
+		return Invalidf("CA chain is empty")
 	}
 	for i, der := range c.CAChain {
 		cert, err := x509.ParseCertificate(der)
@@ -304,11 +319,11 @@ func (c *InitInstance) prepare(io.Reader) error {
 	seen := map[string]bool{}
 	for i, t := range c.TSAs {
 		if err := ident.CheckPart(t.Name); err != nil || seen[t.Name] {
-			return invalid("tsas[%d]: name %q must be a unique identifier part", i, t.Name)
+			return Invalidf("tsas[%d]: name %q must be a unique identifier part", i, t.Name)
 		}
 		seen[t.Name] = true
 		if u, err := url.Parse(t.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return invalid("tsas[%d]: URL %q must be http(s)://host/...", i, t.URL)
+			return Invalidf("tsas[%d]: URL %q must be http(s)://host/...", i, t.URL)
 		}
 		if _, err := x509.ParseCertificate(t.CertDER); err != nil {
 			return fmt.Errorf("%w: tsas[%d]: %v", ErrBadCertificate, i, err)
@@ -320,7 +335,7 @@ func (c *InitInstance) prepare(io.Reader) error {
 	return nil
 }
 
-func (c *SubmitRegistration) prepare(rnd io.Reader) error {
+func (c *SubmitRegistration) Prepare(rnd io.Reader) error {
 	if c.RequestID == "" {
 		id, err := newID(rnd)
 		if err != nil {
@@ -329,10 +344,10 @@ func (c *SubmitRegistration) prepare(rnd io.Reader) error {
 		c.RequestID = id
 	}
 	if err := ident.CheckPart(c.RequestID); err != nil {
-		return invalid("request ID: %v", err)
+		return Invalidf("request ID: %v", err)
 	}
 	if _, err := ident.ParseMember(c.Member, ""); err != nil {
-		return invalid("member: %v", err)
+		return Invalidf("member: %v", err)
 	}
 	if err := c.Registration.Validate(); err != nil {
 		return err
@@ -365,9 +380,9 @@ func (c *SubmitRegistration) prepare(rnd io.Reader) error {
 	return nil
 }
 
-func (c *ApproveRegistration) prepare(io.Reader) error {
+func (c *ApproveRegistration) Prepare(io.Reader) error {
 	if err := ident.CheckPart(c.RequestID); err != nil {
-		return invalid("request ID: %v", err)
+		return Invalidf("request ID: %v", err)
 	}
 	if err := c.NodeCert.derive(ca.ProfileNodeAuth); err != nil {
 		return fmt.Errorf("node certificate: %w", err)
@@ -378,66 +393,66 @@ func (c *ApproveRegistration) prepare(io.Reader) error {
 	return nil
 }
 
-func (c *RejectRegistration) prepare(io.Reader) error {
+func (c *RejectRegistration) Prepare(io.Reader) error {
 	if err := ident.CheckPart(c.RequestID); err != nil {
-		return invalid("request ID: %v", err)
+		return Invalidf("request ID: %v", err)
 	}
 	if err := checkText(c.Reason, maxLongText); err != nil {
-		return invalid("reason: %v", err)
+		return Invalidf("reason: %v", err)
 	}
 	return nil
 }
 
-func (c *CancelRegistration) prepare(io.Reader) error {
+func (c *CancelRegistration) Prepare(io.Reader) error {
 	if err := ident.CheckPart(c.RequestID); err != nil {
-		return invalid("request ID: %v", err)
+		return Invalidf("request ID: %v", err)
 	}
 	return checkOptText("reason", c.Reason)
 }
 
-func (c *SuspendMember) prepare(io.Reader) error {
+func (c *SuspendMember) Prepare(io.Reader) error {
 	if err := checkMember(c.Member); err != nil {
 		return err
 	}
 	if err := checkText(c.Reason, maxLongText); err != nil {
-		return invalid("reason: %v", err)
+		return Invalidf("reason: %v", err)
 	}
 	return nil
 }
 
-func (c *ReactivateMember) prepare(io.Reader) error {
+func (c *ReactivateMember) Prepare(io.Reader) error {
 	if err := checkMember(c.Member); err != nil {
 		return err
 	}
 	return checkOptText("reason", c.Reason)
 }
 
-func (c *RevokeMember) prepare(io.Reader) error {
+func (c *RevokeMember) Prepare(io.Reader) error {
 	if err := checkMember(c.Member); err != nil {
 		return err
 	}
 	r, err := ca.ParseReason(c.Reason)
 	if err != nil {
-		return invalid("reason: %v", err)
+		return Invalidf("reason: %v", err)
 	}
 	c.Reason = r.String()
 	return checkOptText("note", c.Note)
 }
 
-func (c *CancelConnection) prepare(io.Reader) error {
+func (c *CancelConnection) Prepare(io.Reader) error {
 	if err := checkMember(c.Member); err != nil {
 		return err
 	}
 	if (c.PeerID == "") == (c.Subsystem == "") {
-		return invalid("name exactly one of a node (peer ID) and a subsystem")
+		return Invalidf("name exactly one of a node (peer ID) and a subsystem")
 	}
 	if c.PeerID != "" && len(c.PeerID) > 128 {
-		return invalid("peer ID too long")
+		return Invalidf("peer ID too long")
 	}
 	return checkOptText("reason", c.Reason)
 }
 
-func (c *AddNode) prepare(io.Reader) error {
+func (c *AddNode) Prepare(io.Reader) error {
 	if err := checkMember(c.Member); err != nil {
 		return err
 	}
@@ -447,55 +462,55 @@ func (c *AddNode) prepare(io.Reader) error {
 	return c.Cert.derive(ca.ProfileNodeAuth)
 }
 
-func (c *SetNodeAddrs) prepare(io.Reader) error {
+func (c *SetNodeAddrs) Prepare(io.Reader) error {
 	if c.PeerID == "" || len(c.PeerID) > 128 {
-		return invalid("peer ID %q", c.PeerID)
+		return Invalidf("peer ID %q", c.PeerID)
 	}
 	return checkAddrs(c.Addrs)
 }
 
-func (c *PublishService) prepare(io.Reader) error {
+func (c *PublishService) Prepare(io.Reader) error {
 	if _, err := splitSubsystem(c.Subsystem); err != nil {
 		return err
 	}
 	if err := ident.CheckPart(c.Code); err != nil {
-		return invalid("service code: %v", err)
+		return Invalidf("service code: %v", err)
 	}
 	if c.Version != "" {
 		if err := ident.CheckPart(c.Version); err != nil {
-			return invalid("service version: %v", err)
+			return Invalidf("service version: %v", err)
 		}
 	}
 	return checkSHA256(c.DescriptionSHA256)
 }
 
-func (c *DeprecateService) prepare(io.Reader) error {
+func (c *DeprecateService) Prepare(io.Reader) error {
 	if c.Service == "" || len(c.Service) > 5*ident.MaxPart+5 {
-		return invalid("service ID %q", c.Service)
+		return Invalidf("service ID %q", c.Service)
 	}
 	if c.Sunset.IsZero() {
-		return invalid("a deprecation needs a sunset time")
+		return Invalidf("a deprecation needs a sunset time")
 	}
 	c.Sunset = c.Sunset.UTC()
 	return nil
 }
 
-func (c *RetireService) prepare(io.Reader) error {
+func (c *RetireService) Prepare(io.Reader) error {
 	if c.Service == "" || len(c.Service) > 5*ident.MaxPart+5 {
-		return invalid("service ID %q", c.Service)
+		return Invalidf("service ID %q", c.Service)
 	}
 	return nil
 }
 
-func (c *SetGroup) prepare(io.Reader) error {
+func (c *SetGroup) Prepare(io.Reader) error {
 	if err := ident.CheckPart(c.Code); err != nil {
-		return invalid("group code: %v", err)
+		return Invalidf("group code: %v", err)
 	}
 	if c.Delete {
 		return nil
 	}
-	if err := checkText(c.Description, maxText); err != nil {
-		return invalid("description: %v", err)
+	if err := checkText(c.Description, MaxText); err != nil {
+		return Invalidf("description: %v", err)
 	}
 	for _, m := range c.Members {
 		if _, err := splitSubsystem(m); err != nil {
@@ -505,7 +520,7 @@ func (c *SetGroup) prepare(io.Reader) error {
 	return nil
 }
 
-func (c *SetPolicy) prepare(io.Reader) error { return validatePolicy(c.Policy) }
+func (c *SetPolicy) Prepare(io.Reader) error { return validatePolicy(c.Policy) }
 
 // ---- helpers ----
 
@@ -520,7 +535,7 @@ func newID(rnd io.Reader) (string, error) {
 
 func checkMember(s string) error {
 	if _, err := ident.ParseMember(s, ""); err != nil {
-		return invalid("member: %v", err)
+		return Invalidf("member: %v", err)
 	}
 	return nil
 }
@@ -530,7 +545,7 @@ func checkOptText(name, s string) error {
 		return nil
 	}
 	if err := checkText(s, maxLongText); err != nil {
-		return invalid("%s: %v", name, err)
+		return Invalidf("%s: %v", name, err)
 	}
 	return nil
 }
@@ -539,34 +554,34 @@ func checkOptText(name, s string) error {
 func splitSubsystem(s string) (member string, err error) {
 	i := strings.LastIndexByte(s, '/')
 	if i < 0 {
-		return "", invalid("subsystem %q: want INSTANCE/CLASS/CODE/SUBSYSTEM", s)
+		return "", Invalidf("subsystem %q: want INSTANCE/CLASS/CODE/SUBSYSTEM", s)
 	}
 	if _, err := ident.ParseMember(s[:i], ""); err != nil {
-		return "", invalid("subsystem %q: %v", s, err)
+		return "", Invalidf("subsystem %q: %v", s, err)
 	}
 	if err := ident.CheckPart(s[i+1:]); err != nil {
-		return "", invalid("subsystem %q: %v", s, err)
+		return "", Invalidf("subsystem %q: %v", s, err)
 	}
 	return s[:i], nil
 }
 
 func checkSHA256(h string) error {
 	if len(h) != 64 || strings.Trim(h, "0123456789abcdef") != "" {
-		return invalid("description hash %q: want 64 lower-case hex digits (SHA-256)", h)
+		return Invalidf("description hash %q: want 64 lower-case hex digits (SHA-256)", h)
 	}
 	return nil
 }
 
 func checkAddrs(addrs []string) error {
 	if len(addrs) > MaxAddrs {
-		return invalid("%d addresses, limit %d", len(addrs), MaxAddrs)
+		return Invalidf("%d addresses, limit %d", len(addrs), MaxAddrs)
 	}
 	for _, a := range addrs {
 		if len(a) > 256 {
-			return invalid("address %.40q… too long", a)
+			return Invalidf("address %.40q… too long", a)
 		}
 		if _, err := multiaddr.NewMultiaddr(a); err != nil {
-			return invalid("address %q is not a multiaddr: %v", a, err)
+			return Invalidf("address %q is not a multiaddr: %v", a, err)
 		}
 	}
 	return nil

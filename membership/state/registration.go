@@ -1,4 +1,4 @@
-package membership
+package state
 
 import (
 	"fmt"
@@ -115,13 +115,14 @@ type Commitment struct {
 
 // Limits on a registration.
 const (
-	maxText        = 256
+	MaxText        = 256
 	maxLongText    = 2048
 	maxCatalogRows = 500
 	dateLayout     = "2006-01-02"
 )
 
-func (r Registration) clone() Registration {
+// Clone returns a deep copy of Registration.
+func (r Registration) Clone() Registration {
 	r.DataCatalogue = slices.Clone(r.DataCatalogue)
 	return r
 }
@@ -136,19 +137,19 @@ func (r Registration) Validate() error {
 		name, v string
 		max     int
 	}{
-		{"unit.name", r.Unit.Name, maxText},
+		{"unit.name", r.Unit.Name, MaxText},
 		{"unit.address", r.Unit.Address, maxLongText},
-		{"representative.name", r.Representative.Name, maxText},
-		{"representative.title", r.Representative.Title, maxText},
-		{"technical_contact.name", r.TechnicalContact.Name, maxText},
+		{"representative.name", r.Representative.Name, MaxText},
+		{"representative.title", r.Representative.Title, MaxText},
+		{"technical_contact.name", r.TechnicalContact.Name, MaxText},
 		{"technical_contact.phone", r.TechnicalContact.Phone, 32},
-		{"technical_contact.email", r.TechnicalContact.Email, maxText},
-		{"system.name", r.System.Name, maxText},
-		{"system.business_domain", r.System.BusinessDomain, maxText},
-		{"security_approval_doc", r.SecurityApprovalDoc, maxText},
+		{"technical_contact.email", r.TechnicalContact.Email, MaxText},
+		{"system.name", r.System.Name, MaxText},
+		{"system.business_domain", r.System.BusinessDomain, MaxText},
+		{"security_approval_doc", r.SecurityApprovalDoc, MaxText},
 		{"connection_option", r.ConnectionOption, maxLongText},
-		{"commitment.signer_name", r.Commitment.SignerName, maxText},
-		{"commitment.signer_title", r.Commitment.SignerTitle, maxText},
+		{"commitment.signer_name", r.Commitment.SignerName, MaxText},
+		{"commitment.signer_title", r.Commitment.SignerTitle, MaxText},
 		{"commitment.signer_id_number", r.Commitment.SignerIDNumber, 32},
 	} {
 		if err := checkText(f.v, f.max); err != nil {
@@ -180,7 +181,7 @@ func (r Registration) Validate() error {
 		for _, f := range []struct{ name, v string }{
 			{"name", row.Name}, {"frequency", row.Frequency}, {"purpose", row.Purpose},
 		} {
-			if err := checkText(f.v, maxText); err != nil {
+			if err := checkText(f.v, MaxText); err != nil {
 				return bad("data_catalogue[%d].%s: %v", i, f.name, err)
 			}
 		}
