@@ -75,6 +75,7 @@ func NewAPI(srv *Server, cfg APIConfig) *API {
 	m.HandleFunc("GET /healthz", a.healthz)
 	// Registry servers.
 	m.HandleFunc("POST "+InternalApplyPath, a.internalApply)
+	m.HandleFunc("POST "+InternalVoterPath, a.internalVoter)
 	// Operators.
 	m.HandleFunc("GET /v1/admin/status", a.auth(state.RoleViewer, a.status))
 	m.HandleFunc("GET /v1/admin/registrations", a.auth(state.RoleViewer, a.listRegistrations))
@@ -462,10 +463,11 @@ func (a *API) healthz(w http.ResponseWriter, _ *http.Request) {
 
 // ---- registry servers ----
 
-func (a *API) internalApply(w http.ResponseWriter, r *http.Request) {
+// registryPeer checks that r comes with the verified client certificate
+// the state records for a registry server.
+func (a *API) registryPeer(r *http.Request) error {
 	if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || len(r.TLS.PeerCertificates) == 0 {
-		writeErr(w, fmt.Errorf("%w: a registry server certificate (mutual TLS) is required", state.ErrUnauthenticated))
-		return
+		return fmt.Errorf("%w: a registry server certificate (mutual TLS) is required", state.ErrUnauthenticated)
 	}
 	fp := ca.Fingerprint(r.TLS.PeerCertificates[0])
 	known := false
@@ -475,7 +477,14 @@ func (a *API) internalApply(w http.ResponseWriter, r *http.Request) {
 		}
 	})
 	if !known {
-		writeErr(w, fmt.Errorf("%w: certificate %s is not a registry server's", state.ErrForbidden, fp))
+		return fmt.Errorf("%w: certificate %s is not a registry server's", state.ErrForbidden, fp)
+	}
+	return nil
+}
+
+func (a *API) internalApply(w http.ResponseWriter, r *http.Request) {
+	if err := a.registryPeer(r); err != nil {
+		writeErr(w, err)
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, int64(a.srv.cfg.MaxCommandSize)+1)
@@ -500,4 +509,22 @@ func (a *API) internalApply(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, res)
+}
+
+// internalVoter makes a voter change a follower forwarded.
+func (a *API) internalVoter(w http.ResponseWriter, r *http.Request) {
+	if err := a.registryPeer(r); err != nil {
+		writeErr(w, err)
+		return
+	}
+	var ch VoterChange
+	if err := decode(w, r, MaxAdminBody, &ch); err != nil {
+		writeErr(w, err)
+		return
+	}
+	if err := a.srv.ChangeVotersLocal(r.Context(), ch); err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct{}{})
 }

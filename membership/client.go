@@ -605,24 +605,17 @@ func (c *Client) ExportHistory(ctx context.Context, w io.Writer) error {
 }
 
 // CreateJoinToken mints a one-time join token for a new registry server
-// (admin). Like RemoveServer it must run on the leader: a server that is
-// not answers with the leader's URL, and the call follows it once.
+// (admin). Any server will do: a follower commits it through the leader.
 func (c *Client) CreateJoinToken(ctx context.Context, ttl time.Duration) (MintJoinTokenResponse, error) {
 	var out MintJoinTokenResponse
-	return out, c.postLeader(ctx, JoinTokensPath, map[string]string{"ttl": ttl.String()}, &out)
+	return out, c.post(ctx, JoinTokensPath, map[string]string{"ttl": ttl.String()}, &out)
 }
 
 // RemoveServer takes registry server id out of the Raft configuration and
-// forgets its record (admin, leader).
+// forgets its record (admin; a follower forwards it to the leader).
 func (c *Client) RemoveServer(ctx context.Context, id string) (RemoveServerResponse, error) {
 	var out RemoveServerResponse
-	return out, c.postLeader(ctx, "/v1/admin/registry-servers/"+url.PathEscape(id)+"/remove", struct{}{}, &out)
-}
-
-// postLeader posts to the server that answered last, following a
-// not-leader answer to the leader once.
-func (c *Client) postLeader(ctx context.Context, path string, in, out any) error {
-	return PostToLeader(ctx, c.http, c.urls[int(c.next.Load())%len(c.urls)], path, c.opts.Token, in, out)
+	return out, c.post(ctx, "/v1/admin/registry-servers/"+url.PathEscape(id)+"/remove", struct{}{}, &out)
 }
 
 // AddNode registers a further node of an active member from the node's
@@ -631,4 +624,10 @@ func (c *Client) AddNode(ctx context.Context, member, nodeCSR string, addrs []st
 	var out AddNodeResponse
 	_, err := c.do(ctx, http.MethodPost, "/v1/admin/nodes", AddNodeRequest{Member: member, NodeCSR: nodeCSR, Addrs: addrs}, &out)
 	return out, err
+}
+
+// post POSTs in to path and decodes the answer into out.
+func (c *Client) post(ctx context.Context, path string, in, out any) error {
+	_, err := c.do(ctx, http.MethodPost, path, in, out)
+	return err
 }

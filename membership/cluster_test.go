@@ -281,17 +281,9 @@ type testForwarder struct {
 }
 
 func (f *testForwarder) Forward(ctx context.Context, leaderID, _ string, cmd state.Command) (Result, error) {
-	c := f.c
-	c.mu.Lock()
-	var target *Server
-	for j, id := range c.ids {
-		if id == leaderID && c.srv[j] != nil && c.srv[f.from] != nil && c.side[j] == c.side[f.from] {
-			target = c.srv[j]
-		}
-	}
-	c.mu.Unlock()
-	if target == nil {
-		return Result{}, fmt.Errorf("%w: leader %s unreachable", state.ErrTimeout, leaderID)
+	target, err := f.leader(leaderID)
+	if err != nil {
+		return Result{}, err
 	}
 	b, err := state.EncodeCommand(cmd)
 	if err != nil {
@@ -302,6 +294,27 @@ func (f *testForwarder) Forward(ctx context.Context, leaderID, _ string, cmd sta
 		return Result{}, err
 	}
 	return target.ApplyLocal(ctx, dec)
+}
+
+func (f *testForwarder) ForwardVoterChange(ctx context.Context, leaderID, _ string, ch VoterChange) error {
+	target, err := f.leader(leaderID)
+	if err != nil {
+		return err
+	}
+	return target.ChangeVotersLocal(ctx, ch)
+}
+
+// leader returns the server leaderID if it is reachable from f.from.
+func (f *testForwarder) leader(leaderID string) (*Server, error) {
+	c := f.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for j, id := range c.ids {
+		if id == leaderID && c.srv[j] != nil && c.srv[f.from] != nil && c.side[j] == c.side[f.from] {
+			return c.srv[j], nil
+		}
+	}
+	return nil, fmt.Errorf("%w: leader %s unreachable", state.ErrTimeout, leaderID)
 }
 
 // admitVia submits and approves a's registration through s.
@@ -378,8 +391,8 @@ func TestClusterStatusForwardingAndReads(t *testing.T) {
 	if err := follower.Sync(ctx); !errors.Is(err, state.ErrNotLeader) {
 		t.Fatalf("Sync on follower: %v", err)
 	}
-	if err := follower.AddVoter(ctx, "s9", "nowhere"); !errors.As(err, &nl) || nl.LeaderID != lid {
-		t.Fatalf("AddVoter on follower: %v", err)
+	if err := follower.ChangeVotersLocal(ctx, VoterChange{Op: VoterAdd, ID: "s9", Addr: "nowhere"}); !errors.As(err, &nl) || nl.LeaderID != lid {
+		t.Fatalf("ChangeVotersLocal on follower: %v", err)
 	}
 	if err := c.server(0).Bootstrap(ctx); !errors.Is(err, state.ErrBootstrapped) {
 		t.Fatalf("second bootstrap: %v", err)

@@ -124,12 +124,14 @@ func (c Config) raftConfig() *raft.Config {
 	return rc
 }
 
-// Forwarder carries a write from a follower to the leader, which applies it
-// with ApplyLocal. Server.Apply is its only caller: forwarding lives in that
-// one place. The HTTPS implementation comes with the admin API; tests use an
-// in-process one.
+// Forwarder carries a leader-only operation from a follower to the leader:
+// a write, which the leader applies with ApplyLocal, or a voter change,
+// which it makes with ChangeVotersLocal. Server.onLeader is its only caller:
+// leader routing lives in that one place, and clients never chase leaders.
+// The HTTPS implementation is HTTPForwarder; tests use an in-process one.
 type Forwarder interface {
 	Forward(ctx context.Context, leaderID, leaderAddr string, cmd state.Command) (Result, error)
+	ForwardVoterChange(ctx context.Context, leaderID, leaderAddr string, ch VoterChange) error
 }
 
 // Option configures a Server.
@@ -144,7 +146,7 @@ func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = n
 // WithRand replaces crypto/rand for request IDs.
 func WithRand(r io.Reader) Option { return func(s *Server) { s.rnd = r } }
 
-// WithForwarder lets followers forward writes to the leader.
+// WithForwarder lets followers forward leader-only operations to the leader.
 func WithForwarder(f Forwarder) Option { return func(s *Server) { s.fwd = f } }
 
 func defaultRand() io.Reader { return rand.Reader }

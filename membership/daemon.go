@@ -341,15 +341,15 @@ func (r *Registry) loadKeys(passphrase []byte) error {
 	return nil
 }
 
-// requestVoter asks JoinURL (or the leader it names) to add this server as
-// a voter, until it is in the configuration or ctx ends.
+// requestVoter asks JoinURL to add this server as a voter (a follower
+// forwards the change to the leader), until it is in the configuration or ctx ends.
 func (r *Registry) requestVoter(ctx context.Context) {
 	defer close(r.joinDone)
 	client := &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{TLSClientConfig: ClientTLSConfig(r.tlsCert, r.roots)}}
 	defer client.CloseIdleConnections()
 	wait := 200 * time.Millisecond
 	for {
-		err := PostToLeader(ctx, client, r.file.JoinURL, AddVoterPath, "", AddVoterRequest{ID: r.file.ID, RaftAddr: r.file.raftAdvertise()}, nil)
+		err := postJSON(ctx, client, strings.TrimRight(r.file.JoinURL, "/")+AddVoterPath, "", AddVoterRequest{ID: r.file.ID, RaftAddr: r.file.raftAdvertise()}, nil)
 		if err == nil {
 			r.log.Info("added to the cluster as a voter")
 			return

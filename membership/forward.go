@@ -17,8 +17,11 @@ import (
 	"github.com/dxl-network/dxl/membership/state"
 )
 
-// InternalApplyPath is where a leader receives forwarded commands.
-const InternalApplyPath = "/internal/v1/apply"
+// Where a leader receives forwarded operations.
+const (
+	InternalApplyPath = "/internal/v1/apply" // commands
+	InternalVoterPath = "/internal/v1/voter" // voter changes
+)
 
 // HTTPForwarder is the Forwarder between registry servers: it POSTs the
 // encoded command (EncodeCommand: type byte ‖ JSON) to the leader's
@@ -81,48 +84,66 @@ func NewHTTPForwarder(s *Server, clientTLS *tls.Config) *HTTPForwarder {
 
 // Forward implements Forwarder.
 func (f *HTTPForwarder) Forward(ctx context.Context, leaderID, _ string, cmd state.Command) (Result, error) {
-	var base string
-	f.srv.fsm.read(func(st *state.State) { base = st.RegistryServers[leaderID].URL })
-	if base == "" {
-		return Result{}, fmt.Errorf("%w: leader %s has no API URL in the registry state", state.ErrTimeout, leaderID)
-	}
 	data, err := state.EncodeCommand(cmd)
 	if err != nil {
 		return Result{}, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+InternalApplyPath, bytes.NewReader(data))
+	var r Result
+	return r, f.post(ctx, leaderID, InternalApplyPath, "application/octet-stream", data, &r)
+}
+
+// ForwardVoterChange implements Forwarder.
+func (f *HTTPForwarder) ForwardVoterChange(ctx context.Context, leaderID, _ string, ch VoterChange) error {
+	data, err := json.Marshal(ch)
 	if err != nil {
-		return Result{}, fmt.Errorf("%w: %v", state.ErrTimeout, err)
+		return err
 	}
-	req.Header.Set("Content-Type", "application/octet-stream")
+	return f.post(ctx, leaderID, InternalVoterPath, "application/json", data, nil)
+}
+
+// post sends data to the leader's internal path and decodes a 200 answer
+// into out (when not nil); an error answer becomes the leader's sentinel.
+func (f *HTTPForwarder) post(ctx context.Context, leaderID, path, contentType string, data []byte, out any) error {
+	var base string
+	f.srv.fsm.read(func(st *state.State) { base = st.RegistryServers[leaderID].URL })
+	if base == "" {
+		return fmt.Errorf("%w: leader %s has no API URL in the registry state", state.ErrTimeout, leaderID)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+path, bytes.NewReader(data))
+	if err != nil {
+		return fmt.Errorf("%w: %v", state.ErrTimeout, err)
+	}
+	req.Header.Set("Content-Type", contentType)
 	resp, err := f.client.Do(req)
 	if err != nil {
 		var op *net.OpError
 		if errors.As(err, &op) && op.Op == "dial" {
-			return Result{}, fmt.Errorf("%w: leader %s unreachable: %v", state.ErrTimeout, leaderID, err)
+			return fmt.Errorf("%w: leader %s unreachable: %v", state.ErrTimeout, leaderID, err)
 		}
-		return Result{}, fmt.Errorf("%w: forwarding to %s: %v", state.ErrIndeterminate, leaderID, err)
+		return fmt.Errorf("%w: forwarding to %s: %v", state.ErrIndeterminate, leaderID, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return Result{}, fmt.Errorf("%w: reading the leader's answer: %v", state.ErrIndeterminate, err)
+		return fmt.Errorf("%w: reading the leader's answer: %v", state.ErrIndeterminate, err)
 	}
 	if resp.StatusCode == http.StatusOK {
-		var r Result
-		if err := json.Unmarshal(body, &r); err != nil {
-			return Result{}, fmt.Errorf("%w: leader answer: %v", state.ErrIndeterminate, err)
+		if out == nil {
+			return nil
 		}
-		return r, nil
+		if err := json.Unmarshal(body, out); err != nil {
+			return fmt.Errorf("%w: leader answer: %v", state.ErrIndeterminate, err)
+		}
+		return nil
 	}
 	var e apiErrorBody
 	if json.Unmarshal(body, &e) != nil || e.Error.Code == "" {
 		if resp.StatusCode >= 500 {
-			return Result{}, fmt.Errorf("%w: leader %s answered %s", state.ErrIndeterminate, leaderID, resp.Status)
+			return fmt.Errorf("%w: leader %s answered %s", state.ErrIndeterminate, leaderID, resp.Status)
 		}
-		return Result{}, fmt.Errorf("%w: leader %s answered %s", state.ErrTimeout, leaderID, resp.Status)
+		return fmt.Errorf("%w: leader %s answered %s", state.ErrTimeout, leaderID, resp.Status)
 	}
-	return Result{}, remoteError(e.Error.Code, e.Error.Message)
+	return remoteError(e.Error.Code, e.Error.Message)
 }
 
 // remoteError turns a machine code from another server back into its

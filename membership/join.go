@@ -333,26 +333,6 @@ func (r *Registry) serverCertOf(req *http.Request) (string, error) {
 	return id, nil
 }
 
-// leaderURL returns the API URL of the leader this server knows.
-func (r *Registry) leaderURL() string {
-	id, _ := r.srv.Leader()
-	var u string
-	r.srv.fsm.read(func(st *state.State) { u = st.RegistryServers[id].URL })
-	return u
-}
-
-// writeNotLeader answers 503 not_leader with the leader's API URL, so the
-// caller can retry there.
-func (r *Registry) writeNotLeader(w http.ResponseWriter, err error) {
-	var body struct {
-		apiErrorBody
-		LeaderURL string `json:"leader_url,omitempty"`
-	}
-	body.Error.Code, body.Error.Message, body.LeaderURL = "not_leader", err.Error(), r.leaderURL()
-	w.Header().Set("Retry-After", "1")
-	writeJSON(w, http.StatusServiceUnavailable, body)
-}
-
 func (r *Registry) addVoter(w http.ResponseWriter, req *http.Request) {
 	id, err := r.serverCertOf(req)
 	if err != nil {
@@ -373,10 +353,6 @@ func (r *Registry) addVoter(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	if err := r.srv.AddVoter(req.Context(), b.ID, b.RaftAddr); err != nil {
-		if errors.Is(err, state.ErrNotLeader) {
-			r.writeNotLeader(w, err)
-			return
-		}
 		writeErr(w, err)
 		return
 	}
@@ -390,7 +366,7 @@ type RemoveServerResponse struct {
 }
 
 // RemoveServer takes server id out of the Raft configuration and forgets
-// its registry-server record. Leader only (*NotLeaderError elsewhere).
+// its registry-server record; a follower forwards both to the leader.
 func (r *Registry) RemoveServer(ctx context.Context, actor, id string) (RemoveServerResponse, error) {
 	if err := ident.CheckPart(id); err != nil {
 		return RemoveServerResponse{}, state.Invalidf("server ID: %v", err)
@@ -414,10 +390,6 @@ func (r *Registry) RemoveServer(ctx context.Context, actor, id string) (RemoveSe
 func (r *Registry) removeServer(w http.ResponseWriter, req *http.Request, op state.Operator) {
 	out, err := r.RemoveServer(req.Context(), op.Name, req.PathValue("id"))
 	if err != nil {
-		if errors.Is(err, state.ErrNotLeader) {
-			r.writeNotLeader(w, err)
-			return
-		}
 		writeErr(w, err)
 		return
 	}
@@ -462,8 +434,7 @@ func PinnedRootTLS(rootSHA256 string) *tls.Config {
 var errRemote = errors.New("membership: remote error")
 
 // postJSON POSTs in to url and decodes a 2xx answer into out; an error
-// answer becomes the sentinel of its code (with a *LeaderHint when the
-// server named the leader).
+// answer becomes the sentinel of its code.
 func postJSON(ctx context.Context, client *http.Client, url, bearer string, in, out any) error {
 	body, err := json.Marshal(in)
 	if err != nil {
@@ -492,45 +463,13 @@ func postJSON(ctx context.Context, client *http.Client, url, bearer string, in, 
 		}
 		return json.Unmarshal(raw, out)
 	}
-	var e struct {
-		apiErrorBody
-		LeaderURL string `json:"leader_url"`
-	}
+	var e apiErrorBody
 	if json.Unmarshal(raw, &e) != nil || e.Error.Code == "" {
 		return fmt.Errorf("%w: %s answered %s", errRemote, url, resp.Status)
 	}
 	err = remoteError(e.Error.Code, e.Error.Message)
-	if e.Error.Code == "not_leader" {
-		return &LeaderHint{URL: e.LeaderURL, Err: &state.NotLeaderError{}}
-	}
 	if errors.Is(err, state.ErrIndeterminate) && state.ErrorForCode(e.Error.Code) == nil {
 		return fmt.Errorf("%w: %s: %s", errRemote, e.Error.Code, e.Error.Message)
-	}
-	return err
-}
-
-// LeaderHint is a not-leader answer naming the leader's API URL.
-type LeaderHint struct {
-	URL string
-	Err error
-}
-
-func (h *LeaderHint) Error() string {
-	if h.URL == "" {
-		return h.Err.Error()
-	}
-	return h.Err.Error() + " (leader at " + h.URL + ")"
-}
-
-func (h *LeaderHint) Unwrap() error { return h.Err }
-
-// PostToLeader POSTs to base+path and, when the server answers that it is
-// not the leader and names one, once more to the leader.
-func PostToLeader(ctx context.Context, client *http.Client, base, path, bearer string, in, out any) error {
-	err := postJSON(ctx, client, strings.TrimRight(base, "/")+path, bearer, in, out)
-	var h *LeaderHint
-	if errors.As(err, &h) && h.URL != "" && h.URL != strings.TrimRight(base, "/") {
-		err = postJSON(ctx, client, h.URL+path, bearer, in, out)
 	}
 	return err
 }

@@ -186,18 +186,55 @@ func (s *Server) notLeader() error {
 	return &state.NotLeaderError{LeaderID: id, LeaderAddr: addr}
 }
 
-// AddVoter adds (or re-addresses) a voting server. Leader only.
-func (s *Server) AddVoter(ctx context.Context, id, addr string) error {
-	return s.membershipChange(ctx, "add voter", func(timeout time.Duration) raft.Future {
-		return s.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(addr), 0, timeout)
-	})
+// VoterChange is a leader-only change of the Raft configuration: Op "add"
+// adds (or re-addresses) voter ID at Addr, Op "remove" removes server ID.
+type VoterChange struct {
+	Op   string `json:"op"`
+	ID   string `json:"id"`
+	Addr string `json:"raft_addr,omitempty"`
 }
 
-// RemoveServer removes a server from the cluster. Leader only.
+// Voter change operations.
+const (
+	VoterAdd    = "add"
+	VoterRemove = "remove"
+)
+
+// AddVoter adds (or re-addresses) a voting server. On a follower it is
+// forwarded to the leader, like Apply.
+func (s *Server) AddVoter(ctx context.Context, id, addr string) error {
+	return s.ChangeVoters(ctx, VoterChange{Op: VoterAdd, ID: id, Addr: addr})
+}
+
+// RemoveServer removes a server from the cluster. On a follower it is
+// forwarded to the leader, like Apply.
 func (s *Server) RemoveServer(ctx context.Context, id string) error {
-	return s.membershipChange(ctx, "remove server", func(timeout time.Duration) raft.Future {
-		return s.raft.RemoveServer(raft.ServerID(id), 0, timeout)
-	})
+	return s.ChangeVoters(ctx, VoterChange{Op: VoterRemove, ID: id})
+}
+
+// ChangeVoters makes ch on the leader: here if this server leads, else
+// through the Forwarder.
+func (s *Server) ChangeVoters(ctx context.Context, ch VoterChange) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	return s.onLeader(ctx, func(ctx context.Context) error { return s.ChangeVotersLocal(ctx, ch) },
+		func(ctx context.Context, id, addr string) error { return s.fwd.ForwardVoterChange(ctx, id, addr, ch) })
+}
+
+// ChangeVotersLocal makes ch only if this server is the leader; it never
+// forwards. A Forwarder's receiving end calls it.
+func (s *Server) ChangeVotersLocal(ctx context.Context, ch VoterChange) error {
+	switch ch.Op {
+	case VoterAdd:
+		return s.membershipChange(ctx, "add voter", func(timeout time.Duration) raft.Future {
+			return s.raft.AddVoter(raft.ServerID(ch.ID), raft.ServerAddress(ch.Addr), 0, timeout)
+		})
+	case VoterRemove:
+		return s.membershipChange(ctx, "remove server", func(timeout time.Duration) raft.Future {
+			return s.raft.RemoveServer(raft.ServerID(ch.ID), 0, timeout)
+		})
+	}
+	return state.Invalidf("voter change %q", ch.Op)
 }
 
 func (s *Server) membershipChange(ctx context.Context, what string, start func(time.Duration) raft.Future) error {
@@ -284,20 +321,36 @@ func (s *Server) Apply(ctx context.Context, cmd state.Command) (Result, error) {
 	}
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
+	var res Result
+	err := s.onLeader(ctx, func(ctx context.Context) (err error) {
+		res, err = s.applyLeader(ctx, cmd)
+		return err
+	}, func(ctx context.Context, id, addr string) (err error) {
+		s.log.Debug("forwarding command", "command", cmd.Type().String(), "leader_id", id)
+		res, err = s.fwd.Forward(ctx, id, addr, cmd)
+		return err
+	})
+	return res, err
+}
+
+// onLeader is the one leader-routing mechanism: it runs local, and when
+// that finds this server is not the leader it hands the operation to the
+// leader with forward (when a Forwarder is set); while an election is under
+// way it waits, within ctx, for a leader and tries again.
+func (s *Server) onLeader(ctx context.Context, local func(context.Context) error, forward func(ctx context.Context, leaderID, leaderAddr string) error) error {
 	for {
-		res, err := s.applyLeader(ctx, cmd)
+		err := local(ctx)
 		var nl *state.NotLeaderError
 		if s.fwd == nil || !errors.As(err, &nl) {
-			return res, err
+			return err
 		}
 		if nl.LeaderID != "" && nl.LeaderID != s.cfg.ID {
-			s.log.Debug("forwarding command", "command", cmd.Type().String(), "leader_id", nl.LeaderID)
-			return s.fwd.Forward(ctx, nl.LeaderID, nl.LeaderAddr, cmd)
+			return forward(ctx, nl.LeaderID, nl.LeaderAddr)
 		}
-		// An election is under way and the command was not applied: wait
-		// for a leader (within ctx), then try again.
+		// An election is under way and nothing was applied: wait for a
+		// leader (within ctx), then try again.
 		if !s.awaitOtherLeader(ctx) {
-			return res, err
+			return err
 		}
 	}
 }
