@@ -29,6 +29,7 @@ import (
 
 	"github.com/dxl-network/dxl/ca"
 	"github.com/dxl-network/dxl/membership"
+	"github.com/dxl-network/dxl/membership/client"
 	"github.com/dxl-network/dxl/membership/globalconf"
 	"github.com/dxl-network/dxl/membership/state"
 )
@@ -200,7 +201,7 @@ func TestRegistryAdminCommands(t *testing.T) {
 	}
 
 	// Submit (public; URLs and trust from the anchor) with the shipped example form.
-	var st membership.RegistrationStatus
+	var st client.RegistrationStatus
 	mustJSON(t, run(with(conn, "request", "submit", "--json", "--member", member, "--form", "../docs/examples/registration.json",
 		"--node-csr", nodeCSR, "--sign-csr", signCSR, "--addr", "/ip4/10.0.0.1/tcp/4001")...), &st)
 	if st.Status != state.RequestPending || st.RequestID == "" {
@@ -210,7 +211,7 @@ func TestRegistryAdminCommands(t *testing.T) {
 	if out := run("request", "status", "--registry", r.url, "--root", r.rootPath, st.RequestID); !strings.Contains(out, "pending") {
 		t.Fatalf("request status: %s", out)
 	}
-	var list []membership.RequestSummary
+	var list []client.RequestSummary
 	mustJSON(t, run(with(admin, "request", "list", "--json", "--status", "pending")...), &list)
 	if len(list) != 1 || list[0].Member != member {
 		t.Fatalf("request list: %+v", list)
@@ -221,7 +222,7 @@ func TestRegistryAdminCommands(t *testing.T) {
 
 	// Approve with the token from the environment.
 	t.Setenv(EnvOperatorToken, strings.TrimSpace(string(must(os.ReadFile(r.tokenPath)))))
-	var ar membership.ApproveResponse
+	var ar client.ApproveResponse
 	mustJSON(t, run(with(conn, "request", "approve", "--json", st.RequestID)...), &ar)
 	if ar.NodeSerial == "" || ar.SignSerial == "" || !strings.Contains(ar.NodeCert, "BEGIN CERTIFICATE") {
 		t.Fatalf("approve: %+v", ar)
@@ -442,14 +443,14 @@ func TestRegistryServiceCommands(t *testing.T) {
 		return append(slices.Clone(args[:2]), append(slices.Clone(base), args[2:]...)...)
 	}
 
-	var st membership.RegistrationStatus
+	var st client.RegistrationStatus
 	mustJSON(t, run(with(conn, "request", "submit", "--json", "--member", member, "--form", "../docs/examples/registration.json",
 		"--node-csr", writeCSR(t, work, "node.csr"), "--sign-csr", writeCSR(t, work, "sign.csr"))...), &st)
 	certDir := filepath.Join(work, "certs")
 	if _, err := reg(ctx, with(conn, "request", "certificates", "--out-dir", certDir, st.RequestID)...); !errors.Is(err, state.ErrNotApproved) {
 		t.Fatalf("certificates of a pending request: %v", err)
 	}
-	var ar membership.ApproveResponse
+	var ar client.ApproveResponse
 	mustJSON(t, run(with(admin, "request", "approve", "--json", st.RequestID)...), &ar)
 
 	// Certificates: files, then JSON; both public.
@@ -476,21 +477,21 @@ func TestRegistryServiceCommands(t *testing.T) {
 		!strings.Contains(err.Error(), "--force") {
 		t.Fatalf("overwrote without --force: %v", err)
 	}
-	var rc membership.RegistrationCertificates
+	var rc client.RegistrationCertificates
 	mustJSON(t, run(with(conn, "request", "certificates", "--json", st.RequestID)...), &rc)
 	if rc.NodeCert != ar.NodeCert || rc.SignCert != ar.SignCert || rc.CAChain != string(chain) || rc.PeerID != ar.PeerID {
 		t.Fatalf("certificates --json: %+v", rc)
 	}
 
 	// Services.
-	var md membership.MemberDetail
+	var md client.MemberDetail
 	mustJSON(t, run(with(admin, "member", "show", "--json", member)...), &md)
 	sub := md.Subsystems[0].ID
 	desc := filepath.Join(work, "openapi.yaml")
 	writeFile(t, desc, []byte("openapi: 3.1.0\n"))
 	sum := sha256.Sum256([]byte("openapi: 3.1.0\n"))
 	svc := sub + "/lookup/v1"
-	var res membership.Result
+	var res state.Result
 	mustJSON(t, run(with(admin, "service", "publish", "--json", "--subsystem", sub, "--code", "lookup", "--version", "v1",
 		"--description", desc)...), &res)
 	if res.Target != svc || res.Index == 0 {

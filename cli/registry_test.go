@@ -17,6 +17,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/dxl-network/dxl/membership"
+	"github.com/dxl-network/dxl/membership/client"
 	"github.com/dxl-network/dxl/membership/globalconf"
 	"github.com/dxl-network/dxl/membership/state"
 )
@@ -78,9 +79,9 @@ func serveRegistry(t *testing.T, dir string) (stop func()) {
 	return stop
 }
 
-func registryStatus(t *testing.T, ctx context.Context, dir string) (membership.StatusResponse, error) {
+func registryStatus(t *testing.T, ctx context.Context, dir string) (client.StatusResponse, error) {
 	t.Helper()
-	var st membership.StatusResponse
+	var st client.StatusResponse
 	out, _, err := regRun(ctx, "registry", "status", "--dir", dir, "--json")
 	if err != nil {
 		return st, err
@@ -204,7 +205,7 @@ func TestRegistryWalkthroughLeaderStop(t *testing.T) {
 		})
 	}
 
-	var st membership.StatusResponse
+	var st client.StatusResponse
 	pollFor(t, "three voters seen from every server", 30*time.Second, func() bool {
 		for _, d := range dirs {
 			s, err := registryStatus(t, ctx, d)
@@ -245,7 +246,7 @@ func TestRegistryWalkthroughLeaderStop(t *testing.T) {
 			break
 		}
 	}
-	var minted membership.MintJoinTokenResponse
+	var minted client.MintJoinTokenResponse
 	pollFor(t, "a write after the leader stopped", 60*time.Second, func() bool {
 		out, _, err := regRun(ctx, "registry", "token", "--dir", dirs[survivor], "--json")
 		if err != nil {

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/dxl-network/dxl/membership"
+	"github.com/dxl-network/dxl/membership/client"
 	"github.com/dxl-network/dxl/membership/globalconf"
 	"github.com/dxl-network/dxl/membership/state"
 	"github.com/dxl-network/dxl/node"
@@ -54,7 +55,7 @@ type Network struct {
 	Dir        string
 	Instance   string
 	Registry   *membership.Registry
-	Admin      *membership.Client
+	Admin      *client.Client
 	AdminToken string
 	Anchor     *globalconf.Anchor
 	AnchorPath string
@@ -133,7 +134,7 @@ func Start(ctx context.Context, o Options) (_ *Network, err error) {
 	for _, r := range n.Anchor.Roots {
 		roots.AddCert(r)
 	}
-	if n.Admin, err = membership.NewClient(n.Anchor.Servers, membership.WithRoots(roots), membership.WithOperatorToken(n.AdminToken)); err != nil {
+	if n.Admin, err = client.New(n.Anchor.Servers, client.WithRoots(roots), client.WithOperatorToken(n.AdminToken)); err != nil {
 		return nil, err
 	}
 	n.onClose(n.Admin.Close)
@@ -322,7 +323,7 @@ func (n *Network) WaitConfig(ctx context.Context, nodes ...*NodeHandle) error {
 // SHA-256 of its description (of the empty string when it has none).
 func (n *Network) Publish(ctx context.Context, subsystem, code, version string, openapi []byte) error {
 	sum := sha256.Sum256(openapi)
-	_, err := n.Admin.PublishService(ctx, membership.PublishServiceRequest{Subsystem: subsystem, Code: code, Version: version, DescriptionSHA256: hex.EncodeToString(sum[:])})
+	_, err := n.Admin.PublishService(ctx, client.PublishServiceRequest{Subsystem: subsystem, Code: code, Version: version, DescriptionSHA256: hex.EncodeToString(sum[:])})
 	return err
 }
 

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/dxl-network/dxl/ca"
+	"github.com/dxl-network/dxl/membership/client"
 	"github.com/dxl-network/dxl/membership/globalconf"
 	"github.com/dxl-network/dxl/membership/state"
 )
@@ -127,13 +128,6 @@ type httpError struct {
 
 func (e *httpError) Error() string { return e.message }
 
-type apiErrorBody struct {
-	Error struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	} `json:"error"`
-}
-
 // HTTPStatus returns the HTTP status for err's machine code.
 func HTTPStatus(err error) int {
 	var he *httpError
@@ -163,7 +157,7 @@ func HTTPStatus(err error) int {
 }
 
 func writeErr(w http.ResponseWriter, err error) {
-	var body apiErrorBody
+	var body client.ErrorBody
 	status := HTTPStatus(err)
 	var he *httpError
 	if errors.As(err, &he) {
@@ -233,14 +227,14 @@ func tokenHash(token string) string {
 // CreateOperator mints a token for a new operator name with role and
 // commits its hash (AddOperator, actor as given). The token is returned
 // once and stored nowhere.
-func (s *Server) CreateOperator(ctx context.Context, actor, name string, role state.Role) (token string, res Result, err error) {
+func (s *Server) CreateOperator(ctx context.Context, actor, name string, role state.Role) (token string, res state.Result, err error) {
 	token, hash, err := s.NewOperatorToken()
 	if err != nil {
-		return "", Result{}, err
+		return "", state.Result{}, err
 	}
 	res, err = s.Apply(ctx, &state.AddOperator{Header: state.Header{Actor: actor}, Name: name, Role: role, TokenSHA256: hash})
 	if err != nil {
-		return "", Result{}, err
+		return "", state.Result{}, err
 	}
 	return token, res, nil
 }
@@ -288,11 +282,11 @@ func (a *API) auth(need state.Role, h opHandler) http.HandlerFunc {
 // apply commits cmd through Server.Apply (forwarded by a follower) and
 // waits briefly until this server has applied it too, so a read from the
 // same server right after sees the write.
-func (a *API) apply(w http.ResponseWriter, r *http.Request, cmd state.Command) (Result, bool) {
+func (a *API) apply(w http.ResponseWriter, r *http.Request, cmd state.Command) (state.Result, bool) {
 	res, err := a.srv.Apply(r.Context(), cmd)
 	if err != nil {
 		writeErr(w, err)
-		return Result{}, false
+		return state.Result{}, false
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
@@ -302,28 +296,8 @@ func (a *API) apply(w http.ResponseWriter, r *http.Request, cmd state.Command) (
 
 // ---- public ----
 
-// SubmitRequest is the body of POST /v1/registrations.
-type SubmitRequest struct {
-	Member       string             `json:"member"` // INSTANCE/CLASS/CODE
-	Registration state.Registration `json:"registration"`
-	NodeCSR      string             `json:"node_csr"` // PEM, the node's auth key (its libp2p identity)
-	SignCSR      string             `json:"sign_csr"` // PEM, the member's signing key
-	NodeAddrs    []string           `json:"node_addrs"`
-}
-
-// RegistrationStatus is what the public learns about a request.
-type RegistrationStatus struct {
-	RequestID   string              `json:"request_id"`
-	Member      string              `json:"member"`
-	Status      state.RequestStatus `json:"status"`
-	Reason      string              `json:"reason,omitempty"`
-	SubmittedAt time.Time           `json:"submitted_at"`
-	DecidedAt   *time.Time          `json:"decided_at,omitempty"`
-	Index       uint64              `json:"index,omitempty"`
-}
-
 func (a *API) submit(w http.ResponseWriter, r *http.Request) {
-	var body SubmitRequest
+	var body client.SubmitRequest
 	if err := decode(w, r, MaxRegistrationBody, &body); err != nil {
 		writeErr(w, err)
 		return
@@ -335,7 +309,7 @@ func (a *API) submit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/v1/registrations/"+cmd.RequestID)
-	writeJSON(w, http.StatusAccepted, RegistrationStatus{RequestID: cmd.RequestID, Member: cmd.Member,
+	writeJSON(w, http.StatusAccepted, client.RegistrationStatus{RequestID: cmd.RequestID, Member: cmd.Member,
 		Status: state.RequestPending, SubmittedAt: cmd.Time, Index: res.Index})
 }
 
@@ -345,20 +319,8 @@ func (a *API) registrationStatus(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, RegistrationStatus{RequestID: req.ID, Member: req.Member.String(), Status: req.Status,
+	writeJSON(w, http.StatusOK, client.RegistrationStatus{RequestID: req.ID, Member: req.Member.String(), Status: req.Status,
 		Reason: req.Reason, SubmittedAt: req.SubmittedAt, DecidedAt: req.DecidedAt})
-}
-
-// RegistrationCertificates is GET /v1/registrations/{id}/certificates: the
-// certificates issued on approving a request, so the applicant can fetch
-// them itself. Certificates are public; the request ID is the capability.
-type RegistrationCertificates struct {
-	RequestID string `json:"request_id"`
-	Member    string `json:"member"`
-	PeerID    string `json:"peer_id"`
-	NodeCert  string `json:"node_cert_pem"` // node-auth certificate and intermediate(s), as ApproveResponse
-	SignCert  string `json:"sign_cert_pem"` // member-sign certificate and intermediate(s)
-	CAChain   string `json:"ca_chain_pem"`  // the network CA chain, issuing CA first, root last
 }
 
 func (a *API) registrationCertificates(w http.ResponseWriter, r *http.Request) {
@@ -376,9 +338,9 @@ func (a *API) registrationCertificates(w http.ResponseWriter, r *http.Request) {
 // intermediates of the state's CA chain like the CA's ca.Issued.PEM that
 // ApproveResponse carries, and the chain itself. ErrUnknownRequest for an
 // unknown ID, ErrNotApproved while pending, or when rejected or cancelled.
-func (s *Server) registrationCertificates(id string) (RegistrationCertificates, error) {
+func (s *Server) registrationCertificates(id string) (client.RegistrationCertificates, error) {
 	var (
-		out              RegistrationCertificates
+		out              client.RegistrationCertificates
 		nodeDER, signDER []byte
 		chain            [][]byte
 		err              error
@@ -400,27 +362,27 @@ func (s *Server) registrationCertificates(id string) (RegistrationCertificates, 
 			err = fmt.Errorf("membership: approved request %s: the state lacks its node or member certificate", id)
 			return
 		}
-		out = RegistrationCertificates{RequestID: id, Member: mid, PeerID: req.PeerID}
+		out = client.RegistrationCertificates{RequestID: id, Member: mid, PeerID: req.PeerID}
 		nodeDER, signDER = bytes.Clone(node.Cert.DER), bytes.Clone(m.SignCert.DER)
 		for _, der := range st.CAChain {
 			chain = append(chain, bytes.Clone(der))
 		}
 	})
 	if err != nil {
-		return RegistrationCertificates{}, err
+		return client.RegistrationCertificates{}, err
 	}
 	var inter [][]byte // the CA chain without its root
 	if len(chain) > 1 {
 		inter = chain[:len(chain)-1]
 	}
 	if out.NodeCert, err = pemChain(append([][]byte{nodeDER}, inter...)...); err != nil {
-		return RegistrationCertificates{}, err
+		return client.RegistrationCertificates{}, err
 	}
 	if out.SignCert, err = pemChain(append([][]byte{signDER}, inter...)...); err != nil {
-		return RegistrationCertificates{}, err
+		return client.RegistrationCertificates{}, err
 	}
 	if out.CAChain, err = pemChain(chain...); err != nil {
-		return RegistrationCertificates{}, err
+		return client.RegistrationCertificates{}, err
 	}
 	return out, nil
 }

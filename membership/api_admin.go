@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dxl-network/dxl/ca"
+	"github.com/dxl-network/dxl/membership/client"
 	"github.com/dxl-network/dxl/membership/state"
 )
 
@@ -20,15 +21,8 @@ import (
 
 func hdr(op state.Operator) state.Header { return state.Header{Actor: op.Name} }
 
-// StatusResponse is GET /v1/admin/status.
-type StatusResponse struct {
-	Status
-	PublishedVersion uint64                 `json:"published_version"`
-	RegistryServers  []state.RegistryServer `json:"registry_servers"`
-}
-
 func (a *API) status(w http.ResponseWriter, _ *http.Request, _ state.Operator) {
-	out := StatusResponse{Status: a.srv.Status(), RegistryServers: []state.RegistryServer{}}
+	out := client.StatusResponse{ClusterStatus: a.srv.Status(), RegistryServers: []state.RegistryServer{}}
 	if a.cfg.Publisher != nil {
 		out.PublishedVersion = a.cfg.Publisher.Version()
 	}
@@ -40,29 +34,19 @@ func (a *API) status(w http.ResponseWriter, _ *http.Request, _ state.Operator) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// RequestSummary is one row of GET /v1/admin/registrations.
-type RequestSummary struct {
-	RequestID   string              `json:"request_id"`
-	Member      string              `json:"member"`
-	Name        string              `json:"name"`
-	Status      state.RequestStatus `json:"status"`
-	SubmittedAt time.Time           `json:"submitted_at"`
-	DecidedBy   string              `json:"decided_by,omitempty"`
-}
-
 func (a *API) listRegistrations(w http.ResponseWriter, r *http.Request, _ state.Operator) {
 	filter := state.RequestStatus(r.URL.Query().Get("status"))
-	out := []RequestSummary{}
+	out := []client.RequestSummary{}
 	a.srv.fsm.read(func(st *state.State) {
 		for _, id := range state.SortedKeys(st.Requests) {
 			q := st.Requests[id]
 			if filter == "" || q.Status == filter {
-				out = append(out, RequestSummary{RequestID: id, Member: q.Member.String(), Name: q.Registration.Unit.Name,
+				out = append(out, client.RequestSummary{RequestID: id, Member: q.Member.String(), Name: q.Registration.Unit.Name,
 					Status: q.Status, SubmittedAt: q.SubmittedAt, DecidedBy: q.DecidedBy})
 			}
 		}
 	})
-	slices.SortStableFunc(out, func(x, y RequestSummary) int { return x.SubmittedAt.Compare(y.SubmittedAt) })
+	slices.SortStableFunc(out, func(x, y client.RequestSummary) int { return x.SubmittedAt.Compare(y.SubmittedAt) })
 	writeJSON(w, http.StatusOK, map[string]any{"registrations": out})
 }
 
@@ -73,18 +57,6 @@ func (a *API) showRegistration(w http.ResponseWriter, r *http.Request, _ state.O
 		return
 	}
 	writeJSON(w, http.StatusOK, req)
-}
-
-// ApproveResponse is the answer to an approval.
-type ApproveResponse struct {
-	RequestID  string `json:"request_id"`
-	Member     string `json:"member"`
-	PeerID     string `json:"peer_id"`
-	NodeSerial string `json:"node_cert_serial"`
-	SignSerial string `json:"sign_cert_serial"`
-	NodeCert   string `json:"node_cert_pem"` // certificate and intermediate
-	SignCert   string `json:"sign_cert_pem"`
-	Index      uint64 `json:"index"`
 }
 
 // caError translates a CA failure at approval into this package's terms.
@@ -149,25 +121,8 @@ func (a *API) approve(w http.ResponseWriter, r *http.Request, op state.Operator)
 	wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	_ = a.srv.fsm.waitApplied(wctx, res.Index)
 	cancel()
-	writeJSON(w, http.StatusOK, ApproveResponse{RequestID: req.ID, Member: req.Member.String(), PeerID: req.PeerID,
+	writeJSON(w, http.StatusOK, client.ApproveResponse{RequestID: req.ID, Member: req.Member.String(), PeerID: req.PeerID,
 		NodeSerial: node.Serial, SignSerial: sign.Serial, NodeCert: node.PEM, SignCert: sign.PEM, Index: res.Index})
-}
-
-// AddNodeRequest is the body of POST /v1/admin/nodes: a further node for
-// an active member (a replica, or a replacement), from the node's CSR.
-type AddNodeRequest struct {
-	Member  string   `json:"member"`   // INSTANCE/CLASS/CODE
-	NodeCSR string   `json:"node_csr"` // PEM, the node's auth key (its libp2p identity)
-	Addrs   []string `json:"addrs"`
-}
-
-// AddNodeResponse is the answer to POST /v1/admin/nodes.
-type AddNodeResponse struct {
-	Member     string `json:"member"`
-	PeerID     string `json:"peer_id"`
-	NodeSerial string `json:"node_cert_serial"`
-	NodeCert   string `json:"node_cert_pem"` // certificate and intermediate
-	Index      uint64 `json:"index"`
 }
 
 // addNode issues a node-auth certificate for a further node of a member and
@@ -177,7 +132,7 @@ func (a *API) addNode(w http.ResponseWriter, r *http.Request, op state.Operator)
 		writeErr(w, &httpError{http.StatusServiceUnavailable, "no_ca", "this server has no CA to issue with"})
 		return
 	}
-	var b AddNodeRequest
+	var b client.AddNodeRequest
 	if err := decode(w, r, MaxAdminBody, &b); err != nil {
 		writeErr(w, err)
 		return
@@ -200,7 +155,7 @@ func (a *API) addNode(w http.ResponseWriter, r *http.Request, op state.Operator)
 	_ = a.srv.fsm.waitApplied(wctx, res.Index)
 	cancel()
 	pid, _ := ca.PeerIDFromKey(node.Chain[0].PublicKey)
-	writeJSON(w, http.StatusOK, AddNodeResponse{Member: b.Member, PeerID: pid.String(), NodeSerial: node.Serial, NodeCert: node.PEM, Index: res.Index})
+	writeJSON(w, http.StatusOK, client.AddNodeResponse{Member: b.Member, PeerID: pid.String(), NodeSerial: node.Serial, NodeCert: node.PEM, Index: res.Index})
 }
 
 // freshRequest reads request id after this server has applied what it
@@ -234,12 +189,8 @@ func (a *API) withdraw(serials ...string) {
 	}
 }
 
-type reasonBody struct {
-	Reason string `json:"reason"`
-}
-
 func (a *API) reject(w http.ResponseWriter, r *http.Request, op state.Operator) {
-	var body reasonBody
+	var body client.ReasonBody
 	if err := decode(w, r, MaxAdminBody, &body); err != nil {
 		writeErr(w, err)
 		return
@@ -323,20 +274,13 @@ func (a *API) listMembers(w http.ResponseWriter, r *http.Request, _ state.Operat
 	writeJSON(w, http.StatusOK, map[string]any{"members": out})
 }
 
-// MemberDetail is GET /v1/admin/members/{id}.
-type MemberDetail struct {
-	state.Member
-	Subsystems []state.Subsystem `json:"subsystems"`
-	Nodes      []state.Node      `json:"nodes"`
-}
-
 func (a *API) showMember(w http.ResponseWriter, r *http.Request, _ state.Operator) {
 	m, err := a.srv.Member(r.PathValue("id"))
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
-	out := MemberDetail{Member: m, Subsystems: []state.Subsystem{}, Nodes: []state.Node{}}
+	out := client.MemberDetail{Member: m, Subsystems: []state.Subsystem{}, Nodes: []state.Node{}}
 	id := m.ID.String()
 	a.srv.fsm.read(func(st *state.State) {
 		for _, k := range state.SortedKeys(st.Subsystems) {
@@ -404,18 +348,8 @@ func (a *API) cancelConnection(w http.ResponseWriter, r *http.Request, op state.
 	a.decodeCmd(w, r, op, c, &b, func() { c.Member, c.PeerID, c.Subsystem, c.Reason = b.Member, b.PeerID, b.Subsystem, b.Reason })
 }
 
-// PublishServiceRequest is the body of POST /v1/admin/services/publish:
-// the service SUBSYSTEM-ID/CODE[/VERSION] and the SHA-256 (hex) of its
-// description.
-type PublishServiceRequest struct {
-	Subsystem         string `json:"subsystem"` // INSTANCE/CLASS/CODE/SUBSYSTEM
-	Code              string `json:"code"`
-	Version           string `json:"version,omitempty"`
-	DescriptionSHA256 string `json:"description_sha256"`
-}
-
 func (a *API) publishService(w http.ResponseWriter, r *http.Request, op state.Operator) {
-	var b PublishServiceRequest
+	var b client.PublishServiceRequest
 	c := &state.PublishService{}
 	a.decodeCmd(w, r, op, c, &b, func() {
 		c.Subsystem, c.Code, c.Version, c.DescriptionSHA256 = b.Subsystem, b.Code, b.Version, b.DescriptionSHA256

@@ -29,6 +29,7 @@ import (
 	"golang.org/x/crypto/ocsp"
 
 	"github.com/dxl-network/dxl/ca"
+	"github.com/dxl-network/dxl/membership/client"
 	"github.com/dxl-network/dxl/membership/globalconf"
 	"github.com/dxl-network/dxl/membership/internal/regtest"
 	"github.com/dxl-network/dxl/membership/state"
@@ -143,7 +144,7 @@ func newAPICluster(t testing.TB) *apiCluster {
 		init: func() *state.InitInstance {
 			return &state.InitInstance{Header: state.Header{Actor: "bootstrap"}, Instance: regtest.Instance, CAChain: [][]byte{inter.Raw, root.Raw}}
 		},
-		opts: func(i int) []Option { return []Option{WithHTTPForwarder(ClientTLSConfig(tlsCerts[i], a.roots))} },
+		opts: func(i int) []Option { return []Option{WithHTTPForwarder(client.ClientTLSConfig(tlsCerts[i], a.roots))} },
 	})
 	leader := a.c.waitLeader()
 	for i := range 3 {
@@ -176,7 +177,7 @@ func newAPICluster(t testing.TB) *apiCluster {
 	if a.anchor, err = globalconf.NewAnchor(regtest.Instance, root, cfgIss.Chain[0], a.urls); err != nil {
 		t.Fatal(err)
 	}
-	a.web = &http.Client{Transport: &http.Transport{TLSClientConfig: ClientTLSConfig(tls.Certificate{}, a.roots)}}
+	a.web = &http.Client{Transport: &http.Transport{TLSClientConfig: client.ClientTLSConfig(tls.Certificate{}, a.roots)}}
 	a.web.Transport.(*http.Transport).TLSClientConfig.Certificates = nil
 	t.Cleanup(a.web.CloseIdleConnections)
 	return a
@@ -200,7 +201,7 @@ type resp struct {
 }
 
 func (r resp) code() string {
-	var e apiErrorBody
+	var e client.ErrorBody
 	json.Unmarshal(r.body, &e)
 	return e.Error.Code
 }
@@ -254,8 +255,8 @@ func pemCSR(der []byte) string {
 	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}))
 }
 
-func submitBody(ap *regtest.Applicant) SubmitRequest {
-	return SubmitRequest{Member: ap.Member, Registration: regtest.ValidRegistration(ap.Code), NodeCSR: pemCSR(ap.NodeCSR),
+func submitBody(ap *regtest.Applicant) client.SubmitRequest {
+	return client.SubmitRequest{Member: ap.Member, Registration: regtest.ValidRegistration(ap.Code), NodeCSR: pemCSR(ap.NodeCSR),
 		SignCSR: pemCSR(ap.SignCSR), NodeAddrs: []string{"/ip4/10.0.0.1/tcp/4001"}}
 }
 
@@ -319,7 +320,7 @@ func TestHTTPAPIAdmissionToSignedConfig(t *testing.T) {
 
 	// A prospective member submits through a follower's public endpoint.
 	r := a.must(a.call(f1, http.MethodPost, "/v1/registrations", "", submitBody(ap)), http.StatusAccepted)
-	var st RegistrationStatus
+	var st client.RegistrationStatus
 	if err := json.Unmarshal(r.body, &st); err != nil || st.Status != state.RequestPending || st.RequestID == "" {
 		t.Fatalf("submit answer %s", r.body)
 	}
@@ -330,7 +331,7 @@ func TestHTTPAPIAdmissionToSignedConfig(t *testing.T) {
 
 	// The operator approves through the other follower (forwarded over mTLS).
 	r = a.must(a.call(f2, http.MethodPost, "/v1/admin/registrations/"+st.RequestID+"/approve", a.token, nil), http.StatusOK)
-	var ar ApproveResponse
+	var ar client.ApproveResponse
 	if err := json.Unmarshal(r.body, &ar); err != nil || ar.NodeSerial == "" || ar.SignSerial == "" {
 		t.Fatalf("approve answer %s", r.body)
 	}
@@ -368,12 +369,12 @@ func TestHTTPAPIAdmissionToSignedConfig(t *testing.T) {
 	if len(d0.RegistryServers) != 3 {
 		t.Fatalf("registry servers %+v", d0.RegistryServers)
 	}
-	client, err := globalconf.NewClient(a.anchor, t.TempDir(), globalconf.WithLogger(regtest.Logger()))
+	gc, err := globalconf.NewClient(a.anchor, t.TempDir(), globalconf.WithLogger(regtest.Logger()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(client.Close)
-	doc, err := client.Fetch(context.Background())
+	t.Cleanup(gc.Close)
+	doc, err := gc.Fetch(context.Background())
 	if err != nil || !hasMember(doc, ap.Member, "active") {
 		t.Fatalf("client fetch: %v", err)
 	}
@@ -418,7 +419,7 @@ func TestHTTPAPIAdmissionToSignedConfig(t *testing.T) {
 	}
 	signed.Config = bytes.Replace(signed.Config, []byte(`"revoked"`), []byte(`"active"`), 1)
 	tampered, _ := json.Marshal(signed)
-	if _, err := client.Accept(tampered); !errors.Is(err, globalconf.ErrSignature) {
+	if _, err := gc.Accept(tampered); !errors.Is(err, globalconf.ErrSignature) {
 		t.Fatalf("tampered config: %v", err)
 	}
 
@@ -436,7 +437,7 @@ func TestHTTPAPIBadInput(t *testing.T) {
 	}
 	pending := regtest.NewApplicant(t, "H27")
 	r := a.must(a.call(f1, http.MethodPost, "/v1/registrations", "", submitBody(pending)), http.StatusAccepted)
-	var st RegistrationStatus
+	var st client.RegistrationStatus
 	json.Unmarshal(r.body, &st)
 	leader := a.c.server(a.c.leaderIndex())
 	if err := leader.Sync(ctx); err != nil {
@@ -478,7 +479,7 @@ func TestHTTPAPIBadInput(t *testing.T) {
 		{"duplicate member", http.MethodPost, "/v1/registrations", "", dup, 409, "duplicate_member"},
 		{"forged CSR", http.MethodPost, "/v1/registrations", "", forged, 400, "bad_csr"},
 		{"same key in both CSRs", http.MethodPost, "/v1/registrations", "", sameKey, 400, "bad_csr"},
-		{"invalid form", http.MethodPost, "/v1/registrations", "", SubmitRequest{Member: fresh.Member}, 400, "invalid_registration"},
+		{"invalid form", http.MethodPost, "/v1/registrations", "", client.SubmitRequest{Member: fresh.Member}, 400, "invalid_registration"},
 		{"unknown request", http.MethodGet, "/v1/registrations/nope", "", nil, 404, "unknown_request"},
 		{"reject without reason", http.MethodPost, "/v1/admin/registrations/" + st.RequestID + "/reject", a.token, map[string]string{}, 400, "invalid_argument"},
 		{"suspend pending member", http.MethodPost, "/v1/admin/members/suspend", a.token, map[string]string{"member": pending.Member, "reason": "x"}, 409, "illegal_transition"},
@@ -503,11 +504,11 @@ func TestHTTPAPIBadInput(t *testing.T) {
 func BenchmarkApprovalToVerifiedConfig(b *testing.B) {
 	a := newAPICluster(b)
 	f1, f2 := a.followers()
-	client, err := globalconf.NewClient(a.anchor, "", globalconf.WithLogger(regtest.Logger()))
+	gc, err := globalconf.NewClient(a.anchor, "", globalconf.WithLogger(regtest.Logger()))
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(client.Close)
+	b.Cleanup(gc.Close)
 	ctx := context.Background()
 	var total time.Duration
 	n := 0
@@ -516,13 +517,13 @@ func BenchmarkApprovalToVerifiedConfig(b *testing.B) {
 		b.StopTimer()
 		ap := regtest.NewApplicant(b, fmt.Sprintf("B%05d", i))
 		r := a.must(a.call(f1, http.MethodPost, "/v1/registrations", "", submitBody(ap)), http.StatusAccepted)
-		var st RegistrationStatus
+		var st client.RegistrationStatus
 		json.Unmarshal(r.body, &st)
 		a.must(a.call(f2, http.MethodPost, "/v1/admin/registrations/"+st.RequestID+"/approve", a.token, nil), http.StatusOK)
 		b.StartTimer()
 		start := time.Now()
 		for {
-			if d, err := client.Fetch(ctx); err == nil && hasMember(d, ap.Member, "active") {
+			if d, err := gc.Fetch(ctx); err == nil && hasMember(d, ap.Member, "active") {
 				break
 			}
 		}
@@ -601,7 +602,7 @@ func TestHTTPAPIRegistrationCertificates(t *testing.T) {
 	a := newAPICluster(t)
 	f1, f2 := a.followers()
 	ap, rej := regtest.NewApplicant(t, "RC1"), regtest.NewApplicant(t, "RC2")
-	var st, st2 RegistrationStatus
+	var st, st2 client.RegistrationStatus
 	json.Unmarshal(a.must(a.call(f1, http.MethodPost, "/v1/registrations", "", submitBody(ap)), http.StatusAccepted).body, &st)
 	json.Unmarshal(a.must(a.call(f1, http.MethodPost, "/v1/registrations", "", submitBody(rej)), http.StatusAccepted).body, &st2)
 	path := func(id string) string { return "/v1/registrations/" + id + "/certificates" }
@@ -612,14 +613,14 @@ func TestHTTPAPIRegistrationCertificates(t *testing.T) {
 	if r := a.call(f1, http.MethodGet, path("nope"), "", nil); r.status != http.StatusNotFound || r.code() != "unknown_request" {
 		t.Fatalf("unknown: %d %s", r.status, r.body)
 	}
-	a.must(a.call(f2, http.MethodPost, "/v1/admin/registrations/"+st2.RequestID+"/reject", a.token, reasonBody{Reason: "incomplete"}), http.StatusOK)
+	a.must(a.call(f2, http.MethodPost, "/v1/admin/registrations/"+st2.RequestID+"/reject", a.token, client.ReasonBody{Reason: "incomplete"}), http.StatusOK)
 	if r := a.call(f2, http.MethodGet, path(st2.RequestID), "", nil); r.status != http.StatusConflict || r.code() != "not_approved" {
 		t.Fatalf("rejected: %d %s", r.status, r.body)
 	}
 
-	var ar ApproveResponse
+	var ar client.ApproveResponse
 	json.Unmarshal(a.must(a.call(f2, http.MethodPost, "/v1/admin/registrations/"+st.RequestID+"/approve", a.token, nil), http.StatusOK).body, &ar)
-	var rc RegistrationCertificates
+	var rc client.RegistrationCertificates
 	r := a.must(a.call(f2, http.MethodGet, path(st.RequestID), "", nil), http.StatusOK)
 	if err := json.Unmarshal(r.body, &rc); err != nil {
 		t.Fatal(err)
@@ -659,7 +660,7 @@ func TestHTTPAPIRegistrationCertificates(t *testing.T) {
 	// A server that learns the approval by replication answers the same.
 	waitFor(t, 10*time.Second, "the approval on f1", func() bool {
 		r := a.call(f1, http.MethodGet, path(st.RequestID), "", nil)
-		var got RegistrationCertificates
+		var got client.RegistrationCertificates
 		return r.status == http.StatusOK && json.Unmarshal(r.body, &got) == nil && got == rc
 	})
 }

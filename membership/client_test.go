@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dxl-network/dxl/membership/client"
 	"github.com/dxl-network/dxl/membership/globalconf"
 	"github.com/dxl-network/dxl/membership/internal/regtest"
 	"github.com/dxl-network/dxl/membership/state"
@@ -25,13 +26,13 @@ func deadURL(t *testing.T) string {
 	return "https://" + addr
 }
 
-func (a *apiCluster) client(t *testing.T, urls []string, token string) *Client {
+func (a *apiCluster) client(t *testing.T, urls []string, token string) *client.Client {
 	t.Helper()
-	opts := []ClientOption{WithRoots(a.roots), WithClientLogger(regtest.Logger())}
+	opts := []client.Option{client.WithRoots(a.roots), client.WithLogger(regtest.Logger())}
 	if token != "" {
-		opts = append(opts, WithOperatorToken(token))
+		opts = append(opts, client.WithOperatorToken(token))
 	}
-	c, err := NewClient(urls, opts...)
+	c, err := client.New(urls, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +110,7 @@ func TestClientEveryEndpoint(t *testing.T) {
 	if _, err := c.Reactivate(ctx, ap.Member, "audit passed"); err != nil {
 		t.Fatalf("reactivate: %v", err)
 	}
-	if _, err := c.CancelConnection(ctx, CancelConnectionRequest{Member: ap.Member, PeerID: ap.PeerID, Reason: "node moved"}); err != nil {
+	if _, err := c.CancelConnection(ctx, client.CancelConnectionRequest{Member: ap.Member, PeerID: ap.PeerID, Reason: "node moved"}); err != nil {
 		t.Fatalf("cancel connection: %v", err)
 	}
 	if md, _ := c.Member(ctx, ap.Member); md.Nodes[0].Status != state.NodeCancelled {
@@ -121,7 +122,7 @@ func TestClientEveryEndpoint(t *testing.T) {
 	leader := a.c.server(a.c.leaderIndex())
 	subID := md.Subsystems[0].ID
 	hash := strings.Repeat("ab", 32)
-	res, err := c.PublishService(ctx, PublishServiceRequest{Subsystem: subID, Code: "citizen-lookup", Version: "v1", DescriptionSHA256: hash})
+	res, err := c.PublishService(ctx, client.PublishServiceRequest{Subsystem: subID, Code: "citizen-lookup", Version: "v1", DescriptionSHA256: hash})
 	svcID := subID + "/citizen-lookup/v1"
 	if err != nil || res.Target != svcID || res.Index == 0 {
 		t.Fatalf("publish service: %+v %v", res, err)
@@ -191,7 +192,7 @@ func TestClientErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ae *APIError
+	var ae *client.APIError
 	for _, c := range []struct {
 		name   string
 		err    error
@@ -210,7 +211,7 @@ func TestClientErrors(t *testing.T) {
 		{"retire an unknown service", func() error { _, err := op.RetireService(ctx, "nope"); return err }(), state.ErrUnknownService, 404},
 		{"delete an unknown group", func() error { _, err := op.DeleteGroup(ctx, "nope"); return err }(), state.ErrUnknownGroup, 404},
 		{"publish without a token", func() error {
-			_, err := anon.PublishService(ctx, PublishServiceRequest{Subsystem: "x", Code: "y", DescriptionSHA256: strings.Repeat("0", 64)})
+			_, err := anon.PublishService(ctx, client.PublishServiceRequest{Subsystem: "x", Code: "y", DescriptionSHA256: strings.Repeat("0", 64)})
 			return err
 		}(), state.ErrUnauthenticated, 401},
 		{"group of an unknown subsystem", func() error {
@@ -222,10 +223,10 @@ func TestClientErrors(t *testing.T) {
 			t.Errorf("%s: got %v, want %v (HTTP %d)", c.name, c.err, c.want, c.status)
 		}
 	}
-	if _, err := NewClient(nil); !errors.Is(err, state.ErrBadConfig) {
+	if _, err := client.New(nil); !errors.Is(err, state.ErrBadConfig) {
 		t.Fatalf("no URLs: %v", err)
 	}
-	if _, err := NewClient([]string{"ftp://x"}); !errors.Is(err, state.ErrBadConfig) {
+	if _, err := client.New([]string{"ftp://x"}); !errors.Is(err, state.ErrBadConfig) {
 		t.Fatalf("ftp URL: %v", err)
 	}
 }
@@ -241,8 +242,8 @@ func TestClientFailover(t *testing.T) {
 	if _, err := c.Submit(ctx, submitBody(regtest.NewApplicant(t, "F01"))); err != nil {
 		t.Fatalf("submit through a dead first server: %v", err)
 	}
-	if got := c.next.Load(); got != 1 {
-		t.Fatalf("client did not stick to the live server: next=%d", got)
+	if got := c.Current(); got != a.urls[0] {
+		t.Fatalf("client did not stick to the live server: current=%s", got)
 	}
 	if _, err := c.Registrations(ctx, ""); err != nil {
 		t.Fatal(err)

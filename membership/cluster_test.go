@@ -280,18 +280,18 @@ type testForwarder struct {
 	from int
 }
 
-func (f *testForwarder) Forward(ctx context.Context, leaderID, _ string, cmd state.Command) (Result, error) {
+func (f *testForwarder) Forward(ctx context.Context, leaderID, _ string, cmd state.Command) (state.Result, error) {
 	target, err := f.leader(leaderID)
 	if err != nil {
-		return Result{}, err
+		return state.Result{}, err
 	}
 	b, err := state.EncodeCommand(cmd)
 	if err != nil {
-		return Result{}, err
+		return state.Result{}, err
 	}
 	dec, err := state.DecodeCommand(b)
 	if err != nil {
-		return Result{}, err
+		return state.Result{}, err
 	}
 	return target.ApplyLocal(ctx, dec)
 }

@@ -130,7 +130,7 @@ func (c Config) raftConfig() *raft.Config {
 // leader routing lives in that one place, and clients never chase leaders.
 // The HTTPS implementation is HTTPForwarder; tests use an in-process one.
 type Forwarder interface {
-	Forward(ctx context.Context, leaderID, leaderAddr string, cmd state.Command) (Result, error)
+	Forward(ctx context.Context, leaderID, leaderAddr string, cmd state.Command) (state.Result, error)
 	ForwardVoterChange(ctx context.Context, leaderID, leaderAddr string, ch VoterChange) error
 }
 

@@ -26,6 +26,7 @@ import (
 	"github.com/dxl-network/dxl/ca"
 	"github.com/dxl-network/dxl/internal/fsutil"
 	"github.com/dxl-network/dxl/internal/keystore"
+	"github.com/dxl-network/dxl/membership/client"
 	"github.com/dxl-network/dxl/membership/globalconf"
 	"github.com/dxl-network/dxl/membership/state"
 	"github.com/dxl-network/dxl/tsa"
@@ -213,7 +214,7 @@ func Open(ctx context.Context, dir string, passphrase []byte, opts ...RegistryOp
 		trans.Close()
 		return nil, err
 	}
-	if r.srv, err = New(cfg, WithLogger(o.log), WithHTTPForwarder(ClientTLSConfig(r.tlsCert, r.roots))); err != nil {
+	if r.srv, err = New(cfg, WithLogger(o.log), WithHTTPForwarder(client.ClientTLSConfig(r.tlsCert, r.roots))); err != nil {
 		trans.Close()
 		return nil, err
 	}
@@ -345,11 +346,11 @@ func (r *Registry) loadKeys(passphrase []byte) error {
 // forwards the change to the leader), until it is in the configuration or ctx ends.
 func (r *Registry) requestVoter(ctx context.Context) {
 	defer close(r.joinDone)
-	client := &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{TLSClientConfig: ClientTLSConfig(r.tlsCert, r.roots)}}
-	defer client.CloseIdleConnections()
+	hc := &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{TLSClientConfig: client.ClientTLSConfig(r.tlsCert, r.roots)}}
+	defer hc.CloseIdleConnections()
 	wait := 200 * time.Millisecond
 	for {
-		err := postJSON(ctx, client, strings.TrimRight(r.file.JoinURL, "/")+AddVoterPath, "", AddVoterRequest{ID: r.file.ID, RaftAddr: r.file.raftAdvertise()}, nil)
+		err := postJSON(ctx, hc, strings.TrimRight(r.file.JoinURL, "/")+AddVoterPath, "", AddVoterRequest{ID: r.file.ID, RaftAddr: r.file.raftAdvertise()}, nil)
 		if err == nil {
 			r.log.Info("added to the cluster as a voter")
 			return

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dxl-network/dxl/ca"
+	"github.com/dxl-network/dxl/membership/client"
 	"github.com/dxl-network/dxl/membership/state"
 )
 
@@ -83,12 +84,12 @@ func NewHTTPForwarder(s *Server, clientTLS *tls.Config) *HTTPForwarder {
 }
 
 // Forward implements Forwarder.
-func (f *HTTPForwarder) Forward(ctx context.Context, leaderID, _ string, cmd state.Command) (Result, error) {
+func (f *HTTPForwarder) Forward(ctx context.Context, leaderID, _ string, cmd state.Command) (state.Result, error) {
 	data, err := state.EncodeCommand(cmd)
 	if err != nil {
-		return Result{}, err
+		return state.Result{}, err
 	}
-	var r Result
+	var r state.Result
 	return r, f.post(ctx, leaderID, InternalApplyPath, "application/octet-stream", data, &r)
 }
 
@@ -136,7 +137,7 @@ func (f *HTTPForwarder) post(ctx context.Context, leaderID, path, contentType st
 		}
 		return nil
 	}
-	var e apiErrorBody
+	var e client.ErrorBody
 	if json.Unmarshal(body, &e) != nil || e.Error.Code == "" {
 		if resp.StatusCode >= 500 {
 			return fmt.Errorf("%w: leader %s answered %s", state.ErrIndeterminate, leaderID, resp.Status)
@@ -179,26 +180,4 @@ func ServerTLSConfig(cert tls.Certificate, roots *x509.CertPool) *tls.Config {
 		ClientAuth:   tls.VerifyClientCertIfGiven,
 		ClientCAs:    roots,
 	}
-}
-
-// ClientTLSConfig is the TLS configuration a registry server forwards with:
-// it presents cert and trusts roots. The peer's host name is not checked
-// (servers are reached by the URL the state records, and identified by
-// chaining to the network CA with serverAuth).
-func ClientTLSConfig(cert tls.Certificate, roots *x509.CertPool) *tls.Config {
-	c := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}, RootCAs: roots,
-		InsecureSkipVerify: true}
-	c.VerifyConnection = func(cs tls.ConnectionState) error {
-		if len(cs.PeerCertificates) == 0 {
-			return errors.New("registry server sent no certificate")
-		}
-		inter := x509.NewCertPool()
-		for _, ic := range cs.PeerCertificates[1:] {
-			inter.AddCert(ic)
-		}
-		_, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter,
-			KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}})
-		return err
-	}
-	return c
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/dxl-network/dxl/internal/fsutil"
 	"github.com/dxl-network/dxl/internal/ident"
 	"github.com/dxl-network/dxl/internal/keystore"
+	"github.com/dxl-network/dxl/membership/client"
 	"github.com/dxl-network/dxl/membership/state"
 )
 
@@ -129,16 +130,15 @@ type AddVoterRequest struct {
 
 // Paths of the join workflow.
 const (
-	JoinPath       = "/v1/join"
-	JoinTokensPath = "/v1/admin/join-tokens"
-	AddVoterPath   = "/internal/v1/add-voter"
+	JoinPath     = "/v1/join"
+	AddVoterPath = "/internal/v1/add-voter"
 )
 
 // routes adds the join workflow and cluster operations to mux; everything
 // else goes to the API.
 func (r *Registry) routes(mux *http.ServeMux) {
 	a := r.api
-	mux.HandleFunc("POST "+JoinTokensPath, func(w http.ResponseWriter, req *http.Request) {
+	mux.HandleFunc("POST "+client.JoinTokensPath, func(w http.ResponseWriter, req *http.Request) {
 		a.ServeHTTPWith(w, req, a.auth(state.RoleAdmin, r.mintToken))
 	})
 	mux.HandleFunc("POST "+JoinPath, func(w http.ResponseWriter, req *http.Request) { a.ServeHTTPWith(w, req, r.join) })
@@ -156,36 +156,28 @@ func (a *API) ServeHTTPWith(w http.ResponseWriter, r *http.Request, h http.Handl
 	h(w, r)
 }
 
-// MintJoinTokenResponse is the answer of POST /v1/admin/join-tokens.
-type MintJoinTokenResponse struct {
-	Token     string    `json:"token"`
-	ExpiresAt time.Time `json:"expires_at"`
-	APIURL    string    `json:"api_url"`
-	Index     uint64    `json:"index"`
-}
-
 // CreateJoinToken mints a join token valid for ttl (0: DefaultJoinTokenTTL)
 // pointing at this server, and commits its hash.
-func (r *Registry) CreateJoinToken(ctx context.Context, actor string, ttl time.Duration) (MintJoinTokenResponse, error) {
+func (r *Registry) CreateJoinToken(ctx context.Context, actor string, ttl time.Duration) (client.MintJoinTokenResponse, error) {
 	if ttl == 0 {
 		ttl = state.DefaultJoinTokenTTL
 	}
 	secret, hash, err := r.srv.NewOperatorToken() // 256 random bits, hex
 	if err != nil {
-		return MintJoinTokenResponse{}, err
+		return client.MintJoinTokenResponse{}, err
 	}
 	now := r.srv.now().UTC()
 	cmd := &state.CreateJoinToken{Header: state.Header{Actor: actor, Time: now}, SecretSHA256: hash, ExpiresAt: now.Add(ttl)}
 	res, err := r.srv.Apply(ctx, cmd)
 	if err != nil {
-		return MintJoinTokenResponse{}, err
+		return client.MintJoinTokenResponse{}, err
 	}
 	// The joiner comes back to this server: have the token applied here.
 	wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	_ = r.srv.fsm.waitApplied(wctx, res.Index)
 	cancel()
 	t := JoinTicket{APIURL: r.URL(), RootSHA256: ca.Fingerprint(r.root), Secret: secret}
-	return MintJoinTokenResponse{Token: t.String(), ExpiresAt: cmd.ExpiresAt, APIURL: t.APIURL, Index: res.Index}, nil
+	return client.MintJoinTokenResponse{Token: t.String(), ExpiresAt: cmd.ExpiresAt, APIURL: t.APIURL, Index: res.Index}, nil
 }
 
 func (r *Registry) mintToken(w http.ResponseWriter, req *http.Request, op state.Operator) {
@@ -359,24 +351,18 @@ func (r *Registry) addVoter(w http.ResponseWriter, req *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"id": b.ID, "raft_addr": b.RaftAddr})
 }
 
-// RemoveServerResponse is the answer of a server removal.
-type RemoveServerResponse struct {
-	ID    string `json:"id"`
-	Index uint64 `json:"index"`
-}
-
 // RemoveServer takes server id out of the Raft configuration and forgets
 // its registry-server record; a follower forwards both to the leader.
-func (r *Registry) RemoveServer(ctx context.Context, actor, id string) (RemoveServerResponse, error) {
+func (r *Registry) RemoveServer(ctx context.Context, actor, id string) (client.RemoveServerResponse, error) {
 	if err := ident.CheckPart(id); err != nil {
-		return RemoveServerResponse{}, state.Invalidf("server ID: %v", err)
+		return client.RemoveServerResponse{}, state.Invalidf("server ID: %v", err)
 	}
 	if err := r.srv.RemoveServer(ctx, id); err != nil {
-		return RemoveServerResponse{}, err
+		return client.RemoveServerResponse{}, err
 	}
 	var known bool
 	r.srv.fsm.read(func(st *state.State) { _, known = st.RegistryServers[id] })
-	out := RemoveServerResponse{ID: id}
+	out := client.RemoveServerResponse{ID: id}
 	if known {
 		res, err := r.srv.Apply(ctx, &state.SetRegistryServer{Header: state.Header{Actor: actor}, ID: id, Delete: true})
 		if err != nil {
@@ -435,7 +421,7 @@ var errRemote = errors.New("membership: remote error")
 
 // postJSON POSTs in to url and decodes a 2xx answer into out; an error
 // answer becomes the sentinel of its code.
-func postJSON(ctx context.Context, client *http.Client, url, bearer string, in, out any) error {
+func postJSON(ctx context.Context, hc *http.Client, url, bearer string, in, out any) error {
 	body, err := json.Marshal(in)
 	if err != nil {
 		return err
@@ -448,7 +434,7 @@ func postJSON(ctx context.Context, client *http.Client, url, bearer string, in, 
 	if bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+bearer)
 	}
-	resp, err := client.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return fmt.Errorf("%w: %s: %v", state.ErrTimeout, url, err)
 	}
@@ -463,7 +449,7 @@ func postJSON(ctx context.Context, client *http.Client, url, bearer string, in, 
 		}
 		return json.Unmarshal(raw, out)
 	}
-	var e apiErrorBody
+	var e client.ErrorBody
 	if json.Unmarshal(raw, &e) != nil || e.Error.Code == "" {
 		return fmt.Errorf("%w: %s answered %s", errRemote, url, resp.Status)
 	}
@@ -547,10 +533,10 @@ func JoinCluster(ctx context.Context, dir string, in JoinOptions, passphrase []b
 	for _, ip := range in.IPs {
 		req.IPs = append(req.IPs, ip.String())
 	}
-	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: PinnedRootTLS(t.RootSHA256)}}
-	defer client.CloseIdleConnections()
+	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: PinnedRootTLS(t.RootSHA256)}}
+	defer hc.CloseIdleConnections()
 	var resp JoinResponse
-	if err := postJSON(ctx, client, file.JoinURL+JoinPath, "", req, &resp); err != nil {
+	if err := postJSON(ctx, hc, file.JoinURL+JoinPath, "", req, &resp); err != nil {
 		return nil, err
 	}
 	chain, err := parsePEMCerts([]byte(resp.ServerCert), "server certificate")

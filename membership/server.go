@@ -37,12 +37,6 @@ type Server struct {
 	closeErr  error
 }
 
-// Result is what a committed command produced.
-type Result struct {
-	Index  uint64 `json:"index"`  // the Raft log index it was committed at
-	Target string `json:"target"` // what it acted on: request ID, member, node, service …
-}
-
 // Peer names a server for Bootstrap.
 type Peer struct {
 	ID      string `json:"id"`
@@ -261,43 +255,18 @@ func (s *Server) membershipChange(ctx context.Context, what string, start func(t
 	return nil
 }
 
-// ServerInfo describes one member of the Raft configuration.
-type ServerInfo struct {
-	ID       string `json:"id"`
-	Address  string `json:"address"`
-	Suffrage string `json:"suffrage"` // voter, nonvoter, staging
-	Leader   bool   `json:"leader"`
-}
-
-// Status is a server's view of the cluster.
-type Status struct {
-	ID            string       `json:"id"`
-	Address       string       `json:"address"`
-	State         string       `json:"state"` // leader, follower, candidate, shutdown
-	LeaderID      string       `json:"leader_id"`
-	LeaderAddress string       `json:"leader_address"`
-	Term          uint64       `json:"term"`
-	Servers       []ServerInfo `json:"servers"`
-	LastIndex     uint64       `json:"last_index"`    // last entry in the local log
-	CommitIndex   uint64       `json:"commit_index"`  // as far as this server knows
-	AppliedIndex  uint64       `json:"applied_index"` // handed to the FSM
-	// ConfigVersion is the Raft index of the last applied command that
-	// changed the registry: the version of the global configuration.
-	ConfigVersion uint64 `json:"config_version"`
-}
-
 // Status reports this server's view of the cluster.
-func (s *Server) Status() Status {
+func (s *Server) Status() state.ClusterStatus {
 	lid, laddr := s.Leader()
-	st := Status{
+	st := state.ClusterStatus{
 		ID: s.cfg.ID, Address: s.Addr(), State: strings.ToLower(s.raft.State().String()),
 		LeaderID: lid, LeaderAddress: laddr, Term: s.raft.CurrentTerm(),
 		LastIndex: s.raft.LastIndex(), CommitIndex: s.raft.CommitIndex(), AppliedIndex: s.raft.AppliedIndex(),
-		Servers: []ServerInfo{},
+		Servers: []state.ServerInfo{},
 	}
 	if f := s.raft.GetConfiguration(); f.Error() == nil {
 		for _, srv := range f.Configuration().Servers {
-			st.Servers = append(st.Servers, ServerInfo{
+			st.Servers = append(st.Servers, state.ServerInfo{
 				ID: string(srv.ID), Address: string(srv.Address),
 				Suffrage: strings.ToLower(srv.Suffrage.String()), Leader: string(srv.ID) == lid,
 			})
@@ -315,13 +284,13 @@ func (s *Server) Status() Status {
 // is under way it waits, within ctx, for a leader). The error is a
 // business error from the FSM (nothing changed), ErrNotLeader / ErrTimeout
 // (not applied), or ErrIndeterminate (may or may not have committed).
-func (s *Server) Apply(ctx context.Context, cmd state.Command) (Result, error) {
+func (s *Server) Apply(ctx context.Context, cmd state.Command) (state.Result, error) {
 	if err := s.propose(cmd); err != nil {
-		return Result{}, err
+		return state.Result{}, err
 	}
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	var res Result
+	var res state.Result
 	err := s.onLeader(ctx, func(ctx context.Context) (err error) {
 		res, err = s.applyLeader(ctx, cmd)
 		return err
@@ -377,9 +346,9 @@ func (s *Server) awaitOtherLeader(ctx context.Context) bool {
 
 // ApplyLocal commits cmd only if this server is the leader; it never
 // forwards. A Forwarder's receiving end calls it.
-func (s *Server) ApplyLocal(ctx context.Context, cmd state.Command) (Result, error) {
+func (s *Server) ApplyLocal(ctx context.Context, cmd state.Command) (state.Result, error) {
 	if err := s.propose(cmd); err != nil {
-		return Result{}, err
+		return state.Result{}, err
 	}
 	return s.applyLeader(ctx, cmd)
 }
@@ -400,38 +369,38 @@ func (s *Server) propose(cmd state.Command) error {
 	return cmd.Prepare(s.rnd)
 }
 
-func (s *Server) applyLeader(ctx context.Context, cmd state.Command) (Result, error) {
+func (s *Server) applyLeader(ctx context.Context, cmd state.Command) (state.Result, error) {
 	if s.closed.Load() {
-		return Result{}, state.ErrShutdown
+		return state.Result{}, state.ErrShutdown
 	}
 	if err := ctx.Err(); err != nil {
-		return Result{}, fmt.Errorf("%w: %w", state.ErrTimeout, err)
+		return state.Result{}, fmt.Errorf("%w: %w", state.ErrTimeout, err)
 	}
 	data, err := state.EncodeCommand(cmd)
 	if err != nil {
-		return Result{}, err
+		return state.Result{}, err
 	}
 	if len(data) > s.cfg.MaxCommandSize {
-		return Result{}, fmt.Errorf("%w: %s is %d bytes, limit %d", state.ErrTooLarge, cmd.Type(), len(data), s.cfg.MaxCommandSize)
+		return state.Result{}, fmt.Errorf("%w: %s is %d bytes, limit %d", state.ErrTooLarge, cmd.Type(), len(data), s.cfg.MaxCommandSize)
 	}
 	if !s.IsLeader() {
-		return Result{}, s.notLeader()
+		return state.Result{}, s.notLeader()
 	}
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	f := s.raft.Apply(data, s.timeout(ctx))
 	if err := s.wait(ctx, f); err != nil {
-		return Result{}, s.writeErr(err)
+		return state.Result{}, s.writeErr(err)
 	}
 	r, ok := f.Response().(*applyResult)
 	if !ok {
-		return Result{}, fmt.Errorf("%w: unexpected FSM response %T", state.ErrIndeterminate, f.Response())
+		return state.Result{}, fmt.Errorf("%w: unexpected FSM response %T", state.ErrIndeterminate, f.Response())
 	}
 	if r.err == nil {
 		s.log.Info("command committed", "command", cmd.Type().String(), "index", r.index, "target", r.target,
 			"actor", cmd.CommandHeader().Actor)
 	}
-	return Result{Index: r.index, Target: r.target}, r.err
+	return state.Result{Index: r.index, Target: r.target}, r.err
 }
 
 // writeErr translates a raft error about a write into this package's terms.

@@ -1,4 +1,4 @@
-package membership
+package client
 
 import (
 	"bytes"
@@ -55,8 +55,8 @@ func (e *APIError) Unwrap() error {
 	return nil
 }
 
-// ClientOptions configures a Client; see the With… client options.
-type ClientOptions struct {
+// Options configures a Client; see the With… client options.
+type Options struct {
 	// Roots are trusted for the servers' TLS certificates (the network CA
 	// root). Without it the system pool is used with the usual host-name
 	// check.
@@ -72,32 +72,32 @@ type ClientOptions struct {
 	Logger *slog.Logger
 }
 
-// ClientOption sets a client option.
-type ClientOption func(*ClientOptions)
+// Option sets a client option.
+type Option func(*Options)
 
 // WithRoots trusts roots for the registry servers' TLS certificates.
-func WithRoots(roots *x509.CertPool) ClientOption {
-	return func(o *ClientOptions) { o.Roots = roots }
+func WithRoots(roots *x509.CertPool) Option {
+	return func(o *Options) { o.Roots = roots }
 }
 
 // WithOperatorToken authenticates admin requests with an operator token.
-func WithOperatorToken(token string) ClientOption {
-	return func(o *ClientOptions) { o.Token = strings.TrimSpace(token) }
+func WithOperatorToken(token string) Option {
+	return func(o *Options) { o.Token = strings.TrimSpace(token) }
 }
 
 // WithAttemptTimeout bounds each request to one server.
-func WithAttemptTimeout(d time.Duration) ClientOption {
-	return func(o *ClientOptions) { o.AttemptTimeout = d }
+func WithAttemptTimeout(d time.Duration) Option {
+	return func(o *Options) { o.AttemptTimeout = d }
 }
 
 // WithHTTPClient replaces the HTTP client.
-func WithHTTPClient(c *http.Client) ClientOption {
-	return func(o *ClientOptions) { o.HTTPClient = c }
+func WithHTTPClient(c *http.Client) Option {
+	return func(o *Options) { o.HTTPClient = c }
 }
 
-// WithClientLogger sets the client's logger.
-func WithClientLogger(l *slog.Logger) ClientOption {
-	return func(o *ClientOptions) { o.Logger = l }
+// WithLogger sets the client's logger.
+func WithLogger(l *slog.Logger) Option {
+	return func(o *Options) { o.Logger = l }
 }
 
 // Client calls the registry HTTP API (docs/registry-api.yaml) of any of a
@@ -109,15 +109,15 @@ func WithClientLogger(l *slog.Logger) ClientOption {
 // which unwraps to the package's sentinel errors. Safe for concurrent use.
 type Client struct {
 	urls []string
-	opts ClientOptions
+	opts Options
 	http *http.Client
 	log  *slog.Logger
 	next atomic.Int64 // index of the server to try first
 }
 
-// NewClient returns a client of the registry servers at baseURLs
+// New returns a client of the registry servers at baseURLs
 // (https://host:port, no path).
-func NewClient(baseURLs []string, opts ...ClientOption) (*Client, error) {
+func New(baseURLs []string, opts ...Option) (*Client, error) {
 	c := &Client{}
 	for _, o := range opts {
 		o(&c.opts)
@@ -172,6 +172,10 @@ func newAPIHTTPClient(roots *x509.CertPool) *http.Client {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 }
+
+// Current returns the URL of the server the client tries first: the one
+// that answered last.
+func (c *Client) Current() string { return c.urls[int(c.next.Load())%len(c.urls)] }
 
 // URLs returns the servers the client knows.
 func (c *Client) URLs() []string { return append([]string(nil), c.urls...) }
@@ -288,7 +292,7 @@ func (c *Client) once(ctx context.Context, base, method, path string, payload []
 // newAPIError makes the *APIError of an error answer with body raw.
 func newAPIError(base string, status int, raw []byte) *APIError {
 	ae := &APIError{Status: status, URL: base}
-	var body apiErrorBody
+	var body ErrorBody
 	if json.Unmarshal(raw, &body) == nil && body.Error.Code != "" {
 		ae.Code, ae.Message = body.Error.Code, body.Error.Message
 	} else {
@@ -423,9 +427,9 @@ func (c *Client) Approve(ctx context.Context, id string) (ApproveResponse, error
 }
 
 // Reject rejects a pending request; reason is required.
-func (c *Client) Reject(ctx context.Context, id, reason string) (Result, error) {
-	var out Result
-	_, err := c.do(ctx, http.MethodPost, "/v1/admin/registrations/"+url.PathEscape(id)+"/reject", reasonBody{Reason: reason}, &out)
+func (c *Client) Reject(ctx context.Context, id, reason string) (state.Result, error) {
+	var out state.Result
+	_, err := c.do(ctx, http.MethodPost, "/v1/admin/registrations/"+url.PathEscape(id)+"/reject", ReasonBody{Reason: reason}, &out)
 	return out, err
 }
 
@@ -457,23 +461,23 @@ type memberAction struct {
 }
 
 // Suspend suspends an active member; reason is required.
-func (c *Client) Suspend(ctx context.Context, member, reason string) (Result, error) {
-	var out Result
+func (c *Client) Suspend(ctx context.Context, member, reason string) (state.Result, error) {
+	var out state.Result
 	_, err := c.do(ctx, http.MethodPost, "/v1/admin/members/suspend", memberAction{Member: member, Reason: reason}, &out)
 	return out, err
 }
 
 // Reactivate reactivates a suspended member.
-func (c *Client) Reactivate(ctx context.Context, member, reason string) (Result, error) {
-	var out Result
+func (c *Client) Reactivate(ctx context.Context, member, reason string) (state.Result, error) {
+	var out state.Result
 	_, err := c.do(ctx, http.MethodPost, "/v1/admin/members/reactivate", memberAction{Member: member, Reason: reason}, &out)
 	return out, err
 }
 
 // Revoke revokes a member for good: its certificates' serials enter the
 // configuration. reason is an RFC 5280 reason name; note is free text.
-func (c *Client) Revoke(ctx context.Context, member, reason, note string) (Result, error) {
-	var out Result
+func (c *Client) Revoke(ctx context.Context, member, reason, note string) (state.Result, error) {
+	var out state.Result
 	_, err := c.do(ctx, http.MethodPost, "/v1/admin/members/revoke", memberAction{Member: member, Reason: reason, Note: note}, &out)
 	return out, err
 }
@@ -488,16 +492,16 @@ type CancelConnectionRequest struct {
 }
 
 // CancelConnection cancels a node's or subsystem's connection.
-func (c *Client) CancelConnection(ctx context.Context, req CancelConnectionRequest) (Result, error) {
-	var out Result
+func (c *Client) CancelConnection(ctx context.Context, req CancelConnectionRequest) (state.Result, error) {
+	var out state.Result
 	_, err := c.do(ctx, http.MethodPost, "/v1/admin/connections/cancel", req, &out)
 	return out, err
 }
 
 // PublishService publishes a subsystem's service in the catalogue, or
 // updates the description hash of a published one.
-func (c *Client) PublishService(ctx context.Context, req PublishServiceRequest) (Result, error) {
-	var out Result
+func (c *Client) PublishService(ctx context.Context, req PublishServiceRequest) (state.Result, error) {
+	var out state.Result
 	_, err := c.do(ctx, http.MethodPost, "/v1/admin/services/publish", req, &out)
 	return out, err
 }
@@ -509,23 +513,23 @@ type serviceAction struct {
 
 // DeprecateService marks a published service (SUBSYSTEM-ID/CODE[/VERSION])
 // deprecated until sunset.
-func (c *Client) DeprecateService(ctx context.Context, service string, sunset time.Time) (Result, error) {
-	var out Result
+func (c *Client) DeprecateService(ctx context.Context, service string, sunset time.Time) (state.Result, error) {
+	var out state.Result
 	_, err := c.do(ctx, http.MethodPost, "/v1/admin/services/deprecate", serviceAction{Service: service, Sunset: &sunset}, &out)
 	return out, err
 }
 
 // RetireService retires a published or deprecated service for good.
-func (c *Client) RetireService(ctx context.Context, service string) (Result, error) {
-	var out Result
+func (c *Client) RetireService(ctx context.Context, service string) (state.Result, error) {
+	var out state.Result
 	_, err := c.do(ctx, http.MethodPost, "/v1/admin/services/retire", serviceAction{Service: service}, &out)
 	return out, err
 }
 
 // SetGroup creates or replaces global group code with the subsystems
 // (INSTANCE/CLASS/CODE/SUBSYSTEM) in members.
-func (c *Client) SetGroup(ctx context.Context, code, description string, members []string) (Result, error) {
-	var out Result
+func (c *Client) SetGroup(ctx context.Context, code, description string, members []string) (state.Result, error) {
+	var out state.Result
 	if members == nil {
 		members = []string{}
 	}
@@ -538,8 +542,8 @@ func (c *Client) SetGroup(ctx context.Context, code, description string, members
 }
 
 // DeleteGroup deletes global group code.
-func (c *Client) DeleteGroup(ctx context.Context, code string) (Result, error) {
-	var out Result
+func (c *Client) DeleteGroup(ctx context.Context, code string) (state.Result, error) {
+	var out state.Result
 	_, err := c.do(ctx, http.MethodDelete, "/v1/admin/groups/"+url.PathEscape(code), nil, &out)
 	return out, err
 }
