@@ -32,6 +32,7 @@ import (
 	"github.com/dxl-network/dxl/membership/client"
 	"github.com/dxl-network/dxl/membership/globalconf"
 	"github.com/dxl-network/dxl/membership/state"
+	"github.com/dxl-network/dxl/membership/store"
 )
 
 const testInstance = "VN-TEST"
@@ -81,10 +82,10 @@ func newTestRegistry(t *testing.T) *testRegistry {
 	tlsKey, tlsIss := issueTestKey(t, authority, ca.ProfileNodeAuth, "GOV/OPERATOR")
 
 	_, trans := raft.NewInmemTransport("r1")
-	srv, err := membership.New(membership.Config{ID: "r1", Dir: filepath.Join(dir, "raft"), Transport: trans,
+	srv, err := store.New(store.Config{ID: "r1", Dir: filepath.Join(dir, "raft"), Transport: trans,
 		HeartbeatTimeout: 200 * time.Millisecond, ElectionTimeout: 200 * time.Millisecond,
 		LeaderLeaseTimeout: 100 * time.Millisecond, CommitTimeout: 5 * time.Millisecond,
-		ApplyTimeout: 5 * time.Second, NoSync: true}, membership.WithLogger(quietLogger()))
+		ApplyTimeout: 5 * time.Second, NoSync: true}, store.WithLogger(quietLogger()))
 	if err != nil {
 		t.Fatal(err)
 	}

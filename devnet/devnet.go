@@ -25,6 +25,7 @@ import (
 	"github.com/dxl-network/dxl/membership/client"
 	"github.com/dxl-network/dxl/membership/globalconf"
 	"github.com/dxl-network/dxl/membership/state"
+	"github.com/dxl-network/dxl/membership/store"
 	"github.com/dxl-network/dxl/node"
 	"github.com/dxl-network/dxl/services"
 	"github.com/dxl-network/dxl/tsa"
@@ -95,7 +96,7 @@ func Start(ctx context.Context, o Options) (_ *Network, err error) {
 	regDir := filepath.Join(o.Dir, "registry")
 	ropts := []membership.RegistryOption{membership.WithRegistryLogger(o.Logger)}
 	if o.FastRaft {
-		ropts = append(ropts, membership.WithRaftConfig(func(c *membership.Config) {
+		ropts = append(ropts, membership.WithRaftConfig(func(c *store.Config) {
 			c.NoSync = true
 			c.HeartbeatTimeout, c.ElectionTimeout, c.LeaderLeaseTimeout = 300*time.Millisecond, 300*time.Millisecond, 150*time.Millisecond
 		}))

@@ -3,10 +3,8 @@ package membership
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"crypto/subtle"
 	"crypto/x509"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,6 +18,7 @@ import (
 	"github.com/dxl-network/dxl/membership/client"
 	"github.com/dxl-network/dxl/membership/globalconf"
 	"github.com/dxl-network/dxl/membership/state"
+	"github.com/dxl-network/dxl/membership/store"
 )
 
 // API size caps (bytes of request body).
@@ -53,17 +52,17 @@ type APIConfig struct {
 // Errors are {"error":{"code","message"}} with the package's machine codes.
 // Serve it over TLS configured by ServerTLSConfig.
 type API struct {
-	srv *Server
+	srv *store.Server
 	cfg APIConfig
 	log *slog.Logger
 	mux *http.ServeMux
 }
 
 // NewAPI returns the API of srv.
-func NewAPI(srv *Server, cfg APIConfig) *API {
+func NewAPI(srv *store.Server, cfg APIConfig) *API {
 	a := &API{srv: srv, cfg: cfg, log: cfg.Logger, mux: http.NewServeMux()}
 	if a.log == nil {
-		a.log = srv.log
+		a.log = srv.Logger()
 	}
 	a.log = a.log.With("component", "registry_api")
 	m := a.mux
@@ -208,37 +207,6 @@ func decode(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
 
 // ---- authentication ----
 
-// NewOperatorToken returns a fresh operator token (64 hex digits: 256
-// random bits) and its SHA-256, the only form the registry stores.
-func (s *Server) NewOperatorToken() (token, hash string, err error) {
-	b := make([]byte, 32)
-	if _, err := io.ReadFull(s.rnd, b); err != nil {
-		return "", "", fmt.Errorf("membership: random token: %w", err)
-	}
-	token = hex.EncodeToString(b)
-	return token, tokenHash(token), nil
-}
-
-func tokenHash(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
-}
-
-// CreateOperator mints a token for a new operator name with role and
-// commits its hash (AddOperator, actor as given). The token is returned
-// once and stored nowhere.
-func (s *Server) CreateOperator(ctx context.Context, actor, name string, role state.Role) (token string, res state.Result, err error) {
-	token, hash, err := s.NewOperatorToken()
-	if err != nil {
-		return "", state.Result{}, err
-	}
-	res, err = s.Apply(ctx, &state.AddOperator{Header: state.Header{Actor: actor}, Name: name, Role: role, TokenSHA256: hash})
-	if err != nil {
-		return "", state.Result{}, err
-	}
-	return token, res, nil
-}
-
 // authenticate returns the operator whose token r carries.
 func (a *API) authenticate(r *http.Request) (state.Operator, error) {
 	h := r.Header.Get("Authorization")
@@ -246,10 +214,10 @@ func (a *API) authenticate(r *http.Request) (state.Operator, error) {
 	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" || len(tok) > 256 {
 		return state.Operator{}, fmt.Errorf("%w: send Authorization: Bearer <operator token>", state.ErrUnauthenticated)
 	}
-	want := []byte(tokenHash(strings.TrimSpace(tok)))
+	want := []byte(state.TokenHash(strings.TrimSpace(tok)))
 	var found state.Operator
 	match := 0
-	a.srv.fsm.read(func(st *state.State) {
+	a.srv.Read(func(st *state.State) {
 		for _, op := range st.Operators { // compare with every one, in constant time
 			if subtle.ConstantTimeCompare(want, []byte(op.TokenSHA256)) == 1 {
 				found, match = op, 1
@@ -290,7 +258,7 @@ func (a *API) apply(w http.ResponseWriter, r *http.Request, cmd state.Command) (
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	_ = a.srv.fsm.waitApplied(ctx, res.Index)
+	_ = a.srv.WaitApplied(ctx, res.Index)
 	return res, true
 }
 
@@ -324,7 +292,7 @@ func (a *API) registrationStatus(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) registrationCertificates(w http.ResponseWriter, r *http.Request) {
-	out, err := a.srv.registrationCertificates(r.PathValue("id"))
+	out, err := certificatesOf(a.srv, r.PathValue("id"))
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -332,20 +300,20 @@ func (a *API) registrationCertificates(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// registrationCertificates reads, in one view of the state, the
+// certificatesOf reads, in one view of the state, the
 // certificates an approval of request id recorded: the node's (Nodes) and
 // the member's signing certificate (Members), each followed by the
 // intermediates of the state's CA chain like the CA's ca.Issued.PEM that
 // ApproveResponse carries, and the chain itself. ErrUnknownRequest for an
 // unknown ID, ErrNotApproved while pending, or when rejected or cancelled.
-func (s *Server) registrationCertificates(id string) (client.RegistrationCertificates, error) {
+func certificatesOf(s *store.Server, id string) (client.RegistrationCertificates, error) {
 	var (
 		out              client.RegistrationCertificates
 		nodeDER, signDER []byte
 		chain            [][]byte
 		err              error
 	)
-	s.fsm.read(func(st *state.State) {
+	s.Read(func(st *state.State) {
 		req, ok := st.Requests[id]
 		if !ok {
 			err = fmt.Errorf("%w: %s", state.ErrUnknownRequest, id)
@@ -417,7 +385,7 @@ func (a *API) healthz(w http.ResponseWriter, _ *http.Request) {
 		out["published_version"] = a.cfg.Publisher.Version()
 	}
 	code := http.StatusOK
-	if a.srv.closed.Load() || st.State == "shutdown" {
+	if a.srv.Closed() || st.State == "shutdown" {
 		out["status"], code = "shutdown", http.StatusServiceUnavailable
 	}
 	writeJSON(w, code, out)
@@ -433,7 +401,7 @@ func (a *API) registryPeer(r *http.Request) error {
 	}
 	fp := ca.Fingerprint(r.TLS.PeerCertificates[0])
 	known := false
-	a.srv.fsm.read(func(st *state.State) {
+	a.srv.Read(func(st *state.State) {
 		for _, rs := range st.RegistryServers {
 			known = known || subtle.ConstantTimeCompare([]byte(rs.CertSHA256), []byte(fp)) == 1
 		}
@@ -449,12 +417,12 @@ func (a *API) internalApply(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, int64(a.srv.cfg.MaxCommandSize)+1)
+	r.Body = http.MaxBytesReader(w, r.Body, int64(a.srv.MaxCommandSize())+1)
 	data, err := io.ReadAll(r.Body)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			writeErr(w, fmt.Errorf("%w: over %d bytes", state.ErrTooLarge, a.srv.cfg.MaxCommandSize))
+			writeErr(w, fmt.Errorf("%w: over %d bytes", state.ErrTooLarge, a.srv.MaxCommandSize()))
 			return
 		}
 		writeErr(w, &httpError{http.StatusBadRequest, "malformed", err.Error()})
@@ -479,7 +447,7 @@ func (a *API) internalVoter(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	var ch VoterChange
+	var ch store.VoterChange
 	if err := decode(w, r, MaxAdminBody, &ch); err != nil {
 		writeErr(w, err)
 		return

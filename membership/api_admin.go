@@ -14,6 +14,7 @@ import (
 	"github.com/dxl-network/dxl/ca"
 	"github.com/dxl-network/dxl/membership/client"
 	"github.com/dxl-network/dxl/membership/state"
+	"github.com/dxl-network/dxl/membership/store"
 )
 
 // Operator endpoints of the API (see api.go). Writes carry the operator's
@@ -26,7 +27,7 @@ func (a *API) status(w http.ResponseWriter, _ *http.Request, _ state.Operator) {
 	if a.cfg.Publisher != nil {
 		out.PublishedVersion = a.cfg.Publisher.Version()
 	}
-	a.srv.fsm.read(func(st *state.State) {
+	a.srv.Read(func(st *state.State) {
 		for _, id := range state.SortedKeys(st.RegistryServers) {
 			out.RegistryServers = append(out.RegistryServers, st.RegistryServers[id])
 		}
@@ -37,7 +38,7 @@ func (a *API) status(w http.ResponseWriter, _ *http.Request, _ state.Operator) {
 func (a *API) listRegistrations(w http.ResponseWriter, r *http.Request, _ state.Operator) {
 	filter := state.RequestStatus(r.URL.Query().Get("status"))
 	out := []client.RequestSummary{}
-	a.srv.fsm.read(func(st *state.State) {
+	a.srv.Read(func(st *state.State) {
 		for _, id := range state.SortedKeys(st.Requests) {
 			q := st.Requests[id]
 			if filter == "" || q.Status == filter {
@@ -88,7 +89,7 @@ func (a *API) approve(w http.ResponseWriter, r *http.Request, op state.Operator)
 			return
 		}
 	}
-	req, err := a.srv.freshRequest(r.Context(), r.PathValue("id"))
+	req, err := freshRequest(r.Context(), a.srv, r.PathValue("id"))
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -119,7 +120,7 @@ func (a *API) approve(w http.ResponseWriter, r *http.Request, op state.Operator)
 		return
 	}
 	wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	_ = a.srv.fsm.waitApplied(wctx, res.Index)
+	_ = a.srv.WaitApplied(wctx, res.Index)
 	cancel()
 	writeJSON(w, http.StatusOK, client.ApproveResponse{RequestID: req.ID, Member: req.Member.String(), PeerID: req.PeerID,
 		NodeSerial: node.Serial, SignSerial: sign.Serial, NodeCert: node.PEM, SignCert: sign.PEM, Index: res.Index})
@@ -152,7 +153,7 @@ func (a *API) addNode(w http.ResponseWriter, r *http.Request, op state.Operator)
 		return
 	}
 	wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	_ = a.srv.fsm.waitApplied(wctx, res.Index)
+	_ = a.srv.WaitApplied(wctx, res.Index)
 	cancel()
 	pid, _ := ca.PeerIDFromKey(node.Chain[0].PublicKey)
 	writeJSON(w, http.StatusOK, client.AddNodeResponse{Member: b.Member, PeerID: pid.String(), NodeSerial: node.Serial, NodeCert: node.PEM, Index: res.Index})
@@ -162,10 +163,10 @@ func (a *API) addNode(w http.ResponseWriter, r *http.Request, op state.Operator)
 // knows to be committed; a request submitted through another server a
 // moment ago may not have reached this follower yet, so an unknown ID is
 // looked up again for up to a second.
-func (s *Server) freshRequest(ctx context.Context, id string) (state.Request, error) {
+func freshRequest(ctx context.Context, s *store.Server, id string) (state.Request, error) {
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
-	_ = s.fsm.waitApplied(ctx, s.raft.CommitIndex())
+	_ = s.WaitCommitted(ctx)
 	for {
 		req, err := s.Request(id)
 		if err == nil || !errors.Is(err, state.ErrUnknownRequest) {
@@ -174,7 +175,7 @@ func (s *Server) freshRequest(ctx context.Context, id string) (state.Request, er
 		select {
 		case <-ctx.Done():
 			return req, err
-		case <-s.fsm.changed():
+		case <-s.Changed():
 		}
 	}
 }
@@ -217,7 +218,7 @@ func (a *API) history(w http.ResponseWriter, r *http.Request, _ state.Operator) 
 		limit = n
 	}
 	out := []state.HistoryEntry{}
-	a.srv.fsm.read(func(st *state.State) {
+	a.srv.Read(func(st *state.State) {
 		for i := len(st.History) - 1; i >= 0 && len(out) < limit; i-- {
 			if h := st.History[i]; target == "" || h.Target == target {
 				out = append(out, h)
@@ -236,7 +237,7 @@ const HistoryExportContentType = "application/x-ndjson"
 // per line, for VerifyHistoryExport to check offline.
 func (a *API) exportHistory(w http.ResponseWriter, r *http.Request, op state.Operator) {
 	var entries []state.HistoryEntry
-	a.srv.fsm.read(func(st *state.State) {
+	a.srv.Read(func(st *state.State) {
 		// apply only appends to the history and never changes an entry in
 		// place (a restore replaces the whole state), so the entries up to
 		// the current length stay valid after the lock is released and the
@@ -263,7 +264,7 @@ func (a *API) exportHistory(w http.ResponseWriter, r *http.Request, op state.Ope
 func (a *API) listMembers(w http.ResponseWriter, r *http.Request, _ state.Operator) {
 	filter := state.MemberStatus(r.URL.Query().Get("status"))
 	out := []state.Member{}
-	a.srv.fsm.read(func(st *state.State) {
+	a.srv.Read(func(st *state.State) {
 		for _, id := range state.SortedKeys(st.Members) {
 			if m := st.Members[id]; filter == "" || m.Status == filter {
 				m.SignCert = nil // summary
@@ -282,7 +283,7 @@ func (a *API) showMember(w http.ResponseWriter, r *http.Request, _ state.Operato
 	}
 	out := client.MemberDetail{Member: m, Subsystems: []state.Subsystem{}, Nodes: []state.Node{}}
 	id := m.ID.String()
-	a.srv.fsm.read(func(st *state.State) {
+	a.srv.Read(func(st *state.State) {
 		for _, k := range state.SortedKeys(st.Subsystems) {
 			if st.Subsystems[k].Member == id {
 				out.Subsystems = append(out.Subsystems, st.Subsystems[k])
@@ -388,7 +389,7 @@ func (a *API) deleteGroup(w http.ResponseWriter, r *http.Request, op state.Opera
 
 func (a *API) getPolicy(w http.ResponseWriter, _ *http.Request, _ state.Operator) {
 	var p state.Policy
-	a.srv.fsm.read(func(st *state.State) { p = st.Policy })
+	a.srv.Read(func(st *state.State) { p = st.Policy })
 	writeJSON(w, http.StatusOK, p)
 }
 
@@ -407,7 +408,7 @@ type OperatorInfo struct {
 
 func (a *API) listOperators(w http.ResponseWriter, _ *http.Request, _ state.Operator) {
 	out := []OperatorInfo{}
-	a.srv.fsm.read(func(st *state.State) {
+	a.srv.Read(func(st *state.State) {
 		for _, n := range state.SortedKeys(st.Operators) {
 			o := st.Operators[n]
 			out = append(out, OperatorInfo{Name: o.Name, Role: o.Role, CreatedAt: o.CreatedAt, CreatedBy: o.CreatedBy})

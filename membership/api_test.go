@@ -33,6 +33,7 @@ import (
 	"github.com/dxl-network/dxl/membership/globalconf"
 	"github.com/dxl-network/dxl/membership/internal/regtest"
 	"github.com/dxl-network/dxl/membership/state"
+	"github.com/dxl-network/dxl/membership/store"
 )
 
 // apiCluster is a 3-server registry over InmemTransport, each server with
@@ -144,7 +145,9 @@ func newAPICluster(t testing.TB) *apiCluster {
 		init: func() *state.InitInstance {
 			return &state.InitInstance{Header: state.Header{Actor: "bootstrap"}, Instance: regtest.Instance, CAChain: [][]byte{inter.Raw, root.Raw}}
 		},
-		opts: func(i int) []Option { return []Option{WithHTTPForwarder(client.ClientTLSConfig(tlsCerts[i], a.roots))} },
+		opts: func(i int) []store.Option {
+			return []store.Option{WithHTTPForwarder(client.ClientTLSConfig(tlsCerts[i], a.roots))}
+		},
 	})
 	leader := a.c.waitLeader()
 	for i := range 3 {

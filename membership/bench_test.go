@@ -10,6 +10,7 @@ import (
 
 	"github.com/dxl-network/dxl/membership/internal/regtest"
 	"github.com/dxl-network/dxl/membership/state"
+	"github.com/dxl-network/dxl/membership/store"
 )
 
 // BenchmarkCommittedAdmissions measures committed admissions (a submit and
@@ -29,7 +30,7 @@ func BenchmarkCommittedAdmissions(b *testing.B) {
 		{"tcp/clients=16", true, 16},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			c := newCluster(b, clusterOpts{n: 3, tcp: tc.tcp, mod: func(cfg *Config) { cfg.NoSync = false }})
+			c := newCluster(b, clusterOpts{n: 3, tcp: tc.tcp, mod: func(cfg *store.Config) { cfg.NoSync = false }})
 			leader := c.waitLeader()
 			subs := make([]*state.SubmitRegistration, b.N)
 			apps := make([]*state.ApproveRegistration, b.N)

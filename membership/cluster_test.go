@@ -14,12 +14,13 @@ import (
 
 	"github.com/dxl-network/dxl/membership/internal/regtest"
 	"github.com/dxl-network/dxl/membership/state"
+	"github.com/dxl-network/dxl/membership/store"
 )
 
 // testConfig is a server config with timings fit for tests under -race on a
 // busy two-core machine: elections in a few hundred milliseconds.
-func testConfig(id, dir string) Config {
-	return Config{
+func testConfig(id, dir string) store.Config {
+	return store.Config{
 		ID: id, Dir: dir,
 		HeartbeatTimeout: 200 * time.Millisecond, ElectionTimeout: 200 * time.Millisecond,
 		LeaderLeaseTimeout: 100 * time.Millisecond, CommitTimeout: 5 * time.Millisecond,
@@ -29,12 +30,12 @@ func testConfig(id, dir string) Config {
 
 type clusterOpts struct {
 	n   int
-	tcp bool          // loopback TCP NetworkTransport instead of InmemTransport
-	mod func(*Config) // adjusts every server's config
+	tcp bool                // loopback TCP NetworkTransport instead of InmemTransport
+	mod func(*store.Config) // adjusts every server's config
 	// init replaces the test CA's init_instance; opts adds options to
 	// server i (after the in-process forwarder, so a forwarder here wins).
 	init func() *state.InitInstance
-	opts func(i int) []Option
+	opts func(i int) []store.Option
 }
 
 // cluster is an in-process registry cluster: on-disk bbolt stores and
@@ -50,8 +51,8 @@ type cluster struct {
 	dirs  []string
 	addrs []raft.ServerAddress
 	trans []*raft.InmemTransport
-	srv   []*Server // nil while down
-	side  []int     // partition label; servers talk only within a label
+	srv   []*store.Server // nil while down
+	side  []int           // partition label; servers talk only within a label
 }
 
 // newCluster starts n servers, bootstraps the first, adds the others as
@@ -101,7 +102,7 @@ func (c *cluster) addSlot() int {
 }
 
 // start (re)starts server i from its directory.
-func (c *cluster) start(i int) *Server {
+func (c *cluster) start(i int) *store.Server {
 	c.t.Helper()
 	cfg := testConfig(c.ids[i], c.dirs[i])
 	if c.opts.mod != nil {
@@ -114,11 +115,11 @@ func (c *cluster) start(i int) *Server {
 		_, tr = raft.NewInmemTransport(c.addrs[i])
 		cfg.Transport = tr
 	}
-	opts := []Option{WithLogger(regtest.Logger()), WithForwarder(&testForwarder{c: c, from: i})}
+	opts := []store.Option{store.WithLogger(regtest.Logger()), store.WithForwarder(&testForwarder{c: c, from: i})}
 	if c.opts.opts != nil {
 		opts = append(opts, c.opts.opts(i)...)
 	}
-	s, err := New(cfg, opts...)
+	s, err := store.New(cfg, opts...)
 	if err != nil {
 		c.t.Fatalf("start %s: %v", c.ids[i], err)
 	}
@@ -191,7 +192,7 @@ func (c *cluster) closeAll() {
 	}
 }
 
-func (c *cluster) server(i int) *Server {
+func (c *cluster) server(i int) *store.Server {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.srv[i]
@@ -224,7 +225,7 @@ func (c *cluster) leaderIndex(among ...int) int {
 }
 
 // waitLeader polls until one of among (default: all running) leads.
-func (c *cluster) waitLeader(among ...int) *Server {
+func (c *cluster) waitLeader(among ...int) *store.Server {
 	c.t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
@@ -296,7 +297,7 @@ func (f *testForwarder) Forward(ctx context.Context, leaderID, _ string, cmd sta
 	return target.ApplyLocal(ctx, dec)
 }
 
-func (f *testForwarder) ForwardVoterChange(ctx context.Context, leaderID, _ string, ch VoterChange) error {
+func (f *testForwarder) ForwardVoterChange(ctx context.Context, leaderID, _ string, ch store.VoterChange) error {
 	target, err := f.leader(leaderID)
 	if err != nil {
 		return err
@@ -305,7 +306,7 @@ func (f *testForwarder) ForwardVoterChange(ctx context.Context, leaderID, _ stri
 }
 
 // leader returns the server leaderID if it is reachable from f.from.
-func (f *testForwarder) leader(leaderID string) (*Server, error) {
+func (f *testForwarder) leader(leaderID string) (*store.Server, error) {
 	c := f.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -318,7 +319,7 @@ func (f *testForwarder) leader(leaderID string) (*Server, error) {
 }
 
 // admitVia submits and approves a's registration through s.
-func (c *cluster) admitVia(ctx context.Context, s *Server, a *regtest.Applicant, reqID string) error {
+func (c *cluster) admitVia(ctx context.Context, s *store.Server, a *regtest.Applicant, reqID string) error {
 	if err := c.applyUntil(ctx, s, a.Submit(reqID), reqID, state.RequestPending, state.RequestApproved); err != nil {
 		return fmt.Errorf("submit: %w", err)
 	}
@@ -332,7 +333,7 @@ func (c *cluster) admitVia(ctx context.Context, s *Server, a *regtest.Applicant,
 // outcome is unknown or there is no leader for a moment (an election under
 // a loaded -race run), it asks the cluster whether request reqID already
 // reached one of the wanted statuses and, if not, tries again.
-func (c *cluster) applyUntil(ctx context.Context, s *Server, cmd state.Command, reqID string, want ...state.RequestStatus) error {
+func (c *cluster) applyUntil(ctx context.Context, s *store.Server, cmd state.Command, reqID string, want ...state.RequestStatus) error {
 	for {
 		_, err := s.Apply(ctx, cmd)
 		if err == nil || !(errors.Is(err, state.ErrIndeterminate) || errors.Is(err, state.ErrNotLeader) || errors.Is(err, state.ErrTimeout)) {
@@ -361,7 +362,7 @@ func TestClusterStatusForwardingAndReads(t *testing.T) {
 	ctx := ctxT(t, 30*time.Second)
 	leader := c.waitLeader()
 	lid := leader.ID()
-	var follower *Server
+	var follower *store.Server
 	for _, i := range c.up() {
 		if s := c.server(i); s.ID() != lid {
 			follower = s
@@ -391,7 +392,7 @@ func TestClusterStatusForwardingAndReads(t *testing.T) {
 	if err := follower.Sync(ctx); !errors.Is(err, state.ErrNotLeader) {
 		t.Fatalf("Sync on follower: %v", err)
 	}
-	if err := follower.ChangeVotersLocal(ctx, VoterChange{Op: VoterAdd, ID: "s9", Addr: "nowhere"}); !errors.As(err, &nl) || nl.LeaderID != lid {
+	if err := follower.ChangeVotersLocal(ctx, store.VoterChange{Op: store.VoterAdd, ID: "s9", Addr: "nowhere"}); !errors.As(err, &nl) || nl.LeaderID != lid {
 		t.Fatalf("ChangeVotersLocal on follower: %v", err)
 	}
 	if err := c.server(0).Bootstrap(ctx); !errors.Is(err, state.ErrBootstrapped) {
@@ -461,7 +462,7 @@ func TestClusterAddAndRemoveServers(t *testing.T) {
 }
 
 // leaderlessID names a follower of leader among the first three servers.
-func leaderlessID(c *cluster, leader *Server) string {
+func leaderlessID(c *cluster, leader *store.Server) string {
 	for _, i := range []int{0, 1, 2} {
 		if c.ids[i] != leader.ID() {
 			return c.ids[i]
@@ -482,7 +483,7 @@ func TestClusterOverTCP(t *testing.T) {
 }
 
 func TestCommandTooLarge(t *testing.T) {
-	c := newCluster(t, clusterOpts{n: 1, mod: func(cfg *Config) { cfg.MaxCommandSize = 8 << 10 }})
+	c := newCluster(t, clusterOpts{n: 1, mod: func(cfg *store.Config) { cfg.MaxCommandSize = 8 << 10 }})
 	ctx := ctxT(t, 10*time.Second)
 	leader := c.waitLeader()
 	v := leader.Version()

@@ -21,14 +21,13 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/hashicorp/raft"
-
 	"github.com/dxl-network/dxl/ca"
 	"github.com/dxl-network/dxl/internal/fsutil"
 	"github.com/dxl-network/dxl/internal/keystore"
 	"github.com/dxl-network/dxl/membership/client"
 	"github.com/dxl-network/dxl/membership/globalconf"
 	"github.com/dxl-network/dxl/membership/state"
+	"github.com/dxl-network/dxl/membership/store"
 	"github.com/dxl-network/dxl/tsa"
 )
 
@@ -120,8 +119,8 @@ type Registry struct {
 	file *RegistryFile
 	log  *slog.Logger
 
-	srv      *Server
-	live     atomic.Pointer[Server] // srv, once started: read by the Raft TLS checks
+	srv      *store.Server
+	live     atomic.Pointer[store.Server] // srv, once started: read by the Raft TLS checks
 	api      *API
 	ca       *ca.CA
 	pub      *Publisher
@@ -149,7 +148,7 @@ type RegistryOption func(*registryOptions)
 
 type registryOptions struct {
 	log  *slog.Logger
-	raft func(*Config)
+	raft func(*store.Config)
 }
 
 // WithRegistryLogger sets the logger of every part.
@@ -158,7 +157,7 @@ func WithRegistryLogger(l *slog.Logger) RegistryOption {
 }
 
 // WithRaftConfig adjusts the Raft configuration (timing, NoSync in tests).
-func WithRaftConfig(f func(*Config)) RegistryOption {
+func WithRaftConfig(f func(*store.Config)) RegistryOption {
 	return func(o *registryOptions) { o.raft = f }
 }
 
@@ -204,17 +203,17 @@ func Open(ctx context.Context, dir string, passphrase []byte, opts ...RegistryOp
 		return nil, fmt.Errorf("%w: raft advertise address %q is not dialable", state.ErrBadConfig, file.raftAdvertise())
 	}
 	dialer := &tls.Dialer{NetDialer: &net.Dialer{Timeout: 5 * time.Second}, Config: RaftClientTLS(r.tlsCert, r.roots, r.revoked)}
-	trans := NewNetworkTransport(NewStreamLayer(raftLn, adv, dialer.DialContext), o.log.With("server_id", file.ID))
-	cfg := Config{ID: file.ID, Dir: filepath.Join(dir, DirRaft), Transport: trans}
+	trans := store.NewNetworkTransport(store.NewStreamLayer(raftLn, adv, dialer.DialContext), o.log.With("server_id", file.ID))
+	cfg := store.Config{ID: file.ID, Dir: filepath.Join(dir, DirRaft), Transport: trans}
 	if o.raft != nil {
 		o.raft(&cfg)
 		cfg.ID, cfg.Transport = file.ID, trans
 	}
-	if err := recoverPeers(cfg, o.log.With("server_id", file.ID)); err != nil {
+	if err := store.RecoverPeers(cfg, o.log.With("server_id", file.ID)); err != nil {
 		trans.Close()
 		return nil, err
 	}
-	if r.srv, err = New(cfg, WithLogger(o.log), WithHTTPForwarder(client.ClientTLSConfig(r.tlsCert, r.roots))); err != nil {
+	if r.srv, err = store.New(cfg, store.WithLogger(o.log), WithHTTPForwarder(client.ClientTLSConfig(r.tlsCert, r.roots))); err != nil {
 		trans.Close()
 		return nil, err
 	}
@@ -252,7 +251,7 @@ func Open(ctx context.Context, dir string, passphrase []byte, opts ...RegistryOp
 
 	jctx, cancel := context.WithCancel(context.Background())
 	r.stopJoin = cancel
-	has, _ := r.srv.hasState()
+	has, _ := r.srv.HasState()
 	if !has && file.JoinURL != "" {
 		go r.requestVoter(jctx)
 	} else {
@@ -260,50 +259,6 @@ func Open(ctx context.Context, dir string, passphrase []byte, opts ...RegistryOp
 	}
 	r.log.Info("registry server running", "api", r.apiLn.Addr().String(), "raft", file.raftAdvertise(), "url", r.URL())
 	return r, nil
-}
-
-// FilePeers is the manual recovery file in R/raft (hashicorp/raft's
-// peers.json format: [{"id","address","non_voter"}]).
-const FilePeers = "peers.json"
-
-// recoverPeers applies R/raft/peers.json, when present, with
-// raft.RecoverCluster before Raft starts: the server's log and snapshot are
-// kept and its configuration is replaced by the file's, so surviving
-// servers can form a quorum again after the others are lost for good. The
-// file is renamed to peers.json.applied afterwards. Every surviving server
-// needs the same file before it starts.
-func recoverPeers(cfg Config, log *slog.Logger) error {
-	path := filepath.Join(cfg.Dir, FilePeers)
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	conf, err := raft.ReadConfigJSON(path)
-	if err != nil {
-		return fmt.Errorf("%w: %s: %v", state.ErrBadConfig, path, err)
-	}
-	cfg = cfg.WithDefaults()
-	hl := newHCLog(log.With("component", "registry"), "raft")
-	st, err := openStores(cfg, hl)
-	if err != nil {
-		return err
-	}
-	rc := cfg.raftConfig()
-	rc.Logger = hl
-	err = raft.RecoverCluster(rc, newFSM(log), st.logs, st.bolt, st.snaps, cfg.Transport, conf)
-	if cerr := st.close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("membership: recovering from %s: %w", path, err)
-	}
-	log.Warn("raft configuration replaced from peers.json (manual recovery)", "servers", len(conf.Servers))
-	return os.Rename(path, path+".applied")
-}
-
-// hasState reports whether the server has Raft state (it bootstrapped or
-// was added to a cluster).
-func (s *Server) hasState() (bool, error) {
-	return raft.HasExistingState(s.stores.logs, s.stores.bolt, s.stores.snaps)
 }
 
 // loadKeys reads the sealed keys and certificates of the directory.
@@ -366,7 +321,7 @@ func (r *Registry) requestVoter(ctx context.Context) {
 }
 
 // Server returns the Raft server.
-func (r *Registry) Server() *Server { return r.srv }
+func (r *Registry) Server() *store.Server { return r.srv }
 
 // ID returns the server ID.
 func (r *Registry) ID() string { return r.file.ID }
@@ -406,7 +361,7 @@ func (r *Registry) Close() error {
 // state knows plus extra.
 func (r *Registry) currentAnchor(extra ...string) ([]byte, error) {
 	var urls []string
-	r.srv.fsm.read(func(st *state.State) {
+	r.srv.Read(func(st *state.State) {
 		for _, id := range state.SortedKeys(st.RegistryServers) {
 			urls = append(urls, st.RegistryServers[id].URL)
 		}
@@ -443,7 +398,7 @@ func (r *Registry) revoked(serial string) bool {
 		return false
 	}
 	var ok bool
-	s.fsm.read(func(st *state.State) { _, ok = st.Revoked[serial] })
+	s.Read(func(st *state.State) { _, ok = st.Revoked[serial] })
 	return ok
 }
 
@@ -649,7 +604,7 @@ func InitFirst(ctx context.Context, dir string, in InitOptions, passphrase []byt
 	}
 	defer r.Close()
 	s := r.srv
-	if err := s.Bootstrap(ctx, Peer{ID: in.ID, Address: file.raftAdvertise()}); err != nil {
+	if err := s.Bootstrap(ctx, store.Peer{ID: in.ID, Address: file.raftAdvertise()}); err != nil {
 		return nil, err
 	}
 	if _, err := s.WaitLeader(ctx); err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/dxl-network/dxl/ca"
 	"github.com/dxl-network/dxl/membership/internal/regtest"
 	"github.com/dxl-network/dxl/membership/state"
+	"github.com/dxl-network/dxl/membership/store"
 )
 
 // TestFaultQuorumLossRecoveryPeersJSON follows docs/registry.md's recovery
@@ -62,7 +63,7 @@ func TestFaultQuorumLossRecoveryPeersJSON(t *testing.T) {
 	r1.Close()
 
 	peers := fmt.Sprintf(`[{"id": "reg-1", "address": %q, "non_voter": false}]`, raftAddr)
-	if err := os.WriteFile(filepath.Join(dir1, DirRaft, FilePeers), []byte(peers), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir1, DirRaft, store.FilePeers), []byte(peers), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	r1, err = Open(ctx, dir1, []byte(daemonPass), daemonOpts()...)
@@ -70,7 +71,7 @@ func TestFaultQuorumLossRecoveryPeersJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r1.Close() })
-	if _, err := os.Stat(filepath.Join(dir1, DirRaft, FilePeers)); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(dir1, DirRaft, store.FilePeers)); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("peers.json left in place: %v", err)
 	}
 	if _, err := r1.Server().WaitLeader(ctx); err != nil {

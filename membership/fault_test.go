@@ -12,6 +12,7 @@ import (
 
 	"github.com/dxl-network/dxl/membership/internal/regtest"
 	"github.com/dxl-network/dxl/membership/state"
+	"github.com/dxl-network/dxl/membership/store"
 )
 
 // ackLog records which admissions a client saw acknowledged.
@@ -110,7 +111,7 @@ func TestFaultKillLeaderDuringAdmissions(t *testing.T) {
 	if err := leader.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
-	check := func(s *Server) {
+	check := func(s *store.Server) {
 		t.Helper()
 		acks.mu.Lock()
 		defer acks.mu.Unlock()
@@ -230,7 +231,7 @@ func TestPartitionMinorityCannotCommit(t *testing.T) {
 // compacted the entries it missed. A second follower catches up by log
 // replay.
 func TestRestartCatchesUpFromDiskAndSnapshot(t *testing.T) {
-	c := newCluster(t, clusterOpts{n: 3, mod: func(cfg *Config) {
+	c := newCluster(t, clusterOpts{n: 3, mod: func(cfg *store.Config) {
 		cfg.SnapshotThreshold = 16
 		cfg.TrailingLogs = 8
 		cfg.SnapshotInterval = time.Hour // snapshots happen when the test says
@@ -265,7 +266,7 @@ func TestRestartCatchesUpFromDiskAndSnapshot(t *testing.T) {
 	if err := leader.Snapshot(ctx); err != nil {
 		t.Fatal(err)
 	}
-	first, err := leader.stores.logs.FirstIndex()
+	first, err := leader.FirstIndex()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/dxl-network/dxl/ca"
 	"github.com/dxl-network/dxl/membership/client"
 	"github.com/dxl-network/dxl/membership/state"
+	"github.com/dxl-network/dxl/membership/store"
 )
 
 // Where a leader receives forwarded operations.
@@ -32,7 +33,7 @@ const (
 // every server maps a leader ID to the same URL. The error comes back as a
 // machine code and is turned into the same sentinel the leader returned.
 type HTTPForwarder struct {
-	srv    *Server
+	srv    *store.Server
 	client *http.Client
 }
 
@@ -40,15 +41,15 @@ type HTTPForwarder struct {
 // HTTPS, presenting clientTLS's certificate (the server's own, whose
 // fingerprint is recorded in the state) and trusting the network CA roots
 // in clientTLS.RootCAs.
-func WithHTTPForwarder(clientTLS *tls.Config) Option {
-	return func(s *Server) { s.fwd = NewHTTPForwarder(s, clientTLS) }
+func WithHTTPForwarder(clientTLS *tls.Config) store.Option {
+	return func(s *store.Server) { store.WithForwarder(NewHTTPForwarder(s, clientTLS))(s) }
 }
 
 // NewHTTPForwarder returns the forwarder for s. Besides what clientTLS
 // checks, the peer's certificate must be one the replicated state records
 // for a registry server: any node's certificate chains to the network CA
 // with serverAuth, and none of them may receive forwarded commands.
-func NewHTTPForwarder(s *Server, clientTLS *tls.Config) *HTTPForwarder {
+func NewHTTPForwarder(s *store.Server, clientTLS *tls.Config) *HTTPForwarder {
 	tlsConf := clientTLS.Clone()
 	chainCheck := tlsConf.VerifyConnection
 	tlsConf.VerifyConnection = func(cs tls.ConnectionState) error {
@@ -62,7 +63,7 @@ func NewHTTPForwarder(s *Server, clientTLS *tls.Config) *HTTPForwarder {
 		}
 		fp := ca.Fingerprint(cs.PeerCertificates[0])
 		known := false
-		s.fsm.read(func(st *state.State) {
+		s.Read(func(st *state.State) {
 			for _, rs := range st.RegistryServers {
 				known = known || rs.CertSHA256 == fp
 			}
@@ -94,7 +95,7 @@ func (f *HTTPForwarder) Forward(ctx context.Context, leaderID, _ string, cmd sta
 }
 
 // ForwardVoterChange implements Forwarder.
-func (f *HTTPForwarder) ForwardVoterChange(ctx context.Context, leaderID, _ string, ch VoterChange) error {
+func (f *HTTPForwarder) ForwardVoterChange(ctx context.Context, leaderID, _ string, ch store.VoterChange) error {
 	data, err := json.Marshal(ch)
 	if err != nil {
 		return err
@@ -106,7 +107,7 @@ func (f *HTTPForwarder) ForwardVoterChange(ctx context.Context, leaderID, _ stri
 // into out (when not nil); an error answer becomes the leader's sentinel.
 func (f *HTTPForwarder) post(ctx context.Context, leaderID, path, contentType string, data []byte, out any) error {
 	var base string
-	f.srv.fsm.read(func(st *state.State) { base = st.RegistryServers[leaderID].URL })
+	f.srv.Read(func(st *state.State) { base = st.RegistryServers[leaderID].URL })
 	if base == "" {
 		return fmt.Errorf("%w: leader %s has no API URL in the registry state", state.ErrTimeout, leaderID)
 	}

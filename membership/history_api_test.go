@@ -52,7 +52,7 @@ func TestHTTPAPIHistoryExport(t *testing.T) {
 	// Every server holds the same chain.
 	a.c.waitConverged()
 	for i := range 3 {
-		a.c.server(i).fsm.read(func(st *state.State) {
+		a.c.server(i).Read(func(st *state.State) {
 			if got := st.History[len(st.History)-1].Hash; got != last.Hash || len(st.History) != n {
 				t.Errorf("server %d: %d entries, head %s; want %d, %s", i, len(st.History), got, n, last.Hash)
 			}

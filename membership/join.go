@@ -166,7 +166,7 @@ func (r *Registry) CreateJoinToken(ctx context.Context, actor string, ttl time.D
 	if err != nil {
 		return client.MintJoinTokenResponse{}, err
 	}
-	now := r.srv.now().UTC()
+	now := r.srv.Now().UTC()
 	cmd := &state.CreateJoinToken{Header: state.Header{Actor: actor, Time: now}, SecretSHA256: hash, ExpiresAt: now.Add(ttl)}
 	res, err := r.srv.Apply(ctx, cmd)
 	if err != nil {
@@ -174,7 +174,7 @@ func (r *Registry) CreateJoinToken(ctx context.Context, actor string, ttl time.D
 	}
 	// The joiner comes back to this server: have the token applied here.
 	wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	_ = r.srv.fsm.waitApplied(wctx, res.Index)
+	_ = r.srv.WaitApplied(wctx, res.Index)
 	cancel()
 	t := JoinTicket{APIURL: r.URL(), RootSHA256: ca.Fingerprint(r.root), Secret: secret}
 	return client.MintJoinTokenResponse{Token: t.String(), ExpiresAt: cmd.ExpiresAt, APIURL: t.APIURL, Index: res.Index}, nil
@@ -261,10 +261,10 @@ func (r *Registry) admit(ctx context.Context, b *JoinRequest, csr *x509.Certific
 	// cluster nothing. Known tokens are decided by Apply, on the leader's
 	// order of events.
 	wctx, cancel := context.WithTimeout(ctx, time.Second)
-	_ = r.srv.fsm.waitApplied(wctx, r.srv.raft.CommitIndex())
+	_ = r.srv.WaitCommitted(wctx)
 	cancel()
 	var known bool
-	r.srv.fsm.read(func(st *state.State) { _, known = st.JoinTokens[hash] })
+	r.srv.Read(func(st *state.State) { _, known = st.JoinTokens[hash] })
 	if !known {
 		return nil, state.ErrJoinTokenUnknown
 	}
@@ -312,7 +312,7 @@ func (r *Registry) serverCertOf(req *http.Request) (string, error) {
 	}
 	fp := ca.Fingerprint(req.TLS.PeerCertificates[0])
 	id := ""
-	r.srv.fsm.read(func(st *state.State) {
+	r.srv.Read(func(st *state.State) {
 		for sid, rs := range st.RegistryServers {
 			if subtle.ConstantTimeCompare([]byte(rs.CertSHA256), []byte(fp)) == 1 {
 				id = sid
@@ -361,7 +361,7 @@ func (r *Registry) RemoveServer(ctx context.Context, actor, id string) (client.R
 		return client.RemoveServerResponse{}, err
 	}
 	var known bool
-	r.srv.fsm.read(func(st *state.State) { _, known = st.RegistryServers[id] })
+	r.srv.Read(func(st *state.State) { _, known = st.RegistryServers[id] })
 	out := client.RemoveServerResponse{ID: id}
 	if known {
 		res, err := r.srv.Apply(ctx, &state.SetRegistryServer{Header: state.Header{Actor: actor}, ID: id, Delete: true})

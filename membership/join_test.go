@@ -16,6 +16,7 @@ import (
 	"github.com/dxl-network/dxl/ca"
 	"github.com/dxl-network/dxl/membership/internal/regtest"
 	"github.com/dxl-network/dxl/membership/state"
+	"github.com/dxl-network/dxl/membership/store"
 )
 
 const daemonPass = "daemon test passphrase"
@@ -30,7 +31,7 @@ func freePort(t testing.TB) string {
 	return ln.Addr().String()
 }
 
-func fastRaft(c *Config) {
+func fastRaft(c *store.Config) {
 	c.NoSync = true
 	c.HeartbeatTimeout, c.ElectionTimeout, c.LeaderLeaseTimeout = 300*time.Millisecond, 300*time.Millisecond, 150*time.Millisecond
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/dxl-network/dxl/membership/globalconf"
 	"github.com/dxl-network/dxl/membership/state"
+	"github.com/dxl-network/dxl/membership/store"
 )
 
 // PublisherConfig configures a Publisher.
@@ -35,7 +36,7 @@ type PublisherConfig struct {
 // version (the registry server list comes from the replicated state) and
 // differ only in issued_at, expires_at and the signature.
 type Publisher struct {
-	srv *Server
+	srv *store.Server
 	cfg PublisherConfig
 	log *slog.Logger
 
@@ -56,7 +57,7 @@ type published struct {
 const publishRetry = 5 * time.Second
 
 // NewPublisher starts publishing srv's configuration. Close stops it.
-func NewPublisher(srv *Server, cfg PublisherConfig) (*Publisher, error) {
+func NewPublisher(srv *store.Server, cfg PublisherConfig) (*Publisher, error) {
 	if cfg.Key == nil || len(cfg.Chain) == 0 {
 		return nil, fmt.Errorf("%w: publisher needs the registry-config key and certificate", state.ErrBadConfig)
 	}
@@ -64,13 +65,13 @@ func NewPublisher(srv *Server, cfg PublisherConfig) (*Publisher, error) {
 		cfg.Debounce = 100 * time.Millisecond
 	}
 	if cfg.Clock == nil {
-		cfg.Clock = srv.now
+		cfg.Clock = srv.Now
 	}
-	p := &Publisher{srv: srv, cfg: cfg, log: srv.log.With("observer", "publisher"),
+	p := &Publisher{srv: srv, cfg: cfg, log: srv.Logger().With("observer", "publisher"),
 		stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(p.done)
-		watch(srv.fsm, cfg.Debounce, p.stop, p.publish)
+		srv.Watch(cfg.Debounce, p.stop, p.publish)
 	}()
 	return p, nil
 }
@@ -112,7 +113,7 @@ func (p *Publisher) publish() time.Duration {
 		validity time.Duration
 		inited   bool
 	)
-	p.srv.fsm.read(func(st *state.State) {
+	p.srv.Read(func(st *state.State) {
 		version, inited, validity = st.Version, st.Instance != "", time.Duration(st.Policy.ConfigValidity)
 	})
 	if !inited || version == 0 {

@@ -1,6 +1,8 @@
 package state
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net/url"
@@ -192,4 +194,11 @@ func (s *State) applyAdmin(c Command, now time.Time, actor string) (target, deta
 		return c.Name, "", nil
 	}
 	return "", "", fmt.Errorf("%w: no handler for %s", ErrBadCommand, c.Type())
+}
+
+// TokenHash is the SHA-256 (hex) of an operator or join token: the only
+// form of it the state keeps.
+func TokenHash(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
 }
