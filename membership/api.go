@@ -447,7 +447,7 @@ func (a *API) internalVoter(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	var ch store.VoterChange
+	var ch state.VoterChange
 	if err := decode(w, r, MaxAdminBody, &ch); err != nil {
 		writeErr(w, err)
 		return

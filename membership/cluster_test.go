@@ -297,7 +297,7 @@ func (f *testForwarder) Forward(ctx context.Context, leaderID, _ string, cmd sta
 	return target.ApplyLocal(ctx, dec)
 }
 
-func (f *testForwarder) ForwardVoterChange(ctx context.Context, leaderID, _ string, ch store.VoterChange) error {
+func (f *testForwarder) ForwardVoterChange(ctx context.Context, leaderID, _ string, ch state.VoterChange) error {
 	target, err := f.leader(leaderID)
 	if err != nil {
 		return err
@@ -392,7 +392,7 @@ func TestClusterStatusForwardingAndReads(t *testing.T) {
 	if err := follower.Sync(ctx); !errors.Is(err, state.ErrNotLeader) {
 		t.Fatalf("Sync on follower: %v", err)
 	}
-	if err := follower.ChangeVotersLocal(ctx, store.VoterChange{Op: store.VoterAdd, ID: "s9", Addr: "nowhere"}); !errors.As(err, &nl) || nl.LeaderID != lid {
+	if err := follower.ChangeVotersLocal(ctx, state.VoterChange{Op: state.VoterAdd, ID: "s9", Addr: "nowhere"}); !errors.As(err, &nl) || nl.LeaderID != lid {
 		t.Fatalf("ChangeVotersLocal on follower: %v", err)
 	}
 	if err := c.server(0).Bootstrap(ctx); !errors.Is(err, state.ErrBootstrapped) {

@@ -305,7 +305,7 @@ func (r *Registry) requestVoter(ctx context.Context) {
 	defer hc.CloseIdleConnections()
 	wait := 200 * time.Millisecond
 	for {
-		err := postJSON(ctx, hc, strings.TrimRight(r.file.JoinURL, "/")+AddVoterPath, "", AddVoterRequest{ID: r.file.ID, RaftAddr: r.file.raftAdvertise()}, nil)
+		err := postJSON(ctx, hc, strings.TrimRight(r.file.JoinURL, "/")+client.AddVoterPath, "", client.AddVoterRequest{ID: r.file.ID, RaftAddr: r.file.raftAdvertise()}, nil)
 		if err == nil {
 			r.log.Info("added to the cluster as a voter")
 			return

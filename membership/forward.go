@@ -95,7 +95,7 @@ func (f *HTTPForwarder) Forward(ctx context.Context, leaderID, _ string, cmd sta
 }
 
 // ForwardVoterChange implements Forwarder.
-func (f *HTTPForwarder) ForwardVoterChange(ctx context.Context, leaderID, _ string, ch store.VoterChange) error {
+func (f *HTTPForwarder) ForwardVoterChange(ctx context.Context, leaderID, _ string, ch state.VoterChange) error {
 	data, err := json.Marshal(ch)
 	if err != nil {
 		return err

@@ -95,45 +95,6 @@ func ParseJoinToken(s string) (JoinTicket, error) {
 
 // ---- server side ----
 
-// JoinRequest is the body of POST /v1/join.
-type JoinRequest struct {
-	Secret   string   `json:"secret"`
-	ID       string   `json:"id"`
-	RaftAddr string   `json:"raft_addr"` // advertised host:port of its Raft transport
-	APIURL   string   `json:"api_url"`
-	DNSNames []string `json:"dns_names,omitempty"`
-	IPs      []string `json:"ip_addresses,omitempty"`
-	CSR      string   `json:"csr"` // PEM, the server's TLS key
-}
-
-// JoinResponse carries what a joining server needs. The private keys are
-// PKCS#8 PEM in clear: the channel is TLS to a root the token pinned, and
-// the joiner seals them with its own passphrase at once.
-type JoinResponse struct {
-	Instance          string          `json:"instance"`
-	ServerCert        string          `json:"server_cert_pem"` // leaf, intermediate, root
-	CARoot            string          `json:"ca_root_pem"`
-	CAIntermediate    string          `json:"ca_intermediate_pem"`
-	CAIntermediateKey string          `json:"ca_intermediate_key_pem"`
-	CAConfig          json.RawMessage `json:"ca_config"` // ca.json
-	ConfigKey         string          `json:"config_key_pem"`
-	ConfigChain       string          `json:"config_chain_pem"` // signer, intermediate
-	Anchor            json.RawMessage `json:"anchor"`
-	Index             uint64          `json:"index"`
-}
-
-// AddVoterRequest is the body of POST /internal/v1/add-voter.
-type AddVoterRequest struct {
-	ID       string `json:"id"`
-	RaftAddr string `json:"raft_addr"`
-}
-
-// Paths of the join workflow.
-const (
-	JoinPath     = "/v1/join"
-	AddVoterPath = "/internal/v1/add-voter"
-)
-
 // routes adds the join workflow and cluster operations to mux; everything
 // else goes to the API.
 func (r *Registry) routes(mux *http.ServeMux) {
@@ -141,8 +102,8 @@ func (r *Registry) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+client.JoinTokensPath, func(w http.ResponseWriter, req *http.Request) {
 		a.ServeHTTPWith(w, req, a.auth(state.RoleAdmin, r.mintToken))
 	})
-	mux.HandleFunc("POST "+JoinPath, func(w http.ResponseWriter, req *http.Request) { a.ServeHTTPWith(w, req, r.join) })
-	mux.HandleFunc("POST "+AddVoterPath, func(w http.ResponseWriter, req *http.Request) { a.ServeHTTPWith(w, req, r.addVoter) })
+	mux.HandleFunc("POST "+client.JoinPath, func(w http.ResponseWriter, req *http.Request) { a.ServeHTTPWith(w, req, r.join) })
+	mux.HandleFunc("POST "+client.AddVoterPath, func(w http.ResponseWriter, req *http.Request) { a.ServeHTTPWith(w, req, r.addVoter) })
 	mux.HandleFunc("POST /v1/admin/registry-servers/{id}/remove", func(w http.ResponseWriter, req *http.Request) {
 		a.ServeHTTPWith(w, req, a.auth(state.RoleAdmin, r.removeServer))
 	})
@@ -207,7 +168,7 @@ func (r *Registry) mintToken(w http.ResponseWriter, req *http.Request, op state.
 }
 
 // checkJoinRequest validates everything it can before the token is used.
-func checkJoinRequest(b *JoinRequest) (*x509.CertificateRequest, []net.IP, error) {
+func checkJoinRequest(b *client.JoinRequest) (*x509.CertificateRequest, []net.IP, error) {
 	if err := ident.CheckPart(b.ID); err != nil {
 		return nil, nil, state.Invalidf("server ID: %v", err)
 	}
@@ -233,7 +194,7 @@ func checkJoinRequest(b *JoinRequest) (*x509.CertificateRequest, []net.IP, error
 }
 
 func (r *Registry) join(w http.ResponseWriter, req *http.Request) {
-	var b JoinRequest
+	var b client.JoinRequest
 	if err := decode(w, req, MaxAdminBody, &b); err != nil {
 		writeErr(w, err)
 		return
@@ -253,7 +214,7 @@ func (r *Registry) join(w http.ResponseWriter, req *http.Request) {
 
 // admit consumes the token, issues the server's certificate, records the
 // server and gathers the material it needs.
-func (r *Registry) admit(ctx context.Context, b *JoinRequest, csr *x509.CertificateRequest, ips []net.IP) (*JoinResponse, error) {
+func (r *Registry) admit(ctx context.Context, b *client.JoinRequest, csr *x509.CertificateRequest, ips []net.IP) (*client.JoinResponse, error) {
 	sum := sha256.Sum256([]byte(strings.TrimSpace(b.Secret)))
 	hash := hex.EncodeToString(sum[:])
 	// A secret this server has never seen (after applying what it knows to
@@ -296,7 +257,7 @@ func (r *Registry) admit(ctx context.Context, b *JoinRequest, csr *x509.Certific
 		return nil, err
 	}
 	r.log.Info("registry server admitted with a join token", "joiner_id", b.ID, "api_url", b.APIURL, "serial", iss.Serial)
-	return &JoinResponse{
+	return &client.JoinResponse{
 		Instance:   r.file.Instance,
 		ServerCert: string(ca.PEMChain(iss.Chain...)), CARoot: string(ca.PEMChain(r.root)),
 		CAIntermediate: string(ca.PEMChain(r.inter)), CAIntermediateKey: string(interKey), CAConfig: r.caConfig,
@@ -331,7 +292,7 @@ func (r *Registry) addVoter(w http.ResponseWriter, req *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	var b AddVoterRequest
+	var b client.AddVoterRequest
 	if err := decode(w, req, MaxAdminBody, &b); err != nil {
 		writeErr(w, err)
 		return
@@ -528,15 +489,15 @@ func JoinCluster(ctx context.Context, dir string, in JoinOptions, passphrase []b
 	if err != nil {
 		return nil, err
 	}
-	req := JoinRequest{Secret: t.Secret, ID: in.ID, RaftAddr: file.raftAdvertise(), APIURL: file.APIURLs[0], DNSNames: in.DNSNames,
+	req := client.JoinRequest{Secret: t.Secret, ID: in.ID, RaftAddr: file.raftAdvertise(), APIURL: file.APIURLs[0], DNSNames: in.DNSNames,
 		CSR: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csr}))}
 	for _, ip := range in.IPs {
 		req.IPs = append(req.IPs, ip.String())
 	}
 	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: PinnedRootTLS(t.RootSHA256)}}
 	defer hc.CloseIdleConnections()
-	var resp JoinResponse
-	if err := postJSON(ctx, hc, file.JoinURL+JoinPath, "", req, &resp); err != nil {
+	var resp client.JoinResponse
+	if err := postJSON(ctx, hc, file.JoinURL+client.JoinPath, "", req, &resp); err != nil {
 		return nil, err
 	}
 	chain, err := parsePEMCerts([]byte(resp.ServerCert), "server certificate")

@@ -30,3 +30,17 @@ type ClusterStatus struct {
 	// changed the registry: the version of the global configuration.
 	ConfigVersion uint64 `json:"config_version"`
 }
+
+// VoterChange is a leader-only change of the Raft configuration: Op "add"
+// adds (or re-addresses) voter ID at Addr, Op "remove" removes server ID.
+type VoterChange struct {
+	Op   string `json:"op"`
+	ID   string `json:"id"`
+	Addr string `json:"raft_addr,omitempty"`
+}
+
+// Voter change operations.
+const (
+	VoterAdd    = "add"
+	VoterRemove = "remove"
+)

@@ -131,7 +131,7 @@ func (c Config) raftConfig() *raft.Config {
 // The HTTPS implementation is HTTPForwarder; tests use an in-process one.
 type Forwarder interface {
 	Forward(ctx context.Context, leaderID, leaderAddr string, cmd state.Command) (state.Result, error)
-	ForwardVoterChange(ctx context.Context, leaderID, leaderAddr string, ch VoterChange) error
+	ForwardVoterChange(ctx context.Context, leaderID, leaderAddr string, ch state.VoterChange) error
 }
 
 // Option configures a Server.

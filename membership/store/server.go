@@ -180,35 +180,21 @@ func (s *Server) notLeader() error {
 	return &state.NotLeaderError{LeaderID: id, LeaderAddr: addr}
 }
 
-// VoterChange is a leader-only change of the Raft configuration: Op "add"
-// adds (or re-addresses) voter ID at Addr, Op "remove" removes server ID.
-type VoterChange struct {
-	Op   string `json:"op"`
-	ID   string `json:"id"`
-	Addr string `json:"raft_addr,omitempty"`
-}
-
-// Voter change operations.
-const (
-	VoterAdd    = "add"
-	VoterRemove = "remove"
-)
-
 // AddVoter adds (or re-addresses) a voting server. On a follower it is
 // forwarded to the leader, like Apply.
 func (s *Server) AddVoter(ctx context.Context, id, addr string) error {
-	return s.ChangeVoters(ctx, VoterChange{Op: VoterAdd, ID: id, Addr: addr})
+	return s.ChangeVoters(ctx, state.VoterChange{Op: state.VoterAdd, ID: id, Addr: addr})
 }
 
 // RemoveServer removes a server from the cluster. On a follower it is
 // forwarded to the leader, like Apply.
 func (s *Server) RemoveServer(ctx context.Context, id string) error {
-	return s.ChangeVoters(ctx, VoterChange{Op: VoterRemove, ID: id})
+	return s.ChangeVoters(ctx, state.VoterChange{Op: state.VoterRemove, ID: id})
 }
 
 // ChangeVoters makes ch on the leader: here if this server leads, else
 // through the Forwarder.
-func (s *Server) ChangeVoters(ctx context.Context, ch VoterChange) error {
+func (s *Server) ChangeVoters(ctx context.Context, ch state.VoterChange) error {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	return s.onLeader(ctx, func(ctx context.Context) error { return s.ChangeVotersLocal(ctx, ch) },
@@ -217,13 +203,13 @@ func (s *Server) ChangeVoters(ctx context.Context, ch VoterChange) error {
 
 // ChangeVotersLocal makes ch only if this server is the leader; it never
 // forwards. A Forwarder's receiving end calls it.
-func (s *Server) ChangeVotersLocal(ctx context.Context, ch VoterChange) error {
+func (s *Server) ChangeVotersLocal(ctx context.Context, ch state.VoterChange) error {
 	switch ch.Op {
-	case VoterAdd:
+	case state.VoterAdd:
 		return s.membershipChange(ctx, "add voter", func(timeout time.Duration) raft.Future {
 			return s.raft.AddVoter(raft.ServerID(ch.ID), raft.ServerAddress(ch.Addr), 0, timeout)
 		})
-	case VoterRemove:
+	case state.VoterRemove:
 		return s.membershipChange(ctx, "remove server", func(timeout time.Duration) raft.Future {
 			return s.raft.RemoveServer(raft.ServerID(ch.ID), 0, timeout)
 		})
