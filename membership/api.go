@@ -18,7 +18,6 @@ import (
 	"github.com/dxl-network/dxl/membership/client"
 	"github.com/dxl-network/dxl/membership/globalconf"
 	"github.com/dxl-network/dxl/membership/state"
-	"github.com/dxl-network/dxl/membership/store"
 )
 
 // API size caps (bytes of request body).
@@ -31,11 +30,14 @@ const (
 type APIConfig struct {
 	// CA is this server's copy of the network CA; approvals issue with it.
 	// Without it approval answers 503.
-	CA CertAuthority
+	CA Issuer
 	// Publisher serves GET /v1/global-config; without it that answers 503.
-	Publisher *Publisher
+	Publisher ConfigPublisher
 	// Logger defaults to the server's.
 	Logger *slog.Logger
+	// Daemon serves the join workflow (POST /v1/join, join tokens, add-voter,
+	// server removal); without it those endpoints are not served.
+	Daemon Daemon
 }
 
 // API is a registry server's HTTP API (docs/registry-api.yaml):
@@ -52,14 +54,14 @@ type APIConfig struct {
 // Errors are {"error":{"code","message"}} with the package's machine codes.
 // Serve it over TLS configured by ServerTLSConfig.
 type API struct {
-	srv *store.Server
+	srv Store
 	cfg APIConfig
 	log *slog.Logger
 	mux *http.ServeMux
 }
 
 // NewAPI returns the API of srv.
-func NewAPI(srv *store.Server, cfg APIConfig) *API {
+func NewAPI(srv Store, cfg APIConfig) *API {
 	a := &API{srv: srv, cfg: cfg, log: cfg.Logger, mux: http.NewServeMux()}
 	if a.log == nil {
 		a.log = srv.Logger()
@@ -103,6 +105,9 @@ func NewAPI(srv *store.Server, cfg APIConfig) *API {
 	m.HandleFunc("DELETE /v1/admin/operators/{name}", a.auth(state.RoleAdmin, a.removeOperator))
 	m.HandleFunc("PUT /v1/admin/registry-servers/{id}", a.auth(state.RoleAdmin, a.setRegistryServer))
 	m.HandleFunc("DELETE /v1/admin/registry-servers/{id}", a.auth(state.RoleAdmin, a.deleteRegistryServer))
+	if cfg.Daemon != nil {
+		a.joinRoutes(m)
+	}
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, &httpError{http.StatusNotFound, "not_found", "no such endpoint: " + r.Method + " " + r.URL.Path})
 	})
@@ -306,7 +311,7 @@ func (a *API) registrationCertificates(w http.ResponseWriter, r *http.Request) {
 // intermediates of the state's CA chain like the CA's ca.Issued.PEM that
 // ApproveResponse carries, and the chain itself. ErrUnknownRequest for an
 // unknown ID, ErrNotApproved while pending, or when rejected or cancelled.
-func certificatesOf(s *store.Server, id string) (client.RegistrationCertificates, error) {
+func certificatesOf(s Store, id string) (client.RegistrationCertificates, error) {
 	var (
 		out              client.RegistrationCertificates
 		nodeDER, signDER []byte

@@ -14,7 +14,6 @@ import (
 	"github.com/dxl-network/dxl/ca"
 	"github.com/dxl-network/dxl/membership/client"
 	"github.com/dxl-network/dxl/membership/state"
-	"github.com/dxl-network/dxl/membership/store"
 )
 
 // Operator endpoints of the API (see api.go). Writes carry the operator's
@@ -60,18 +59,6 @@ func (a *API) showRegistration(w http.ResponseWriter, r *http.Request, _ state.O
 	writeJSON(w, http.StatusOK, req)
 }
 
-// caError translates a CA failure at approval into this package's terms.
-func caError(err error) error {
-	switch {
-	case errors.Is(err, ca.ErrCSRMalformed), errors.Is(err, ca.ErrCSRSignature), errors.Is(err, ca.ErrCSRTooLarge),
-		errors.Is(err, ca.ErrWeakKey), errors.Is(err, ca.ErrUnsupportedKey):
-		return fmt.Errorf("%w: %v", state.ErrBadCSR, err)
-	case errors.Is(err, ca.ErrBadRequest):
-		return fmt.Errorf("%w: %v", state.ErrInvalidArgument, err)
-	}
-	return fmt.Errorf("membership: CA: %w", err)
-}
-
 // approve issues the node-auth and member-sign certificates from the
 // request's CSRs with this server's CA, then commits ApproveRegistration
 // with them. If the command is refused, the two certificates are revoked
@@ -101,13 +88,13 @@ func (a *API) approve(w http.ResponseWriter, r *http.Request, op state.Operator)
 	ctx := r.Context()
 	node, err := a.cfg.CA.Issue(ctx, ca.IssueRequest{CSR: req.NodeCSR, Profile: ca.ProfileNodeAuth, Member: req.Member.String(), PeerID: req.PeerID})
 	if err != nil {
-		writeErr(w, caError(err))
+		writeErr(w, state.CAError(err))
 		return
 	}
 	sign, err := a.cfg.CA.Issue(ctx, ca.IssueRequest{CSR: req.SignCSR, Profile: ca.ProfileMemberSign, Member: req.Member.String()})
 	if err != nil {
 		a.withdraw(node.Serial)
-		writeErr(w, caError(err))
+		writeErr(w, state.CAError(err))
 		return
 	}
 	cmd := &state.ApproveRegistration{Header: hdr(op), RequestID: req.ID, NodeCert: state.Cert{DER: node.DER}, SignCert: state.Cert{DER: sign.DER}}
@@ -141,7 +128,7 @@ func (a *API) addNode(w http.ResponseWriter, r *http.Request, op state.Operator)
 	ctx := r.Context()
 	node, err := a.cfg.CA.Issue(ctx, ca.IssueRequest{CSR: []byte(b.NodeCSR), Profile: ca.ProfileNodeAuth, Member: b.Member})
 	if err != nil {
-		writeErr(w, caError(err))
+		writeErr(w, state.CAError(err))
 		return
 	}
 	res, err := a.srv.Apply(ctx, &state.AddNode{Header: hdr(op), Member: b.Member, Addrs: b.Addrs, Cert: state.Cert{DER: node.DER}})
@@ -163,7 +150,7 @@ func (a *API) addNode(w http.ResponseWriter, r *http.Request, op state.Operator)
 // knows to be committed; a request submitted through another server a
 // moment ago may not have reached this follower yet, so an unknown ID is
 // looked up again for up to a second.
-func freshRequest(ctx context.Context, s *store.Server, id string) (state.Request, error) {
+func freshRequest(ctx context.Context, s Store, id string) (state.Request, error) {
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
 	_ = s.WaitCommitted(ctx)

@@ -226,15 +226,13 @@ func Open(ctx context.Context, dir string, passphrase []byte, opts ...RegistryOp
 	closers = append(closers, r.pub.Close)
 	r.sync = NewCASync(r.srv, r.ca)
 	closers = append(closers, r.sync.Close)
-	r.api = NewAPI(r.srv, APIConfig{CA: r.ca, Publisher: r.pub, Logger: o.log})
+	r.api = NewAPI(r.srv, APIConfig{CA: r.ca, Publisher: r.pub, Logger: o.log, Daemon: r})
 
 	if r.apiLn, err = net.Listen("tcp", file.APIListen); err != nil {
 		return nil, fmt.Errorf("membership: API listener: %w", err)
 	}
-	mux := http.NewServeMux()
-	r.routes(mux)
 	r.http = &http.Server{
-		Handler:           mux,
+		Handler:           r.api,
 		TLSConfig:         ServerTLSConfig(r.tlsCert, r.roots),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
@@ -669,4 +667,12 @@ func parsePEMCerts(raw []byte, what string) ([]*x509.Certificate, error) {
 		return nil, fmt.Errorf("%w: %s: %v", state.ErrBadConfig, what, err)
 	}
 	return certs, nil
+}
+
+// WithHTTPForwarder makes the server forward writes to the leader over
+// HTTPS, presenting clientTLS's certificate (the server's own, whose
+// fingerprint is recorded in the state) and trusting the network CA roots
+// in clientTLS.RootCAs.
+func WithHTTPForwarder(clientTLS *tls.Config) store.Option {
+	return func(s *store.Server) { store.WithForwarder(NewHTTPForwarder(s, clientTLS))(s) }
 }

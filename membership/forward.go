@@ -16,7 +16,6 @@ import (
 	"github.com/dxl-network/dxl/ca"
 	"github.com/dxl-network/dxl/membership/client"
 	"github.com/dxl-network/dxl/membership/state"
-	"github.com/dxl-network/dxl/membership/store"
 )
 
 // Where a leader receives forwarded operations.
@@ -25,7 +24,12 @@ const (
 	InternalVoterPath = "/internal/v1/voter" // voter changes
 )
 
-// HTTPForwarder is the Forwarder between registry servers: it POSTs the
+// StateReader reads the local state; *store.Server implements it.
+type StateReader interface {
+	Read(fn func(st *state.State))
+}
+
+// HTTPForwarder is the store.Forwarder between registry servers: it POSTs the
 // encoded command (EncodeCommand: type byte ‖ JSON) to the leader's
 // InternalApplyPath over mutual TLS, and the leader applies it with
 // ApplyLocal. The leader's API URL comes from the replicated state
@@ -33,23 +37,15 @@ const (
 // every server maps a leader ID to the same URL. The error comes back as a
 // machine code and is turned into the same sentinel the leader returned.
 type HTTPForwarder struct {
-	srv    *store.Server
+	srv    StateReader
 	client *http.Client
-}
-
-// WithHTTPForwarder makes the server forward writes to the leader over
-// HTTPS, presenting clientTLS's certificate (the server's own, whose
-// fingerprint is recorded in the state) and trusting the network CA roots
-// in clientTLS.RootCAs.
-func WithHTTPForwarder(clientTLS *tls.Config) store.Option {
-	return func(s *store.Server) { store.WithForwarder(NewHTTPForwarder(s, clientTLS))(s) }
 }
 
 // NewHTTPForwarder returns the forwarder for s. Besides what clientTLS
 // checks, the peer's certificate must be one the replicated state records
 // for a registry server: any node's certificate chains to the network CA
 // with serverAuth, and none of them may receive forwarded commands.
-func NewHTTPForwarder(s *store.Server, clientTLS *tls.Config) *HTTPForwarder {
+func NewHTTPForwarder(s StateReader, clientTLS *tls.Config) *HTTPForwarder {
 	tlsConf := clientTLS.Clone()
 	chainCheck := tlsConf.VerifyConnection
 	tlsConf.VerifyConnection = func(cs tls.ConnectionState) error {
@@ -145,12 +141,12 @@ func (f *HTTPForwarder) post(ctx context.Context, leaderID, path, contentType st
 		}
 		return fmt.Errorf("%w: leader %s answered %s", state.ErrTimeout, leaderID, resp.Status)
 	}
-	return remoteError(e.Error.Code, e.Error.Message)
+	return RemoteError(e.Error.Code, e.Error.Message)
 }
 
-// remoteError turns a machine code from another server back into its
+// RemoteError turns a machine code from another server back into its
 // sentinel (errors.Is works) with the remote message.
-func remoteError(code, msg string) error {
+func RemoteError(code, msg string) error {
 	if code == "not_leader" {
 		return &state.NotLeaderError{}
 	}

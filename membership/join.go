@@ -95,28 +95,6 @@ func ParseJoinToken(s string) (JoinTicket, error) {
 
 // ---- server side ----
 
-// routes adds the join workflow and cluster operations to mux; everything
-// else goes to the API.
-func (r *Registry) routes(mux *http.ServeMux) {
-	a := r.api
-	mux.HandleFunc("POST "+client.JoinTokensPath, func(w http.ResponseWriter, req *http.Request) {
-		a.ServeHTTPWith(w, req, a.auth(state.RoleAdmin, r.mintToken))
-	})
-	mux.HandleFunc("POST "+client.JoinPath, func(w http.ResponseWriter, req *http.Request) { a.ServeHTTPWith(w, req, r.join) })
-	mux.HandleFunc("POST "+client.AddVoterPath, func(w http.ResponseWriter, req *http.Request) { a.ServeHTTPWith(w, req, r.addVoter) })
-	mux.HandleFunc("POST /v1/admin/registry-servers/{id}/remove", func(w http.ResponseWriter, req *http.Request) {
-		a.ServeHTTPWith(w, req, a.auth(state.RoleAdmin, r.removeServer))
-	})
-	mux.Handle("/", a)
-}
-
-// ServeHTTPWith serves r with h and the API's common headers.
-func (a *API) ServeHTTPWith(w http.ResponseWriter, r *http.Request, h http.HandlerFunc) {
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	h(w, r)
-}
-
 // CreateJoinToken mints a join token valid for ttl (0: DefaultJoinTokenTTL)
 // pointing at this server, and commits its hash.
 func (r *Registry) CreateJoinToken(ctx context.Context, actor string, ttl time.Duration) (client.MintJoinTokenResponse, error) {
@@ -141,80 +119,9 @@ func (r *Registry) CreateJoinToken(ctx context.Context, actor string, ttl time.D
 	return client.MintJoinTokenResponse{Token: t.String(), ExpiresAt: cmd.ExpiresAt, APIURL: t.APIURL, Index: res.Index}, nil
 }
 
-func (r *Registry) mintToken(w http.ResponseWriter, req *http.Request, op state.Operator) {
-	var b struct {
-		TTL string `json:"ttl"`
-	}
-	if req.ContentLength != 0 {
-		if err := decode(w, req, MaxAdminBody, &b); err != nil {
-			writeErr(w, err)
-			return
-		}
-	}
-	var ttl time.Duration
-	if b.TTL != "" {
-		var err error
-		if ttl, err = time.ParseDuration(b.TTL); err != nil || ttl <= 0 {
-			writeErr(w, state.Invalidf("ttl %q: want a positive Go duration such as 1h", b.TTL))
-			return
-		}
-	}
-	out, err := r.CreateJoinToken(req.Context(), op.Name, ttl)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, out)
-}
-
-// checkJoinRequest validates everything it can before the token is used.
-func checkJoinRequest(b *client.JoinRequest) (*x509.CertificateRequest, []net.IP, error) {
-	if err := ident.CheckPart(b.ID); err != nil {
-		return nil, nil, state.Invalidf("server ID: %v", err)
-	}
-	if host, port, err := net.SplitHostPort(b.RaftAddr); err != nil || host == "" || port == "" || port == "0" {
-		return nil, nil, state.Invalidf("raft address %q: want host:port", b.RaftAddr)
-	}
-	if u, err := url.Parse(b.APIURL); err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || len(b.APIURL) > 512 {
-		return nil, nil, state.Invalidf("API URL %q: want https://host[:port]", b.APIURL)
-	}
-	var ips []net.IP
-	for _, s := range b.IPs {
-		ip := net.ParseIP(s)
-		if ip == nil {
-			return nil, nil, state.Invalidf("IP address %q", s)
-		}
-		ips = append(ips, ip)
-	}
-	csr, err := ca.ParseCSR([]byte(b.CSR))
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", state.ErrBadCSR, err)
-	}
-	return csr, ips, nil
-}
-
-func (r *Registry) join(w http.ResponseWriter, req *http.Request) {
-	var b client.JoinRequest
-	if err := decode(w, req, MaxAdminBody, &b); err != nil {
-		writeErr(w, err)
-		return
-	}
-	csr, ips, err := checkJoinRequest(&b)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	out, err := r.admit(req.Context(), &b, csr, ips)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, out)
-}
-
-// admit consumes the token, issues the server's certificate, records the
+// Admit consumes the token, issues the server's certificate, records the
 // server and gathers the material it needs.
-func (r *Registry) admit(ctx context.Context, b *client.JoinRequest, csr *x509.CertificateRequest, ips []net.IP) (*client.JoinResponse, error) {
+func (r *Registry) Admit(ctx context.Context, b *client.JoinRequest, csr *x509.CertificateRequest, ips []net.IP) (*client.JoinResponse, error) {
 	sum := sha256.Sum256([]byte(strings.TrimSpace(b.Secret)))
 	hash := hex.EncodeToString(sum[:])
 	// A secret this server has never seen (after applying what it knows to
@@ -237,7 +144,7 @@ func (r *Registry) admit(ctx context.Context, b *client.JoinRequest, csr *x509.C
 	iss, err := r.ca.Issue(ctx, ca.IssueRequest{CSR: csr.Raw, Profile: ca.ProfileRegistryServer, CommonName: b.ID,
 		DNSNames: b.DNSNames, IPs: ips})
 	if err != nil {
-		return nil, caError(err)
+		return nil, state.CAError(err)
 	}
 	res, err := r.srv.Apply(ctx, &state.SetRegistryServer{Header: state.Header{Actor: "join:" + b.ID}, ID: b.ID, URL: b.APIURL,
 		CertSHA256: iss.Fingerprint, CertSerial: iss.Serial})
@@ -265,53 +172,6 @@ func (r *Registry) admit(ctx context.Context, b *client.JoinRequest, csr *x509.C
 	}, nil
 }
 
-// serverCertOf returns the verified client certificate of req if it is the
-// one the state records for a registry server, and that server's ID.
-func (r *Registry) serverCertOf(req *http.Request) (string, error) {
-	if req.TLS == nil || len(req.TLS.VerifiedChains) == 0 || len(req.TLS.PeerCertificates) == 0 {
-		return "", fmt.Errorf("%w: a registry server certificate (mutual TLS) is required", state.ErrUnauthenticated)
-	}
-	fp := ca.Fingerprint(req.TLS.PeerCertificates[0])
-	id := ""
-	r.srv.Read(func(st *state.State) {
-		for sid, rs := range st.RegistryServers {
-			if subtle.ConstantTimeCompare([]byte(rs.CertSHA256), []byte(fp)) == 1 {
-				id = sid
-			}
-		}
-	})
-	if id == "" {
-		return "", fmt.Errorf("%w: certificate %s is not a registry server's", state.ErrForbidden, fp)
-	}
-	return id, nil
-}
-
-func (r *Registry) addVoter(w http.ResponseWriter, req *http.Request) {
-	id, err := r.serverCertOf(req)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	var b client.AddVoterRequest
-	if err := decode(w, req, MaxAdminBody, &b); err != nil {
-		writeErr(w, err)
-		return
-	}
-	if b.ID != id {
-		writeErr(w, fmt.Errorf("%w: certificate belongs to %s, not %s", state.ErrForbidden, id, b.ID))
-		return
-	}
-	if host, port, err := net.SplitHostPort(b.RaftAddr); err != nil || host == "" || port == "" {
-		writeErr(w, state.Invalidf("raft address %q", b.RaftAddr))
-		return
-	}
-	if err := r.srv.AddVoter(req.Context(), b.ID, b.RaftAddr); err != nil {
-		writeErr(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"id": b.ID, "raft_addr": b.RaftAddr})
-}
-
 // RemoveServer takes server id out of the Raft configuration and forgets
 // its registry-server record; a follower forwards both to the leader.
 func (r *Registry) RemoveServer(ctx context.Context, actor, id string) (client.RemoveServerResponse, error) {
@@ -332,15 +192,6 @@ func (r *Registry) RemoveServer(ctx context.Context, actor, id string) (client.R
 		out.Index = res.Index
 	}
 	return out, nil
-}
-
-func (r *Registry) removeServer(w http.ResponseWriter, req *http.Request, op state.Operator) {
-	out, err := r.RemoveServer(req.Context(), op.Name, req.PathValue("id"))
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, out)
 }
 
 // ---- joiner side ----
@@ -414,7 +265,7 @@ func postJSON(ctx context.Context, hc *http.Client, url, bearer string, in, out 
 	if json.Unmarshal(raw, &e) != nil || e.Error.Code == "" {
 		return fmt.Errorf("%w: %s answered %s", errRemote, url, resp.Status)
 	}
-	err = remoteError(e.Error.Code, e.Error.Message)
+	err = RemoteError(e.Error.Code, e.Error.Message)
 	if errors.Is(err, state.ErrIndeterminate) && state.ErrorForCode(e.Error.Code) == nil {
 		return fmt.Errorf("%w: %s: %s", errRemote, e.Error.Code, e.Error.Message)
 	}

@@ -3,6 +3,8 @@ package state
 import (
 	"errors"
 	"fmt"
+
+	"github.com/dxl-network/dxl/ca"
 )
 
 // Sentinel errors. Test them with errors.Is. Business errors come back from
@@ -149,3 +151,17 @@ func (e *NotLeaderError) Error() string {
 
 // Unwrap makes errors.Is(err, ErrNotLeader) true.
 func (e *NotLeaderError) Unwrap() error { return ErrNotLeader }
+
+// caError translates a CA failure at approval into this package's terms.
+// CAError maps an error of the CA to the registry sentinel it means
+// (ErrBadCSR, ErrInvalidArgument), or wraps it.
+func CAError(err error) error {
+	switch {
+	case errors.Is(err, ca.ErrCSRMalformed), errors.Is(err, ca.ErrCSRSignature), errors.Is(err, ca.ErrCSRTooLarge),
+		errors.Is(err, ca.ErrWeakKey), errors.Is(err, ca.ErrUnsupportedKey):
+		return fmt.Errorf("%w: %v", ErrBadCSR, err)
+	case errors.Is(err, ca.ErrBadRequest):
+		return fmt.Errorf("%w: %v", ErrInvalidArgument, err)
+	}
+	return fmt.Errorf("membership: CA: %w", err)
+}
