@@ -18,6 +18,7 @@ import (
 
 	"github.com/dxl-network/dxl/ca"
 	"github.com/dxl-network/dxl/membership"
+	"github.com/dxl-network/dxl/membership/api"
 	"github.com/dxl-network/dxl/membership/client"
 	"github.com/dxl-network/dxl/membership/globalconf"
 	"github.com/dxl-network/dxl/membership/state"
@@ -200,7 +201,7 @@ func fmtTime(t time.Time) string {
 // the registry will, with errors that name the file and the field.
 func loadRegistration(c *cli.Context, path string) (state.Registration, error) {
 	var r state.Registration
-	data, err := readInput(c, path, membership.MaxRegistrationBody)
+	data, err := readInput(c, path, api.MaxRegistrationBody)
 	if err != nil {
 		return r, fmt.Errorf("--form: %w", err)
 	}

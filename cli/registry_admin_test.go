@@ -29,6 +29,7 @@ import (
 
 	"github.com/dxl-network/dxl/ca"
 	"github.com/dxl-network/dxl/membership"
+	"github.com/dxl-network/dxl/membership/api"
 	"github.com/dxl-network/dxl/membership/client"
 	"github.com/dxl-network/dxl/membership/globalconf"
 	"github.com/dxl-network/dxl/membership/state"
@@ -111,8 +112,8 @@ func newTestRegistry(t *testing.T) *testRegistry {
 	sync := membership.NewCASync(srv, authority)
 	roots := x509.NewCertPool()
 	roots.AddCert(root)
-	hs := httptest.NewUnstartedServer(membership.NewAPI(srv, membership.APIConfig{CA: authority, Publisher: pub, Logger: quietLogger()}))
-	hs.TLS = membership.ServerTLSConfig(tls.Certificate{Certificate: [][]byte{tlsIss.DER, inter.Raw}, PrivateKey: tlsKey}, roots)
+	hs := httptest.NewUnstartedServer(api.New(srv, api.Config{CA: authority, Publisher: pub, Logger: quietLogger()}))
+	hs.TLS = api.ServerTLSConfig(tls.Certificate{Certificate: [][]byte{tlsIss.DER, inter.Raw}, PrivateKey: tlsKey}, roots)
 	hs.StartTLS()
 	t.Cleanup(func() {
 		hs.Close()

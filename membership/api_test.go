@@ -29,6 +29,7 @@ import (
 	"golang.org/x/crypto/ocsp"
 
 	"github.com/dxl-network/dxl/ca"
+	"github.com/dxl-network/dxl/membership/api"
 	"github.com/dxl-network/dxl/membership/client"
 	"github.com/dxl-network/dxl/membership/globalconf"
 	"github.com/dxl-network/dxl/membership/internal/regtest"
@@ -136,7 +137,7 @@ func newAPICluster(t testing.TB) *apiCluster {
 		t.Cleanup(func() { c.Close() })
 		sh := &switchHandler{}
 		hs := httptest.NewUnstartedServer(sh)
-		hs.TLS = ServerTLSConfig(tlsCerts[i], a.roots)
+		hs.TLS = api.ServerTLSConfig(tlsCerts[i], a.roots)
 		hs.StartTLS()
 		t.Cleanup(hs.Close)
 		handlers, a.https, a.urls = append(handlers, sh), append(a.https, hs), append(a.urls, hs.URL)
@@ -168,7 +169,7 @@ func newAPICluster(t testing.TB) *apiCluster {
 		}
 		sync := NewCASync(s, a.cas[i])
 		a.pubs, a.syncs = append(a.pubs, pub), append(a.syncs, sync)
-		var h http.Handler = NewAPI(s, APIConfig{CA: a.cas[i], Publisher: pub})
+		var h http.Handler = api.New(s, api.Config{CA: a.cas[i], Publisher: pub})
 		handlers[i].h.Store(&h)
 	}
 	t.Cleanup(func() { // before the cluster's own cleanup closes the servers
@@ -460,7 +461,7 @@ func TestHTTPAPIBadInput(t *testing.T) {
 	sameKey := submitBody(fresh)
 	sameKey.SignCSR = sameKey.NodeCSR
 	dup := submitBody(regtest.NewApplicant(t, "H27")) // the pending member's code again
-	oversized := `{"member":"` + strings.Repeat("A", MaxRegistrationBody) + `"}`
+	oversized := `{"member":"` + strings.Repeat("A", api.MaxRegistrationBody) + `"}`
 
 	approve := "/v1/admin/registrations/" + st.RequestID + "/approve"
 	for _, c := range []struct {
@@ -486,7 +487,7 @@ func TestHTTPAPIBadInput(t *testing.T) {
 		{"unknown request", http.MethodGet, "/v1/registrations/nope", "", nil, 404, "unknown_request"},
 		{"reject without reason", http.MethodPost, "/v1/admin/registrations/" + st.RequestID + "/reject", a.token, map[string]string{}, 400, "invalid_argument"},
 		{"suspend pending member", http.MethodPost, "/v1/admin/members/suspend", a.token, map[string]string{"member": pending.Member, "reason": "x"}, 409, "illegal_transition"},
-		{"internal apply without certificate", http.MethodPost, InternalApplyPath, "", "x", 401, "unauthenticated"},
+		{"internal apply without certificate", http.MethodPost, api.InternalApplyPath, "", "x", 401, "unauthenticated"},
 	} {
 		r := a.call(f2, c.method, c.path, c.token, c.body)
 		if r.status != c.status || r.code() != c.code {
@@ -545,7 +546,7 @@ func TestForwarderRefusesNonRegistryServer(t *testing.T) {
 	key, iss := issueKey(t, a.cas[0], ca.ProfileNodeAuth, "GOV/IMPOSTOR")
 	var hits atomic.Int32
 	imp := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
-	imp.TLS = ServerTLSConfig(tls.Certificate{Certificate: [][]byte{iss.DER, a.cas[0].Intermediate().Raw}, PrivateKey: key}, a.roots)
+	imp.TLS = api.ServerTLSConfig(tls.Certificate{Certificate: [][]byte{iss.DER, a.cas[0].Intermediate().Raw}, PrivateKey: key}, a.roots)
 	imp.StartTLS()
 	t.Cleanup(imp.Close)
 

@@ -24,6 +24,7 @@ import (
 	"github.com/dxl-network/dxl/ca"
 	"github.com/dxl-network/dxl/internal/fsutil"
 	"github.com/dxl-network/dxl/internal/keystore"
+	"github.com/dxl-network/dxl/membership/api"
 	"github.com/dxl-network/dxl/membership/client"
 	"github.com/dxl-network/dxl/membership/globalconf"
 	"github.com/dxl-network/dxl/membership/state"
@@ -121,7 +122,7 @@ type Registry struct {
 
 	srv      *store.Server
 	live     atomic.Pointer[store.Server] // srv, once started: read by the Raft TLS checks
-	api      *API
+	api      *api.API
 	ca       *ca.CA
 	pub      *Publisher
 	sync     *CASync
@@ -226,14 +227,14 @@ func Open(ctx context.Context, dir string, passphrase []byte, opts ...RegistryOp
 	closers = append(closers, r.pub.Close)
 	r.sync = NewCASync(r.srv, r.ca)
 	closers = append(closers, r.sync.Close)
-	r.api = NewAPI(r.srv, APIConfig{CA: r.ca, Publisher: r.pub, Logger: o.log, Daemon: r})
+	r.api = api.New(r.srv, api.Config{CA: r.ca, Publisher: r.pub, Logger: o.log, Daemon: r})
 
 	if r.apiLn, err = net.Listen("tcp", file.APIListen); err != nil {
 		return nil, fmt.Errorf("membership: API listener: %w", err)
 	}
 	r.http = &http.Server{
 		Handler:           r.api,
-		TLSConfig:         ServerTLSConfig(r.tlsCert, r.roots),
+		TLSConfig:         api.ServerTLSConfig(r.tlsCert, r.roots),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -674,5 +675,5 @@ func parsePEMCerts(raw []byte, what string) ([]*x509.Certificate, error) {
 // fingerprint is recorded in the state) and trusting the network CA roots
 // in clientTLS.RootCAs.
 func WithHTTPForwarder(clientTLS *tls.Config) store.Option {
-	return func(s *store.Server) { store.WithForwarder(NewHTTPForwarder(s, clientTLS))(s) }
+	return func(s *store.Server) { store.WithForwarder(api.NewHTTPForwarder(s, clientTLS))(s) }
 }

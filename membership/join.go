@@ -29,6 +29,7 @@ import (
 	"github.com/dxl-network/dxl/internal/fsutil"
 	"github.com/dxl-network/dxl/internal/ident"
 	"github.com/dxl-network/dxl/internal/keystore"
+	"github.com/dxl-network/dxl/membership/api"
 	"github.com/dxl-network/dxl/membership/client"
 	"github.com/dxl-network/dxl/membership/state"
 )
@@ -265,7 +266,7 @@ func postJSON(ctx context.Context, hc *http.Client, url, bearer string, in, out 
 	if json.Unmarshal(raw, &e) != nil || e.Error.Code == "" {
 		return fmt.Errorf("%w: %s answered %s", errRemote, url, resp.Status)
 	}
-	err = RemoteError(e.Error.Code, e.Error.Message)
+	err = api.RemoteError(e.Error.Code, e.Error.Message)
 	if errors.Is(err, state.ErrIndeterminate) && state.ErrorForCode(e.Error.Code) == nil {
 		return fmt.Errorf("%w: %s: %s", errRemote, e.Error.Code, e.Error.Message)
 	}

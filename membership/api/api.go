@@ -1,4 +1,4 @@
-package membership
+package api
 
 import (
 	"bytes"
@@ -26,8 +26,8 @@ const (
 	MaxAdminBody        = 64 << 10  // operator requests
 )
 
-// APIConfig configures the HTTP API of one registry server.
-type APIConfig struct {
+// Config configures the HTTP API of one registry server.
+type Config struct {
 	// CA is this server's copy of the network CA; approvals issue with it.
 	// Without it approval answers 503.
 	CA Issuer
@@ -55,13 +55,13 @@ type APIConfig struct {
 // Serve it over TLS configured by ServerTLSConfig.
 type API struct {
 	srv Store
-	cfg APIConfig
+	cfg Config
 	log *slog.Logger
 	mux *http.ServeMux
 }
 
-// NewAPI returns the API of srv.
-func NewAPI(srv Store, cfg APIConfig) *API {
+// New returns the API of srv.
+func New(srv Store, cfg Config) *API {
 	a := &API{srv: srv, cfg: cfg, log: cfg.Logger, mux: http.NewServeMux()}
 	if a.log == nil {
 		a.log = srv.Logger()

@@ -1,4 +1,4 @@
-package membership
+package api
 
 import (
 	"crypto/subtle"
