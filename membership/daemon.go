@@ -3,10 +3,8 @@ package membership
 import (
 	"context"
 	"crypto"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,7 +27,6 @@ import (
 	"github.com/dxl-network/dxl/membership/globalconf"
 	"github.com/dxl-network/dxl/membership/state"
 	"github.com/dxl-network/dxl/membership/store"
-	"github.com/dxl-network/dxl/tsa"
 )
 
 // Files of a registry server directory R.
@@ -193,44 +190,68 @@ func Open(ctx context.Context, dir string, passphrase []byte, opts ...RegistryOp
 	}
 	closers = append(closers, func() { r.ca.Close() })
 
-	// Raft over mutual TLS.
-	raftLn, err := tls.Listen("tcp", file.RaftListen, RaftServerTLS(r.tlsCert, r.roots, r.revoked))
-	if err != nil {
-		return nil, fmt.Errorf("membership: raft listener: %w", err)
-	}
-	adv, err := net.ResolveTCPAddr("tcp", file.raftAdvertise())
-	if err != nil || adv.IP == nil || adv.IP.IsUnspecified() || adv.Port == 0 {
-		raftLn.Close()
-		return nil, fmt.Errorf("%w: raft advertise address %q is not dialable", state.ErrBadConfig, file.raftAdvertise())
-	}
-	dialer := &tls.Dialer{NetDialer: &net.Dialer{Timeout: 5 * time.Second}, Config: RaftClientTLS(r.tlsCert, r.roots, r.revoked)}
-	trans := store.NewNetworkTransport(store.NewStreamLayer(raftLn, adv, dialer.DialContext), o.log.With("server_id", file.ID))
-	cfg := store.Config{ID: file.ID, Dir: filepath.Join(dir, DirRaft), Transport: trans}
-	if o.raft != nil {
-		o.raft(&cfg)
-		cfg.ID, cfg.Transport = file.ID, trans
-	}
-	if err := store.RecoverPeers(cfg, o.log.With("server_id", file.ID)); err != nil {
-		trans.Close()
-		return nil, err
-	}
-	if r.srv, err = store.New(cfg, store.WithLogger(o.log), WithHTTPForwarder(client.ClientTLSConfig(r.tlsCert, r.roots))); err != nil {
-		trans.Close()
+	if err := r.startRaft(o); err != nil {
 		return nil, err
 	}
 	closers = append(closers, func() { r.srv.Close() })
-	r.live.Store(r.srv)
-
-	if r.pub, err = NewPublisher(r.srv, PublisherConfig{Key: r.cfgKey, Chain: r.cfgChain}); err != nil {
+	if err := r.startObservers(); err != nil {
 		return nil, err
 	}
-	closers = append(closers, r.pub.Close)
-	r.sync = NewCASync(r.srv, r.ca)
-	closers = append(closers, r.sync.Close)
+	closers = append(closers, r.pub.Close, r.sync.Close)
 	r.api = api.New(r.srv, api.Config{CA: r.ca, Publisher: r.pub, Logger: o.log, Daemon: r})
+	if err := r.serveAPI(o); err != nil {
+		return nil, err
+	}
+	r.startJoin()
+	r.log.Info("registry server running", "api", r.apiLn.Addr().String(), "raft", file.raftAdvertise(), "url", r.URL())
+	return r, nil
+}
 
-	if r.apiLn, err = net.Listen("tcp", file.APIListen); err != nil {
-		return nil, fmt.Errorf("membership: API listener: %w", err)
+// startRaft opens the Raft server over mutual TLS.
+func (r *Registry) startRaft(o registryOptions) error {
+	raftLn, err := tls.Listen("tcp", r.file.RaftListen, RaftServerTLS(r.tlsCert, r.roots, r.revoked))
+	if err != nil {
+		return fmt.Errorf("membership: raft listener: %w", err)
+	}
+	adv, err := net.ResolveTCPAddr("tcp", r.file.raftAdvertise())
+	if err != nil || adv.IP == nil || adv.IP.IsUnspecified() || adv.Port == 0 {
+		raftLn.Close()
+		return fmt.Errorf("%w: raft advertise address %q is not dialable", state.ErrBadConfig, r.file.raftAdvertise())
+	}
+	dialer := &tls.Dialer{NetDialer: &net.Dialer{Timeout: 5 * time.Second}, Config: RaftClientTLS(r.tlsCert, r.roots, r.revoked)}
+	trans := store.NewNetworkTransport(store.NewStreamLayer(raftLn, adv, dialer.DialContext), o.log.With("server_id", r.file.ID))
+	cfg := store.Config{ID: r.file.ID, Dir: filepath.Join(r.dir, DirRaft), Transport: trans}
+	if o.raft != nil {
+		o.raft(&cfg)
+		cfg.ID, cfg.Transport = r.file.ID, trans
+	}
+	if err := store.RecoverPeers(cfg, o.log.With("server_id", r.file.ID)); err != nil {
+		trans.Close()
+		return err
+	}
+	if r.srv, err = store.New(cfg, store.WithLogger(o.log), WithHTTPForwarder(client.ClientTLSConfig(r.tlsCert, r.roots))); err != nil {
+		trans.Close()
+		return err
+	}
+	r.live.Store(r.srv)
+	return nil
+}
+
+// startObservers starts the publisher and the CA sync, which follow the
+// state.
+func (r *Registry) startObservers() (err error) {
+	if r.pub, err = NewPublisher(r.srv, PublisherConfig{Key: r.cfgKey, Chain: r.cfgChain}); err != nil {
+		return err
+	}
+	r.sync = NewCASync(r.srv, r.ca)
+	return nil
+}
+
+// serveAPI serves the HTTP API over TLS.
+func (r *Registry) serveAPI(o registryOptions) error {
+	var err error
+	if r.apiLn, err = net.Listen("tcp", r.file.APIListen); err != nil {
+		return fmt.Errorf("membership: API listener: %w", err)
 	}
 	r.http = &http.Server{
 		Handler:           r.api,
@@ -247,17 +268,20 @@ func Open(ctx context.Context, dir string, passphrase []byte, opts ...RegistryOp
 			r.serveErr <- err
 		}
 	}()
+	return nil
+}
 
+// startJoin asks to be added as a voter when the server has no Raft state
+// yet and joined with a token.
+func (r *Registry) startJoin() {
 	jctx, cancel := context.WithCancel(context.Background())
 	r.stopJoin = cancel
 	has, _ := r.srv.HasState()
-	if !has && file.JoinURL != "" {
+	if !has && r.file.JoinURL != "" {
 		go r.requestVoter(jctx)
 	} else {
 		close(r.joinDone)
 	}
-	r.log.Info("registry server running", "api", r.apiLn.Addr().String(), "raft", file.raftAdvertise(), "url", r.URL())
-	return r, nil
 }
 
 // loadKeys reads the sealed keys and certificates of the directory.
@@ -446,212 +470,6 @@ func RaftClientTLS(cert tls.Certificate, roots *x509.CertPool, revoked func(seri
 			return verifyRegistryPeer(cs.PeerCertificates, roots, x509.ExtKeyUsageServerAuth, revoked)
 		},
 	}
-}
-
-// ---- init ----
-
-// InitOptions are what InitFirst needs.
-type InitOptions struct {
-	Instance string
-	ServerAddrs
-	Org       string // operator organisation (CA subject O); default from the instance
-	Operator  string // operator member ID CLASS/CODE (optional)
-	ImportCA  string // an existing CA directory to copy (its keys sealed with the same passphrase)
-	TSA       bool   // create a TSA under R/tsa, listed in the registry with TSAURL
-	TSAURL    string
-	AdminName string // first operator, role admin; default "admin"
-}
-
-// InitResult is what InitFirst reports. AdminToken is shown once and
-// stored nowhere in clear.
-type InitResult struct {
-	Dir          string `json:"dir"`
-	ID           string `json:"id"`
-	Instance     string `json:"instance"`
-	APIURL       string `json:"api_url"`
-	RootSHA256   string `json:"root_sha256"`
-	AdminName    string `json:"admin_name"`
-	AdminToken   string `json:"admin_token"`
-	Anchor       string `json:"anchor"`
-	ServerSerial string `json:"server_cert_serial"`
-	TSA          bool   `json:"tsa"`
-}
-
-// InitFirst creates the first registry server of a new cluster in dir:
-// the CA (new, or a copy of ImportCA), the server's registry-server
-// certificate, the config signer, optionally a TSA, then it starts the
-// server, bootstraps Raft, commits the instance, the server's own record
-// and the first admin operator, writes the anchor and stops again.
-func InitFirst(ctx context.Context, dir string, in InitOptions, passphrase []byte, opts ...RegistryOption) (*InitResult, error) {
-	if len(passphrase) == 0 {
-		return nil, fmt.Errorf("%w: empty passphrase", state.ErrBadConfig)
-	}
-	o := registryOptions{log: slog.Default()}
-	for _, f := range opts {
-		f(&o)
-	}
-	if in.AdminName == "" {
-		in.AdminName = "admin"
-	}
-	if in.TSA && in.TSAURL == "" {
-		return nil, fmt.Errorf("%w: a TSA needs the URL it will be served at", state.ErrBadConfig)
-	}
-	if _, err := os.Stat(filepath.Join(dir, FileRegistry)); err == nil {
-		return nil, fmt.Errorf("%w: %s already holds a registry server", state.ErrBootstrapped, dir)
-	}
-	file := &RegistryFile{Format: 1, ID: in.ID, Instance: in.Instance, RaftListen: in.RaftAddr, RaftAdvertise: in.RaftAdvertise,
-		APIListen: in.APIAddr, APIURLs: []string{strings.TrimRight(in.APIURL, "/")}}
-	if err := file.validate(); err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("membership: %w", err)
-	}
-	caDir := filepath.Join(dir, DirCA)
-	var authority *ca.CA
-	var err error
-	if in.ImportCA != "" {
-		if err = copyCA(in.ImportCA, caDir); err == nil {
-			authority, err = ca.Open(caDir, passphrase, ca.WithLogger(o.log))
-		}
-		if err == nil && authority.Config().Instance != in.Instance {
-			authority.Close()
-			err = fmt.Errorf("%w: imported CA is for instance %s", state.ErrBadConfig, authority.Config().Instance)
-		}
-	} else {
-		authority, err = ca.Init(caDir, ca.Config{Instance: in.Instance, Organization: in.Org, Operator: in.Operator}, passphrase, ca.WithLogger(o.log))
-	}
-	if err != nil {
-		return nil, fmt.Errorf("membership: CA: %w", err)
-	}
-	res := &InitResult{Dir: dir, ID: in.ID, Instance: in.Instance, APIURL: file.APIURLs[0], RootSHA256: ca.Fingerprint(authority.Root()),
-		AdminName: in.AdminName, TSA: in.TSA}
-	var tsas []state.TSA
-	err = func() error {
-		defer authority.Close()
-		srvKey, err := keystore.GenerateKey()
-		if err != nil {
-			return err
-		}
-		iss, err := issueWith(ctx, authority, srvKey, ca.IssueRequest{Profile: ca.ProfileRegistryServer, CommonName: in.ID,
-			DNSNames: in.DNSNames, IPs: in.IPs})
-		if err != nil {
-			return err
-		}
-		res.ServerSerial = iss.Serial
-		cfgKey, err := keystore.GenerateKey()
-		if err != nil {
-			return err
-		}
-		cfgIss, err := issueWith(ctx, authority, cfgKey, ca.IssueRequest{Profile: ca.ProfileRegistryConfig})
-		if err != nil {
-			return err
-		}
-		steps := []func() error{
-			func() error { return keystore.WriteFile(filepath.Join(dir, FileServerKey), srvKey, passphrase) },
-			func() error {
-				return fsutil.WriteNew(filepath.Join(dir, FileServerCert), ca.PEMChain(iss.Chain...), 0o644)
-			},
-			func() error { return keystore.WriteFile(filepath.Join(dir, FileConfigKey), cfgKey, passphrase) },
-			func() error {
-				return fsutil.WriteNew(filepath.Join(dir, FileConfigCert), ca.PEMChain(cfgIss.Chain[0], authority.Intermediate()), 0o644)
-			},
-		}
-		for _, s := range steps {
-			if err := s(); err != nil {
-				return err
-			}
-		}
-		if in.TSA {
-			err := tsa.Init(ctx, filepath.Join(dir, DirTSA), passphrase, func(ctx context.Context, csr []byte) ([]*x509.Certificate, error) {
-				is, err := authority.Issue(ctx, ca.IssueRequest{CSR: csr, Profile: ca.ProfileTSA})
-				if err != nil {
-					return nil, err
-				}
-				return is.Chain, nil
-			}, tsa.WithLogger(o.log))
-			if err != nil {
-				return err
-			}
-			certs, err := tsa.LoadCertificates(filepath.Join(dir, DirTSA, tsa.CertFile))
-			if err != nil {
-				return err
-			}
-			tsas = append(tsas, state.TSA{Name: "tsa-1", URL: in.TSAURL, CertDER: certs[0].Raw})
-		}
-		anchor, err := globalconf.NewAnchor(in.Instance, authority.Root(), cfgIss.Chain[0], file.APIURLs)
-		if err != nil {
-			return err
-		}
-		raw, err := anchor.Marshal()
-		if err != nil {
-			return err
-		}
-		res.Anchor = filepath.Join(dir, FileAnchor)
-		return fsutil.WriteNew(res.Anchor, raw, 0o644)
-	}()
-	if err != nil {
-		return nil, err
-	}
-	if err := writeRegistryFile(dir, file); err != nil {
-		return nil, err
-	}
-
-	r, err := Open(ctx, dir, passphrase, opts...)
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	s := r.srv
-	if err := s.Bootstrap(ctx, store.Peer{ID: in.ID, Address: file.raftAdvertise()}); err != nil {
-		return nil, err
-	}
-	if _, err := s.WaitLeader(ctx); err != nil {
-		return nil, err
-	}
-	hdr := state.Header{Actor: "init"}
-	if _, err := s.Apply(ctx, &state.InitInstance{Header: hdr, Instance: in.Instance, CAChain: [][]byte{r.inter.Raw, r.root.Raw}, TSAs: tsas}); err != nil {
-		return nil, err
-	}
-	if _, err := s.Apply(ctx, &state.SetRegistryServer{Header: hdr, ID: in.ID, URL: file.APIURLs[0],
-		CertSHA256: ca.Fingerprint(r.tlsCert.Leaf), CertSerial: ca.SerialHex(r.tlsCert.Leaf.SerialNumber)}); err != nil {
-		return nil, err
-	}
-	if res.AdminToken, _, err = s.CreateOperator(ctx, "init", in.AdminName, state.RoleAdmin); err != nil {
-		return nil, err
-	}
-	return res, nil
-}
-
-// issueWith makes a CSR for key and has authority issue req for it.
-func issueWith(ctx context.Context, authority *ca.CA, key crypto.Signer, req ca.IssueRequest) (*ca.Issued, error) {
-	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: req.CommonName}}, key)
-	if err != nil {
-		return nil, err
-	}
-	req.CSR = der
-	return authority.Issue(ctx, req)
-}
-
-// copyCA copies a CA directory's certificates, keys and ca.json (not its
-// database or socket) to dst.
-func copyCA(src, dst string) error {
-	if err := os.MkdirAll(dst, 0o700); err != nil {
-		return err
-	}
-	for _, name := range []string{ca.FileConfig, ca.FileRoot, ca.FileIntermediate, ca.FileRootKey, ca.FileIntermediateKey} {
-		b, err := os.ReadFile(filepath.Join(src, name))
-		if errors.Is(err, fs.ErrNotExist) && name == ca.FileRootKey {
-			continue // an operator may keep the root key offline
-		}
-		if err != nil {
-			return err
-		}
-		if err := fsutil.WriteNew(filepath.Join(dst, name), b, 0o600); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func readPEMCerts(path string) ([]*x509.Certificate, error) {

@@ -333,13 +333,34 @@ func JoinCluster(ctx context.Context, dir string, in JoinOptions, passphrase []b
 	if err := file.validate(); err != nil {
 		return nil, err
 	}
-	key, err := keystore.GenerateKey()
+	key, resp, err := askToJoin(ctx, t, in, file)
 	if err != nil {
 		return nil, err
 	}
-	csr, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: in.ID}}, key)
+	chain, err := parsePEMCerts([]byte(resp.ServerCert), "server certificate")
 	if err != nil {
 		return nil, err
+	}
+	if len(chain) < 3 || ca.Fingerprint(chain[len(chain)-1]) != t.RootSHA256 || !chain[0].PublicKey.(interface{ Equal(crypto.PublicKey) bool }).Equal(key.Public()) {
+		return nil, fmt.Errorf("%w: the server returned a certificate for another key or root", state.ErrBadCertificate)
+	}
+	if err := writeJoinMaterial(dir, key, resp, file, passphrase); err != nil {
+		return nil, err
+	}
+	return &JoinResult{Dir: dir, ID: in.ID, Instance: resp.Instance, JoinURL: file.JoinURL, RootSHA256: t.RootSHA256,
+		ServerSerial: ca.SerialHex(chain[0].SerialNumber), Index: resp.Index}, nil
+}
+
+// askToJoin makes the server's key and POSTs the join request to the
+// server the token names, over TLS pinned to the token's root.
+func askToJoin(ctx context.Context, t JoinTicket, in JoinOptions, file *RegistryFile) (crypto.Signer, *client.JoinResponse, error) {
+	key, err := keystore.GenerateKey()
+	if err != nil {
+		return nil, nil, err
+	}
+	csr, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: in.ID}}, key)
+	if err != nil {
+		return nil, nil, err
 	}
 	req := client.JoinRequest{Secret: t.Secret, ID: in.ID, RaftAddr: file.raftAdvertise(), APIURL: file.APIURLs[0], DNSNames: in.DNSNames,
 		CSR: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csr}))}
@@ -350,29 +371,28 @@ func JoinCluster(ctx context.Context, dir string, in JoinOptions, passphrase []b
 	defer hc.CloseIdleConnections()
 	var resp client.JoinResponse
 	if err := postJSON(ctx, hc, file.JoinURL+client.JoinPath, "", req, &resp); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	chain, err := parsePEMCerts([]byte(resp.ServerCert), "server certificate")
-	if err != nil {
-		return nil, err
-	}
-	if len(chain) < 3 || ca.Fingerprint(chain[len(chain)-1]) != t.RootSHA256 || !chain[0].PublicKey.(interface{ Equal(crypto.PublicKey) bool }).Equal(key.Public()) {
-		return nil, fmt.Errorf("%w: the server returned a certificate for another key or root", state.ErrBadCertificate)
-	}
+	return key, &resp, nil
+}
+
+// writeJoinMaterial writes what the join answer carries: keys,
+// certificates, the CA copy, the anchor and, last, registry.json.
+func writeJoinMaterial(dir string, key crypto.Signer, resp *client.JoinResponse, file *RegistryFile, passphrase []byte) error {
 	interKey, err := parsePKCS8(resp.CAIntermediateKey)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	cfgKey, err := parsePKCS8(resp.ConfigKey)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	file.Instance = resp.Instance
 	if err := file.validate(); err != nil {
-		return nil, err
+		return err
 	}
 	if err := os.MkdirAll(filepath.Join(dir, DirCA), 0o700); err != nil {
-		return nil, fmt.Errorf("membership: %w", err)
+		return fmt.Errorf("membership: %w", err)
 	}
 	caDir := filepath.Join(dir, DirCA)
 	steps := []func() error{
@@ -397,11 +417,10 @@ func JoinCluster(ctx context.Context, dir string, in JoinOptions, passphrase []b
 	}
 	for _, s := range steps {
 		if err := s(); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return &JoinResult{Dir: dir, ID: in.ID, Instance: resp.Instance, JoinURL: file.JoinURL, RootSHA256: t.RootSHA256,
-		ServerSerial: ca.SerialHex(chain[0].SerialNumber), Index: resp.Index}, nil
+	return nil
 }
 
 func parsePKCS8(p string) (crypto.Signer, error) {
