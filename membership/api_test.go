@@ -35,6 +35,7 @@ import (
 	"github.com/dxl-network/dxl/membership/internal/regtest"
 	"github.com/dxl-network/dxl/membership/state"
 	"github.com/dxl-network/dxl/membership/store"
+	"github.com/dxl-network/dxl/membership/store/storetest"
 )
 
 // apiCluster is a 3-server registry over InmemTransport, each server with
@@ -44,7 +45,7 @@ import (
 // only the CA sync keeps them consistent).
 type apiCluster struct {
 	t      testing.TB
-	c      *cluster
+	c      *storetest.Cluster
 	cas    []*ca.CA
 	pubs   []*Publisher
 	syncs  []*CASync
@@ -108,7 +109,7 @@ func (s *switchHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func newAPICluster(t testing.TB) *apiCluster {
 	t.Helper()
-	ctx := ctxT(t, 60*time.Second)
+	ctx := storetest.Context(t, 60*time.Second)
 	dir := t.TempDir()
 	master, err := ca.Init(filepath.Join(dir, "ca"), ca.Config{Instance: regtest.Instance, Operator: "GOV/OPERATOR"}, []byte(caPass),
 		ca.WithLogger(regtest.Logger()))
@@ -142,17 +143,17 @@ func newAPICluster(t testing.TB) *apiCluster {
 		t.Cleanup(hs.Close)
 		handlers, a.https, a.urls = append(handlers, sh), append(a.https, hs), append(a.urls, hs.URL)
 	}
-	a.c = newCluster(t, clusterOpts{n: 3,
-		init: func() *state.InitInstance {
+	a.c = storetest.NewCluster(t, storetest.Opts{N: 3,
+		Init: func() *state.InitInstance {
 			return &state.InitInstance{Header: state.Header{Actor: "bootstrap"}, Instance: regtest.Instance, CAChain: [][]byte{inter.Raw, root.Raw}}
 		},
-		opts: func(i int) []store.Option {
+		ServerOptions: func(i int) []store.Option {
 			return []store.Option{WithHTTPForwarder(client.ClientTLSConfig(tlsCerts[i], a.roots))}
 		},
 	})
-	leader := a.c.waitLeader()
+	leader := a.c.WaitLeader()
 	for i := range 3 {
-		if _, err := leader.Apply(ctx, &state.SetRegistryServer{Header: state.Header{Actor: "bootstrap"}, ID: a.c.ids[i],
+		if _, err := leader.Apply(ctx, &state.SetRegistryServer{Header: state.Header{Actor: "bootstrap"}, ID: a.c.IDs[i],
 			URL: a.urls[i], CertSHA256: ca.Fingerprint(tlsCerts[i].Leaf)}); err != nil {
 			t.Fatal(err)
 		}
@@ -160,9 +161,9 @@ func newAPICluster(t testing.TB) *apiCluster {
 	if a.token, _, err = leader.CreateOperator(ctx, "bootstrap", "alice", state.RoleAdmin); err != nil {
 		t.Fatal(err)
 	}
-	a.c.waitConverged() // every server knows the token before a test uses it
+	a.c.WaitConverged() // every server knows the token before a test uses it
 	for i := range 3 {
-		s := a.c.server(i)
+		s := a.c.Server(i)
 		pub, err := NewPublisher(s, PublisherConfig{Key: cfgKey, Chain: []*x509.Certificate{cfgIss.Chain[0], inter}, Debounce: 20 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
@@ -189,7 +190,7 @@ func newAPICluster(t testing.TB) *apiCluster {
 
 // followers returns the indexes of two followers.
 func (a *apiCluster) followers() (int, int) {
-	l := a.c.leaderIndex()
+	l := a.c.LeaderIndex()
 	var f []int
 	for i := range 3 {
 		if i != l {
@@ -295,7 +296,7 @@ func hasMember(d *globalconf.Document, id, status string) bool {
 func (a *apiCluster) versions() []uint64 {
 	var v []uint64
 	for i := range 3 {
-		v = append(v, a.c.server(i).Version())
+		v = append(v, a.c.Server(i).Version())
 	}
 	return v
 }
@@ -351,7 +352,7 @@ func TestHTTPAPIAdmissionToSignedConfig(t *testing.T) {
 	})
 
 	// All three servers converge on one signed version containing the member.
-	want := a.c.server(a.c.leaderIndex()).Version()
+	want := a.c.Server(a.c.LeaderIndex()).Version()
 	waitFor(t, 10*time.Second, "configs to converge", func() bool {
 		for i := range 3 {
 			if d, _ := a.fetchConfig(i); d == nil || d.Version != want || !hasMember(d, ap.Member, "active") {
@@ -384,7 +385,7 @@ func TestHTTPAPIAdmissionToSignedConfig(t *testing.T) {
 	}
 
 	// Every server's CA knows both certificates.
-	node, _ := a.c.server(0).Node(ap.PeerID)
+	node, _ := a.c.Server(0).Node(ap.PeerID)
 	for i := range 3 {
 		waitFor(t, 5*time.Second, "CA import", func() bool { return a.ocspStatus(i, node.Cert.DER) == ocsp.Good })
 	}
@@ -408,7 +409,7 @@ func TestHTTPAPIAdmissionToSignedConfig(t *testing.T) {
 		}
 		return true
 	})
-	m, _ := a.c.server(0).Member(ap.Member)
+	m, _ := a.c.Server(0).Member(ap.Member)
 	for i := range 3 {
 		waitFor(t, 5*time.Second, "CA revocation", func() bool {
 			return a.ocspStatus(i, node.Cert.DER) == ocsp.Revoked && a.ocspStatus(i, m.SignCert.DER) == ocsp.Revoked
@@ -434,8 +435,8 @@ func TestHTTPAPIAdmissionToSignedConfig(t *testing.T) {
 func TestHTTPAPIBadInput(t *testing.T) {
 	a := newAPICluster(t)
 	f1, f2 := a.followers()
-	ctx := ctxT(t, 20*time.Second)
-	viewer, _, err := a.c.server(a.c.leaderIndex()).CreateOperator(ctx, "alice", "victor", state.RoleViewer)
+	ctx := storetest.Context(t, 20*time.Second)
+	viewer, _, err := a.c.Server(a.c.LeaderIndex()).CreateOperator(ctx, "alice", "victor", state.RoleViewer)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -443,7 +444,7 @@ func TestHTTPAPIBadInput(t *testing.T) {
 	r := a.must(a.call(f1, http.MethodPost, "/v1/registrations", "", submitBody(pending)), http.StatusAccepted)
 	var st client.RegistrationStatus
 	json.Unmarshal(r.body, &st)
-	leader := a.c.server(a.c.leaderIndex())
+	leader := a.c.Server(a.c.LeaderIndex())
 	if err := leader.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -542,7 +543,7 @@ func BenchmarkApprovalToVerifiedConfig(b *testing.B) {
 // registry server, even when the leader's URL leads there.
 func TestForwarderRefusesNonRegistryServer(t *testing.T) {
 	a := newAPICluster(t)
-	ctx := ctxT(t, 20*time.Second)
+	ctx := storetest.Context(t, 20*time.Second)
 	key, iss := issueKey(t, a.cas[0], ca.ProfileNodeAuth, "GOV/IMPOSTOR")
 	var hits atomic.Int32
 	imp := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
@@ -550,18 +551,18 @@ func TestForwarderRefusesNonRegistryServer(t *testing.T) {
 	imp.StartTLS()
 	t.Cleanup(imp.Close)
 
-	leader := a.c.waitLeader()
+	leader := a.c.WaitLeader()
 	rec := leader.State().RegistryServers[leader.ID()]
 	if _, err := leader.Apply(ctx, &state.SetRegistryServer{Header: state.Header{Actor: "test"}, ID: leader.ID(), URL: imp.URL, CertSHA256: rec.CertSHA256}); err != nil {
 		t.Fatal(err)
 	}
 	f, _ := a.followers()
 	waitFor(t, 10*time.Second, "the follower to learn the new URL", func() bool {
-		return a.c.server(f).State().RegistryServers[leader.ID()].URL == imp.URL
+		return a.c.Server(f).State().RegistryServers[leader.ID()].URL == imp.URL
 	})
 	wctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	if _, err := a.c.server(f).Apply(wctx, regtest.NewApplicant(t, "IMP").Submit("req-imp")); err == nil {
+	if _, err := a.c.Server(f).Apply(wctx, regtest.NewApplicant(t, "IMP").Submit("req-imp")); err == nil {
 		t.Fatal("a write was forwarded to a server the state does not know")
 	}
 	if n := hits.Load(); n != 0 {

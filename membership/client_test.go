@@ -12,6 +12,7 @@ import (
 	"github.com/dxl-network/dxl/membership/globalconf"
 	"github.com/dxl-network/dxl/membership/internal/regtest"
 	"github.com/dxl-network/dxl/membership/state"
+	"github.com/dxl-network/dxl/membership/store/storetest"
 )
 
 // deadURL returns an https URL on which nothing listens.
@@ -44,7 +45,7 @@ func (a *apiCluster) client(t *testing.T, urls []string, token string) *client.C
 // 3-server registry, through a dead first URL (so every call fails over).
 func TestClientEveryEndpoint(t *testing.T) {
 	a := newAPICluster(t)
-	ctx := ctxT(t, 60*time.Second)
+	ctx := storetest.Context(t, 60*time.Second)
 	f1, f2 := a.followers()
 	c := a.client(t, []string{deadURL(t), a.urls[f1], a.urls[f2]}, a.token)
 
@@ -119,7 +120,7 @@ func TestClientEveryEndpoint(t *testing.T) {
 
 	// The service catalogue and global groups, read back on the leader
 	// (which has applied every committed write).
-	leader := a.c.server(a.c.leaderIndex())
+	leader := a.c.Server(a.c.LeaderIndex())
 	subID := md.Subsystems[0].ID
 	hash := strings.Repeat("ab", 32)
 	res, err := c.PublishService(ctx, client.PublishServiceRequest{Subsystem: subID, Code: "citizen-lookup", Version: "v1", DescriptionSHA256: hash})
@@ -182,7 +183,7 @@ func TestClientEveryEndpoint(t *testing.T) {
 // TestClientErrors: error answers map back to the sentinels.
 func TestClientErrors(t *testing.T) {
 	a := newAPICluster(t)
-	ctx := ctxT(t, 30*time.Second)
+	ctx := storetest.Context(t, 30*time.Second)
 	anon := a.client(t, a.urls, "")
 	wrong := a.client(t, a.urls, "00"+a.token[2:])
 	op := a.client(t, a.urls, a.token)
@@ -236,7 +237,7 @@ func TestClientErrors(t *testing.T) {
 // down the error names each.
 func TestClientFailover(t *testing.T) {
 	a := newAPICluster(t)
-	ctx := ctxT(t, 30*time.Second)
+	ctx := storetest.Context(t, 30*time.Second)
 	dead1, dead2 := deadURL(t), deadURL(t)
 	c := a.client(t, []string{dead1, a.urls[0]}, a.token)
 	if _, err := c.Submit(ctx, submitBody(regtest.NewApplicant(t, "F01"))); err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/dxl-network/dxl/membership/internal/regtest"
 	"github.com/dxl-network/dxl/membership/state"
 	"github.com/dxl-network/dxl/membership/store"
+	"github.com/dxl-network/dxl/membership/store/storetest"
 )
 
 // TestFaultQuorumLossRecoveryPeersJSON follows docs/registry.md's recovery
@@ -21,7 +22,7 @@ import (
 // survivor cannot commit, and after R/raft/peers.json names only it, it
 // starts as a cluster of one with its state kept and commits again.
 func TestFaultQuorumLossRecoveryPeersJSON(t *testing.T) {
-	ctx := ctxT(t, 90*time.Second)
+	ctx := storetest.Context(t, 90*time.Second)
 	work := t.TempDir()
 	dir1 := filepath.Join(work, "r1")
 	r1, _ := initDaemon(t, dir1)
@@ -107,7 +108,7 @@ func TestFaultQuorumLossRecoveryPeersJSON(t *testing.T) {
 // the registry lists the TSA and the imported chain, and a second init of
 // the same directory is refused.
 func TestInitImportCAWithTSA(t *testing.T) {
-	ctx := ctxT(t, 60*time.Second)
+	ctx := storetest.Context(t, 60*time.Second)
 	work := t.TempDir()
 	src, err := ca.Init(filepath.Join(work, "ca"), ca.Config{Instance: regtest.Instance, Operator: "GOV/OPERATOR"}, []byte(daemonPass), ca.WithLogger(regtest.Logger()))
 	if err != nil {

@@ -13,17 +13,18 @@ import (
 	"github.com/dxl-network/dxl/membership/globalconf"
 	"github.com/dxl-network/dxl/membership/internal/regtest"
 	"github.com/dxl-network/dxl/membership/state"
+	"github.com/dxl-network/dxl/membership/store/storetest"
 )
 
 // TestGlobalConfigFromState admits a member through the registry, builds
 // the global configuration from the state, signs it as the registry does
 // and verifies it as a node does.
 func TestGlobalConfigFromState(t *testing.T) {
-	c := newCluster(t, clusterOpts{n: 1})
-	ctx := ctxT(t, 20*time.Second)
-	leader := c.waitLeader()
+	c := storetest.NewCluster(t, storetest.Opts{N: 1})
+	ctx := storetest.Context(t, 20*time.Second)
+	leader := c.WaitLeader()
 	admitted, pending := regtest.NewApplicant(t, "000.00.00.H26"), regtest.NewApplicant(t, "000.00.00.H27")
-	if err := c.admitVia(ctx, leader, admitted, "req-1"); err != nil {
+	if err := c.AdmitVia(ctx, leader, admitted, "req-1"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := leader.Apply(ctx, pending.Submit("req-2")); err != nil {
@@ -34,11 +35,11 @@ func TestGlobalConfigFromState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	signer, err := x509.ParseCertificate(c.ca.Issue(t, ca.ProfileRegistryConfig, regtest.Instance+"/GOV/OPERATOR", key.Public(), nil))
+	signer, err := x509.ParseCertificate(c.CA.Issue(t, ca.ProfileRegistryConfig, regtest.Instance+"/GOV/OPERATOR", key.Public(), nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	anchor, err := globalconf.NewAnchor(regtest.Instance, c.ca.Cert, signer, []string{"https://registry.example.vn:8443"})
+	anchor, err := globalconf.NewAnchor(regtest.Instance, c.CA.Cert, signer, []string{"https://registry.example.vn:8443"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dxl-network/dxl/membership/state"
+	"github.com/dxl-network/dxl/membership/store/storetest"
 )
 
 // TestHTTPAPIHistoryExport: the export endpoint (viewer and up) streams the
@@ -16,13 +17,13 @@ import (
 // fails over to a live server.
 func TestHTTPAPIHistoryExport(t *testing.T) {
 	a := newAPICluster(t)
-	ctx := ctxT(t, 60*time.Second)
+	ctx := storetest.Context(t, 60*time.Second)
 	f1, f2 := a.followers()
 
 	if r := a.call(f1, http.MethodGet, "/v1/admin/history/export", "", nil); r.status != http.StatusUnauthorized {
 		t.Fatalf("no token: %d %s", r.status, r.body)
 	}
-	leader := a.c.server(a.c.leaderIndex())
+	leader := a.c.Server(a.c.LeaderIndex())
 	viewer, _, err := leader.CreateOperator(ctx, "alice", "vera", state.RoleViewer)
 	if err != nil {
 		t.Fatal(err)
@@ -50,9 +51,9 @@ func TestHTTPAPIHistoryExport(t *testing.T) {
 		t.Fatalf("client export: %d entries: %v", m, err)
 	}
 	// Every server holds the same chain.
-	a.c.waitConverged()
+	a.c.WaitConverged()
 	for i := range 3 {
-		a.c.server(i).Read(func(st *state.State) {
+		a.c.Server(i).Read(func(st *state.State) {
 			if got := st.History[len(st.History)-1].Hash; got != last.Hash || len(st.History) != n {
 				t.Errorf("server %d: %d entries, head %s; want %d, %s", i, len(st.History), got, n, last.Hash)
 			}

@@ -17,6 +17,7 @@ import (
 	"github.com/dxl-network/dxl/membership/internal/regtest"
 	"github.com/dxl-network/dxl/membership/state"
 	"github.com/dxl-network/dxl/membership/store"
+	"github.com/dxl-network/dxl/membership/store/storetest"
 )
 
 const daemonPass = "daemon test passphrase"
@@ -43,7 +44,7 @@ func daemonOpts() []RegistryOption {
 // initDaemon creates and starts the first server of a cluster.
 func initDaemon(t *testing.T, dir string) (*Registry, *InitResult) {
 	t.Helper()
-	ctx := ctxT(t, 60*time.Second)
+	ctx := storetest.Context(t, 60*time.Second)
 	api := freePort(t)
 	res, err := InitFirst(ctx, dir, InitOptions{Instance: regtest.Instance, ServerAddrs: ServerAddrs{ID: "reg-1", RaftAddr: freePort(t), APIAddr: api,
 		APIURL: "https://" + api, IPs: []net.IP{net.ParseIP("127.0.0.1")}}, Operator: "GOV/OPERATOR"}, []byte(daemonPass), daemonOpts()...)
@@ -69,7 +70,7 @@ func joinOpts(token, id string) JoinOptions {
 // expired token are refused with their errors; the registry's state does
 // not change and the joiner's directory gets no registry.json.
 func TestJoinTokenRefusals(t *testing.T) {
-	ctx := ctxT(t, 60*time.Second)
+	ctx := storetest.Context(t, 60*time.Second)
 	work := t.TempDir()
 	r, _ := initDaemon(t, filepath.Join(work, "r1"))
 	s := r.Server()
@@ -219,7 +220,7 @@ func TestJoinTokenApply(t *testing.T) {
 // leader and serves HTTPS a curl-like client verifies by IP address; a
 // node-auth certificate is refused by the Raft listener.
 func TestDaemonJoinOverMutualTLS(t *testing.T) {
-	ctx := ctxT(t, 90*time.Second)
+	ctx := storetest.Context(t, 90*time.Second)
 	work := t.TempDir()
 	r1, _ := initDaemon(t, filepath.Join(work, "r1"))
 	tok, err := r1.CreateJoinToken(ctx, "admin", time.Hour)

@@ -1,4 +1,4 @@
-package membership
+package store_test
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/dxl-network/dxl/membership/internal/regtest"
 	"github.com/dxl-network/dxl/membership/state"
+	"github.com/dxl-network/dxl/membership/store/storetest"
 )
 
 // The linearizability check models a subset of the registry per member
@@ -120,7 +121,7 @@ func runLinearSeed(t *testing.T, seed uint64) {
 		runFor   = 1200 * time.Millisecond
 		opBudget = time.Second
 	)
-	c := newCluster(t, clusterOpts{n: 3})
+	c := storetest.NewCluster(t, storetest.Opts{N: 3})
 	codes := []string{"A", "B", "C"}
 	apps := map[string]*regtest.Applicant{}
 	for _, code := range codes {
@@ -175,20 +176,20 @@ func runLinearSeed(t *testing.T, seed uint64) {
 		time.Sleep(time.Duration(80+rng.IntN(120)) * time.Millisecond)
 		victim := rng.IntN(3)
 		if rng.IntN(2) == 0 {
-			if l := c.leaderIndex(); l >= 0 {
+			if l := c.LeaderIndex(); l >= 0 {
 				victim = l
 			}
 		}
 		if rng.IntN(2) == 0 {
 			faults = append(faults, fmt.Sprintf("kill s%d", victim+1))
-			c.kill(victim)
+			c.Kill(victim)
 			time.Sleep(time.Duration(100+rng.IntN(250)) * time.Millisecond)
-			c.start(victim)
+			c.Start(victim)
 		} else {
 			faults = append(faults, fmt.Sprintf("isolate s%d", victim+1))
-			c.isolate(victim)
+			c.Isolate(victim)
 			time.Sleep(time.Duration(100+rng.IntN(250)) * time.Millisecond)
-			c.heal()
+			c.Heal()
 		}
 	}
 	close(stop)
@@ -218,16 +219,16 @@ func runLinearSeed(t *testing.T, seed uint64) {
 // linearOp runs one operation. ok is false when the operation certainly
 // did not take effect (not leader, unreachable, timed out before it was
 // proposed, server shut down): such an operation is left out of the history.
-func linearOp(c *cluster, rng *rand.Rand, a *regtest.Applicant, in linInput, budget time.Duration, now func() int64) (out linOutput, ok bool, call, ret int64) {
+func linearOp(c *storetest.Cluster, rng *rand.Rand, a *regtest.Applicant, in linInput, budget time.Duration, now func() int64) (out linOutput, ok bool, call, ret int64) {
 	ctx, cancel := context.WithTimeout(context.Background(), budget)
 	defer cancel()
 	reqID := "req-" + a.Code
 	if in.Op == "read" {
-		l := c.leaderIndex()
+		l := c.LeaderIndex()
 		if l < 0 {
 			return out, false, 0, 0
 		}
-		s := c.server(l)
+		s := c.Server(l)
 		if s == nil {
 			return out, false, 0, 0
 		}
@@ -247,17 +248,17 @@ func linearOp(c *cluster, rng *rand.Rand, a *regtest.Applicant, in linInput, bud
 	case "submit":
 		cmd = a.Submit(reqID)
 	case "approve":
-		cmd = a.Approve(c.t, c.ca, reqID)
+		cmd = a.Approve(c.T, c.CA, reqID)
 	case "suspend":
 		cmd = &state.SuspendMember{Header: state.Header{Actor: "op"}, Member: a.Member, Reason: "test"}
 	case "reactivate":
 		cmd = &state.ReactivateMember{Header: state.Header{Actor: "op"}, Member: a.Member}
 	}
-	up := c.up()
+	up := c.Up()
 	if len(up) == 0 {
 		return out, false, 0, 0
 	}
-	s := c.server(up[rng.IntN(len(up))])
+	s := c.Server(up[rng.IntN(len(up))])
 	if s == nil {
 		return out, false, 0, 0
 	}
@@ -272,7 +273,7 @@ func linearOp(c *cluster, rng *rand.Rand, a *regtest.Applicant, in linInput, bud
 	case "not_leader", "timeout", "shutdown":
 		return out, false, 0, 0
 	case "internal":
-		c.t.Errorf("%s(%s): unexpected error %v", in.Op, in.Code, err)
+		c.T.Errorf("%s(%s): unexpected error %v", in.Op, in.Code, err)
 		return out, false, 0, 0
 	default:
 		return linOutput{Result: code}, true, call, ret

@@ -1,4 +1,4 @@
-package membership
+package store_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/dxl-network/dxl/membership/internal/regtest"
 	"github.com/dxl-network/dxl/membership/state"
 	"github.com/dxl-network/dxl/membership/store"
+	"github.com/dxl-network/dxl/membership/store/storetest"
 )
 
 // BenchmarkCommittedAdmissions measures committed admissions (a submit and
@@ -30,14 +31,14 @@ func BenchmarkCommittedAdmissions(b *testing.B) {
 		{"tcp/clients=16", true, 16},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			c := newCluster(b, clusterOpts{n: 3, tcp: tc.tcp, mod: func(cfg *store.Config) { cfg.NoSync = false }})
-			leader := c.waitLeader()
+			c := storetest.NewCluster(b, storetest.Opts{N: 3, TCP: tc.tcp, Mod: func(cfg *store.Config) { cfg.NoSync = false }})
+			leader := c.WaitLeader()
 			subs := make([]*state.SubmitRegistration, b.N)
 			apps := make([]*state.ApproveRegistration, b.N)
 			for i := range b.N {
 				a := regtest.NewApplicant(b, fmt.Sprintf("B%07d", i))
 				id := fmt.Sprintf("req-%07d", i)
-				subs[i], apps[i] = a.Submit(id), a.Approve(b, c.ca, id)
+				subs[i], apps[i] = a.Submit(id), a.Approve(b, c.CA, id)
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 			defer cancel()

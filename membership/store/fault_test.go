@@ -1,4 +1,4 @@
-package membership
+package store_test
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 	"github.com/dxl-network/dxl/membership/internal/regtest"
 	"github.com/dxl-network/dxl/membership/state"
 	"github.com/dxl-network/dxl/membership/store"
+	"github.com/dxl-network/dxl/membership/store/storetest"
 )
 
 // ackLog records which admissions a client saw acknowledged.
@@ -35,7 +36,7 @@ func (l *ackLog) counts() (int, int) {
 // that returned success must be in the state of the new leader and of every
 // server afterwards, and the cluster must keep accepting writes.
 func TestFaultKillLeaderDuringAdmissions(t *testing.T) {
-	c := newCluster(t, clusterOpts{n: 3})
+	c := storetest.NewCluster(t, storetest.Opts{N: 3})
 	acks := &ackLog{members: map[string]string{}, failures: map[string]int{}}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -49,8 +50,8 @@ func TestFaultKillLeaderDuringAdmissions(t *testing.T) {
 				return
 			default:
 			}
-			up := c.up()
-			s := c.server(up[rng.IntN(len(up))])
+			up := c.Up()
+			s := c.Server(up[rng.IntN(len(up))])
 			if s == nil {
 				continue
 			}
@@ -63,7 +64,7 @@ func TestFaultKillLeaderDuringAdmissions(t *testing.T) {
 				acks.submitted = append(acks.submitted, id)
 				acks.members[id] = a.Member
 				acks.mu.Unlock()
-				_, err = s.Apply(ctx, a.Approve(t, c.ca, id))
+				_, err = s.Apply(ctx, a.Approve(t, c.CA, id))
 				if err == nil {
 					acks.mu.Lock()
 					acks.approved = append(acks.approved, id)
@@ -93,21 +94,21 @@ func TestFaultKillLeaderDuringAdmissions(t *testing.T) {
 	}
 
 	waitFor("admissions before the kill", func() bool { _, n := acks.counts(); return n >= 15 })
-	old := c.leaderIndex()
+	old := c.LeaderIndex()
 	if old < 0 {
 		t.Fatal("no leader")
 	}
-	c.kill(old)
+	c.Kill(old)
 	_, atKill := acks.counts()
 	waitFor("admissions after the kill", func() bool { _, n := acks.counts(); return n >= atKill+15 })
 	close(stop)
 	wg.Wait()
 
-	leader := c.waitLeader()
-	if leader.ID() == c.ids[old] {
+	leader := c.WaitLeader()
+	if leader.ID() == c.IDs[old] {
 		t.Fatal("killed server still leads")
 	}
-	ctx := ctxT(t, 20*time.Second)
+	ctx := storetest.Context(t, 20*time.Second)
 	if err := leader.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -131,10 +132,10 @@ func TestFaultKillLeaderDuringAdmissions(t *testing.T) {
 	check(leader)
 
 	// The killed server comes back and every server converges.
-	c.start(old)
-	c.waitConverged()
-	for _, i := range c.up() {
-		check(c.server(i))
+	c.Start(old)
+	c.WaitConverged()
+	for _, i := range c.Up() {
+		check(c.Server(i))
 	}
 	sub, app := acks.counts()
 	t.Logf("acknowledged %d submissions, %d approvals; failures by code %v", sub, app, acks.failures)
@@ -148,15 +149,15 @@ func TestPartitionMinorityCannotCommit(t *testing.T) {
 	for _, isolateLeader := range []bool{true, false} {
 		name := map[bool]string{true: "leader", false: "follower"}[isolateLeader]
 		t.Run(name, func(t *testing.T) {
-			c := newCluster(t, clusterOpts{n: 3})
-			ctx := ctxT(t, 60*time.Second)
-			leader := c.waitLeader()
-			if err := c.admitVia(ctx, leader, regtest.NewApplicant(t, "PRE"), "req-pre"); err != nil {
+			c := storetest.NewCluster(t, storetest.Opts{N: 3})
+			ctx := storetest.Context(t, 60*time.Second)
+			leader := c.WaitLeader()
+			if err := c.AdmitVia(ctx, leader, regtest.NewApplicant(t, "PRE"), "req-pre"); err != nil {
 				t.Fatal(err)
 			}
-			c.waitConverged()
+			c.WaitConverged()
 
-			iso := c.leaderIndex()
+			iso := c.LeaderIndex()
 			if !isolateLeader {
 				iso = (iso + 1) % 3
 			}
@@ -166,14 +167,14 @@ func TestPartitionMinorityCannotCommit(t *testing.T) {
 					majority = append(majority, i)
 				}
 			}
-			c.isolate(iso)
+			c.Isolate(iso)
 
 			// Writes through the isolated server fail.
 			var lost []string
 			for k := range 3 {
 				id := fmt.Sprintf("req-iso-%d", k)
 				wctx, cancel := context.WithTimeout(ctx, time.Second)
-				_, err := c.server(iso).Apply(wctx, regtest.NewApplicant(t, fmt.Sprintf("ISO%d", k)).Submit(id))
+				_, err := c.Server(iso).Apply(wctx, regtest.NewApplicant(t, fmt.Sprintf("ISO%d", k)).Submit(id))
 				cancel()
 				if err == nil {
 					t.Fatalf("write %s through the isolated server succeeded", id)
@@ -183,15 +184,15 @@ func TestPartitionMinorityCannotCommit(t *testing.T) {
 				}
 				lost = append(lost, id)
 			}
-			if c.server(iso).IsLeader() {
+			if c.Server(iso).IsLeader() {
 				t.Fatal("isolated server still claims leadership after its lease")
 			}
 
 			// The majority elects a leader (or keeps its own) and commits.
-			newLeader := c.waitLeader(majority...)
+			newLeader := c.WaitLeader(majority...)
 			for k := range 3 {
 				a := regtest.NewApplicant(t, fmt.Sprintf("MAJ%d", k))
-				if err := c.admitVia(ctx, c.server(majority[k%2]), a, fmt.Sprintf("req-maj-%d", k)); err != nil {
+				if err := c.AdmitVia(ctx, c.Server(majority[k%2]), a, fmt.Sprintf("req-maj-%d", k)); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -200,17 +201,17 @@ func TestPartitionMinorityCannotCommit(t *testing.T) {
 			}
 			for _, id := range lost {
 				for _, i := range majority {
-					if _, err := c.server(i).Request(id); !errors.Is(err, state.ErrUnknownRequest) {
-						t.Fatalf("minority write %s visible on %s", id, c.ids[i])
+					if _, err := c.Server(i).Request(id); !errors.Is(err, state.ErrUnknownRequest) {
+						t.Fatalf("minority write %s visible on %s", id, c.IDs[i])
 					}
 				}
 			}
 
 			// Heal: the isolated server catches up and drops what it never
 			// committed.
-			c.heal()
-			c.waitConverged()
-			isoSrv := c.server(iso)
+			c.Heal()
+			c.WaitConverged()
+			isoSrv := c.Server(iso)
 			for k := range 3 {
 				if r, err := isoSrv.Request(fmt.Sprintf("req-maj-%d", k)); err != nil || r.Status != state.RequestApproved {
 					t.Fatalf("isolated server did not catch up: %+v %v", r, err)
@@ -231,38 +232,38 @@ func TestPartitionMinorityCannotCommit(t *testing.T) {
 // compacted the entries it missed. A second follower catches up by log
 // replay.
 func TestRestartCatchesUpFromDiskAndSnapshot(t *testing.T) {
-	c := newCluster(t, clusterOpts{n: 3, mod: func(cfg *store.Config) {
+	c := storetest.NewCluster(t, storetest.Opts{N: 3, Mod: func(cfg *store.Config) {
 		cfg.SnapshotThreshold = 16
 		cfg.TrailingLogs = 8
 		cfg.SnapshotInterval = time.Hour // snapshots happen when the test says
 	}})
-	ctx := ctxT(t, 60*time.Second)
+	ctx := storetest.Context(t, 60*time.Second)
 	admit := func(from, to int) {
 		t.Helper()
 		for i := from; i < to; i++ {
-			s := c.waitLeader()
-			if err := c.admitVia(ctx, s, regtest.NewApplicant(t, fmt.Sprintf("R%03d", i)), fmt.Sprintf("req-%03d", i)); err != nil {
+			s := c.WaitLeader()
+			if err := c.AdmitVia(ctx, s, regtest.NewApplicant(t, fmt.Sprintf("R%03d", i)), fmt.Sprintf("req-%03d", i)); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
 	admit(0, 10)
-	c.waitConverged()
-	for _, i := range c.up() {
-		if err := c.server(i).Snapshot(ctx); err != nil {
+	c.WaitConverged()
+	for _, i := range c.Up() {
+		if err := c.Server(i).Snapshot(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
-	f := (c.leaderIndex() + 1) % 3
-	before, err := c.server(f).State().Encode()
+	f := (c.LeaderIndex() + 1) % 3
+	before, err := c.Server(f).State().Encode()
 	if err != nil {
 		t.Fatal(err)
 	}
-	lastBefore := c.server(f).Status().LastIndex
-	c.kill(f)
+	lastBefore := c.Server(f).Status().LastIndex
+	c.Kill(f)
 
 	admit(10, 30)
-	leader := c.waitLeader()
+	leader := c.WaitLeader()
 	if err := leader.Snapshot(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -275,13 +276,13 @@ func TestRestartCatchesUpFromDiskAndSnapshot(t *testing.T) {
 	}
 
 	// Restart cut off from the others: the state comes from disk alone.
-	c.isolate(f)
-	s := c.start(f)
+	c.Isolate(f)
+	s := c.Start(f)
 	if got, _ := s.State().Encode(); !bytes.Equal(got, before) {
 		t.Fatal("restarted server's state differs from the state it stopped with")
 	}
-	c.heal()
-	want := c.waitConverged()
+	c.Heal()
+	want := c.WaitConverged()
 	if st, _ := state.DecodeState(want); len(st.Members) != 30 {
 		t.Fatalf("%d members after catch-up", len(st.Members))
 	}
@@ -289,12 +290,12 @@ func TestRestartCatchesUpFromDiskAndSnapshot(t *testing.T) {
 	// The other follower: stop, miss a few writes (kept in the log), restart.
 	g := -1
 	for i := range 3 {
-		if i != f && i != c.leaderIndex() {
+		if i != f && i != c.LeaderIndex() {
 			g = i
 		}
 	}
-	c.kill(g)
+	c.Kill(g)
 	admit(30, 33)
-	c.start(g)
-	c.waitConverged()
+	c.Start(g)
+	c.WaitConverged()
 }
