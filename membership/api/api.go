@@ -49,9 +49,13 @@ type Config struct {
 //   - operators, "Authorization: Bearer <token>" (roles viewer < operator <
 //     admin): everything under /v1/admin/;
 //   - registry servers, mutual TLS with a certificate recorded in the state:
-//     POST /internal/v1/apply (the receiving end of HTTPForwarder).
+//     POST /internal/v1/apply and /internal/v1/voter (the receiving end of
+//     HTTPForwarder), POST /internal/v1/add-voter (a joined server);
+//   - with a Daemon, the join workflow: POST /v1/join and
+//     /v1/admin/join-tokens, POST /v1/admin/registry-servers/{id}/remove.
 //
-// Errors are {"error":{"code","message"}} with the package's machine codes.
+// Errors are {"error":{"code","message"}} with the machine codes of
+// membership/state.
 // Serve it over TLS configured by ServerTLSConfig.
 type API struct {
 	srv Store
