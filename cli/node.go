@@ -17,7 +17,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/dxl-network/dxl/membership"
+	"github.com/dxl-network/dxl/membership/client"
 	"github.com/dxl-network/dxl/membership/globalconf"
 	"github.com/dxl-network/dxl/node"
 )
@@ -33,7 +33,7 @@ func nodePass(c *cli.Context, confirm bool) ([]byte, error) {
 }
 
 // nodeRegistry is a registry client from the node directory's anchor.
-func nodeRegistry(c *cli.Context, dir string) (*membership.Client, error) {
+func nodeRegistry(c *cli.Context, dir string) (*client.Client, error) {
 	anchor, err := globalconf.LoadAnchor(filepath.Join(dir, node.FileAnchor))
 	if err != nil {
 		return nil, err
@@ -42,7 +42,7 @@ func nodeRegistry(c *cli.Context, dir string) (*membership.Client, error) {
 	for _, r := range anchor.Roots {
 		roots.AddCert(r)
 	}
-	return membership.NewClient(anchor.Servers, membership.WithRoots(roots), membership.WithClientLogger(logger(c)))
+	return client.New(anchor.Servers, client.WithRoots(roots), client.WithLogger(logger(c)))
 }
 
 func nodeCommand() *cli.Command {

@@ -11,7 +11,9 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/dxl-network/dxl/membership"
+	"github.com/dxl-network/dxl/membership/client"
 	"github.com/dxl-network/dxl/membership/globalconf"
+	"github.com/dxl-network/dxl/membership/state"
 )
 
 func registryCommand() *cli.Command {
@@ -183,9 +185,9 @@ until --ttl passes. Prints the token (or JSON with --json).
 Example:
    DXL_OPERATOR_TOKEN=... dxl registry token --dir r1 --ttl 30m`,
 		Flags: []cli.Flag{regDirFlag(), registryFlag(), anchorFlag(), rootFlag(), tokenFlag(),
-			&cli.DurationFlag{Name: "ttl", Value: membership.DefaultJoinTokenTTL, Usage: "validity of the token"}, jsonFlag()},
+			&cli.DurationFlag{Name: "ttl", Value: state.DefaultJoinTokenTTL, Usage: "validity of the token"}, jsonFlag()},
 		Action: func(c *cli.Context) error {
-			return withRegistry(c, true, func(cl *membership.Client) error {
+			return withRegistry(c, true, func(cl *client.Client) error {
 				out, err := cl.CreateJoinToken(c.Context, c.Duration("ttl"))
 				if err != nil {
 					return err
@@ -260,7 +262,7 @@ Example:
 		Flags: []cli.Flag{regDirFlag(), registryFlag(), anchorFlag(), rootFlag(), tokenFlag(),
 			&cli.StringFlag{Name: "id", Usage: "ID of the server to remove", Required: true}, jsonFlag()},
 		Action: func(c *cli.Context) error {
-			return withRegistry(c, true, func(cl *membership.Client) error {
+			return withRegistry(c, true, func(cl *client.Client) error {
 				out, err := cl.RemoveServer(c.Context, c.String("id"))
 				if err != nil {
 					return err
@@ -284,7 +286,7 @@ func registryStatusCommand() *cli.Command {
    dxl registry status --registry https://registry-2.example:8443 --root root.pem --token-file op.token --json`,
 		Flags: []cli.Flag{regDirFlag(), registryFlag(), anchorFlag(), rootFlag(), tokenFlag(), jsonFlag()},
 		Action: func(c *cli.Context) error {
-			return withRegistry(c, true, func(cl *membership.Client) error {
+			return withRegistry(c, true, func(cl *client.Client) error {
 				st, err := cl.Status(c.Context)
 				if err != nil {
 					return err
@@ -337,7 +339,7 @@ Example:
 			if err != nil {
 				return err
 			}
-			return withRegistry(c, false, func(cl *membership.Client) error {
+			return withRegistry(c, false, func(cl *client.Client) error {
 				raw, err := cl.GlobalConfig(c.Context)
 				if err != nil {
 					return err

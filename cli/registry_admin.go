@@ -18,7 +18,10 @@ import (
 
 	"github.com/dxl-network/dxl/ca"
 	"github.com/dxl-network/dxl/membership"
+	"github.com/dxl-network/dxl/membership/api"
+	"github.com/dxl-network/dxl/membership/client"
 	"github.com/dxl-network/dxl/membership/globalconf"
+	"github.com/dxl-network/dxl/membership/state"
 )
 
 // Environment variables of the registry admin commands.
@@ -100,7 +103,7 @@ func operatorToken(c *cli.Context) (string, error) {
 // registryClient builds a client from --registry/$DXL_REGISTRY, --anchor
 // and --root (on a registry server, --dir supplies its own URLs and root),
 // with the operator token when admin is set.
-func registryClient(c *cli.Context, admin bool) (*membership.Client, error) {
+func registryClient(c *cli.Context, admin bool) (*client.Client, error) {
 	anchor, err := loadAnchor(c)
 	if err != nil {
 		return nil, err
@@ -147,19 +150,19 @@ func registryClient(c *cli.Context, admin bool) (*membership.Client, error) {
 	default:
 		return nil, errors.New("no trust root for the registry's TLS certificates: pass --anchor anchor.json or --root root.pem")
 	}
-	opts := []membership.ClientOption{membership.WithRoots(roots), membership.WithClientLogger(logger(c))}
+	opts := []client.Option{client.WithRoots(roots), client.WithLogger(logger(c))}
 	if admin {
 		tok, err := operatorToken(c)
 		if err != nil {
 			return nil, err
 		}
-		opts = append(opts, membership.WithOperatorToken(tok))
+		opts = append(opts, client.WithOperatorToken(tok))
 	}
-	return membership.NewClient(urls, opts...)
+	return client.New(urls, opts...)
 }
 
 // withRegistry runs fn with a client, closing it afterwards.
-func withRegistry(c *cli.Context, admin bool, fn func(*membership.Client) error) error {
+func withRegistry(c *cli.Context, admin bool, fn func(*client.Client) error) error {
 	cl, err := registryClient(c, admin)
 	if err != nil {
 		return err
@@ -177,7 +180,7 @@ func oneArg(c *cli.Context, what string) (string, error) {
 }
 
 // printResult prints a write's result.
-func printResult(c *cli.Context, what string, res membership.Result) error {
+func printResult(c *cli.Context, what string, res state.Result) error {
 	if c.Bool("json") {
 		return printJSON(c, res)
 	}
@@ -196,9 +199,9 @@ func fmtTime(t time.Time) string {
 
 // loadRegistration reads a Form 01/02 JSON file strictly and checks it as
 // the registry will, with errors that name the file and the field.
-func loadRegistration(c *cli.Context, path string) (membership.Registration, error) {
-	var r membership.Registration
-	data, err := readInput(c, path, membership.MaxRegistrationBody)
+func loadRegistration(c *cli.Context, path string) (state.Registration, error) {
+	var r state.Registration
+	data, err := readInput(c, path, api.MaxRegistrationBody)
 	if err != nil {
 		return r, fmt.Errorf("--form: %w", err)
 	}
@@ -262,7 +265,7 @@ func loadCSR(c *cli.Context, flag string) (string, error) {
 	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csr.Raw})), nil
 }
 
-func printStatus(c *cli.Context, st membership.RegistrationStatus) error {
+func printStatus(c *cli.Context, st client.RegistrationStatus) error {
 	if c.Bool("json") {
 		return printJSON(c, st)
 	}
@@ -323,8 +326,8 @@ Example:
 					if err != nil {
 						return err
 					}
-					return withRegistry(c, false, func(cl *membership.Client) error {
-						st, err := cl.Submit(c.Context, membership.SubmitRequest{Member: c.String("member"), Registration: form,
+					return withRegistry(c, false, func(cl *client.Client) error {
+						st, err := cl.Submit(c.Context, client.SubmitRequest{Member: c.String("member"), Registration: form,
 							NodeCSR: nodeCSR, SignCSR: signCSR, NodeAddrs: c.StringSlice("addr")})
 						if err != nil {
 							return err
@@ -344,7 +347,7 @@ Example:
 					if err != nil {
 						return err
 					}
-					return withRegistry(c, false, func(cl *membership.Client) error {
+					return withRegistry(c, false, func(cl *client.Client) error {
 						st, err := cl.RegistrationStatus(c.Context, id)
 						if err != nil {
 							return err
@@ -360,8 +363,8 @@ Example:
 				Description: "Example:\n   dxl registry request list --anchor anchor.json --status pending --json",
 				Flags:       adminFlags(&cli.StringFlag{Name: "status", Usage: "only requests with this status: pending, approved or rejected"}),
 				Action: func(c *cli.Context) error {
-					return withRegistry(c, true, func(cl *membership.Client) error {
-						list, err := cl.Registrations(c.Context, membership.RequestStatus(c.String("status")))
+					return withRegistry(c, true, func(cl *client.Client) error {
+						list, err := cl.Registrations(c.Context, state.RequestStatus(c.String("status")))
 						if err != nil {
 							return err
 						}
@@ -388,7 +391,7 @@ Example:
 					if err != nil {
 						return err
 					}
-					return withRegistry(c, true, func(cl *membership.Client) error {
+					return withRegistry(c, true, func(cl *client.Client) error {
 						r, err := cl.Registration(c.Context, id)
 						if err != nil {
 							return err
@@ -429,7 +432,7 @@ Example:
 					if err != nil {
 						return err
 					}
-					return withRegistry(c, true, func(cl *membership.Client) error {
+					return withRegistry(c, true, func(cl *client.Client) error {
 						ar, err := cl.Approve(c.Context, id)
 						if err != nil {
 							return err
@@ -454,7 +457,7 @@ Example:
 					if err != nil {
 						return err
 					}
-					return withRegistry(c, true, func(cl *membership.Client) error {
+					return withRegistry(c, true, func(cl *client.Client) error {
 						res, err := cl.Reject(c.Context, id, c.String("reason"))
 						if err != nil {
 							return err
@@ -471,7 +474,7 @@ Example:
 
 func memberCommand() *cli.Command {
 	action := func(name, usage, example string, reasonRequired bool,
-		call func(c *cli.Context, cl *membership.Client, member string) (membership.Result, error)) *cli.Command {
+		call func(c *cli.Context, cl *client.Client, member string) (state.Result, error)) *cli.Command {
 		flags := adminFlags(&cli.StringFlag{Name: "reason", Usage: "why (recorded in the history)", Required: reasonRequired})
 		if name == "revoke" {
 			flags = append(flags, &cli.StringFlag{Name: "note", Usage: "free text for the history"})
@@ -483,7 +486,7 @@ func memberCommand() *cli.Command {
 				if err != nil {
 					return err
 				}
-				return withRegistry(c, true, func(cl *membership.Client) error {
+				return withRegistry(c, true, func(cl *client.Client) error {
 					res, err := call(c, cl, id)
 					if err != nil {
 						return err
@@ -509,8 +512,8 @@ Example:
 				Description: "Example:\n   dxl registry member list --anchor anchor.json --status active --json",
 				Flags:       adminFlags(&cli.StringFlag{Name: "status", Usage: "only members with this status: pending, active, suspended or revoked"}),
 				Action: func(c *cli.Context) error {
-					return withRegistry(c, true, func(cl *membership.Client) error {
-						list, err := cl.Members(c.Context, membership.MemberStatus(c.String("status")))
+					return withRegistry(c, true, func(cl *client.Client) error {
+						list, err := cl.Members(c.Context, state.MemberStatus(c.String("status")))
 						if err != nil {
 							return err
 						}
@@ -537,7 +540,7 @@ Example:
 					if err != nil {
 						return err
 					}
-					return withRegistry(c, true, func(cl *membership.Client) error {
+					return withRegistry(c, true, func(cl *client.Client) error {
 						m, err := cl.Member(c.Context, id)
 						if err != nil {
 							return err
@@ -560,18 +563,18 @@ Example:
 			},
 			action("suspend", "suspend an active member (reversible)",
 				"Example:\n   dxl registry member suspend --anchor anchor.json --reason \"security audit\" VN-TEST/GOV/000.00.00.H26", true,
-				func(c *cli.Context, cl *membership.Client, m string) (membership.Result, error) {
+				func(c *cli.Context, cl *client.Client, m string) (state.Result, error) {
 					return cl.Suspend(c.Context, m, c.String("reason"))
 				}),
 			action("reactivate", "reactivate a suspended member",
 				"Example:\n   dxl registry member reactivate --anchor anchor.json --reason \"audit passed\" VN-TEST/GOV/000.00.00.H26", false,
-				func(c *cli.Context, cl *membership.Client, m string) (membership.Result, error) {
+				func(c *cli.Context, cl *client.Client, m string) (state.Result, error) {
 					return cl.Reactivate(c.Context, m, c.String("reason"))
 				}),
 			action("revoke", "revoke a member for good; its certificate serials enter the configuration",
 				"--reason is an RFC 5280 reason name: keyCompromise, affiliationChanged,\nsuperseded, cessationOfOperation, privilegeWithdrawn, unspecified.\n\n"+
 					"Example:\n   dxl registry member revoke --anchor anchor.json --reason keyCompromise --note \"laptop stolen\" VN-TEST/GOV/000.00.00.H26", true,
-				func(c *cli.Context, cl *membership.Client, m string) (membership.Result, error) {
+				func(c *cli.Context, cl *client.Client, m string) (state.Result, error) {
 					return cl.Revoke(c.Context, m, c.String("reason"), c.String("note"))
 				}),
 		},
@@ -600,8 +603,8 @@ Example:
 				if (c.String("peer-id") == "") == (c.String("subsystem") == "") {
 					return errors.New("give exactly one of --peer-id and --subsystem")
 				}
-				return withRegistry(c, true, func(cl *membership.Client) error {
-					res, err := cl.CancelConnection(c.Context, membership.CancelConnectionRequest{Member: c.String("member"),
+				return withRegistry(c, true, func(cl *client.Client) error {
+					res, err := cl.CancelConnection(c.Context, client.CancelConnectionRequest{Member: c.String("member"),
 						PeerID: c.String("peer-id"), Subsystem: c.String("subsystem"), Reason: c.String("reason")})
 					if err != nil {
 						return err
@@ -632,7 +635,7 @@ Examples:
 		),
 		Subcommands: []*cli.Command{historyExportCommand(), historyVerifyCommand()},
 		Action: func(c *cli.Context) error {
-			return withRegistry(c, true, func(cl *membership.Client) error {
+			return withRegistry(c, true, func(cl *client.Client) error {
 				h, err := cl.History(c.Context, c.String("target"), c.Int("limit"))
 				if err != nil {
 					return err
@@ -686,7 +689,7 @@ Example:
 		),
 		Action: func(c *cli.Context) error {
 			out := c.String("out")
-			return withRegistry(c, true, func(cl *membership.Client) error {
+			return withRegistry(c, true, func(cl *client.Client) error {
 				if out == "-" {
 					return cl.ExportHistory(c.Context, c.App.Writer)
 				}
@@ -767,7 +770,7 @@ func verifyHistoryFile(path string, in io.Reader) (historyVerification, error) {
 		defer f.Close()
 		r = f
 	}
-	n, last, err := membership.VerifyHistoryExport(r)
+	n, last, err := state.VerifyHistoryExport(r)
 	if err != nil {
 		return historyVerification{}, fmt.Errorf("%s: %w", path, err)
 	}

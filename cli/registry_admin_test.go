@@ -29,7 +29,11 @@ import (
 
 	"github.com/dxl-network/dxl/ca"
 	"github.com/dxl-network/dxl/membership"
+	"github.com/dxl-network/dxl/membership/api"
+	"github.com/dxl-network/dxl/membership/client"
 	"github.com/dxl-network/dxl/membership/globalconf"
+	"github.com/dxl-network/dxl/membership/state"
+	"github.com/dxl-network/dxl/membership/store"
 )
 
 const testInstance = "VN-TEST"
@@ -79,10 +83,10 @@ func newTestRegistry(t *testing.T) *testRegistry {
 	tlsKey, tlsIss := issueTestKey(t, authority, ca.ProfileNodeAuth, "GOV/OPERATOR")
 
 	_, trans := raft.NewInmemTransport("r1")
-	srv, err := membership.New(membership.Config{ID: "r1", Dir: filepath.Join(dir, "raft"), Transport: trans,
+	srv, err := store.New(store.Config{ID: "r1", Dir: filepath.Join(dir, "raft"), Transport: trans,
 		HeartbeatTimeout: 200 * time.Millisecond, ElectionTimeout: 200 * time.Millisecond,
 		LeaderLeaseTimeout: 100 * time.Millisecond, CommitTimeout: 5 * time.Millisecond,
-		ApplyTimeout: 5 * time.Second, NoSync: true}, membership.WithLogger(quietLogger()))
+		ApplyTimeout: 5 * time.Second, NoSync: true}, store.WithLogger(quietLogger()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,11 +96,11 @@ func newTestRegistry(t *testing.T) *testRegistry {
 	if _, err := srv.WaitLeader(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := srv.Apply(ctx, &membership.InitInstance{Header: membership.Header{Actor: "bootstrap"}, Instance: testInstance,
+	if _, err := srv.Apply(ctx, &state.InitInstance{Header: state.Header{Actor: "bootstrap"}, Instance: testInstance,
 		CAChain: [][]byte{inter.Raw, root.Raw}}); err != nil {
 		t.Fatal(err)
 	}
-	token, _, err := srv.CreateOperator(ctx, "bootstrap", "alice", membership.RoleAdmin)
+	token, _, err := srv.CreateOperator(ctx, "bootstrap", "alice", state.RoleAdmin)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,8 +112,8 @@ func newTestRegistry(t *testing.T) *testRegistry {
 	sync := membership.NewCASync(srv, authority)
 	roots := x509.NewCertPool()
 	roots.AddCert(root)
-	hs := httptest.NewUnstartedServer(membership.NewAPI(srv, membership.APIConfig{CA: authority, Publisher: pub, Logger: quietLogger()}))
-	hs.TLS = membership.ServerTLSConfig(tls.Certificate{Certificate: [][]byte{tlsIss.DER, inter.Raw}, PrivateKey: tlsKey}, roots)
+	hs := httptest.NewUnstartedServer(api.New(srv, api.Config{CA: authority, Publisher: pub, Logger: quietLogger()}))
+	hs.TLS = api.ServerTLSConfig(tls.Certificate{Certificate: [][]byte{tlsIss.DER, inter.Raw}, PrivateKey: tlsKey}, roots)
 	hs.StartTLS()
 	t.Cleanup(func() {
 		hs.Close()
@@ -118,7 +122,7 @@ func newTestRegistry(t *testing.T) *testRegistry {
 		srv.Close()
 		authority.Close()
 	})
-	if _, err := srv.Apply(ctx, &membership.SetRegistryServer{Header: membership.Header{Actor: "bootstrap"}, ID: "r1",
+	if _, err := srv.Apply(ctx, &state.SetRegistryServer{Header: state.Header{Actor: "bootstrap"}, ID: "r1",
 		URL: hs.URL, CertSHA256: ca.Fingerprint(tlsIss.Chain[0])}); err != nil {
 		t.Fatal(err)
 	}
@@ -199,17 +203,17 @@ func TestRegistryAdminCommands(t *testing.T) {
 	}
 
 	// Submit (public; URLs and trust from the anchor) with the shipped example form.
-	var st membership.RegistrationStatus
+	var st client.RegistrationStatus
 	mustJSON(t, run(with(conn, "request", "submit", "--json", "--member", member, "--form", "../docs/examples/registration.json",
 		"--node-csr", nodeCSR, "--sign-csr", signCSR, "--addr", "/ip4/10.0.0.1/tcp/4001")...), &st)
-	if st.Status != membership.RequestPending || st.RequestID == "" {
+	if st.Status != state.RequestPending || st.RequestID == "" {
 		t.Fatalf("submit: %+v", st)
 	}
 	// Public status, with --registry and --root instead of the anchor.
 	if out := run("request", "status", "--registry", r.url, "--root", r.rootPath, st.RequestID); !strings.Contains(out, "pending") {
 		t.Fatalf("request status: %s", out)
 	}
-	var list []membership.RequestSummary
+	var list []client.RequestSummary
 	mustJSON(t, run(with(admin, "request", "list", "--json", "--status", "pending")...), &list)
 	if len(list) != 1 || list[0].Member != member {
 		t.Fatalf("request list: %+v", list)
@@ -220,14 +224,14 @@ func TestRegistryAdminCommands(t *testing.T) {
 
 	// Approve with the token from the environment.
 	t.Setenv(EnvOperatorToken, strings.TrimSpace(string(must(os.ReadFile(r.tokenPath)))))
-	var ar membership.ApproveResponse
+	var ar client.ApproveResponse
 	mustJSON(t, run(with(conn, "request", "approve", "--json", st.RequestID)...), &ar)
 	if ar.NodeSerial == "" || ar.SignSerial == "" || !strings.Contains(ar.NodeCert, "BEGIN CERTIFICATE") {
 		t.Fatalf("approve: %+v", ar)
 	}
-	var members []membership.Member
+	var members []state.Member
 	mustJSON(t, run(with(conn, "member", "list", "--json")...), &members)
-	if len(members) != 1 || members[0].ID.String() != member || members[0].Status != membership.MemberActive {
+	if len(members) != 1 || members[0].ID.String() != member || members[0].Status != state.MemberActive {
 		t.Fatalf("member list: %+v", members)
 	}
 	if out := run(with(conn, "member", "list")...); !strings.Contains(out, member) || !strings.Contains(out, "active") {
@@ -260,7 +264,7 @@ func TestRegistryAdminCommands(t *testing.T) {
 	run(with(conn, "member", "suspend", "--reason", "audit", member)...)
 	run(with(conn, "member", "reactivate", member)...)
 	run(with(conn, "member", "revoke", "--reason", "keyCompromise", "--note", "laptop stolen", member)...)
-	var hist []membership.HistoryEntry
+	var hist []state.HistoryEntry
 	mustJSON(t, run(with(conn, "history", "--json", "--target", member)...), &hist)
 	if len(hist) < 3 || hist[len(hist)-1].Action != "revoke_member" || hist[len(hist)-1].Actor != "alice" {
 		t.Fatalf("history: %+v", hist)
@@ -289,7 +293,7 @@ func TestRegistryAdminCommands(t *testing.T) {
 	}
 	changed := filepath.Join(work, "changed-history.jsonl")
 	writeFile(t, changed, []byte(strings.Replace(streamed, `"actor":"alice"`, `"actor":"alicf"`, 1)))
-	if _, err := reg(ctx, "history", "verify", changed); !errors.Is(err, membership.ErrHistoryChain) {
+	if _, err := reg(ctx, "history", "verify", changed); !errors.Is(err, state.ErrHistoryChain) {
 		t.Fatalf("verify of a changed export: %v", err)
 	}
 
@@ -325,10 +329,10 @@ func TestRegistryAdminCommands(t *testing.T) {
 	}
 
 	// Errors from the registry come back as the sentinels.
-	if _, err := reg(ctx, with(conn, "member", "show", testInstance+"/GOV/NOPE")...); !errors.Is(err, membership.ErrUnknownMember) {
+	if _, err := reg(ctx, with(conn, "member", "show", testInstance+"/GOV/NOPE")...); !errors.Is(err, state.ErrUnknownMember) {
 		t.Fatalf("unknown member: %v", err)
 	}
-	if _, err := reg(ctx, with(conn, "request", "approve", st.RequestID)...); !errors.Is(err, membership.ErrIllegalTransition) {
+	if _, err := reg(ctx, with(conn, "request", "approve", st.RequestID)...); !errors.Is(err, state.ErrIllegalTransition) {
 		t.Fatalf("approving twice: %v", err)
 	}
 }
@@ -352,7 +356,7 @@ func TestRegistryAdminErrors(t *testing.T) {
 	// A wrong token is refused by the server; the token is not echoed.
 	bad := filepath.Join(work, "bad.token")
 	writeFile(t, bad, []byte(strings.Repeat("ab", 32)))
-	if _, err := reg(ctx, "member", "list", "--anchor", r.anchorPath, "--token-file", bad); !errors.Is(err, membership.ErrUnauthenticated) ||
+	if _, err := reg(ctx, "member", "list", "--anchor", r.anchorPath, "--token-file", bad); !errors.Is(err, state.ErrUnauthenticated) ||
 		strings.Contains(err.Error(), strings.Repeat("ab", 32)) {
 		t.Fatalf("wrong token: %v", err)
 	}
@@ -376,9 +380,9 @@ func TestRegistryAdminErrors(t *testing.T) {
 		{"unknown field", strings.Replace(example, `"security_level"`, `"securty_level"`, 1), []string{`unknown field "securty_level"`}, nil},
 		{"wrong type", strings.Replace(example, `"security_level": 3`, `"security_level": "3"`, 1), []string{"security_level", "string"}, nil},
 		{"syntax", example[:len(example)/2], []string{"invalid JSON", "form.json:"}, nil},
-		{"invalid email", strings.Replace(example, "cntt@hanoi.gov.vn", "not an address", 1), []string{"technical_contact.email"}, membership.ErrInvalidRegistration},
-		{"missing field", strings.Replace(example, `"Giam doc"`, `""`, 1), []string{"representative.title", "required"}, membership.ErrInvalidRegistration},
-		{"top secret", strings.Replace(example, `"highest_classification": "internal"`, `"highest_classification": "top_secret"`, 1), []string{"highest_classification"}, membership.ErrClassificationRefused},
+		{"invalid email", strings.Replace(example, "cntt@hanoi.gov.vn", "not an address", 1), []string{"technical_contact.email"}, state.ErrInvalidRegistration},
+		{"missing field", strings.Replace(example, `"Giam doc"`, `""`, 1), []string{"representative.title", "required"}, state.ErrInvalidRegistration},
+		{"top secret", strings.Replace(example, `"highest_classification": "internal"`, `"highest_classification": "top_secret"`, 1), []string{"highest_classification"}, state.ErrClassificationRefused},
 	} {
 		form := filepath.Join(work, "form.json")
 		writeFile(t, form, []byte(c.form))
@@ -441,14 +445,14 @@ func TestRegistryServiceCommands(t *testing.T) {
 		return append(slices.Clone(args[:2]), append(slices.Clone(base), args[2:]...)...)
 	}
 
-	var st membership.RegistrationStatus
+	var st client.RegistrationStatus
 	mustJSON(t, run(with(conn, "request", "submit", "--json", "--member", member, "--form", "../docs/examples/registration.json",
 		"--node-csr", writeCSR(t, work, "node.csr"), "--sign-csr", writeCSR(t, work, "sign.csr"))...), &st)
 	certDir := filepath.Join(work, "certs")
-	if _, err := reg(ctx, with(conn, "request", "certificates", "--out-dir", certDir, st.RequestID)...); !errors.Is(err, membership.ErrNotApproved) {
+	if _, err := reg(ctx, with(conn, "request", "certificates", "--out-dir", certDir, st.RequestID)...); !errors.Is(err, state.ErrNotApproved) {
 		t.Fatalf("certificates of a pending request: %v", err)
 	}
-	var ar membership.ApproveResponse
+	var ar client.ApproveResponse
 	mustJSON(t, run(with(admin, "request", "approve", "--json", st.RequestID)...), &ar)
 
 	// Certificates: files, then JSON; both public.
@@ -475,28 +479,28 @@ func TestRegistryServiceCommands(t *testing.T) {
 		!strings.Contains(err.Error(), "--force") {
 		t.Fatalf("overwrote without --force: %v", err)
 	}
-	var rc membership.RegistrationCertificates
+	var rc client.RegistrationCertificates
 	mustJSON(t, run(with(conn, "request", "certificates", "--json", st.RequestID)...), &rc)
 	if rc.NodeCert != ar.NodeCert || rc.SignCert != ar.SignCert || rc.CAChain != string(chain) || rc.PeerID != ar.PeerID {
 		t.Fatalf("certificates --json: %+v", rc)
 	}
 
 	// Services.
-	var md membership.MemberDetail
+	var md client.MemberDetail
 	mustJSON(t, run(with(admin, "member", "show", "--json", member)...), &md)
 	sub := md.Subsystems[0].ID
 	desc := filepath.Join(work, "openapi.yaml")
 	writeFile(t, desc, []byte("openapi: 3.1.0\n"))
 	sum := sha256.Sum256([]byte("openapi: 3.1.0\n"))
 	svc := sub + "/lookup/v1"
-	var res membership.Result
+	var res state.Result
 	mustJSON(t, run(with(admin, "service", "publish", "--json", "--subsystem", sub, "--code", "lookup", "--version", "v1",
 		"--description", desc)...), &res)
 	if res.Target != svc || res.Index == 0 {
 		t.Fatalf("publish: %+v", res)
 	}
-	hist := func() membership.HistoryEntry {
-		var h []membership.HistoryEntry
+	hist := func() state.HistoryEntry {
+		var h []state.HistoryEntry
 		mustJSON(t, run(with(admin, "history", "--json", "--target", svc)...), &h)
 		return h[len(h)-1]
 	}
@@ -523,7 +527,7 @@ func TestRegistryServiceCommands(t *testing.T) {
 		t.Fatalf("deprecated: %+v", h)
 	}
 	run(with(admin, "service", "retire", svc)...)
-	if _, err := reg(ctx, with(admin, "service", "retire", svc)...); !errors.Is(err, membership.ErrIllegalTransition) {
+	if _, err := reg(ctx, with(admin, "service", "retire", svc)...); !errors.Is(err, state.ErrIllegalTransition) {
 		t.Fatalf("retiring twice: %v", err)
 	}
 
@@ -532,7 +536,7 @@ func TestRegistryServiceCommands(t *testing.T) {
 		t.Fatalf("group set: %s", out)
 	}
 	run(with(admin, "group", "delete", "health")...)
-	if _, err := reg(ctx, with(admin, "group", "delete", "health")...); !errors.Is(err, membership.ErrUnknownGroup) {
+	if _, err := reg(ctx, with(admin, "group", "delete", "health")...); !errors.Is(err, state.ErrUnknownGroup) {
 		t.Fatalf("deleting twice: %v", err)
 	}
 }

@@ -5,7 +5,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/dxl-network/dxl/membership"
+	"github.com/dxl-network/dxl/membership/client"
 )
 
 func registryNodeCommand() *cli.Command {
@@ -32,7 +32,7 @@ Example:
 				if err != nil {
 					return err
 				}
-				return withRegistry(c, true, func(cl *membership.Client) error {
+				return withRegistry(c, true, func(cl *client.Client) error {
 					res, err := cl.AddNode(c.Context, c.String("member"), csr, c.StringSlice("addr"))
 					if err != nil {
 						return err

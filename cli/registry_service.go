@@ -13,7 +13,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/dxl-network/dxl/membership"
+	"github.com/dxl-network/dxl/membership/client"
 )
 
 // Registry admin commands for the service catalogue, global groups and a
@@ -49,7 +49,7 @@ Example:
 			if err != nil {
 				return err
 			}
-			return withRegistry(c, false, func(cl *membership.Client) error {
+			return withRegistry(c, false, func(cl *client.Client) error {
 				rc, err := cl.RegistrationCertificates(c.Context, id)
 				if err != nil {
 					return err
@@ -69,7 +69,7 @@ Example:
 	}
 }
 
-func writeRegistrationCertificates(c *cli.Context, rc membership.RegistrationCertificates) error {
+func writeRegistrationCertificates(c *cli.Context, rc client.RegistrationCertificates) error {
 	dir := c.String("out-dir")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("--out-dir: %w", err)
@@ -150,8 +150,8 @@ Example:
 					if err != nil {
 						return err
 					}
-					return withRegistry(c, true, func(cl *membership.Client) error {
-						res, err := cl.PublishService(c.Context, membership.PublishServiceRequest{Subsystem: c.String("subsystem"),
+					return withRegistry(c, true, func(cl *client.Client) error {
+						res, err := cl.PublishService(c.Context, client.PublishServiceRequest{Subsystem: c.String("subsystem"),
 							Code: c.String("code"), Version: c.String("version"), DescriptionSHA256: sum})
 						if err != nil {
 							return err
@@ -175,7 +175,7 @@ Example:
 					if err != nil {
 						return fmt.Errorf("--sunset %q: want RFC 3339, e.g. 2026-12-31T00:00:00Z", c.String("sunset"))
 					}
-					return withRegistry(c, true, func(cl *membership.Client) error {
+					return withRegistry(c, true, func(cl *client.Client) error {
 						res, err := cl.DeprecateService(c.Context, id, sunset)
 						if err != nil {
 							return err
@@ -195,7 +195,7 @@ Example:
 					if err != nil {
 						return err
 					}
-					return withRegistry(c, true, func(cl *membership.Client) error {
+					return withRegistry(c, true, func(cl *client.Client) error {
 						res, err := cl.RetireService(c.Context, id)
 						if err != nil {
 							return err
@@ -235,7 +235,7 @@ Example:
 					if err != nil {
 						return err
 					}
-					return withRegistry(c, true, func(cl *membership.Client) error {
+					return withRegistry(c, true, func(cl *client.Client) error {
 						res, err := cl.SetGroup(c.Context, code, c.String("description"), c.StringSlice("member"))
 						if err != nil {
 							return err
@@ -255,7 +255,7 @@ Example:
 					if err != nil {
 						return err
 					}
-					return withRegistry(c, true, func(cl *membership.Client) error {
+					return withRegistry(c, true, func(cl *client.Client) error {
 						res, err := cl.DeleteGroup(c.Context, code)
 						if err != nil {
 							return err

@@ -17,7 +17,9 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/dxl-network/dxl/membership"
+	"github.com/dxl-network/dxl/membership/client"
 	"github.com/dxl-network/dxl/membership/globalconf"
+	"github.com/dxl-network/dxl/membership/state"
 )
 
 // appMu serialises the flag parsing of in-process dxl runs: urfave/cli
@@ -77,9 +79,9 @@ func serveRegistry(t *testing.T, dir string) (stop func()) {
 	return stop
 }
 
-func registryStatus(t *testing.T, ctx context.Context, dir string) (membership.StatusResponse, error) {
+func registryStatus(t *testing.T, ctx context.Context, dir string) (client.StatusResponse, error) {
 	t.Helper()
-	var st membership.StatusResponse
+	var st client.StatusResponse
 	out, _, err := regRun(ctx, "registry", "status", "--dir", dir, "--json")
 	if err != nil {
 		return st, err
@@ -167,7 +169,7 @@ func TestRegistryWalkthroughLeaderStop(t *testing.T) {
 
 	for _, id := range []string{"reg-2", "reg-3"} {
 		tok, _, err := regRun(ctx, "registry", "token", "--dir", dirs["reg-1"], "--ttl", "10m")
-		if err != nil || !strings.HasPrefix(tok, membership.JoinTokenPrefix) {
+		if err != nil || !strings.HasPrefix(tok, state.JoinTokenPrefix) {
 			t.Fatalf("token: %v %q", err, tok)
 		}
 		out, _, err := regRun(ctx, append([]string{"registry", "join", "--dir", dirs[id], "--token", strings.TrimSpace(tok),
@@ -184,7 +186,7 @@ func TestRegistryWalkthroughLeaderStop(t *testing.T) {
 		if id == "reg-2" {
 			_, _, err := regRun(ctx, append([]string{"registry", "join", "--dir", filepath.Join(work, "again"), "--token", strings.TrimSpace(tok),
 				"--id", "reg-9"}, addrs()...)...)
-			if !errors.Is(err, membership.ErrJoinTokenUsed) {
+			if !errors.Is(err, state.ErrJoinTokenUsed) {
 				t.Fatalf("reused join token: %v", err)
 			}
 		}
@@ -203,7 +205,7 @@ func TestRegistryWalkthroughLeaderStop(t *testing.T) {
 		})
 	}
 
-	var st membership.StatusResponse
+	var st client.StatusResponse
 	pollFor(t, "three voters seen from every server", 30*time.Second, func() bool {
 		for _, d := range dirs {
 			s, err := registryStatus(t, ctx, d)
@@ -244,7 +246,7 @@ func TestRegistryWalkthroughLeaderStop(t *testing.T) {
 			break
 		}
 	}
-	var minted membership.MintJoinTokenResponse
+	var minted client.MintJoinTokenResponse
 	pollFor(t, "a write after the leader stopped", 60*time.Second, func() bool {
 		out, _, err := regRun(ctx, "registry", "token", "--dir", dirs[survivor], "--json")
 		if err != nil {

@@ -22,7 +22,10 @@ import (
 	"time"
 
 	"github.com/dxl-network/dxl/membership"
+	"github.com/dxl-network/dxl/membership/client"
 	"github.com/dxl-network/dxl/membership/globalconf"
+	"github.com/dxl-network/dxl/membership/state"
+	"github.com/dxl-network/dxl/membership/store"
 	"github.com/dxl-network/dxl/node"
 	"github.com/dxl-network/dxl/services"
 	"github.com/dxl-network/dxl/tsa"
@@ -53,7 +56,7 @@ type Network struct {
 	Dir        string
 	Instance   string
 	Registry   *membership.Registry
-	Admin      *membership.Client
+	Admin      *client.Client
 	AdminToken string
 	Anchor     *globalconf.Anchor
 	AnchorPath string
@@ -93,7 +96,7 @@ func Start(ctx context.Context, o Options) (_ *Network, err error) {
 	regDir := filepath.Join(o.Dir, "registry")
 	ropts := []membership.RegistryOption{membership.WithRegistryLogger(o.Logger)}
 	if o.FastRaft {
-		ropts = append(ropts, membership.WithRaftConfig(func(c *membership.Config) {
+		ropts = append(ropts, membership.WithRaftConfig(func(c *store.Config) {
 			c.NoSync = true
 			c.HeartbeatTimeout, c.ElectionTimeout, c.LeaderLeaseTimeout = 300*time.Millisecond, 300*time.Millisecond, 150*time.Millisecond
 		}))
@@ -132,7 +135,7 @@ func Start(ctx context.Context, o Options) (_ *Network, err error) {
 	for _, r := range n.Anchor.Roots {
 		roots.AddCert(r)
 	}
-	if n.Admin, err = membership.NewClient(n.Anchor.Servers, membership.WithRoots(roots), membership.WithOperatorToken(n.AdminToken)); err != nil {
+	if n.Admin, err = client.New(n.Anchor.Servers, client.WithRoots(roots), client.WithOperatorToken(n.AdminToken)); err != nil {
 		return nil, err
 	}
 	n.onClose(n.Admin.Close)
@@ -321,7 +324,7 @@ func (n *Network) WaitConfig(ctx context.Context, nodes ...*NodeHandle) error {
 // SHA-256 of its description (of the empty string when it has none).
 func (n *Network) Publish(ctx context.Context, subsystem, code, version string, openapi []byte) error {
 	sum := sha256.Sum256(openapi)
-	_, err := n.Admin.PublishService(ctx, membership.PublishServiceRequest{Subsystem: subsystem, Code: code, Version: version, DescriptionSHA256: hex.EncodeToString(sum[:])})
+	_, err := n.Admin.PublishService(ctx, client.PublishServiceRequest{Subsystem: subsystem, Code: code, Version: version, DescriptionSHA256: hex.EncodeToString(sum[:])})
 	return err
 }
 
@@ -356,17 +359,17 @@ func ClientCert(dir, name string) (certPath, keyPath, sha string, err error) {
 	return certPath, keyPath, hex.EncodeToString(s[:]), nil
 }
 
-func sampleForm(a Agency) membership.Registration {
-	return membership.Registration{
-		Unit:             membership.Unit{Name: a.Name, Address: "Ha Noi"},
-		Representative:   membership.Person{Name: "Nguyen Van A", Title: "Giam doc"},
-		TechnicalContact: membership.Contact{Name: "Tran Thi B", Phone: "+84 24 3823 0000", Email: "cntt@example.gov.vn"},
-		System:           membership.System{Code: a.Subsystem, Name: a.Name + " information system", BusinessDomain: "demo"},
-		SecurityLevel:    3, SecurityApprovalDoc: "QD-1/2026", HighestClassification: membership.ClassPublic,
+func sampleForm(a Agency) state.Registration {
+	return state.Registration{
+		Unit:             state.Unit{Name: a.Name, Address: "Ha Noi"},
+		Representative:   state.Person{Name: "Nguyen Van A", Title: "Giam doc"},
+		TechnicalContact: state.Contact{Name: "Tran Thi B", Phone: "+84 24 3823 0000", Email: "cntt@example.gov.vn"},
+		System:           state.System{Code: a.Subsystem, Name: a.Name + " information system", BusinessDomain: "demo"},
+		SecurityLevel:    3, SecurityApprovalDoc: "QD-1/2026", HighestClassification: state.ClassPublic,
 		ConnectionOption: "own node",
-		DataCatalogue: []membership.DataRow{{Name: "sample records", Classification: "public", Frequency: "daily",
-			Method: membership.MethodAPI, PlannedConnection: "2026-12-01", Purpose: "demo"}},
-		Commitment: membership.Commitment{SignerName: "Nguyen Van A", SignerTitle: "Giam doc", SignerIDNumber: "001088000001", Date: "2026-11-23"},
+		DataCatalogue: []state.DataRow{{Name: "sample records", Classification: "public", Frequency: "daily",
+			Method: state.MethodAPI, PlannedConnection: "2026-12-01", Purpose: "demo"}},
+		Commitment: state.Commitment{SignerName: "Nguyen Van A", SignerTitle: "Giam doc", SignerIDNumber: "001088000001", Date: "2026-11-23"},
 	}
 }
 

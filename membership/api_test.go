@@ -29,7 +29,13 @@ import (
 	"golang.org/x/crypto/ocsp"
 
 	"github.com/dxl-network/dxl/ca"
+	"github.com/dxl-network/dxl/membership/api"
+	"github.com/dxl-network/dxl/membership/client"
 	"github.com/dxl-network/dxl/membership/globalconf"
+	"github.com/dxl-network/dxl/membership/internal/regtest"
+	"github.com/dxl-network/dxl/membership/state"
+	"github.com/dxl-network/dxl/membership/store"
+	"github.com/dxl-network/dxl/membership/store/storetest"
 )
 
 // apiCluster is a 3-server registry over InmemTransport, each server with
@@ -39,7 +45,7 @@ import (
 // only the CA sync keeps them consistent).
 type apiCluster struct {
 	t      testing.TB
-	c      *cluster
+	c      *storetest.Cluster
 	cas    []*ca.CA
 	pubs   []*Publisher
 	syncs  []*CASync
@@ -103,10 +109,10 @@ func (s *switchHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func newAPICluster(t testing.TB) *apiCluster {
 	t.Helper()
-	ctx := ctxT(t, 60*time.Second)
+	ctx := storetest.Context(t, 60*time.Second)
 	dir := t.TempDir()
-	master, err := ca.Init(filepath.Join(dir, "ca"), ca.Config{Instance: testInstance, Operator: "GOV/OPERATOR"}, []byte(caPass),
-		ca.WithLogger(testLogger()))
+	master, err := ca.Init(filepath.Join(dir, "ca"), ca.Config{Instance: regtest.Instance, Operator: "GOV/OPERATOR"}, []byte(caPass),
+		ca.WithLogger(regtest.Logger()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +130,7 @@ func newAPICluster(t testing.TB) *apiCluster {
 	for i := range 3 {
 		d := filepath.Join(dir, fmt.Sprintf("ca-%d", i+1))
 		writeCopy(t, filepath.Join(dir, "ca"), d)
-		c, err := ca.Open(d, []byte(caPass), ca.WithLogger(testLogger()))
+		c, err := ca.Open(d, []byte(caPass), ca.WithLogger(regtest.Logger()))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -132,37 +138,39 @@ func newAPICluster(t testing.TB) *apiCluster {
 		t.Cleanup(func() { c.Close() })
 		sh := &switchHandler{}
 		hs := httptest.NewUnstartedServer(sh)
-		hs.TLS = ServerTLSConfig(tlsCerts[i], a.roots)
+		hs.TLS = api.ServerTLSConfig(tlsCerts[i], a.roots)
 		hs.StartTLS()
 		t.Cleanup(hs.Close)
 		handlers, a.https, a.urls = append(handlers, sh), append(a.https, hs), append(a.urls, hs.URL)
 	}
-	a.c = newCluster(t, clusterOpts{n: 3,
-		init: func() *InitInstance {
-			return &InitInstance{Header: Header{Actor: "bootstrap"}, Instance: testInstance, CAChain: [][]byte{inter.Raw, root.Raw}}
+	a.c = storetest.NewCluster(t, storetest.Opts{N: 3,
+		Init: func() *state.InitInstance {
+			return &state.InitInstance{Header: state.Header{Actor: "bootstrap"}, Instance: regtest.Instance, CAChain: [][]byte{inter.Raw, root.Raw}}
 		},
-		opts: func(i int) []Option { return []Option{WithHTTPForwarder(ClientTLSConfig(tlsCerts[i], a.roots))} },
+		ServerOptions: func(i int) []store.Option {
+			return []store.Option{WithHTTPForwarder(client.ClientTLSConfig(tlsCerts[i], a.roots))}
+		},
 	})
-	leader := a.c.waitLeader()
+	leader := a.c.WaitLeader()
 	for i := range 3 {
-		if _, err := leader.Apply(ctx, &SetRegistryServer{Header: Header{Actor: "bootstrap"}, ID: a.c.ids[i],
+		if _, err := leader.Apply(ctx, &state.SetRegistryServer{Header: state.Header{Actor: "bootstrap"}, ID: a.c.IDs[i],
 			URL: a.urls[i], CertSHA256: ca.Fingerprint(tlsCerts[i].Leaf)}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if a.token, _, err = leader.CreateOperator(ctx, "bootstrap", "alice", RoleAdmin); err != nil {
+	if a.token, _, err = leader.CreateOperator(ctx, "bootstrap", "alice", state.RoleAdmin); err != nil {
 		t.Fatal(err)
 	}
-	a.c.waitConverged() // every server knows the token before a test uses it
+	a.c.WaitConverged() // every server knows the token before a test uses it
 	for i := range 3 {
-		s := a.c.server(i)
+		s := a.c.Server(i)
 		pub, err := NewPublisher(s, PublisherConfig{Key: cfgKey, Chain: []*x509.Certificate{cfgIss.Chain[0], inter}, Debounce: 20 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}
 		sync := NewCASync(s, a.cas[i])
 		a.pubs, a.syncs = append(a.pubs, pub), append(a.syncs, sync)
-		var h http.Handler = NewAPI(s, APIConfig{CA: a.cas[i], Publisher: pub})
+		var h http.Handler = api.New(s, api.Config{CA: a.cas[i], Publisher: pub})
 		handlers[i].h.Store(&h)
 	}
 	t.Cleanup(func() { // before the cluster's own cleanup closes the servers
@@ -171,10 +179,10 @@ func newAPICluster(t testing.TB) *apiCluster {
 			a.syncs[i].Close()
 		}
 	})
-	if a.anchor, err = globalconf.NewAnchor(testInstance, root, cfgIss.Chain[0], a.urls); err != nil {
+	if a.anchor, err = globalconf.NewAnchor(regtest.Instance, root, cfgIss.Chain[0], a.urls); err != nil {
 		t.Fatal(err)
 	}
-	a.web = &http.Client{Transport: &http.Transport{TLSClientConfig: ClientTLSConfig(tls.Certificate{}, a.roots)}}
+	a.web = &http.Client{Transport: &http.Transport{TLSClientConfig: client.ClientTLSConfig(tls.Certificate{}, a.roots)}}
 	a.web.Transport.(*http.Transport).TLSClientConfig.Certificates = nil
 	t.Cleanup(a.web.CloseIdleConnections)
 	return a
@@ -182,7 +190,7 @@ func newAPICluster(t testing.TB) *apiCluster {
 
 // followers returns the indexes of two followers.
 func (a *apiCluster) followers() (int, int) {
-	l := a.c.leaderIndex()
+	l := a.c.LeaderIndex()
 	var f []int
 	for i := range 3 {
 		if i != l {
@@ -198,7 +206,7 @@ type resp struct {
 }
 
 func (r resp) code() string {
-	var e apiErrorBody
+	var e client.ErrorBody
 	json.Unmarshal(r.body, &e)
 	return e.Error.Code
 }
@@ -252,9 +260,9 @@ func pemCSR(der []byte) string {
 	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}))
 }
 
-func (ap *applicant) submitBody() SubmitRequest {
-	return SubmitRequest{Member: ap.member, Registration: validRegistration(ap.code), NodeCSR: pemCSR(ap.nodeCSR),
-		SignCSR: pemCSR(ap.signCSR), NodeAddrs: []string{"/ip4/10.0.0.1/tcp/4001"}}
+func submitBody(ap *regtest.Applicant) client.SubmitRequest {
+	return client.SubmitRequest{Member: ap.Member, Registration: regtest.ValidRegistration(ap.Code), NodeCSR: pemCSR(ap.NodeCSR),
+		SignCSR: pemCSR(ap.SignCSR), NodeAddrs: []string{"/ip4/10.0.0.1/tcp/4001"}}
 }
 
 // fetchConfig verifies server i's signed configuration.
@@ -288,7 +296,7 @@ func hasMember(d *globalconf.Document, id, status string) bool {
 func (a *apiCluster) versions() []uint64 {
 	var v []uint64
 	for i := range 3 {
-		v = append(v, a.c.server(i).Version())
+		v = append(v, a.c.Server(i).Version())
 	}
 	return v
 }
@@ -313,12 +321,12 @@ func (a *apiCluster) ocspStatus(i int, der []byte) int {
 func TestHTTPAPIAdmissionToSignedConfig(t *testing.T) {
 	a := newAPICluster(t)
 	f1, f2 := a.followers()
-	ap := newApplicant(t, "H26")
+	ap := regtest.NewApplicant(t, "H26")
 
 	// A prospective member submits through a follower's public endpoint.
-	r := a.must(a.call(f1, http.MethodPost, "/v1/registrations", "", ap.submitBody()), http.StatusAccepted)
-	var st RegistrationStatus
-	if err := json.Unmarshal(r.body, &st); err != nil || st.Status != RequestPending || st.RequestID == "" {
+	r := a.must(a.call(f1, http.MethodPost, "/v1/registrations", "", submitBody(ap)), http.StatusAccepted)
+	var st client.RegistrationStatus
+	if err := json.Unmarshal(r.body, &st); err != nil || st.Status != state.RequestPending || st.RequestID == "" {
 		t.Fatalf("submit answer %s", r.body)
 	}
 	r = a.must(a.call(f1, http.MethodGet, "/v1/registrations/"+st.RequestID, "", nil), http.StatusOK)
@@ -328,7 +336,7 @@ func TestHTTPAPIAdmissionToSignedConfig(t *testing.T) {
 
 	// The operator approves through the other follower (forwarded over mTLS).
 	r = a.must(a.call(f2, http.MethodPost, "/v1/admin/registrations/"+st.RequestID+"/approve", a.token, nil), http.StatusOK)
-	var ar ApproveResponse
+	var ar client.ApproveResponse
 	if err := json.Unmarshal(r.body, &ar); err != nil || ar.NodeSerial == "" || ar.SignSerial == "" {
 		t.Fatalf("approve answer %s", r.body)
 	}
@@ -344,10 +352,10 @@ func TestHTTPAPIAdmissionToSignedConfig(t *testing.T) {
 	})
 
 	// All three servers converge on one signed version containing the member.
-	want := a.c.server(a.c.leaderIndex()).Version()
+	want := a.c.Server(a.c.LeaderIndex()).Version()
 	waitFor(t, 10*time.Second, "configs to converge", func() bool {
 		for i := range 3 {
-			if d, _ := a.fetchConfig(i); d == nil || d.Version != want || !hasMember(d, ap.member, "active") {
+			if d, _ := a.fetchConfig(i); d == nil || d.Version != want || !hasMember(d, ap.Member, "active") {
 				return false
 			}
 		}
@@ -366,29 +374,29 @@ func TestHTTPAPIAdmissionToSignedConfig(t *testing.T) {
 	if len(d0.RegistryServers) != 3 {
 		t.Fatalf("registry servers %+v", d0.RegistryServers)
 	}
-	client, err := globalconf.NewClient(a.anchor, t.TempDir(), globalconf.WithLogger(testLogger()))
+	gc, err := globalconf.NewClient(a.anchor, t.TempDir(), globalconf.WithLogger(regtest.Logger()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(client.Close)
-	doc, err := client.Fetch(context.Background())
-	if err != nil || !hasMember(doc, ap.member, "active") {
+	t.Cleanup(gc.Close)
+	doc, err := gc.Fetch(context.Background())
+	if err != nil || !hasMember(doc, ap.Member, "active") {
 		t.Fatalf("client fetch: %v", err)
 	}
 
 	// Every server's CA knows both certificates.
-	node, _ := a.c.server(0).Node(ap.peerID)
+	node, _ := a.c.Server(0).Node(ap.PeerID)
 	for i := range 3 {
 		waitFor(t, 5*time.Second, "CA import", func() bool { return a.ocspStatus(i, node.Cert.DER) == ocsp.Good })
 	}
 
 	// Revocation through a follower: serials in every config, OCSP revoked everywhere.
 	a.must(a.call(f1, http.MethodPost, "/v1/admin/members/revoke", a.token,
-		map[string]string{"member": ap.member, "reason": "keyCompromise"}), http.StatusOK)
+		map[string]string{"member": ap.Member, "reason": "keyCompromise"}), http.StatusOK)
 	waitFor(t, 10*time.Second, "revocation in every config", func() bool {
 		for i := range 3 {
 			d, _ := a.fetchConfig(i)
-			if d == nil || !hasMember(d, ap.member, "revoked") {
+			if d == nil || !hasMember(d, ap.Member, "revoked") {
 				return false
 			}
 			serials := map[string]bool{}
@@ -401,7 +409,7 @@ func TestHTTPAPIAdmissionToSignedConfig(t *testing.T) {
 		}
 		return true
 	})
-	m, _ := a.c.server(0).Member(ap.member)
+	m, _ := a.c.Server(0).Member(ap.Member)
 	for i := range 3 {
 		waitFor(t, 5*time.Second, "CA revocation", func() bool {
 			return a.ocspStatus(i, node.Cert.DER) == ocsp.Revoked && a.ocspStatus(i, m.SignCert.DER) == ocsp.Revoked
@@ -416,7 +424,7 @@ func TestHTTPAPIAdmissionToSignedConfig(t *testing.T) {
 	}
 	signed.Config = bytes.Replace(signed.Config, []byte(`"revoked"`), []byte(`"active"`), 1)
 	tampered, _ := json.Marshal(signed)
-	if _, err := client.Accept(tampered); !errors.Is(err, globalconf.ErrSignature) {
+	if _, err := gc.Accept(tampered); !errors.Is(err, globalconf.ErrSignature) {
 		t.Fatalf("tampered config: %v", err)
 	}
 
@@ -427,16 +435,16 @@ func TestHTTPAPIAdmissionToSignedConfig(t *testing.T) {
 func TestHTTPAPIBadInput(t *testing.T) {
 	a := newAPICluster(t)
 	f1, f2 := a.followers()
-	ctx := ctxT(t, 20*time.Second)
-	viewer, _, err := a.c.server(a.c.leaderIndex()).CreateOperator(ctx, "alice", "victor", RoleViewer)
+	ctx := storetest.Context(t, 20*time.Second)
+	viewer, _, err := a.c.Server(a.c.LeaderIndex()).CreateOperator(ctx, "alice", "victor", state.RoleViewer)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pending := newApplicant(t, "H27")
-	r := a.must(a.call(f1, http.MethodPost, "/v1/registrations", "", pending.submitBody()), http.StatusAccepted)
-	var st RegistrationStatus
+	pending := regtest.NewApplicant(t, "H27")
+	r := a.must(a.call(f1, http.MethodPost, "/v1/registrations", "", submitBody(pending)), http.StatusAccepted)
+	var st client.RegistrationStatus
 	json.Unmarshal(r.body, &st)
-	leader := a.c.server(a.c.leaderIndex())
+	leader := a.c.Server(a.c.LeaderIndex())
 	if err := leader.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -446,15 +454,15 @@ func TestHTTPAPIBadInput(t *testing.T) {
 	})
 	before := a.versions()
 
-	fresh := newApplicant(t, "H28")
-	forged := fresh.submitBody()
-	bad := slices.Clone(fresh.nodeCSR)
+	fresh := regtest.NewApplicant(t, "H28")
+	forged := submitBody(fresh)
+	bad := slices.Clone(fresh.NodeCSR)
 	bad[len(bad)-3] ^= 0xff // break the self-signature
 	forged.NodeCSR = pemCSR(bad)
-	sameKey := fresh.submitBody()
+	sameKey := submitBody(fresh)
 	sameKey.SignCSR = sameKey.NodeCSR
-	dup := newApplicant(t, "H27").submitBody() // the pending member's code again
-	oversized := `{"member":"` + strings.Repeat("A", MaxRegistrationBody) + `"}`
+	dup := submitBody(regtest.NewApplicant(t, "H27")) // the pending member's code again
+	oversized := `{"member":"` + strings.Repeat("A", api.MaxRegistrationBody) + `"}`
 
 	approve := "/v1/admin/registrations/" + st.RequestID + "/approve"
 	for _, c := range []struct {
@@ -468,7 +476,7 @@ func TestHTTPAPIBadInput(t *testing.T) {
 		{"no token", http.MethodPost, approve, "", nil, 401, "unauthenticated"},
 		{"wrong token", http.MethodPost, approve, strings.Repeat("ab", 32), nil, 401, "unauthenticated"},
 		{"viewer approves", http.MethodPost, approve, viewer, nil, 403, "forbidden"},
-		{"viewer sets policy", http.MethodPut, "/v1/admin/policy", viewer, DefaultPolicy(), 403, "forbidden"},
+		{"viewer sets policy", http.MethodPut, "/v1/admin/policy", viewer, state.DefaultPolicy(), 403, "forbidden"},
 		{"malformed JSON", http.MethodPost, "/v1/registrations", "", `{"member":`, 400, "malformed"},
 		{"unknown field", http.MethodPost, "/v1/registrations", "", `{"member":"x","extra":1}`, 400, "malformed"},
 		{"trailing data", http.MethodPost, "/v1/registrations", "", `{} {}`, 400, "malformed"},
@@ -476,11 +484,11 @@ func TestHTTPAPIBadInput(t *testing.T) {
 		{"duplicate member", http.MethodPost, "/v1/registrations", "", dup, 409, "duplicate_member"},
 		{"forged CSR", http.MethodPost, "/v1/registrations", "", forged, 400, "bad_csr"},
 		{"same key in both CSRs", http.MethodPost, "/v1/registrations", "", sameKey, 400, "bad_csr"},
-		{"invalid form", http.MethodPost, "/v1/registrations", "", SubmitRequest{Member: fresh.member}, 400, "invalid_registration"},
+		{"invalid form", http.MethodPost, "/v1/registrations", "", client.SubmitRequest{Member: fresh.Member}, 400, "invalid_registration"},
 		{"unknown request", http.MethodGet, "/v1/registrations/nope", "", nil, 404, "unknown_request"},
 		{"reject without reason", http.MethodPost, "/v1/admin/registrations/" + st.RequestID + "/reject", a.token, map[string]string{}, 400, "invalid_argument"},
-		{"suspend pending member", http.MethodPost, "/v1/admin/members/suspend", a.token, map[string]string{"member": pending.member, "reason": "x"}, 409, "illegal_transition"},
-		{"internal apply without certificate", http.MethodPost, InternalApplyPath, "", "x", 401, "unauthenticated"},
+		{"suspend pending member", http.MethodPost, "/v1/admin/members/suspend", a.token, map[string]string{"member": pending.Member, "reason": "x"}, 409, "illegal_transition"},
+		{"internal apply without certificate", http.MethodPost, api.InternalApplyPath, "", "x", 401, "unauthenticated"},
 	} {
 		r := a.call(f2, c.method, c.path, c.token, c.body)
 		if r.status != c.status || r.code() != c.code {
@@ -501,26 +509,26 @@ func TestHTTPAPIBadInput(t *testing.T) {
 func BenchmarkApprovalToVerifiedConfig(b *testing.B) {
 	a := newAPICluster(b)
 	f1, f2 := a.followers()
-	client, err := globalconf.NewClient(a.anchor, "", globalconf.WithLogger(testLogger()))
+	gc, err := globalconf.NewClient(a.anchor, "", globalconf.WithLogger(regtest.Logger()))
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(client.Close)
+	b.Cleanup(gc.Close)
 	ctx := context.Background()
 	var total time.Duration
 	n := 0
 	for i := 0; b.Loop(); i++ {
 		n++
 		b.StopTimer()
-		ap := newApplicant(b, fmt.Sprintf("B%05d", i))
-		r := a.must(a.call(f1, http.MethodPost, "/v1/registrations", "", ap.submitBody()), http.StatusAccepted)
-		var st RegistrationStatus
+		ap := regtest.NewApplicant(b, fmt.Sprintf("B%05d", i))
+		r := a.must(a.call(f1, http.MethodPost, "/v1/registrations", "", submitBody(ap)), http.StatusAccepted)
+		var st client.RegistrationStatus
 		json.Unmarshal(r.body, &st)
 		a.must(a.call(f2, http.MethodPost, "/v1/admin/registrations/"+st.RequestID+"/approve", a.token, nil), http.StatusOK)
 		b.StartTimer()
 		start := time.Now()
 		for {
-			if d, err := client.Fetch(ctx); err == nil && hasMember(d, ap.member, "active") {
+			if d, err := gc.Fetch(ctx); err == nil && hasMember(d, ap.Member, "active") {
 				break
 			}
 		}
@@ -535,32 +543,32 @@ func BenchmarkApprovalToVerifiedConfig(b *testing.B) {
 // registry server, even when the leader's URL leads there.
 func TestForwarderRefusesNonRegistryServer(t *testing.T) {
 	a := newAPICluster(t)
-	ctx := ctxT(t, 20*time.Second)
+	ctx := storetest.Context(t, 20*time.Second)
 	key, iss := issueKey(t, a.cas[0], ca.ProfileNodeAuth, "GOV/IMPOSTOR")
 	var hits atomic.Int32
 	imp := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
-	imp.TLS = ServerTLSConfig(tls.Certificate{Certificate: [][]byte{iss.DER, a.cas[0].Intermediate().Raw}, PrivateKey: key}, a.roots)
+	imp.TLS = api.ServerTLSConfig(tls.Certificate{Certificate: [][]byte{iss.DER, a.cas[0].Intermediate().Raw}, PrivateKey: key}, a.roots)
 	imp.StartTLS()
 	t.Cleanup(imp.Close)
 
-	leader := a.c.waitLeader()
+	leader := a.c.WaitLeader()
 	rec := leader.State().RegistryServers[leader.ID()]
-	if _, err := leader.Apply(ctx, &SetRegistryServer{Header: Header{Actor: "test"}, ID: leader.ID(), URL: imp.URL, CertSHA256: rec.CertSHA256}); err != nil {
+	if _, err := leader.Apply(ctx, &state.SetRegistryServer{Header: state.Header{Actor: "test"}, ID: leader.ID(), URL: imp.URL, CertSHA256: rec.CertSHA256}); err != nil {
 		t.Fatal(err)
 	}
 	f, _ := a.followers()
 	waitFor(t, 10*time.Second, "the follower to learn the new URL", func() bool {
-		return a.c.server(f).State().RegistryServers[leader.ID()].URL == imp.URL
+		return a.c.Server(f).State().RegistryServers[leader.ID()].URL == imp.URL
 	})
 	wctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	if _, err := a.c.server(f).Apply(wctx, newApplicant(t, "IMP").submit("req-imp")); err == nil {
+	if _, err := a.c.Server(f).Apply(wctx, regtest.NewApplicant(t, "IMP").Submit("req-imp")); err == nil {
 		t.Fatal("a write was forwarded to a server the state does not know")
 	}
 	if n := hits.Load(); n != 0 {
 		t.Fatalf("the impostor received %d requests", n)
 	}
-	if _, err := leader.Request("req-imp"); !errors.Is(err, ErrUnknownRequest) {
+	if _, err := leader.Request("req-imp"); !errors.Is(err, state.ErrUnknownRequest) {
 		t.Fatalf("request committed anyway: %v", err)
 	}
 }
@@ -598,10 +606,10 @@ func parsePEMChain(t testing.TB, s string) []*x509.Certificate {
 func TestHTTPAPIRegistrationCertificates(t *testing.T) {
 	a := newAPICluster(t)
 	f1, f2 := a.followers()
-	ap, rej := newApplicant(t, "RC1"), newApplicant(t, "RC2")
-	var st, st2 RegistrationStatus
-	json.Unmarshal(a.must(a.call(f1, http.MethodPost, "/v1/registrations", "", ap.submitBody()), http.StatusAccepted).body, &st)
-	json.Unmarshal(a.must(a.call(f1, http.MethodPost, "/v1/registrations", "", rej.submitBody()), http.StatusAccepted).body, &st2)
+	ap, rej := regtest.NewApplicant(t, "RC1"), regtest.NewApplicant(t, "RC2")
+	var st, st2 client.RegistrationStatus
+	json.Unmarshal(a.must(a.call(f1, http.MethodPost, "/v1/registrations", "", submitBody(ap)), http.StatusAccepted).body, &st)
+	json.Unmarshal(a.must(a.call(f1, http.MethodPost, "/v1/registrations", "", submitBody(rej)), http.StatusAccepted).body, &st2)
 	path := func(id string) string { return "/v1/registrations/" + id + "/certificates" }
 
 	if r := a.call(f1, http.MethodGet, path(st.RequestID), "", nil); r.status != http.StatusConflict || r.code() != "not_approved" {
@@ -610,14 +618,14 @@ func TestHTTPAPIRegistrationCertificates(t *testing.T) {
 	if r := a.call(f1, http.MethodGet, path("nope"), "", nil); r.status != http.StatusNotFound || r.code() != "unknown_request" {
 		t.Fatalf("unknown: %d %s", r.status, r.body)
 	}
-	a.must(a.call(f2, http.MethodPost, "/v1/admin/registrations/"+st2.RequestID+"/reject", a.token, reasonBody{Reason: "incomplete"}), http.StatusOK)
+	a.must(a.call(f2, http.MethodPost, "/v1/admin/registrations/"+st2.RequestID+"/reject", a.token, client.ReasonBody{Reason: "incomplete"}), http.StatusOK)
 	if r := a.call(f2, http.MethodGet, path(st2.RequestID), "", nil); r.status != http.StatusConflict || r.code() != "not_approved" {
 		t.Fatalf("rejected: %d %s", r.status, r.body)
 	}
 
-	var ar ApproveResponse
+	var ar client.ApproveResponse
 	json.Unmarshal(a.must(a.call(f2, http.MethodPost, "/v1/admin/registrations/"+st.RequestID+"/approve", a.token, nil), http.StatusOK).body, &ar)
-	var rc RegistrationCertificates
+	var rc client.RegistrationCertificates
 	r := a.must(a.call(f2, http.MethodGet, path(st.RequestID), "", nil), http.StatusOK)
 	if err := json.Unmarshal(r.body, &rc); err != nil {
 		t.Fatal(err)
@@ -629,7 +637,7 @@ func TestHTTPAPIRegistrationCertificates(t *testing.T) {
 			t.Fatalf("answer fields %v, want %s among 6", slices.Sorted(maps.Keys(fields)), k)
 		}
 	}
-	if rc.RequestID != st.RequestID || rc.Member != ap.member || rc.PeerID != ap.peerID {
+	if rc.RequestID != st.RequestID || rc.Member != ap.Member || rc.PeerID != ap.PeerID {
 		t.Fatalf("certificates answer: %+v", rc)
 	}
 	if rc.NodeCert != ar.NodeCert || rc.SignCert != ar.SignCert {
@@ -657,7 +665,7 @@ func TestHTTPAPIRegistrationCertificates(t *testing.T) {
 	// A server that learns the approval by replication answers the same.
 	waitFor(t, 10*time.Second, "the approval on f1", func() bool {
 		r := a.call(f1, http.MethodGet, path(st.RequestID), "", nil)
-		var got RegistrationCertificates
+		var got client.RegistrationCertificates
 		return r.status == http.StatusOK && json.Unmarshal(r.body, &got) == nil && got == rc
 	})
 }

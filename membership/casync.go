@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/dxl-network/dxl/ca"
+	"github.com/dxl-network/dxl/membership/state"
+	"github.com/dxl-network/dxl/membership/store"
 )
 
 // CertAuthority is what a registry server needs of its copy of the
@@ -30,7 +32,7 @@ type CertAuthority interface {
 // time). Certificates another CA issued (refused by Import) and serials this
 // CA never knew are logged once and skipped; other failures are retried.
 type CASync struct {
-	srv *Server
+	srv *store.Server
 	ca  CertAuthority
 	log *slog.Logger
 
@@ -46,15 +48,15 @@ type CASync struct {
 const casyncRetry = 2 * time.Second
 
 // NewCASync starts keeping authority in step with srv's state. Close stops it.
-func NewCASync(srv *Server, authority CertAuthority) *CASync {
+func NewCASync(srv *store.Server, authority CertAuthority) *CASync {
 	c := &CASync{
-		srv: srv, ca: authority, log: srv.log.With("observer", "ca_sync"),
+		srv: srv, ca: authority, log: srv.Logger().With("observer", "ca_sync"),
 		stop: make(chan struct{}), done: make(chan struct{}),
 		imported: map[string]bool{}, revoked: map[string]bool{},
 	}
 	go func() {
 		defer close(c.done)
-		watch(srv.fsm, 10*time.Millisecond, c.stop, c.reconcile)
+		srv.Watch(10*time.Millisecond, c.stop, c.reconcile)
 	}()
 	return c
 }
@@ -74,8 +76,8 @@ type pendingCert struct {
 // reconcile does one pass and returns when to look again without a change.
 func (c *CASync) reconcile() time.Duration {
 	var certs []pendingCert
-	var revs []RevokedCert
-	c.srv.fsm.read(func(st *State) {
+	var revs []state.RevokedCert
+	c.srv.Read(func(st *state.State) {
 		for _, m := range st.Members {
 			if m.SignCert != nil && !c.imported[m.SignCert.Serial] {
 				certs = append(certs, pendingCert{m.SignCert.Serial, m.SignCert.DER, ca.ProfileMemberSign})

@@ -3,10 +3,8 @@ package membership
 import (
 	"context"
 	"crypto"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,13 +19,14 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/hashicorp/raft"
-
 	"github.com/dxl-network/dxl/ca"
 	"github.com/dxl-network/dxl/internal/fsutil"
 	"github.com/dxl-network/dxl/internal/keystore"
+	"github.com/dxl-network/dxl/membership/api"
+	"github.com/dxl-network/dxl/membership/client"
 	"github.com/dxl-network/dxl/membership/globalconf"
-	"github.com/dxl-network/dxl/tsa"
+	"github.com/dxl-network/dxl/membership/state"
+	"github.com/dxl-network/dxl/membership/store"
 )
 
 // Files of a registry server directory R.
@@ -71,7 +70,7 @@ func (f *RegistryFile) raftAdvertise() string {
 
 func (f *RegistryFile) validate() error {
 	bad := func(format string, a ...any) error {
-		return fmt.Errorf("%w: %s: %s", ErrBadConfig, FileRegistry, fmt.Sprintf(format, a...))
+		return fmt.Errorf("%w: %s: %s", state.ErrBadConfig, FileRegistry, fmt.Sprintf(format, a...))
 	}
 	if f.Format != 1 {
 		return bad("format %d, want 1", f.Format)
@@ -91,13 +90,13 @@ func (f *RegistryFile) validate() error {
 func ReadRegistryFile(dir string) (*RegistryFile, error) {
 	raw, err := os.ReadFile(filepath.Join(dir, FileRegistry))
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w: %s holds no registry server (%s missing)", ErrBadConfig, dir, FileRegistry)
+		return nil, fmt.Errorf("%w: %s holds no registry server (%s missing)", state.ErrBadConfig, dir, FileRegistry)
 	} else if err != nil {
 		return nil, fmt.Errorf("membership: %w", err)
 	}
 	var f RegistryFile
 	if err := json.Unmarshal(raw, &f); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrBadConfig, FileRegistry, err)
+		return nil, fmt.Errorf("%w: %s: %v", state.ErrBadConfig, FileRegistry, err)
 	}
 	return &f, f.validate()
 }
@@ -118,9 +117,9 @@ type Registry struct {
 	file *RegistryFile
 	log  *slog.Logger
 
-	srv      *Server
-	live     atomic.Pointer[Server] // srv, once started: read by the Raft TLS checks
-	api      *API
+	srv      *store.Server
+	live     atomic.Pointer[store.Server] // srv, once started: read by the Raft TLS checks
+	api      *api.API
 	ca       *ca.CA
 	pub      *Publisher
 	sync     *CASync
@@ -147,7 +146,7 @@ type RegistryOption func(*registryOptions)
 
 type registryOptions struct {
 	log  *slog.Logger
-	raft func(*Config)
+	raft func(*store.Config)
 }
 
 // WithRegistryLogger sets the logger of every part.
@@ -156,7 +155,7 @@ func WithRegistryLogger(l *slog.Logger) RegistryOption {
 }
 
 // WithRaftConfig adjusts the Raft configuration (timing, NoSync in tests).
-func WithRaftConfig(f func(*Config)) RegistryOption {
+func WithRaftConfig(f func(*store.Config)) RegistryOption {
 	return func(o *registryOptions) { o.raft = f }
 }
 
@@ -191,50 +190,72 @@ func Open(ctx context.Context, dir string, passphrase []byte, opts ...RegistryOp
 	}
 	closers = append(closers, func() { r.ca.Close() })
 
-	// Raft over mutual TLS.
-	raftLn, err := tls.Listen("tcp", file.RaftListen, RaftServerTLS(r.tlsCert, r.roots, r.revoked))
-	if err != nil {
-		return nil, fmt.Errorf("membership: raft listener: %w", err)
-	}
-	adv, err := net.ResolveTCPAddr("tcp", file.raftAdvertise())
-	if err != nil || adv.IP == nil || adv.IP.IsUnspecified() || adv.Port == 0 {
-		raftLn.Close()
-		return nil, fmt.Errorf("%w: raft advertise address %q is not dialable", ErrBadConfig, file.raftAdvertise())
-	}
-	dialer := &tls.Dialer{NetDialer: &net.Dialer{Timeout: 5 * time.Second}, Config: RaftClientTLS(r.tlsCert, r.roots, r.revoked)}
-	trans := NewNetworkTransport(NewStreamLayer(raftLn, adv, dialer.DialContext), o.log.With("server_id", file.ID))
-	cfg := Config{ID: file.ID, Dir: filepath.Join(dir, DirRaft), Transport: trans}
-	if o.raft != nil {
-		o.raft(&cfg)
-		cfg.ID, cfg.Transport = file.ID, trans
-	}
-	if err := recoverPeers(cfg, o.log.With("server_id", file.ID)); err != nil {
-		trans.Close()
-		return nil, err
-	}
-	if r.srv, err = New(cfg, WithLogger(o.log), WithHTTPForwarder(ClientTLSConfig(r.tlsCert, r.roots))); err != nil {
-		trans.Close()
+	if err := r.startRaft(o); err != nil {
 		return nil, err
 	}
 	closers = append(closers, func() { r.srv.Close() })
-	r.live.Store(r.srv)
-
-	if r.pub, err = NewPublisher(r.srv, PublisherConfig{Key: r.cfgKey, Chain: r.cfgChain}); err != nil {
+	if err := r.startObservers(); err != nil {
 		return nil, err
 	}
-	closers = append(closers, r.pub.Close)
-	r.sync = NewCASync(r.srv, r.ca)
-	closers = append(closers, r.sync.Close)
-	r.api = NewAPI(r.srv, APIConfig{CA: r.ca, Publisher: r.pub, Logger: o.log})
-
-	if r.apiLn, err = net.Listen("tcp", file.APIListen); err != nil {
-		return nil, fmt.Errorf("membership: API listener: %w", err)
+	closers = append(closers, r.pub.Close, r.sync.Close)
+	r.api = api.New(r.srv, api.Config{CA: r.ca, Publisher: r.pub, Logger: o.log, Daemon: r})
+	if err := r.serveAPI(o); err != nil {
+		return nil, err
 	}
-	mux := http.NewServeMux()
-	r.routes(mux)
+	r.startJoin()
+	r.log.Info("registry server running", "api", r.apiLn.Addr().String(), "raft", file.raftAdvertise(), "url", r.URL())
+	return r, nil
+}
+
+// startRaft opens the Raft server over mutual TLS.
+func (r *Registry) startRaft(o registryOptions) error {
+	raftLn, err := tls.Listen("tcp", r.file.RaftListen, RaftServerTLS(r.tlsCert, r.roots, r.revoked))
+	if err != nil {
+		return fmt.Errorf("membership: raft listener: %w", err)
+	}
+	adv, err := net.ResolveTCPAddr("tcp", r.file.raftAdvertise())
+	if err != nil || adv.IP == nil || adv.IP.IsUnspecified() || adv.Port == 0 {
+		raftLn.Close()
+		return fmt.Errorf("%w: raft advertise address %q is not dialable", state.ErrBadConfig, r.file.raftAdvertise())
+	}
+	dialer := &tls.Dialer{NetDialer: &net.Dialer{Timeout: 5 * time.Second}, Config: RaftClientTLS(r.tlsCert, r.roots, r.revoked)}
+	trans := store.NewNetworkTransport(store.NewStreamLayer(raftLn, adv, dialer.DialContext), o.log.With("server_id", r.file.ID))
+	cfg := store.Config{ID: r.file.ID, Dir: filepath.Join(r.dir, DirRaft), Transport: trans}
+	if o.raft != nil {
+		o.raft(&cfg)
+		cfg.ID, cfg.Transport = r.file.ID, trans
+	}
+	if err := store.RecoverPeers(cfg, o.log.With("server_id", r.file.ID)); err != nil {
+		trans.Close()
+		return err
+	}
+	if r.srv, err = store.New(cfg, store.WithLogger(o.log), WithHTTPForwarder(client.ClientTLSConfig(r.tlsCert, r.roots))); err != nil {
+		trans.Close()
+		return err
+	}
+	r.live.Store(r.srv)
+	return nil
+}
+
+// startObservers starts the publisher and the CA sync, which follow the
+// state.
+func (r *Registry) startObservers() (err error) {
+	if r.pub, err = NewPublisher(r.srv, PublisherConfig{Key: r.cfgKey, Chain: r.cfgChain}); err != nil {
+		return err
+	}
+	r.sync = NewCASync(r.srv, r.ca)
+	return nil
+}
+
+// serveAPI serves the HTTP API over TLS.
+func (r *Registry) serveAPI(o registryOptions) error {
+	var err error
+	if r.apiLn, err = net.Listen("tcp", r.file.APIListen); err != nil {
+		return fmt.Errorf("membership: API listener: %w", err)
+	}
 	r.http = &http.Server{
-		Handler:           mux,
-		TLSConfig:         ServerTLSConfig(r.tlsCert, r.roots),
+		Handler:           r.api,
+		TLSConfig:         api.ServerTLSConfig(r.tlsCert, r.roots),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -247,61 +268,20 @@ func Open(ctx context.Context, dir string, passphrase []byte, opts ...RegistryOp
 			r.serveErr <- err
 		}
 	}()
+	return nil
+}
 
+// startJoin asks to be added as a voter when the server has no Raft state
+// yet and joined with a token.
+func (r *Registry) startJoin() {
 	jctx, cancel := context.WithCancel(context.Background())
 	r.stopJoin = cancel
-	has, _ := r.srv.hasState()
-	if !has && file.JoinURL != "" {
+	has, _ := r.srv.HasState()
+	if !has && r.file.JoinURL != "" {
 		go r.requestVoter(jctx)
 	} else {
 		close(r.joinDone)
 	}
-	r.log.Info("registry server running", "api", r.apiLn.Addr().String(), "raft", file.raftAdvertise(), "url", r.URL())
-	return r, nil
-}
-
-// FilePeers is the manual recovery file in R/raft (hashicorp/raft's
-// peers.json format: [{"id","address","non_voter"}]).
-const FilePeers = "peers.json"
-
-// recoverPeers applies R/raft/peers.json, when present, with
-// raft.RecoverCluster before Raft starts: the server's log and snapshot are
-// kept and its configuration is replaced by the file's, so surviving
-// servers can form a quorum again after the others are lost for good. The
-// file is renamed to peers.json.applied afterwards. Every surviving server
-// needs the same file before it starts.
-func recoverPeers(cfg Config, log *slog.Logger) error {
-	path := filepath.Join(cfg.Dir, FilePeers)
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	conf, err := raft.ReadConfigJSON(path)
-	if err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrBadConfig, path, err)
-	}
-	cfg = cfg.WithDefaults()
-	hl := newHCLog(log.With("component", "registry"), "raft")
-	st, err := openStores(cfg, hl)
-	if err != nil {
-		return err
-	}
-	rc := cfg.raftConfig()
-	rc.Logger = hl
-	err = raft.RecoverCluster(rc, newFSM(log), st.logs, st.bolt, st.snaps, cfg.Transport, conf)
-	if cerr := st.close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("membership: recovering from %s: %w", path, err)
-	}
-	log.Warn("raft configuration replaced from peers.json (manual recovery)", "servers", len(conf.Servers))
-	return os.Rename(path, path+".applied")
-}
-
-// hasState reports whether the server has Raft state (it bootstrapped or
-// was added to a cluster).
-func (s *Server) hasState() (bool, error) {
-	return raft.HasExistingState(s.stores.logs, s.stores.bolt, s.stores.snaps)
 }
 
 // loadKeys reads the sealed keys and certificates of the directory.
@@ -316,7 +296,7 @@ func (r *Registry) loadKeys(passphrase []byte) error {
 		return err
 	}
 	if len(chain) < 3 {
-		return fmt.Errorf("%w: %s must hold the certificate, the intermediate and the root", ErrBadConfig, FileServerCert)
+		return fmt.Errorf("%w: %s must hold the certificate, the intermediate and the root", state.ErrBadConfig, FileServerCert)
 	}
 	r.root, r.inter = chain[len(chain)-1], chain[1]
 	r.roots = x509.NewCertPool()
@@ -340,15 +320,15 @@ func (r *Registry) loadKeys(passphrase []byte) error {
 	return nil
 }
 
-// requestVoter asks JoinURL (or the leader it names) to add this server as
-// a voter, until it is in the configuration or ctx ends.
+// requestVoter asks JoinURL to add this server as a voter (a follower
+// forwards the change to the leader), until it is in the configuration or ctx ends.
 func (r *Registry) requestVoter(ctx context.Context) {
 	defer close(r.joinDone)
-	client := &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{TLSClientConfig: ClientTLSConfig(r.tlsCert, r.roots)}}
-	defer client.CloseIdleConnections()
+	hc := &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{TLSClientConfig: client.ClientTLSConfig(r.tlsCert, r.roots)}}
+	defer hc.CloseIdleConnections()
 	wait := 200 * time.Millisecond
 	for {
-		err := PostToLeader(ctx, client, r.file.JoinURL, AddVoterPath, "", AddVoterRequest{ID: r.file.ID, RaftAddr: r.file.raftAdvertise()}, nil)
+		err := postJSON(ctx, hc, strings.TrimRight(r.file.JoinURL, "/")+client.AddVoterPath, "", client.AddVoterRequest{ID: r.file.ID, RaftAddr: r.file.raftAdvertise()}, nil)
 		if err == nil {
 			r.log.Info("added to the cluster as a voter")
 			return
@@ -364,7 +344,7 @@ func (r *Registry) requestVoter(ctx context.Context) {
 }
 
 // Server returns the Raft server.
-func (r *Registry) Server() *Server { return r.srv }
+func (r *Registry) Server() *store.Server { return r.srv }
 
 // ID returns the server ID.
 func (r *Registry) ID() string { return r.file.ID }
@@ -404,8 +384,8 @@ func (r *Registry) Close() error {
 // state knows plus extra.
 func (r *Registry) currentAnchor(extra ...string) ([]byte, error) {
 	var urls []string
-	r.srv.fsm.read(func(st *State) {
-		for _, id := range SortedKeys(st.RegistryServers) {
+	r.srv.Read(func(st *state.State) {
+		for _, id := range state.SortedKeys(st.RegistryServers) {
 			urls = append(urls, st.RegistryServers[id].URL)
 		}
 	})
@@ -441,7 +421,7 @@ func (r *Registry) revoked(serial string) bool {
 		return false
 	}
 	var ok bool
-	s.fsm.read(func(st *State) { _, ok = st.Revoked[serial] })
+	s.Read(func(st *state.State) { _, ok = st.Revoked[serial] })
 	return ok
 }
 
@@ -492,212 +472,6 @@ func RaftClientTLS(cert tls.Certificate, roots *x509.CertPool, revoked func(seri
 	}
 }
 
-// ---- init ----
-
-// InitOptions are what InitFirst needs.
-type InitOptions struct {
-	Instance string
-	ServerAddrs
-	Org       string // operator organisation (CA subject O); default from the instance
-	Operator  string // operator member ID CLASS/CODE (optional)
-	ImportCA  string // an existing CA directory to copy (its keys sealed with the same passphrase)
-	TSA       bool   // create a TSA under R/tsa, listed in the registry with TSAURL
-	TSAURL    string
-	AdminName string // first operator, role admin; default "admin"
-}
-
-// InitResult is what InitFirst reports. AdminToken is shown once and
-// stored nowhere in clear.
-type InitResult struct {
-	Dir          string `json:"dir"`
-	ID           string `json:"id"`
-	Instance     string `json:"instance"`
-	APIURL       string `json:"api_url"`
-	RootSHA256   string `json:"root_sha256"`
-	AdminName    string `json:"admin_name"`
-	AdminToken   string `json:"admin_token"`
-	Anchor       string `json:"anchor"`
-	ServerSerial string `json:"server_cert_serial"`
-	TSA          bool   `json:"tsa"`
-}
-
-// InitFirst creates the first registry server of a new cluster in dir:
-// the CA (new, or a copy of ImportCA), the server's registry-server
-// certificate, the config signer, optionally a TSA, then it starts the
-// server, bootstraps Raft, commits the instance, the server's own record
-// and the first admin operator, writes the anchor and stops again.
-func InitFirst(ctx context.Context, dir string, in InitOptions, passphrase []byte, opts ...RegistryOption) (*InitResult, error) {
-	if len(passphrase) == 0 {
-		return nil, fmt.Errorf("%w: empty passphrase", ErrBadConfig)
-	}
-	o := registryOptions{log: slog.Default()}
-	for _, f := range opts {
-		f(&o)
-	}
-	if in.AdminName == "" {
-		in.AdminName = "admin"
-	}
-	if in.TSA && in.TSAURL == "" {
-		return nil, fmt.Errorf("%w: a TSA needs the URL it will be served at", ErrBadConfig)
-	}
-	if _, err := os.Stat(filepath.Join(dir, FileRegistry)); err == nil {
-		return nil, fmt.Errorf("%w: %s already holds a registry server", ErrBootstrapped, dir)
-	}
-	file := &RegistryFile{Format: 1, ID: in.ID, Instance: in.Instance, RaftListen: in.RaftAddr, RaftAdvertise: in.RaftAdvertise,
-		APIListen: in.APIAddr, APIURLs: []string{strings.TrimRight(in.APIURL, "/")}}
-	if err := file.validate(); err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("membership: %w", err)
-	}
-	caDir := filepath.Join(dir, DirCA)
-	var authority *ca.CA
-	var err error
-	if in.ImportCA != "" {
-		if err = copyCA(in.ImportCA, caDir); err == nil {
-			authority, err = ca.Open(caDir, passphrase, ca.WithLogger(o.log))
-		}
-		if err == nil && authority.Config().Instance != in.Instance {
-			authority.Close()
-			err = fmt.Errorf("%w: imported CA is for instance %s", ErrBadConfig, authority.Config().Instance)
-		}
-	} else {
-		authority, err = ca.Init(caDir, ca.Config{Instance: in.Instance, Organization: in.Org, Operator: in.Operator}, passphrase, ca.WithLogger(o.log))
-	}
-	if err != nil {
-		return nil, fmt.Errorf("membership: CA: %w", err)
-	}
-	res := &InitResult{Dir: dir, ID: in.ID, Instance: in.Instance, APIURL: file.APIURLs[0], RootSHA256: ca.Fingerprint(authority.Root()),
-		AdminName: in.AdminName, TSA: in.TSA}
-	var tsas []TSA
-	err = func() error {
-		defer authority.Close()
-		srvKey, err := keystore.GenerateKey()
-		if err != nil {
-			return err
-		}
-		iss, err := issueWith(ctx, authority, srvKey, ca.IssueRequest{Profile: ca.ProfileRegistryServer, CommonName: in.ID,
-			DNSNames: in.DNSNames, IPs: in.IPs})
-		if err != nil {
-			return err
-		}
-		res.ServerSerial = iss.Serial
-		cfgKey, err := keystore.GenerateKey()
-		if err != nil {
-			return err
-		}
-		cfgIss, err := issueWith(ctx, authority, cfgKey, ca.IssueRequest{Profile: ca.ProfileRegistryConfig})
-		if err != nil {
-			return err
-		}
-		steps := []func() error{
-			func() error { return keystore.WriteFile(filepath.Join(dir, FileServerKey), srvKey, passphrase) },
-			func() error {
-				return fsutil.WriteNew(filepath.Join(dir, FileServerCert), ca.PEMChain(iss.Chain...), 0o644)
-			},
-			func() error { return keystore.WriteFile(filepath.Join(dir, FileConfigKey), cfgKey, passphrase) },
-			func() error {
-				return fsutil.WriteNew(filepath.Join(dir, FileConfigCert), ca.PEMChain(cfgIss.Chain[0], authority.Intermediate()), 0o644)
-			},
-		}
-		for _, s := range steps {
-			if err := s(); err != nil {
-				return err
-			}
-		}
-		if in.TSA {
-			err := tsa.Init(ctx, filepath.Join(dir, DirTSA), passphrase, func(ctx context.Context, csr []byte) ([]*x509.Certificate, error) {
-				is, err := authority.Issue(ctx, ca.IssueRequest{CSR: csr, Profile: ca.ProfileTSA})
-				if err != nil {
-					return nil, err
-				}
-				return is.Chain, nil
-			}, tsa.WithLogger(o.log))
-			if err != nil {
-				return err
-			}
-			certs, err := tsa.LoadCertificates(filepath.Join(dir, DirTSA, tsa.CertFile))
-			if err != nil {
-				return err
-			}
-			tsas = append(tsas, TSA{Name: "tsa-1", URL: in.TSAURL, CertDER: certs[0].Raw})
-		}
-		anchor, err := globalconf.NewAnchor(in.Instance, authority.Root(), cfgIss.Chain[0], file.APIURLs)
-		if err != nil {
-			return err
-		}
-		raw, err := anchor.Marshal()
-		if err != nil {
-			return err
-		}
-		res.Anchor = filepath.Join(dir, FileAnchor)
-		return fsutil.WriteNew(res.Anchor, raw, 0o644)
-	}()
-	if err != nil {
-		return nil, err
-	}
-	if err := writeRegistryFile(dir, file); err != nil {
-		return nil, err
-	}
-
-	r, err := Open(ctx, dir, passphrase, opts...)
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	s := r.srv
-	if err := s.Bootstrap(ctx, Peer{ID: in.ID, Address: file.raftAdvertise()}); err != nil {
-		return nil, err
-	}
-	if _, err := s.WaitLeader(ctx); err != nil {
-		return nil, err
-	}
-	hdr := Header{Actor: "init"}
-	if _, err := s.Apply(ctx, &InitInstance{Header: hdr, Instance: in.Instance, CAChain: [][]byte{r.inter.Raw, r.root.Raw}, TSAs: tsas}); err != nil {
-		return nil, err
-	}
-	if _, err := s.Apply(ctx, &SetRegistryServer{Header: hdr, ID: in.ID, URL: file.APIURLs[0],
-		CertSHA256: ca.Fingerprint(r.tlsCert.Leaf), CertSerial: ca.SerialHex(r.tlsCert.Leaf.SerialNumber)}); err != nil {
-		return nil, err
-	}
-	if res.AdminToken, _, err = s.CreateOperator(ctx, "init", in.AdminName, RoleAdmin); err != nil {
-		return nil, err
-	}
-	return res, nil
-}
-
-// issueWith makes a CSR for key and has authority issue req for it.
-func issueWith(ctx context.Context, authority *ca.CA, key crypto.Signer, req ca.IssueRequest) (*ca.Issued, error) {
-	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: req.CommonName}}, key)
-	if err != nil {
-		return nil, err
-	}
-	req.CSR = der
-	return authority.Issue(ctx, req)
-}
-
-// copyCA copies a CA directory's certificates, keys and ca.json (not its
-// database or socket) to dst.
-func copyCA(src, dst string) error {
-	if err := os.MkdirAll(dst, 0o700); err != nil {
-		return err
-	}
-	for _, name := range []string{ca.FileConfig, ca.FileRoot, ca.FileIntermediate, ca.FileRootKey, ca.FileIntermediateKey} {
-		b, err := os.ReadFile(filepath.Join(src, name))
-		if errors.Is(err, fs.ErrNotExist) && name == ca.FileRootKey {
-			continue // an operator may keep the root key offline
-		}
-		if err != nil {
-			return err
-		}
-		if err := fsutil.WriteNew(filepath.Join(dst, name), b, 0o600); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 func readPEMCerts(path string) ([]*x509.Certificate, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
@@ -709,7 +483,15 @@ func readPEMCerts(path string) ([]*x509.Certificate, error) {
 func parsePEMCerts(raw []byte, what string) ([]*x509.Certificate, error) {
 	certs, err := ca.ParseCertificates(raw)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrBadConfig, what, err)
+		return nil, fmt.Errorf("%w: %s: %v", state.ErrBadConfig, what, err)
 	}
 	return certs, nil
+}
+
+// WithHTTPForwarder makes the server forward writes to the leader over
+// HTTPS, presenting clientTLS's certificate (the server's own, whose
+// fingerprint is recorded in the state) and trusting the network CA roots
+// in clientTLS.RootCAs.
+func WithHTTPForwarder(clientTLS *tls.Config) store.Option {
+	return func(s *store.Server) { store.WithForwarder(api.NewHTTPForwarder(s, clientTLS))(s) }
 }

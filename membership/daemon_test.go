@@ -11,6 +11,10 @@ import (
 	"time"
 
 	"github.com/dxl-network/dxl/ca"
+	"github.com/dxl-network/dxl/membership/internal/regtest"
+	"github.com/dxl-network/dxl/membership/state"
+	"github.com/dxl-network/dxl/membership/store"
+	"github.com/dxl-network/dxl/membership/store/storetest"
 )
 
 // TestFaultQuorumLossRecoveryPeersJSON follows docs/registry.md's recovery
@@ -18,7 +22,7 @@ import (
 // survivor cannot commit, and after R/raft/peers.json names only it, it
 // starts as a cluster of one with its state kept and commits again.
 func TestFaultQuorumLossRecoveryPeersJSON(t *testing.T) {
-	ctx := ctxT(t, 90*time.Second)
+	ctx := storetest.Context(t, 90*time.Second)
 	work := t.TempDir()
 	dir1 := filepath.Join(work, "r1")
 	r1, _ := initDaemon(t, dir1)
@@ -60,7 +64,7 @@ func TestFaultQuorumLossRecoveryPeersJSON(t *testing.T) {
 	r1.Close()
 
 	peers := fmt.Sprintf(`[{"id": "reg-1", "address": %q, "non_voter": false}]`, raftAddr)
-	if err := os.WriteFile(filepath.Join(dir1, DirRaft, FilePeers), []byte(peers), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir1, DirRaft, store.FilePeers), []byte(peers), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	r1, err = Open(ctx, dir1, []byte(daemonPass), daemonOpts()...)
@@ -68,7 +72,7 @@ func TestFaultQuorumLossRecoveryPeersJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r1.Close() })
-	if _, err := os.Stat(filepath.Join(dir1, DirRaft, FilePeers)); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(dir1, DirRaft, store.FilePeers)); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("peers.json left in place: %v", err)
 	}
 	if _, err := r1.Server().WaitLeader(ctx); err != nil {
@@ -104,9 +108,9 @@ func TestFaultQuorumLossRecoveryPeersJSON(t *testing.T) {
 // the registry lists the TSA and the imported chain, and a second init of
 // the same directory is refused.
 func TestInitImportCAWithTSA(t *testing.T) {
-	ctx := ctxT(t, 60*time.Second)
+	ctx := storetest.Context(t, 60*time.Second)
 	work := t.TempDir()
-	src, err := ca.Init(filepath.Join(work, "ca"), ca.Config{Instance: testInstance, Operator: "GOV/OPERATOR"}, []byte(daemonPass), ca.WithLogger(testLogger()))
+	src, err := ca.Init(filepath.Join(work, "ca"), ca.Config{Instance: regtest.Instance, Operator: "GOV/OPERATOR"}, []byte(daemonPass), ca.WithLogger(regtest.Logger()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +118,7 @@ func TestInitImportCAWithTSA(t *testing.T) {
 	src.Close()
 	api := freePort(t)
 	dir := filepath.Join(work, "r1")
-	in := InitOptions{Instance: testInstance, ServerAddrs: ServerAddrs{ID: "reg-1", RaftAddr: freePort(t), APIAddr: api, APIURL: "https://" + api,
+	in := InitOptions{Instance: regtest.Instance, ServerAddrs: ServerAddrs{ID: "reg-1", RaftAddr: freePort(t), APIAddr: api, APIURL: "https://" + api,
 		DNSNames: []string{"localhost"}}, ImportCA: filepath.Join(work, "ca"), TSA: true, TSAURL: "http://127.0.0.1:8080/"}
 	res, err := InitFirst(ctx, dir, in, []byte(daemonPass), daemonOpts()...)
 	if err != nil {
@@ -126,7 +130,7 @@ func TestInitImportCAWithTSA(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, DirTSA, "tsa.key")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := InitFirst(ctx, dir, in, []byte(daemonPass), daemonOpts()...); !errors.Is(err, ErrBootstrapped) {
+	if _, err := InitFirst(ctx, dir, in, []byte(daemonPass), daemonOpts()...); !errors.Is(err, state.ErrBootstrapped) {
 		t.Fatalf("second init: %v", err)
 	}
 	r, err := Open(ctx, dir, []byte(daemonPass), daemonOpts()...)

@@ -11,20 +11,23 @@ import (
 
 	"github.com/dxl-network/dxl/ca"
 	"github.com/dxl-network/dxl/membership/globalconf"
+	"github.com/dxl-network/dxl/membership/internal/regtest"
+	"github.com/dxl-network/dxl/membership/state"
+	"github.com/dxl-network/dxl/membership/store/storetest"
 )
 
 // TestGlobalConfigFromState admits a member through the registry, builds
 // the global configuration from the state, signs it as the registry does
 // and verifies it as a node does.
 func TestGlobalConfigFromState(t *testing.T) {
-	c := newCluster(t, clusterOpts{n: 1})
-	ctx := ctxT(t, 20*time.Second)
-	leader := c.waitLeader()
-	admitted, pending := newApplicant(t, "000.00.00.H26"), newApplicant(t, "000.00.00.H27")
-	if err := c.admitVia(ctx, leader, admitted, "req-1"); err != nil {
+	c := storetest.NewCluster(t, storetest.Opts{N: 1})
+	ctx := storetest.Context(t, 20*time.Second)
+	leader := c.WaitLeader()
+	admitted, pending := regtest.NewApplicant(t, "000.00.00.H26"), regtest.NewApplicant(t, "000.00.00.H27")
+	if err := c.AdmitVia(ctx, leader, admitted, "req-1"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := leader.Apply(ctx, pending.submit("req-2")); err != nil {
+	if _, err := leader.Apply(ctx, pending.Submit("req-2")); err != nil {
 		t.Fatal(err)
 	}
 
@@ -32,17 +35,17 @@ func TestGlobalConfigFromState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	signer, err := x509.ParseCertificate(c.ca.issue(t, ca.ProfileRegistryConfig, testInstance+"/GOV/OPERATOR", key.Public(), nil))
+	signer, err := x509.ParseCertificate(c.CA.Issue(t, ca.ProfileRegistryConfig, regtest.Instance+"/GOV/OPERATOR", key.Public(), nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	anchor, err := globalconf.NewAnchor(testInstance, c.ca.cert, signer, []string{"https://registry.example.vn:8443"})
+	anchor, err := globalconf.NewAnchor(regtest.Instance, c.CA.Cert, signer, []string{"https://registry.example.vn:8443"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	now := testT0.Add(time.Hour)
-	state := leader.State()
-	doc := state.GlobalConfig(now, []globalconf.RegistryServer{{ID: "r1", URL: "https://registry.example.vn:8443"}})
+	now := regtest.T0.Add(time.Hour)
+	st := leader.State()
+	doc := st.GlobalConfig(now, []globalconf.RegistryServer{{ID: "r1", URL: "https://registry.example.vn:8443"}})
 	signed, err := globalconf.Sign(doc, key, []*x509.Certificate{signer})
 	if err != nil {
 		t.Fatal(err)
@@ -55,24 +58,24 @@ func TestGlobalConfigFromState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Version != state.Version || got.Version == 0 {
-		t.Fatalf("version %d, state %d", got.Version, state.Version)
+	if got.Version != st.Version || got.Version == 0 {
+		t.Fatalf("version %d, state %d", got.Version, st.Version)
 	}
-	if len(got.Members) != 1 || got.Members[0].ID != admitted.member || got.Members[0].Status != globalconf.MemberActive {
+	if len(got.Members) != 1 || got.Members[0].ID != admitted.Member || got.Members[0].Status != globalconf.MemberActive {
 		t.Fatalf("members %+v: want only the admitted one", got.Members)
 	}
-	if len(got.Nodes) != 1 || got.Nodes[0].PeerID != admitted.peerID || got.Nodes[0].Status != globalconf.NodeActive {
+	if len(got.Nodes) != 1 || got.Nodes[0].PeerID != admitted.PeerID || got.Nodes[0].Status != globalconf.NodeActive {
 		t.Fatalf("nodes %+v", got.Nodes)
 	}
-	if node := state.Nodes[admitted.peerID]; got.Nodes[0].CertSerial != node.Cert.Serial {
+	if node := st.Nodes[admitted.PeerID]; got.Nodes[0].CertSerial != node.Cert.Serial {
 		t.Fatalf("node cert serial %s, state %s", got.Nodes[0].CertSerial, node.Cert.Serial)
 	}
-	if !got.ExpiresAt.Equal(now.Add(time.Duration(state.Policy.ConfigValidity))) {
+	if !got.ExpiresAt.Equal(now.Add(time.Duration(st.Policy.ConfigValidity))) {
 		t.Fatalf("expires %v", got.ExpiresAt)
 	}
 
 	// Revoking the member puts its serials in the next version.
-	if _, err := leader.Apply(ctx, &RevokeMember{Header: Header{Actor: "operator"}, Member: admitted.member, Reason: "keyCompromise"}); err != nil {
+	if _, err := leader.Apply(ctx, &state.RevokeMember{Header: state.Header{Actor: "operator"}, Member: admitted.Member, Reason: "keyCompromise"}); err != nil {
 		t.Fatal(err)
 	}
 	next := leader.State().GlobalConfig(now, nil)
@@ -81,7 +84,7 @@ func TestGlobalConfigFromState(t *testing.T) {
 	}
 	// The same state gives the same bytes: any server may sign it.
 	a, _ := doc.Canonical()
-	b, _ := state.GlobalConfig(now, []globalconf.RegistryServer{{ID: "r1", URL: "https://registry.example.vn:8443"}}).Canonical()
+	b, _ := st.GlobalConfig(now, []globalconf.RegistryServer{{ID: "r1", URL: "https://registry.example.vn:8443"}}).Canonical()
 	if string(a) != string(b) {
 		t.Fatal("GlobalConfig is not deterministic")
 	}

@@ -29,6 +29,9 @@ import (
 	"github.com/dxl-network/dxl/internal/fsutil"
 	"github.com/dxl-network/dxl/internal/ident"
 	"github.com/dxl-network/dxl/internal/keystore"
+	"github.com/dxl-network/dxl/membership/api"
+	"github.com/dxl-network/dxl/membership/client"
+	"github.com/dxl-network/dxl/membership/state"
 )
 
 // One-time join tokens let a new registry server join over an
@@ -53,129 +56,6 @@ import (
 // Adding the voter only once the new server runs keeps a quorum: a voter
 // added before it could answer would count against the majority.
 
-// Command types of the join workflow.
-const (
-	CmdCreateJoinToken  CommandType = 20
-	CmdConsumeJoinToken CommandType = 21
-)
-
-func init() {
-	commandTypes[CmdCreateJoinToken] = struct {
-		name string
-		new  func() Command
-	}{"create_join_token", func() Command { return new(CreateJoinToken) }}
-	commandTypes[CmdConsumeJoinToken] = struct {
-		name string
-		new  func() Command
-	}{"consume_join_token", func() Command { return new(ConsumeJoinToken) }}
-}
-
-// Join token limits.
-const (
-	DefaultJoinTokenTTL = time.Hour
-	MaxJoinTokenTTL     = 7 * 24 * time.Hour
-	// joinTokenKeep is how long a used or expired token stays in the state
-	// (so reuse is reported as such) before create_join_token prunes it.
-	joinTokenKeep = 7 * 24 * time.Hour
-	// JoinTokenPrefix starts every join token string.
-	JoinTokenPrefix = "dxljoin1."
-)
-
-// JoinToken is a join token as the replicated state keeps it: never the
-// secret, only its SHA-256.
-type JoinToken struct {
-	SecretSHA256 string     `json:"secret_sha256"`
-	CreatedBy    string     `json:"created_by"`
-	CreatedAt    time.Time  `json:"created_at"`
-	ExpiresAt    time.Time  `json:"expires_at"`
-	UsedBy       string     `json:"used_by,omitempty"` // the server ID that joined with it
-	UsedAt       *time.Time `json:"used_at,omitempty"`
-}
-
-func (t JoinToken) clone() JoinToken {
-	if t.UsedAt != nil {
-		u := *t.UsedAt
-		t.UsedAt = &u
-	}
-	return t
-}
-
-// CreateJoinToken records a new join token (by the SHA-256 of its secret).
-type CreateJoinToken struct {
-	Header
-	SecretSHA256 string    `json:"secret_sha256"`
-	ExpiresAt    time.Time `json:"expires_at"`
-}
-
-// ConsumeJoinToken uses a join token up for server ServerID.
-type ConsumeJoinToken struct {
-	Header
-	SecretSHA256 string `json:"secret_sha256"`
-	ServerID     string `json:"server_id"`
-}
-
-func (*CreateJoinToken) Type() CommandType  { return CmdCreateJoinToken }
-func (*ConsumeJoinToken) Type() CommandType { return CmdConsumeJoinToken }
-
-func (c *CreateJoinToken) prepare(io.Reader) error {
-	if err := checkHex256(c.SecretSHA256); err != nil {
-		return invalid("join token hash: %v", err)
-	}
-	if c.ExpiresAt.IsZero() || !c.ExpiresAt.After(c.Time) || c.ExpiresAt.Sub(c.Time) > MaxJoinTokenTTL {
-		return invalid("join token expiry must be after now and within %s", MaxJoinTokenTTL)
-	}
-	c.ExpiresAt = c.ExpiresAt.UTC()
-	return nil
-}
-
-func (c *ConsumeJoinToken) prepare(io.Reader) error {
-	if err := checkHex256(c.SecretSHA256); err != nil {
-		return fmt.Errorf("%w: malformed secret", ErrJoinTokenUnknown)
-	}
-	if err := ident.CheckPart(c.ServerID); err != nil {
-		return invalid("server ID: %v", err)
-	}
-	return nil
-}
-
-// applyJoin runs the join token commands.
-func (s *State) applyJoin(c Command, now time.Time, actor string) (target, detail string, err error) {
-	switch c := c.(type) {
-	case *CreateJoinToken:
-		if _, ok := s.JoinTokens[c.SecretSHA256]; ok {
-			return "", "", invalid("join token already exists")
-		}
-		for h, t := range s.JoinTokens { // prune: deterministic, by the command's time
-			if now.Sub(t.ExpiresAt) > joinTokenKeep {
-				delete(s.JoinTokens, h)
-			}
-		}
-		if s.JoinTokens == nil {
-			s.JoinTokens = map[string]JoinToken{}
-		}
-		s.JoinTokens[c.SecretSHA256] = JoinToken{SecretSHA256: c.SecretSHA256, CreatedBy: actor, CreatedAt: now, ExpiresAt: c.ExpiresAt}
-		return c.SecretSHA256[:16], "expires " + c.ExpiresAt.Format(time.RFC3339), nil
-	case *ConsumeJoinToken:
-		t, ok := s.JoinTokens[c.SecretSHA256]
-		switch {
-		case !ok:
-			return "", "", ErrJoinTokenUnknown
-		case t.UsedBy != "":
-			return "", "", fmt.Errorf("%w: by %s at %s", ErrJoinTokenUsed, t.UsedBy, t.UsedAt.Format(time.RFC3339))
-		case !now.Before(t.ExpiresAt):
-			return "", "", fmt.Errorf("%w: at %s", ErrJoinTokenExpired, t.ExpiresAt.Format(time.RFC3339))
-		}
-		if _, ok := s.RegistryServers[c.ServerID]; ok {
-			return "", "", fmt.Errorf("%w: registry server %s exists", ErrIllegalTransition, c.ServerID)
-		}
-		at := now
-		t.UsedBy, t.UsedAt = c.ServerID, &at
-		s.JoinTokens[c.SecretSHA256] = t
-		return c.ServerID, "join token " + c.SecretSHA256[:16], nil
-	}
-	return "", "", fmt.Errorf("%w: no handler for %s", ErrBadCommand, c.Type())
-}
-
 // JoinTicket is what a join token string carries.
 type JoinTicket struct {
 	APIURL     string `json:"api_url"`
@@ -186,204 +66,63 @@ type JoinTicket struct {
 // String encodes t as "dxljoin1." + base64url(JSON).
 func (t JoinTicket) String() string {
 	b, _ := json.Marshal(t)
-	return JoinTokenPrefix + base64.RawURLEncoding.EncodeToString(b)
+	return state.JoinTokenPrefix + base64.RawURLEncoding.EncodeToString(b)
 }
 
 // ParseJoinToken decodes a join token string.
 func ParseJoinToken(s string) (JoinTicket, error) {
 	var t JoinTicket
 	s = strings.TrimSpace(s)
-	if !strings.HasPrefix(s, JoinTokenPrefix) || len(s) > 4096 {
-		return t, fmt.Errorf("%w: not a %s… join token", ErrJoinTokenUnknown, JoinTokenPrefix)
+	if !strings.HasPrefix(s, state.JoinTokenPrefix) || len(s) > 4096 {
+		return t, fmt.Errorf("%w: not a %s… join token", state.ErrJoinTokenUnknown, state.JoinTokenPrefix)
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(s, JoinTokenPrefix))
+	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(s, state.JoinTokenPrefix))
 	if err == nil {
 		dec := json.NewDecoder(bytes.NewReader(raw))
 		dec.DisallowUnknownFields()
 		err = dec.Decode(&t)
 	}
 	if err != nil {
-		return t, fmt.Errorf("%w: malformed join token: %v", ErrJoinTokenUnknown, err)
+		return t, fmt.Errorf("%w: malformed join token: %v", state.ErrJoinTokenUnknown, err)
 	}
 	if u, err := url.Parse(t.APIURL); err != nil || u.Scheme != "https" || u.Host == "" {
-		return t, fmt.Errorf("%w: join token API URL %q is not https", ErrJoinTokenUnknown, t.APIURL)
+		return t, fmt.Errorf("%w: join token API URL %q is not https", state.ErrJoinTokenUnknown, t.APIURL)
 	}
-	if checkHex256(t.RootSHA256) != nil || checkHex256(t.Secret) != nil {
-		return t, fmt.Errorf("%w: join token root pin or secret malformed", ErrJoinTokenUnknown)
+	if state.CheckHex256(t.RootSHA256) != nil || state.CheckHex256(t.Secret) != nil {
+		return t, fmt.Errorf("%w: join token root pin or secret malformed", state.ErrJoinTokenUnknown)
 	}
 	return t, nil
 }
 
 // ---- server side ----
 
-// JoinRequest is the body of POST /v1/join.
-type JoinRequest struct {
-	Secret   string   `json:"secret"`
-	ID       string   `json:"id"`
-	RaftAddr string   `json:"raft_addr"` // advertised host:port of its Raft transport
-	APIURL   string   `json:"api_url"`
-	DNSNames []string `json:"dns_names,omitempty"`
-	IPs      []string `json:"ip_addresses,omitempty"`
-	CSR      string   `json:"csr"` // PEM, the server's TLS key
-}
-
-// JoinResponse carries what a joining server needs. The private keys are
-// PKCS#8 PEM in clear: the channel is TLS to a root the token pinned, and
-// the joiner seals them with its own passphrase at once.
-type JoinResponse struct {
-	Instance          string          `json:"instance"`
-	ServerCert        string          `json:"server_cert_pem"` // leaf, intermediate, root
-	CARoot            string          `json:"ca_root_pem"`
-	CAIntermediate    string          `json:"ca_intermediate_pem"`
-	CAIntermediateKey string          `json:"ca_intermediate_key_pem"`
-	CAConfig          json.RawMessage `json:"ca_config"` // ca.json
-	ConfigKey         string          `json:"config_key_pem"`
-	ConfigChain       string          `json:"config_chain_pem"` // signer, intermediate
-	Anchor            json.RawMessage `json:"anchor"`
-	Index             uint64          `json:"index"`
-}
-
-// AddVoterRequest is the body of POST /internal/v1/add-voter.
-type AddVoterRequest struct {
-	ID       string `json:"id"`
-	RaftAddr string `json:"raft_addr"`
-}
-
-// Paths of the join workflow.
-const (
-	JoinPath       = "/v1/join"
-	JoinTokensPath = "/v1/admin/join-tokens"
-	AddVoterPath   = "/internal/v1/add-voter"
-)
-
-// routes adds the join workflow and cluster operations to mux; everything
-// else goes to the API.
-func (r *Registry) routes(mux *http.ServeMux) {
-	a := r.api
-	mux.HandleFunc("POST "+JoinTokensPath, func(w http.ResponseWriter, req *http.Request) {
-		a.ServeHTTPWith(w, req, a.auth(RoleAdmin, r.mintToken))
-	})
-	mux.HandleFunc("POST "+JoinPath, func(w http.ResponseWriter, req *http.Request) { a.ServeHTTPWith(w, req, r.join) })
-	mux.HandleFunc("POST "+AddVoterPath, func(w http.ResponseWriter, req *http.Request) { a.ServeHTTPWith(w, req, r.addVoter) })
-	mux.HandleFunc("POST /v1/admin/registry-servers/{id}/remove", func(w http.ResponseWriter, req *http.Request) {
-		a.ServeHTTPWith(w, req, a.auth(RoleAdmin, r.removeServer))
-	})
-	mux.Handle("/", a)
-}
-
-// ServeHTTPWith serves r with h and the API's common headers.
-func (a *API) ServeHTTPWith(w http.ResponseWriter, r *http.Request, h http.HandlerFunc) {
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	h(w, r)
-}
-
-// MintJoinTokenResponse is the answer of POST /v1/admin/join-tokens.
-type MintJoinTokenResponse struct {
-	Token     string    `json:"token"`
-	ExpiresAt time.Time `json:"expires_at"`
-	APIURL    string    `json:"api_url"`
-	Index     uint64    `json:"index"`
-}
-
 // CreateJoinToken mints a join token valid for ttl (0: DefaultJoinTokenTTL)
 // pointing at this server, and commits its hash.
-func (r *Registry) CreateJoinToken(ctx context.Context, actor string, ttl time.Duration) (MintJoinTokenResponse, error) {
+func (r *Registry) CreateJoinToken(ctx context.Context, actor string, ttl time.Duration) (client.MintJoinTokenResponse, error) {
 	if ttl == 0 {
-		ttl = DefaultJoinTokenTTL
+		ttl = state.DefaultJoinTokenTTL
 	}
 	secret, hash, err := r.srv.NewOperatorToken() // 256 random bits, hex
 	if err != nil {
-		return MintJoinTokenResponse{}, err
+		return client.MintJoinTokenResponse{}, err
 	}
-	now := r.srv.now().UTC()
-	cmd := &CreateJoinToken{Header: Header{Actor: actor, Time: now}, SecretSHA256: hash, ExpiresAt: now.Add(ttl)}
+	now := r.srv.Now().UTC()
+	cmd := &state.CreateJoinToken{Header: state.Header{Actor: actor, Time: now}, SecretSHA256: hash, ExpiresAt: now.Add(ttl)}
 	res, err := r.srv.Apply(ctx, cmd)
 	if err != nil {
-		return MintJoinTokenResponse{}, err
+		return client.MintJoinTokenResponse{}, err
 	}
 	// The joiner comes back to this server: have the token applied here.
 	wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	_ = r.srv.fsm.waitApplied(wctx, res.Index)
+	_ = r.srv.WaitApplied(wctx, res.Index)
 	cancel()
 	t := JoinTicket{APIURL: r.URL(), RootSHA256: ca.Fingerprint(r.root), Secret: secret}
-	return MintJoinTokenResponse{Token: t.String(), ExpiresAt: cmd.ExpiresAt, APIURL: t.APIURL, Index: res.Index}, nil
+	return client.MintJoinTokenResponse{Token: t.String(), ExpiresAt: cmd.ExpiresAt, APIURL: t.APIURL, Index: res.Index}, nil
 }
 
-func (r *Registry) mintToken(w http.ResponseWriter, req *http.Request, op Operator) {
-	var b struct {
-		TTL string `json:"ttl"`
-	}
-	if req.ContentLength != 0 {
-		if err := decode(w, req, MaxAdminBody, &b); err != nil {
-			writeErr(w, err)
-			return
-		}
-	}
-	var ttl time.Duration
-	if b.TTL != "" {
-		var err error
-		if ttl, err = time.ParseDuration(b.TTL); err != nil || ttl <= 0 {
-			writeErr(w, invalid("ttl %q: want a positive Go duration such as 1h", b.TTL))
-			return
-		}
-	}
-	out, err := r.CreateJoinToken(req.Context(), op.Name, ttl)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, out)
-}
-
-// checkJoinRequest validates everything it can before the token is used.
-func checkJoinRequest(b *JoinRequest) (*x509.CertificateRequest, []net.IP, error) {
-	if err := ident.CheckPart(b.ID); err != nil {
-		return nil, nil, invalid("server ID: %v", err)
-	}
-	if host, port, err := net.SplitHostPort(b.RaftAddr); err != nil || host == "" || port == "" || port == "0" {
-		return nil, nil, invalid("raft address %q: want host:port", b.RaftAddr)
-	}
-	if u, err := url.Parse(b.APIURL); err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || len(b.APIURL) > 512 {
-		return nil, nil, invalid("API URL %q: want https://host[:port]", b.APIURL)
-	}
-	var ips []net.IP
-	for _, s := range b.IPs {
-		ip := net.ParseIP(s)
-		if ip == nil {
-			return nil, nil, invalid("IP address %q", s)
-		}
-		ips = append(ips, ip)
-	}
-	csr, err := ca.ParseCSR([]byte(b.CSR))
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", ErrBadCSR, err)
-	}
-	return csr, ips, nil
-}
-
-func (r *Registry) join(w http.ResponseWriter, req *http.Request) {
-	var b JoinRequest
-	if err := decode(w, req, MaxAdminBody, &b); err != nil {
-		writeErr(w, err)
-		return
-	}
-	csr, ips, err := checkJoinRequest(&b)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	out, err := r.admit(req.Context(), &b, csr, ips)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, out)
-}
-
-// admit consumes the token, issues the server's certificate, records the
+// Admit consumes the token, issues the server's certificate, records the
 // server and gathers the material it needs.
-func (r *Registry) admit(ctx context.Context, b *JoinRequest, csr *x509.CertificateRequest, ips []net.IP) (*JoinResponse, error) {
+func (r *Registry) Admit(ctx context.Context, b *client.JoinRequest, csr *x509.CertificateRequest, ips []net.IP) (*client.JoinResponse, error) {
 	sum := sha256.Sum256([]byte(strings.TrimSpace(b.Secret)))
 	hash := hex.EncodeToString(sum[:])
 	// A secret this server has never seen (after applying what it knows to
@@ -391,14 +130,14 @@ func (r *Registry) admit(ctx context.Context, b *JoinRequest, csr *x509.Certific
 	// cluster nothing. Known tokens are decided by Apply, on the leader's
 	// order of events.
 	wctx, cancel := context.WithTimeout(ctx, time.Second)
-	_ = r.srv.fsm.waitApplied(wctx, r.srv.raft.CommitIndex())
+	_ = r.srv.WaitCommitted(wctx)
 	cancel()
 	var known bool
-	r.srv.fsm.read(func(st *State) { _, known = st.JoinTokens[hash] })
+	r.srv.Read(func(st *state.State) { _, known = st.JoinTokens[hash] })
 	if !known {
-		return nil, ErrJoinTokenUnknown
+		return nil, state.ErrJoinTokenUnknown
 	}
-	if _, err := r.srv.Apply(ctx, &ConsumeJoinToken{Header: Header{Actor: "join:" + b.ID},
+	if _, err := r.srv.Apply(ctx, &state.ConsumeJoinToken{Header: state.Header{Actor: "join:" + b.ID},
 		SecretSHA256: hash, ServerID: b.ID}); err != nil {
 		return nil, err
 	}
@@ -406,9 +145,9 @@ func (r *Registry) admit(ctx context.Context, b *JoinRequest, csr *x509.Certific
 	iss, err := r.ca.Issue(ctx, ca.IssueRequest{CSR: csr.Raw, Profile: ca.ProfileRegistryServer, CommonName: b.ID,
 		DNSNames: b.DNSNames, IPs: ips})
 	if err != nil {
-		return nil, caError(err)
+		return nil, state.CAError(err)
 	}
-	res, err := r.srv.Apply(ctx, &SetRegistryServer{Header: Header{Actor: "join:" + b.ID}, ID: b.ID, URL: b.APIURL,
+	res, err := r.srv.Apply(ctx, &state.SetRegistryServer{Header: state.Header{Actor: "join:" + b.ID}, ID: b.ID, URL: b.APIURL,
 		CertSHA256: iss.Fingerprint, CertSerial: iss.Serial})
 	if err != nil {
 		return nil, err
@@ -426,7 +165,7 @@ func (r *Registry) admit(ctx context.Context, b *JoinRequest, csr *x509.Certific
 		return nil, err
 	}
 	r.log.Info("registry server admitted with a join token", "joiner_id", b.ID, "api_url", b.APIURL, "serial", iss.Serial)
-	return &JoinResponse{
+	return &client.JoinResponse{
 		Instance:   r.file.Instance,
 		ServerCert: string(ca.PEMChain(iss.Chain...)), CARoot: string(ca.PEMChain(r.root)),
 		CAIntermediate: string(ca.PEMChain(r.inter)), CAIntermediateKey: string(interKey), CAConfig: r.caConfig,
@@ -434,116 +173,26 @@ func (r *Registry) admit(ctx context.Context, b *JoinRequest, csr *x509.Certific
 	}, nil
 }
 
-// serverCertOf returns the verified client certificate of req if it is the
-// one the state records for a registry server, and that server's ID.
-func (r *Registry) serverCertOf(req *http.Request) (string, error) {
-	if req.TLS == nil || len(req.TLS.VerifiedChains) == 0 || len(req.TLS.PeerCertificates) == 0 {
-		return "", fmt.Errorf("%w: a registry server certificate (mutual TLS) is required", ErrUnauthenticated)
-	}
-	fp := ca.Fingerprint(req.TLS.PeerCertificates[0])
-	id := ""
-	r.srv.fsm.read(func(st *State) {
-		for sid, rs := range st.RegistryServers {
-			if subtle.ConstantTimeCompare([]byte(rs.CertSHA256), []byte(fp)) == 1 {
-				id = sid
-			}
-		}
-	})
-	if id == "" {
-		return "", fmt.Errorf("%w: certificate %s is not a registry server's", ErrForbidden, fp)
-	}
-	return id, nil
-}
-
-// leaderURL returns the API URL of the leader this server knows.
-func (r *Registry) leaderURL() string {
-	id, _ := r.srv.Leader()
-	var u string
-	r.srv.fsm.read(func(st *State) { u = st.RegistryServers[id].URL })
-	return u
-}
-
-// writeNotLeader answers 503 not_leader with the leader's API URL, so the
-// caller can retry there.
-func (r *Registry) writeNotLeader(w http.ResponseWriter, err error) {
-	var body struct {
-		apiErrorBody
-		LeaderURL string `json:"leader_url,omitempty"`
-	}
-	body.Error.Code, body.Error.Message, body.LeaderURL = "not_leader", err.Error(), r.leaderURL()
-	w.Header().Set("Retry-After", "1")
-	writeJSON(w, http.StatusServiceUnavailable, body)
-}
-
-func (r *Registry) addVoter(w http.ResponseWriter, req *http.Request) {
-	id, err := r.serverCertOf(req)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	var b AddVoterRequest
-	if err := decode(w, req, MaxAdminBody, &b); err != nil {
-		writeErr(w, err)
-		return
-	}
-	if b.ID != id {
-		writeErr(w, fmt.Errorf("%w: certificate belongs to %s, not %s", ErrForbidden, id, b.ID))
-		return
-	}
-	if host, port, err := net.SplitHostPort(b.RaftAddr); err != nil || host == "" || port == "" {
-		writeErr(w, invalid("raft address %q", b.RaftAddr))
-		return
-	}
-	if err := r.srv.AddVoter(req.Context(), b.ID, b.RaftAddr); err != nil {
-		if errors.Is(err, ErrNotLeader) {
-			r.writeNotLeader(w, err)
-			return
-		}
-		writeErr(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"id": b.ID, "raft_addr": b.RaftAddr})
-}
-
-// RemoveServerResponse is the answer of a server removal.
-type RemoveServerResponse struct {
-	ID    string `json:"id"`
-	Index uint64 `json:"index"`
-}
-
 // RemoveServer takes server id out of the Raft configuration and forgets
-// its registry-server record. Leader only (*NotLeaderError elsewhere).
-func (r *Registry) RemoveServer(ctx context.Context, actor, id string) (RemoveServerResponse, error) {
+// its registry-server record; a follower forwards both to the leader.
+func (r *Registry) RemoveServer(ctx context.Context, actor, id string) (client.RemoveServerResponse, error) {
 	if err := ident.CheckPart(id); err != nil {
-		return RemoveServerResponse{}, invalid("server ID: %v", err)
+		return client.RemoveServerResponse{}, state.Invalidf("server ID: %v", err)
 	}
 	if err := r.srv.RemoveServer(ctx, id); err != nil {
-		return RemoveServerResponse{}, err
+		return client.RemoveServerResponse{}, err
 	}
 	var known bool
-	r.srv.fsm.read(func(st *State) { _, known = st.RegistryServers[id] })
-	out := RemoveServerResponse{ID: id}
+	r.srv.Read(func(st *state.State) { _, known = st.RegistryServers[id] })
+	out := client.RemoveServerResponse{ID: id}
 	if known {
-		res, err := r.srv.Apply(ctx, &SetRegistryServer{Header: Header{Actor: actor}, ID: id, Delete: true})
+		res, err := r.srv.Apply(ctx, &state.SetRegistryServer{Header: state.Header{Actor: actor}, ID: id, Delete: true})
 		if err != nil {
 			return out, err
 		}
 		out.Index = res.Index
 	}
 	return out, nil
-}
-
-func (r *Registry) removeServer(w http.ResponseWriter, req *http.Request, op Operator) {
-	out, err := r.RemoveServer(req.Context(), op.Name, req.PathValue("id"))
-	if err != nil {
-		if errors.Is(err, ErrNotLeader) {
-			r.writeNotLeader(w, err)
-			return
-		}
-		writeErr(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, out)
 }
 
 // ---- joiner side ----
@@ -584,9 +233,8 @@ func PinnedRootTLS(rootSHA256 string) *tls.Config {
 var errRemote = errors.New("membership: remote error")
 
 // postJSON POSTs in to url and decodes a 2xx answer into out; an error
-// answer becomes the sentinel of its code (with a *LeaderHint when the
-// server named the leader).
-func postJSON(ctx context.Context, client *http.Client, url, bearer string, in, out any) error {
+// answer becomes the sentinel of its code.
+func postJSON(ctx context.Context, hc *http.Client, url, bearer string, in, out any) error {
 	body, err := json.Marshal(in)
 	if err != nil {
 		return err
@@ -599,14 +247,14 @@ func postJSON(ctx context.Context, client *http.Client, url, bearer string, in, 
 	if bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+bearer)
 	}
-	resp, err := client.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrTimeout, url, err)
+		return fmt.Errorf("%w: %s: %v", state.ErrTimeout, url, err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
 	if err != nil {
-		return fmt.Errorf("%w: reading the answer of %s: %v", ErrIndeterminate, url, err)
+		return fmt.Errorf("%w: reading the answer of %s: %v", state.ErrIndeterminate, url, err)
 	}
 	if resp.StatusCode/100 == 2 {
 		if out == nil {
@@ -614,45 +262,13 @@ func postJSON(ctx context.Context, client *http.Client, url, bearer string, in, 
 		}
 		return json.Unmarshal(raw, out)
 	}
-	var e struct {
-		apiErrorBody
-		LeaderURL string `json:"leader_url"`
-	}
+	var e client.ErrorBody
 	if json.Unmarshal(raw, &e) != nil || e.Error.Code == "" {
 		return fmt.Errorf("%w: %s answered %s", errRemote, url, resp.Status)
 	}
-	err = remoteError(e.Error.Code, e.Error.Message)
-	if e.Error.Code == "not_leader" {
-		return &LeaderHint{URL: e.LeaderURL, Err: &NotLeaderError{}}
-	}
-	if errors.Is(err, ErrIndeterminate) && ErrorForCode(e.Error.Code) == nil {
+	err = api.RemoteError(e.Error.Code, e.Error.Message)
+	if errors.Is(err, state.ErrIndeterminate) && state.ErrorForCode(e.Error.Code) == nil {
 		return fmt.Errorf("%w: %s: %s", errRemote, e.Error.Code, e.Error.Message)
-	}
-	return err
-}
-
-// LeaderHint is a not-leader answer naming the leader's API URL.
-type LeaderHint struct {
-	URL string
-	Err error
-}
-
-func (h *LeaderHint) Error() string {
-	if h.URL == "" {
-		return h.Err.Error()
-	}
-	return h.Err.Error() + " (leader at " + h.URL + ")"
-}
-
-func (h *LeaderHint) Unwrap() error { return h.Err }
-
-// PostToLeader POSTs to base+path and, when the server answers that it is
-// not the leader and names one, once more to the leader.
-func PostToLeader(ctx context.Context, client *http.Client, base, path, bearer string, in, out any) error {
-	err := postJSON(ctx, client, strings.TrimRight(base, "/")+path, bearer, in, out)
-	var h *LeaderHint
-	if errors.As(err, &h) && h.URL != "" && h.URL != strings.TrimRight(base, "/") {
-		err = postJSON(ctx, client, h.URL+path, bearer, in, out)
 	}
 	return err
 }
@@ -703,37 +319,22 @@ type JoinResult struct {
 // voter. Nothing is written when the server refuses the token.
 func JoinCluster(ctx context.Context, dir string, in JoinOptions, passphrase []byte) (*JoinResult, error) {
 	if len(passphrase) == 0 {
-		return nil, fmt.Errorf("%w: empty passphrase", ErrBadConfig)
+		return nil, fmt.Errorf("%w: empty passphrase", state.ErrBadConfig)
 	}
 	t, err := ParseJoinToken(in.Token)
 	if err != nil {
 		return nil, err
 	}
 	if _, err := os.Stat(filepath.Join(dir, FileRegistry)); err == nil {
-		return nil, fmt.Errorf("%w: %s already holds a registry server", ErrBootstrapped, dir)
+		return nil, fmt.Errorf("%w: %s already holds a registry server", state.ErrBootstrapped, dir)
 	}
 	file := &RegistryFile{Format: 1, ID: in.ID, Instance: "pending", RaftListen: in.RaftAddr, RaftAdvertise: in.RaftAdvertise,
 		APIListen: in.APIAddr, APIURLs: []string{strings.TrimRight(in.APIURL, "/")}, JoinURL: strings.TrimRight(t.APIURL, "/")}
 	if err := file.validate(); err != nil {
 		return nil, err
 	}
-	key, err := keystore.GenerateKey()
+	key, resp, err := askToJoin(ctx, t, in, file)
 	if err != nil {
-		return nil, err
-	}
-	csr, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: in.ID}}, key)
-	if err != nil {
-		return nil, err
-	}
-	req := JoinRequest{Secret: t.Secret, ID: in.ID, RaftAddr: file.raftAdvertise(), APIURL: file.APIURLs[0], DNSNames: in.DNSNames,
-		CSR: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csr}))}
-	for _, ip := range in.IPs {
-		req.IPs = append(req.IPs, ip.String())
-	}
-	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: PinnedRootTLS(t.RootSHA256)}}
-	defer client.CloseIdleConnections()
-	var resp JoinResponse
-	if err := postJSON(ctx, client, file.JoinURL+JoinPath, "", req, &resp); err != nil {
 		return nil, err
 	}
 	chain, err := parsePEMCerts([]byte(resp.ServerCert), "server certificate")
@@ -741,22 +342,57 @@ func JoinCluster(ctx context.Context, dir string, in JoinOptions, passphrase []b
 		return nil, err
 	}
 	if len(chain) < 3 || ca.Fingerprint(chain[len(chain)-1]) != t.RootSHA256 || !chain[0].PublicKey.(interface{ Equal(crypto.PublicKey) bool }).Equal(key.Public()) {
-		return nil, fmt.Errorf("%w: the server returned a certificate for another key or root", ErrBadCertificate)
+		return nil, fmt.Errorf("%w: the server returned a certificate for another key or root", state.ErrBadCertificate)
 	}
+	if err := writeJoinMaterial(dir, key, resp, file, passphrase); err != nil {
+		return nil, err
+	}
+	return &JoinResult{Dir: dir, ID: in.ID, Instance: resp.Instance, JoinURL: file.JoinURL, RootSHA256: t.RootSHA256,
+		ServerSerial: ca.SerialHex(chain[0].SerialNumber), Index: resp.Index}, nil
+}
+
+// askToJoin makes the server's key and POSTs the join request to the
+// server the token names, over TLS pinned to the token's root.
+func askToJoin(ctx context.Context, t JoinTicket, in JoinOptions, file *RegistryFile) (crypto.Signer, *client.JoinResponse, error) {
+	key, err := keystore.GenerateKey()
+	if err != nil {
+		return nil, nil, err
+	}
+	csr, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: in.ID}}, key)
+	if err != nil {
+		return nil, nil, err
+	}
+	req := client.JoinRequest{Secret: t.Secret, ID: in.ID, RaftAddr: file.raftAdvertise(), APIURL: file.APIURLs[0], DNSNames: in.DNSNames,
+		CSR: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csr}))}
+	for _, ip := range in.IPs {
+		req.IPs = append(req.IPs, ip.String())
+	}
+	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: PinnedRootTLS(t.RootSHA256)}}
+	defer hc.CloseIdleConnections()
+	var resp client.JoinResponse
+	if err := postJSON(ctx, hc, file.JoinURL+client.JoinPath, "", req, &resp); err != nil {
+		return nil, nil, err
+	}
+	return key, &resp, nil
+}
+
+// writeJoinMaterial writes what the join answer carries: keys,
+// certificates, the CA copy, the anchor and, last, registry.json.
+func writeJoinMaterial(dir string, key crypto.Signer, resp *client.JoinResponse, file *RegistryFile, passphrase []byte) error {
 	interKey, err := parsePKCS8(resp.CAIntermediateKey)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	cfgKey, err := parsePKCS8(resp.ConfigKey)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	file.Instance = resp.Instance
 	if err := file.validate(); err != nil {
-		return nil, err
+		return err
 	}
 	if err := os.MkdirAll(filepath.Join(dir, DirCA), 0o700); err != nil {
-		return nil, fmt.Errorf("membership: %w", err)
+		return fmt.Errorf("membership: %w", err)
 	}
 	caDir := filepath.Join(dir, DirCA)
 	steps := []func() error{
@@ -781,25 +417,24 @@ func JoinCluster(ctx context.Context, dir string, in JoinOptions, passphrase []b
 	}
 	for _, s := range steps {
 		if err := s(); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return &JoinResult{Dir: dir, ID: in.ID, Instance: resp.Instance, JoinURL: file.JoinURL, RootSHA256: t.RootSHA256,
-		ServerSerial: ca.SerialHex(chain[0].SerialNumber), Index: resp.Index}, nil
+	return nil
 }
 
 func parsePKCS8(p string) (crypto.Signer, error) {
 	b, _ := pem.Decode([]byte(p))
 	if b == nil || b.Type != "PRIVATE KEY" {
-		return nil, fmt.Errorf("%w: the server returned no PKCS#8 key", ErrBadConfig)
+		return nil, fmt.Errorf("%w: the server returned no PKCS#8 key", state.ErrBadConfig)
 	}
 	k, err := x509.ParsePKCS8PrivateKey(b.Bytes)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadConfig, err)
+		return nil, fmt.Errorf("%w: %v", state.ErrBadConfig, err)
 	}
 	s, ok := k.(crypto.Signer)
 	if !ok {
-		return nil, fmt.Errorf("%w: %T is not a signing key", ErrBadConfig, k)
+		return nil, fmt.Errorf("%w: %T is not a signing key", state.ErrBadConfig, k)
 	}
 	return s, nil
 }

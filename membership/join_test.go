@@ -14,6 +14,10 @@ import (
 	"time"
 
 	"github.com/dxl-network/dxl/ca"
+	"github.com/dxl-network/dxl/membership/internal/regtest"
+	"github.com/dxl-network/dxl/membership/state"
+	"github.com/dxl-network/dxl/membership/store"
+	"github.com/dxl-network/dxl/membership/store/storetest"
 )
 
 const daemonPass = "daemon test passphrase"
@@ -28,21 +32,21 @@ func freePort(t testing.TB) string {
 	return ln.Addr().String()
 }
 
-func fastRaft(c *Config) {
+func fastRaft(c *store.Config) {
 	c.NoSync = true
 	c.HeartbeatTimeout, c.ElectionTimeout, c.LeaderLeaseTimeout = 300*time.Millisecond, 300*time.Millisecond, 150*time.Millisecond
 }
 
 func daemonOpts() []RegistryOption {
-	return []RegistryOption{WithRegistryLogger(testLogger()), WithRaftConfig(fastRaft)}
+	return []RegistryOption{WithRegistryLogger(regtest.Logger()), WithRaftConfig(fastRaft)}
 }
 
 // initDaemon creates and starts the first server of a cluster.
 func initDaemon(t *testing.T, dir string) (*Registry, *InitResult) {
 	t.Helper()
-	ctx := ctxT(t, 60*time.Second)
+	ctx := storetest.Context(t, 60*time.Second)
 	api := freePort(t)
-	res, err := InitFirst(ctx, dir, InitOptions{Instance: testInstance, ServerAddrs: ServerAddrs{ID: "reg-1", RaftAddr: freePort(t), APIAddr: api,
+	res, err := InitFirst(ctx, dir, InitOptions{Instance: regtest.Instance, ServerAddrs: ServerAddrs{ID: "reg-1", RaftAddr: freePort(t), APIAddr: api,
 		APIURL: "https://" + api, IPs: []net.IP{net.ParseIP("127.0.0.1")}}, Operator: "GOV/OPERATOR"}, []byte(daemonPass), daemonOpts()...)
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +70,7 @@ func joinOpts(token, id string) JoinOptions {
 // expired token are refused with their errors; the registry's state does
 // not change and the joiner's directory gets no registry.json.
 func TestJoinTokenRefusals(t *testing.T) {
-	ctx := ctxT(t, 60*time.Second)
+	ctx := storetest.Context(t, 60*time.Second)
 	work := t.TempDir()
 	r, _ := initDaemon(t, filepath.Join(work, "r1"))
 	s := r.Server()
@@ -99,12 +103,12 @@ func TestJoinTokenRefusals(t *testing.T) {
 	}
 	wrong := ticket
 	wrong.Secret = strings.Repeat("ab", 32)
-	refused("wrong-secret", wrong.String(), ErrJoinTokenUnknown)
+	refused("wrong-secret", wrong.String(), state.ErrJoinTokenUnknown)
 	pin := ticket
 	pin.RootSHA256 = strings.Repeat("00", 32)
 	refused("wrong-root", pin.String(), nil)
-	refused("garbage", "dxljoin1.not-base64!", ErrJoinTokenUnknown)
-	if _, err := ParseJoinToken(JoinTicket{APIURL: "http://x", RootSHA256: ticket.RootSHA256, Secret: ticket.Secret}.String()); !errors.Is(err, ErrJoinTokenUnknown) {
+	refused("garbage", "dxljoin1.not-base64!", state.ErrJoinTokenUnknown)
+	if _, err := ParseJoinToken(JoinTicket{APIURL: "http://x", RootSHA256: ticket.RootSHA256, Secret: ticket.Secret}.String()); !errors.Is(err, state.ErrJoinTokenUnknown) {
 		t.Fatalf("plain http token: %v", err)
 	}
 
@@ -113,13 +117,13 @@ func TestJoinTokenRefusals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Instance != testInstance || res.JoinURL != r.URL() {
+	if res.Instance != regtest.Instance || res.JoinURL != r.URL() {
 		t.Fatalf("join result %+v", res)
 	}
 	if rs := s.State().RegistryServers["reg-2"]; rs.URL != "https://127.0.0.1:2" {
 		t.Fatalf("reg-2 not recorded: %+v", rs)
 	}
-	refused("reused", tok.Token, ErrJoinTokenUsed)
+	refused("reused", tok.Token, state.ErrJoinTokenUsed)
 
 	short, err := r.CreateJoinToken(ctx, "admin", 50*time.Millisecond)
 	if err != nil {
@@ -128,7 +132,7 @@ func TestJoinTokenRefusals(t *testing.T) {
 	for time.Now().Before(short.ExpiresAt.Add(10 * time.Millisecond)) {
 		time.Sleep(10 * time.Millisecond) // wall-clock expiry is what is tested
 	}
-	refused("expired", short.Token, ErrJoinTokenExpired)
+	refused("expired", short.Token, state.ErrJoinTokenExpired)
 
 	// A server ID already taken is refused as well, and spends nothing.
 	tok3, err := r.CreateJoinToken(ctx, "admin", time.Hour)
@@ -136,7 +140,7 @@ func TestJoinTokenRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := s.Version()
-	if _, err := JoinCluster(ctx, filepath.Join(work, "dup"), joinOpts(tok3.Token, "reg-1"), []byte(daemonPass)); !errors.Is(err, ErrIllegalTransition) {
+	if _, err := JoinCluster(ctx, filepath.Join(work, "dup"), joinOpts(tok3.Token, "reg-1"), []byte(daemonPass)); !errors.Is(err, state.ErrIllegalTransition) {
 		t.Fatalf("duplicate ID: %v", err)
 	}
 	if s.Version() != before {
@@ -147,38 +151,38 @@ func TestJoinTokenRefusals(t *testing.T) {
 // TestJoinTokenApply checks the commands on the state directly, with
 // explicit times: expiry, reuse, unknown, and no change on refusal.
 func TestJoinTokenApply(t *testing.T) {
-	st := NewState()
+	st := state.NewState()
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	idx := uint64(1)
-	apply := func(c Command, at time.Time) error {
-		c.header().Actor, c.header().Time = "t", at
-		if c.Type() != CmdInitInstance { // its prepare wants real certificates
-			if err := c.prepare(nil); err != nil {
+	apply := func(c state.Command, at time.Time) error {
+		c.CommandHeader().Actor, c.CommandHeader().Time = "t", at
+		if c.Type() != state.CmdInitInstance { // its prepare wants real certificates
+			if err := c.Prepare(nil); err != nil {
 				return err
 			}
 		}
 		idx++
-		_, err := st.apply(idx, c)
+		_, err := st.Apply(idx, c)
 		return err
 	}
-	if err := apply(&InitInstance{Instance: testInstance, CAChain: [][]byte{{1}}}, t0); err != nil {
+	if err := apply(&state.InitInstance{Instance: regtest.Instance, CAChain: [][]byte{{1}}}, t0); err != nil {
 		t.Fatal(err)
 	}
 	h := strings.Repeat("1", 64)
-	if err := apply(&CreateJoinToken{SecretSHA256: h, ExpiresAt: t0.Add(time.Hour)}, t0); err != nil {
+	if err := apply(&state.CreateJoinToken{SecretSHA256: h, ExpiresAt: t0.Add(time.Hour)}, t0); err != nil {
 		t.Fatal(err)
 	}
 	enc := func() string { b, _ := st.Encode(); return string(b) }
 	cases := []struct {
 		name string
-		cmd  Command
+		cmd  state.Command
 		at   time.Time
 		want error
 	}{
-		{"unknown", &ConsumeJoinToken{SecretSHA256: strings.Repeat("2", 64), ServerID: "r2"}, t0, ErrJoinTokenUnknown},
-		{"expired", &ConsumeJoinToken{SecretSHA256: h, ServerID: "r2"}, t0.Add(time.Hour), ErrJoinTokenExpired},
-		{"too long", &CreateJoinToken{SecretSHA256: strings.Repeat("3", 64), ExpiresAt: t0.Add(MaxJoinTokenTTL + time.Second)}, t0, ErrInvalidArgument},
-		{"past", &CreateJoinToken{SecretSHA256: strings.Repeat("3", 64), ExpiresAt: t0}, t0, ErrInvalidArgument},
+		{"unknown", &state.ConsumeJoinToken{SecretSHA256: strings.Repeat("2", 64), ServerID: "r2"}, t0, state.ErrJoinTokenUnknown},
+		{"expired", &state.ConsumeJoinToken{SecretSHA256: h, ServerID: "r2"}, t0.Add(time.Hour), state.ErrJoinTokenExpired},
+		{"too long", &state.CreateJoinToken{SecretSHA256: strings.Repeat("3", 64), ExpiresAt: t0.Add(state.MaxJoinTokenTTL + time.Second)}, t0, state.ErrInvalidArgument},
+		{"past", &state.CreateJoinToken{SecretSHA256: strings.Repeat("3", 64), ExpiresAt: t0}, t0, state.ErrInvalidArgument},
 	}
 	for _, c := range cases {
 		before := enc()
@@ -189,11 +193,11 @@ func TestJoinTokenApply(t *testing.T) {
 			t.Fatalf("%s changed the state", c.name)
 		}
 	}
-	if err := apply(&ConsumeJoinToken{SecretSHA256: h, ServerID: "r2"}, t0.Add(time.Minute)); err != nil {
+	if err := apply(&state.ConsumeJoinToken{SecretSHA256: h, ServerID: "r2"}, t0.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	before := enc()
-	if err := apply(&ConsumeJoinToken{SecretSHA256: h, ServerID: "r3"}, t0.Add(2*time.Minute)); !errors.Is(err, ErrJoinTokenUsed) {
+	if err := apply(&state.ConsumeJoinToken{SecretSHA256: h, ServerID: "r3"}, t0.Add(2*time.Minute)); !errors.Is(err, state.ErrJoinTokenUsed) {
 		t.Fatalf("reuse: %v", err)
 	}
 	if enc() != before {
@@ -203,7 +207,7 @@ func TestJoinTokenApply(t *testing.T) {
 		t.Fatalf("token record %+v", tk)
 	}
 	// Old tokens are pruned when a new one is created.
-	if err := apply(&CreateJoinToken{SecretSHA256: strings.Repeat("4", 64), ExpiresAt: t0.Add(9 * 24 * time.Hour)}, t0.Add(8*24*time.Hour+2*time.Hour)); err != nil {
+	if err := apply(&state.CreateJoinToken{SecretSHA256: strings.Repeat("4", 64), ExpiresAt: t0.Add(9 * 24 * time.Hour)}, t0.Add(8*24*time.Hour+2*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := st.JoinTokens[h]; ok || len(st.JoinTokens) != 1 {
@@ -216,7 +220,7 @@ func TestJoinTokenApply(t *testing.T) {
 // leader and serves HTTPS a curl-like client verifies by IP address; a
 // node-auth certificate is refused by the Raft listener.
 func TestDaemonJoinOverMutualTLS(t *testing.T) {
-	ctx := ctxT(t, 90*time.Second)
+	ctx := storetest.Context(t, 90*time.Second)
 	work := t.TempDir()
 	r1, _ := initDaemon(t, filepath.Join(work, "r1"))
 	tok, err := r1.CreateJoinToken(ctx, "admin", time.Hour)

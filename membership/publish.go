@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/dxl-network/dxl/membership/globalconf"
+	"github.com/dxl-network/dxl/membership/state"
+	"github.com/dxl-network/dxl/membership/store"
 )
 
 // PublisherConfig configures a Publisher.
@@ -34,7 +36,7 @@ type PublisherConfig struct {
 // version (the registry server list comes from the replicated state) and
 // differ only in issued_at, expires_at and the signature.
 type Publisher struct {
-	srv *Server
+	srv *store.Server
 	cfg PublisherConfig
 	log *slog.Logger
 
@@ -55,21 +57,21 @@ type published struct {
 const publishRetry = 5 * time.Second
 
 // NewPublisher starts publishing srv's configuration. Close stops it.
-func NewPublisher(srv *Server, cfg PublisherConfig) (*Publisher, error) {
+func NewPublisher(srv *store.Server, cfg PublisherConfig) (*Publisher, error) {
 	if cfg.Key == nil || len(cfg.Chain) == 0 {
-		return nil, fmt.Errorf("%w: publisher needs the registry-config key and certificate", ErrBadConfig)
+		return nil, fmt.Errorf("%w: publisher needs the registry-config key and certificate", state.ErrBadConfig)
 	}
 	if cfg.Debounce <= 0 {
 		cfg.Debounce = 100 * time.Millisecond
 	}
 	if cfg.Clock == nil {
-		cfg.Clock = srv.now
+		cfg.Clock = srv.Now
 	}
-	p := &Publisher{srv: srv, cfg: cfg, log: srv.log.With("observer", "publisher"),
+	p := &Publisher{srv: srv, cfg: cfg, log: srv.Logger().With("observer", "publisher"),
 		stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(p.done)
-		watch(srv.fsm, cfg.Debounce, p.stop, p.publish)
+		srv.Watch(cfg.Debounce, p.stop, p.publish)
 	}()
 	return p, nil
 }
@@ -111,7 +113,7 @@ func (p *Publisher) publish() time.Duration {
 		validity time.Duration
 		inited   bool
 	)
-	p.srv.fsm.read(func(st *State) {
+	p.srv.Read(func(st *state.State) {
 		version, inited, validity = st.Version, st.Instance != "", time.Duration(st.Policy.ConfigValidity)
 	})
 	if !inited || version == 0 {
@@ -122,7 +124,7 @@ func (p *Publisher) publish() time.Duration {
 		return c.issuedAt.Add(refresh).Sub(now)
 	}
 	st := p.srv.State()
-	doc := st.GlobalConfig(now, st.registryServerList())
+	doc := st.GlobalConfig(now, st.RegistryServerList())
 	signed, err := globalconf.Sign(doc, p.cfg.Key, p.cfg.Chain)
 	var raw []byte
 	if err == nil {
@@ -137,14 +139,4 @@ func (p *Publisher) publish() time.Duration {
 	p.lastErr.Store(nil)
 	p.log.Debug("global configuration signed", "version", st.Version, "bytes", len(raw))
 	return refresh
-}
-
-// registryServerList returns the registry servers for the global
-// configuration (globalconf sorts them).
-func (s *State) registryServerList() []globalconf.RegistryServer {
-	out := make([]globalconf.RegistryServer, 0, len(s.RegistryServers))
-	for _, id := range SortedKeys(s.RegistryServers) {
-		out = append(out, globalconf.RegistryServer{ID: id, URL: s.RegistryServers[id].URL})
-	}
-	return out
 }

@@ -6,26 +6,27 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/dxl-network/dxl/membership"
+	"github.com/dxl-network/dxl/membership/client"
+	"github.com/dxl-network/dxl/membership/state"
 )
 
 // Register submits the node's registration to the registry: the member's
 // Form 01/02 fields, the node's two certificate requests and its libp2p
 // addresses. It records the request ID in the directory for Enroll.
-func Register(ctx context.Context, dir string, reg *membership.Client, form membership.Registration, passphrase []byte) (membership.RegistrationStatus, error) {
+func Register(ctx context.Context, dir string, reg *client.Client, form state.Registration, passphrase []byte) (client.RegistrationStatus, error) {
 	cfg, err := LoadConfig(dir)
 	if err != nil {
-		return membership.RegistrationStatus{}, err
+		return client.RegistrationStatus{}, err
 	}
 	nodeCSR, signCSR, err := CSRs(dir, form.Unit.Name, passphrase)
 	if err != nil {
-		return membership.RegistrationStatus{}, err
+		return client.RegistrationStatus{}, err
 	}
 	addrs := cfg.P2PAnnounce
 	if len(addrs) == 0 {
 		addrs = cfg.P2PListen
 	}
-	st, err := reg.Submit(ctx, membership.SubmitRequest{Member: cfg.Member, Registration: form,
+	st, err := reg.Submit(ctx, client.SubmitRequest{Member: cfg.Member, Registration: form,
 		NodeCSR: nodeCSR, SignCSR: signCSR, NodeAddrs: addrs})
 	if err != nil {
 		return st, err
@@ -35,10 +36,10 @@ func Register(ctx context.Context, dir string, reg *membership.Client, form memb
 
 // Enroll fetches the certificates of an approved registration and installs
 // them. With wait set it polls until the registration is decided.
-func Enroll(ctx context.Context, dir string, reg *membership.Client, passphrase []byte, wait time.Duration) (membership.RegistrationCertificates, error) {
+func Enroll(ctx context.Context, dir string, reg *client.Client, passphrase []byte, wait time.Duration) (client.RegistrationCertificates, error) {
 	e, err := LoadEnrollment(dir)
 	if err != nil {
-		return membership.RegistrationCertificates{}, err
+		return client.RegistrationCertificates{}, err
 	}
 	deadline := time.Now().Add(wait)
 	for {
@@ -49,7 +50,7 @@ func Enroll(ctx context.Context, dir string, reg *membership.Client, passphrase 
 			}
 			return certs, nil
 		}
-		if !errors.Is(err, membership.ErrNotApproved) || time.Now().After(deadline) {
+		if !errors.Is(err, state.ErrNotApproved) || time.Now().After(deadline) {
 			return certs, fmt.Errorf("registration %s: %w", e.RequestID, err)
 		}
 		select {
