@@ -225,11 +225,16 @@ func (n *Node) healthLoop(ctx context.Context) {
 	}
 }
 
-// serveMetrics serves Prometheus metrics on cfg.MetricsListen.
-func (n *Node) serveMetrics(ln net.Listener) {
+// metricsServer is the Prometheus metrics endpoint on cfg.MetricsListen.
+// It is built before its goroutine starts, so Close always sees it.
+func (n *Node) metricsServer() *http.Server {
 	m := http.NewServeMux()
 	m.Handle("GET /metrics", n.records.Metrics())
-	n.metrics = &http.Server{Handler: m, ReadHeaderTimeout: 10 * time.Second}
+	return &http.Server{Handler: m, ReadHeaderTimeout: 10 * time.Second}
+}
+
+// serveMetrics serves n.metrics on ln until Close.
+func (n *Node) serveMetrics(ln net.Listener) {
 	if err := n.metrics.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		n.log.Error("metrics endpoint stopped", "error", err)
 	}

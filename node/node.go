@@ -202,6 +202,7 @@ func Open(ctx context.Context, dir string, passphrase []byte, opts ...Option) (_
 			cancel()
 			return nil, fmt.Errorf("%w: metrics: %v", ErrConfig, err)
 		}
+		n.metrics = n.metricsServer()
 		n.wg.Add(1)
 		go func() { defer n.wg.Done(); n.serveMetrics(metricsLn) }()
 	}
