@@ -92,8 +92,7 @@ type Node struct {
 	metrics *http.Server
 
 	provided map[string]*provided // by unversioned service ID
-	acl      *services.ACL
-	limiter  atomic.Pointer[services.Limiter]
+	gate     *services.Gate
 	limitKey atomic.Value // services.Limits the limiter was built with
 	lgsp     *services.LGSPMap
 	clients  map[string]string // TLS client cert SHA-256 -> subsystem
@@ -349,7 +348,7 @@ func (n *Node) rebuildLimiter(p globalconf.Policy) {
 		n.log.Error("rate limits not usable", "error", err)
 		return
 	}
-	n.limiter.Store(l)
+	n.gate.SetLimiter(l)
 	n.limitKey.Store(cfg.Defaults)
 }
 
@@ -368,7 +367,7 @@ func (n *Node) probeLoop(ctx context.Context) {
 }
 
 func (n *Node) limiterSweep() {
-	if l := n.limiter.Load(); l != nil {
+	if l := n.gate.Limiter(); l != nil {
 		l.Sweep()
 	}
 }

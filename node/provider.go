@@ -84,7 +84,15 @@ func (n *Node) loadServices() error {
 	if err != nil {
 		return fmt.Errorf("%w: access: %v", ErrConfig, err)
 	}
-	n.acl = acl
+	gated := make(map[string]*services.Provided, len(n.provided))
+	for key, p := range n.provided {
+		gp := &services.Provided{ID: p.id, Description: &p.cfg.Description}
+		if p.cfg.ValidateRequests {
+			gp.Validate = p.apis
+		}
+		gated[key] = gp
+	}
+	n.gate = services.NewGate(gated, acl, n.now)
 	if n.lgsp, err = services.NewLGSPMap(n.cfg.LGSP); err != nil {
 		return fmt.Errorf("%w: lgsp: %v", ErrConfig, err)
 	}
@@ -106,9 +114,9 @@ func (n *Node) handleStream(s network.Stream) {
 		x.status, x.code = Status(err), Code(err)
 		n.log.Info("call refused", "peer", s.Conn().RemotePeer().String(), "error_code", Code(err), "error", err)
 		msg := err.Error()
-		var rl *rateLimited
+		var rl *services.RateLimitedError
 		if errors.As(err, &rl) {
-			msg = "retry-after=" + services.RetryAfter(rl.after) + "; rate limit exceeded"
+			msg = "retry-after=" + services.RetryAfter(rl.RetryAfter) + "; rate limit exceeded"
 		}
 		if len(msg) > envelope.MaxErrorPayload-64 {
 			msg = msg[:envelope.MaxErrorPayload-64]
@@ -121,22 +129,35 @@ func (n *Node) handleStream(s network.Stream) {
 	_ = s.Close()
 }
 
-// allow charges one call to the client's budget for the service.
-func (n *Node) allow(client services.SubsystemID, sid services.ServiceID, method string) error {
-	if l := n.limiter.Load(); l != nil {
-		if ok, after := l.Allow(client, sid, method); !ok {
-			return &rateLimited{after: after}
-		}
-	}
-	return nil
+// gateErrors maps the gate's refusals to the node's sentinels (the codes
+// and statuses an information system sees).
+var gateErrors = []struct{ gate, node error }{
+	{services.ErrNotProvided, ErrUnknownService},
+	{services.ErrUnknownVersion, ErrUnknownService},
+	{services.ErrRetired, ErrServiceRetired},
+	{services.ErrAccessDenied, ErrAccessDenied},
 }
 
-type rateLimited struct{ after time.Duration }
-
-func (e *rateLimited) Error() string { return "rate limit exceeded" }
-func (e *rateLimited) Unwrap() error { return ErrRateLimited }
+// gateError is err of services.Gate.Admit as the node reports it.
+func gateError(err error) error {
+	var ref *services.Refusal
+	if errors.As(err, &ref) {
+		for _, m := range gateErrors {
+			if ref.Err == m.gate {
+				return fmt.Errorf("%w: %s", m.node, ref.Detail)
+			}
+		}
+	}
+	var rl *services.RateLimitedError
+	if errors.As(err, &rl) {
+		return fmt.Errorf("%w: %w", ErrRateLimited, rl)
+	}
+	return err
+}
 
 func (n *Node) serveCall(s network.Stream, deadline time.Time, x *exchange) error {
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
 	v, err := n.current()
 	if err != nil {
 		return err
@@ -169,9 +190,11 @@ func (n *Node) serveCall(s network.Stream, deadline time.Time, x *exchange) erro
 	}
 	body := envelope.NewHashingReader(envelope.NewBodyReader(br, n.cfg.MaxBody), req.BodySHA256, req.BodyLength)
 
-	if isMetaService(sid.Code) {
-		if err := n.allow(client, sid, req.Method); err != nil {
-			return err
+	greq := &services.Request{Client: client, Service: sid, Method: req.Method, Path: req.Path,
+		ContentType: req.ContentType, Meta: isMetaService(sid.Code)}
+	if greq.Meta {
+		if _, err := n.gate.Admit(ctx, greq); err != nil {
+			return gateError(err)
 		}
 		if _, err := io.Copy(io.Discard, body); err != nil {
 			return err
@@ -182,52 +205,26 @@ func (n *Node) serveCall(s network.Stream, deadline time.Time, x *exchange) erro
 		}
 		return n.respond(s, x, status, ctype, out)
 	}
-
-	p := n.provided[sid.Unversioned().String()]
-	if p == nil {
-		return fmt.Errorf("%w: %s is not provided by this node", ErrUnknownService, sid)
-	}
-	ver, err := p.cfg.Resolve(sid.Version, n.now())
-	if err != nil {
-		if errors.Is(err, services.ErrRetired) {
-			return fmt.Errorf("%w: %s", ErrServiceRetired, sid)
-		}
-		return fmt.Errorf("%w: %s: %v", ErrUnknownService, sid, err)
-	}
-	pathOnly, _, _ := strings.Cut(req.Path, "?")
-	if err := n.acl.Check(client, sid, req.Method, pathOnly); err != nil {
-		return fmt.Errorf("%w: %s may not call %s %s on %s", ErrAccessDenied, client, req.Method, pathOnly, sid)
-	}
-	if err := n.allow(client, sid, req.Method); err != nil {
-		return err
-	}
-
 	// The body is verified against the signed hash before the backend sees
 	// a byte of it.
-	buf, err := io.ReadAll(body)
+	greq.Body = func() ([]byte, error) {
+		buf, err := io.ReadAll(body)
+		if err != nil {
+			return nil, err
+		}
+		x.reqBody = buf
+		return buf, n.checkLog()
+	}
+	adm, err := n.gate.Admit(ctx, greq)
 	if err != nil {
-		return err
+		return gateError(err)
 	}
-	x.reqBody = buf
-	if err := n.checkLog(); err != nil {
-		return err
-	}
-	if api := p.apis[ver.Version]; api != nil && p.cfg.ValidateRequests {
-		h := http.Header{}
-		if req.ContentType != "" {
-			h.Set("Content-Type", req.ContentType)
-		}
-		if err := api.ValidateRequest(context.Background(), req.Method, req.Path, h, buf); err != nil {
-			return err
-		}
-	}
+	p, ver, buf := n.provided[sid.Unversioned().String()], adm.Version, adm.Body
 	var reqBody io.Reader = http.NoBody
 	if len(buf) > 0 {
 		reqBody = bytes.NewReader(buf)
 	}
 
-	ctx, cancel := context.WithDeadline(context.Background(), deadline)
-	defer cancel()
 	ctx, cancelB := context.WithTimeout(ctx, ver.EffectiveTimeout())
 	defer cancelB()
 	url := strings.TrimSuffix(ver.BackendURL, "/") + req.Path
