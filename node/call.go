@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 	"sync"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 
 	"github.com/dxl-network/dxl/membership/globalconf"
 	"github.com/dxl-network/dxl/node/envelope"
+	"github.com/dxl-network/dxl/node/transport"
 	"github.com/dxl-network/dxl/services"
 )
 
@@ -109,7 +109,7 @@ func (n *Node) order(cands []peer.ID) []peer.ID {
 	var later []peer.ID
 	for i := range cands {
 		pid := cands[(k+i)%len(cands)]
-		if n.peers.failed(pid) && n.host.Network().Connectedness(pid) != network.Connected {
+		if n.host.Suspect(pid) {
 			later = append(later, pid)
 		} else {
 			out = append(out, pid)
@@ -130,17 +130,16 @@ func (n *Node) callPeer(ctx context.Context, v *view, pid peer.ID, c *Call, body
 		return nil, false, fmt.Errorf("%w: %v", ErrBadRequest, err)
 	}
 	dctx, cancel := context.WithTimeout(ctx, dialTimeout)
-	s, err := n.host.NewStream(network.WithAllowLimitedConn(dctx, "dxl-call"), pid, CallProtocol)
+	s, err := n.host.NewStream(network.WithAllowLimitedConn(dctx, "dxl-call"), pid, CallProtocol, transport.ServiceCall)
 	cancel()
 	if err != nil {
-		n.peers.set(pid, false, shortErr(err))
 		return nil, false, fmt.Errorf("%w: %s: %v", ErrUnreachable, pid, err)
 	}
 	if dl, ok := ctx.Deadline(); ok {
 		_ = s.SetDeadline(dl)
 	}
 	c.sent, c.sentTo = req, pid
-	err = writeMessage(s, envelope.FrameRequest, req.Raw, c.Body)
+	err = transport.WriteMessage(s, envelope.FrameRequest, req.Raw, c.Body)
 	if err == nil {
 		err = s.CloseWrite()
 	}
@@ -148,10 +147,10 @@ func (n *Node) callPeer(ctx context.Context, v *view, pid peer.ID, c *Call, body
 		_ = s.Reset()
 		return nil, true, fmt.Errorf("%w: sending to %s: %v", ErrUnreachable, pid, err)
 	}
-	br := getReader(s)
+	br := transport.GetReader(s)
 	f, err := envelope.ReadFrame(br)
 	if err != nil {
-		putReader(br)
+		transport.PutReader(br)
 		_ = s.Reset()
 		if ctx.Err() != nil {
 			return nil, true, fmt.Errorf("%w: waiting for %s", ErrTimeout, pid)
@@ -160,24 +159,24 @@ func (n *Node) callPeer(ctx context.Context, v *view, pid peer.ID, c *Call, body
 	}
 	switch f.Type {
 	case envelope.FrameError:
-		putReader(br)
+		transport.PutReader(br)
 		_ = s.Close()
-		return nil, true, remoteError(string(f.Payload))
+		return nil, true, remoteError(transport.DecodeError(f.Payload))
 	case envelope.FrameResponse:
 	default:
-		putReader(br)
+		transport.PutReader(br)
 		_ = s.Reset()
 		return nil, true, fmt.Errorf("%w: unexpected frame %d from %s", envelope.ErrMalformed, f.Type, pid)
 	}
 	nd, _ := v.peerAllowed(pid)
 	if nd == nil {
-		putReader(br)
+		transport.PutReader(br)
 		_ = s.Reset()
 		return nil, true, ErrNotMember
 	}
 	resp, err := envelope.VerifyResponse(f.Payload, req, v.policy(n.now, "", nd.Member))
 	if err != nil {
-		putReader(br)
+		transport.PutReader(br)
 		_ = s.Reset()
 		n.log.Warn("response refused", "peer", pid.String(), "request_id", c.RequestID.String(), "error_code", Code(err), "error", err)
 		return nil, true, err
@@ -186,12 +185,11 @@ func (n *Node) callPeer(ctx context.Context, v *view, pid peer.ID, c *Call, body
 	return &Result{Response: resp, Provider: pid, Body: &streamBody{r: body, s: s, br: br}}, true, nil
 }
 
-// remoteError parses an error frame's "code: message".
-func remoteError(p string) error {
-	code, msg, _ := strings.Cut(p, ": ")
-	re := &RemoteError{Code: code, Message: msg}
-	if code == "rate_limited" {
-		re.RetryAfter = parseRetryAfter(msg)
+// remoteError is the error a provider node reported in an error frame.
+func remoteError(e transport.ErrorFrame) error {
+	re := &RemoteError{Code: e.Code, Message: e.Message}
+	if e.RetryAfter > 0 {
+		re.RetryAfter = services.RetryAfter(e.RetryAfter)
 	}
 	return re
 }
@@ -214,7 +212,7 @@ func (b *streamBody) Read(p []byte) (int, error) {
 
 func (b *streamBody) Close() error {
 	if b.br != nil {
-		putReader(b.br)
+		transport.PutReader(b.br)
 		b.br = nil
 	}
 	if b.done {
@@ -223,46 +221,5 @@ func (b *streamBody) Close() error {
 	return b.s.Reset()
 }
 
-// Stream buffers are pooled: a call would otherwise allocate and clear
-// them on both nodes, which at thousands of calls a second is most of the
-// garbage collector's work.
-var (
-	readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 32<<10) }}
-	writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 32<<10) }}
-)
-
 // copyBufs are the buffers answers are copied to information systems with.
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
-
-func getReader(r io.Reader) *bufio.Reader {
-	br := readers.Get().(*bufio.Reader)
-	br.Reset(r)
-	return br
-}
-
-func putReader(br *bufio.Reader) {
-	br.Reset(nil)
-	readers.Put(br)
-}
-
-// writeMessage writes an envelope frame and the body as chunk frames plus
-// the end frame, straight from memory (its hash is in the envelope).
-func writeMessage(w io.Writer, t envelope.FrameType, env, body []byte) error {
-	bw := writers.Get().(*bufio.Writer)
-	bw.Reset(w)
-	defer func() { bw.Reset(nil); writers.Put(bw) }()
-	if err := envelope.WriteFrame(bw, t, env); err != nil {
-		return err
-	}
-	for len(body) > 0 {
-		k := min(len(body), envelope.MaxChunk)
-		if err := envelope.WriteFrame(bw, envelope.FrameBodyChunk, body[:k]); err != nil {
-			return err
-		}
-		body = body[k:]
-	}
-	if err := envelope.WriteFrame(bw, envelope.FrameBodyEnd, nil); err != nil {
-		return err
-	}
-	return bw.Flush()
-}

@@ -23,6 +23,7 @@ import (
 	"github.com/dxl-network/dxl/internal/keystore"
 	"github.com/dxl-network/dxl/node"
 	"github.com/dxl-network/dxl/node/envelope"
+	"github.com/dxl-network/dxl/node/transport"
 	"github.com/dxl-network/dxl/services"
 )
 
@@ -189,7 +190,7 @@ func wantErrorFrame(t *testing.T, f envelope.Frame, err error, code string) {
 	if err != nil {
 		t.Fatalf("want error frame %s, got %v", code, err)
 	}
-	if f.Type != envelope.FrameError || !strings.HasPrefix(string(f.Payload), code+": ") {
+	if f.Type != envelope.FrameError || transport.DecodeError(f.Payload).Code != code {
 		t.Fatalf("want error frame %s, got type %d %q", code, f.Type, f.Payload)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dxl-network/dxl/node/transport"
 	"github.com/dxl-network/dxl/services"
 )
 
@@ -110,7 +111,7 @@ func (n *Node) CheckService(ctx context.Context, id string) (ServiceHealth, erro
 		cancel()
 		switch {
 		case err != nil:
-			vh.Status, vh.Error = "down", shortErr(err)
+			vh.Status, vh.Error = "down", transport.ShortErr(err)
 		case resp.StatusCode >= 500:
 			vh.Status, vh.HTTPStatus = "down", resp.StatusCode
 		default:

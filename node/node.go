@@ -27,11 +27,12 @@ import (
 	"github.com/dxl-network/dxl/node/envelope"
 	"github.com/dxl-network/dxl/node/msglog"
 	"github.com/dxl-network/dxl/node/oprec"
+	"github.com/dxl-network/dxl/node/transport"
 	"github.com/dxl-network/dxl/services"
 )
 
 // CallProtocol is the libp2p protocol of synchronous calls.
-const CallProtocol = "/dxl/call/1.0.0"
+const CallProtocol = transport.CallProtocol
 
 // Option configures Open.
 type Option func(*options)
@@ -77,9 +78,8 @@ type Node struct {
 	signer *envelope.Signer
 	conf   *globalconf.Client
 	cur    atomic.Pointer[view]
-	host   host.Host
+	host   *transport.Host
 	self   string // the host's peer ID, text form
-	peers  *peers
 	replay *envelope.ReplayCache
 	db     *bolt.DB
 	auth   *auth.Authority
@@ -121,8 +121,7 @@ func Open(ctx context.Context, dir string, passphrase []byte, opts ...Option) (_
 	}
 	member, _ := ident.ParseMember(cfg.Member, "")
 	n := &Node{dir: dir, cfg: cfg, member: member, now: o.now, noLogs: o.noLogs,
-		log: o.log.With("component", "node"), clients: map[string]string{},
-		peers: &peers{state: map[peer.ID]*PeerState{}, now: o.now}}
+		log: o.log.With("component", "node"), clients: map[string]string{}}
 	defer func() {
 		if err != nil {
 			n.Close()
@@ -165,16 +164,16 @@ func Open(ctx context.Context, dir string, passphrase []byte, opts ...Option) (_
 	}
 	n.replay = envelope.NewReplayCache(replayWindow, 0)
 
-	if n.host, err = newHost(n.id.authKey, cfg.P2PListen, gater{n}); err != nil {
-		return nil, fmt.Errorf("%w: libp2p: %v", ErrConfig, err)
+	if n.host, err = transport.New(transport.Config{Key: n.id.authKey, Listen: cfg.P2PListen, Admit: n.admits,
+		MaxBody: cfg.MaxBody, Logger: o.log, Now: o.now}); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
 	}
 	n.self = n.host.ID().String()
-	n.host.Network().Notify(n.peers.notifiee())
 	if doc, _, _ := n.conf.Current(); doc != nil && n.view() == nil {
 		n.onConfig(doc) // the verified cache, even if too old to use: health reports it
 	}
-	n.host.SetStreamHandler(CallProtocol, n.handleStream)
-	n.host.SetStreamHandler(ReconcileProtocol, n.handleReconcile)
+	n.host.Handle(CallProtocol, transport.ServiceCall, n.handleStream)
+	n.host.Handle(ReconcileProtocol, transport.ServiceReconcile, n.handleReconcile)
 
 	n.apiLn = o.apiLn
 	if n.apiLn == nil {
@@ -258,8 +257,8 @@ func (n *Node) Close() error {
 		_ = n.metrics.Close()
 	}
 	if n.host != nil {
-		n.host.RemoveStreamHandler(CallProtocol)
-		n.host.RemoveStreamHandler(ReconcileProtocol)
+		n.host.Unhandle(CallProtocol)
+		n.host.Unhandle(ReconcileProtocol)
 		_ = n.host.Close()
 	}
 	n.wg.Wait()
@@ -387,7 +386,7 @@ func (n *Node) apiTLS() *tls.Config {
 }
 
 // Host is the node's libp2p host.
-func (n *Node) Host() host.Host { return n.host }
+func (n *Node) Host() host.Host { return n.host.Lib() }
 
 // Addrs are the node's libp2p listen addresses.
 func (n *Node) Addrs() []ma.Multiaddr { return n.host.Addrs() }

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 
 	"github.com/dxl-network/dxl/node/envelope"
 	"github.com/dxl-network/dxl/node/oprec"
+	"github.com/dxl-network/dxl/node/transport"
 	"github.com/dxl-network/dxl/services"
 )
 
@@ -113,15 +113,7 @@ func (n *Node) handleStream(s network.Stream) {
 	if err := n.serveCall(s, deadline, x); err != nil {
 		x.status, x.code = Status(err), Code(err)
 		n.log.Info("call refused", "peer", s.Conn().RemotePeer().String(), "error_code", Code(err), "error", err)
-		msg := err.Error()
-		var rl *services.RateLimitedError
-		if errors.As(err, &rl) {
-			msg = "retry-after=" + services.RetryAfter(rl.RetryAfter) + "; rate limit exceeded"
-		}
-		if len(msg) > envelope.MaxErrorPayload-64 {
-			msg = msg[:envelope.MaxErrorPayload-64]
-		}
-		if werr := envelope.WriteFrame(s, envelope.FrameError, []byte(Code(err)+": "+msg)); werr != nil {
+		if werr := transport.WriteError(s, errorFrame(err)); werr != nil {
 			_ = s.Reset()
 			return
 		}
@@ -166,8 +158,8 @@ func (n *Node) serveCall(s network.Stream, deadline time.Time, x *exchange) erro
 	if !ok {
 		return ErrNotMember
 	}
-	br := getReader(s)
-	defer putReader(br)
+	br := transport.GetReader(s)
+	defer transport.PutReader(br)
 	f, err := envelope.ReadFrame(br)
 	if err != nil {
 		return err
@@ -280,18 +272,19 @@ func (n *Node) respond(s network.Stream, x *exchange, status int, ctype string, 
 		return err
 	}
 	x.resp, x.status, x.respBody = resp, status, out
-	return writeMessage(s, envelope.FrameResponse, resp.Raw, out)
+	return transport.WriteMessage(s, envelope.FrameResponse, resp.Raw, out)
 }
 
-// parseRetryAfter reads the "retry-after=N" prefix of a rate_limited message.
-func parseRetryAfter(msg string) string {
-	v, ok := strings.CutPrefix(msg, "retry-after=")
-	if !ok {
-		return ""
+// errorFrame is the error frame a refusal is sent as; a rate-limit
+// refusal carries its wait.
+func errorFrame(err error) transport.ErrorFrame {
+	e := transport.ErrorFrame{Code: Code(err), Message: err.Error()}
+	var rl *services.RateLimitedError
+	if errors.As(err, &rl) {
+		e.Message, e.RetryAfter = "rate limit exceeded", rl.RetryAfter
 	}
-	v, _, _ = strings.Cut(v, ";")
-	if _, err := strconv.Atoi(v); err != nil {
-		return ""
+	if len(e.Message) > envelope.MaxErrorPayload-64 {
+		e.Message = e.Message[:envelope.MaxErrorPayload-64]
 	}
-	return v
+	return e
 }
