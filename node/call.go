@@ -12,6 +12,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/dxl-network/dxl/membership/globalconf"
+	"github.com/dxl-network/dxl/node/confview"
 	"github.com/dxl-network/dxl/node/envelope"
 	"github.com/dxl-network/dxl/node/transport"
 	"github.com/dxl-network/dxl/services"
@@ -32,6 +33,9 @@ type Call struct {
 	// the attempt that may have reached a provider (for the logs).
 	sent   *envelope.SignedRequest
 	sentTo peer.ID
+	// view is the configuration the call started with (the consumer API
+	// sets it when it looked the service up); nil: the current one.
+	view *confview.View
 }
 
 // Result is a verified response. Body streams the response body; it is
@@ -49,7 +53,12 @@ const dialTimeout = 5 * time.Second
 // Do sends c to a node of the service's provider member, failing over to
 // the member's other nodes while none has received the request.
 func (n *Node) Do(ctx context.Context, c *Call) (*Result, error) {
-	v, err := n.current()
+	v := c.view
+	if v == nil {
+		v = n.view()
+		c.view = v
+	}
+	v, err := n.usable(v)
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +66,7 @@ func (n *Node) Do(ctx context.Context, c *Call) (*Result, error) {
 		return nil, err
 	}
 	provider := c.Service.Provider.Member.String()
-	cands := v.byMember[provider]
+	cands := v.NodesOf(provider)
 	if len(cands) == 0 {
 		return nil, fmt.Errorf("%w: %s has no active node", ErrUnreachable, provider)
 	}
@@ -81,21 +90,21 @@ func (n *Node) Do(ctx context.Context, c *Call) (*Result, error) {
 }
 
 // checkService looks the service up in the catalogue.
-func (n *Node) checkService(v *view, sid services.ServiceID) error {
+func (n *Node) checkService(v *confview.View, sid services.ServiceID) error {
 	if isMetaService(sid.Code) {
-		if !v.memberActive(sid.Provider.Member.String()) {
+		if !v.MemberActive(sid.Provider.Member.String()) {
 			return fmt.Errorf("%w: %s is not an active member", ErrUnknownService, sid.Provider.Member)
 		}
 		return nil
 	}
-	s := v.services[sid.String()]
+	s := v.Service(sid.String())
 	if s == nil {
 		return fmt.Errorf("%w: %s is not in the service catalogue", ErrUnknownService, sid)
 	}
 	if s.Lifecycle == globalconf.ServiceRetired || (s.Lifecycle == globalconf.ServiceDeprecated && s.Sunset != nil && !n.now().Before(*s.Sunset)) {
 		return fmt.Errorf("%w: %s", ErrServiceRetired, sid)
 	}
-	if !v.memberActive(sid.Provider.Member.String()) {
+	if !v.MemberActive(sid.Provider.Member.String()) {
 		return fmt.Errorf("%w: provider %s is not an active member", ErrUnknownService, sid.Provider.Member)
 	}
 	return nil
@@ -120,7 +129,7 @@ func (n *Node) order(cands []peer.ID) []peer.ID {
 
 // callPeer runs one call against one provider node. sent reports whether
 // the request may have reached it (then the caller must not fail over).
-func (n *Node) callPeer(ctx context.Context, v *view, pid peer.ID, c *Call, bodySum [32]byte) (_ *Result, sent bool, err error) {
+func (n *Node) callPeer(ctx context.Context, v *confview.View, pid peer.ID, c *Call, bodySum [32]byte) (_ *Result, sent bool, err error) {
 	req, err := n.signer.SignRequest(envelope.Request{
 		RequestID: c.RequestID, Client: c.Client.String(), Service: c.Service.String(), Target: pid.String(),
 		UserID: c.UserID, Method: c.Method, Path: c.Path, BodySHA256: bodySum,
@@ -168,13 +177,13 @@ func (n *Node) callPeer(ctx context.Context, v *view, pid peer.ID, c *Call, body
 		_ = s.Reset()
 		return nil, true, fmt.Errorf("%w: unexpected frame %d from %s", envelope.ErrMalformed, f.Type, pid)
 	}
-	nd, _ := v.peerAllowed(pid)
+	nd, _ := v.PeerAllowed(pid)
 	if nd == nil {
 		transport.PutReader(br)
 		_ = s.Reset()
 		return nil, true, ErrNotMember
 	}
-	resp, err := envelope.VerifyResponse(f.Payload, req, v.policy(n.now, "", nd.Member))
+	resp, err := envelope.VerifyResponse(f.Payload, req, v.Policy(n.now, "", nd.Member))
 	if err != nil {
 		transport.PutReader(br)
 		_ = s.Reset()

@@ -5,6 +5,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/dxl-network/dxl/node/confview"
 	"github.com/dxl-network/dxl/node/transport"
 )
 
@@ -18,7 +19,7 @@ func (n *Node) admits(p peer.ID) bool {
 	if v == nil {
 		return false
 	}
-	_, ok := v.peerAllowed(p)
+	_, ok := v.PeerAllowed(p)
 	return ok
 }
 
@@ -29,9 +30,9 @@ func (n *Node) Peers() []PeerState {
 	if v == nil {
 		return nil
 	}
-	nodes := make([]PeerState, 0, len(v.doc.Nodes))
-	for i := range v.doc.Nodes {
-		if nd := &v.doc.Nodes[i]; v.nodeUsable(nd) {
+	nodes := make([]PeerState, 0, len(v.Doc().Nodes))
+	for i := range v.Doc().Nodes {
+		if nd := &v.Doc().Nodes[i]; v.NodeUsable(nd) {
 			nodes = append(nodes, PeerState{PeerID: nd.PeerID, Member: nd.Member})
 		}
 	}
@@ -39,8 +40,8 @@ func (n *Node) Peers() []PeerState {
 }
 
 // applyPeers brings the host in line with a new view.
-func (n *Node) applyPeers(v *view) {
-	n.host.Apply(v.addrs, func(p peer.ID) bool { _, ok := v.peerAllowed(p); return ok })
+func (n *Node) applyPeers(v *confview.View) {
+	n.host.Apply(v.Addrs(), func(p peer.ID) bool { _, ok := v.PeerAllowed(p); return ok })
 }
 
 // probe connects to every usable node not connected.
@@ -50,8 +51,8 @@ func (n *Node) probe(ctx context.Context) {
 		return
 	}
 	var pids []peer.ID
-	for pid := range v.addrs {
-		if _, ok := v.peerAllowed(pid); ok {
+	for pid := range v.Addrs() {
+		if _, ok := v.PeerAllowed(pid); ok {
 			pids = append(pids, pid)
 		}
 	}

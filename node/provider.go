@@ -148,13 +148,14 @@ func gateError(err error) error {
 }
 
 func (n *Node) serveCall(s network.Stream, deadline time.Time, x *exchange) error {
-	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	// The backend call ends with the node: Close cancels n.life.
+	ctx, cancel := context.WithDeadline(n.life, deadline)
 	defer cancel()
 	v, err := n.current()
 	if err != nil {
 		return err
 	}
-	nd, ok := v.peerAllowed(s.Conn().RemotePeer())
+	nd, ok := v.PeerAllowed(s.Conn().RemotePeer())
 	if !ok {
 		return ErrNotMember
 	}
@@ -167,7 +168,7 @@ func (n *Node) serveCall(s network.Stream, deadline time.Time, x *exchange) erro
 	if f.Type != envelope.FrameRequest {
 		return fmt.Errorf("%w: first frame is type %d", envelope.ErrMalformed, f.Type)
 	}
-	req, err := envelope.VerifyRequest(f.Payload, v.policy(n.now, n.self, nd.Member), n.replay)
+	req, err := envelope.VerifyRequest(f.Payload, v.Policy(n.now, n.self, nd.Member), n.replay)
 	if err != nil {
 		return err
 	}
@@ -183,7 +184,7 @@ func (n *Node) serveCall(s network.Stream, deadline time.Time, x *exchange) erro
 	body := envelope.NewHashingReader(envelope.NewBodyReader(br, n.cfg.MaxBody), req.BodySHA256, req.BodyLength)
 
 	greq := &services.Request{Client: client, Service: sid, Method: req.Method, Path: req.Path,
-		ContentType: req.ContentType, Meta: isMetaService(sid.Code)}
+		ContentType: req.ContentType, Groups: v, Meta: isMetaService(sid.Code)}
 	if greq.Meta {
 		if _, err := n.gate.Admit(ctx, greq); err != nil {
 			return gateError(err)
@@ -199,7 +200,13 @@ func (n *Node) serveCall(s network.Stream, deadline time.Time, x *exchange) erro
 	}
 	// The body is verified against the signed hash before the backend sees
 	// a byte of it.
+	var held *transport.Reservation // the body, in the stream's resource scope
+	defer func() { held.Release() }()
 	greq.Body = func() ([]byte, error) {
+		var err error
+		if held, err = transport.Reserve(s, int64(req.BodyLength)); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrTooLarge, err)
+		}
 		buf, err := io.ReadAll(body)
 		if err != nil {
 			return nil, err
@@ -211,21 +218,29 @@ func (n *Node) serveCall(s network.Stream, deadline time.Time, x *exchange) erro
 	if err != nil {
 		return gateError(err)
 	}
-	p, ver, buf := n.provided[sid.Unversioned().String()], adm.Version, adm.Body
+	out, status, ctype, err := n.callBackend(ctx, n.provided[sid.Unversioned().String()], adm.Version, req, adm.Body)
+	if err != nil {
+		return err
+	}
+	return n.respond(s, x, status, ctype, out)
+}
+
+// callBackend sends the verified request to the version's backend, bounded
+// by the version's timeout, and reads its whole answer.
+func (n *Node) callBackend(ctx context.Context, p *provided, ver *services.Version, req *envelope.SignedRequest, buf []byte) (out []byte, status int, ctype string, err error) {
 	var reqBody io.Reader = http.NoBody
 	if len(buf) > 0 {
 		reqBody = bytes.NewReader(buf)
 	}
-
-	ctx, cancelB := context.WithTimeout(ctx, ver.EffectiveTimeout())
-	defer cancelB()
+	ctx, cancel := context.WithTimeout(ctx, ver.EffectiveTimeout())
+	defer cancel()
 	url := strings.TrimSuffix(ver.BackendURL, "/") + req.Path
 	if req.Path == "/" {
 		url = ver.BackendURL // the service root: a SOAP endpoint, typically
 	}
 	hreq, err := http.NewRequestWithContext(ctx, req.Method, url, reqBody)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrBadRequest, err)
+		return nil, 0, "", fmt.Errorf("%w: %v", ErrBadRequest, err)
 	}
 	hreq.ContentLength = int64(req.BodyLength)
 	h := hreq.Header
@@ -242,22 +257,22 @@ func (n *Node) serveCall(s network.Stream, deadline time.Time, x *exchange) erro
 	resp, err := p.client.Do(hreq)
 	if err != nil {
 		if ctx.Err() != nil {
-			return fmt.Errorf("%w: %s", ErrBackendTimeout, sid)
+			return nil, 0, "", fmt.Errorf("%w: %s", ErrBackendTimeout, req.Service)
 		}
-		return fmt.Errorf("%w: %s: %v", ErrBackend, sid, err)
+		return nil, 0, "", fmt.Errorf("%w: %s: %v", ErrBackend, req.Service, err)
 	}
 	defer resp.Body.Close()
-	out, err := io.ReadAll(io.LimitReader(resp.Body, n.cfg.MaxBody+1))
+	out, err = io.ReadAll(io.LimitReader(resp.Body, n.cfg.MaxBody+1))
 	if err != nil {
 		if ctx.Err() != nil {
-			return fmt.Errorf("%w: %s", ErrBackendTimeout, sid)
+			return nil, 0, "", fmt.Errorf("%w: %s", ErrBackendTimeout, req.Service)
 		}
-		return fmt.Errorf("%w: reading the answer: %v", ErrBackend, err)
+		return nil, 0, "", fmt.Errorf("%w: reading the answer: %v", ErrBackend, err)
 	}
 	if int64(len(out)) > n.cfg.MaxBody {
-		return fmt.Errorf("%w: the backend's answer exceeds %d bytes", ErrTooLarge, n.cfg.MaxBody)
+		return nil, 0, "", fmt.Errorf("%w: the backend's answer exceeds %d bytes", ErrTooLarge, n.cfg.MaxBody)
 	}
-	return n.respond(s, x, resp.StatusCode, resp.Header.Get("Content-Type"), out)
+	return out, resp.StatusCode, resp.Header.Get("Content-Type"), nil
 }
 
 // respond signs and sends a response with body out.

@@ -13,6 +13,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/dxl-network/dxl/node/confview"
 	"github.com/dxl-network/dxl/node/envelope"
 	"github.com/dxl-network/dxl/node/oprec"
 	"github.com/dxl-network/dxl/node/transport"
@@ -148,7 +149,7 @@ func (n *Node) handleReconcile(s network.Stream) {
 		if err != nil {
 			return err
 		}
-		nd, ok := v.peerAllowed(s.Conn().RemotePeer())
+		nd, ok := v.PeerAllowed(s.Conn().RemotePeer())
 		if !ok {
 			return ErrNotMember
 		}
@@ -200,7 +201,7 @@ func (n *Node) Reconcile(ctx context.Context, member string, from, to time.Time)
 	if err != nil {
 		return nil, err
 	}
-	if !v.memberActive(member) {
+	if !v.MemberActive(member) {
 		return nil, fmt.Errorf("%w: %s is not an active member", ErrBadRequest, member)
 	}
 	if err := n.records.Flush(ctx); err != nil {
@@ -212,7 +213,7 @@ func (n *Node) Reconcile(ctx context.Context, member string, from, to time.Time)
 	}
 	rep := &Report{Member: member, From: from.UTC(), To: to.UTC(), Local: len(local), Mismatches: []Mismatch{}}
 	remote := map[string]SummaryEntry{}
-	for _, pid := range v.byMember[member] {
+	for _, pid := range v.NodesOf(member) {
 		// One summary per UTC day keeps each answer small however long
 		// the period.
 		var err error
@@ -239,6 +240,13 @@ func (n *Node) Reconcile(ctx context.Context, member string, from, to time.Time)
 		return rep, fmt.Errorf("%w: no node of %s answered", ErrUnreachable, member)
 	}
 	rep.Remote = len(remote)
+	compare(rep, local, remote)
+	return rep, nil
+}
+
+// compare matches the local entries with the remote ones (consumed) into
+// rep: matched calls, and mismatches per day and service.
+func compare(rep *Report, local []SummaryEntry, remote map[string]SummaryEntry) {
 	type key struct{ day, service string }
 	mm := map[key]*Mismatch{}
 	get := func(day, service string) *Mismatch {
@@ -276,11 +284,10 @@ func (n *Node) Reconcile(ctx context.Context, member string, from, to time.Time)
 	slices.SortFunc(rep.Mismatches, func(a, b Mismatch) int {
 		return strings.Compare(a.Day+a.Service, b.Day+b.Service)
 	})
-	return rep, nil
 }
 
 // fetchSummary asks one node and verifies its signed answer.
-func (n *Node) fetchSummary(ctx context.Context, v *view, pid peer.ID, member string, from, to time.Time) ([]SummaryEntry, error) {
+func (n *Node) fetchSummary(ctx context.Context, v *confview.View, pid peer.ID, member string, from, to time.Time) ([]SummaryEntry, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	s, err := n.host.NewStream(ctx, pid, ReconcileProtocol, transport.ServiceReconcile)
@@ -302,7 +309,7 @@ func (n *Node) fetchSummary(ctx context.Context, v *view, pid peer.ID, member st
 	if err != nil {
 		return nil, err
 	}
-	info, err := envelope.VerifyDetached(v.certs, v.doc.IsRevoked, cert, SummaryPrefix, body, sig, n.now())
+	info, err := envelope.VerifyDetached(v.Certs(), v.Doc().IsRevoked, cert, SummaryPrefix, body, sig, n.now())
 	if err != nil {
 		return nil, err
 	}

@@ -64,6 +64,9 @@ type Request struct {
 	Method      string
 	Path        string // path and query
 	ContentType string
+	// Groups resolves global groups for the ACL (the configuration the
+	// call started with); nil: the ACL's own.
+	Groups Groups
 	// Meta marks a metadata call (listMethods, …): it is only charged to
 	// the rate limit; its body is the caller's to discard.
 	Meta bool
@@ -127,7 +130,11 @@ func (g *Gate) Admit(ctx context.Context, r *Request) (*Admitted, error) {
 		return nil, &Refusal{ErrUnknownVersion, r.Service.String() + ": " + err.Error()}
 	}
 	pathOnly, _, _ := strings.Cut(r.Path, "?")
-	if err := g.acl.Check(r.Client, r.Service, r.Method, pathOnly); err != nil {
+	groups := r.Groups
+	if groups == nil {
+		groups = g.acl.groups
+	}
+	if err := g.acl.CheckIn(groups, r.Client, r.Service, r.Method, pathOnly); err != nil {
 		return nil, &Refusal{ErrAccessDenied, fmt.Sprintf("%s may not call %s %s on %s", r.Client, r.Method, pathOnly, r.Service)}
 	}
 	if err := g.charge(r); err != nil {
