@@ -125,7 +125,7 @@ func Status(err error) int {
 }
 
 // RemoteError is an exchange-layer error reported by the provider node in
-// an error frame ("code: message").
+// an error frame (transport.ErrorFrame).
 type RemoteError struct {
 	Code    string
 	Message string
