@@ -14,6 +14,7 @@ import (
 // once: Close must see the metrics server the start-up created (no data
 // race, no Serve left running).
 func TestOpenCloseWithMetrics(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	nw, err := devnet.Start(ctx, devnet.Options{Dir: t.TempDir(), FastRaft: true, Logger: slog.New(slog.DiscardHandler)})
