@@ -85,7 +85,7 @@ func (n *Node) checkOwnSubsystem(s string) error {
 		return fmt.Errorf("%w: %s is not a subsystem of %s", ErrClientMismatch, s, n.member)
 	}
 	if v := n.view(); v != nil {
-		for _, ss := range v.doc.Subsystems {
+		for _, ss := range v.Doc().Subsystems {
 			if ss.ID == s && ss.Status == globalconf.SubsystemActive {
 				return nil
 			}

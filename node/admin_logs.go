@@ -30,44 +30,8 @@ import (
 //	POST /v1/reconcile                    {"member","from","to"} → Report
 //	GET  /v1/audit                        the admin audit log, JSON lines
 func (n *Node) adminLogRoutes(m *http.ServeMux) {
-	m.HandleFunc("GET /v1/log/evidence", func(w http.ResponseWriter, r *http.Request) {
-		id := r.URL.Query().Get("request_id")
-		b, err := n.Evidence(r.Context(), id)
-		if err != nil {
-			adminFail(w, err)
-			return
-		}
-		n.auditAction(r, "log.export", id, "")
-		raw, err := b.Marshal()
-		if err != nil {
-			adminFail(w, err)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(raw)
-	})
-	m.HandleFunc("GET /v1/log/body", func(w http.ResponseWriter, r *http.Request) {
-		id := r.URL.Query().Get("request_id")
-		recs, err := n.msglog.Records(id)
-		if err != nil {
-			adminFail(w, err)
-			return
-		}
-		for _, rec := range recs {
-			if !rec.Archived {
-				continue
-			}
-			b, err := n.msglog.Body(rec.Seq)
-			if err != nil {
-				adminFail(w, err)
-				return
-			}
-			n.auditAction(r, "log.body", id, "")
-			writeJSON(w, http.StatusOK, b)
-			return
-		}
-		adminFail(w, fmt.Errorf("%w: no archived body for request %q", msglog.ErrNotFound, id))
-	})
+	m.HandleFunc("GET /v1/log/evidence", n.adminEvidence)
+	m.HandleFunc("GET /v1/log/body", n.adminBody)
 	m.HandleFunc("GET /v1/log/stats", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, n.msglog.Stats()) })
 	m.HandleFunc("POST /v1/log/verify-chain", func(w http.ResponseWriter, r *http.Request) {
 		k, err := n.msglog.VerifyChain()
@@ -77,81 +41,138 @@ func (n *Node) adminLogRoutes(m *http.ServeMux) {
 		}
 		writeJSON(w, http.StatusOK, map[string]int{"checked": k})
 	})
-	m.HandleFunc("GET /v1/records", func(w http.ResponseWriter, r *http.Request) {
-		f, err := recordFilter(r.URL.Query())
+	m.HandleFunc("GET /v1/records", n.adminRecords)
+	m.HandleFunc("GET /v1/stats", n.adminStats)
+	m.HandleFunc("GET /v1/health/history", n.adminHealthHistory)
+	m.HandleFunc("POST /v1/reconcile", n.adminReconcile)
+	m.HandleFunc("GET /v1/audit", n.adminAudit)
+}
+
+// adminEvidence exports the evidence bundle of a request.
+func (n *Node) adminEvidence(w http.ResponseWriter, r *http.Request) {
+	id := r.URL.Query().Get("request_id")
+	b, err := n.Evidence(r.Context(), id)
+	if err != nil {
+		adminFail(w, err)
+		return
+	}
+	n.auditAction(r, "log.export", id, "")
+	raw, err := b.Marshal()
+	if err != nil {
+		adminFail(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(raw)
+}
+
+// adminBody returns the archived bodies of a request.
+func (n *Node) adminBody(w http.ResponseWriter, r *http.Request) {
+	id := r.URL.Query().Get("request_id")
+	recs, err := n.msglog.Records(id)
+	if err != nil {
+		adminFail(w, err)
+		return
+	}
+	for _, rec := range recs {
+		if !rec.Archived {
+			continue
+		}
+		b, err := n.msglog.Body(rec.Seq)
 		if err != nil {
 			adminFail(w, err)
 			return
 		}
-		_ = n.records.Flush(r.Context())
-		recs, next, err := n.records.Query(f)
-		if err != nil {
-			adminFail(w, err)
-			return
-		}
-		if next != "" {
-			w.Header().Set("X-Next-Cursor", next)
-		}
-		if r.URL.Query().Get("format") == "csv" {
-			w.Header().Set("Content-Type", "text/csv")
-			_ = oprec.WriteCSV(w, recs)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		_ = oprec.WriteJSON(w, recs)
-	})
-	m.HandleFunc("GET /v1/stats", func(w http.ResponseWriter, r *http.Request) {
-		from, to, err := period(r.URL.Query())
-		if err != nil {
-			adminFail(w, err)
-			return
-		}
-		_ = n.records.Flush(r.Context())
-		st, err := n.records.Stats(from, to)
-		if err != nil {
-			adminFail(w, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, st)
-	})
-	m.HandleFunc("GET /v1/health/history", func(w http.ResponseWriter, r *http.Request) {
-		q := r.URL.Query()
-		from, to, err := period(q)
-		if err != nil {
-			adminFail(w, err)
-			return
-		}
-		limit, _ := strconv.Atoi(q.Get("limit"))
-		_ = n.records.Flush(r.Context())
-		h, err := n.records.HealthHistory(q.Get("service"), from, to, limit)
-		if err != nil {
-			adminFail(w, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, h)
-	})
-	m.HandleFunc("POST /v1/reconcile", func(w http.ResponseWriter, r *http.Request) {
-		var b struct {
-			Member string    `json:"member"`
-			From   time.Time `json:"from"`
-			To     time.Time `json:"to"`
-		}
-		if err := json.NewDecoder(io.LimitReader(r.Body, 4<<10)).Decode(&b); err != nil {
-			adminFail(w, fmt.Errorf("%w: %v", ErrBadRequest, err))
-			return
-		}
-		n.auditAction(r, "reconcile", b.Member, b.From.Format(time.RFC3339)+" .. "+b.To.Format(time.RFC3339))
-		rep, err := n.Reconcile(r.Context(), b.Member, b.From, b.To)
-		if err != nil {
-			adminFail(w, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, rep)
-	})
-	m.HandleFunc("GET /v1/audit", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/x-ndjson")
-		_ = n.audit.Export(w)
-	})
+		n.auditAction(r, "log.body", id, "")
+		writeJSON(w, http.StatusOK, b)
+		return
+	}
+	adminFail(w, fmt.Errorf("%w: no archived body for request %q", msglog.ErrNotFound, id))
+}
+
+// adminRecords queries the operational records (JSON or CSV).
+func (n *Node) adminRecords(w http.ResponseWriter, r *http.Request) {
+	f, err := recordFilter(r.URL.Query())
+	if err != nil {
+		adminFail(w, err)
+		return
+	}
+	_ = n.records.Flush(r.Context())
+	recs, next, err := n.records.Query(f)
+	if err != nil {
+		adminFail(w, err)
+		return
+	}
+	if next != "" {
+		w.Header().Set("X-Next-Cursor", next)
+	}
+	if r.URL.Query().Get("format") == "csv" {
+		w.Header().Set("Content-Type", "text/csv")
+		_ = oprec.WriteCSV(w, recs)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = oprec.WriteJSON(w, recs)
+}
+
+// adminStats returns call statistics for a period.
+func (n *Node) adminStats(w http.ResponseWriter, r *http.Request) {
+	from, to, err := period(r.URL.Query())
+	if err != nil {
+		adminFail(w, err)
+		return
+	}
+	_ = n.records.Flush(r.Context())
+	st, err := n.records.Stats(from, to)
+	if err != nil {
+		adminFail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+// adminHealthHistory returns the health history of the provided services.
+func (n *Node) adminHealthHistory(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	from, to, err := period(q)
+	if err != nil {
+		adminFail(w, err)
+		return
+	}
+	limit, _ := strconv.Atoi(q.Get("limit"))
+	_ = n.records.Flush(r.Context())
+	h, err := n.records.HealthHistory(q.Get("service"), from, to, limit)
+	if err != nil {
+		adminFail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, h)
+}
+
+// adminReconcile reconciles the calls with another member.
+func (n *Node) adminReconcile(w http.ResponseWriter, r *http.Request) {
+	var b struct {
+		Member string    `json:"member"`
+		From   time.Time `json:"from"`
+		To     time.Time `json:"to"`
+	}
+	if err := json.NewDecoder(io.LimitReader(r.Body, 4<<10)).Decode(&b); err != nil {
+		adminFail(w, fmt.Errorf("%w: %v", ErrBadRequest, err))
+		return
+	}
+	n.auditAction(r, "reconcile", b.Member, b.From.Format(time.RFC3339)+" .. "+b.To.Format(time.RFC3339))
+	rep, err := n.Reconcile(r.Context(), b.Member, b.From, b.To)
+	if err != nil {
+		adminFail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
+}
+
+// adminAudit exports the admin audit log.
+func (n *Node) adminAudit(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	_ = n.audit.Export(w)
 }
 
 // Evidence returns the evidence bundle of a request this node logged,
@@ -164,7 +185,7 @@ func (n *Node) Evidence(ctx context.Context, requestID string) (*msglog.Bundle, 
 	if v == nil {
 		return nil, ErrNoConfig
 	}
-	return n.msglog.Evidence(ctx, requestID, v.doc.CAChain) // flushes and stamps first
+	return n.msglog.Evidence(ctx, requestID, v.Doc().CAChain) // flushes and stamps first
 }
 
 // MessageLog is the node's message log.

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 	"sync"
 	"time"
 
@@ -13,7 +12,9 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/dxl-network/dxl/membership/globalconf"
+	"github.com/dxl-network/dxl/node/confview"
 	"github.com/dxl-network/dxl/node/envelope"
+	"github.com/dxl-network/dxl/node/transport"
 	"github.com/dxl-network/dxl/services"
 )
 
@@ -32,6 +33,9 @@ type Call struct {
 	// the attempt that may have reached a provider (for the logs).
 	sent   *envelope.SignedRequest
 	sentTo peer.ID
+	// view is the configuration the call started with (the consumer API
+	// sets it when it looked the service up); nil: the current one.
+	view *confview.View
 }
 
 // Result is a verified response. Body streams the response body; it is
@@ -49,7 +53,12 @@ const dialTimeout = 5 * time.Second
 // Do sends c to a node of the service's provider member, failing over to
 // the member's other nodes while none has received the request.
 func (n *Node) Do(ctx context.Context, c *Call) (*Result, error) {
-	v, err := n.current()
+	v := c.view
+	if v == nil {
+		v = n.view()
+		c.view = v
+	}
+	v, err := n.usable(v)
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +66,7 @@ func (n *Node) Do(ctx context.Context, c *Call) (*Result, error) {
 		return nil, err
 	}
 	provider := c.Service.Provider.Member.String()
-	cands := v.byMember[provider]
+	cands := v.NodesOf(provider)
 	if len(cands) == 0 {
 		return nil, fmt.Errorf("%w: %s has no active node", ErrUnreachable, provider)
 	}
@@ -81,21 +90,21 @@ func (n *Node) Do(ctx context.Context, c *Call) (*Result, error) {
 }
 
 // checkService looks the service up in the catalogue.
-func (n *Node) checkService(v *view, sid services.ServiceID) error {
+func (n *Node) checkService(v *confview.View, sid services.ServiceID) error {
 	if isMetaService(sid.Code) {
-		if !v.memberActive(sid.Provider.Member.String()) {
+		if !v.MemberActive(sid.Provider.Member.String()) {
 			return fmt.Errorf("%w: %s is not an active member", ErrUnknownService, sid.Provider.Member)
 		}
 		return nil
 	}
-	s := v.services[sid.String()]
+	s := v.Service(sid.String())
 	if s == nil {
 		return fmt.Errorf("%w: %s is not in the service catalogue", ErrUnknownService, sid)
 	}
 	if s.Lifecycle == globalconf.ServiceRetired || (s.Lifecycle == globalconf.ServiceDeprecated && s.Sunset != nil && !n.now().Before(*s.Sunset)) {
 		return fmt.Errorf("%w: %s", ErrServiceRetired, sid)
 	}
-	if !v.memberActive(sid.Provider.Member.String()) {
+	if !v.MemberActive(sid.Provider.Member.String()) {
 		return fmt.Errorf("%w: provider %s is not an active member", ErrUnknownService, sid.Provider.Member)
 	}
 	return nil
@@ -109,7 +118,7 @@ func (n *Node) order(cands []peer.ID) []peer.ID {
 	var later []peer.ID
 	for i := range cands {
 		pid := cands[(k+i)%len(cands)]
-		if n.peers.failed(pid) && n.host.Network().Connectedness(pid) != network.Connected {
+		if n.host.Suspect(pid) {
 			later = append(later, pid)
 		} else {
 			out = append(out, pid)
@@ -120,7 +129,7 @@ func (n *Node) order(cands []peer.ID) []peer.ID {
 
 // callPeer runs one call against one provider node. sent reports whether
 // the request may have reached it (then the caller must not fail over).
-func (n *Node) callPeer(ctx context.Context, v *view, pid peer.ID, c *Call, bodySum [32]byte) (_ *Result, sent bool, err error) {
+func (n *Node) callPeer(ctx context.Context, v *confview.View, pid peer.ID, c *Call, bodySum [32]byte) (_ *Result, sent bool, err error) {
 	req, err := n.signer.SignRequest(envelope.Request{
 		RequestID: c.RequestID, Client: c.Client.String(), Service: c.Service.String(), Target: pid.String(),
 		UserID: c.UserID, Method: c.Method, Path: c.Path, BodySHA256: bodySum,
@@ -130,17 +139,16 @@ func (n *Node) callPeer(ctx context.Context, v *view, pid peer.ID, c *Call, body
 		return nil, false, fmt.Errorf("%w: %v", ErrBadRequest, err)
 	}
 	dctx, cancel := context.WithTimeout(ctx, dialTimeout)
-	s, err := n.host.NewStream(network.WithAllowLimitedConn(dctx, "dxl-call"), pid, CallProtocol)
+	s, err := n.host.NewStream(network.WithAllowLimitedConn(dctx, "dxl-call"), pid, CallProtocol, transport.ServiceCall)
 	cancel()
 	if err != nil {
-		n.peers.set(pid, false, shortErr(err))
 		return nil, false, fmt.Errorf("%w: %s: %v", ErrUnreachable, pid, err)
 	}
 	if dl, ok := ctx.Deadline(); ok {
 		_ = s.SetDeadline(dl)
 	}
 	c.sent, c.sentTo = req, pid
-	err = writeMessage(s, envelope.FrameRequest, req.Raw, c.Body)
+	err = transport.WriteMessage(s, envelope.FrameRequest, req.Raw, c.Body)
 	if err == nil {
 		err = s.CloseWrite()
 	}
@@ -148,10 +156,10 @@ func (n *Node) callPeer(ctx context.Context, v *view, pid peer.ID, c *Call, body
 		_ = s.Reset()
 		return nil, true, fmt.Errorf("%w: sending to %s: %v", ErrUnreachable, pid, err)
 	}
-	br := getReader(s)
+	br := transport.GetReader(s)
 	f, err := envelope.ReadFrame(br)
 	if err != nil {
-		putReader(br)
+		transport.PutReader(br)
 		_ = s.Reset()
 		if ctx.Err() != nil {
 			return nil, true, fmt.Errorf("%w: waiting for %s", ErrTimeout, pid)
@@ -160,24 +168,24 @@ func (n *Node) callPeer(ctx context.Context, v *view, pid peer.ID, c *Call, body
 	}
 	switch f.Type {
 	case envelope.FrameError:
-		putReader(br)
+		transport.PutReader(br)
 		_ = s.Close()
-		return nil, true, remoteError(string(f.Payload))
+		return nil, true, remoteError(transport.DecodeError(f.Payload))
 	case envelope.FrameResponse:
 	default:
-		putReader(br)
+		transport.PutReader(br)
 		_ = s.Reset()
 		return nil, true, fmt.Errorf("%w: unexpected frame %d from %s", envelope.ErrMalformed, f.Type, pid)
 	}
-	nd, _ := v.peerAllowed(pid)
+	nd, _ := v.PeerAllowed(pid)
 	if nd == nil {
-		putReader(br)
+		transport.PutReader(br)
 		_ = s.Reset()
 		return nil, true, ErrNotMember
 	}
-	resp, err := envelope.VerifyResponse(f.Payload, req, v.policy(n.now, "", nd.Member))
+	resp, err := envelope.VerifyResponse(f.Payload, req, v.Policy(n.now, "", nd.Member))
 	if err != nil {
-		putReader(br)
+		transport.PutReader(br)
 		_ = s.Reset()
 		n.log.Warn("response refused", "peer", pid.String(), "request_id", c.RequestID.String(), "error_code", Code(err), "error", err)
 		return nil, true, err
@@ -186,12 +194,11 @@ func (n *Node) callPeer(ctx context.Context, v *view, pid peer.ID, c *Call, body
 	return &Result{Response: resp, Provider: pid, Body: &streamBody{r: body, s: s, br: br}}, true, nil
 }
 
-// remoteError parses an error frame's "code: message".
-func remoteError(p string) error {
-	code, msg, _ := strings.Cut(p, ": ")
-	re := &RemoteError{Code: code, Message: msg}
-	if code == "rate_limited" {
-		re.RetryAfter = parseRetryAfter(msg)
+// remoteError is the error a provider node reported in an error frame.
+func remoteError(e transport.ErrorFrame) error {
+	re := &RemoteError{Code: e.Code, Message: e.Message}
+	if e.RetryAfter > 0 {
+		re.RetryAfter = services.RetryAfter(e.RetryAfter)
 	}
 	return re
 }
@@ -214,7 +221,7 @@ func (b *streamBody) Read(p []byte) (int, error) {
 
 func (b *streamBody) Close() error {
 	if b.br != nil {
-		putReader(b.br)
+		transport.PutReader(b.br)
 		b.br = nil
 	}
 	if b.done {
@@ -223,46 +230,5 @@ func (b *streamBody) Close() error {
 	return b.s.Reset()
 }
 
-// Stream buffers are pooled: a call would otherwise allocate and clear
-// them on both nodes, which at thousands of calls a second is most of the
-// garbage collector's work.
-var (
-	readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 32<<10) }}
-	writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 32<<10) }}
-)
-
 // copyBufs are the buffers answers are copied to information systems with.
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
-
-func getReader(r io.Reader) *bufio.Reader {
-	br := readers.Get().(*bufio.Reader)
-	br.Reset(r)
-	return br
-}
-
-func putReader(br *bufio.Reader) {
-	br.Reset(nil)
-	readers.Put(br)
-}
-
-// writeMessage writes an envelope frame and the body as chunk frames plus
-// the end frame, straight from memory (its hash is in the envelope).
-func writeMessage(w io.Writer, t envelope.FrameType, env, body []byte) error {
-	bw := writers.Get().(*bufio.Writer)
-	bw.Reset(w)
-	defer func() { bw.Reset(nil); writers.Put(bw) }()
-	if err := envelope.WriteFrame(bw, t, env); err != nil {
-		return err
-	}
-	for len(body) > 0 {
-		k := min(len(body), envelope.MaxChunk)
-		if err := envelope.WriteFrame(bw, envelope.FrameBodyChunk, body[:k]); err != nil {
-			return err
-		}
-		body = body[k:]
-	}
-	if err := envelope.WriteFrame(bw, envelope.FrameBodyEnd, nil); err != nil {
-		return err
-	}
-	return bw.Flush()
-}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/dxl-network/dxl/membership/globalconf"
+	"github.com/dxl-network/dxl/node/confview"
 	"github.com/dxl-network/dxl/node/envelope"
 	"github.com/dxl-network/dxl/node/oprec"
 	"github.com/dxl-network/dxl/services"
@@ -173,13 +174,13 @@ func (n *Node) rest(w http.ResponseWriter, r *http.Request) {
 	}
 	v := n.view()
 	sid, path, err := parseR1(r.URL.EscapedPath(), r.URL.RawQuery, func(s services.ServiceID) bool {
-		return v != nil && v.services[s.String()] != nil
+		return v != nil && v.Service(s.String()) != nil
 	})
 	if err != nil {
 		n.fail(w, reqID, err)
 		return
 	}
-	c.Service, c.Path = sid, path
+	c.Service, c.Path, c.view = sid, path, v
 	n.forward(w, r, c, reqID, "")
 }
 
@@ -326,7 +327,7 @@ func (n *Node) forward(w http.ResponseWriter, r *http.Request, c *Call, reqID, s
 	h.Set("Content-Length", strconv.FormatUint(res.Response.BodyLength, 10))
 	h.Set(HeaderRequestID, reqID)
 	h.Set(HeaderProvider, res.Provider.String())
-	n.lifecycleHeaders(h, c.Service)
+	lifecycleHeaders(h, c.view, c.Service)
 	w.WriteHeader(int(res.Response.Status))
 	buf := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(buf)
@@ -341,12 +342,11 @@ func (n *Node) forward(w http.ResponseWriter, r *http.Request, c *Call, reqID, s
 }
 
 // lifecycleHeaders sets Deprecation and Sunset from the catalogue.
-func (n *Node) lifecycleHeaders(h http.Header, sid services.ServiceID) {
-	v := n.view()
+func lifecycleHeaders(h http.Header, v *confview.View, sid services.ServiceID) {
 	if v == nil {
 		return
 	}
-	s := v.services[sid.String()]
+	s := v.Service(sid.String())
 	if s == nil || s.Lifecycle != globalconf.ServiceDeprecated {
 		return
 	}

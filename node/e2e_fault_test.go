@@ -23,6 +23,7 @@ import (
 	"github.com/dxl-network/dxl/internal/keystore"
 	"github.com/dxl-network/dxl/node"
 	"github.com/dxl-network/dxl/node/envelope"
+	"github.com/dxl-network/dxl/node/transport"
 	"github.com/dxl-network/dxl/services"
 )
 
@@ -67,6 +68,7 @@ func (n *testNet) clientOf(t *testing.T, h *devnet.NodeHandle, cert, key string)
 }
 
 func TestEndToEndAccessRightsAndRateLimit(t *testing.T) {
+	t.Parallel()
 	n := startNetWithC(t)
 	c, base := n.clientOf(t, n.C, n.isC[0], n.isC[1])
 
@@ -189,13 +191,14 @@ func wantErrorFrame(t *testing.T, f envelope.Frame, err error, code string) {
 	if err != nil {
 		t.Fatalf("want error frame %s, got %v", code, err)
 	}
-	if f.Type != envelope.FrameError || !strings.HasPrefix(string(f.Payload), code+": ") {
+	if f.Type != envelope.FrameError || transport.DecodeError(f.Payload).Code != code {
 		t.Fatalf("want error frame %s, got type %d %q", code, f.Type, f.Payload)
 	}
 }
 
 func TestEndToEndTamperReplayNonMember(t *testing.T) {
-	n := startNet(t, nil)
+	t.Parallel()
+	n := sharedNet(t)
 	ctx := n.ctx
 	p := newRawPeer(t, n.A)
 
@@ -244,6 +247,7 @@ func TestEndToEndTamperReplayNonMember(t *testing.T) {
 }
 
 func TestEndToEndRevokedMember(t *testing.T) {
+	t.Parallel()
 	n := startNetWithC(t)
 	c, base := n.clientOf(t, n.C, n.isC[0], n.isC[1])
 	if a := do(t, c, "GET", base+"/citizens/1", "", nil); a.status != 200 {
@@ -273,6 +277,7 @@ func TestEndToEndRevokedMember(t *testing.T) {
 }
 
 func TestEndToEndRegistryDownAndRestart(t *testing.T) {
+	t.Parallel()
 	n := startNet(t, nil)
 	c := n.client(t, true)
 	if err := n.Registry.Close(); err != nil {
@@ -305,6 +310,7 @@ func TestEndToEndRegistryDownAndRestart(t *testing.T) {
 }
 
 func TestEndToEndProviderReplicaFailover(t *testing.T) {
+	t.Parallel()
 	n := startNet(t, nil)
 	b2, err := n.AddNode(n.ctx, devnet.AgencyB, n.B, "2")
 	if err != nil {

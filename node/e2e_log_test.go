@@ -36,6 +36,7 @@ func (n *testNet) roots(t *testing.T) *x509.CertPool {
 // log: the bundle verifies offline against the CA root, its token with
 // OpenSSL, and a changed byte is refused.
 func TestEvidenceEndToEnd(t *testing.T) {
+	t.Parallel()
 	n := startNetTB(t, func(c *node.Config) {
 		fastStamps(c)
 		c.MessageLog.ArchiveBodies = nil
@@ -143,6 +144,7 @@ func openSSLVerifyToken(t *testing.T, b *msglog.Bundle, n *testNet) {
 // then refuse once the acceptable-failure period passes; when the TSA is
 // back, every record gets its timestamp and calls flow again.
 func TestTimestampOutageEndToEnd(t *testing.T) {
+	t.Parallel()
 	n := startNetTB(t, fastStamps, fastStamps)
 	c := n.client(t, true)
 	n.StopTSA()
@@ -194,6 +196,7 @@ func TestTimestampOutageEndToEnd(t *testing.T) {
 // TestReconcileEndToEnd reconciles A's calls to B from both sides, then
 // with records deliberately added on one side and a status changed.
 func TestReconcileEndToEnd(t *testing.T) {
+	t.Parallel()
 	n := startNet(t, nil)
 	c := n.client(t, true)
 	var ids []string

@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -47,16 +48,65 @@ func startNetB(b *testing.B, opts ...node.Option) *testNet {
 	}, opts...)
 }
 
+// shared is one demo network for the tests that leave its state alone
+// (sharedNet); TestMain closes it.
+var shared struct {
+	once sync.Once
+	net  *testNet
+	err  error
+	stop func()
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shared.stop != nil {
+		shared.stop()
+	}
+	os.Exit(code)
+}
+
+// sharedNet is the package's shared demo network, started on first use.
+// Tests using it must not change its state (configuration, nodes, TSA).
+func sharedNet(t *testing.T) *testNet {
+	t.Helper()
+	shared.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+		dir, err := os.MkdirTemp("", "dxl-node-e2e-")
+		if err != nil {
+			shared.err = err
+			cancel()
+			return
+		}
+		d, err := devnet.StartDemo(ctx, devnet.DemoOptions{Options: devnet.Options{Dir: dir, Logger: testLogger(), FastRaft: true,
+			ConfigInterval: 300 * time.Millisecond}})
+		if err != nil {
+			shared.err = err
+			cancel()
+			os.RemoveAll(dir)
+			return
+		}
+		shared.net = &testNet{Demo: d, ctx: ctx}
+		shared.stop = func() { d.Close(); cancel(); os.RemoveAll(dir) }
+	})
+	if shared.err != nil {
+		t.Fatal(shared.err)
+	}
+	return shared.net
+}
+
+func testLogger() *slog.Logger {
+	if testing.Verbose() {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
 func startNetTB(t testing.TB, configureA, configureB func(*node.Config), opts ...node.Option) *testNet {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	t.Cleanup(cancel)
 	dir := t.TempDir()
-	log := slog.New(slog.DiscardHandler)
-	if testing.Verbose() {
-		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	}
-	d, err := devnet.StartDemo(ctx, devnet.DemoOptions{Options: devnet.Options{Dir: dir, Logger: log, FastRaft: true,
+	d, err := devnet.StartDemo(ctx, devnet.DemoOptions{Options: devnet.Options{Dir: dir, Logger: testLogger(), FastRaft: true,
 		ConfigInterval: 300 * time.Millisecond, NodeOptions: opts}, ConfigureA: configureA, ConfigureB: configureB})
 	if err != nil {
 		t.Fatal(err)
@@ -133,7 +183,8 @@ func exchangeError(t *testing.T, a answer, status int, code string) {
 }
 
 func TestEndToEndCalls(t *testing.T) {
-	n := startNet(t, nil)
+	t.Parallel()
+	n := sharedNet(t)
 	c := n.client(t, true)
 
 	t.Run("GetJSON", func(t *testing.T) {
@@ -274,6 +325,7 @@ func TestEndToEndCalls(t *testing.T) {
 // node, and against a provider that validates requests with the OpenAPI
 // description.
 func TestEndToEndLGSPAndValidation(t *testing.T) {
+	t.Parallel()
 	service := "VN-DEMO/GOV/" + devnet.AgencyB.Code + "/" + devnet.AgencyB.Subsystem + "/" + devnet.SampleServiceCode
 	n := startNetTB(t, func(c *node.Config) {
 		c.LGSP = []services.LGSPRoute{{Version: "v1", Domain: "dancu", Resource: "congdan", Service: service}}
@@ -293,6 +345,7 @@ func TestEndToEndLGSPAndValidation(t *testing.T) {
 }
 
 func TestEndToEndLifecycle(t *testing.T) {
+	t.Parallel()
 	n := startNet(t, nil)
 	c := n.client(t, true)
 	sunset := time.Now().Add(30 * 24 * time.Hour).UTC().Truncate(time.Second)

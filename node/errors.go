@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/dxl-network/dxl/node/auth"
+	"github.com/dxl-network/dxl/node/confview"
 	"github.com/dxl-network/dxl/node/envelope"
 	"github.com/dxl-network/dxl/node/msglog"
 	"github.com/dxl-network/dxl/services"
@@ -25,7 +26,7 @@ var (
 	ErrAccessDenied    = errors.New("node: access denied")
 	ErrRateLimited     = errors.New("node: rate limit exceeded")
 	ErrTooLarge        = errors.New("node: body too large")
-	ErrNoConfig        = errors.New("node: no valid global configuration")
+	ErrNoConfig        = confview.ErrNoConfig
 	ErrNotMember       = errors.New("node: peer is not an admitted node")
 	ErrUnreachable     = errors.New("node: provider unreachable")
 	ErrBackend         = errors.New("node: backend unreachable")
@@ -124,7 +125,7 @@ func Status(err error) int {
 }
 
 // RemoteError is an exchange-layer error reported by the provider node in
-// an error frame ("code: message").
+// an error frame (transport.ErrorFrame).
 type RemoteError struct {
 	Code    string
 	Message string

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dxl-network/dxl/internal/ident"
+	"github.com/dxl-network/dxl/node/transport"
 	"github.com/dxl-network/dxl/services"
 )
 
@@ -110,7 +112,7 @@ func (n *Node) CheckService(ctx context.Context, id string) (ServiceHealth, erro
 		cancel()
 		switch {
 		case err != nil:
-			vh.Status, vh.Error = "down", shortErr(err)
+			vh.Status, vh.Error = "down", transport.ShortErr(err)
 		case resp.StatusCode >= 500:
 			vh.Status, vh.HTTPStatus = "down", resp.StatusCode
 		default:
@@ -164,20 +166,20 @@ func (n *Node) listClients(w http.ResponseWriter, _ *http.Request) {
 		return
 	}
 	out := ClientList{Member: []ClientEntry{}}
-	for _, m := range v.doc.Members {
+	for _, m := range v.Doc().Members {
 		if m.Status != "active" {
 			continue
 		}
-		mid, err := parseMember(m.ID)
+		mid, err := ident.ParseMember(m.ID, "")
 		if err != nil {
 			continue
 		}
 		out.Member = append(out.Member, ClientEntry{ID: m.ID, Name: m.Name, ObjectType: "MEMBER",
 			XRoadInstance: mid.Instance, MemberClass: mid.Class, MemberCode: mid.Code})
 	}
-	for _, s := range v.doc.Subsystems {
+	for _, s := range v.Doc().Subsystems {
 		sid, err := services.ParseSubsystemID(s.ID)
-		if err != nil || s.Status != "active" || !v.memberActive(sid.Member.String()) {
+		if err != nil || s.Status != "active" || !v.MemberActive(sid.Member.String()) {
 			continue
 		}
 		out.Member = append(out.Member, ClientEntry{ID: s.ID, ObjectType: "SUBSYSTEM", XRoadInstance: sid.Member.Instance,

@@ -83,23 +83,7 @@ func Init(dir string, cfg Config, opts InitOptions, passphrase []byte) (*InitRes
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	_, authKey, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	var signKey crypto.Signer
-	if opts.SignFrom != "" {
-		if signKey, err = keystore.ReadFile(filepath.Join(opts.SignFrom, FileSignKey), passphrase); err != nil {
-			return nil, fmt.Errorf("%w: --sign-from %s: %v", ErrConfig, opts.SignFrom, err)
-		}
-	} else if _, signKey, err = ed25519.GenerateKey(rand.Reader); err != nil {
-		return nil, err
-	}
-	tokenKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	apiKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	authKey, signKey, tokenKey, apiKey, err := newKeys(opts.SignFrom, passphrase)
 	if err != nil {
 		return nil, err
 	}
@@ -150,6 +134,29 @@ func Init(dir string, cfg Config, opts InitOptions, passphrase []byte) (*InitRes
 	sum := sha256.Sum256(apiCert)
 	res.APICertSHA256 = hex.EncodeToString(sum[:])
 	return res, nil
+}
+
+// newKeys generates the node's keys: authentication (libp2p identity),
+// member signing (or the one of the node in signFrom, a replica), token
+// signing and the consumer API's TLS key.
+func newKeys(signFrom string, passphrase []byte) (authKey ed25519.PrivateKey, signKey crypto.Signer, tokenKey, apiKey *ecdsa.PrivateKey, err error) {
+	if _, authKey, err = ed25519.GenerateKey(rand.Reader); err != nil {
+		return nil, nil, nil, nil, err
+	}
+	if signFrom != "" {
+		if signKey, err = keystore.ReadFile(filepath.Join(signFrom, FileSignKey), passphrase); err != nil {
+			return nil, nil, nil, nil, fmt.Errorf("%w: --sign-from %s: %v", ErrConfig, signFrom, err)
+		}
+	} else if _, signKey, err = ed25519.GenerateKey(rand.Reader); err != nil {
+		return nil, nil, nil, nil, err
+	}
+	if tokenKey, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
+		return nil, nil, nil, nil, err
+	}
+	if apiKey, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
+		return nil, nil, nil, nil, err
+	}
+	return authKey, signKey, tokenKey, apiKey, nil
 }
 
 // CSRs returns the node's two certificate requests again (for a

@@ -25,8 +25,9 @@ import (
 var ErrTimestampOutage = msglog.ErrTimestampOutage
 
 // openLogs opens the message log, the operational records and the admin
-// audit log (DESIGN.md §6).
-func (n *Node) openLogs(passphrase []byte) error {
+// audit log (DESIGN.md §6). With noLog, calls are left out of the first
+// two (WithoutLogs).
+func (n *Node) openLogs(passphrase []byte, noLog bool) error {
 	var key []byte
 	if len(n.cfg.MessageLog.ArchiveBodies) > 0 {
 		var err error
@@ -68,6 +69,10 @@ func (n *Node) openLogs(passphrase []byte) error {
 	if n.audit, err = audit.Open(n.db, "admin_audit", n.now); err != nil {
 		return err
 	}
+	n.callLog, n.callRecs = ml, n.records
+	if noLog {
+		n.callLog, n.callRecs = noLogs{}, noLogs{}
+	}
 	n.archive = map[string]bool{}
 	for _, s := range n.cfg.MessageLog.ArchiveBodies {
 		n.archive[s] = true
@@ -90,12 +95,31 @@ func (n *Node) tsas() []msglog.TSA {
 	if v == nil {
 		return nil
 	}
-	out := make([]msglog.TSA, 0, len(v.doc.TSAs))
-	for _, t := range v.doc.TSAs {
+	out := make([]msglog.TSA, 0, len(v.Doc().TSAs))
+	for _, t := range v.Doc().TSAs {
 		out = append(out, msglog.TSA{Name: t.Name, URL: t.URL, Stamper: tsa.NewClient(t.URL)})
 	}
 	return out
 }
+
+// messageLog is what the data path needs of the message log (msglog.Log).
+type messageLog interface {
+	Append(msglog.Record, *msglog.Bodies) error
+	Check() error
+}
+
+// callRecords is what the data path needs of the operational records
+// (oprec.Store).
+type callRecords interface {
+	Add(oprec.Record)
+}
+
+// noLogs is both, keeping nothing (WithoutLogs).
+type noLogs struct{}
+
+func (noLogs) Append(msglog.Record, *msglog.Bodies) error { return nil }
+func (noLogs) Check() error                               { return nil }
+func (noLogs) Add(oprec.Record)                           {}
 
 // exchange is what one call leaves in the logs, on either side.
 type exchange struct {
@@ -119,9 +143,6 @@ type exchange struct {
 // record writes the exchange to the operational records and, when an
 // envelope was signed, to the message log. Neither waits for disk.
 func (n *Node) record(x *exchange) {
-	if n.noLogs {
-		return
-	}
 	reqBytes := int64(len(x.reqBody))
 	if x.req != nil {
 		reqBytes = int64(x.req.BodyLength)
@@ -133,7 +154,7 @@ func (n *Node) record(x *exchange) {
 	if x.resp != nil {
 		respBytes = int64(x.resp.BodyLength)
 	}
-	n.records.Add(oprec.Record{
+	n.callRecs.Add(oprec.Record{
 		RequestID: requestIDOf(x), Start: x.start, Duration: n.now().Sub(x.start), Role: x.role,
 		Client: x.client, Service: x.service, CallerIP: x.callerIP, Status: x.status, ErrorCode: x.code,
 		RequestBytes: reqBytes, ResponseBytes: respBytes, ConsumerPeer: x.consumerPeer, ProviderPeer: x.providerPeer,
@@ -152,17 +173,14 @@ func (n *Node) record(x *exchange) {
 	if n.archived(x.req.Service) {
 		bodies = &msglog.Bodies{Request: x.reqBody, Response: x.respBody}
 	}
-	if err := n.msglog.Append(r, bodies); err != nil {
+	if err := n.callLog.Append(r, bodies); err != nil {
 		n.log.Error("message log append failed", "request_id", r.RequestID, "error", err)
 	}
 }
 
 // checkLog refuses new exchanges during a long TSA outage (msglog.Check).
 func (n *Node) checkLog() error {
-	if n.noLogs {
-		return nil
-	}
-	return n.msglog.Check()
+	return n.callLog.Check()
 }
 
 func requestIDOf(x *exchange) string {
@@ -225,11 +243,16 @@ func (n *Node) healthLoop(ctx context.Context) {
 	}
 }
 
-// serveMetrics serves Prometheus metrics on cfg.MetricsListen.
-func (n *Node) serveMetrics(ln net.Listener) {
+// metricsServer is the Prometheus metrics endpoint on cfg.MetricsListen.
+// It is built before its goroutine starts, so Close always sees it.
+func (n *Node) metricsServer() *http.Server {
 	m := http.NewServeMux()
 	m.Handle("GET /metrics", n.records.Metrics())
-	n.metrics = &http.Server{Handler: m, ReadHeaderTimeout: 10 * time.Second}
+	return &http.Server{Handler: m, ReadHeaderTimeout: 10 * time.Second}
+}
+
+// serveMetrics serves n.metrics on ln until Close.
+func (n *Node) serveMetrics(ln net.Listener) {
 	if err := n.metrics.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		n.log.Error("metrics endpoint stopped", "error", err)
 	}

@@ -69,7 +69,7 @@ func (n *Node) meta(client services.SubsystemID, sid services.ServiceID, path st
 					sm.ServiceType = "OPENAPI"
 				}
 				if sid.Code == MetaAllowedMethods {
-					sm.Endpoints = n.acl.AllowedMethods(client, vid)
+					sm.Endpoints = n.gate.ACL().AllowedMethods(client, vid)
 					if len(sm.Endpoints) == 0 {
 						continue
 					}

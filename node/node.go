@@ -24,14 +24,16 @@ import (
 	"github.com/dxl-network/dxl/internal/ident"
 	"github.com/dxl-network/dxl/membership/globalconf"
 	"github.com/dxl-network/dxl/node/auth"
+	"github.com/dxl-network/dxl/node/confview"
 	"github.com/dxl-network/dxl/node/envelope"
 	"github.com/dxl-network/dxl/node/msglog"
 	"github.com/dxl-network/dxl/node/oprec"
+	"github.com/dxl-network/dxl/node/transport"
 	"github.com/dxl-network/dxl/services"
 )
 
 // CallProtocol is the libp2p protocol of synchronous calls.
-const CallProtocol = "/dxl/call/1.0.0"
+const CallProtocol = transport.CallProtocol
 
 // Option configures Open.
 type Option func(*options)
@@ -76,24 +78,23 @@ type Node struct {
 	id     *identity
 	signer *envelope.Signer
 	conf   *globalconf.Client
-	cur    atomic.Pointer[view]
-	host   host.Host
+	cur    atomic.Pointer[confview.View]
+	host   *transport.Host
 	self   string // the host's peer ID, text form
-	peers  *peers
 	replay *envelope.ReplayCache
 	db     *bolt.DB
 	auth   *auth.Authority
 
-	msglog  *msglog.Log
-	records *oprec.Store
-	audit   *audit.Log
-	archive map[string]bool // services whose bodies are archived
-	noLogs  bool
-	metrics *http.Server
+	msglog   *msglog.Log
+	records  *oprec.Store
+	audit    *audit.Log
+	archive  map[string]bool // services whose bodies are archived
+	callLog  messageLog      // msglog, or noLogs
+	callRecs callRecords     // records, or noLogs
+	metrics  *http.Server
 
 	provided map[string]*provided // by unversioned service ID
-	acl      *services.ACL
-	limiter  atomic.Pointer[services.Limiter]
+	gate     *services.Gate
 	limitKey atomic.Value // services.Limits the limiter was built with
 	lgsp     *services.LGSPMap
 	clients  map[string]string // TLS client cert SHA-256 -> subsystem
@@ -103,6 +104,7 @@ type Node struct {
 	apiLn   net.Listener
 	admin   *http.Server
 	adminLn net.Listener
+	life    context.Context // cancelled by Close
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	closed  atomic.Bool
@@ -121,66 +123,100 @@ func Open(ctx context.Context, dir string, passphrase []byte, opts ...Option) (_
 		return nil, err
 	}
 	member, _ := ident.ParseMember(cfg.Member, "")
-	n := &Node{dir: dir, cfg: cfg, member: member, now: o.now, noLogs: o.noLogs,
-		log: o.log.With("component", "node"), clients: map[string]string{},
-		peers: &peers{state: map[peer.ID]*PeerState{}, now: o.now}}
+	n := &Node{dir: dir, cfg: cfg, member: member, now: o.now,
+		log: o.log.With("component", "node"), clients: map[string]string{}}
+	// The node's lifetime: Close cancels it, and with it every backend
+	// call in flight and every loop.
+	n.life, n.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	defer func() {
 		if err != nil {
 			n.Close()
 		}
 	}()
-	if n.id, err = loadIdentity(dir, passphrase); err != nil {
+	if err := n.openStores(passphrase, &o); err != nil {
 		return nil, err
+	}
+	if err := n.openServices(); err != nil {
+		return nil, err
+	}
+	if err := n.startP2P(&o); err != nil {
+		return nil, err
+	}
+	if err := n.startServers(&o); err != nil {
+		return nil, err
+	}
+	n.log.Info("node started", "member", cfg.Member, "peer_id", n.host.ID().String(),
+		"p2p", fmt.Sprint(n.host.Addrs()), "api", "https://"+n.apiLn.Addr().String())
+	return n, nil
+}
+
+// openStores loads the keys and opens the configuration client, the
+// database, the token authority and the logs.
+func (n *Node) openStores(passphrase []byte, o *options) (err error) {
+	if n.id, err = loadIdentity(n.dir, passphrase); err != nil {
+		return err
 	}
 	if n.signer, err = envelope.NewSigner(n.id.signer, n.id.signChain[0]); err != nil {
-		return nil, err
+		return err
 	}
 	n.signer.Now = o.now
-	anchor, err := globalconf.LoadAnchor(filepath.Join(dir, FileAnchor))
+	anchor, err := globalconf.LoadAnchor(filepath.Join(n.dir, FileAnchor))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	copts := append([]globalconf.Option{globalconf.WithLogger(o.log), globalconf.WithClock(o.now),
 		globalconf.WithOnUpdate(n.onConfig)}, o.confOpts...)
-	if n.conf, err = globalconf.NewClient(anchor, dir, copts...); err != nil {
-		return nil, err
+	if n.conf, err = globalconf.NewClient(anchor, n.dir, copts...); err != nil {
+		return err
 	}
-	if n.db, err = bolt.Open(filepath.Join(dir, FileDB), 0o600, &bolt.Options{Timeout: time.Second}); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v (is the node already running?)", ErrConfig, FileDB, err)
+	if n.db, err = bolt.Open(filepath.Join(n.dir, FileDB), 0o600, &bolt.Options{Timeout: time.Second}); err != nil {
+		return fmt.Errorf("%w: %s: %v (is the node already running?)", ErrConfig, FileDB, err)
 	}
 	store, err := auth.NewBoltStore(n.db)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if n.auth, err = auth.New(auth.Config{NodeID: n.member.String(), Key: n.id.tokenKey, Store: store, Now: o.now, Logger: o.log}); err != nil {
-		return nil, err
+		return err
 	}
-	if err := n.openLogs(passphrase); err != nil {
-		return nil, err
-	}
-	for _, c := range cfg.Clients {
+	return n.openLogs(passphrase, o.noLogs)
+}
+
+// openServices compiles the pinned clients, the provided services and
+// their policy, and the replay cache.
+func (n *Node) openServices() error {
+	for _, c := range n.cfg.Clients {
 		n.clients[c.CertSHA256] = c.Subsystem
 	}
 	if err := n.loadServices(); err != nil {
-		return nil, err
+		return err
 	}
-	n.replay = envelope.NewReplayCache(replayWindow, 0)
+	n.replay = envelope.NewReplayCache(confview.ReplayWindow, 0)
+	return nil
+}
 
-	if n.host, err = newHost(n.id.authKey, cfg.P2PListen, gater{n}); err != nil {
-		return nil, fmt.Errorf("%w: libp2p: %v", ErrConfig, err)
+// startP2P starts the libp2p host and its protocol handlers.
+func (n *Node) startP2P(o *options) (err error) {
+	if n.host, err = transport.New(transport.Config{Key: n.id.authKey, Listen: n.cfg.P2PListen, Admit: n.admits,
+		MaxBody: n.cfg.MaxBody, Logger: o.log, Now: o.now}); err != nil {
+		return fmt.Errorf("%w: %v", ErrConfig, err)
 	}
 	n.self = n.host.ID().String()
-	n.host.Network().Notify(n.peers.notifiee())
 	if doc, _, _ := n.conf.Current(); doc != nil && n.view() == nil {
 		n.onConfig(doc) // the verified cache, even if too old to use: health reports it
 	}
-	n.host.SetStreamHandler(CallProtocol, n.handleStream)
-	n.host.SetStreamHandler(ReconcileProtocol, n.handleReconcile)
+	n.host.Handle(CallProtocol, transport.ServiceCall, n.handleStream)
+	n.host.Handle(ReconcileProtocol, transport.ServiceReconcile, n.handleReconcile)
+	return nil
+}
 
+// startServers opens the consumer API, the admin socket and the metrics
+// endpoint, and starts every background loop.
+func (n *Node) startServers(o *options) (err error) {
 	n.apiLn = o.apiLn
 	if n.apiLn == nil {
-		if n.apiLn, err = net.Listen("tcp", cfg.APIListen); err != nil {
-			return nil, fmt.Errorf("%w: consumer API: %v", ErrConfig, err)
+		if n.apiLn, err = net.Listen("tcp", n.cfg.APIListen); err != nil {
+			return fmt.Errorf("%w: consumer API: %v", ErrConfig, err)
 		}
 	}
 	n.api = &http.Server{
@@ -190,51 +226,39 @@ func Open(ctx context.Context, dir string, passphrase []byte, opts ...Option) (_
 		TLSConfig:         n.apiTLS(),
 		ErrorLog:          slog.NewLogLogger(n.log.Handler(), slog.LevelDebug),
 	}
-	if n.adminLn, err = listenAdmin(dir); err != nil {
-		return nil, fmt.Errorf("%w: admin socket: %v", ErrConfig, err)
+	if n.adminLn, err = listenAdmin(n.dir); err != nil {
+		return fmt.Errorf("%w: admin socket: %v", ErrConfig, err)
 	}
 	n.admin = &http.Server{Handler: n.adminHandler(), ReadHeaderTimeout: 10 * time.Second, ConnContext: adminConnContext}
-	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	n.cancel = cancel
-	var metricsLn net.Listener
-	if cfg.MetricsListen != "" {
-		if metricsLn, err = net.Listen("tcp", cfg.MetricsListen); err != nil {
-			cancel()
-			return nil, fmt.Errorf("%w: metrics: %v", ErrConfig, err)
+	if n.cfg.MetricsListen != "" {
+		metricsLn, err := net.Listen("tcp", n.cfg.MetricsListen)
+		if err != nil {
+			return fmt.Errorf("%w: metrics: %v", ErrConfig, err)
 		}
+		n.metrics = n.metricsServer()
 		n.wg.Add(1)
 		go func() { defer n.wg.Done(); n.serveMetrics(metricsLn) }()
 	}
-	n.wg.Add(6)
-	go func() {
-		defer n.wg.Done()
-		_ = n.admin.Serve(n.adminLn)
-	}()
-	go func() {
-		defer n.wg.Done()
-		n.msglog.Run(runCtx)
-	}()
-	go func() {
-		defer n.wg.Done()
-		n.healthLoop(runCtx)
-	}()
-	go func() {
-		defer n.wg.Done()
+	n.goRun(func() { _ = n.admin.Serve(n.adminLn) })
+	n.goRun(func() { n.msglog.Run(n.life) })
+	n.goRun(func() { n.healthLoop(n.life) })
+	n.goRun(func() {
 		if err := n.api.ServeTLS(n.apiLn, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			n.log.Error("consumer API stopped", "error", err)
 		}
-	}()
+	})
+	n.goRun(func() { _ = n.conf.Run(n.life, time.Duration(n.cfg.ConfigInterval)) })
+	n.goRun(func() { n.probeLoop(n.life) })
+	return nil
+}
+
+// goRun runs f in a goroutine Close waits for.
+func (n *Node) goRun(f func()) {
+	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
-		_ = n.conf.Run(runCtx, time.Duration(cfg.ConfigInterval))
+		f()
 	}()
-	go func() {
-		defer n.wg.Done()
-		n.probeLoop(runCtx)
-	}()
-	n.log.Info("node started", "member", cfg.Member, "peer_id", n.host.ID().String(),
-		"p2p", fmt.Sprint(n.host.Addrs()), "api", "https://"+n.apiLn.Addr().String())
-	return n, nil
 }
 
 // Close stops the node.
@@ -258,8 +282,8 @@ func (n *Node) Close() error {
 		_ = n.metrics.Close()
 	}
 	if n.host != nil {
-		n.host.RemoveStreamHandler(CallProtocol)
-		n.host.RemoveStreamHandler(ReconcileProtocol)
+		n.host.Unhandle(CallProtocol)
+		n.host.Unhandle(ReconcileProtocol)
 		_ = n.host.Close()
 	}
 	n.wg.Wait()
@@ -289,7 +313,7 @@ func (n *Node) Auth() *auth.Authority { return n.auth }
 // ConfigVersion is the version of the configuration in use (0: none).
 func (n *Node) ConfigVersion() uint64 {
 	if v := n.view(); v != nil {
-		return v.doc.Version
+		return v.Doc().Version
 	}
 	return 0
 }
@@ -300,14 +324,16 @@ func (n *Node) RefreshConfig(ctx context.Context) error {
 	return err
 }
 
-func (n *Node) view() *view { return n.cur.Load() }
+func (n *Node) view() *confview.View { return n.cur.Load() }
 
 // current returns the view the data path may use: none past the
 // configuration's maximum age (policy.max_config_age, generous by design),
 // so a node cut off from every registry server for that long stops
 // exchanging rather than trusting stale revocations.
-func (n *Node) current() (*view, error) {
-	v := n.view()
+func (n *Node) current() (*confview.View, error) { return n.usable(n.view()) }
+
+// usable returns v if the data path may use it (see current).
+func (n *Node) usable(v *confview.View) (*confview.View, error) {
 	if v == nil {
 		return nil, ErrNoConfig
 	}
@@ -319,7 +345,7 @@ func (n *Node) current() (*view, error) {
 
 // onConfig installs a newly accepted configuration.
 func (n *Node) onConfig(doc *globalconf.Document) {
-	v, err := newView(doc)
+	v, err := confview.New(doc)
 	if err != nil {
 		n.log.Error("configuration not usable", "version", doc.Version, "error", err)
 		return
@@ -348,7 +374,7 @@ func (n *Node) rebuildLimiter(p globalconf.Policy) {
 		n.log.Error("rate limits not usable", "error", err)
 		return
 	}
-	n.limiter.Store(l)
+	n.gate.SetLimiter(l)
 	n.limitKey.Store(cfg.Defaults)
 }
 
@@ -367,7 +393,7 @@ func (n *Node) probeLoop(ctx context.Context) {
 }
 
 func (n *Node) limiterSweep() {
-	if l := n.limiter.Load(); l != nil {
+	if l := n.gate.Limiter(); l != nil {
 		l.Sweep()
 	}
 }
@@ -387,7 +413,7 @@ func (n *Node) apiTLS() *tls.Config {
 }
 
 // Host is the node's libp2p host.
-func (n *Node) Host() host.Host { return n.host }
+func (n *Node) Host() host.Host { return n.host.Lib() }
 
 // Addrs are the node's libp2p listen addresses.
 func (n *Node) Addrs() []ma.Multiaddr { return n.host.Addrs() }

@@ -6,8 +6,10 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dxl-network/dxl/node/envelope"
+	"github.com/dxl-network/dxl/node/transport"
 	"github.com/dxl-network/dxl/services"
 )
 
@@ -117,7 +119,8 @@ func FuzzParseConfig(f *testing.F) {
 }
 
 func TestRemoteErrorAndCodes(t *testing.T) {
-	err := remoteError("rate_limited: retry-after=7; rate limit exceeded")
+	frame := func(p string) transport.ErrorFrame { return transport.DecodeError([]byte(p)) }
+	err := remoteError(transport.DecodeError(transport.ErrorFrame{Code: "rate_limited", Message: "rate limit exceeded", RetryAfter: 7 * time.Second}.Encode()))
 	var re *RemoteError
 	if !errors.As(err, &re) || re.Code != "rate_limited" || re.RetryAfter != "7" || !errors.Is(err, ErrRemote) {
 		t.Fatalf("%#v", err)
@@ -125,10 +128,10 @@ func TestRemoteErrorAndCodes(t *testing.T) {
 	if Status(err) != http.StatusTooManyRequests {
 		t.Fatalf("status %d", Status(err))
 	}
-	if re := remoteError("garbage").(*RemoteError); re.Code != "garbage" || re.RetryAfter != "" || Status(re) != http.StatusBadGateway {
+	if re := remoteError(frame("garbage")).(*RemoteError); re.Code != "garbage" || re.RetryAfter != "" || Status(re) != http.StatusBadGateway {
 		t.Fatalf("%#v", re)
 	}
-	if re := remoteError("rate_limited: retry-after=x; y").(*RemoteError); re.RetryAfter != "" {
+	if re := remoteError(frame("rate_limited: retry-after=x; y")).(*RemoteError); re.RetryAfter != "" {
 		t.Fatalf("bad retry-after accepted: %#v", re)
 	}
 	for _, c := range codes {

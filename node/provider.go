@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 
 	"github.com/dxl-network/dxl/node/envelope"
 	"github.com/dxl-network/dxl/node/oprec"
+	"github.com/dxl-network/dxl/node/transport"
 	"github.com/dxl-network/dxl/services"
 )
 
@@ -84,7 +84,15 @@ func (n *Node) loadServices() error {
 	if err != nil {
 		return fmt.Errorf("%w: access: %v", ErrConfig, err)
 	}
-	n.acl = acl
+	gated := make(map[string]*services.Provided, len(n.provided))
+	for key, p := range n.provided {
+		gp := &services.Provided{ID: p.id, Description: &p.cfg.Description}
+		if p.cfg.ValidateRequests {
+			gp.Validate = p.apis
+		}
+		gated[key] = gp
+	}
+	n.gate = services.NewGate(gated, acl, n.now)
 	if n.lgsp, err = services.NewLGSPMap(n.cfg.LGSP); err != nil {
 		return fmt.Errorf("%w: lgsp: %v", ErrConfig, err)
 	}
@@ -105,15 +113,7 @@ func (n *Node) handleStream(s network.Stream) {
 	if err := n.serveCall(s, deadline, x); err != nil {
 		x.status, x.code = Status(err), Code(err)
 		n.log.Info("call refused", "peer", s.Conn().RemotePeer().String(), "error_code", Code(err), "error", err)
-		msg := err.Error()
-		var rl *rateLimited
-		if errors.As(err, &rl) {
-			msg = "retry-after=" + services.RetryAfter(rl.after) + "; rate limit exceeded"
-		}
-		if len(msg) > envelope.MaxErrorPayload-64 {
-			msg = msg[:envelope.MaxErrorPayload-64]
-		}
-		if werr := envelope.WriteFrame(s, envelope.FrameError, []byte(Code(err)+": "+msg)); werr != nil {
+		if werr := transport.WriteError(s, errorFrame(err)); werr != nil {
 			_ = s.Reset()
 			return
 		}
@@ -121,32 +121,46 @@ func (n *Node) handleStream(s network.Stream) {
 	_ = s.Close()
 }
 
-// allow charges one call to the client's budget for the service.
-func (n *Node) allow(client services.SubsystemID, sid services.ServiceID, method string) error {
-	if l := n.limiter.Load(); l != nil {
-		if ok, after := l.Allow(client, sid, method); !ok {
-			return &rateLimited{after: after}
-		}
-	}
-	return nil
+// gateErrors maps the gate's refusals to the node's sentinels (the codes
+// and statuses an information system sees).
+var gateErrors = []struct{ gate, node error }{
+	{services.ErrNotProvided, ErrUnknownService},
+	{services.ErrUnknownVersion, ErrUnknownService},
+	{services.ErrRetired, ErrServiceRetired},
+	{services.ErrAccessDenied, ErrAccessDenied},
 }
 
-type rateLimited struct{ after time.Duration }
-
-func (e *rateLimited) Error() string { return "rate limit exceeded" }
-func (e *rateLimited) Unwrap() error { return ErrRateLimited }
+// gateError is err of services.Gate.Admit as the node reports it.
+func gateError(err error) error {
+	var ref *services.Refusal
+	if errors.As(err, &ref) {
+		for _, m := range gateErrors {
+			if ref.Err == m.gate {
+				return fmt.Errorf("%w: %s", m.node, ref.Detail)
+			}
+		}
+	}
+	var rl *services.RateLimitedError
+	if errors.As(err, &rl) {
+		return fmt.Errorf("%w: %w", ErrRateLimited, rl)
+	}
+	return err
+}
 
 func (n *Node) serveCall(s network.Stream, deadline time.Time, x *exchange) error {
+	// The backend call ends with the node: Close cancels n.life.
+	ctx, cancel := context.WithDeadline(n.life, deadline)
+	defer cancel()
 	v, err := n.current()
 	if err != nil {
 		return err
 	}
-	nd, ok := v.peerAllowed(s.Conn().RemotePeer())
+	nd, ok := v.PeerAllowed(s.Conn().RemotePeer())
 	if !ok {
 		return ErrNotMember
 	}
-	br := getReader(s)
-	defer putReader(br)
+	br := transport.GetReader(s)
+	defer transport.PutReader(br)
 	f, err := envelope.ReadFrame(br)
 	if err != nil {
 		return err
@@ -154,7 +168,7 @@ func (n *Node) serveCall(s network.Stream, deadline time.Time, x *exchange) erro
 	if f.Type != envelope.FrameRequest {
 		return fmt.Errorf("%w: first frame is type %d", envelope.ErrMalformed, f.Type)
 	}
-	req, err := envelope.VerifyRequest(f.Payload, v.policy(n.now, n.self, nd.Member), n.replay)
+	req, err := envelope.VerifyRequest(f.Payload, v.Policy(n.now, n.self, nd.Member), n.replay)
 	if err != nil {
 		return err
 	}
@@ -169,9 +183,11 @@ func (n *Node) serveCall(s network.Stream, deadline time.Time, x *exchange) erro
 	}
 	body := envelope.NewHashingReader(envelope.NewBodyReader(br, n.cfg.MaxBody), req.BodySHA256, req.BodyLength)
 
-	if isMetaService(sid.Code) {
-		if err := n.allow(client, sid, req.Method); err != nil {
-			return err
+	greq := &services.Request{Client: client, Service: sid, Method: req.Method, Path: req.Path,
+		ContentType: req.ContentType, Groups: v, Meta: isMetaService(sid.Code)}
+	if greq.Meta {
+		if _, err := n.gate.Admit(ctx, greq); err != nil {
+			return gateError(err)
 		}
 		if _, err := io.Copy(io.Discard, body); err != nil {
 			return err
@@ -182,61 +198,49 @@ func (n *Node) serveCall(s network.Stream, deadline time.Time, x *exchange) erro
 		}
 		return n.respond(s, x, status, ctype, out)
 	}
-
-	p := n.provided[sid.Unversioned().String()]
-	if p == nil {
-		return fmt.Errorf("%w: %s is not provided by this node", ErrUnknownService, sid)
-	}
-	ver, err := p.cfg.Resolve(sid.Version, n.now())
-	if err != nil {
-		if errors.Is(err, services.ErrRetired) {
-			return fmt.Errorf("%w: %s", ErrServiceRetired, sid)
-		}
-		return fmt.Errorf("%w: %s: %v", ErrUnknownService, sid, err)
-	}
-	pathOnly, _, _ := strings.Cut(req.Path, "?")
-	if err := n.acl.Check(client, sid, req.Method, pathOnly); err != nil {
-		return fmt.Errorf("%w: %s may not call %s %s on %s", ErrAccessDenied, client, req.Method, pathOnly, sid)
-	}
-	if err := n.allow(client, sid, req.Method); err != nil {
-		return err
-	}
-
 	// The body is verified against the signed hash before the backend sees
 	// a byte of it.
-	buf, err := io.ReadAll(body)
+	var held *transport.Reservation // the body, in the stream's resource scope
+	defer func() { held.Release() }()
+	greq.Body = func() ([]byte, error) {
+		var err error
+		if held, err = transport.Reserve(s, int64(req.BodyLength)); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrTooLarge, err)
+		}
+		buf, err := io.ReadAll(body)
+		if err != nil {
+			return nil, err
+		}
+		x.reqBody = buf
+		return buf, n.checkLog()
+	}
+	adm, err := n.gate.Admit(ctx, greq)
+	if err != nil {
+		return gateError(err)
+	}
+	out, status, ctype, err := n.callBackend(ctx, n.provided[sid.Unversioned().String()], adm.Version, req, adm.Body)
 	if err != nil {
 		return err
 	}
-	x.reqBody = buf
-	if err := n.checkLog(); err != nil {
-		return err
-	}
-	if api := p.apis[ver.Version]; api != nil && p.cfg.ValidateRequests {
-		h := http.Header{}
-		if req.ContentType != "" {
-			h.Set("Content-Type", req.ContentType)
-		}
-		if err := api.ValidateRequest(context.Background(), req.Method, req.Path, h, buf); err != nil {
-			return err
-		}
-	}
+	return n.respond(s, x, status, ctype, out)
+}
+
+// callBackend sends the verified request to the version's backend, bounded
+// by the version's timeout, and reads its whole answer.
+func (n *Node) callBackend(ctx context.Context, p *provided, ver *services.Version, req *envelope.SignedRequest, buf []byte) (out []byte, status int, ctype string, err error) {
 	var reqBody io.Reader = http.NoBody
 	if len(buf) > 0 {
 		reqBody = bytes.NewReader(buf)
 	}
-
-	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	ctx, cancel := context.WithTimeout(ctx, ver.EffectiveTimeout())
 	defer cancel()
-	ctx, cancelB := context.WithTimeout(ctx, ver.EffectiveTimeout())
-	defer cancelB()
 	url := strings.TrimSuffix(ver.BackendURL, "/") + req.Path
 	if req.Path == "/" {
 		url = ver.BackendURL // the service root: a SOAP endpoint, typically
 	}
 	hreq, err := http.NewRequestWithContext(ctx, req.Method, url, reqBody)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrBadRequest, err)
+		return nil, 0, "", fmt.Errorf("%w: %v", ErrBadRequest, err)
 	}
 	hreq.ContentLength = int64(req.BodyLength)
 	h := hreq.Header
@@ -253,22 +257,22 @@ func (n *Node) serveCall(s network.Stream, deadline time.Time, x *exchange) erro
 	resp, err := p.client.Do(hreq)
 	if err != nil {
 		if ctx.Err() != nil {
-			return fmt.Errorf("%w: %s", ErrBackendTimeout, sid)
+			return nil, 0, "", fmt.Errorf("%w: %s", ErrBackendTimeout, req.Service)
 		}
-		return fmt.Errorf("%w: %s: %v", ErrBackend, sid, err)
+		return nil, 0, "", fmt.Errorf("%w: %s: %v", ErrBackend, req.Service, err)
 	}
 	defer resp.Body.Close()
-	out, err := io.ReadAll(io.LimitReader(resp.Body, n.cfg.MaxBody+1))
+	out, err = io.ReadAll(io.LimitReader(resp.Body, n.cfg.MaxBody+1))
 	if err != nil {
 		if ctx.Err() != nil {
-			return fmt.Errorf("%w: %s", ErrBackendTimeout, sid)
+			return nil, 0, "", fmt.Errorf("%w: %s", ErrBackendTimeout, req.Service)
 		}
-		return fmt.Errorf("%w: reading the answer: %v", ErrBackend, err)
+		return nil, 0, "", fmt.Errorf("%w: reading the answer: %v", ErrBackend, err)
 	}
 	if int64(len(out)) > n.cfg.MaxBody {
-		return fmt.Errorf("%w: the backend's answer exceeds %d bytes", ErrTooLarge, n.cfg.MaxBody)
+		return nil, 0, "", fmt.Errorf("%w: the backend's answer exceeds %d bytes", ErrTooLarge, n.cfg.MaxBody)
 	}
-	return n.respond(s, x, resp.StatusCode, resp.Header.Get("Content-Type"), out)
+	return out, resp.StatusCode, resp.Header.Get("Content-Type"), nil
 }
 
 // respond signs and sends a response with body out.
@@ -283,18 +287,19 @@ func (n *Node) respond(s network.Stream, x *exchange, status int, ctype string, 
 		return err
 	}
 	x.resp, x.status, x.respBody = resp, status, out
-	return writeMessage(s, envelope.FrameResponse, resp.Raw, out)
+	return transport.WriteMessage(s, envelope.FrameResponse, resp.Raw, out)
 }
 
-// parseRetryAfter reads the "retry-after=N" prefix of a rate_limited message.
-func parseRetryAfter(msg string) string {
-	v, ok := strings.CutPrefix(msg, "retry-after=")
-	if !ok {
-		return ""
+// errorFrame is the error frame a refusal is sent as; a rate-limit
+// refusal carries its wait.
+func errorFrame(err error) transport.ErrorFrame {
+	e := transport.ErrorFrame{Code: Code(err), Message: err.Error()}
+	var rl *services.RateLimitedError
+	if errors.As(err, &rl) {
+		e.Message, e.RetryAfter = "rate limit exceeded", rl.RetryAfter
 	}
-	v, _, _ = strings.Cut(v, ";")
-	if _, err := strconv.Atoi(v); err != nil {
-		return ""
+	if len(e.Message) > envelope.MaxErrorPayload-64 {
+		e.Message = e.Message[:envelope.MaxErrorPayload-64]
 	}
-	return v
+	return e
 }

@@ -3,7 +3,6 @@ package node
 import (
 	"bufio"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,13 +13,15 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/dxl-network/dxl/node/confview"
 	"github.com/dxl-network/dxl/node/envelope"
 	"github.com/dxl-network/dxl/node/oprec"
+	"github.com/dxl-network/dxl/node/transport"
 )
 
 // ReconcileProtocol is the libp2p protocol over which two members' nodes
 // exchange signed summaries of the calls between them (R-L5).
-const ReconcileProtocol = "/dxl/reconcile/1.0.0"
+const ReconcileProtocol = transport.ReconcileProtocol
 
 // SummaryPrefix separates the signature over a summary from every other
 // signature a member key makes.
@@ -148,11 +149,11 @@ func (n *Node) handleReconcile(s network.Stream) {
 		if err != nil {
 			return err
 		}
-		nd, ok := v.peerAllowed(s.Conn().RemotePeer())
+		nd, ok := v.PeerAllowed(s.Conn().RemotePeer())
 		if !ok {
 			return ErrNotMember
 		}
-		raw, err := readBlob(s, maxReconcileRequest)
+		raw, err := readReconcileRequest(s)
 		if err != nil {
 			return err
 		}
@@ -180,18 +181,11 @@ func (n *Node) handleReconcile(s network.Stream) {
 		if err != nil {
 			return err
 		}
-		w := bufio.NewWriter(s)
-		for _, b := range [][]byte{{0}, body, cert, sig} {
-			if err := writeBlob(w, b); err != nil {
-				return err
-			}
-		}
-		return w.Flush()
+		return writeSummary(s, cert, sig, body)
 	}()
 	if err != nil {
 		n.log.Info("reconciliation refused", "peer", s.Conn().RemotePeer().String(), "error_code", Code(err), "error", err)
-		_ = writeBlob(s, []byte{1})
-		_ = writeBlob(s, []byte(Code(err)+": "+err.Error()))
+		_ = transport.WriteError(s, errorFrame(err))
 	}
 }
 
@@ -207,7 +201,7 @@ func (n *Node) Reconcile(ctx context.Context, member string, from, to time.Time)
 	if err != nil {
 		return nil, err
 	}
-	if !v.memberActive(member) {
+	if !v.MemberActive(member) {
 		return nil, fmt.Errorf("%w: %s is not an active member", ErrBadRequest, member)
 	}
 	if err := n.records.Flush(ctx); err != nil {
@@ -219,7 +213,7 @@ func (n *Node) Reconcile(ctx context.Context, member string, from, to time.Time)
 	}
 	rep := &Report{Member: member, From: from.UTC(), To: to.UTC(), Local: len(local), Mismatches: []Mismatch{}}
 	remote := map[string]SummaryEntry{}
-	for _, pid := range v.byMember[member] {
+	for _, pid := range v.NodesOf(member) {
 		// One summary per UTC day keeps each answer small however long
 		// the period.
 		var err error
@@ -246,6 +240,13 @@ func (n *Node) Reconcile(ctx context.Context, member string, from, to time.Time)
 		return rep, fmt.Errorf("%w: no node of %s answered", ErrUnreachable, member)
 	}
 	rep.Remote = len(remote)
+	compare(rep, local, remote)
+	return rep, nil
+}
+
+// compare matches the local entries with the remote ones (consumed) into
+// rep: matched calls, and mismatches per day and service.
+func compare(rep *Report, local []SummaryEntry, remote map[string]SummaryEntry) {
 	type key struct{ day, service string }
 	mm := map[key]*Mismatch{}
 	get := func(day, service string) *Mismatch {
@@ -283,14 +284,13 @@ func (n *Node) Reconcile(ctx context.Context, member string, from, to time.Time)
 	slices.SortFunc(rep.Mismatches, func(a, b Mismatch) int {
 		return strings.Compare(a.Day+a.Service, b.Day+b.Service)
 	})
-	return rep, nil
 }
 
 // fetchSummary asks one node and verifies its signed answer.
-func (n *Node) fetchSummary(ctx context.Context, v *view, pid peer.ID, member string, from, to time.Time) ([]SummaryEntry, error) {
+func (n *Node) fetchSummary(ctx context.Context, v *confview.View, pid peer.ID, member string, from, to time.Time) ([]SummaryEntry, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	s, err := n.host.NewStream(ctx, pid, ReconcileProtocol)
+	s, err := n.host.NewStream(ctx, pid, ReconcileProtocol, transport.ServiceReconcile)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnreachable, err)
 	}
@@ -299,32 +299,17 @@ func (n *Node) fetchSummary(ctx context.Context, v *view, pid peer.ID, member st
 		_ = s.SetDeadline(dl)
 	}
 	req, _ := json.Marshal(reconcileRequest{From: from.UTC(), To: to.UTC()})
-	if err := writeBlob(s, req); err != nil {
+	if err := envelope.WriteFrame(s, envelope.FrameRequest, req); err != nil {
 		return nil, err
 	}
 	_ = s.CloseWrite()
-	br := bufio.NewReader(s)
-	kind, err := readBlob(br, 1)
+	br := transport.GetReader(s)
+	defer transport.PutReader(br)
+	cert, sig, body, err := readSummary(br)
 	if err != nil {
 		return nil, err
 	}
-	if len(kind) != 1 || kind[0] != 0 {
-		msg, _ := readBlob(br, envelope.MaxErrorPayload)
-		return nil, remoteError(string(msg))
-	}
-	body, err := readBlob(br, maxSummary)
-	if err != nil {
-		return nil, err
-	}
-	cert, err := readBlob(br, envelope.MaxCert)
-	if err != nil {
-		return nil, err
-	}
-	sig, err := readBlob(br, envelope.MaxSignature)
-	if err != nil {
-		return nil, err
-	}
-	info, err := envelope.VerifyDetached(v.certs, v.doc.IsRevoked, cert, SummaryPrefix, body, sig, n.now())
+	info, err := envelope.VerifyDetached(v.Certs(), v.Doc().IsRevoked, cert, SummaryPrefix, body, sig, n.now())
 	if err != nil {
 		return nil, err
 	}
@@ -341,31 +326,60 @@ func (n *Node) fetchSummary(ctx context.Context, v *view, pid peer.ID, member st
 	return sum.Entries, nil
 }
 
-// writeBlob writes u32 length || b.
-func writeBlob(w io.Writer, b []byte) error {
-	var l [4]byte
-	binary.BigEndian.PutUint32(l[:], uint32(len(b)))
-	if _, err := w.Write(l[:]); err != nil {
-		return err
+// On /dxl/reconcile/1.0.0 the asking node sends one request frame (the
+// JSON reconcileRequest) and half-closes; the answer is an error frame, or
+// two response frames (the signer's certificate, then the signature) and
+// the summary as body chunks and an end frame.
+
+// readReconcileRequest reads the request frame.
+func readReconcileRequest(r io.Reader) ([]byte, error) {
+	f, err := envelope.ReadFrame(r)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", envelope.ErrMalformed, err)
 	}
-	_, err := w.Write(b)
-	return err
+	if f.Type != envelope.FrameRequest {
+		return nil, fmt.Errorf("%w: first frame is type %d", envelope.ErrMalformed, f.Type)
+	}
+	if len(f.Payload) > maxReconcileRequest {
+		return nil, fmt.Errorf("%w: %d-byte request (max %d)", envelope.ErrTooLarge, len(f.Payload), maxReconcileRequest)
+	}
+	return f.Payload, nil
 }
 
-// readBlob reads u32 length || bytes, refusing more than max before
-// allocating.
-func readBlob(r io.Reader, max int) ([]byte, error) {
-	var l [4]byte
-	if _, err := io.ReadFull(r, l[:]); err != nil {
-		return nil, fmt.Errorf("%w: %v", envelope.ErrMalformed, err)
+// writeSummary writes a signed summary.
+func writeSummary(w io.Writer, cert, sig, body []byte) error {
+	bw := bufio.NewWriter(w)
+	if err := envelope.WriteFrame(bw, envelope.FrameResponse, cert); err != nil {
+		return err
 	}
-	k := binary.BigEndian.Uint32(l[:])
-	if int64(k) > int64(max) {
-		return nil, fmt.Errorf("%w: %d bytes (max %d)", envelope.ErrTooLarge, k, max)
+	if err := transport.WriteMessage(bw, envelope.FrameResponse, sig, body); err != nil {
+		return err
 	}
-	b := make([]byte, k)
-	if _, err := io.ReadFull(r, b); err != nil {
-		return nil, fmt.Errorf("%w: %v", envelope.ErrMalformed, err)
+	return bw.Flush()
+}
+
+// readSummary reads a signed summary or the error frame in its place.
+func readSummary(r io.Reader) (cert, sig, body []byte, err error) {
+	for _, f := range []struct {
+		dst *[]byte
+		max int
+	}{{&cert, envelope.MaxCert}, {&sig, envelope.MaxSignature}} {
+		fr, err := envelope.ReadFrame(r)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("%w: %v", envelope.ErrMalformed, err)
+		}
+		switch {
+		case fr.Type == envelope.FrameError:
+			return nil, nil, nil, remoteError(transport.DecodeError(fr.Payload))
+		case fr.Type != envelope.FrameResponse:
+			return nil, nil, nil, fmt.Errorf("%w: unexpected frame %d", envelope.ErrMalformed, fr.Type)
+		case len(fr.Payload) > f.max:
+			return nil, nil, nil, fmt.Errorf("%w: %d bytes (max %d)", envelope.ErrTooLarge, len(fr.Payload), f.max)
+		}
+		*f.dst = fr.Payload
 	}
-	return b, nil
+	if body, err = transport.ReadBody(r, maxSummary); err != nil {
+		return nil, nil, nil, err
+	}
+	return cert, sig, body, nil
 }

@@ -322,18 +322,24 @@ func (a *ACL) add(r Rule) error {
 // "." or ".." segments is always denied. The error names the client,
 // service, method and path only.
 func (a *ACL) Check(client SubsystemID, service ServiceID, method, path string) error {
+	return a.CheckIn(a.groups, client, service, method, path)
+}
+
+// CheckIn is Check with global groups resolved through groups (the
+// configuration a call started with) instead of the ACL's own.
+func (a *ACL) CheckIn(groups Groups, client SubsystemID, service ServiceID, method, path string) error {
 	if validPath(path) {
-		if a.allowed(a.byService[service], client, method, path) {
+		if a.allowed(groups, a.byService[service], client, method, path) {
 			return nil
 		}
-		if service.Version != "" && a.allowed(a.byService[service.Unversioned()], client, method, path) {
+		if service.Version != "" && a.allowed(groups, a.byService[service.Unversioned()], client, method, path) {
 			return nil
 		}
 	}
 	return fmt.Errorf("%w: %s may not call %s %s on %s", ErrAccessDenied, client, method, path, service)
 }
 
-func (a *ACL) allowed(sr *serviceRules, client SubsystemID, method, path string) bool {
+func (a *ACL) allowed(groups Groups, sr *serviceRules, client SubsystemID, method, path string) bool {
 	if sr == nil {
 		return false
 	}
@@ -345,7 +351,7 @@ func (a *ACL) allowed(sr *serviceRules, client SubsystemID, method, path string)
 	}
 	for i := range sr.global {
 		g := &sr.global[i]
-		if g.match(method, path) && a.inGlobal(g.code, client) {
+		if g.match(method, path) && inGlobal(groups, g.code, client) {
 			return true
 		}
 	}
@@ -366,7 +372,7 @@ func (a *ACL) AllowedMethods(client SubsystemID, service ServiceID) []Endpoint {
 			out = append(out, g.ep)
 		}
 		for _, g := range sr.global {
-			if a.inGlobal(g.code, client) {
+			if inGlobal(a.groups, g.code, client) {
 				out = append(out, g.ep)
 			}
 		}
@@ -400,8 +406,8 @@ func (a *ACL) Clients(service ServiceID) []Subject {
 }
 
 // inGlobal reports whether client is a member of global group code.
-func (a *ACL) inGlobal(code string, client SubsystemID) bool {
-	for _, m := range a.groups.Members(code) {
+func inGlobal(groups Groups, code string, client SubsystemID) bool {
+	for _, m := range groups.Members(code) {
 		if client.is(m) {
 			return true
 		}

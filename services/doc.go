@@ -13,6 +13,10 @@
 //     and `**` wildcards) to a [Subject]: a client subsystem, a global group
 //     (resolved through [Groups], backed by the signed global configuration)
 //     or a local group defined by the provider. Deny by default.
+//   - [Gate]: the provider's policy in one call, [Gate.Admit]: service provided,
+//     version and lifecycle, ACL, rate limit, then OpenAPI request validation,
+//     in that order; a refusal is a [*Refusal] or a [*RateLimitedError]
+//     carrying RetryAfter.
 //   - [Limiter]: rate limits per consumer subsystem per service, with
 //     separate read and write budgets (R-T1: 1,000 reads/min and 300
 //     writes/min by default), overridable per service and per client.

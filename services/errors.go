@@ -22,6 +22,8 @@ var (
 	// ErrRateLimited: the client used up its budget for the service. The
 	// node answers 429 with a Retry-After header.
 	ErrRateLimited = errors.New("services: rate limit exceeded")
+	// ErrNotProvided: the service is not provided by this node (Gate).
+	ErrNotProvided = errors.New("services: service not provided here")
 	// ErrUnknownVersion: the service has no such version.
 	ErrUnknownVersion = errors.New("services: unknown service version")
 	// ErrRetired: the version is retired, or deprecated and past its sunset.
@@ -47,6 +49,7 @@ var errorCodes = []struct {
 	{ErrInvalidConfig, "invalid_config"},
 	{ErrAccessDenied, "access_denied"},
 	{ErrRateLimited, "rate_limited"},
+	{ErrNotProvided, "not_provided"},
 	{ErrUnknownVersion, "unknown_version"},
 	{ErrRetired, "service_retired"},
 	{ErrValidation, "request_invalid"},

@@ -96,7 +96,7 @@
 //	type 2  response envelope   payload 0..64 KiB
 //	type 3  body chunk          payload 1..1 MiB
 //	type 4  end of body         payload empty
-//	type 5  error               payload 0..4 KiB, UTF-8 "code: message"
+//	type 5  error               payload 0..4 KiB, a refusal: code, message, retry-after (node/transport)
 //
 // A reader refuses an unknown type (ErrMalformed) and a length over the
 // type's limit (ErrTooLarge) before reading or allocating the payload. A

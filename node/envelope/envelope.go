@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dxl-network/dxl/internal/ident"
+	"github.com/dxl-network/dxl/internal/wire"
 )
 
 // Domain-separation prefixes: the first bytes of the signed part of each
@@ -266,12 +267,12 @@ func split(raw []byte) (signed, cert, sig []byte, err error) {
 	if len(raw) > MaxEnvelope {
 		return nil, nil, nil, fmt.Errorf("%w: envelope of %d bytes (max %d)", ErrTooLarge, len(raw), MaxEnvelope)
 	}
-	d := decoder{b: raw}
-	n := d.u32()
-	signed = d.bytes(int(min(n, MaxEnvelope+1)))
-	cert = d.bytes(int(d.u16()))
-	sig = d.bytes(int(d.u16()))
-	if d.bad || len(d.b) != 0 {
+	d := wire.NewDecoder(raw)
+	n := d.U32()
+	signed = d.Bytes(int(min(n, MaxEnvelope+1)))
+	cert = d.Bytes(int(d.U16()))
+	sig = d.Bytes(int(d.U16()))
+	if !d.Done() {
 		return nil, nil, nil, fmt.Errorf("%w: envelope framing", ErrMalformed)
 	}
 	if len(cert) == 0 || len(cert) > MaxCert || len(sig) == 0 || len(sig) > MaxSignature {
@@ -279,55 +280,6 @@ func split(raw []byte) (signed, cert, sig []byte, err error) {
 	}
 	return signed, cert, sig, nil
 }
-
-type decoder struct {
-	b   []byte
-	bad bool
-}
-
-func (d *decoder) bytes(n int) []byte {
-	if d.bad || n < 0 || n > len(d.b) {
-		d.bad = true
-		return nil
-	}
-	v := d.b[:n:n]
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *decoder) u8() uint8 {
-	if v := d.bytes(1); v != nil {
-		return v[0]
-	}
-	return 0
-}
-
-func (d *decoder) u16() uint16 {
-	if v := d.bytes(2); v != nil {
-		return binary.BigEndian.Uint16(v)
-	}
-	return 0
-}
-
-func (d *decoder) u32() uint32 {
-	if v := d.bytes(4); v != nil {
-		return binary.BigEndian.Uint32(v)
-	}
-	return 0
-}
-
-func (d *decoder) u64() uint64 {
-	if v := d.bytes(8); v != nil {
-		return binary.BigEndian.Uint64(v)
-	}
-	return 0
-}
-
-func (d *decoder) str() string { return string(d.bytes(int(d.u16()))) }
-
-func (d *decoder) fixed(dst []byte) { copy(dst, d.bytes(len(dst))) }
-
-func (d *decoder) time() time.Time { return time.Unix(0, int64(d.u64())).UTC() }
 
 // header reads the certificate hash at its fixed offset (after prefix and
 // version), all a verifier needs before checking the signature. The prefix
@@ -347,21 +299,21 @@ func decodeRequest(signed []byte) (Request, error) {
 	if string(signed[:len(RequestPrefix)]) != RequestPrefix {
 		return r, fmt.Errorf("%w: not a request envelope", ErrMalformed)
 	}
-	d := decoder{b: signed[len(RequestPrefix):]}
-	r.Version = d.u8()
-	d.bytes(32) // certificate hash, read by header
-	d.fixed(r.RequestID[:])
-	r.Client = d.str()
-	r.Service = d.str()
-	r.Target = d.str()
-	r.UserID = d.str()
-	r.Method = d.str()
-	r.Path = d.str()
-	r.Time = d.time()
-	d.fixed(r.BodySHA256[:])
-	r.ContentType = d.str()
-	r.BodyLength = d.u64()
-	if d.bad || len(d.b) != 0 {
+	d := wire.NewDecoder(signed[len(RequestPrefix):])
+	r.Version = d.U8()
+	d.Bytes(32) // certificate hash, read by header
+	d.Fixed(r.RequestID[:])
+	r.Client = d.Str()
+	r.Service = d.Str()
+	r.Target = d.Str()
+	r.UserID = d.Str()
+	r.Method = d.Str()
+	r.Path = d.Str()
+	r.Time = d.Time()
+	d.Fixed(r.BodySHA256[:])
+	r.ContentType = d.Str()
+	r.BodyLength = d.U64()
+	if !d.Done() {
 		return Request{}, fmt.Errorf("%w: request fields", ErrMalformed)
 	}
 	if err := r.Validate(); err != nil {
@@ -375,17 +327,17 @@ func decodeResponse(signed []byte) (Response, error) {
 	if string(signed[:len(ResponsePrefix)]) != ResponsePrefix {
 		return r, fmt.Errorf("%w: not a response envelope", ErrMalformed)
 	}
-	d := decoder{b: signed[len(ResponsePrefix):]}
-	r.Version = d.u8()
-	d.bytes(32)
-	d.fixed(r.RequestID[:])
-	d.fixed(r.RequestHash[:])
-	r.Status = d.u16()
-	r.Time = d.time()
-	d.fixed(r.BodySHA256[:])
-	r.ContentType = d.str()
-	r.BodyLength = d.u64()
-	if d.bad || len(d.b) != 0 {
+	d := wire.NewDecoder(signed[len(ResponsePrefix):])
+	r.Version = d.U8()
+	d.Bytes(32)
+	d.Fixed(r.RequestID[:])
+	d.Fixed(r.RequestHash[:])
+	r.Status = d.U16()
+	r.Time = d.Time()
+	d.Fixed(r.BodySHA256[:])
+	r.ContentType = d.Str()
+	r.BodyLength = d.U64()
+	if !d.Done() {
 		return Response{}, fmt.Errorf("%w: response fields", ErrMalformed)
 	}
 	if err := r.Validate(); err != nil {

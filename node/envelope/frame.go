@@ -18,7 +18,7 @@ const (
 	FrameResponse  FrameType = 2 // payload: response envelope
 	FrameBodyChunk FrameType = 3 // payload: 1..MaxChunk body bytes
 	FrameBodyEnd   FrameType = 4 // payload: empty; ends the body
-	FrameError     FrameType = 5 // payload: UTF-8 "code: message"
+	FrameError     FrameType = 5 // payload: a refusal (node/transport.ErrorFrame)
 )
 
 // Per-type payload limits.

@@ -17,6 +17,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/dxl-network/dxl/internal/wire"
 	"github.com/dxl-network/dxl/tsa"
 )
 
@@ -513,12 +514,12 @@ func (l *Log) Body(seq uint64) (*Bodies, error) {
 		if err != nil {
 			return fmt.Errorf("%w: record %d", ErrDecrypt, seq)
 		}
-		d := reader{b: plain}
-		req := d.bytes()
-		if d.bad {
+		d := wire.NewDecoder(plain)
+		req := d.Blob32()
+		if d.Bad() {
 			return fmt.Errorf("%w: record %d bodies", ErrCorrupt, seq)
 		}
-		out = &Bodies{Request: clone(req), Response: clone(d.b)}
+		out = &Bodies{Request: clone(req), Response: clone(d.Rest())}
 		return nil
 	})
 	return out, err

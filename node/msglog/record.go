@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/dxl-network/dxl/internal/wire"
 	"github.com/dxl-network/dxl/node/envelope"
 )
 
@@ -117,54 +118,24 @@ func marshalRecord(r *Record) []byte {
 	return append(b, r.Hash...)
 }
 
-type reader struct {
-	b   []byte
-	bad bool
-}
-
-func (d *reader) next(n int) []byte {
-	if d.bad || n < 0 || n > len(d.b) {
-		d.bad = true
-		return nil
-	}
-	v := d.b[:n:n]
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *reader) u64() uint64 {
-	if v := d.next(8); v != nil {
-		return binary.BigEndian.Uint64(v)
-	}
-	return 0
-}
-
-func (d *reader) bytes() []byte {
-	v := d.next(4)
-	if v == nil {
-		return nil
-	}
-	return d.next(int(binary.BigEndian.Uint32(v)))
-}
-
 // unmarshalRecord decodes a stored record; the slices are copies.
 func unmarshalRecord(v []byte) (*Record, error) {
 	if len(v) < len(RecordPrefix)+sha256.Size || string(v[:len(RecordPrefix)]) != RecordPrefix {
 		return nil, fmt.Errorf("%w: record", ErrCorrupt)
 	}
-	d := reader{b: v[len(RecordPrefix) : len(v)-sha256.Size]}
-	r := &Record{Seq: d.u64(), Time: time.Unix(0, int64(d.u64())).UTC()}
-	r.Role, r.RequestID, r.Client = string(d.bytes()), string(d.bytes()), string(d.bytes())
-	r.Service, r.ConsumerPeer, r.ProviderPeer = string(d.bytes()), string(d.bytes()), string(d.bytes())
-	r.Request = clone(d.bytes())
-	r.Response = clone(d.bytes())
-	r.Status = int(int64(d.u64()))
-	r.ErrorCode = string(d.bytes())
-	if a := d.next(1); a != nil {
+	d := wire.NewDecoder(v[len(RecordPrefix) : len(v)-sha256.Size])
+	r := &Record{Seq: d.U64(), Time: time.Unix(0, int64(d.U64())).UTC()}
+	r.Role, r.RequestID, r.Client = string(d.Blob32()), string(d.Blob32()), string(d.Blob32())
+	r.Service, r.ConsumerPeer, r.ProviderPeer = string(d.Blob32()), string(d.Blob32()), string(d.Blob32())
+	r.Request = clone(d.Blob32())
+	r.Response = clone(d.Blob32())
+	r.Status = int(int64(d.U64()))
+	r.ErrorCode = string(d.Blob32())
+	if a := d.Bytes(1); a != nil {
 		r.Archived = a[0] == 1
 	}
-	r.PrevHash = clone(d.bytes())
-	if d.bad || len(d.b) != 0 {
+	r.PrevHash = clone(d.Blob32())
+	if !d.Done() {
 		return nil, fmt.Errorf("%w: record", ErrCorrupt)
 	}
 	r.Hash = clone(v[len(v)-sha256.Size:])

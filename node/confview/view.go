@@ -1,7 +1,8 @@
-package node
+package confview
 
 import (
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"time"
 
@@ -13,9 +14,14 @@ import (
 	"github.com/dxl-network/dxl/node/envelope"
 )
 
-// view is one verified global configuration, indexed for the data path.
-// It is immutable once built; the node swaps whole views on update.
-type view struct {
+// ErrNoConfig: there is no usable global configuration (none yet, no CA
+// chain in it, or past its maximum age).
+var ErrNoConfig = errors.New("node: no valid global configuration")
+
+// View is one verified global configuration, indexed for the data path.
+// It is immutable once built; the node swaps whole views on update, and a
+// call takes one view when it starts and uses it to its end.
+type View struct {
 	doc      *globalconf.Document
 	members  map[string]*globalconf.Member
 	nodes    map[peer.ID]*globalconf.Node
@@ -27,8 +33,9 @@ type view struct {
 	roots    *x509.CertPool
 }
 
-func newView(doc *globalconf.Document) (*view, error) {
-	v := &view{
+// New indexes doc.
+func New(doc *globalconf.Document) (*View, error) {
+	v := &View{
 		doc:      doc,
 		members:  make(map[string]*globalconf.Member, len(doc.Members)),
 		nodes:    make(map[peer.ID]*globalconf.Node, len(doc.Nodes)),
@@ -52,7 +59,7 @@ func newView(doc *globalconf.Document) (*view, error) {
 				v.addrs[pid] = append(v.addrs[pid], m)
 			}
 		}
-		if v.nodeUsable(n) {
+		if v.NodeUsable(n) {
 			v.byMember[n.Member] = append(v.byMember[n.Member], pid)
 		}
 	}
@@ -79,37 +86,41 @@ func newView(doc *globalconf.Document) (*view, error) {
 	return v, nil
 }
 
-// memberActive reports whether member is admitted and active.
-func (v *view) memberActive(member string) bool {
+// MemberActive reports whether member is admitted and active.
+func (v *View) MemberActive(member string) bool {
 	m := v.members[member]
 	return m != nil && m.Status == globalconf.MemberActive
 }
 
-// nodeUsable reports whether n may take part in exchanges: active, of an
+// NodeUsable reports whether n may take part in exchanges: active, of an
 // active member, with an unrevoked auth certificate.
-func (v *view) nodeUsable(n *globalconf.Node) bool {
-	return n.Status == globalconf.NodeActive && v.memberActive(n.Member) && !v.doc.IsRevoked(n.CertSerial)
+func (v *View) NodeUsable(n *globalconf.Node) bool {
+	return n.Status == globalconf.NodeActive && v.MemberActive(n.Member) && !v.doc.IsRevoked(n.CertSerial)
 }
 
-// peerAllowed is the connection gate: only usable nodes of the
+// PeerAllowed is the connection gate: only usable nodes of the
 // configuration may connect or be dialled.
-func (v *view) peerAllowed(p peer.ID) (*globalconf.Node, bool) {
+func (v *View) PeerAllowed(p peer.ID) (*globalconf.Node, bool) {
 	n := v.nodes[p]
-	if n == nil || !v.nodeUsable(n) {
+	if n == nil || !v.NodeUsable(n) {
 		return nil, false
 	}
 	return n, true
 }
 
-// replayWindow is how long request IDs are remembered; the accepted clock
+// ReplayWindow is how long request IDs are remembered; the accepted clock
 // skew is never larger (a larger policy value is clamped to it), so a
 // replay cannot outlive the cache.
-const replayWindow = 10 * time.Minute
+const ReplayWindow = 10 * time.Minute
 
-func (v *view) policy(now func() time.Time, local, expected string) envelope.Policy {
+// Policy is the envelope policy of a call under this configuration: the
+// clock, the skew allowed (never more than ReplayWindow), CA chain and
+// revocations; local is this node's peer ID (requests), expected the
+// member whose signature is expected ("" for any).
+func (v *View) Policy(now func() time.Time, local, expected string) envelope.Policy {
 	p := envelope.Policy{
 		Now:     now,
-		MaxSkew: min(time.Duration(v.doc.Policy.MaxClockSkew), replayWindow),
+		MaxSkew: min(time.Duration(v.doc.Policy.MaxClockSkew), ReplayWindow),
 		Certs:   v.certs,
 		Revoked: v.doc.IsRevoked,
 	}
@@ -123,6 +134,24 @@ func (v *view) policy(now func() time.Time, local, expected string) envelope.Pol
 }
 
 // Members implements services.Groups over the configuration's global groups.
-func (v *view) Members(code string) []string { return v.groups[code] }
+func (v *View) Members(code string) []string { return v.groups[code] }
 
 func parseMember(s string) (ident.Member, error) { return ident.ParseMember(s, "") }
+
+// Doc is the configuration document (shared: never modify it).
+func (v *View) Doc() *globalconf.Document { return v.doc }
+
+// Service is the catalogue entry of a service ID, or nil.
+func (v *View) Service(id string) *globalconf.Service { return v.services[id] }
+
+// NodesOf are member's usable nodes, in peer ID order (shared).
+func (v *View) NodesOf(member string) []peer.ID { return v.byMember[member] }
+
+// Addrs are the addresses of every node of the configuration (shared).
+func (v *View) Addrs() map[peer.ID][]ma.Multiaddr { return v.addrs }
+
+// Certs checks certificate chains against the configuration's CA.
+func (v *View) Certs() *envelope.ChainChecker { return v.certs }
+
+// Roots is the configuration's root CA pool.
+func (v *View) Roots() *x509.CertPool { return v.roots }

@@ -1,0 +1,60 @@
+package node
+
+import (
+	"context"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/dxl-network/dxl/node/confview"
+	"github.com/dxl-network/dxl/node/transport"
+)
+
+// PeerState is what the node knows about another node's reachability (R-N5).
+type PeerState = transport.PeerState
+
+// admits is the connection gate: only usable nodes of the current
+// configuration may connect or be dialled.
+func (n *Node) admits(p peer.ID) bool {
+	v := n.view()
+	if v == nil {
+		return false
+	}
+	_, ok := v.PeerAllowed(p)
+	return ok
+}
+
+// Peers returns the state of every usable node of the configuration but
+// this one, in peer ID order.
+func (n *Node) Peers() []PeerState {
+	v := n.view()
+	if v == nil {
+		return nil
+	}
+	nodes := make([]PeerState, 0, len(v.Doc().Nodes))
+	for i := range v.Doc().Nodes {
+		if nd := &v.Doc().Nodes[i]; v.NodeUsable(nd) {
+			nodes = append(nodes, PeerState{PeerID: nd.PeerID, Member: nd.Member})
+		}
+	}
+	return n.host.Peers(nodes)
+}
+
+// applyPeers brings the host in line with a new view.
+func (n *Node) applyPeers(v *confview.View) {
+	n.host.Apply(v.Addrs(), func(p peer.ID) bool { _, ok := v.PeerAllowed(p); return ok })
+}
+
+// probe connects to every usable node not connected.
+func (n *Node) probe(ctx context.Context) {
+	v := n.view()
+	if v == nil {
+		return
+	}
+	var pids []peer.ID
+	for pid := range v.Addrs() {
+		if _, ok := v.PeerAllowed(pid); ok {
+			pids = append(pids, pid)
+		}
+	}
+	n.host.Probe(ctx, pids)
+}

@@ -1,0 +1,72 @@
+package transport
+
+import (
+	"fmt"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
+)
+
+// Resource-manager services, one per protocol: every stream of a protocol
+// is accounted in its service's scope.
+const (
+	ServiceCall      = "dxl.call"
+	ServiceReconcile = "dxl.reconcile"
+)
+
+// bufferMemory is what one stream holds in pooled buffers (a reader and a
+// writer, see GetReader), reserved for the stream's life.
+const bufferMemory = 64 << 10
+
+// newResourceManager is go-libp2p's default limits, scaled to the machine,
+// with room for messages of maxBody: a stream may hold a request and a
+// response body, and each protocol's service scope many of them.
+func newResourceManager(maxBody int64) (network.ResourceManager, error) {
+	cfg := rcmgr.DefaultLimits
+	perStream := 2*maxBody + bufferMemory
+	raise := func(l *rcmgr.BaseLimit, atLeast int64) {
+		l.Memory = max(l.Memory, atLeast)
+	}
+	raise(&cfg.StreamBaseLimit, perStream)
+	raise(&cfg.ProtocolPeerBaseLimit, 4*perStream)
+	raise(&cfg.ServicePeerBaseLimit, 4*perStream)
+	raise(&cfg.PeerBaseLimit, 4*perStream)
+	for _, svc := range []string{ServiceCall, ServiceReconcile} {
+		base := cfg.ServiceBaseLimit
+		raise(&base, 16*perStream)
+		cfg.AddServiceLimit(svc, base, cfg.ServiceLimitIncrease)
+		peerBase := cfg.ServicePeerBaseLimit
+		cfg.AddServicePeerLimit(svc, peerBase, cfg.ServicePeerLimitIncrease)
+	}
+	limits := cfg.AutoScale()
+	return rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(limits))
+}
+
+// Reservation is memory reserved in a stream's resource scope.
+type Reservation struct {
+	scope network.ResourceScope
+	size  int
+}
+
+// Reserve reserves size bytes in s's scope (and, through it, in its
+// peer's, protocol's and service's), for a buffer the stream is about to
+// hold. An error means a limit would be exceeded: nothing was reserved.
+func Reserve(s network.Stream, size int64) (*Reservation, error) {
+	if size <= 0 {
+		return &Reservation{}, nil
+	}
+	sc := s.Scope()
+	if err := sc.ReserveMemory(int(size), network.ReservationPriorityAlways); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrResources, err)
+	}
+	return &Reservation{scope: sc, size: int(size)}, nil
+}
+
+// Release returns the reservation (once; nil-safe).
+func (r *Reservation) Release() {
+	if r == nil || r.scope == nil {
+		return
+	}
+	r.scope.ReleaseMemory(r.size)
+	r.scope = nil
+}
