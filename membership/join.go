@@ -267,7 +267,7 @@ func postJSON(ctx context.Context, hc *http.Client, url, bearer string, in, out 
 		return fmt.Errorf("%w: %s answered %s", errRemote, url, resp.Status)
 	}
 	err = api.RemoteError(e.Error.Code, e.Error.Message)
-	if errors.Is(err, state.ErrIndeterminate) && state.ErrorForCode(e.Error.Code) == nil {
+	if errors.Is(err, state.ErrIndeterminate) && state.Codes.Sentinel(e.Error.Code) == nil {
 		return fmt.Errorf("%w: %s: %s", errRemote, e.Error.Code, e.Error.Message)
 	}
 	return err

@@ -136,32 +136,14 @@ type httpError struct {
 
 func (e *httpError) Error() string { return e.message }
 
-// HTTPStatus returns the HTTP status for err's machine code.
+// HTTPStatus returns the HTTP status for err: an HTTP-layer error's own,
+// else its sentinel's from state.Codes.
 func HTTPStatus(err error) int {
 	var he *httpError
 	if errors.As(err, &he) {
 		return he.status
 	}
-	switch state.ErrorCode(err) {
-	case "bad_command", "invalid_argument", "invalid_registration", "classification_refused", "wrong_instance",
-		"bad_csr", "bad_certificate", "key_mismatch", "bad_config":
-		return http.StatusBadRequest
-	case "unauthenticated", "join_token_unknown", "join_token_used", "join_token_expired":
-		return http.StatusUnauthorized
-	case "forbidden":
-		return http.StatusForbidden
-	case "unknown_member", "unknown_request", "unknown_node", "unknown_subsystem", "unknown_service",
-		"unknown_group", "unknown_operator":
-		return http.StatusNotFound
-	case "duplicate_member", "duplicate_request", "duplicate_node", "duplicate_serial", "illegal_transition",
-		"already_initialized", "not_initialized", "bootstrapped", "not_approved":
-		return http.StatusConflict
-	case "too_large":
-		return http.StatusRequestEntityTooLarge
-	case "not_leader", "timeout", "shutdown", "indeterminate":
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
+	return state.Codes.Status(err)
 }
 
 func writeErr(w http.ResponseWriter, err error) {
@@ -171,7 +153,7 @@ func writeErr(w http.ResponseWriter, err error) {
 	if errors.As(err, &he) {
 		body.Error.Code = he.code
 	} else {
-		body.Error.Code = state.ErrorCode(err)
+		body.Error.Code = state.Codes.Code(err)
 	}
 	body.Error.Message = err.Error()
 	if status == http.StatusInternalServerError {

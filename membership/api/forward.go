@@ -150,7 +150,7 @@ func RemoteError(code, msg string) error {
 	if code == "not_leader" {
 		return &state.NotLeaderError{}
 	}
-	if s := state.ErrorForCode(code); s != nil {
+	if s := state.Codes.Sentinel(code); s != nil {
 		return &codedError{sentinel: s, msg: msg}
 	}
 	return fmt.Errorf("%w: remote error %s: %s", state.ErrIndeterminate, code, msg)

@@ -46,7 +46,7 @@ func (e *APIError) Error() string {
 
 // Unwrap returns the sentinel for the error's code, or nil.
 func (e *APIError) Unwrap() error {
-	if err := state.ErrorForCode(e.Code); err != nil {
+	if err := state.Codes.Sentinel(e.Code); err != nil {
 		return err
 	}
 	if e.Code == "unavailable" {

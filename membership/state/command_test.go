@@ -7,6 +7,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -228,24 +229,28 @@ func TestApproveWithCAIssuedCerts(t *testing.T) {
 
 func TestErrorCodes(t *testing.T) {
 	seen := map[string]bool{}
-	for _, e := range state.ErrorOrder {
-		code := state.ErrorCode(fmt.Errorf("wrapped: %w", e))
-		if code == "" || code == "internal" || seen[code] {
-			t.Fatalf("%v: code %q", e, code)
+	for _, code := range state.Codes.Codes() {
+		e := state.Codes.Sentinel(code)
+		if got := state.Codes.Code(fmt.Errorf("wrapped: %w", e)); got != code || seen[code] {
+			t.Fatalf("%v: code %q, want %q", e, got, code)
 		}
 		seen[code] = true
-		if state.ErrorForCode(code) != e {
-			t.Fatalf("%s does not map back", code)
+	}
+	for err, status := range map[error]int{
+		state.ErrUnknownMember: http.StatusNotFound, state.ErrNotLeader: http.StatusServiceUnavailable,
+		state.ErrTooLarge: http.StatusRequestEntityTooLarge, state.ErrDuplicateMember: http.StatusConflict,
+		state.ErrJoinTokenUsed: http.StatusUnauthorized, state.ErrForbidden: http.StatusForbidden,
+		state.ErrBadCSR: http.StatusBadRequest, state.ErrHistoryChain: http.StatusInternalServerError,
+	} {
+		if got := state.Codes.Status(err); got != status {
+			t.Errorf("status of %v = %d, want %d", err, got, status)
 		}
 	}
-	if len(seen) != len(state.ErrorCodes) {
-		t.Fatalf("state.ErrorOrder has %d sentinels, state.ErrorCodes %d", len(seen), len(state.ErrorCodes))
-	}
-	if state.ErrorCode(fmt.Errorf("%w: %w", state.ErrIndeterminate, state.ErrShutdown)) != "indeterminate" {
+	if state.Codes.Code(fmt.Errorf("%w: %w", state.ErrIndeterminate, state.ErrShutdown)) != "indeterminate" {
 		t.Fatal("indeterminate must win")
 	}
 	var err error = &state.NotLeaderError{LeaderID: "s1", LeaderAddr: "a"}
-	if !errors.Is(err, state.ErrNotLeader) || state.ErrorCode(err) != "not_leader" || state.ErrorCode(errors.New("x")) != "internal" {
+	if !errors.Is(err, state.ErrNotLeader) || state.Codes.Code(err) != "not_leader" || state.Codes.Code(errors.New("x")) != "internal" {
 		t.Fatal("NotLeaderError")
 	}
 }

@@ -3,15 +3,17 @@ package state
 import (
 	"errors"
 	"fmt"
+	"net/http"
 
 	"github.com/dxl-network/dxl/ca"
+	"github.com/dxl-network/dxl/internal/errcode"
 )
 
 // Sentinel errors. Test them with errors.Is. Business errors come back from
 // Apply as values (the command was refused and nothing changed); ErrNotLeader,
 // ErrTimeout and ErrShutdown mean the write was never accepted; only
 // ErrIndeterminate means it may or may not have been committed. Each sentinel
-// has a stable machine code (ErrorCode) so that a remote forwarder and the
+// has a stable machine code (Codes) so that a remote forwarder and the
 // admin API return the same sentinel as the server itself.
 var (
 	// Configuration and plumbing.
@@ -60,79 +62,47 @@ var (
 	ErrForbidden       = errors.New("membership: operation not allowed for this role")
 )
 
-var errorCodes = map[error]string{
-	ErrBadConfig:             "bad_config",
-	ErrNotLeader:             "not_leader",
-	ErrTimeout:               "timeout",
-	ErrIndeterminate:         "indeterminate",
-	ErrShutdown:              "shutdown",
-	ErrBadCommand:            "bad_command",
-	ErrTooLarge:              "too_large",
-	ErrBootstrapped:          "bootstrapped",
-	ErrNotInitialized:        "not_initialized",
-	ErrAlreadyInitialized:    "already_initialized",
-	ErrInvalidArgument:       "invalid_argument",
-	ErrInvalidRegistration:   "invalid_registration",
-	ErrClassificationRefused: "classification_refused",
-	ErrWrongInstance:         "wrong_instance",
-	ErrBadCSR:                "bad_csr",
-	ErrBadCertificate:        "bad_certificate",
-	ErrKeyMismatch:           "key_mismatch",
-	ErrDuplicateMember:       "duplicate_member",
-	ErrDuplicateRequest:      "duplicate_request",
-	ErrDuplicateNode:         "duplicate_node",
-	ErrDuplicateSerial:       "duplicate_serial",
-	ErrUnknownMember:         "unknown_member",
-	ErrUnknownRequest:        "unknown_request",
-	ErrUnknownNode:           "unknown_node",
-	ErrUnknownSubsystem:      "unknown_subsystem",
-	ErrUnknownService:        "unknown_service",
-	ErrUnknownGroup:          "unknown_group",
-	ErrIllegalTransition:     "illegal_transition",
-	ErrUnknownOperator:       "unknown_operator",
-	ErrNotApproved:           "not_approved",
-	ErrJoinTokenUnknown:      "join_token_unknown",
-	ErrJoinTokenUsed:         "join_token_used",
-	ErrJoinTokenExpired:      "join_token_expired",
-	ErrHistoryChain:          "history_chain",
-	ErrUnauthenticated:       "unauthenticated",
-	ErrForbidden:             "forbidden",
-}
-
-// errorOrder fixes the order ErrorCode tries sentinels, so an error that
-// wraps two of them (ErrIndeterminate and ErrShutdown) always maps the same way.
-var errorOrder = []error{
-	ErrIndeterminate, ErrNotLeader, ErrTimeout, ErrShutdown, ErrTooLarge, ErrBadCommand, ErrBadConfig, ErrBootstrapped,
-	ErrNotInitialized, ErrAlreadyInitialized, ErrClassificationRefused, ErrInvalidRegistration,
-	ErrWrongInstance, ErrBadCSR, ErrBadCertificate, ErrKeyMismatch, ErrDuplicateMember,
-	ErrDuplicateRequest, ErrDuplicateNode, ErrDuplicateSerial, ErrUnknownMember, ErrUnknownRequest,
-	ErrUnknownNode, ErrUnknownSubsystem, ErrUnknownService, ErrUnknownGroup, ErrIllegalTransition,
-	ErrUnknownOperator, ErrNotApproved, ErrJoinTokenUnknown, ErrJoinTokenUsed, ErrJoinTokenExpired, ErrHistoryChain, ErrUnauthenticated, ErrForbidden, ErrInvalidArgument,
-}
-
-// ErrorCode returns the machine code of err's sentinel, "" for nil, or
-// "internal" for an error that wraps none.
-func ErrorCode(err error) string {
-	if err == nil {
-		return ""
-	}
-	for _, e := range errorOrder {
-		if errors.Is(err, e) {
-			return errorCodes[e]
-		}
-	}
-	return "internal"
-}
-
-// ErrorForCode returns the sentinel with the machine code, or nil.
-func ErrorForCode(code string) error {
-	for e, c := range errorCodes {
-		if c == code {
-			return e
-		}
-	}
-	return nil
-}
+// Codes is the registry's error table (internal/errcode): machine code and
+// admin API status of every sentinel. Its order decides for an error that
+// wraps two sentinels (ErrIndeterminate and ErrShutdown: "indeterminate").
+var Codes = errcode.New(
+	errcode.Entry{Err: ErrIndeterminate, Code: "indeterminate", Status: http.StatusServiceUnavailable},
+	errcode.Entry{Err: ErrNotLeader, Code: "not_leader", Status: http.StatusServiceUnavailable},
+	errcode.Entry{Err: ErrTimeout, Code: "timeout", Status: http.StatusServiceUnavailable},
+	errcode.Entry{Err: ErrShutdown, Code: "shutdown", Status: http.StatusServiceUnavailable},
+	errcode.Entry{Err: ErrTooLarge, Code: "too_large", Status: http.StatusRequestEntityTooLarge},
+	errcode.Entry{Err: ErrBadCommand, Code: "bad_command", Status: http.StatusBadRequest},
+	errcode.Entry{Err: ErrBadConfig, Code: "bad_config", Status: http.StatusBadRequest},
+	errcode.Entry{Err: ErrBootstrapped, Code: "bootstrapped", Status: http.StatusConflict},
+	errcode.Entry{Err: ErrNotInitialized, Code: "not_initialized", Status: http.StatusConflict},
+	errcode.Entry{Err: ErrAlreadyInitialized, Code: "already_initialized", Status: http.StatusConflict},
+	errcode.Entry{Err: ErrClassificationRefused, Code: "classification_refused", Status: http.StatusBadRequest},
+	errcode.Entry{Err: ErrInvalidRegistration, Code: "invalid_registration", Status: http.StatusBadRequest},
+	errcode.Entry{Err: ErrWrongInstance, Code: "wrong_instance", Status: http.StatusBadRequest},
+	errcode.Entry{Err: ErrBadCSR, Code: "bad_csr", Status: http.StatusBadRequest},
+	errcode.Entry{Err: ErrBadCertificate, Code: "bad_certificate", Status: http.StatusBadRequest},
+	errcode.Entry{Err: ErrKeyMismatch, Code: "key_mismatch", Status: http.StatusBadRequest},
+	errcode.Entry{Err: ErrDuplicateMember, Code: "duplicate_member", Status: http.StatusConflict},
+	errcode.Entry{Err: ErrDuplicateRequest, Code: "duplicate_request", Status: http.StatusConflict},
+	errcode.Entry{Err: ErrDuplicateNode, Code: "duplicate_node", Status: http.StatusConflict},
+	errcode.Entry{Err: ErrDuplicateSerial, Code: "duplicate_serial", Status: http.StatusConflict},
+	errcode.Entry{Err: ErrUnknownMember, Code: "unknown_member", Status: http.StatusNotFound},
+	errcode.Entry{Err: ErrUnknownRequest, Code: "unknown_request", Status: http.StatusNotFound},
+	errcode.Entry{Err: ErrUnknownNode, Code: "unknown_node", Status: http.StatusNotFound},
+	errcode.Entry{Err: ErrUnknownSubsystem, Code: "unknown_subsystem", Status: http.StatusNotFound},
+	errcode.Entry{Err: ErrUnknownService, Code: "unknown_service", Status: http.StatusNotFound},
+	errcode.Entry{Err: ErrUnknownGroup, Code: "unknown_group", Status: http.StatusNotFound},
+	errcode.Entry{Err: ErrIllegalTransition, Code: "illegal_transition", Status: http.StatusConflict},
+	errcode.Entry{Err: ErrUnknownOperator, Code: "unknown_operator", Status: http.StatusNotFound},
+	errcode.Entry{Err: ErrNotApproved, Code: "not_approved", Status: http.StatusConflict},
+	errcode.Entry{Err: ErrJoinTokenUnknown, Code: "join_token_unknown", Status: http.StatusUnauthorized},
+	errcode.Entry{Err: ErrJoinTokenUsed, Code: "join_token_used", Status: http.StatusUnauthorized},
+	errcode.Entry{Err: ErrJoinTokenExpired, Code: "join_token_expired", Status: http.StatusUnauthorized},
+	errcode.Entry{Err: ErrHistoryChain, Code: "history_chain"},
+	errcode.Entry{Err: ErrUnauthenticated, Code: "unauthenticated", Status: http.StatusUnauthorized},
+	errcode.Entry{Err: ErrForbidden, Code: "forbidden", Status: http.StatusForbidden},
+	errcode.Entry{Err: ErrInvalidArgument, Code: "invalid_argument", Status: http.StatusBadRequest},
+)
 
 // NotLeaderError is returned for a leader-only operation on a follower. It
 // names the leader when this server knows one, so a caller can retry there.

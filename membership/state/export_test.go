@@ -15,12 +15,6 @@ func (c *Cert) DeriveForTest(profile ca.Profile) error { return c.derive(profile
 // MaxCatalogRows is the catalogue row limit.
 const MaxCatalogRows = maxCatalogRows
 
-// ErrorOrder and ErrorCodes are the sentinel table.
-var (
-	ErrorOrder = errorOrder
-	ErrorCodes = errorCodes
-)
-
 // CommandTypeForTest is one row of the command-type table.
 type CommandTypeForTest struct {
 	Name string

@@ -74,7 +74,7 @@ func TestFaultKillLeaderDuringAdmissions(t *testing.T) {
 			cancel()
 			if err != nil {
 				acks.mu.Lock()
-				acks.failures[state.ErrorCode(err)]++
+				acks.failures[state.Codes.Code(err)]++
 				acks.mu.Unlock()
 				time.Sleep(5 * time.Millisecond) // no leader yet: do not spin
 			}

@@ -265,7 +265,7 @@ func linearOp(c *storetest.Cluster, rng *rand.Rand, a *regtest.Applicant, in lin
 	call = now()
 	_, err := s.Apply(ctx, cmd)
 	ret = now()
-	switch code := state.ErrorCode(err); code {
+	switch code := state.Codes.Code(err); code {
 	case "":
 		return linOutput{Result: "ok"}, true, call, ret
 	case "indeterminate":
