@@ -17,6 +17,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/dxl-network/dxl/ca"
+	"github.com/dxl-network/dxl/internal/ident"
 	"github.com/dxl-network/dxl/membership"
 	"github.com/dxl-network/dxl/membership/api"
 	"github.com/dxl-network/dxl/membership/client"
@@ -513,7 +514,7 @@ Example:
 				Flags:       adminFlags(&cli.StringFlag{Name: "status", Usage: "only members with this status: pending, active, suspended or revoked"}),
 				Action: func(c *cli.Context) error {
 					return withRegistry(c, true, func(cl *client.Client) error {
-						list, err := cl.Members(c.Context, state.MemberStatus(c.String("status")))
+						list, err := cl.Members(c.Context, ident.MemberStatus(c.String("status")))
 						if err != nil {
 							return err
 						}

@@ -28,6 +28,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/dxl-network/dxl/ca"
+	"github.com/dxl-network/dxl/internal/ident"
 	"github.com/dxl-network/dxl/membership"
 	"github.com/dxl-network/dxl/membership/api"
 	"github.com/dxl-network/dxl/membership/client"
@@ -231,7 +232,7 @@ func TestRegistryAdminCommands(t *testing.T) {
 	}
 	var members []state.Member
 	mustJSON(t, run(with(conn, "member", "list", "--json")...), &members)
-	if len(members) != 1 || members[0].ID.String() != member || members[0].Status != state.MemberActive {
+	if len(members) != 1 || members[0].ID.String() != member || members[0].Status != ident.MemberActive {
 		t.Fatalf("member list: %+v", members)
 	}
 	if out := run(with(conn, "member", "list")...); !strings.Contains(out, member) || !strings.Contains(out, "active") {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/dxl-network/dxl/internal/ident"
 	"github.com/dxl-network/dxl/node"
 	"github.com/dxl-network/dxl/services"
 )
@@ -94,9 +95,9 @@ func StartDemo(ctx context.Context, o DemoOptions) (_ *Demo, err error) {
 	b.Configure = func(c *node.Config) {
 		c.APIListen = or(o.APIListenB, "127.0.0.1:0")
 		c.Services = []node.ServiceConfig{{Subsystem: provider, Description: services.Description{Code: SampleServiceCode,
-			Versions: []services.Version{{Lifecycle: services.Published, BackendURL: d.BackendURL, OpenAPI: []byte(SampleOpenAPI)}}}},
+			Versions: []services.Version{{Lifecycle: ident.ServicePublished, BackendURL: d.BackendURL, OpenAPI: []byte(SampleOpenAPI)}}}},
 			{Subsystem: provider, Description: services.Description{Code: SampleSOAPCode,
-				Versions: []services.Version{{Version: "v1", Lifecycle: services.Published, BackendURL: d.BackendURL + "/soap"}}}}}
+				Versions: []services.Version{{Version: "v1", Lifecycle: ident.ServicePublished, BackendURL: d.BackendURL + "/soap"}}}}}
 		c.Access = services.AccessConfig{Rules: []services.Rule{AllowAll(d.ClientA, d.Service), AllowAll(d.ClientA, provider+"/"+SampleSOAPCode)}}
 		if o.ConfigureB != nil {
 			o.ConfigureB(c)

@@ -29,6 +29,7 @@ import (
 	"golang.org/x/crypto/ocsp"
 
 	"github.com/dxl-network/dxl/ca"
+	"github.com/dxl-network/dxl/internal/ident"
 	"github.com/dxl-network/dxl/membership/api"
 	"github.com/dxl-network/dxl/membership/client"
 	"github.com/dxl-network/dxl/membership/globalconf"
@@ -289,7 +290,7 @@ func waitFor(t testing.TB, d time.Duration, what string, ok func() bool) {
 	}
 }
 
-func hasMember(d *globalconf.Document, id, status string) bool {
+func hasMember(d *globalconf.Document, id string, status ident.MemberStatus) bool {
 	return d != nil && slices.ContainsFunc(d.Members, func(m globalconf.Member) bool { return m.ID == id && m.Status == status })
 }
 

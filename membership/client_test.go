@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dxl-network/dxl/internal/ident"
 	"github.com/dxl-network/dxl/membership/client"
 	"github.com/dxl-network/dxl/membership/globalconf"
 	"github.com/dxl-network/dxl/membership/internal/regtest"
@@ -94,18 +95,18 @@ func TestClientEveryEndpoint(t *testing.T) {
 		t.Fatalf("rejected status: %+v", rs)
 	}
 
-	members, err := c.Members(ctx, state.MemberActive)
+	members, err := c.Members(ctx, ident.MemberActive)
 	if err != nil || !slices.ContainsFunc(members, func(m state.Member) bool { return m.ID.String() == ap.Member }) {
 		t.Fatalf("members: %+v %v", members, err)
 	}
 	md, err := c.Member(ctx, ap.Member)
-	if err != nil || md.Status != state.MemberActive || len(md.Nodes) != 1 || len(md.Subsystems) != 1 {
+	if err != nil || md.Status != ident.MemberActive || len(md.Nodes) != 1 || len(md.Subsystems) != 1 {
 		t.Fatalf("member: %+v %v", md, err)
 	}
 	if _, err := c.Suspend(ctx, ap.Member, "audit"); err != nil {
 		t.Fatalf("suspend: %v", err)
 	}
-	if md, _ := c.Member(ctx, ap.Member); md.Status != state.MemberSuspended {
+	if md, _ := c.Member(ctx, ap.Member); md.Status != ident.MemberSuspended {
 		t.Fatalf("after suspend: %s", md.Status)
 	}
 	if _, err := c.Reactivate(ctx, ap.Member, "audit passed"); err != nil {
@@ -114,7 +115,7 @@ func TestClientEveryEndpoint(t *testing.T) {
 	if _, err := c.CancelConnection(ctx, client.CancelConnectionRequest{Member: ap.Member, PeerID: ap.PeerID, Reason: "node moved"}); err != nil {
 		t.Fatalf("cancel connection: %v", err)
 	}
-	if md, _ := c.Member(ctx, ap.Member); md.Nodes[0].Status != state.NodeCancelled {
+	if md, _ := c.Member(ctx, ap.Member); md.Nodes[0].Status != ident.NodeCancelled {
 		t.Fatalf("node still active after cancel: %+v", md.Nodes[0])
 	}
 
@@ -128,20 +129,20 @@ func TestClientEveryEndpoint(t *testing.T) {
 	if err != nil || res.Target != svcID || res.Index == 0 {
 		t.Fatalf("publish service: %+v %v", res, err)
 	}
-	if sv, err := leader.Service(svcID); err != nil || sv.Lifecycle != state.ServicePublished || sv.DescriptionSHA256 != hash {
+	if sv, err := leader.Service(svcID); err != nil || sv.Lifecycle != ident.ServicePublished || sv.DescriptionSHA256 != hash {
 		t.Fatalf("published service: %+v %v", sv, err)
 	}
 	sunset := time.Now().Add(30 * 24 * time.Hour).UTC().Truncate(time.Second)
 	if _, err := c.DeprecateService(ctx, svcID, sunset); err != nil {
 		t.Fatalf("deprecate service: %v", err)
 	}
-	if sv, _ := leader.Service(svcID); sv.Lifecycle != state.ServiceDeprecated || sv.Sunset == nil || !sv.Sunset.Equal(sunset) {
+	if sv, _ := leader.Service(svcID); sv.Lifecycle != ident.ServiceDeprecated || sv.Sunset == nil || !sv.Sunset.Equal(sunset) {
 		t.Fatalf("deprecated service: %+v", sv)
 	}
 	if _, err := c.RetireService(ctx, svcID); err != nil {
 		t.Fatalf("retire service: %v", err)
 	}
-	if sv, _ := leader.Service(svcID); sv.Lifecycle != state.ServiceRetired {
+	if sv, _ := leader.Service(svcID); sv.Lifecycle != ident.ServiceRetired {
 		t.Fatalf("retired service: %+v", sv)
 	}
 	if res, err := c.SetGroup(ctx, "health", "health data exchange", []string{subID}); err != nil || res.Target != "health" {

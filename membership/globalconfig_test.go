@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dxl-network/dxl/ca"
+	"github.com/dxl-network/dxl/internal/ident"
 	"github.com/dxl-network/dxl/membership/globalconf"
 	"github.com/dxl-network/dxl/membership/internal/regtest"
 	"github.com/dxl-network/dxl/membership/state"
@@ -61,10 +62,10 @@ func TestGlobalConfigFromState(t *testing.T) {
 	if got.Version != st.Version || got.Version == 0 {
 		t.Fatalf("version %d, state %d", got.Version, st.Version)
 	}
-	if len(got.Members) != 1 || got.Members[0].ID != admitted.Member || got.Members[0].Status != globalconf.MemberActive {
+	if len(got.Members) != 1 || got.Members[0].ID != admitted.Member || got.Members[0].Status != ident.MemberActive {
 		t.Fatalf("members %+v: want only the admitted one", got.Members)
 	}
-	if len(got.Nodes) != 1 || got.Nodes[0].PeerID != admitted.PeerID || got.Nodes[0].Status != globalconf.NodeActive {
+	if len(got.Nodes) != 1 || got.Nodes[0].PeerID != admitted.PeerID || got.Nodes[0].Status != ident.NodeActive {
 		t.Fatalf("nodes %+v", got.Nodes)
 	}
 	if node := st.Nodes[admitted.PeerID]; got.Nodes[0].CertSerial != node.Cert.Serial {

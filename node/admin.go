@@ -12,7 +12,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/dxl-network/dxl/membership/globalconf"
+	"github.com/dxl-network/dxl/internal/ident"
 	"github.com/dxl-network/dxl/node/auth"
 	"github.com/dxl-network/dxl/services"
 )
@@ -86,7 +86,7 @@ func (n *Node) checkOwnSubsystem(s string) error {
 	}
 	if v := n.view(); v != nil {
 		for _, ss := range v.Doc().Subsystems {
-			if ss.ID == s && ss.Status == globalconf.SubsystemActive {
+			if ss.ID == s && ss.Status == ident.SubsystemActive {
 				return nil
 			}
 		}

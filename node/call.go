@@ -11,7 +11,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
-	"github.com/dxl-network/dxl/membership/globalconf"
+	"github.com/dxl-network/dxl/internal/ident"
 	"github.com/dxl-network/dxl/node/confview"
 	"github.com/dxl-network/dxl/node/envelope"
 	"github.com/dxl-network/dxl/node/transport"
@@ -101,7 +101,7 @@ func (n *Node) checkService(v *confview.View, sid services.ServiceID) error {
 	if s == nil {
 		return fmt.Errorf("%w: %s is not in the service catalogue", ErrUnknownService, sid)
 	}
-	if s.Lifecycle == globalconf.ServiceRetired || (s.Lifecycle == globalconf.ServiceDeprecated && s.Sunset != nil && !n.now().Before(*s.Sunset)) {
+	if s.Lifecycle == ident.ServiceRetired || (s.Lifecycle == ident.ServiceDeprecated && s.Sunset != nil && !n.now().Before(*s.Sunset)) {
 		return fmt.Errorf("%w: %s", ErrServiceRetired, sid)
 	}
 	if !v.MemberActive(sid.Provider.Member.String()) {

@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dxl-network/dxl/membership/globalconf"
+	"github.com/dxl-network/dxl/internal/ident"
 	"github.com/dxl-network/dxl/node/confview"
 	"github.com/dxl-network/dxl/node/envelope"
 	"github.com/dxl-network/dxl/node/oprec"
@@ -347,7 +347,7 @@ func lifecycleHeaders(h http.Header, v *confview.View, sid services.ServiceID) {
 		return
 	}
 	s := v.Service(sid.String())
-	if s == nil || s.Lifecycle != globalconf.ServiceDeprecated {
+	if s == nil || s.Lifecycle != ident.ServiceDeprecated {
 		return
 	}
 	// RFC 9745 date form and RFC 8594 Sunset, as services.Version.SetHeaders.

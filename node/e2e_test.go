@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/dxl-network/dxl/devnet"
+	"github.com/dxl-network/dxl/internal/ident"
 	"github.com/dxl-network/dxl/node"
 	"github.com/dxl-network/dxl/services"
 )
@@ -389,6 +390,6 @@ func soapEnvelope(ns, client, service string) string {
 
 var _ = sha256.Sum256
 var _ = filepath.Join
-var _ = services.Published
+var _ = ident.ServicePublished
 
 func pemOf(der []byte) []byte { return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}) }

@@ -99,7 +99,7 @@ func (n *Node) CheckService(ctx context.Context, id string) (ServiceHealth, erro
 	}
 	for _, ver := range p.cfg.Versions {
 		vh := VersionHealth{Version: ver.Version, Lifecycle: string(ver.Lifecycle), Status: "ok"}
-		if ver.Lifecycle == services.Retired {
+		if ver.Lifecycle == ident.ServiceRetired {
 			vh.Status = "retired"
 			out.Versions = append(out.Versions, vh)
 			continue

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/dxl-network/dxl/internal/ident"
 	"github.com/dxl-network/dxl/services"
 )
 
@@ -57,7 +58,7 @@ func (n *Node) meta(client services.SubsystemID, sid services.ServiceID, path st
 				continue
 			}
 			for _, ver := range p.cfg.Versions {
-				if ver.Lifecycle == services.Retired {
+				if ver.Lifecycle == ident.ServiceRetired {
 					continue
 				}
 				vid := p.id

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/dxl-network/dxl/internal/ident"
 )
 
 func testGate(t *testing.T) (*Gate, *time.Time) {
@@ -16,9 +18,9 @@ func testGate(t *testing.T) (*Gate, *time.Time) {
 		t.Fatal(err)
 	}
 	d := &Description{Code: "persons", Versions: []Version{
-		{Version: "v1", Lifecycle: Retired, BackendURL: "http://b/"},
-		{Version: "v2", Lifecycle: Published, BackendURL: "http://b/"},
-		{Version: "v3", Lifecycle: Deprecated, DeprecatedAt: now.Add(-48 * time.Hour), Sunset: now.Add(-time.Hour), BackendURL: "http://b/"},
+		{Version: "v1", Lifecycle: ident.ServiceRetired, BackendURL: "http://b/"},
+		{Version: "v2", Lifecycle: ident.ServicePublished, BackendURL: "http://b/"},
+		{Version: "v3", Lifecycle: ident.ServiceDeprecated, DeprecatedAt: now.Add(-48 * time.Hour), Sunset: now.Add(-time.Hour), BackendURL: "http://b/"},
 	}}
 	acl, _ := testACL(t)
 	g := NewGate(map[string]*Provided{id.String(): {ID: id, Description: d,

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/dxl-network/dxl/internal/ident"
 )
 
 const personsYAML = `
@@ -88,7 +90,7 @@ func TestLoadOpenAPI(t *testing.T) {
 		}
 	}
 	// The SHA256 is the one Description.Validate fills in.
-	v := Version{Lifecycle: Published, BackendURL: "https://b.example/", OpenAPI: []byte(personsYAML)}
+	v := Version{Lifecycle: ident.ServicePublished, BackendURL: "https://b.example/", OpenAPI: []byte(personsYAML)}
 	if err := v.validate(); err != nil || v.OpenAPISHA256 != mustOpenAPI(t, personsYAML).SHA256() {
 		t.Fatalf("digest %q, %v", v.OpenAPISHA256, err)
 	}

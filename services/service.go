@@ -121,22 +121,12 @@ func checkParts(s string, parts []string) error {
 	return nil
 }
 
-// Lifecycle is a version's state; the values match globalconf's.
-type Lifecycle string
-
-// Lifecycle states.
-const (
-	Published  Lifecycle = "published"
-	Deprecated Lifecycle = "deprecated"
-	Retired    Lifecycle = "retired"
-)
-
 // Version is one version of a service as its provider registers it.
 type Version struct {
 	// Version is the version part of the service ID; "" for an
 	// unversioned service (at most one per Description).
-	Version   string    `json:"version,omitempty"`
-	Lifecycle Lifecycle `json:"lifecycle"`
+	Version   string          `json:"version,omitempty"`
+	Lifecycle ident.Lifecycle `json:"lifecycle"`
 	// DeprecatedAt and Sunset are required when Lifecycle is Deprecated,
 	// with DeprecatedAt before Sunset; they are ignored otherwise.
 	DeprecatedAt time.Time `json:"deprecated_at,omitzero"`
@@ -181,9 +171,9 @@ func (v *Version) EffectiveTimeout() time.Duration {
 // retired version and a deprecated one whose sunset has passed.
 func (v *Version) Check(now time.Time) error {
 	switch {
-	case v.Lifecycle == Retired:
+	case v.Lifecycle == ident.ServiceRetired:
 		return fmt.Errorf("%w: version %q is retired", ErrRetired, v.Version)
-	case v.Lifecycle == Deprecated && !now.Before(v.Sunset):
+	case v.Lifecycle == ident.ServiceDeprecated && !now.Before(v.Sunset):
 		return fmt.Errorf("%w: version %q reached its sunset at %s", ErrRetired, v.Version, v.Sunset.UTC().Format(time.RFC3339))
 	}
 	return nil
@@ -192,7 +182,7 @@ func (v *Version) Check(now time.Time) error {
 // LifecycleHeaders returns the Deprecation and Sunset header values for v,
 // both "" unless v is deprecated (see the package documentation).
 func (v *Version) LifecycleHeaders() (deprecation, sunset string) {
-	if v.Lifecycle != Deprecated {
+	if v.Lifecycle != ident.ServiceDeprecated {
 		return "", ""
 	}
 	return "@" + strconv.FormatInt(v.DeprecatedAt.Unix(), 10), v.Sunset.UTC().Format(http.TimeFormat)
@@ -214,8 +204,8 @@ func (v *Version) validate() error {
 		}
 	}
 	switch v.Lifecycle {
-	case Published, Retired:
-	case Deprecated:
+	case ident.ServicePublished, ident.ServiceRetired:
+	case ident.ServiceDeprecated:
 		if v.DeprecatedAt.IsZero() || v.Sunset.IsZero() || !v.DeprecatedAt.Before(v.Sunset) {
 			return fmt.Errorf("version %q: deprecated needs deprecated_at before sunset", v.Version)
 		}

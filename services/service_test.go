@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/dxl-network/dxl/internal/ident"
 )
 
 func TestParseServiceID(t *testing.T) {
@@ -78,9 +80,9 @@ func TestDescriptionLifecycle(t *testing.T) {
 	sunset := time.Date(2026, 7, 1, 12, 0, 0, 0, time.UTC)
 	doc := []byte(`{"openapi":"3.0.3"}`)
 	d := Description{Code: "persons", Versions: []Version{
-		{Version: "v1", Lifecycle: Retired, BackendURL: "http://127.0.0.1:9000/v1"},
-		{Version: "v2", Lifecycle: Deprecated, DeprecatedAt: depAt, Sunset: sunset, BackendURL: "https://hr.local/v2"},
-		{Version: "v3", Lifecycle: Published, BackendURL: "https://hr.local/v3", Timeout: Duration(5 * time.Second), OpenAPI: doc},
+		{Version: "v1", Lifecycle: ident.ServiceRetired, BackendURL: "http://127.0.0.1:9000/v1"},
+		{Version: "v2", Lifecycle: ident.ServiceDeprecated, DeprecatedAt: depAt, Sunset: sunset, BackendURL: "https://hr.local/v2"},
+		{Version: "v3", Lifecycle: ident.ServicePublished, BackendURL: "https://hr.local/v3", Timeout: Duration(5 * time.Second), OpenAPI: doc},
 	}}
 	if err := d.Validate(); err != nil {
 		t.Fatal(err)
@@ -127,7 +129,7 @@ func TestDescriptionLifecycle(t *testing.T) {
 }
 
 func TestDescriptionValidate(t *testing.T) {
-	ok := Version{Version: "v1", Lifecycle: Published, BackendURL: "http://b:1"}
+	ok := Version{Version: "v1", Lifecycle: ident.ServicePublished, BackendURL: "http://b:1"}
 	tests := []struct {
 		name string
 		mod  func(*Description)
@@ -137,9 +139,9 @@ func TestDescriptionValidate(t *testing.T) {
 		{"duplicate version", func(d *Description) { d.Versions = append(d.Versions, ok) }},
 		{"bad version", func(d *Description) { d.Versions[0].Version = "v 1" }},
 		{"bad lifecycle", func(d *Description) { d.Versions[0].Lifecycle = "gone" }},
-		{"deprecated without sunset", func(d *Description) { d.Versions[0].Lifecycle = Deprecated }},
+		{"deprecated without sunset", func(d *Description) { d.Versions[0].Lifecycle = ident.ServiceDeprecated }},
 		{"sunset before deprecation", func(d *Description) {
-			d.Versions[0].Lifecycle = Deprecated
+			d.Versions[0].Lifecycle = ident.ServiceDeprecated
 			d.Versions[0].DeprecatedAt = time.Unix(200, 0)
 			d.Versions[0].Sunset = time.Unix(100, 0)
 		}},

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dxl-network/dxl/ca"
+	"github.com/dxl-network/dxl/internal/ident"
 	"github.com/dxl-network/dxl/membership/client"
 	"github.com/dxl-network/dxl/membership/state"
 )
@@ -249,7 +250,7 @@ func (a *API) exportHistory(w http.ResponseWriter, r *http.Request, op state.Ope
 }
 
 func (a *API) listMembers(w http.ResponseWriter, r *http.Request, _ state.Operator) {
-	filter := state.MemberStatus(r.URL.Query().Get("status"))
+	filter := ident.MemberStatus(r.URL.Query().Get("status"))
 	out := []state.Member{}
 	a.srv.Read(func(st *state.State) {
 		for _, id := range state.SortedKeys(st.Members) {

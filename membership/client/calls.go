@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/dxl-network/dxl/internal/ident"
 	"github.com/dxl-network/dxl/membership/globalconf"
 	"github.com/dxl-network/dxl/membership/state"
 )
@@ -92,7 +93,7 @@ func (c *Client) Reject(ctx context.Context, id, reason string) (state.Result, e
 
 // Members lists members (without their signing certificates), all or those
 // with status.
-func (c *Client) Members(ctx context.Context, status state.MemberStatus) ([]state.Member, error) {
+func (c *Client) Members(ctx context.Context, status ident.MemberStatus) ([]state.Member, error) {
 	var out struct {
 		Members []state.Member `json:"members"`
 	}

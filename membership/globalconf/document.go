@@ -42,34 +42,6 @@ func (d *Duration) UnmarshalText(b []byte) error {
 	return err
 }
 
-// Member statuses in the configuration. A pending (not yet admitted) member
-// is not in the configuration at all.
-const (
-	MemberActive    = "active"
-	MemberSuspended = "suspended"
-	MemberRevoked   = "revoked"
-)
-
-// Subsystem statuses.
-const (
-	SubsystemActive    = "active"
-	SubsystemCancelled = "cancelled"
-)
-
-// Node statuses. Only an active node may connect.
-const (
-	NodeActive    = "active"
-	NodeCancelled = "cancelled"
-	NodeRevoked   = "revoked"
-)
-
-// Service lifecycle states.
-const (
-	ServicePublished  = "published"
-	ServiceDeprecated = "deprecated"
-	ServiceRetired    = "retired"
-)
-
 // Document is the global configuration as nodes need it: everything beyond
 // the anchor that a node learns about the network. Field order is fixed by
 // the struct; Normalize sorts every list by its key, so Canonical encodes
@@ -147,15 +119,15 @@ type TSA struct {
 
 // Member is an admitted agency.
 type Member struct {
-	ID     string `json:"id"` // INSTANCE/CLASS/CODE
-	Name   string `json:"name"`
-	Status string `json:"status"`
+	ID     string             `json:"id"` // INSTANCE/CLASS/CODE
+	Name   string             `json:"name"`
+	Status ident.MemberStatus `json:"status"`
 }
 
 // Subsystem is a member's information system.
 type Subsystem struct {
-	ID     string `json:"id"` // INSTANCE/CLASS/CODE/SUBSYSTEM
-	Status string `json:"status"`
+	ID     string                `json:"id"` // INSTANCE/CLASS/CODE/SUBSYSTEM
+	Status ident.SubsystemStatus `json:"status"`
 }
 
 // Member returns the subsystem's member ID, INSTANCE/CLASS/CODE.
@@ -168,23 +140,23 @@ func (s Subsystem) Member() string {
 
 // Node is a DXL node: a libp2p peer bound to a member by its auth certificate.
 type Node struct {
-	PeerID     string   `json:"peer_id"`
-	Addrs      []string `json:"addrs"` // multiaddrs, sorted
-	Member     string   `json:"member"`
-	CertSHA256 string   `json:"cert_sha256"` // SHA-256 of the node-auth certificate DER, hex
-	CertSerial string   `json:"cert_serial"` // lower-case hex, as ca.SerialHex
-	Status     string   `json:"status"`
+	PeerID     string           `json:"peer_id"`
+	Addrs      []string         `json:"addrs"` // multiaddrs, sorted
+	Member     string           `json:"member"`
+	CertSHA256 string           `json:"cert_sha256"` // SHA-256 of the node-auth certificate DER, hex
+	CertSerial string           `json:"cert_serial"` // lower-case hex, as ca.SerialHex
+	Status     ident.NodeStatus `json:"status"`
 }
 
 // Service is a service catalogue entry, PROVIDER/CODE[/VERSION].
 type Service struct {
-	Provider          string     `json:"provider"` // subsystem ID
-	Code              string     `json:"code"`
-	Version           string     `json:"version,omitempty"`
-	Lifecycle         string     `json:"lifecycle"`
-	Sunset            *time.Time `json:"sunset,omitempty"`
-	DeprecatedAt      *time.Time `json:"deprecated_at,omitempty"`
-	DescriptionSHA256 string     `json:"description_sha256,omitempty"`
+	Provider          string          `json:"provider"` // subsystem ID
+	Code              string          `json:"code"`
+	Version           string          `json:"version,omitempty"`
+	Lifecycle         ident.Lifecycle `json:"lifecycle"`
+	Sunset            *time.Time      `json:"sunset,omitempty"`
+	DeprecatedAt      *time.Time      `json:"deprecated_at,omitempty"`
+	DescriptionSHA256 string          `json:"description_sha256,omitempty"`
 }
 
 // ID returns PROVIDER/CODE[/VERSION].
@@ -457,7 +429,7 @@ func (d *Document) validateMembers() (map[string]bool, error) {
 		if err := checkText(m.Name, true); err != nil {
 			return nil, malformedf("member %s name: %v", m.ID, err)
 		}
-		if !oneOf(m.Status, MemberActive, MemberSuspended, MemberRevoked) {
+		if !oneOf(m.Status, ident.MemberActive, ident.MemberSuspended, ident.MemberRevoked) {
 			return nil, malformedf("member %s status %q", m.ID, m.Status)
 		}
 		members[m.ID] = true
@@ -476,7 +448,7 @@ func (d *Document) validateSubsystems(members map[string]bool) (map[string]bool,
 		if err := ident.CheckPart(s.ID[strings.LastIndexByte(s.ID, '/')+1:]); err != nil || !members[s.Member()] {
 			return nil, malformedf("subsystem %q is not MEMBER/SUBSYSTEM of a listed member", s.ID)
 		}
-		if !oneOf(s.Status, SubsystemActive, SubsystemCancelled) {
+		if !oneOf(s.Status, ident.SubsystemActive, ident.SubsystemCancelled) {
 			return nil, malformedf("subsystem %s status %q", s.ID, s.Status)
 		}
 		subsystems[s.ID] = true
@@ -520,7 +492,7 @@ func validateNode(n Node, members map[string]bool) error {
 	if !isSerial(n.CertSerial) {
 		return malformedf("node %s: cert_serial %q must be lower-case hex octets without leading zero octets", n.PeerID, n.CertSerial)
 	}
-	if !oneOf(n.Status, NodeActive, NodeCancelled, NodeRevoked) {
+	if !oneOf(n.Status, ident.NodeActive, ident.NodeCancelled, ident.NodeRevoked) {
 		return malformedf("node %s status %q", n.PeerID, n.Status)
 	}
 	return nil
@@ -540,7 +512,7 @@ func (d *Document) validateServices(subsystems map[string]bool) error {
 		if ident.CheckPart(s.Code) != nil || (s.Version != "" && ident.CheckPart(s.Version) != nil) {
 			return malformedf("service %s: code and version must be identifier parts", s.ID())
 		}
-		if !oneOf(s.Lifecycle, ServicePublished, ServiceDeprecated, ServiceRetired) {
+		if !oneOf(s.Lifecycle, ident.ServicePublished, ident.ServiceDeprecated, ident.ServiceRetired) {
 			return malformedf("service %s lifecycle %q", s.ID(), s.Lifecycle)
 		}
 		if s.DescriptionSHA256 != "" && !isHex256(s.DescriptionSHA256) {
@@ -618,7 +590,7 @@ func dupIndex[T any](s []T, key func(T) string) int {
 	return -1
 }
 
-func oneOf(s string, set ...string) bool { return slices.Contains(set, s) }
+func oneOf[T ~string](s T, set ...T) bool { return slices.Contains(set, s) }
 
 func isHex256(s string) bool {
 	if len(s) != 64 {

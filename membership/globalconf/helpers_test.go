@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/dxl-network/dxl/ca"
+	"github.com/dxl-network/dxl/internal/ident"
 )
 
 const testInstance = "VN-TEST"
@@ -192,14 +193,14 @@ func sampleDoc(t testing.TB, p *testPKI, version uint64, issued time.Time, n, s 
 	}
 	for i := range n {
 		m := fmt.Sprintf("%s/GOV/000.00.%02d.H%03d", testInstance, i%100, i)
-		status := MemberActive
+		status := ident.MemberActive
 		if i%50 == 7 {
-			status = MemberSuspended
+			status = ident.MemberSuspended
 		}
 		d.Members = append(d.Members, Member{ID: m, Name: fmt.Sprintf("Agency %d <Sở %d & co>", i, i), Status: status})
-		d.Subsystems = append(d.Subsystems, Subsystem{ID: m + "/SYS", Status: SubsystemActive})
+		d.Subsystems = append(d.Subsystems, Subsystem{ID: m + "/SYS", Status: ident.SubsystemActive})
 		d.Nodes = append(d.Nodes, Node{
-			PeerID: cachedPeerID(t, i), Member: m, Status: NodeActive,
+			PeerID: cachedPeerID(t, i), Member: m, Status: ident.NodeActive,
 			Addrs:      []string{fmt.Sprintf("/ip4/10.0.%d.%d/tcp/4001", i/250, i%250), fmt.Sprintf("/ip4/10.0.%d.%d/udp/4001/quic-v1", i/250, i%250)},
 			CertSHA256: hexOf(m), CertSerial: fmt.Sprintf("8%031x", i+1),
 		})
@@ -209,10 +210,10 @@ func sampleDoc(t testing.TB, p *testPKI, version uint64, issued time.Time, n, s 
 			break
 		}
 		svc := Service{Provider: d.Subsystems[i%n].ID, Code: fmt.Sprintf("service-%d", i), Version: "v1",
-			Lifecycle: ServicePublished, DescriptionSHA256: hexOf(fmt.Sprint(i))}
+			Lifecycle: ident.ServicePublished, DescriptionSHA256: hexOf(fmt.Sprint(i))}
 		if i%10 == 3 {
 			sunset := issued.Add(90 * 24 * time.Hour)
-			svc.Lifecycle, svc.Sunset = ServiceDeprecated, &sunset
+			svc.Lifecycle, svc.Sunset = ident.ServiceDeprecated, &sunset
 		}
 		d.Services = append(d.Services, svc)
 	}

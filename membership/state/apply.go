@@ -38,9 +38,9 @@ func (s *State) Apply(index uint64, c Command) (target string, err error) {
 	case *CancelRegistration:
 		target, detail, err = s.decideRequest(c.RequestID, RequestCancelled, c.Reason, now, h.Actor)
 	case *SuspendMember:
-		target, detail, err = s.setMemberStatus(c.Member, MemberActive, MemberSuspended, c.Reason, now)
+		target, detail, err = s.setMemberStatus(c.Member, ident.MemberActive, ident.MemberSuspended, c.Reason, now)
 	case *ReactivateMember:
-		target, detail, err = s.setMemberStatus(c.Member, MemberSuspended, MemberActive, c.Reason, now)
+		target, detail, err = s.setMemberStatus(c.Member, ident.MemberSuspended, ident.MemberActive, c.Reason, now)
 	case *RevokeMember:
 		target, detail, err = s.applyRevoke(c, now)
 	case *CancelConnection:
@@ -52,9 +52,9 @@ func (s *State) Apply(index uint64, c Command) (target string, err error) {
 	case *PublishService:
 		target, detail, err = s.applyPublish(c, now)
 	case *DeprecateService:
-		target, detail, err = s.applyServiceLifecycle(c.Service, ServiceDeprecated, &c.Sunset, now)
+		target, detail, err = s.applyServiceLifecycle(c.Service, ident.ServiceDeprecated, &c.Sunset, now)
 	case *RetireService:
-		target, detail, err = s.applyServiceLifecycle(c.Service, ServiceRetired, nil, now)
+		target, detail, err = s.applyServiceLifecycle(c.Service, ident.ServiceRetired, nil, now)
 	case *SetGroup:
 		target, detail, err = s.applySetGroup(c, now)
 	case *SetRegistryServer, *AddOperator, *RemoveOperator:
@@ -150,7 +150,7 @@ func (s *State) applySubmit(c *SubmitRegistration, now time.Time, actor string) 
 		NodeAddrs: slices.Clone(c.NodeAddrs), Status: RequestPending, SubmittedAt: now, SubmittedBy: actor,
 	}
 	s.Members[mid] = Member{
-		ID: m, Name: c.Registration.Unit.Name, Status: MemberPending, RequestID: c.RequestID,
+		ID: m, Name: c.Registration.Unit.Name, Status: ident.MemberPending, RequestID: c.RequestID,
 		CreatedAt: now, UpdatedAt: now,
 	}
 	s.index().pendingPeers[c.PeerID] = c.RequestID
@@ -186,7 +186,7 @@ func (s *State) applyApprove(c *ApproveRegistration, now time.Time, actor string
 	}
 	mid := r.Member.String()
 	m, ok := s.Members[mid]
-	if !ok || m.Status != MemberPending || m.RequestID != r.ID {
+	if !ok || m.Status != ident.MemberPending || m.RequestID != r.ID {
 		return "", "", fmt.Errorf("%w: member %s is not pending on request %s", ErrIllegalTransition, mid, r.ID)
 	}
 	if err := checkCertFields("node certificate", c.NodeCert); err != nil {
@@ -227,15 +227,15 @@ func (s *State) applyApprove(c *ApproveRegistration, now time.Time, actor string
 	s.noteSerial(c.NodeCert.Serial)
 	s.noteSerial(c.SignCert.Serial)
 	sign := c.SignCert.Clone()
-	m.Status, m.SignCert, m.UpdatedAt = MemberActive, &sign, now
+	m.Status, m.SignCert, m.UpdatedAt = ident.MemberActive, &sign, now
 	s.Members[mid] = m
 	s.Subsystems[subID] = Subsystem{
 		ID: subID, Member: mid, Code: r.Registration.System.Code, Name: r.Registration.System.Name,
-		Status: SubsystemActive, CreatedAt: now, UpdatedAt: now,
+		Status: ident.SubsystemActive, CreatedAt: now, UpdatedAt: now,
 	}
 	s.Nodes[r.PeerID] = Node{
 		PeerID: r.PeerID, Member: mid, Addrs: slices.Clone(r.NodeAddrs), Cert: c.NodeCert.Clone(),
-		Status: NodeActive, CreatedAt: now, UpdatedAt: now,
+		Status: ident.NodeActive, CreatedAt: now, UpdatedAt: now,
 	}
 	return r.ID, fmt.Sprintf("member %s active; subsystem %s; node %s (serial %s); signing serial %s",
 		mid, subID, r.PeerID, c.NodeCert.Serial, c.SignCert.Serial), nil
@@ -257,13 +257,13 @@ func (s *State) decideRequest(id string, to RequestStatus, reason string, now ti
 	s.Requests[id] = r
 	delete(s.index().pendingPeers, r.PeerID)
 	mid := r.Member.String()
-	if m, ok := s.Members[mid]; ok && m.Status == MemberPending && m.RequestID == id {
+	if m, ok := s.Members[mid]; ok && m.Status == ident.MemberPending && m.RequestID == id {
 		delete(s.Members, mid) // the code is free again; the request keeps the record
 	}
 	return id, string(to) + ": " + reason, nil
 }
 
-func (s *State) setMemberStatus(mid string, from, to MemberStatus, reason string, now time.Time) (string, string, error) {
+func (s *State) setMemberStatus(mid string, from, to ident.MemberStatus, reason string, now time.Time) (string, string, error) {
 	m, ok := s.Members[mid]
 	if !ok {
 		return "", "", fmt.Errorf("%w: %s", ErrUnknownMember, mid)
@@ -271,7 +271,7 @@ func (s *State) setMemberStatus(mid string, from, to MemberStatus, reason string
 	if m.Status != from {
 		return "", "", fmt.Errorf("%w: member %s is %s, not %s", ErrIllegalTransition, mid, m.Status, from)
 	}
-	if to == MemberSuspended && reason == "" {
+	if to == ident.MemberSuspended && reason == "" {
 		return "", "", Invalidf("a suspension needs a reason")
 	}
 	m.Status, m.StatusReason, m.UpdatedAt = to, reason, now
@@ -291,7 +291,7 @@ func (s *State) applyRevoke(c *RevokeMember, now time.Time) (string, string, err
 	if !ok {
 		return "", "", fmt.Errorf("%w: %s", ErrUnknownMember, c.Member)
 	}
-	if m.Status != MemberActive && m.Status != MemberSuspended {
+	if m.Status != ident.MemberActive && m.Status != ident.MemberSuspended {
 		return "", "", fmt.Errorf("%w: member %s is %s", ErrIllegalTransition, c.Member, m.Status)
 	}
 	if c.Reason == "" {
@@ -304,16 +304,16 @@ func (s *State) applyRevoke(c *RevokeMember, now time.Time) (string, string, err
 	}
 	for _, pid := range SortedKeys(s.Nodes) {
 		n := s.Nodes[pid]
-		if n.Member != c.Member || n.Status != NodeActive {
+		if n.Member != c.Member || n.Status != ident.NodeActive {
 			continue
 		}
-		n.Status, n.UpdatedAt = NodeRevoked, now
+		n.Status, n.UpdatedAt = ident.NodeRevoked, now
 		s.Nodes[pid] = n
 		s.revoke(n.Cert.Serial, c.Reason, c.Member, pid, now)
 		serials = append(serials, n.Cert.Serial)
 	}
 	retired := s.retireServices(func(sv Service) bool { return s.Subsystems[sv.Subsystem].Member == c.Member }, now)
-	m.Status, m.StatusReason, m.UpdatedAt = MemberRevoked, firstNonEmpty(c.Note, c.Reason), now
+	m.Status, m.StatusReason, m.UpdatedAt = ident.MemberRevoked, firstNonEmpty(c.Note, c.Reason), now
 	s.Members[c.Member] = m
 	return c.Member, fmt.Sprintf("%s; revoked serials %s; %d services retired", c.Reason, strings.Join(serials, ","), retired), nil
 }
@@ -323,8 +323,8 @@ func (s *State) applyRevoke(c *RevokeMember, now time.Time) (string, string, err
 func (s *State) retireServices(match func(Service) bool, now time.Time) int {
 	n := 0
 	for id, sv := range s.Services {
-		if sv.Lifecycle != ServiceRetired && match(sv) {
-			sv.Lifecycle, sv.UpdatedAt = ServiceRetired, now
+		if sv.Lifecycle != ident.ServiceRetired && match(sv) {
+			sv.Lifecycle, sv.UpdatedAt = ident.ServiceRetired, now
 			s.Services[id] = sv
 			n++
 		}
@@ -337,7 +337,7 @@ func (s *State) applyCancelConnection(c *CancelConnection, now time.Time) (strin
 	if !ok {
 		return "", "", fmt.Errorf("%w: %s", ErrUnknownMember, c.Member)
 	}
-	if m.Status != MemberActive && m.Status != MemberSuspended {
+	if m.Status != ident.MemberActive && m.Status != ident.MemberSuspended {
 		return "", "", fmt.Errorf("%w: member %s is %s", ErrIllegalTransition, c.Member, m.Status)
 	}
 	switch {
@@ -346,10 +346,10 @@ func (s *State) applyCancelConnection(c *CancelConnection, now time.Time) (strin
 		if !ok || n.Member != c.Member {
 			return "", "", fmt.Errorf("%w: %s has no node %s", ErrUnknownNode, c.Member, c.PeerID)
 		}
-		if n.Status != NodeActive {
+		if n.Status != ident.NodeActive {
 			return "", "", fmt.Errorf("%w: node %s is %s", ErrIllegalTransition, c.PeerID, n.Status)
 		}
-		n.Status, n.UpdatedAt = NodeCancelled, now
+		n.Status, n.UpdatedAt = ident.NodeCancelled, now
 		s.Nodes[c.PeerID] = n
 		s.revoke(n.Cert.Serial, "cessationOfOperation", c.Member, c.PeerID, now)
 		return c.PeerID, "node cancelled, serial " + n.Cert.Serial + " revoked: " + c.Reason, nil
@@ -358,10 +358,10 @@ func (s *State) applyCancelConnection(c *CancelConnection, now time.Time) (strin
 		if !ok || sub.Member != c.Member {
 			return "", "", fmt.Errorf("%w: %s", ErrUnknownSubsystem, c.Subsystem)
 		}
-		if sub.Status != SubsystemActive {
+		if sub.Status != ident.SubsystemActive {
 			return "", "", fmt.Errorf("%w: subsystem %s is %s", ErrIllegalTransition, c.Subsystem, sub.Status)
 		}
-		sub.Status, sub.UpdatedAt = SubsystemCancelled, now
+		sub.Status, sub.UpdatedAt = ident.SubsystemCancelled, now
 		s.Subsystems[c.Subsystem] = sub
 		retired := s.retireServices(func(sv Service) bool { return sv.Subsystem == c.Subsystem }, now)
 		for code, g := range s.Groups {
@@ -381,7 +381,7 @@ func (s *State) applyAddNode(c *AddNode, now time.Time) (string, string, error) 
 	if !ok {
 		return "", "", fmt.Errorf("%w: %s", ErrUnknownMember, c.Member)
 	}
-	if m.Status != MemberActive {
+	if m.Status != ident.MemberActive {
 		return "", "", fmt.Errorf("%w: member %s is %s", ErrIllegalTransition, c.Member, m.Status)
 	}
 	if err := checkCertFields("node certificate", c.Cert); err != nil {
@@ -404,7 +404,7 @@ func (s *State) applyAddNode(c *AddNode, now time.Time) (string, string, error) 
 	}
 	s.Nodes[c.Cert.PeerID] = Node{
 		PeerID: c.Cert.PeerID, Member: c.Member, Addrs: slices.Clone(c.Addrs), Cert: c.Cert.Clone(),
-		Status: NodeActive, CreatedAt: now, UpdatedAt: now,
+		Status: ident.NodeActive, CreatedAt: now, UpdatedAt: now,
 	}
 	s.noteSerial(c.Cert.Serial)
 	return c.Cert.PeerID, "node added for " + c.Member + ", serial " + c.Cert.Serial, nil
@@ -415,7 +415,7 @@ func (s *State) applySetNodeAddrs(c *SetNodeAddrs, now time.Time) (string, strin
 	if !ok {
 		return "", "", fmt.Errorf("%w: %s", ErrUnknownNode, c.PeerID)
 	}
-	if n.Status != NodeActive {
+	if n.Status != ident.NodeActive {
 		return "", "", fmt.Errorf("%w: node %s is %s", ErrIllegalTransition, c.PeerID, n.Status)
 	}
 	if len(c.Addrs) > MaxAddrs {
@@ -431,7 +431,7 @@ func (s *State) applyPublish(c *PublishService, now time.Time) (string, string, 
 	if !ok {
 		return "", "", fmt.Errorf("%w: %s", ErrUnknownSubsystem, c.Subsystem)
 	}
-	if sub.Status != SubsystemActive || s.Members[sub.Member].Status != MemberActive {
+	if sub.Status != ident.SubsystemActive || s.Members[sub.Member].Status != ident.MemberActive {
 		return "", "", fmt.Errorf("%w: subsystem %s (%s) of a %s member cannot publish", ErrIllegalTransition,
 			c.Subsystem, sub.Status, s.Members[sub.Member].Status)
 	}
@@ -446,7 +446,7 @@ func (s *State) applyPublish(c *PublishService, now time.Time) (string, string, 
 		id += "/" + c.Version
 	}
 	if sv, ok := s.Services[id]; ok {
-		if sv.Lifecycle != ServicePublished {
+		if sv.Lifecycle != ident.ServicePublished {
 			return "", "", fmt.Errorf("%w: service %s is %s", ErrIllegalTransition, id, sv.Lifecycle)
 		}
 		sv.DescriptionSHA256, sv.UpdatedAt = c.DescriptionSHA256, now
@@ -454,24 +454,24 @@ func (s *State) applyPublish(c *PublishService, now time.Time) (string, string, 
 		return id, "description updated " + c.DescriptionSHA256, nil
 	}
 	s.Services[id] = Service{
-		ID: id, Subsystem: c.Subsystem, Code: c.Code, Version: c.Version, Lifecycle: ServicePublished,
+		ID: id, Subsystem: c.Subsystem, Code: c.Code, Version: c.Version, Lifecycle: ident.ServicePublished,
 		DescriptionSHA256: c.DescriptionSHA256, PublishedAt: now, UpdatedAt: now,
 	}
 	return id, "published " + c.DescriptionSHA256, nil
 }
 
-func (s *State) applyServiceLifecycle(id string, to Lifecycle, sunset *time.Time, now time.Time) (string, string, error) {
+func (s *State) applyServiceLifecycle(id string, to ident.Lifecycle, sunset *time.Time, now time.Time) (string, string, error) {
 	sv, ok := s.Services[id]
 	if !ok {
 		return "", "", fmt.Errorf("%w: %s", ErrUnknownService, id)
 	}
 	switch {
-	case to == ServiceDeprecated && sv.Lifecycle != ServicePublished,
-		to == ServiceRetired && sv.Lifecycle == ServiceRetired:
+	case to == ident.ServiceDeprecated && sv.Lifecycle != ident.ServicePublished,
+		to == ident.ServiceRetired && sv.Lifecycle == ident.ServiceRetired:
 		return "", "", fmt.Errorf("%w: service %s is %s", ErrIllegalTransition, id, sv.Lifecycle)
 	}
 	detail := string(sv.Lifecycle) + " → " + string(to)
-	if to == ServiceDeprecated {
+	if to == ident.ServiceDeprecated {
 		if !sunset.After(now) {
 			return "", "", Invalidf("sunset %s is not after %s", sunset.Format(time.RFC3339), now.Format(time.RFC3339))
 		}
@@ -504,7 +504,7 @@ func (s *State) applySetGroup(c *SetGroup, now time.Time) (string, string, error
 		if !ok {
 			return "", "", fmt.Errorf("%w: %s", ErrUnknownSubsystem, id)
 		}
-		if sub.Status != SubsystemActive {
+		if sub.Status != ident.SubsystemActive {
 			return "", "", fmt.Errorf("%w: subsystem %s is %s", ErrIllegalTransition, id, sub.Status)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dxl-network/dxl/ca"
+	"github.com/dxl-network/dxl/internal/ident"
 	"github.com/dxl-network/dxl/membership/internal/regtest"
 	"github.com/dxl-network/dxl/membership/state"
 )
@@ -44,7 +45,7 @@ func TestCommandHappyPaths(t *testing.T) {
 		t.Fatalf("prepare did not derive request ID / peer ID: %q %q", sub.RequestID, sub.PeerID)
 	}
 	r := h.St.Requests[sub.RequestID]
-	if r.Status != state.RequestPending || r.Registration.System.Code != "SYS" || h.St.Members[a.Member].Status != state.MemberPending {
+	if r.Status != state.RequestPending || r.Registration.System.Code != "SYS" || h.St.Members[a.Member].Status != ident.MemberPending {
 		t.Fatalf("after submit: request %+v member %+v", r, h.St.Members[a.Member])
 	}
 
@@ -53,8 +54,8 @@ func TestCommandHappyPaths(t *testing.T) {
 	h.Must(ap)
 	m := h.St.Members[a.Member]
 	sys := a.Member + "/SYS"
-	if m.Status != state.MemberActive || m.SignCert == nil || m.SignCert.Serial != ap.SignCert.Serial ||
-		h.St.Subsystems[sys].Status != state.SubsystemActive || h.St.Nodes[a.PeerID].Status != state.NodeActive ||
+	if m.Status != ident.MemberActive || m.SignCert == nil || m.SignCert.Serial != ap.SignCert.Serial ||
+		h.St.Subsystems[sys].Status != ident.SubsystemActive || h.St.Nodes[a.PeerID].Status != ident.NodeActive ||
 		h.St.Requests[sub.RequestID].Status != state.RequestApproved || h.St.Requests[sub.RequestID].DecidedBy != "operator" {
 		t.Fatalf("after approve: %+v / %+v / %+v", m, h.St.Subsystems[sys], h.St.Nodes[a.PeerID])
 	}
@@ -86,11 +87,11 @@ func TestCommandHappyPaths(t *testing.T) {
 
 	// suspend / reactivate
 	h.Must(&state.SuspendMember{Header: state.Header{Actor: "operator"}, Member: a.Member, Reason: "audit"})
-	if h.St.Members[a.Member].Status != state.MemberSuspended {
+	if h.St.Members[a.Member].Status != ident.MemberSuspended {
 		t.Fatal("not suspended")
 	}
 	h.Must(&state.ReactivateMember{Header: state.Header{Actor: "operator"}, Member: a.Member})
-	if h.St.Members[a.Member].Status != state.MemberActive {
+	if h.St.Members[a.Member].Status != ident.MemberActive {
 		t.Fatal("not reactivated")
 	}
 
@@ -103,7 +104,7 @@ func TestCommandHappyPaths(t *testing.T) {
 	add := &state.AddNode{Header: state.Header{Actor: "operator"}, Member: a.Member, Addrs: []string{"/ip4/10.0.0.3/tcp/4001"},
 		Cert: state.Cert{DER: h.CA.Issue(t, ca.ProfileNodeAuth, a.Member, second.NodeKey.Public(), nil)}}
 	h.Must(add)
-	if n := h.St.Nodes[second.PeerID]; n.Status != state.NodeActive || n.Member != a.Member {
+	if n := h.St.Nodes[second.PeerID]; n.Status != ident.NodeActive || n.Member != a.Member {
 		t.Fatalf("added node %+v", n)
 	}
 
@@ -111,15 +112,15 @@ func TestCommandHappyPaths(t *testing.T) {
 	h.Must(&state.PublishService{Header: state.Header{Actor: "operator"}, Subsystem: sys, Code: "births", Version: "v1", DescriptionSHA256: hashA})
 	h.Must(&state.PublishService{Header: state.Header{Actor: "operator"}, Subsystem: sys, Code: "births", Version: "v1", DescriptionSHA256: hashB})
 	svc := sys + "/births/v1"
-	if s := h.St.Services[svc]; s.Lifecycle != state.ServicePublished || s.DescriptionSHA256 != hashB {
+	if s := h.St.Services[svc]; s.Lifecycle != ident.ServicePublished || s.DescriptionSHA256 != hashB {
 		t.Fatalf("service %+v", s)
 	}
 	h.Must(&state.DeprecateService{Header: state.Header{Actor: "operator"}, Service: svc, Sunset: h.Now.Add(30 * 24 * time.Hour)})
-	if s := h.St.Services[svc]; s.Lifecycle != state.ServiceDeprecated || s.Sunset == nil {
+	if s := h.St.Services[svc]; s.Lifecycle != ident.ServiceDeprecated || s.Sunset == nil {
 		t.Fatalf("service %+v", s)
 	}
 	h.Must(&state.RetireService{Header: state.Header{Actor: "operator"}, Service: svc})
-	if h.St.Services[svc].Lifecycle != state.ServiceRetired {
+	if h.St.Services[svc].Lifecycle != ident.ServiceRetired {
 		t.Fatal("not retired")
 	}
 	h.Must(&state.PublishService{Header: state.Header{Actor: "operator"}, Subsystem: sys, Code: "deaths", DescriptionSHA256: hashA})
@@ -142,7 +143,7 @@ func TestCommandHappyPaths(t *testing.T) {
 
 	// cancel one node and one subsystem of OTHER
 	h.Must(&state.CancelConnection{Header: state.Header{Actor: "applicant"}, Member: o.Member, PeerID: o.PeerID, Reason: "moving"})
-	if n := h.St.Nodes[o.PeerID]; n.Status != state.NodeCancelled {
+	if n := h.St.Nodes[o.PeerID]; n.Status != ident.NodeCancelled {
 		t.Fatalf("node %+v", n)
 	}
 	if rv := h.St.Revoked[h.St.Nodes[o.PeerID].Cert.Serial]; rv.Reason != "cessationOfOperation" {
@@ -156,7 +157,7 @@ func TestCommandHappyPaths(t *testing.T) {
 	// revoke: every serial revoked, nodes revoked, services retired
 	h.Must(&state.RevokeMember{Header: state.Header{Actor: "operator"}, Member: a.Member, Reason: "keyCompromise", Note: "key leaked"})
 	m = h.St.Members[a.Member]
-	if m.Status != state.MemberRevoked {
+	if m.Status != ident.MemberRevoked {
 		t.Fatal("not revoked")
 	}
 	for _, serial := range []string{m.SignCert.Serial, h.St.Nodes[a.PeerID].Cert.Serial, h.St.Nodes[second.PeerID].Cert.Serial} {
@@ -164,7 +165,7 @@ func TestCommandHappyPaths(t *testing.T) {
 			t.Fatalf("serial %s not revoked: %+v", serial, rv)
 		}
 	}
-	if h.St.Nodes[a.PeerID].Status != state.NodeRevoked || h.St.Services[sys+"/deaths"].Lifecycle != state.ServiceRetired {
+	if h.St.Nodes[a.PeerID].Status != ident.NodeRevoked || h.St.Services[sys+"/deaths"].Lifecycle != ident.ServiceRetired {
 		t.Fatal("revocation did not reach nodes and services")
 	}
 

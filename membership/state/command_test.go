@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/dxl-network/dxl/ca"
+	"github.com/dxl-network/dxl/internal/ident"
 	"github.com/dxl-network/dxl/membership/internal/regtest"
 	"github.com/dxl-network/dxl/membership/state"
 )
@@ -209,7 +210,7 @@ func TestApproveWithCAIssuedCerts(t *testing.T) {
 	h.Must(&state.ApproveRegistration{Header: state.Header{Actor: "op"}, RequestID: "req-1",
 		NodeCert: state.Cert{DER: []byte(node.PEM)}, SignCert: state.Cert{DER: []byte(sign.PEM)}})
 	n := h.St.Nodes[a.PeerID]
-	if n.Cert.Serial != node.Serial || h.St.Members[a.Member].SignCert.Serial != sign.Serial || n.Status != state.NodeActive {
+	if n.Cert.Serial != node.Serial || h.St.Members[a.Member].SignCert.Serial != sign.Serial || n.Status != ident.NodeActive {
 		t.Fatalf("node %+v", n)
 	}
 	// Crossing them (node cert as signing cert) is refused.

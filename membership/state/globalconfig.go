@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"time"
 
+	"github.com/dxl-network/dxl/internal/ident"
 	"github.com/dxl-network/dxl/membership/globalconf"
 )
 
@@ -40,15 +41,15 @@ func (s *State) GlobalConfig(now time.Time, servers []globalconf.RegistryServer)
 	}
 	admitted := map[string]bool{}
 	for id, m := range s.Members {
-		if m.Status == MemberPending {
+		if m.Status == ident.MemberPending {
 			continue
 		}
 		admitted[id] = true
-		d.Members = append(d.Members, globalconf.Member{ID: id, Name: m.Name, Status: string(m.Status)})
+		d.Members = append(d.Members, globalconf.Member{ID: id, Name: m.Name, Status: m.Status})
 	}
 	for id, sub := range s.Subsystems {
 		if admitted[sub.Member] {
-			d.Subsystems = append(d.Subsystems, globalconf.Subsystem{ID: id, Status: string(sub.Status)})
+			d.Subsystems = append(d.Subsystems, globalconf.Subsystem{ID: id, Status: sub.Status})
 		}
 	}
 	for id, n := range s.Nodes {
@@ -58,12 +59,12 @@ func (s *State) GlobalConfig(now time.Time, servers []globalconf.RegistryServer)
 		sum := sha256.Sum256(n.Cert.DER)
 		d.Nodes = append(d.Nodes, globalconf.Node{
 			PeerID: id, Addrs: append([]string{}, n.Addrs...), Member: n.Member,
-			CertSHA256: hex.EncodeToString(sum[:]), CertSerial: n.Cert.Serial, Status: string(n.Status),
+			CertSHA256: hex.EncodeToString(sum[:]), CertSerial: n.Cert.Serial, Status: n.Status,
 		})
 	}
 	for _, svc := range s.Services {
 		d.Services = append(d.Services, globalconf.Service{
-			Provider: svc.Subsystem, Code: svc.Code, Version: svc.Version, Lifecycle: string(svc.Lifecycle),
+			Provider: svc.Subsystem, Code: svc.Code, Version: svc.Version, Lifecycle: svc.Lifecycle,
 			Sunset: svc.Sunset, DeprecatedAt: svc.DeprecatedAt, DescriptionSHA256: svc.DescriptionSHA256,
 		})
 	}

@@ -16,18 +16,6 @@ import (
 // any other.
 const StateFormat = 1
 
-// MemberStatus is where a member is in its lifecycle.
-type MemberStatus string
-
-// Member statuses. pending → active ⇄ suspended; active|suspended → revoked.
-// A pending member that is rejected or withdrawn is removed.
-const (
-	MemberPending   MemberStatus = "pending"
-	MemberActive    MemberStatus = "active"
-	MemberSuspended MemberStatus = "suspended"
-	MemberRevoked   MemberStatus = "revoked"
-)
-
 // RequestStatus is where a registration request is.
 type RequestStatus string
 
@@ -37,37 +25,6 @@ const (
 	RequestApproved  RequestStatus = "approved"
 	RequestRejected  RequestStatus = "rejected"
 	RequestCancelled RequestStatus = "cancelled"
-)
-
-// NodeStatus is where a node is. Only active nodes may connect.
-type NodeStatus string
-
-// Node statuses; cancelled and revoked are final and put the node's
-// certificate serial on the revoked list.
-const (
-	NodeActive    NodeStatus = "active"
-	NodeCancelled NodeStatus = "cancelled"
-	NodeRevoked   NodeStatus = "revoked"
-)
-
-// SubsystemStatus is where a subsystem (information system) is.
-type SubsystemStatus string
-
-// Subsystem statuses; cancelled is final.
-const (
-	SubsystemActive    SubsystemStatus = "active"
-	SubsystemCancelled SubsystemStatus = "cancelled"
-)
-
-// Lifecycle is a service catalogue entry's state: published → deprecated
-// (with a sunset time) → retired; published → retired.
-type Lifecycle string
-
-// Service lifecycle states.
-const (
-	ServicePublished  Lifecycle = "published"
-	ServiceDeprecated Lifecycle = "deprecated"
-	ServiceRetired    Lifecycle = "retired"
 )
 
 // Cert is a certificate the registry knows, with the facts the proposer
@@ -87,14 +44,14 @@ func (c Cert) Clone() Cert { c.DER = bytes.Clone(c.DER); return c }
 
 // Member is an agency: INSTANCE/CLASS/CODE.
 type Member struct {
-	ID           ident.Member `json:"id"`
-	Name         string       `json:"name"`
-	Status       MemberStatus `json:"status"`
-	StatusReason string       `json:"status_reason,omitempty"`
-	SignCert     *Cert        `json:"sign_cert,omitempty"` // set on approval
-	RequestID    string       `json:"request_id"`          // the admitting registration
-	CreatedAt    time.Time    `json:"created_at"`
-	UpdatedAt    time.Time    `json:"updated_at"`
+	ID           ident.Member       `json:"id"`
+	Name         string             `json:"name"`
+	Status       ident.MemberStatus `json:"status"`
+	StatusReason string             `json:"status_reason,omitempty"`
+	SignCert     *Cert              `json:"sign_cert,omitempty"` // set on approval
+	RequestID    string             `json:"request_id"`          // the admitting registration
+	CreatedAt    time.Time          `json:"created_at"`
+	UpdatedAt    time.Time          `json:"updated_at"`
 }
 
 // Clone returns a deep copy of Member.
@@ -109,24 +66,24 @@ func (m Member) Clone() Member {
 // Subsystem is a member's information system, INSTANCE/CLASS/CODE/SUBSYSTEM.
 // Only subsystems publish and call services.
 type Subsystem struct {
-	ID        string          `json:"id"`
-	Member    string          `json:"member"`
-	Code      string          `json:"code"`
-	Name      string          `json:"name"`
-	Status    SubsystemStatus `json:"status"`
-	CreatedAt time.Time       `json:"created_at"`
-	UpdatedAt time.Time       `json:"updated_at"`
+	ID        string                `json:"id"`
+	Member    string                `json:"member"`
+	Code      string                `json:"code"`
+	Name      string                `json:"name"`
+	Status    ident.SubsystemStatus `json:"status"`
+	CreatedAt time.Time             `json:"created_at"`
+	UpdatedAt time.Time             `json:"updated_at"`
 }
 
 // Node is a DXL node: a libp2p peer bound to a member by its auth certificate.
 type Node struct {
-	PeerID    string     `json:"peer_id"`
-	Member    string     `json:"member"`
-	Addrs     []string   `json:"addrs"` // multiaddrs, in the order given
-	Cert      Cert       `json:"cert"`  // node-auth certificate
-	Status    NodeStatus `json:"status"`
-	CreatedAt time.Time  `json:"created_at"`
-	UpdatedAt time.Time  `json:"updated_at"`
+	PeerID    string           `json:"peer_id"`
+	Member    string           `json:"member"`
+	Addrs     []string         `json:"addrs"` // multiaddrs, in the order given
+	Cert      Cert             `json:"cert"`  // node-auth certificate
+	Status    ident.NodeStatus `json:"status"`
+	CreatedAt time.Time        `json:"created_at"`
+	UpdatedAt time.Time        `json:"updated_at"`
 }
 
 // Clone returns a deep copy of Node.
@@ -138,16 +95,16 @@ func (n Node) Clone() Node {
 
 // Service is a service catalogue entry, SUBSYSTEM-ID/SERVICE[/VERSION].
 type Service struct {
-	ID                string     `json:"id"`
-	Subsystem         string     `json:"subsystem"`
-	Code              string     `json:"code"`
-	Version           string     `json:"version,omitempty"`
-	Lifecycle         Lifecycle  `json:"lifecycle"`
-	Sunset            *time.Time `json:"sunset,omitempty"` // set when deprecated
-	DeprecatedAt      *time.Time `json:"deprecated_at,omitempty"`
-	DescriptionSHA256 string     `json:"description_sha256"`
-	PublishedAt       time.Time  `json:"published_at"`
-	UpdatedAt         time.Time  `json:"updated_at"`
+	ID                string          `json:"id"`
+	Subsystem         string          `json:"subsystem"`
+	Code              string          `json:"code"`
+	Version           string          `json:"version,omitempty"`
+	Lifecycle         ident.Lifecycle `json:"lifecycle"`
+	Sunset            *time.Time      `json:"sunset,omitempty"` // set when deprecated
+	DeprecatedAt      *time.Time      `json:"deprecated_at,omitempty"`
+	DescriptionSHA256 string          `json:"description_sha256"`
+	PublishedAt       time.Time       `json:"published_at"`
+	UpdatedAt         time.Time       `json:"updated_at"`
 }
 
 // Clone returns a deep copy of Service.

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dxl-network/dxl/internal/ident"
 	"github.com/dxl-network/dxl/membership/internal/regtest"
 	"github.com/dxl-network/dxl/membership/state"
 	"github.com/dxl-network/dxl/membership/store"
@@ -124,7 +125,7 @@ func TestFaultKillLeaderDuringAdmissions(t *testing.T) {
 		for _, id := range acks.approved {
 			r, _ := s.Request(id)
 			m, err := s.Member(acks.members[id])
-			if r.Status != state.RequestApproved || err != nil || m.Status != state.MemberActive {
+			if r.Status != state.RequestApproved || err != nil || m.Status != ident.MemberActive {
 				t.Fatalf("%s lost acknowledged approval %s: request %s, member %+v", s.ID(), id, r.Status, m)
 			}
 		}

@@ -89,13 +89,13 @@ func New(doc *globalconf.Document) (*View, error) {
 // MemberActive reports whether member is admitted and active.
 func (v *View) MemberActive(member string) bool {
 	m := v.members[member]
-	return m != nil && m.Status == globalconf.MemberActive
+	return m != nil && m.Status == ident.MemberActive
 }
 
 // NodeUsable reports whether n may take part in exchanges: active, of an
 // active member, with an unrevoked auth certificate.
 func (v *View) NodeUsable(n *globalconf.Node) bool {
-	return n.Status == globalconf.NodeActive && v.MemberActive(n.Member) && !v.doc.IsRevoked(n.CertSerial)
+	return n.Status == ident.NodeActive && v.MemberActive(n.Member) && !v.doc.IsRevoked(n.CertSerial)
 }
 
 // PeerAllowed is the connection gate: only usable nodes of the
