@@ -92,7 +92,7 @@ func Code(err error) string {
 	if c := auth.Codes.Code(err); c != "internal" {
 		return c
 	}
-	if c := services.ErrorCode(err); c != "internal" {
+	if c := services.Codes.Code(err); c != "internal" {
 		return c
 	}
 	return "internal"

@@ -103,7 +103,7 @@ func TestACLCheck(t *testing.T) {
 		if (err == nil) != tt.ok {
 			t.Errorf("Check(%s, %s, %s %q) = %v, want ok=%v", tt.client, tt.service, tt.method, tt.path, err, tt.ok)
 		}
-		if err != nil && (!errors.Is(err, ErrAccessDenied) || ErrorCode(err) != "access_denied" || !strings.Contains(err.Error(), tt.client)) {
+		if err != nil && (!errors.Is(err, ErrAccessDenied) || Codes.Code(err) != "access_denied" || !strings.Contains(err.Error(), tt.client)) {
 			t.Errorf("denial %v: want ErrAccessDenied naming the client", err)
 		}
 	}

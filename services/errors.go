@@ -1,10 +1,15 @@
 package services
 
-import "errors"
+import (
+	"errors"
+	"net/http"
+
+	"github.com/dxl-network/dxl/internal/errcode"
+)
 
 // Sentinel errors. Test them with errors.Is; every error this package
 // returns wraps exactly one of them. Each has a stable machine code
-// (ErrorCode) for exchange-layer error bodies and the X-DXL-Error header.
+// (Codes) for exchange-layer error bodies and the X-DXL-Error header.
 var (
 	// ErrInvalidID: a service or subsystem identifier does not parse.
 	ErrInvalidID = errors.New("services: invalid identifier")
@@ -39,34 +44,20 @@ var (
 	ErrLGSP = errors.New("services: invalid LGSP route")
 )
 
-var errorCodes = []struct {
-	err  error
-	code string
-}{
-	{ErrInvalidID, "invalid_id"},
-	{ErrInvalidDescription, "invalid_description"},
-	{ErrInvalidRule, "invalid_rule"},
-	{ErrInvalidConfig, "invalid_config"},
-	{ErrAccessDenied, "access_denied"},
-	{ErrRateLimited, "rate_limited"},
-	{ErrNotProvided, "not_provided"},
-	{ErrUnknownVersion, "unknown_version"},
-	{ErrRetired, "service_retired"},
-	{ErrValidation, "request_invalid"},
-	{ErrSOAP, "invalid_soap"},
-	{ErrLGSP, "invalid_lgsp_route"},
-}
-
-// ErrorCode returns the machine code of the first sentinel err wraps, in the
-// order of the sentinel block, "" for nil, or "internal".
-func ErrorCode(err error) string {
-	if err == nil {
-		return ""
-	}
-	for _, e := range errorCodes {
-		if errors.Is(err, e.err) {
-			return e.code
-		}
-	}
-	return "internal"
-}
+// Codes is the package's error table (internal/errcode), tried in the order
+// of the sentinel block. Errors in descriptions, rules and configuration
+// are the operator's (500); the rest are about a request.
+var Codes = errcode.New(
+	errcode.Entry{Err: ErrInvalidID, Code: "invalid_id", Status: http.StatusBadRequest},
+	errcode.Entry{Err: ErrInvalidDescription, Code: "invalid_description"},
+	errcode.Entry{Err: ErrInvalidRule, Code: "invalid_rule"},
+	errcode.Entry{Err: ErrInvalidConfig, Code: "invalid_config"},
+	errcode.Entry{Err: ErrAccessDenied, Code: "access_denied", Status: http.StatusForbidden},
+	errcode.Entry{Err: ErrRateLimited, Code: "rate_limited", Status: http.StatusTooManyRequests},
+	errcode.Entry{Err: ErrNotProvided, Code: "not_provided", Status: http.StatusNotFound},
+	errcode.Entry{Err: ErrUnknownVersion, Code: "unknown_version", Status: http.StatusNotFound},
+	errcode.Entry{Err: ErrRetired, Code: "service_retired", Status: http.StatusGone},
+	errcode.Entry{Err: ErrValidation, Code: "request_invalid", Status: http.StatusBadRequest},
+	errcode.Entry{Err: ErrSOAP, Code: "invalid_soap", Status: http.StatusBadRequest},
+	errcode.Entry{Err: ErrLGSP, Code: "invalid_lgsp_route"},
+)

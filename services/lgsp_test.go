@@ -50,7 +50,7 @@ func TestNewLGSPMap(t *testing.T) {
 	}
 	for name, routes := range tests {
 		_, err := NewLGSPMap(routes)
-		if !errors.Is(err, ErrLGSP) || ErrorCode(err) != "invalid_lgsp_route" || errors.Is(err, ErrInvalidID) {
+		if !errors.Is(err, ErrLGSP) || Codes.Code(err) != "invalid_lgsp_route" || errors.Is(err, ErrInvalidID) {
 			t.Errorf("%s: err = %v, want ErrLGSP only", name, err)
 		}
 	}

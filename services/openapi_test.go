@@ -123,7 +123,7 @@ func TestLoadOpenAPIRefuses(t *testing.T) {
 	}
 	for name, doc := range tests {
 		_, err := LoadOpenAPI(context.Background(), []byte(doc))
-		if !errors.Is(err, ErrInvalidDescription) || ErrorCode(err) != "invalid_description" {
+		if !errors.Is(err, ErrInvalidDescription) || Codes.Code(err) != "invalid_description" {
 			t.Errorf("%s: err = %v, want ErrInvalidDescription", name, err)
 		}
 	}
@@ -235,7 +235,7 @@ func TestOpenAPIValidateRequest(t *testing.T) {
 			}
 			continue
 		}
-		if !errors.Is(err, ErrValidation) || ErrorCode(err) != "request_invalid" || !strings.Contains(err.Error(), tt.want) {
+		if !errors.Is(err, ErrValidation) || Codes.Code(err) != "request_invalid" || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: err = %v, want ErrValidation with %q", tt.name, err, tt.want)
 			continue
 		}

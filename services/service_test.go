@@ -34,7 +34,7 @@ func TestParseServiceID(t *testing.T) {
 			t.Fatalf("ParseServiceID(%q) err=%v, want ok=%v", tt.in, err, tt.ok)
 		}
 		if err != nil {
-			if !errors.Is(err, ErrInvalidID) || ErrorCode(err) != "invalid_id" {
+			if !errors.Is(err, ErrInvalidID) || Codes.Code(err) != "invalid_id" {
 				t.Fatalf("error %v: want ErrInvalidID", err)
 			}
 			continue
@@ -93,7 +93,7 @@ func TestDescriptionLifecycle(t *testing.T) {
 	}
 	before := sunset.Add(-time.Second)
 
-	if _, err := d.Resolve("v1", before); !errors.Is(err, ErrRetired) || ErrorCode(err) != "service_retired" {
+	if _, err := d.Resolve("v1", before); !errors.Is(err, ErrRetired) || Codes.Code(err) != "service_retired" {
 		t.Fatalf("retired v1: %v", err)
 	}
 	if _, err := d.Resolve("v9", before); !errors.Is(err, ErrUnknownVersion) {
@@ -172,14 +172,14 @@ func TestRetryAfter(t *testing.T) {
 }
 
 func TestErrorCode(t *testing.T) {
-	if ErrorCode(nil) != "" || ErrorCode(errors.New("x")) != "internal" {
+	if Codes.Code(nil) != "" || Codes.Code(errors.New("x")) != "internal" {
 		t.Fatal("nil/foreign codes")
 	}
 	seen := map[string]bool{}
-	for _, e := range errorCodes {
-		if ErrorCode(e.err) != e.code || seen[e.code] {
-			t.Fatalf("code %s", e.code)
+	for _, code := range Codes.Codes() {
+		if Codes.Code(Codes.Sentinel(code)) != code || seen[code] {
+			t.Fatalf("code %s", code)
 		}
-		seen[e.code] = true
+		seen[code] = true
 	}
 }

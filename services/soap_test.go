@@ -121,7 +121,7 @@ func TestParseSOAPRefuses(t *testing.T) {
 	}
 	for name, tt := range tests {
 		_, err := ParseSOAP(tt.ct, []byte(tt.body))
-		if !errors.Is(err, ErrSOAP) || ErrorCode(err) != "invalid_soap" || !strings.Contains(err.Error(), tt.want) {
+		if !errors.Is(err, ErrSOAP) || Codes.Code(err) != "invalid_soap" || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: err = %v, want ErrSOAP containing %q", name, err, tt.want)
 		}
 	}
