@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"slices"
 	"strings"
 
 	"github.com/dxl-network/dxl/internal/ident"
@@ -104,49 +105,8 @@ func ParseSOAP(contentType string, body []byte) (SOAPHeader, error) {
 	if hdr.Name.Space != envNS || hdr.Name.Local != "Header" {
 		return SOAPHeader{}, fmt.Errorf("%w: no SOAP Header with the X-Road client and service", ErrSOAP)
 	}
-	seen := make(map[string]bool)
-	for {
-		el, end, err := p.child()
-		if err != nil {
-			return SOAPHeader{}, p.fail("header", err)
-		}
-		if end {
-			break
-		}
-		if el.Name.Space != XRoadNamespace {
-			if err := p.skip(); err != nil {
-				return SOAPHeader{}, p.fail("header", err)
-			}
-			continue
-		}
-		name := el.Name.Local
-		switch name {
-		case "client", "service", "id", "userId", "protocolVersion":
-			if seen[name] {
-				return SOAPHeader{}, fmt.Errorf("%w: xrd:%s given twice", ErrSOAP, name)
-			}
-			seen[name] = true
-		default:
-			if err := p.skip(); err != nil {
-				return SOAPHeader{}, p.fail("header", err)
-			}
-			continue
-		}
-		switch name {
-		case "client":
-			h.Client, err = p.identifier(el, "SUBSYSTEM")
-		case "service":
-			h.Service, err = p.identifier(el, "SERVICE")
-		case "id":
-			h.ID, err = p.text()
-		case "userId":
-			h.UserID, err = p.text()
-		case "protocolVersion":
-			h.ProtocolVersion, err = p.text()
-		}
-		if err != nil {
-			return SOAPHeader{}, p.fail("xrd:"+name, err)
-		}
+	if err := p.headerFields(&h); err != nil {
+		return SOAPHeader{}, err
 	}
 	switch {
 	case h.Client == "":
@@ -387,4 +347,47 @@ func faultCode(code string) string {
 		return "_" + string(b)
 	}
 	return string(b)
+}
+
+// headerFields reads the X-Road fields of the SOAP Header into h: client,
+// service, id, userId and protocolVersion, each at most once; other
+// elements are skipped.
+func (p *soapParser) headerFields(h *SOAPHeader) error {
+	seen := make(map[string]bool)
+	for {
+		el, end, err := p.child()
+		if err != nil {
+			return p.fail("header", err)
+		}
+		if end {
+			return nil
+		}
+		name := el.Name.Local
+		known := el.Name.Space == XRoadNamespace && slices.Contains([]string{"client", "service", "id", "userId", "protocolVersion"}, name)
+		if !known {
+			if err := p.skip(); err != nil {
+				return p.fail("header", err)
+			}
+			continue
+		}
+		if seen[name] {
+			return fmt.Errorf("%w: xrd:%s given twice", ErrSOAP, name)
+		}
+		seen[name] = true
+		switch name {
+		case "client":
+			h.Client, err = p.identifier(el, "SUBSYSTEM")
+		case "service":
+			h.Service, err = p.identifier(el, "SERVICE")
+		case "id":
+			h.ID, err = p.text()
+		case "userId":
+			h.UserID, err = p.text()
+		case "protocolVersion":
+			h.ProtocolVersion, err = p.text()
+		}
+		if err != nil {
+			return p.fail("xrd:"+name, err)
+		}
+	}
 }
