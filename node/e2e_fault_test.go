@@ -319,6 +319,14 @@ func TestEndToEndProviderReplicaFailover(t *testing.T) {
 	if err := n.WaitConfig(n.ctx, n.A, n.B, b2); err != nil {
 		t.Fatal(err)
 	}
+	// A probe that ran before every node had the new configuration may
+	// have marked b2 unreachable (tried last until the next probe): connect
+	// now that all three agree, so both nodes start as candidates.
+	for _, h := range []*devnet.NodeHandle{n.B, b2} {
+		if err := n.A.Node.Host().Connect(n.ctx, peer.AddrInfo{ID: h.Node.PeerID(), Addrs: h.Node.Addrs()}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	c := n.client(t, true)
 	served := map[string]int{}
 	for i := 0; i < 20; i++ {
