@@ -13,6 +13,7 @@ import (
 // TestDemoCommand runs `dxl demo` as a newcomer would and pastes the curl
 // command it prints: the answer is the provider backend's, through two nodes.
 func TestDemoCommand(t *testing.T) {
+	t.Parallel()
 	curl, err := exec.LookPath("curl")
 	if err != nil {
 		if os.Getenv("CI") != "" {

@@ -23,6 +23,7 @@ import (
 // it offline with `dxl log verify` and its token with OpenSSL, reconciles
 // the two members and exports the operational records as CSV.
 func TestEvidenceCLI(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	work := t.TempDir()

@@ -18,6 +18,7 @@ import (
 // credentials; then a second node of the member with --sign-from and
 // 'registry node add'.
 func TestNodeWorkflow(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	work := t.TempDir()
