@@ -107,6 +107,9 @@ func pollFor(t *testing.T, what string, d time.Duration, cond func() bool) {
 // serve stops: a write (a join token) still commits through a survivor,
 // status shows a new leader, and the stopped server is removed.
 func TestRegistryWalkthroughLeaderStop(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a three-server walk-through with a leader stop: full suite only (-short skips it)")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	work := t.TempDir()

@@ -22,6 +22,9 @@ import (
 // survivor cannot commit, and after R/raft/peers.json names only it, it
 // starts as a cluster of one with its state kept and commits again.
 func TestFaultQuorumLossRecoveryPeersJSON(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a quorum-loss fault test: full suite only (-short skips it)")
+	}
 	ctx := storetest.Context(t, 90*time.Second)
 	work := t.TempDir()
 	dir1 := filepath.Join(work, "r1")

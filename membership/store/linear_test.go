@@ -108,7 +108,7 @@ var linModel = porcupine.Model{
 func TestLinearizableRegistryOps(t *testing.T) {
 	seeds := 20
 	if testing.Short() {
-		seeds = 5
+		seeds = 2
 	}
 	for seed := range seeds {
 		t.Run(fmt.Sprintf("seed%02d", seed), func(t *testing.T) { runLinearSeed(t, uint64(seed)) })
