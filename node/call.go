@@ -14,6 +14,7 @@ import (
 	"github.com/dxl-network/dxl/internal/ident"
 	"github.com/dxl-network/dxl/node/confview"
 	"github.com/dxl-network/dxl/node/envelope"
+	"github.com/dxl-network/dxl/node/exchange"
 	"github.com/dxl-network/dxl/node/transport"
 	"github.com/dxl-network/dxl/services"
 )
@@ -91,7 +92,7 @@ func (n *Node) Do(ctx context.Context, c *Call) (*Result, error) {
 
 // checkService looks the service up in the catalogue.
 func (n *Node) checkService(v *confview.View, sid services.ServiceID) error {
-	if isMetaService(sid.Code) {
+	if exchange.IsMeta(sid.Code) {
 		if !v.MemberActive(sid.Provider.Member.String()) {
 			return fmt.Errorf("%w: %s is not an active member", ErrUnknownService, sid.Provider.Member)
 		}
@@ -187,7 +188,7 @@ func (n *Node) callPeer(ctx context.Context, v *confview.View, pid peer.ID, c *C
 	if err != nil {
 		transport.PutReader(br)
 		_ = s.Reset()
-		n.log.Warn("response refused", "peer", pid.String(), "request_id", c.RequestID.String(), "error_code", Code(err), "error", err)
+		n.log.Warn("response refused", "peer", pid.String(), "request_id", c.RequestID.String(), "error_code", exchange.Codes.Code(err), "error", err)
 		return nil, true, err
 	}
 	body := envelope.NewHashingReader(envelope.NewBodyReader(br, n.cfg.MaxBody), resp.BodySHA256, resp.BodyLength)

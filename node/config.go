@@ -12,6 +12,7 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/dxl-network/dxl/internal/ident"
+	"github.com/dxl-network/dxl/node/exchange"
 	"github.com/dxl-network/dxl/services"
 )
 
@@ -193,7 +194,7 @@ func (c *Config) Validate() error {
 		if sub.Member.String() != c.Member {
 			return fmt.Errorf("%w: service %s/%s: subsystem is not of member %s", ErrConfig, s.Subsystem, s.Code, c.Member)
 		}
-		if isMetaService(s.Code) {
+		if exchange.IsMeta(s.Code) {
 			return fmt.Errorf("%w: service code %q is reserved for metadata calls", ErrConfig, s.Code)
 		}
 		if err := s.Description.Validate(); err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/dxl-network/dxl/internal/ident"
 	"github.com/dxl-network/dxl/node/confview"
 	"github.com/dxl-network/dxl/node/envelope"
+	"github.com/dxl-network/dxl/node/exchange"
 	"github.com/dxl-network/dxl/node/oprec"
 	"github.com/dxl-network/dxl/services"
 )
@@ -31,13 +32,6 @@ const (
 	HeaderError       = "X-DXL-Error"
 	HeaderProvider    = "X-DXL-Provider-Node"
 )
-
-// ErrorBody is the body of every exchange-layer error.
-type ErrorBody struct {
-	Code      string `json:"code"`
-	Message   string `json:"message"`
-	RequestID string `json:"requestId,omitempty"`
-}
 
 func (n *Node) apiHandler() http.Handler {
 	m := http.NewServeMux()
@@ -54,7 +48,7 @@ func (n *Node) apiHandler() http.Handler {
 
 // fail writes an exchange-layer error.
 func (n *Node) fail(w http.ResponseWriter, reqID string, err error) {
-	code, status := Code(err), Status(err)
+	code, status := exchange.Codes.Code(err), exchange.Status(err)
 	var re *RemoteError
 	if errors.As(err, &re) {
 		code = re.Code
@@ -100,8 +94,8 @@ func (n *Node) authenticate(r *http.Request) (services.SubsystemID, error) {
 
 // refused records a call the consumer API refused before it could go out.
 func (n *Node) refused(r *http.Request, reqID string, err error) {
-	n.record(&exchange{requestID: reqID, start: n.now(), role: oprec.RoleConsumer, callerIP: hostOf(r.RemoteAddr),
-		status: Status(err), code: Code(err), consumerPeer: n.self})
+	n.logs.Record(&exchange.Exchange{RequestID: reqID, Start: n.now(), Role: oprec.RoleConsumer, CallerIP: hostOf(r.RemoteAddr),
+		Status: exchange.Status(err), Code: exchange.Codes.Code(err), ConsumerPeer: n.self})
 }
 
 // authenticated lets only registered information systems through.
@@ -198,7 +192,7 @@ func parseR1(escaped, rawQuery string, listed func(services.ServiceID) bool) (se
 		return sid, "", fmt.Errorf("%w: %v", ErrBadRequest, err)
 	}
 	tail := parts[5:]
-	if len(tail) > 0 && !isMetaService(sid.Code) {
+	if len(tail) > 0 && !exchange.IsMeta(sid.Code) {
 		versioned := sid
 		versioned.Version = tail[0]
 		if versioned.Version != "" && listed(versioned) {
@@ -268,7 +262,7 @@ func (n *Node) soap(w http.ResponseWriter, r *http.Request) {
 }
 
 func (n *Node) soapFail(w http.ResponseWriter, version, reqID string, err error) {
-	code := Code(err)
+	code := exchange.Codes.Code(err)
 	var re *RemoteError
 	if errors.As(err, &re) {
 		code = re.Code
@@ -285,25 +279,25 @@ func (n *Node) soapFail(w http.ResponseWriter, version, reqID string, err error)
 
 // forward runs the call and streams the verified answer back.
 func (n *Node) forward(w http.ResponseWriter, r *http.Request, c *Call, reqID, soapVersion string) {
-	x := &exchange{start: n.now(), role: oprec.RoleConsumer, callerIP: hostOf(r.RemoteAddr), client: c.Client.String(),
-		service: c.Service.String(), reqBody: c.Body, consumerPeer: n.self}
-	defer n.record(x)
+	x := &exchange.Exchange{Start: n.now(), Role: oprec.RoleConsumer, CallerIP: hostOf(r.RemoteAddr), Client: c.Client.String(),
+		Service: c.Service.String(), ReqBody: c.Body, ConsumerPeer: n.self}
+	defer n.logs.Record(x)
 	ctx, cancel := context.WithTimeout(r.Context(), time.Duration(n.cfg.CallTimeout))
 	defer cancel()
-	err := n.checkLog()
+	err := n.logs.Check()
 	var res *Result
 	if err == nil {
 		res, err = n.Do(ctx, c)
 	}
-	x.req = c.sent
+	x.Req = c.sent
 	if c.sentTo != "" {
-		x.providerPeer = c.sentTo.String()
+		x.ProviderPeer = c.sentTo.String()
 	}
 	if err != nil {
-		x.status, x.code = Status(err), Code(err)
+		x.Status, x.Code = exchange.Status(err), exchange.Codes.Code(err)
 		var re *RemoteError
 		if errors.As(err, &re) {
-			x.code = re.Code
+			x.Code = re.Code
 		}
 		if soapVersion != "" {
 			n.soapFail(w, soapVersion, reqID, err)
@@ -313,12 +307,12 @@ func (n *Node) forward(w http.ResponseWriter, r *http.Request, c *Call, reqID, s
 		return
 	}
 	defer res.Body.Close()
-	x.resp, x.status = res.Response, int(res.Response.Status)
+	x.Resp, x.Status = res.Response, int(res.Response.Status)
 	var body io.Reader = res.Body
-	if n.archived(c.Service.String()) {
+	if n.logs.Archived(c.Service.String()) {
 		tee := &capBuffer{max: n.cfg.MaxBody}
 		body = io.TeeReader(res.Body, tee)
-		defer func() { x.respBody = tee.b }()
+		defer func() { x.RespBody = tee.b }()
 	}
 	h := w.Header()
 	if ct := res.Response.ContentType; ct != "" {
@@ -332,11 +326,11 @@ func (n *Node) forward(w http.ResponseWriter, r *http.Request, c *Call, reqID, s
 	buf := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(buf)
 	if _, err := io.CopyBuffer(w, body, *buf); err != nil {
-		x.code = Code(err)
+		x.Code = exchange.Codes.Code(err)
 		// The answer failed its signed hash or the stream broke after the
 		// headers went out: cut the connection so the client sees a
 		// truncated answer, never a wrong one passed as whole.
-		n.log.Warn("response body refused", "request_id", reqID, "error_code", Code(err), "error", err)
+		n.log.Warn("response body refused", "request_id", reqID, "error_code", exchange.Codes.Code(err), "error", err)
 		panic(http.ErrAbortHandler)
 	}
 }

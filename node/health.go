@@ -2,22 +2,16 @@ package node
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/dxl-network/dxl/internal/ident"
+	"github.com/dxl-network/dxl/node/exchange"
 	"github.com/dxl-network/dxl/node/transport"
 	"github.com/dxl-network/dxl/services"
 )
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
 
 // Health is the level-1 (system) health report.
 type Health struct {
@@ -64,7 +58,7 @@ func (n *Node) health(w http.ResponseWriter, _ *http.Request) {
 	if h.Status == "down" {
 		status = http.StatusServiceUnavailable
 	}
-	writeJSON(w, status, h)
+	exchange.WriteJSON(w, status, h)
 }
 
 // ServiceHealth is the level-2 report for one provided service: its
@@ -139,7 +133,7 @@ func (n *Node) serviceHealth(w http.ResponseWriter, r *http.Request) {
 	if sh.Status != "ok" {
 		status = http.StatusServiceUnavailable
 	}
-	writeJSON(w, status, sh)
+	exchange.WriteJSON(w, status, sh)
 }
 
 // ClientList is the answer to listClients: the members and subsystems of
@@ -185,5 +179,5 @@ func (n *Node) listClients(w http.ResponseWriter, _ *http.Request) {
 		out.Member = append(out.Member, ClientEntry{ID: s.ID, ObjectType: "SUBSYSTEM", XRoadInstance: sid.Member.Instance,
 			MemberClass: sid.Member.Class, MemberCode: sid.Member.Code, SubsystemCode: sid.Subsystem})
 	}
-	writeJSON(w, http.StatusOK, out)
+	exchange.WriteJSON(w, http.StatusOK, out)
 }

@@ -10,22 +10,9 @@ import (
 	"strings"
 
 	"github.com/dxl-network/dxl/internal/ident"
+	"github.com/dxl-network/dxl/node/exchange"
 	"github.com/dxl-network/dxl/services"
 )
-
-// Metadata calls in the X-Road/GovStack REST form. They are addressed to a
-// provider subsystem as if they were services of it
-// (/r1/INSTANCE/CLASS/MEMBER/SUBSYSTEM/listMethods), travel in signed
-// envelopes like any call and are answered by the provider node itself.
-const (
-	MetaListMethods    = "listMethods"
-	MetaAllowedMethods = "allowedMethods"
-	MetaGetOpenAPI     = "getOpenAPI"
-)
-
-func isMetaService(code string) bool {
-	return code == MetaListMethods || code == MetaAllowedMethods || code == MetaGetOpenAPI
-}
 
 func sha256Sum(b []byte) [32]byte { return sha256.Sum256(b) }
 
@@ -51,7 +38,7 @@ type ServiceMethods struct {
 func (n *Node) meta(client services.SubsystemID, sid services.ServiceID, path string) (int, string, []byte, error) {
 	sub := sid.Provider
 	switch sid.Code {
-	case MetaListMethods, MetaAllowedMethods:
+	case exchange.MetaListMethods, exchange.MetaAllowedMethods:
 		out := MethodList{Service: []ServiceMethods{}}
 		for _, p := range n.sortedProvided() {
 			if p.id.Provider != sub {
@@ -69,7 +56,7 @@ func (n *Node) meta(client services.SubsystemID, sid services.ServiceID, path st
 				if api != nil {
 					sm.ServiceType = "OPENAPI"
 				}
-				if sid.Code == MetaAllowedMethods {
+				if sid.Code == exchange.MetaAllowedMethods {
 					sm.Endpoints = n.gate.ACL().AllowedMethods(client, vid)
 					if len(sm.Endpoints) == 0 {
 						continue
@@ -82,7 +69,7 @@ func (n *Node) meta(client services.SubsystemID, sid services.ServiceID, path st
 		}
 		b, _ := json.Marshal(out)
 		return http.StatusOK, "application/json", b, nil
-	case MetaGetOpenAPI:
+	case exchange.MetaGetOpenAPI:
 		q := url.Values{}
 		if _, raw, ok := strings.Cut(path, "?"); ok {
 			q, _ = url.ParseQuery(raw)

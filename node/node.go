@@ -26,6 +26,7 @@ import (
 	"github.com/dxl-network/dxl/node/auth"
 	"github.com/dxl-network/dxl/node/confview"
 	"github.com/dxl-network/dxl/node/envelope"
+	"github.com/dxl-network/dxl/node/exchange"
 	"github.com/dxl-network/dxl/node/msglog"
 	"github.com/dxl-network/dxl/node/oprec"
 	"github.com/dxl-network/dxl/node/transport"
@@ -85,13 +86,11 @@ type Node struct {
 	db     *bolt.DB
 	auth   *auth.Authority
 
-	msglog   *msglog.Log
-	records  *oprec.Store
-	audit    *audit.Log
-	archive  map[string]bool // services whose bodies are archived
-	callLog  messageLog      // msglog, or noLogs
-	callRecs callRecords     // records, or noLogs
-	metrics  *http.Server
+	msglog  *msglog.Log
+	records *oprec.Store
+	audit   *audit.Log
+	logs    *exchange.Logs // msglog and records, or exchange.NoLogs
+	metrics *http.Server
 
 	provided map[string]*provided // by unversioned service ID
 	gate     *services.Gate

@@ -2,13 +2,13 @@ package node
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/dxl-network/dxl/node/envelope"
+	"github.com/dxl-network/dxl/node/exchange"
 	"github.com/dxl-network/dxl/node/transport"
 	"github.com/dxl-network/dxl/services"
 )
@@ -118,32 +118,20 @@ func FuzzParseConfig(f *testing.F) {
 	})
 }
 
-func TestRemoteErrorAndCodes(t *testing.T) {
+func TestRemoteError(t *testing.T) {
 	frame := func(p string) transport.ErrorFrame { return transport.DecodeError([]byte(p)) }
 	err := remoteError(transport.DecodeError(transport.ErrorFrame{Code: "rate_limited", Message: "rate limit exceeded", RetryAfter: 7 * time.Second}.Encode()))
 	var re *RemoteError
 	if !errors.As(err, &re) || re.Code != "rate_limited" || re.RetryAfter != "7" || !errors.Is(err, ErrRemote) {
 		t.Fatalf("%#v", err)
 	}
-	if Status(err) != http.StatusTooManyRequests {
-		t.Fatalf("status %d", Status(err))
+	if exchange.Status(err) != http.StatusTooManyRequests {
+		t.Fatalf("status %d", exchange.Status(err))
 	}
-	if re := remoteError(frame("garbage")).(*RemoteError); re.Code != "garbage" || re.RetryAfter != "" || Status(re) != http.StatusBadGateway {
+	if re := remoteError(frame("garbage")).(*RemoteError); re.Code != "garbage" || re.RetryAfter != "" || exchange.Status(re) != http.StatusBadGateway {
 		t.Fatalf("%#v", re)
 	}
 	if re := remoteError(frame("rate_limited: retry-after=x; y")).(*RemoteError); re.RetryAfter != "" {
 		t.Fatalf("bad retry-after accepted: %#v", re)
-	}
-	for _, c := range codes {
-		err := fmt.Errorf("wrapped: %w", c.err)
-		if Code(err) != c.code || Status(err) != c.status {
-			t.Errorf("%v: %s %d", c.err, Code(err), Status(err))
-		}
-	}
-	if Code(fmt.Errorf("x: %w", envelope.ErrReplay)) != "envelope_replay" || Status(fmt.Errorf("x: %w", envelope.ErrReplay)) != http.StatusBadGateway {
-		t.Fatal("envelope errors")
-	}
-	if Code(errors.New("x")) != "internal" || Status(errors.New("x")) != http.StatusInternalServerError {
-		t.Fatal("unknown errors")
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 
 	"github.com/dxl-network/dxl/node/envelope"
+	"github.com/dxl-network/dxl/node/exchange"
 	"github.com/dxl-network/dxl/node/oprec"
 	"github.com/dxl-network/dxl/node/transport"
 	"github.com/dxl-network/dxl/services"
@@ -103,16 +104,16 @@ func (n *Node) loadServices() error {
 func (n *Node) handleStream(s network.Stream) {
 	deadline := n.now().Add(time.Duration(n.cfg.CallTimeout))
 	_ = s.SetDeadline(deadline)
-	x := &exchange{start: n.now(), role: oprec.RoleProvider, callerIP: remoteIP(s),
-		consumerPeer: s.Conn().RemotePeer().String(), providerPeer: n.self}
+	x := &exchange.Exchange{Start: n.now(), Role: oprec.RoleProvider, CallerIP: remoteIP(s),
+		ConsumerPeer: s.Conn().RemotePeer().String(), ProviderPeer: n.self}
 	defer func() {
-		if x.req != nil {
-			n.record(x)
+		if x.Req != nil {
+			n.logs.Record(x)
 		}
 	}()
 	if err := n.serveCall(s, deadline, x); err != nil {
-		x.status, x.code = Status(err), Code(err)
-		n.log.Info("call refused", "peer", s.Conn().RemotePeer().String(), "error_code", Code(err), "error", err)
+		x.Status, x.Code = exchange.Status(err), exchange.Codes.Code(err)
+		n.log.Info("call refused", "peer", s.Conn().RemotePeer().String(), "error_code", exchange.Codes.Code(err), "error", err)
 		if werr := transport.WriteError(s, errorFrame(err)); werr != nil {
 			_ = s.Reset()
 			return
@@ -147,7 +148,7 @@ func gateError(err error) error {
 	return err
 }
 
-func (n *Node) serveCall(s network.Stream, deadline time.Time, x *exchange) error {
+func (n *Node) serveCall(s network.Stream, deadline time.Time, x *exchange.Exchange) error {
 	// The backend call ends with the node: Close cancels n.life.
 	ctx, cancel := context.WithDeadline(n.life, deadline)
 	defer cancel()
@@ -172,7 +173,7 @@ func (n *Node) serveCall(s network.Stream, deadline time.Time, x *exchange) erro
 	if err != nil {
 		return err
 	}
-	x.req = req
+	x.Req = req
 	sid, err := services.ParseServiceID(req.Service)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrUnknownService, err)
@@ -184,7 +185,7 @@ func (n *Node) serveCall(s network.Stream, deadline time.Time, x *exchange) erro
 	body := envelope.NewHashingReader(envelope.NewBodyReader(br, n.cfg.MaxBody), req.BodySHA256, req.BodyLength)
 
 	greq := &services.Request{Client: client, Service: sid, Method: req.Method, Path: req.Path,
-		ContentType: req.ContentType, Groups: v, Meta: isMetaService(sid.Code)}
+		ContentType: req.ContentType, Groups: v, Meta: exchange.IsMeta(sid.Code)}
 	if greq.Meta {
 		if _, err := n.gate.Admit(ctx, greq); err != nil {
 			return gateError(err)
@@ -211,8 +212,8 @@ func (n *Node) serveCall(s network.Stream, deadline time.Time, x *exchange) erro
 		if err != nil {
 			return nil, err
 		}
-		x.reqBody = buf
-		return buf, n.checkLog()
+		x.ReqBody = buf
+		return buf, n.logs.Check()
 	}
 	adm, err := n.gate.Admit(ctx, greq)
 	if err != nil {
@@ -276,24 +277,24 @@ func (n *Node) callBackend(ctx context.Context, p *provided, ver *services.Versi
 }
 
 // respond signs and sends a response with body out.
-func (n *Node) respond(s network.Stream, x *exchange, status int, ctype string, out []byte) error {
+func (n *Node) respond(s network.Stream, x *exchange.Exchange, status int, ctype string, out []byte) error {
 	if len(ctype) > envelope.MaxContentType {
 		ctype = ""
 	}
-	resp, err := n.signer.SignResponse(x.req, envelope.Response{
+	resp, err := n.signer.SignResponse(x.Req, envelope.Response{
 		Status: uint16(status), BodySHA256: sha256Sum(out), ContentType: ctype, BodyLength: uint64(len(out)),
 	})
 	if err != nil {
 		return err
 	}
-	x.resp, x.status, x.respBody = resp, status, out
+	x.Resp, x.Status, x.RespBody = resp, status, out
 	return transport.WriteMessage(s, envelope.FrameResponse, resp.Raw, out)
 }
 
 // errorFrame is the error frame a refusal is sent as; a rate-limit
 // refusal carries its wait.
 func errorFrame(err error) transport.ErrorFrame {
-	e := transport.ErrorFrame{Code: Code(err), Message: err.Error()}
+	e := transport.ErrorFrame{Code: exchange.Codes.Code(err), Message: err.Error()}
 	var rl *services.RateLimitedError
 	if errors.As(err, &rl) {
 		e.Message, e.RetryAfter = "rate limit exceeded", rl.RetryAfter

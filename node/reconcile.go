@@ -15,6 +15,7 @@ import (
 
 	"github.com/dxl-network/dxl/node/confview"
 	"github.com/dxl-network/dxl/node/envelope"
+	"github.com/dxl-network/dxl/node/exchange"
 	"github.com/dxl-network/dxl/node/oprec"
 	"github.com/dxl-network/dxl/node/transport"
 )
@@ -184,7 +185,7 @@ func (n *Node) handleReconcile(s network.Stream) {
 		return writeSummary(s, cert, sig, body)
 	}()
 	if err != nil {
-		n.log.Info("reconciliation refused", "peer", s.Conn().RemotePeer().String(), "error_code", Code(err), "error", err)
+		n.log.Info("reconciliation refused", "peer", s.Conn().RemotePeer().String(), "error_code", exchange.Codes.Code(err), "error", err)
 		_ = transport.WriteError(s, errorFrame(err))
 	}
 }
