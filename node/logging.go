@@ -1,7 +1,6 @@
 package node
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -104,35 +103,6 @@ func remoteIP(s network.Stream) string {
 		}
 	}
 	return ""
-}
-
-// healthLoop checks the provided services' backends into the health
-// history (level 2, R-L4).
-func (n *Node) healthLoop(ctx context.Context) {
-	if len(n.provided) == 0 {
-		return
-	}
-	t := time.NewTicker(time.Duration(n.cfg.Records.HealthInterval))
-	defer t.Stop()
-	for {
-		for _, p := range n.sortedProvided() {
-			sh, err := n.CheckService(ctx, p.id.String())
-			if err != nil {
-				continue
-			}
-			for _, v := range sh.Versions {
-				id := p.id
-				id.Version = v.Version
-				n.records.AddHealth(oprec.HealthSample{Time: n.now(), Service: id.String(), Status: v.Status,
-					HTTPStatus: v.HTTPStatus, LatencyMS: v.LatencyMS, Error: v.Error})
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }
 
 // metricsServer is the Prometheus metrics endpoint on cfg.MetricsListen.

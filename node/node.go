@@ -20,15 +20,18 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/dxl-network/dxl/ca"
 	"github.com/dxl-network/dxl/internal/audit"
 	"github.com/dxl-network/dxl/internal/ident"
 	"github.com/dxl-network/dxl/membership/globalconf"
 	"github.com/dxl-network/dxl/node/auth"
 	"github.com/dxl-network/dxl/node/confview"
+	"github.com/dxl-network/dxl/node/consumer"
 	"github.com/dxl-network/dxl/node/envelope"
 	"github.com/dxl-network/dxl/node/exchange"
 	"github.com/dxl-network/dxl/node/msglog"
 	"github.com/dxl-network/dxl/node/oprec"
+	"github.com/dxl-network/dxl/node/provider"
 	"github.com/dxl-network/dxl/node/transport"
 	"github.com/dxl-network/dxl/services"
 )
@@ -92,12 +95,11 @@ type Node struct {
 	logs    *exchange.Logs // msglog and records, or exchange.NoLogs
 	metrics *http.Server
 
-	provided map[string]*provided // by unversioned service ID
-	gate     *services.Gate
+	prov     *provider.Provider
+	cons     *consumer.API
 	limitKey atomic.Value // services.Limits the limiter was built with
 	lgsp     *services.LGSPMap
 	clients  map[string]string // TLS client cert SHA-256 -> subsystem
-	rr       atomic.Uint64
 
 	api     *http.Server
 	apiLn   net.Listener
@@ -187,10 +189,22 @@ func (n *Node) openServices() error {
 	for _, c := range n.cfg.Clients {
 		n.clients[c.CertSHA256] = c.Subsystem
 	}
-	if err := n.loadServices(); err != nil {
+	n.replay = envelope.NewReplayCache(confview.ReplayWindow, 0)
+	pid, err := ca.PeerIDFromKey(n.id.authKey.Public())
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	n.self = pid.String()
+	n.prov, err = provider.New(provider.Config{Dir: n.dir, Services: n.cfg.Services, Access: n.cfg.Access,
+		MaxBody: n.cfg.MaxBody, CallTimeout: time.Duration(n.cfg.CallTimeout), HealthInterval: time.Duration(n.cfg.Records.HealthInterval),
+		Views: views{n}, Signer: n.signer, Replay: n.replay, Logs: n.logs, Health: n.records, Self: n.self,
+		Life: n.life, Now: n.now, Logger: n.log})
+	if err != nil {
 		return err
 	}
-	n.replay = envelope.NewReplayCache(confview.ReplayWindow, 0)
+	if n.lgsp, err = services.NewLGSPMap(n.cfg.LGSP); err != nil {
+		return fmt.Errorf("%w: lgsp: %v", ErrConfig, err)
+	}
 	return nil
 }
 
@@ -204,7 +218,7 @@ func (n *Node) startP2P(o *options) (err error) {
 	if doc, _, _ := n.conf.Current(); doc != nil && n.view() == nil {
 		n.onConfig(doc) // the verified cache, even if too old to use: health reports it
 	}
-	n.host.Handle(CallProtocol, transport.ServiceCall, n.handleStream)
+	n.host.Handle(CallProtocol, transport.ServiceCall, n.prov.HandleStream)
 	n.host.Handle(ReconcileProtocol, transport.ServiceReconcile, n.handleReconcile)
 	return nil
 }
@@ -218,8 +232,11 @@ func (n *Node) startServers(o *options) (err error) {
 			return fmt.Errorf("%w: consumer API: %v", ErrConfig, err)
 		}
 	}
+	n.cons = consumer.New(consumer.Config{Member: n.member, Self: n.self, Clients: n.clients, MaxBody: n.cfg.MaxBody,
+		CallTimeout: time.Duration(n.cfg.CallTimeout), LGSP: n.lgsp, Views: views{n}, Dialer: n.host, Signer: n.signer,
+		Auth: n.auth, Logs: n.logs, Health: health{n}, Now: n.now, Logger: n.log})
 	n.api = &http.Server{
-		Handler:           n.apiHandler(),
+		Handler:           n.cons.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		TLSConfig:         n.apiTLS(),
@@ -240,7 +257,7 @@ func (n *Node) startServers(o *options) (err error) {
 	}
 	n.goRun(func() { _ = n.admin.Serve(n.adminLn) })
 	n.goRun(func() { n.msglog.Run(n.life) })
-	n.goRun(func() { n.healthLoop(n.life) })
+	n.goRun(func() { n.prov.HealthLoop(n.life) })
 	n.goRun(func() {
 		if err := n.api.ServeTLS(n.apiLn, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			n.log.Error("consumer API stopped", "error", err)
@@ -325,6 +342,13 @@ func (n *Node) RefreshConfig(ctx context.Context) error {
 
 func (n *Node) view() *confview.View { return n.cur.Load() }
 
+// views gives the rooms the node's configuration.
+type views struct{ n *Node }
+
+func (v views) Latest() *confview.View                          { return v.n.view() }
+func (v views) Current() (*confview.View, error)                { return v.n.current() }
+func (v views) Usable(c *confview.View) (*confview.View, error) { return v.n.usable(c) }
+
 // current returns the view the data path may use: none past the
 // configuration's maximum age (policy.max_config_age, generous by design),
 // so a node cut off from every registry server for that long stops
@@ -373,7 +397,7 @@ func (n *Node) rebuildLimiter(p globalconf.Policy) {
 		n.log.Error("rate limits not usable", "error", err)
 		return
 	}
-	n.gate.SetLimiter(l)
+	n.prov.Gate().SetLimiter(l)
 	n.limitKey.Store(cfg.Defaults)
 }
 
@@ -392,7 +416,7 @@ func (n *Node) probeLoop(ctx context.Context) {
 }
 
 func (n *Node) limiterSweep() {
-	if l := n.gate.Limiter(); l != nil {
+	if l := n.prov.Gate().Limiter(); l != nil {
 		l.Sweep()
 	}
 }

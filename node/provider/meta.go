@@ -1,7 +1,6 @@
-package node
+package provider
 
 import (
-	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -13,8 +12,6 @@ import (
 	"github.com/dxl-network/dxl/node/exchange"
 	"github.com/dxl-network/dxl/services"
 )
-
-func sha256Sum(b []byte) [32]byte { return sha256.Sum256(b) }
 
 // MethodList is the answer to listMethods and allowedMethods.
 type MethodList struct {
@@ -35,12 +32,12 @@ type ServiceMethods struct {
 }
 
 // meta answers a metadata call to the provider subsystem of sid.
-func (n *Node) meta(client services.SubsystemID, sid services.ServiceID, path string) (int, string, []byte, error) {
+func (pr *Provider) meta(client services.SubsystemID, sid services.ServiceID, path string) (int, string, []byte, error) {
 	sub := sid.Provider
 	switch sid.Code {
 	case exchange.MetaListMethods, exchange.MetaAllowedMethods:
 		out := MethodList{Service: []ServiceMethods{}}
-		for _, p := range n.sortedProvided() {
+		for _, p := range pr.sortedProvided() {
 			if p.id.Provider != sub {
 				continue
 			}
@@ -57,7 +54,7 @@ func (n *Node) meta(client services.SubsystemID, sid services.ServiceID, path st
 					sm.ServiceType = "OPENAPI"
 				}
 				if sid.Code == exchange.MetaAllowedMethods {
-					sm.Endpoints = n.gate.ACL().AllowedMethods(client, vid)
+					sm.Endpoints = pr.gate.ACL().AllowedMethods(client, vid)
 					if len(sm.Endpoints) == 0 {
 						continue
 					}
@@ -75,17 +72,17 @@ func (n *Node) meta(client services.SubsystemID, sid services.ServiceID, path st
 			q, _ = url.ParseQuery(raw)
 		}
 		code := q.Get("serviceCode")
-		p := n.provided[sub.String()+"/"+code]
+		p := pr.provided[sub.String()+"/"+code]
 		if code == "" || p == nil {
-			return 0, "", nil, fmt.Errorf("%w: getOpenAPI needs ?serviceCode= of a service of %s", ErrUnknownService, sub)
+			return 0, "", nil, fmt.Errorf("%w: getOpenAPI needs ?serviceCode= of a service of %s", exchange.ErrUnknownService, sub)
 		}
 		ver, err := p.cfg.Lookup(q.Get("version"))
 		if err != nil {
-			return 0, "", nil, fmt.Errorf("%w: %v", ErrUnknownService, err)
+			return 0, "", nil, fmt.Errorf("%w: %v", exchange.ErrUnknownService, err)
 		}
 		api := p.apis[ver.Version]
 		if api == nil {
-			return 0, "", nil, fmt.Errorf("%w: %s has no OpenAPI description", ErrUnknownService, p.id)
+			return 0, "", nil, fmt.Errorf("%w: %s has no OpenAPI description", exchange.ErrUnknownService, p.id)
 		}
 		ctype := "application/json"
 		if raw := api.Raw(); len(raw) > 0 && raw[0] != '{' {
@@ -93,12 +90,12 @@ func (n *Node) meta(client services.SubsystemID, sid services.ServiceID, path st
 		}
 		return http.StatusOK, ctype, api.Raw(), nil
 	}
-	return 0, "", nil, ErrUnknownService
+	return 0, "", nil, exchange.ErrUnknownService
 }
 
-func (n *Node) sortedProvided() []*provided {
-	out := make([]*provided, 0, len(n.provided))
-	for _, p := range n.provided {
+func (pr *Provider) sortedProvided() []*provided {
+	out := make([]*provided, 0, len(pr.provided))
+	for _, p := range pr.provided {
 		out = append(out, p)
 	}
 	slices.SortFunc(out, func(a, b *provided) int { return strings.Compare(a.id.String(), b.id.String()) })
