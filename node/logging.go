@@ -8,9 +8,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/libp2p/go-libp2p/core/network"
-	manet "github.com/multiformats/go-multiaddr/net"
-
 	"github.com/dxl-network/dxl/internal/audit"
 	"github.com/dxl-network/dxl/node/exchange"
 	"github.com/dxl-network/dxl/node/msglog"
@@ -93,16 +90,6 @@ func (n *Node) tsas() []msglog.TSA {
 		out = append(out, msglog.TSA{Name: t.Name, URL: t.URL, Stamper: tsa.NewClient(t.URL)})
 	}
 	return out
-}
-
-// remoteIP is the IP of a stream's remote end, for the provider's records.
-func remoteIP(s network.Stream) string {
-	if a, err := manet.ToNetAddr(s.Conn().RemoteMultiaddr()); err == nil {
-		if ta, ok := a.(*net.TCPAddr); ok {
-			return ta.IP.String()
-		}
-	}
-	return ""
 }
 
 // metricsServer is the Prometheus metrics endpoint on cfg.MetricsListen.

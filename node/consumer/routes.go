@@ -13,10 +13,8 @@ import (
 
 // rest serves /r1/INSTANCE/CLASS/MEMBER/SUBSYSTEM/SERVICE[/VERSION]/path.
 func (a *API) rest(w http.ResponseWriter, r *http.Request) {
-	c, reqID, err := a.prepare(r, "")
-	if err != nil {
-		a.refused(r, reqID, err)
-		a.fail(w, reqID, err)
+	c, reqID, ok := a.admit(w, r)
+	if !ok {
 		return
 	}
 	v := a.cfg.Views.Latest()
@@ -70,10 +68,8 @@ func (a *API) lgspCall(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r.Header.Get(HeaderRequestID), fmt.Errorf("%w: no such path %s (use /r1/… or an LGSP route)", exchange.ErrUnknownService, r.URL.Path))
 		return
 	}
-	c, reqID, err := a.prepare(r, "")
-	if err != nil {
-		a.refused(r, reqID, err)
-		a.fail(w, reqID, err)
+	c, reqID, ok := a.admit(w, r)
+	if !ok {
 		return
 	}
 	c.Service, c.Path = svc, rest
@@ -88,10 +84,8 @@ func (a *API) soap(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, "", fmt.Errorf("%w: POST / takes a SOAP envelope (text/xml or application/soap+xml)", exchange.ErrBadRequest))
 		return
 	}
-	c, reqID, err := a.prepare(r, "")
-	if err != nil {
-		a.refused(r, reqID, err)
-		a.fail(w, reqID, err)
+	c, reqID, ok := a.admit(w, r)
+	if !ok {
 		return
 	}
 	hdr, err := services.ParseSOAP(ctype, c.Body)
@@ -128,4 +122,15 @@ func (a *API) soapFail(w http.ResponseWriter, version, reqID string, err error) 
 	}
 	w.WriteHeader(http.StatusInternalServerError) // SOAP faults travel as 500
 	_, _ = w.Write(body)
+}
+
+// admit prepares the call of r, or answers and records its refusal.
+func (a *API) admit(w http.ResponseWriter, r *http.Request) (*Call, string, bool) {
+	c, reqID, err := a.prepare(r, "")
+	if err != nil {
+		a.refused(r, reqID, err)
+		a.fail(w, reqID, err)
+		return nil, reqID, false
+	}
+	return c, reqID, true
 }
