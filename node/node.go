@@ -214,7 +214,9 @@ func (n *Node) startP2P(o *options) (err error) {
 		MaxBody: n.cfg.MaxBody, Logger: o.log, Now: o.now}); err != nil {
 		return fmt.Errorf("%w: %v", ErrConfig, err)
 	}
-	n.self = n.host.ID().String()
+	if self := n.host.ID().String(); self != n.self { // the sides were given the key's ID
+		return fmt.Errorf("%w: host peer ID %s, key's %s", ErrConfig, self, n.self)
+	}
 	if doc, _, _ := n.conf.Current(); doc != nil && n.view() == nil {
 		n.onConfig(doc) // the verified cache, even if too old to use: health reports it
 	}
