@@ -14,6 +14,7 @@ import (
 
 	"github.com/dxl-network/dxl/internal/ident"
 	"github.com/dxl-network/dxl/node/auth"
+	"github.com/dxl-network/dxl/node/exchange"
 	"github.com/dxl-network/dxl/services"
 )
 
@@ -37,11 +38,11 @@ func (n *Node) adminHandler() http.Handler {
 			Subsystem string `json:"subsystem"`
 		}
 		if err := json.NewDecoder(io.LimitReader(r.Body, 4<<10)).Decode(&b); err != nil {
-			writeJSON(w, http.StatusBadRequest, ErrorBody{Code: "bad_request", Message: err.Error()})
+			exchange.WriteJSON(w, http.StatusBadRequest, ErrorBody{Code: "bad_request", Message: err.Error()})
 			return
 		}
 		if err := n.checkOwnSubsystem(b.Subsystem); err != nil {
-			writeJSON(w, http.StatusBadRequest, ErrorBody{Code: Code(err), Message: err.Error()})
+			exchange.WriteJSON(w, http.StatusBadRequest, ErrorBody{Code: exchange.Codes.Code(err), Message: err.Error()})
 			return
 		}
 		cred, err := n.auth.Create(r.Context(), b.Subsystem)
@@ -68,8 +69,8 @@ func (n *Node) adminHandler() http.Handler {
 		}
 		adminAnswer(w, map[string]string{"revoked": r.PathValue("key")}, err)
 	})
-	m.HandleFunc("GET /v1/health", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, n.Health()) })
-	m.HandleFunc("GET /v1/peers", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, n.Peers()) })
+	m.HandleFunc("GET /v1/health", func(w http.ResponseWriter, r *http.Request) { exchange.WriteJSON(w, http.StatusOK, n.Health()) })
+	m.HandleFunc("GET /v1/peers", func(w http.ResponseWriter, r *http.Request) { exchange.WriteJSON(w, http.StatusOK, n.Peers()) })
 	n.adminLogRoutes(m)
 	return m
 }
@@ -104,10 +105,10 @@ func adminAnswer(w http.ResponseWriter, v any, err error) {
 		case errors.Is(err, auth.ErrNotFound):
 			status = http.StatusNotFound
 		}
-		writeJSON(w, status, ErrorBody{Code: auth.Codes.Code(err), Message: err.Error()})
+		exchange.WriteJSON(w, status, ErrorBody{Code: auth.Codes.Code(err), Message: err.Error()})
 		return
 	}
-	writeJSON(w, http.StatusOK, v)
+	exchange.WriteJSON(w, http.StatusOK, v)
 }
 
 // listenAdmin opens DIR/admin.sock, owner-only, replacing a stale socket.

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/dxl-network/dxl/internal/audit"
+	"github.com/dxl-network/dxl/node/exchange"
 	"github.com/dxl-network/dxl/node/msglog"
 	"github.com/dxl-network/dxl/node/oprec"
 )
@@ -32,14 +33,14 @@ import (
 func (n *Node) adminLogRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /v1/log/evidence", n.adminEvidence)
 	m.HandleFunc("GET /v1/log/body", n.adminBody)
-	m.HandleFunc("GET /v1/log/stats", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, n.msglog.Stats()) })
+	m.HandleFunc("GET /v1/log/stats", func(w http.ResponseWriter, r *http.Request) { exchange.WriteJSON(w, http.StatusOK, n.msglog.Stats()) })
 	m.HandleFunc("POST /v1/log/verify-chain", func(w http.ResponseWriter, r *http.Request) {
 		k, err := n.msglog.VerifyChain()
 		if err != nil {
 			adminFail(w, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]int{"checked": k})
+		exchange.WriteJSON(w, http.StatusOK, map[string]int{"checked": k})
 	})
 	m.HandleFunc("GET /v1/records", n.adminRecords)
 	m.HandleFunc("GET /v1/stats", n.adminStats)
@@ -84,7 +85,7 @@ func (n *Node) adminBody(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		n.auditAction(r, "log.body", id, "")
-		writeJSON(w, http.StatusOK, b)
+		exchange.WriteJSON(w, http.StatusOK, b)
 		return
 	}
 	adminFail(w, fmt.Errorf("%w: no archived body for request %q", msglog.ErrNotFound, id))
@@ -128,7 +129,7 @@ func (n *Node) adminStats(w http.ResponseWriter, r *http.Request) {
 		adminFail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, st)
+	exchange.WriteJSON(w, http.StatusOK, st)
 }
 
 // adminHealthHistory returns the health history of the provided services.
@@ -146,7 +147,7 @@ func (n *Node) adminHealthHistory(w http.ResponseWriter, r *http.Request) {
 		adminFail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, h)
+	exchange.WriteJSON(w, http.StatusOK, h)
 }
 
 // adminReconcile reconciles the calls with another member.
@@ -166,7 +167,7 @@ func (n *Node) adminReconcile(w http.ResponseWriter, r *http.Request) {
 		adminFail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, rep)
+	exchange.WriteJSON(w, http.StatusOK, rep)
 }
 
 // adminAudit exports the admin audit log.
@@ -198,12 +199,12 @@ func (n *Node) Records() *oprec.Store { return n.records }
 func (n *Node) Audit() *audit.Log { return n.audit }
 
 func adminFail(w http.ResponseWriter, err error) {
-	status := Status(err)
-	code := Code(err)
+	status := exchange.Status(err)
+	code := exchange.Codes.Code(err)
 	if e, ok := oprec.Codes.Lookup(err); ok {
 		code, status = e.Code, e.Status
 	}
-	writeJSON(w, status, ErrorBody{Code: code, Message: err.Error()})
+	exchange.WriteJSON(w, status, ErrorBody{Code: code, Message: err.Error()})
 }
 
 func period(q url.Values) (from, to time.Time, err error) {

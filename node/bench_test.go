@@ -1,13 +1,14 @@
 package node_test
 
 import (
-	"github.com/dxl-network/dxl/node"
 	"io"
 	"net/http"
 	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/dxl-network/dxl/node"
 )
 
 // BenchmarkCall compares calling the sample backend directly with calling

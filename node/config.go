@@ -12,6 +12,8 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/dxl-network/dxl/internal/ident"
+	"github.com/dxl-network/dxl/node/exchange"
+	"github.com/dxl-network/dxl/node/provider"
 	"github.com/dxl-network/dxl/services"
 )
 
@@ -118,22 +120,7 @@ type ClientCert struct {
 }
 
 // ServiceConfig is one service this node provides.
-type ServiceConfig struct {
-	// Subsystem is the providing subsystem, INSTANCE/CLASS/MEMBER/SUBSYSTEM.
-	Subsystem string `json:"subsystem"`
-	services.Description
-	// OpenAPIFiles names, per version ("" for unversioned), an OpenAPI 3
-	// file relative to the node directory; it fills Versions[].OpenAPI.
-	OpenAPIFiles map[string]string `json:"openapi_files,omitempty"`
-	// ValidateRequests checks requests against the OpenAPI description
-	// before the backend sees them.
-	ValidateRequests bool `json:"validate_requests,omitempty"`
-	// HealthPath is called by the level-2 health check (default "/").
-	HealthPath string `json:"health_path,omitempty"`
-	// BackendCA is a PEM file (relative to the node directory) of CA
-	// certificates for an https backend; empty means the system roots.
-	BackendCA string `json:"backend_ca,omitempty"`
-}
+type ServiceConfig = provider.ServiceConfig
 
 // Duration is a time.Duration written as Go duration text ("1m0s").
 type Duration = services.Duration
@@ -193,7 +180,7 @@ func (c *Config) Validate() error {
 		if sub.Member.String() != c.Member {
 			return fmt.Errorf("%w: service %s/%s: subsystem is not of member %s", ErrConfig, s.Subsystem, s.Code, c.Member)
 		}
-		if isMetaService(s.Code) {
+		if exchange.IsMeta(s.Code) {
 			return fmt.Errorf("%w: service code %q is reserved for metadata calls", ErrConfig, s.Code)
 		}
 		if err := s.Description.Validate(); err != nil {

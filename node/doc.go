@@ -16,28 +16,44 @@
 //     calls, information-system authentication, the message log and the
 //     operational records.
 //
-// In this package:
+// The two sides of a call, each a type built from a Config of small
+// interfaces it declares for what it needs of the node:
 //
-//   - node.go, config.go, keys.go, enroll.go: start-up, node.json, the
-//     sealed keys, init/register/enroll with the registry.
+//   - node/consumer (consumer.API): the consumer HTTPS API for information
+//     systems (REST /r1/…, SOAP, LGSP routes, /token, /health,
+//     /listClients), client authentication, and the call client: sign the
+//     request envelope, pick and fail over between provider nodes, verify
+//     the response.
+//   - node/provider (provider.Provider): the provider side (envelope
+//     checks, one call of services.Gate, the backend call bound to the
+//     node's lifetime, signed response or error frame), metadata calls and
+//     level-2 health with its history.
+//   - node/exchange: what both sides share: the node's sentinels and its
+//     error table (exchange.Codes on internal/errcode, exchange.Status),
+//     RemoteError, the error body, and the per-call record in the message
+//     log and the operational records behind two small interfaces (a no-op
+//     with WithoutLogs).
+//
+// Imports point one way: node → consumer, provider → exchange, transport,
+// confview → envelope, auth, msglog, oprec, services → internal.
+//
+// In this package, the assembly:
+//
+//   - node.go, config.go, keys.go, enroll.go: start-up (Open wires the
+//     transport, the two sides, the logs, the admin socket and
+//     reconciliation; Close), node.json, the sealed keys,
+//     init/register/enroll with the registry.
 //   - peers.go: the gate and peer states over the current view.
-//   - consumer.go: the consumer HTTPS API for information systems (REST
-//     /r1/…, SOAP, LGSP routes, /token, /health), client authentication.
-//   - call.go: the call client: sign the request envelope, pick and fail
-//     over between provider nodes, verify the response.
-//   - provider.go, meta.go, health.go: the provider side (envelope checks,
-//     one call of services.Gate, the backend call bound to the node's
-//     lifetime, signed response), metadata calls and level-1/level-2
+//   - api.go, errors.go, health.go: the node's public names for what the
+//     rooms define (headers, Call, sentinels, reports), Do and level-1
 //     health.
-//   - logging.go: what each call leaves in the message log and the
-//     operational records, behind two small interfaces (a no-op with
-//     WithoutLogs); metrics; refusal of exchanges during a long TSA outage.
+//   - logging.go: opening the message log, the operational records and the
+//     audit log; metrics.
 //   - reconcile.go: signed call summaries exchanged with another member's
 //     nodes and their comparison.
 //   - admin.go, admin_logs.go: the owner-only admin socket (credentials,
 //     peers, logs, records, statistics, reconciliation) and its hash-chained
 //     audit log (internal/audit).
-//   - errors.go: the sentinels and their code table (Code, Status).
 //
 // docs/architecture.md describes the whole.
 package node

@@ -20,14 +20,18 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/dxl-network/dxl/ca"
 	"github.com/dxl-network/dxl/internal/audit"
 	"github.com/dxl-network/dxl/internal/ident"
 	"github.com/dxl-network/dxl/membership/globalconf"
 	"github.com/dxl-network/dxl/node/auth"
 	"github.com/dxl-network/dxl/node/confview"
+	"github.com/dxl-network/dxl/node/consumer"
 	"github.com/dxl-network/dxl/node/envelope"
+	"github.com/dxl-network/dxl/node/exchange"
 	"github.com/dxl-network/dxl/node/msglog"
 	"github.com/dxl-network/dxl/node/oprec"
+	"github.com/dxl-network/dxl/node/provider"
 	"github.com/dxl-network/dxl/node/transport"
 	"github.com/dxl-network/dxl/services"
 )
@@ -85,20 +89,17 @@ type Node struct {
 	db     *bolt.DB
 	auth   *auth.Authority
 
-	msglog   *msglog.Log
-	records  *oprec.Store
-	audit    *audit.Log
-	archive  map[string]bool // services whose bodies are archived
-	callLog  messageLog      // msglog, or noLogs
-	callRecs callRecords     // records, or noLogs
-	metrics  *http.Server
+	msglog  *msglog.Log
+	records *oprec.Store
+	audit   *audit.Log
+	logs    *exchange.Logs // msglog and records, or exchange.NoLogs
+	metrics *http.Server
 
-	provided map[string]*provided // by unversioned service ID
-	gate     *services.Gate
+	prov     *provider.Provider
+	cons     *consumer.API
 	limitKey atomic.Value // services.Limits the limiter was built with
 	lgsp     *services.LGSPMap
 	clients  map[string]string // TLS client cert SHA-256 -> subsystem
-	rr       atomic.Uint64
 
 	api     *http.Server
 	apiLn   net.Listener
@@ -188,10 +189,22 @@ func (n *Node) openServices() error {
 	for _, c := range n.cfg.Clients {
 		n.clients[c.CertSHA256] = c.Subsystem
 	}
-	if err := n.loadServices(); err != nil {
+	n.replay = envelope.NewReplayCache(confview.ReplayWindow, 0)
+	pid, err := ca.PeerIDFromKey(n.id.authKey.Public())
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	n.self = pid.String()
+	n.prov, err = provider.New(provider.Config{Dir: n.dir, Services: n.cfg.Services, Access: n.cfg.Access,
+		MaxBody: n.cfg.MaxBody, CallTimeout: time.Duration(n.cfg.CallTimeout), HealthInterval: time.Duration(n.cfg.Records.HealthInterval),
+		Views: views{n}, Signer: n.signer, Replay: n.replay, Logs: n.logs, Health: n.records, Self: n.self,
+		Life: n.life, Now: n.now, Logger: n.log})
+	if err != nil {
 		return err
 	}
-	n.replay = envelope.NewReplayCache(confview.ReplayWindow, 0)
+	if n.lgsp, err = services.NewLGSPMap(n.cfg.LGSP); err != nil {
+		return fmt.Errorf("%w: lgsp: %v", ErrConfig, err)
+	}
 	return nil
 }
 
@@ -201,11 +214,13 @@ func (n *Node) startP2P(o *options) (err error) {
 		MaxBody: n.cfg.MaxBody, Logger: o.log, Now: o.now}); err != nil {
 		return fmt.Errorf("%w: %v", ErrConfig, err)
 	}
-	n.self = n.host.ID().String()
+	if self := n.host.ID().String(); self != n.self { // the sides were given the key's ID
+		return fmt.Errorf("%w: host peer ID %s, key's %s", ErrConfig, self, n.self)
+	}
 	if doc, _, _ := n.conf.Current(); doc != nil && n.view() == nil {
 		n.onConfig(doc) // the verified cache, even if too old to use: health reports it
 	}
-	n.host.Handle(CallProtocol, transport.ServiceCall, n.handleStream)
+	n.host.Handle(CallProtocol, transport.ServiceCall, n.prov.HandleStream)
 	n.host.Handle(ReconcileProtocol, transport.ServiceReconcile, n.handleReconcile)
 	return nil
 }
@@ -219,8 +234,11 @@ func (n *Node) startServers(o *options) (err error) {
 			return fmt.Errorf("%w: consumer API: %v", ErrConfig, err)
 		}
 	}
+	n.cons = consumer.New(consumer.Config{Member: n.member, Self: n.self, Clients: n.clients, MaxBody: n.cfg.MaxBody,
+		CallTimeout: time.Duration(n.cfg.CallTimeout), LGSP: n.lgsp, Views: views{n}, Dialer: n.host, Signer: n.signer,
+		Auth: n.auth, Logs: n.logs, Health: health{n}, Now: n.now, Logger: n.log})
 	n.api = &http.Server{
-		Handler:           n.apiHandler(),
+		Handler:           n.cons.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		TLSConfig:         n.apiTLS(),
@@ -241,7 +259,7 @@ func (n *Node) startServers(o *options) (err error) {
 	}
 	n.goRun(func() { _ = n.admin.Serve(n.adminLn) })
 	n.goRun(func() { n.msglog.Run(n.life) })
-	n.goRun(func() { n.healthLoop(n.life) })
+	n.goRun(func() { n.prov.HealthLoop(n.life) })
 	n.goRun(func() {
 		if err := n.api.ServeTLS(n.apiLn, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			n.log.Error("consumer API stopped", "error", err)
@@ -326,6 +344,13 @@ func (n *Node) RefreshConfig(ctx context.Context) error {
 
 func (n *Node) view() *confview.View { return n.cur.Load() }
 
+// views gives the rooms the node's configuration.
+type views struct{ n *Node }
+
+func (v views) Latest() *confview.View                          { return v.n.view() }
+func (v views) Current() (*confview.View, error)                { return v.n.current() }
+func (v views) Usable(c *confview.View) (*confview.View, error) { return v.n.usable(c) }
+
 // current returns the view the data path may use: none past the
 // configuration's maximum age (policy.max_config_age, generous by design),
 // so a node cut off from every registry server for that long stops
@@ -374,7 +399,7 @@ func (n *Node) rebuildLimiter(p globalconf.Policy) {
 		n.log.Error("rate limits not usable", "error", err)
 		return
 	}
-	n.gate.SetLimiter(l)
+	n.prov.Gate().SetLimiter(l)
 	n.limitKey.Store(cfg.Defaults)
 }
 
@@ -393,7 +418,7 @@ func (n *Node) probeLoop(ctx context.Context) {
 }
 
 func (n *Node) limiterSweep() {
-	if l := n.gate.Limiter(); l != nil {
+	if l := n.prov.Gate().Limiter(); l != nil {
 		l.Sweep()
 	}
 }

@@ -2,63 +2,9 @@ package node
 
 import (
 	"errors"
-	"fmt"
-	"net/http"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/dxl-network/dxl/node/envelope"
-	"github.com/dxl-network/dxl/node/transport"
-	"github.com/dxl-network/dxl/services"
 )
-
-func TestParseR1(t *testing.T) {
-	listed := func(s services.ServiceID) bool { return s.Version == "v2" }
-	for _, tc := range []struct {
-		path, query, service, rest string
-		err                        error
-	}{
-		{"/r1/VN/GOV/001/HR/persons/42", "", "VN/GOV/001/HR/persons", "/42", nil},
-		{"/r1/VN/GOV/001/HR/persons/v2/42", "a=1", "VN/GOV/001/HR/persons/v2", "/42?a=1", nil},
-		{"/r1/VN/GOV/001/HR/persons/v3/42", "", "VN/GOV/001/HR/persons", "/v3/42", nil}, // v3 not in the catalogue: a path
-		{"/r1/VN/GOV/001/HR/persons", "", "VN/GOV/001/HR/persons", "/", nil},
-		{"/r1/VN/GOV/001/HR/persons/", "", "VN/GOV/001/HR/persons", "/", nil},
-		{"/r1/VN/GOV/001/HR/listMethods", "", "VN/GOV/001/HR/listMethods", "/", nil},
-		{"/r1/VN/GOV/001/HR/persons/a%2Fb", "", "VN/GOV/001/HR/persons", "/a%2Fb", nil},
-		{"/r1/VN/GOV/001/HR", "", "", "", ErrBadRequest},
-		{"/r1/VN/GOV//HR/persons", "", "", "", ErrBadRequest},
-		{"/r1/VN/GOV/0 1/HR/persons", "", "", "", ErrBadRequest},
-		{"/r2/VN/GOV/001/HR/persons", "", "", "", ErrBadRequest},
-		{"/r1/VN/GOV/001/HR/persons/x", strings.Repeat("q", envelope.MaxPath), "", "", ErrBadRequest},
-	} {
-		sid, rest, err := parseR1(tc.path, tc.query, listed)
-		if !errors.Is(err, tc.err) || (err == nil && (sid.String() != tc.service || rest != tc.rest)) {
-			t.Errorf("%s?%s: got %s %q %v, want %s %q %v", tc.path, tc.query, sid, rest, err, tc.service, tc.rest, tc.err)
-		}
-	}
-}
-
-func FuzzParseR1(f *testing.F) {
-	f.Add("/r1/VN/GOV/001/HR/persons/v2/42", "a=1")
-	f.Add("/r1/VN/GOV/001/HR", "")
-	f.Add("/r1/a/b/c/d/e/f/g/h", "x")
-	f.Fuzz(func(t *testing.T, path, query string) {
-		sid, rest, err := parseR1(path, query, func(s services.ServiceID) bool { return len(s.Version)%2 == 0 })
-		if err != nil {
-			if !errors.Is(err, ErrBadRequest) {
-				t.Fatalf("unexpected error class: %v", err)
-			}
-			return
-		}
-		if !strings.HasPrefix(rest, "/") || len(rest) > envelope.MaxPath {
-			t.Fatalf("rest %q", rest)
-		}
-		if _, err := services.ParseServiceID(sid.String()); err != nil {
-			t.Fatalf("service %s does not parse back: %v", sid, err)
-		}
-	})
-}
 
 func TestParseConfigRefuses(t *testing.T) {
 	good := `{"member":"VN/GOV/001","p2p_listen":["/ip4/127.0.0.1/tcp/4001"],"api_listen":"127.0.0.1:8443",
@@ -116,34 +62,4 @@ func FuzzParseConfig(f *testing.F) {
 			t.Fatalf("unexpected error class: %v", err)
 		}
 	})
-}
-
-func TestRemoteErrorAndCodes(t *testing.T) {
-	frame := func(p string) transport.ErrorFrame { return transport.DecodeError([]byte(p)) }
-	err := remoteError(transport.DecodeError(transport.ErrorFrame{Code: "rate_limited", Message: "rate limit exceeded", RetryAfter: 7 * time.Second}.Encode()))
-	var re *RemoteError
-	if !errors.As(err, &re) || re.Code != "rate_limited" || re.RetryAfter != "7" || !errors.Is(err, ErrRemote) {
-		t.Fatalf("%#v", err)
-	}
-	if Status(err) != http.StatusTooManyRequests {
-		t.Fatalf("status %d", Status(err))
-	}
-	if re := remoteError(frame("garbage")).(*RemoteError); re.Code != "garbage" || re.RetryAfter != "" || Status(re) != http.StatusBadGateway {
-		t.Fatalf("%#v", re)
-	}
-	if re := remoteError(frame("rate_limited: retry-after=x; y")).(*RemoteError); re.RetryAfter != "" {
-		t.Fatalf("bad retry-after accepted: %#v", re)
-	}
-	for _, c := range codes {
-		err := fmt.Errorf("wrapped: %w", c.err)
-		if Code(err) != c.code || Status(err) != c.status {
-			t.Errorf("%v: %s %d", c.err, Code(err), Status(err))
-		}
-	}
-	if Code(fmt.Errorf("x: %w", envelope.ErrReplay)) != "envelope_replay" || Status(fmt.Errorf("x: %w", envelope.ErrReplay)) != http.StatusBadGateway {
-		t.Fatal("envelope errors")
-	}
-	if Code(errors.New("x")) != "internal" || Status(errors.New("x")) != http.StatusInternalServerError {
-		t.Fatal("unknown errors")
-	}
 }

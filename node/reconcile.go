@@ -14,8 +14,11 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/dxl-network/dxl/node/confview"
+	"github.com/dxl-network/dxl/node/consumer"
 	"github.com/dxl-network/dxl/node/envelope"
+	"github.com/dxl-network/dxl/node/exchange"
 	"github.com/dxl-network/dxl/node/oprec"
+	"github.com/dxl-network/dxl/node/provider"
 	"github.com/dxl-network/dxl/node/transport"
 )
 
@@ -184,8 +187,8 @@ func (n *Node) handleReconcile(s network.Stream) {
 		return writeSummary(s, cert, sig, body)
 	}()
 	if err != nil {
-		n.log.Info("reconciliation refused", "peer", s.Conn().RemotePeer().String(), "error_code", Code(err), "error", err)
-		_ = transport.WriteError(s, errorFrame(err))
+		n.log.Info("reconciliation refused", "peer", s.Conn().RemotePeer().String(), "error_code", exchange.Codes.Code(err), "error", err)
+		_ = transport.WriteError(s, provider.ErrorFrame(err))
 	}
 }
 
@@ -370,7 +373,7 @@ func readSummary(r io.Reader) (cert, sig, body []byte, err error) {
 		}
 		switch {
 		case fr.Type == envelope.FrameError:
-			return nil, nil, nil, remoteError(transport.DecodeError(fr.Payload))
+			return nil, nil, nil, consumer.RemoteErrorOf(transport.DecodeError(fr.Payload))
 		case fr.Type != envelope.FrameResponse:
 			return nil, nil, nil, fmt.Errorf("%w: unexpected frame %d", envelope.ErrMalformed, fr.Type)
 		case len(fr.Payload) > f.max:

@@ -1,7 +1,6 @@
-package node
+package provider
 
 import (
-	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -10,24 +9,9 @@ import (
 	"strings"
 
 	"github.com/dxl-network/dxl/internal/ident"
+	"github.com/dxl-network/dxl/node/exchange"
 	"github.com/dxl-network/dxl/services"
 )
-
-// Metadata calls in the X-Road/GovStack REST form. They are addressed to a
-// provider subsystem as if they were services of it
-// (/r1/INSTANCE/CLASS/MEMBER/SUBSYSTEM/listMethods), travel in signed
-// envelopes like any call and are answered by the provider node itself.
-const (
-	MetaListMethods    = "listMethods"
-	MetaAllowedMethods = "allowedMethods"
-	MetaGetOpenAPI     = "getOpenAPI"
-)
-
-func isMetaService(code string) bool {
-	return code == MetaListMethods || code == MetaAllowedMethods || code == MetaGetOpenAPI
-}
-
-func sha256Sum(b []byte) [32]byte { return sha256.Sum256(b) }
 
 // MethodList is the answer to listMethods and allowedMethods.
 type MethodList struct {
@@ -48,12 +32,12 @@ type ServiceMethods struct {
 }
 
 // meta answers a metadata call to the provider subsystem of sid.
-func (n *Node) meta(client services.SubsystemID, sid services.ServiceID, path string) (int, string, []byte, error) {
+func (pr *Provider) meta(client services.SubsystemID, sid services.ServiceID, path string) (int, string, []byte, error) {
 	sub := sid.Provider
 	switch sid.Code {
-	case MetaListMethods, MetaAllowedMethods:
+	case exchange.MetaListMethods, exchange.MetaAllowedMethods:
 		out := MethodList{Service: []ServiceMethods{}}
-		for _, p := range n.sortedProvided() {
+		for _, p := range pr.sortedProvided() {
 			if p.id.Provider != sub {
 				continue
 			}
@@ -69,8 +53,8 @@ func (n *Node) meta(client services.SubsystemID, sid services.ServiceID, path st
 				if api != nil {
 					sm.ServiceType = "OPENAPI"
 				}
-				if sid.Code == MetaAllowedMethods {
-					sm.Endpoints = n.gate.ACL().AllowedMethods(client, vid)
+				if sid.Code == exchange.MetaAllowedMethods {
+					sm.Endpoints = pr.gate.ACL().AllowedMethods(client, vid)
 					if len(sm.Endpoints) == 0 {
 						continue
 					}
@@ -82,23 +66,23 @@ func (n *Node) meta(client services.SubsystemID, sid services.ServiceID, path st
 		}
 		b, _ := json.Marshal(out)
 		return http.StatusOK, "application/json", b, nil
-	case MetaGetOpenAPI:
+	case exchange.MetaGetOpenAPI:
 		q := url.Values{}
 		if _, raw, ok := strings.Cut(path, "?"); ok {
 			q, _ = url.ParseQuery(raw)
 		}
 		code := q.Get("serviceCode")
-		p := n.provided[sub.String()+"/"+code]
+		p := pr.provided[sub.String()+"/"+code]
 		if code == "" || p == nil {
-			return 0, "", nil, fmt.Errorf("%w: getOpenAPI needs ?serviceCode= of a service of %s", ErrUnknownService, sub)
+			return 0, "", nil, fmt.Errorf("%w: getOpenAPI needs ?serviceCode= of a service of %s", exchange.ErrUnknownService, sub)
 		}
 		ver, err := p.cfg.Lookup(q.Get("version"))
 		if err != nil {
-			return 0, "", nil, fmt.Errorf("%w: %v", ErrUnknownService, err)
+			return 0, "", nil, fmt.Errorf("%w: %v", exchange.ErrUnknownService, err)
 		}
 		api := p.apis[ver.Version]
 		if api == nil {
-			return 0, "", nil, fmt.Errorf("%w: %s has no OpenAPI description", ErrUnknownService, p.id)
+			return 0, "", nil, fmt.Errorf("%w: %s has no OpenAPI description", exchange.ErrUnknownService, p.id)
 		}
 		ctype := "application/json"
 		if raw := api.Raw(); len(raw) > 0 && raw[0] != '{' {
@@ -106,12 +90,12 @@ func (n *Node) meta(client services.SubsystemID, sid services.ServiceID, path st
 		}
 		return http.StatusOK, ctype, api.Raw(), nil
 	}
-	return 0, "", nil, ErrUnknownService
+	return 0, "", nil, exchange.ErrUnknownService
 }
 
-func (n *Node) sortedProvided() []*provided {
-	out := make([]*provided, 0, len(n.provided))
-	for _, p := range n.provided {
+func (pr *Provider) sortedProvided() []*provided {
+	out := make([]*provided, 0, len(pr.provided))
+	for _, p := range pr.provided {
 		out = append(out, p)
 	}
 	slices.SortFunc(out, func(a, b *provided) int { return strings.Compare(a.id.String(), b.id.String()) })

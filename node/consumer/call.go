@@ -1,8 +1,9 @@
-package node
+package consumer
 
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"sync"
@@ -14,6 +15,7 @@ import (
 	"github.com/dxl-network/dxl/internal/ident"
 	"github.com/dxl-network/dxl/node/confview"
 	"github.com/dxl-network/dxl/node/envelope"
+	"github.com/dxl-network/dxl/node/exchange"
 	"github.com/dxl-network/dxl/node/transport"
 	"github.com/dxl-network/dxl/services"
 )
@@ -52,28 +54,28 @@ const dialTimeout = 5 * time.Second
 
 // Do sends c to a node of the service's provider member, failing over to
 // the member's other nodes while none has received the request.
-func (n *Node) Do(ctx context.Context, c *Call) (*Result, error) {
+func (a *API) Do(ctx context.Context, c *Call) (*Result, error) {
 	v := c.view
 	if v == nil {
-		v = n.view()
+		v = a.cfg.Views.Latest()
 		c.view = v
 	}
-	v, err := n.usable(v)
+	v, err := a.cfg.Views.Usable(v)
 	if err != nil {
 		return nil, err
 	}
-	if err := n.checkService(v, c.Service); err != nil {
+	if err := a.checkService(v, c.Service); err != nil {
 		return nil, err
 	}
 	provider := c.Service.Provider.Member.String()
 	cands := v.NodesOf(provider)
 	if len(cands) == 0 {
-		return nil, fmt.Errorf("%w: %s has no active node", ErrUnreachable, provider)
+		return nil, fmt.Errorf("%w: %s has no active node", exchange.ErrUnreachable, provider)
 	}
 	var lastErr error
-	sum := sha256Sum(c.Body) // once, whatever the number of attempts
-	for _, pid := range n.order(cands) {
-		res, sent, err := n.callPeer(ctx, v, pid, c, sum)
+	sum := sha256.Sum256(c.Body) // once, whatever the number of attempts
+	for _, pid := range a.order(cands) {
+		res, sent, err := a.callPeer(ctx, v, pid, c, sum)
 		if err == nil {
 			return res, nil
 		}
@@ -81,44 +83,44 @@ func (n *Node) Do(ctx context.Context, c *Call) (*Result, error) {
 		if sent || ctx.Err() != nil {
 			break // the provider may have acted on it: never resend
 		}
-		n.log.Info("provider node unreachable, failing over", "peer", pid.String(), "error", err)
+		a.cfg.Logger.Info("provider node unreachable, failing over", "peer", pid.String(), "error", err)
 	}
 	if ctx.Err() != nil {
-		return nil, fmt.Errorf("%w: %v", ErrTimeout, lastErr)
+		return nil, fmt.Errorf("%w: %v", exchange.ErrTimeout, lastErr)
 	}
 	return nil, lastErr
 }
 
 // checkService looks the service up in the catalogue.
-func (n *Node) checkService(v *confview.View, sid services.ServiceID) error {
-	if isMetaService(sid.Code) {
+func (a *API) checkService(v *confview.View, sid services.ServiceID) error {
+	if exchange.IsMeta(sid.Code) {
 		if !v.MemberActive(sid.Provider.Member.String()) {
-			return fmt.Errorf("%w: %s is not an active member", ErrUnknownService, sid.Provider.Member)
+			return fmt.Errorf("%w: %s is not an active member", exchange.ErrUnknownService, sid.Provider.Member)
 		}
 		return nil
 	}
 	s := v.Service(sid.String())
 	if s == nil {
-		return fmt.Errorf("%w: %s is not in the service catalogue", ErrUnknownService, sid)
+		return fmt.Errorf("%w: %s is not in the service catalogue", exchange.ErrUnknownService, sid)
 	}
-	if s.Lifecycle == ident.ServiceRetired || (s.Lifecycle == ident.ServiceDeprecated && s.Sunset != nil && !n.now().Before(*s.Sunset)) {
-		return fmt.Errorf("%w: %s", ErrServiceRetired, sid)
+	if s.Lifecycle == ident.ServiceRetired || (s.Lifecycle == ident.ServiceDeprecated && s.Sunset != nil && !a.cfg.Now().Before(*s.Sunset)) {
+		return fmt.Errorf("%w: %s", exchange.ErrServiceRetired, sid)
 	}
 	if !v.MemberActive(sid.Provider.Member.String()) {
-		return fmt.Errorf("%w: provider %s is not an active member", ErrUnknownService, sid.Provider.Member)
+		return fmt.Errorf("%w: provider %s is not an active member", exchange.ErrUnknownService, sid.Provider.Member)
 	}
 	return nil
 }
 
 // order returns the candidates starting at a rotating offset, so load
 // spreads, with nodes whose last dial failed moved to the end.
-func (n *Node) order(cands []peer.ID) []peer.ID {
-	k := int(n.rr.Add(1) % uint64(len(cands)))
+func (a *API) order(cands []peer.ID) []peer.ID {
+	k := int(a.rr.Add(1) % uint64(len(cands)))
 	out := make([]peer.ID, 0, len(cands))
 	var later []peer.ID
 	for i := range cands {
 		pid := cands[(k+i)%len(cands)]
-		if n.host.Suspect(pid) {
+		if a.cfg.Dialer.Suspect(pid) {
 			later = append(later, pid)
 		} else {
 			out = append(out, pid)
@@ -129,20 +131,20 @@ func (n *Node) order(cands []peer.ID) []peer.ID {
 
 // callPeer runs one call against one provider node. sent reports whether
 // the request may have reached it (then the caller must not fail over).
-func (n *Node) callPeer(ctx context.Context, v *confview.View, pid peer.ID, c *Call, bodySum [32]byte) (_ *Result, sent bool, err error) {
-	req, err := n.signer.SignRequest(envelope.Request{
+func (a *API) callPeer(ctx context.Context, v *confview.View, pid peer.ID, c *Call, bodySum [32]byte) (_ *Result, sent bool, err error) {
+	req, err := a.cfg.Signer.SignRequest(envelope.Request{
 		RequestID: c.RequestID, Client: c.Client.String(), Service: c.Service.String(), Target: pid.String(),
 		UserID: c.UserID, Method: c.Method, Path: c.Path, BodySHA256: bodySum,
 		ContentType: c.ContentType, BodyLength: uint64(len(c.Body)),
 	})
 	if err != nil {
-		return nil, false, fmt.Errorf("%w: %v", ErrBadRequest, err)
+		return nil, false, fmt.Errorf("%w: %v", exchange.ErrBadRequest, err)
 	}
 	dctx, cancel := context.WithTimeout(ctx, dialTimeout)
-	s, err := n.host.NewStream(network.WithAllowLimitedConn(dctx, "dxl-call"), pid, CallProtocol, transport.ServiceCall)
+	s, err := a.cfg.Dialer.NewStream(network.WithAllowLimitedConn(dctx, "dxl-call"), pid, transport.CallProtocol, transport.ServiceCall)
 	cancel()
 	if err != nil {
-		return nil, false, fmt.Errorf("%w: %s: %v", ErrUnreachable, pid, err)
+		return nil, false, fmt.Errorf("%w: %s: %v", exchange.ErrUnreachable, pid, err)
 	}
 	if dl, ok := ctx.Deadline(); ok {
 		_ = s.SetDeadline(dl)
@@ -154,7 +156,7 @@ func (n *Node) callPeer(ctx context.Context, v *confview.View, pid peer.ID, c *C
 	}
 	if err != nil {
 		_ = s.Reset()
-		return nil, true, fmt.Errorf("%w: sending to %s: %v", ErrUnreachable, pid, err)
+		return nil, true, fmt.Errorf("%w: sending to %s: %v", exchange.ErrUnreachable, pid, err)
 	}
 	br := transport.GetReader(s)
 	f, err := envelope.ReadFrame(br)
@@ -162,15 +164,15 @@ func (n *Node) callPeer(ctx context.Context, v *confview.View, pid peer.ID, c *C
 		transport.PutReader(br)
 		_ = s.Reset()
 		if ctx.Err() != nil {
-			return nil, true, fmt.Errorf("%w: waiting for %s", ErrTimeout, pid)
+			return nil, true, fmt.Errorf("%w: waiting for %s", exchange.ErrTimeout, pid)
 		}
-		return nil, true, fmt.Errorf("%w: reading from %s: %v", ErrUnreachable, pid, err)
+		return nil, true, fmt.Errorf("%w: reading from %s: %v", exchange.ErrUnreachable, pid, err)
 	}
 	switch f.Type {
 	case envelope.FrameError:
 		transport.PutReader(br)
 		_ = s.Close()
-		return nil, true, remoteError(transport.DecodeError(f.Payload))
+		return nil, true, RemoteErrorOf(transport.DecodeError(f.Payload))
 	case envelope.FrameResponse:
 	default:
 		transport.PutReader(br)
@@ -181,22 +183,22 @@ func (n *Node) callPeer(ctx context.Context, v *confview.View, pid peer.ID, c *C
 	if nd == nil {
 		transport.PutReader(br)
 		_ = s.Reset()
-		return nil, true, ErrNotMember
+		return nil, true, exchange.ErrNotMember
 	}
-	resp, err := envelope.VerifyResponse(f.Payload, req, v.Policy(n.now, "", nd.Member))
+	resp, err := envelope.VerifyResponse(f.Payload, req, v.Policy(a.cfg.Now, "", nd.Member))
 	if err != nil {
 		transport.PutReader(br)
 		_ = s.Reset()
-		n.log.Warn("response refused", "peer", pid.String(), "request_id", c.RequestID.String(), "error_code", Code(err), "error", err)
+		a.cfg.Logger.Warn("response refused", "peer", pid.String(), "request_id", c.RequestID.String(), "error_code", exchange.Codes.Code(err), "error", err)
 		return nil, true, err
 	}
-	body := envelope.NewHashingReader(envelope.NewBodyReader(br, n.cfg.MaxBody), resp.BodySHA256, resp.BodyLength)
+	body := envelope.NewHashingReader(envelope.NewBodyReader(br, a.cfg.MaxBody), resp.BodySHA256, resp.BodyLength)
 	return &Result{Response: resp, Provider: pid, Body: &streamBody{r: body, s: s, br: br}}, true, nil
 }
 
-// remoteError is the error a provider node reported in an error frame.
-func remoteError(e transport.ErrorFrame) error {
-	re := &RemoteError{Code: e.Code, Message: e.Message}
+// RemoteErrorOf is the error a provider node reported in an error frame.
+func RemoteErrorOf(e transport.ErrorFrame) error {
+	re := &exchange.RemoteError{Code: e.Code, Message: e.Message}
 	if e.RetryAfter > 0 {
 		re.RetryAfter = services.RetryAfter(e.RetryAfter)
 	}

@@ -1,0 +1,218 @@
+package consumer
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/dxl-network/dxl/internal/ident"
+	"github.com/dxl-network/dxl/node/auth"
+	"github.com/dxl-network/dxl/node/confview"
+	"github.com/dxl-network/dxl/node/envelope"
+	"github.com/dxl-network/dxl/node/exchange"
+	"github.com/dxl-network/dxl/node/oprec"
+	"github.com/dxl-network/dxl/services"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+)
+
+// Headers of the consumer API. X-Road's names are accepted beside DXL's own.
+const (
+	HeaderClient      = "X-DXL-Client"
+	HeaderXRoadClient = "X-Road-Client"
+	HeaderUserID      = "X-DXL-User-ID"
+	HeaderXRoadUserID = "X-Road-UserId"
+	HeaderRequestID   = "X-Request-ID"
+	HeaderError       = "X-DXL-Error"
+	HeaderProvider    = "X-DXL-Provider-Node"
+)
+
+// Views is what the API needs of the node's configuration.
+type Views interface {
+	// Latest is the newest view, nil before any configuration.
+	Latest() *confview.View
+	// Usable returns v if the data path may use it (confview.ErrNoConfig
+	// otherwise: none, or too old).
+	Usable(v *confview.View) (*confview.View, error)
+}
+
+// Dialer opens call streams to provider nodes (transport.Host).
+type Dialer interface {
+	NewStream(ctx context.Context, p peer.ID, proto protocol.ID, service string) (network.Stream, error)
+	// Suspect reports a node whose last dial failed.
+	Suspect(p peer.ID) bool
+}
+
+// Health is what the API reports on /health (level 1) and
+// /health/services/{id} (level 2).
+type Health interface {
+	// System is the node's own report; down: it has no configuration.
+	System() (report any, down bool)
+	// Service checks a provided service's backends; ok: all answer.
+	Service(ctx context.Context, id string) (report any, ok bool, err error)
+}
+
+// Config is what an API is built from.
+type Config struct {
+	Member      ident.Member      // the node's member: its information systems' one
+	Self        string            // this node's peer ID, text form
+	Clients     map[string]string // pinned TLS client cert SHA-256 -> subsystem
+	MaxBody     int64
+	CallTimeout time.Duration
+	LGSP        *services.LGSPMap
+
+	Views  Views
+	Dialer Dialer
+	Signer *envelope.Signer
+	Auth   *auth.Authority
+	Logs   *exchange.Logs
+	Health Health
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// API is the consumer side of a node: the HTTPS API for the agency's
+// information systems and the call client toward provider nodes.
+type API struct {
+	cfg Config
+	rr  atomic.Uint64 // rotates the first provider node tried
+}
+
+// New returns the API of cfg.
+func New(cfg Config) *API { return &API{cfg: cfg} }
+
+// Handler is the API's HTTP handler.
+func (a *API) Handler() http.Handler {
+	m := http.NewServeMux()
+	m.Handle("POST /token", a.cfg.Auth.TokenHandler())
+	m.HandleFunc("GET /health", a.health)
+	m.HandleFunc("GET /health/services/{id...}", a.authenticated(a.serviceHealth))
+	m.HandleFunc("GET /listClients", a.authenticated(a.listClients))
+	m.HandleFunc("/r1/{id...}", a.rest)
+	m.HandleFunc("POST /{$}", a.soap)
+	m.HandleFunc("POST /soap", a.soap)
+	m.HandleFunc("/", a.lgspCall)
+	return m
+}
+
+// fail writes an exchange-layer error.
+func (a *API) fail(w http.ResponseWriter, reqID string, err error) {
+	code, status := exchange.Codes.Code(err), exchange.Status(err)
+	var re *exchange.RemoteError
+	if errors.As(err, &re) {
+		code = re.Code
+		if re.RetryAfter != "" {
+			w.Header().Set("Retry-After", re.RetryAfter)
+		}
+	}
+	if status >= 500 {
+		a.cfg.Logger.Warn("call failed", "request_id", reqID, "error_code", code, "error", err)
+	}
+	h := w.Header()
+	h.Set(HeaderError, code)
+	h.Set("Content-Type", "application/json")
+	if reqID != "" {
+		h.Set(HeaderRequestID, reqID)
+	}
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(exchange.ErrorBody{Code: code, Message: err.Error(), RequestID: reqID})
+}
+
+// authenticate identifies the calling information system: a pinned TLS
+// client certificate, else a bearer token from the token endpoint.
+func (a *API) authenticate(r *http.Request) (services.SubsystemID, error) {
+	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
+		sum := sha256.Sum256(r.TLS.PeerCertificates[0].Raw)
+		if sub, ok := a.cfg.Clients[hex.EncodeToString(sum[:])]; ok {
+			return services.ParseSubsystemID(sub)
+		}
+		if r.Header.Get("Authorization") == "" {
+			return services.SubsystemID{}, fmt.Errorf("%w: client certificate not registered with this node", exchange.ErrUnauthenticated)
+		}
+	}
+	if r.Header.Get("Authorization") == "" {
+		return services.SubsystemID{}, fmt.Errorf("%w: present a registered client certificate or an Authorization: Bearer token", exchange.ErrUnauthenticated)
+	}
+	tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	p, err := a.cfg.Auth.Verify(r.Context(), tok)
+	if err != nil {
+		return services.SubsystemID{}, fmt.Errorf("%w: %v", exchange.ErrUnauthenticated, err)
+	}
+	return services.ParseSubsystemID(p.Subsystem)
+}
+
+// refused records a call the consumer API refused before it could go out.
+func (a *API) refused(r *http.Request, reqID string, err error) {
+	a.cfg.Logs.Record(&exchange.Exchange{RequestID: reqID, Start: a.cfg.Now(), Role: oprec.RoleConsumer, CallerIP: hostOf(r.RemoteAddr),
+		Status: exchange.Status(err), Code: exchange.Codes.Code(err), ConsumerPeer: a.cfg.Self})
+}
+
+// authenticated lets only registered information systems through.
+func (a *API) authenticated(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if _, err := a.authenticate(r); err != nil {
+			a.fail(w, "", err)
+			return
+		}
+		h(w, r)
+	}
+}
+
+// prepare authenticates, settles the client and the request ID.
+func (a *API) prepare(r *http.Request, clientHint string) (*Call, string, error) {
+	reqID := r.Header.Get(HeaderRequestID)
+	c := &Call{}
+	if reqID == "" {
+		c.RequestID = envelope.NewRequestID()
+	} else {
+		id, err := envelope.ParseRequestID(reqID)
+		if err != nil {
+			return nil, "", fmt.Errorf("%w: %.64q", exchange.ErrBadRequestID, reqID)
+		}
+		c.RequestID = id
+	}
+	reqID = c.RequestID.String()
+	who, err := a.authenticate(r)
+	if err != nil {
+		return nil, reqID, err
+	}
+	c.Client = who
+	for _, claimed := range []string{clientHint, r.Header.Get(HeaderClient), r.Header.Get(HeaderXRoadClient)} {
+		if claimed != "" && claimed != who.String() {
+			return nil, reqID, fmt.Errorf("%w: claimed %q, authenticated as %s", exchange.ErrClientMismatch, claimed, who)
+		}
+	}
+	if !who.Member.IsZero() && who.Member != a.cfg.Member {
+		return nil, reqID, fmt.Errorf("%w: %s is not a subsystem of this node's member", exchange.ErrClientMismatch, who)
+	}
+	c.UserID = firstNonEmpty(r.Header.Get(HeaderUserID), r.Header.Get(HeaderXRoadUserID))
+	if len(c.UserID) > envelope.MaxUserID {
+		return nil, reqID, fmt.Errorf("%w: user ID too long", exchange.ErrBadRequest)
+	}
+	c.Method = r.Method
+	c.ContentType = r.Header.Get("Content-Type")
+	if r.ContentLength > a.cfg.MaxBody {
+		return nil, reqID, fmt.Errorf("%w: over %d bytes", exchange.ErrTooLarge, a.cfg.MaxBody)
+	}
+	// The request envelope commits to the body's hash, so the body is read
+	// before the call goes out; it is dropped once the exchange completes.
+	body, err := io.ReadAll(io.LimitReader(r.Body, a.cfg.MaxBody+1))
+	if err != nil {
+		return nil, reqID, fmt.Errorf("%w: reading the body: %v", exchange.ErrBadRequest, err)
+	}
+	if int64(len(body)) > a.cfg.MaxBody {
+		return nil, reqID, fmt.Errorf("%w: over %d bytes", exchange.ErrTooLarge, a.cfg.MaxBody)
+	}
+	c.Body = body
+	return c, reqID, nil
+}

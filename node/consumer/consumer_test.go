@@ -1,0 +1,79 @@
+package consumer
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dxl-network/dxl/node/envelope"
+	"github.com/dxl-network/dxl/node/exchange"
+	"github.com/dxl-network/dxl/node/transport"
+	"github.com/dxl-network/dxl/services"
+)
+
+func TestParseR1(t *testing.T) {
+	listed := func(s services.ServiceID) bool { return s.Version == "v2" }
+	for _, tc := range []struct {
+		path, query, service, rest string
+		err                        error
+	}{
+		{"/r1/VN/GOV/001/HR/persons/42", "", "VN/GOV/001/HR/persons", "/42", nil},
+		{"/r1/VN/GOV/001/HR/persons/v2/42", "a=1", "VN/GOV/001/HR/persons/v2", "/42?a=1", nil},
+		{"/r1/VN/GOV/001/HR/persons/v3/42", "", "VN/GOV/001/HR/persons", "/v3/42", nil}, // v3 not in the catalogue: a path
+		{"/r1/VN/GOV/001/HR/persons", "", "VN/GOV/001/HR/persons", "/", nil},
+		{"/r1/VN/GOV/001/HR/persons/", "", "VN/GOV/001/HR/persons", "/", nil},
+		{"/r1/VN/GOV/001/HR/listMethods", "", "VN/GOV/001/HR/listMethods", "/", nil},
+		{"/r1/VN/GOV/001/HR/persons/a%2Fb", "", "VN/GOV/001/HR/persons", "/a%2Fb", nil},
+		{"/r1/VN/GOV/001/HR", "", "", "", exchange.ErrBadRequest},
+		{"/r1/VN/GOV//HR/persons", "", "", "", exchange.ErrBadRequest},
+		{"/r1/VN/GOV/0 1/HR/persons", "", "", "", exchange.ErrBadRequest},
+		{"/r2/VN/GOV/001/HR/persons", "", "", "", exchange.ErrBadRequest},
+		{"/r1/VN/GOV/001/HR/persons/x", strings.Repeat("q", envelope.MaxPath), "", "", exchange.ErrBadRequest},
+	} {
+		sid, rest, err := parseR1(tc.path, tc.query, listed)
+		if !errors.Is(err, tc.err) || (err == nil && (sid.String() != tc.service || rest != tc.rest)) {
+			t.Errorf("%s?%s: got %s %q %v, want %s %q %v", tc.path, tc.query, sid, rest, err, tc.service, tc.rest, tc.err)
+		}
+	}
+}
+
+func FuzzParseR1(f *testing.F) {
+	f.Add("/r1/VN/GOV/001/HR/persons/v2/42", "a=1")
+	f.Add("/r1/VN/GOV/001/HR", "")
+	f.Add("/r1/a/b/c/d/e/f/g/h", "x")
+	f.Fuzz(func(t *testing.T, path, query string) {
+		sid, rest, err := parseR1(path, query, func(s services.ServiceID) bool { return len(s.Version)%2 == 0 })
+		if err != nil {
+			if !errors.Is(err, exchange.ErrBadRequest) {
+				t.Fatalf("unexpected error class: %v", err)
+			}
+			return
+		}
+		if !strings.HasPrefix(rest, "/") || len(rest) > envelope.MaxPath {
+			t.Fatalf("rest %q", rest)
+		}
+		if _, err := services.ParseServiceID(sid.String()); err != nil {
+			t.Fatalf("service %s does not parse back: %v", sid, err)
+		}
+	})
+}
+
+func TestRemoteError(t *testing.T) {
+	frame := func(p string) transport.ErrorFrame { return transport.DecodeError([]byte(p)) }
+	err := RemoteErrorOf(transport.DecodeError(transport.ErrorFrame{Code: "rate_limited", Message: "rate limit exceeded", RetryAfter: 7 * time.Second}.Encode()))
+	var re *exchange.RemoteError
+	if !errors.As(err, &re) || re.Code != "rate_limited" || re.RetryAfter != "7" || !errors.Is(err, exchange.ErrRemote) {
+		t.Fatalf("%#v", err)
+	}
+	if exchange.Status(err) != http.StatusTooManyRequests {
+		t.Fatalf("status %d", exchange.Status(err))
+	}
+	if re := RemoteErrorOf(frame("garbage")).(*exchange.RemoteError); re.Code != "garbage" || re.RetryAfter != "" || exchange.Status(re) != http.StatusBadGateway {
+		t.Fatalf("%#v", re)
+	}
+	if re := RemoteErrorOf(frame("rate_limited: retry-after=x; y")).(*exchange.RemoteError); re.RetryAfter != "" {
+		t.Fatalf("bad retry-after accepted: %#v", re)
+	}
+}

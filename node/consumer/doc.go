@@ -1,0 +1,17 @@
+// Package consumer is the consumer side of a DXL node: the HTTPS API for
+// the agency's information systems and the call client toward the other
+// agencies' nodes.
+//
+//   - api.go: the API's routes, authentication of the calling information
+//     system (pinned TLS client certificate or bearer token), the request
+//     ID and the exchange-layer error answer.
+//   - routes.go: REST /r1/…, SOAP with the X-Road header and LGSP routes.
+//   - forward.go: one call end to end, the verified answer streamed back
+//     and what it leaves in the logs (node/exchange).
+//   - call.go: the call client: sign the request envelope, pick and fail
+//     over between provider nodes, verify the response.
+//   - health.go: /health, /health/services/{id} and /listClients.
+//
+// It depends on the node only through small interfaces (Views, Dialer,
+// Health); node assembles it.
+package consumer

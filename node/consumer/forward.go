@@ -1,0 +1,121 @@
+package consumer
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+
+	"github.com/dxl-network/dxl/internal/ident"
+	"github.com/dxl-network/dxl/node/confview"
+	"github.com/dxl-network/dxl/node/exchange"
+	"github.com/dxl-network/dxl/node/oprec"
+	"github.com/dxl-network/dxl/services"
+)
+
+// forward runs the call and streams the verified answer back.
+func (a *API) forward(w http.ResponseWriter, r *http.Request, c *Call, reqID, soapVersion string) {
+	x := &exchange.Exchange{Start: a.cfg.Now(), Role: oprec.RoleConsumer, CallerIP: hostOf(r.RemoteAddr), Client: c.Client.String(),
+		Service: c.Service.String(), ReqBody: c.Body, ConsumerPeer: a.cfg.Self}
+	defer a.cfg.Logs.Record(x)
+	ctx, cancel := context.WithTimeout(r.Context(), a.cfg.CallTimeout)
+	defer cancel()
+	err := a.cfg.Logs.Check()
+	var res *Result
+	if err == nil {
+		res, err = a.Do(ctx, c)
+	}
+	x.Req = c.sent
+	if c.sentTo != "" {
+		x.ProviderPeer = c.sentTo.String()
+	}
+	if err != nil {
+		x.Status, x.Code = exchange.Status(err), exchange.Codes.Code(err)
+		var re *exchange.RemoteError
+		if errors.As(err, &re) {
+			x.Code = re.Code
+		}
+		if soapVersion != "" {
+			a.soapFail(w, soapVersion, reqID, err)
+		} else {
+			a.fail(w, reqID, err)
+		}
+		return
+	}
+	defer res.Body.Close()
+	x.Resp, x.Status = res.Response, int(res.Response.Status)
+	var body io.Reader = res.Body
+	if a.cfg.Logs.Archived(c.Service.String()) {
+		tee := &capBuffer{max: a.cfg.MaxBody}
+		body = io.TeeReader(res.Body, tee)
+		defer func() { x.RespBody = tee.b }()
+	}
+	h := w.Header()
+	if ct := res.Response.ContentType; ct != "" {
+		h.Set("Content-Type", ct)
+	}
+	h.Set("Content-Length", strconv.FormatUint(res.Response.BodyLength, 10))
+	h.Set(HeaderRequestID, reqID)
+	h.Set(HeaderProvider, res.Provider.String())
+	lifecycleHeaders(h, c.view, c.Service)
+	w.WriteHeader(int(res.Response.Status))
+	buf := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(buf)
+	if _, err := io.CopyBuffer(w, body, *buf); err != nil {
+		x.Code = exchange.Codes.Code(err)
+		// The answer failed its signed hash or the stream broke after the
+		// headers went out: cut the connection so the client sees a
+		// truncated answer, never a wrong one passed as whole.
+		a.cfg.Logger.Warn("response body refused", "request_id", reqID, "error_code", exchange.Codes.Code(err), "error", err)
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// lifecycleHeaders sets Deprecation and Sunset from the catalogue.
+func lifecycleHeaders(h http.Header, v *confview.View, sid services.ServiceID) {
+	if v == nil {
+		return
+	}
+	s := v.Service(sid.String())
+	if s == nil || s.Lifecycle != ident.ServiceDeprecated {
+		return
+	}
+	// RFC 9745 date form and RFC 8594 Sunset, as services.Version.SetHeaders.
+	if s.DeprecatedAt != nil {
+		h.Set("Deprecation", "@"+strconv.FormatInt(s.DeprecatedAt.Unix(), 10))
+	}
+	if s.Sunset != nil {
+		h.Set("Sunset", s.Sunset.UTC().Format(http.TimeFormat))
+	}
+}
+
+// capBuffer keeps up to max bytes written to it.
+type capBuffer struct {
+	b   []byte
+	max int64
+}
+
+func (c *capBuffer) Write(p []byte) (int, error) {
+	if room := c.max - int64(len(c.b)); room > 0 {
+		c.b = append(c.b, p[:min(int64(len(p)), room)]...)
+	}
+	return len(p), nil
+}
+
+func hostOf(addr string) string {
+	if h, _, err := net.SplitHostPort(addr); err == nil {
+		return h
+	}
+	return addr
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

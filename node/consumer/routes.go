@@ -1,0 +1,136 @@
+package consumer
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/dxl-network/dxl/node/envelope"
+	"github.com/dxl-network/dxl/node/exchange"
+	"github.com/dxl-network/dxl/services"
+)
+
+// rest serves /r1/INSTANCE/CLASS/MEMBER/SUBSYSTEM/SERVICE[/VERSION]/path.
+func (a *API) rest(w http.ResponseWriter, r *http.Request) {
+	c, reqID, ok := a.admit(w, r)
+	if !ok {
+		return
+	}
+	v := a.cfg.Views.Latest()
+	sid, path, err := parseR1(r.URL.EscapedPath(), r.URL.RawQuery, func(s services.ServiceID) bool {
+		return v != nil && v.Service(s.String()) != nil
+	})
+	if err != nil {
+		a.fail(w, reqID, err)
+		return
+	}
+	c.Service, c.Path, c.view = sid, path, v
+	a.forward(w, r, c, reqID, "")
+}
+
+// parseR1 splits /r1/INSTANCE/CLASS/MEMBER/SUBSYSTEM/SERVICE[/VERSION]/path
+// (escaped) into the service and the service-relative path with query. The
+// segment after SERVICE is a version when listed(service with it) says so.
+func parseR1(escaped, rawQuery string, listed func(services.ServiceID) bool) (services.ServiceID, string, error) {
+	rest, ok := strings.CutPrefix(escaped, "/r1/")
+	parts := strings.SplitN(rest, "/", 7)
+	if !ok || len(parts) < 5 {
+		return services.ServiceID{}, "", fmt.Errorf("%w: path must be /r1/INSTANCE/CLASS/MEMBER/SUBSYSTEM/SERVICE[/VERSION]/...", exchange.ErrBadRequest)
+	}
+	sid, err := services.ParseServiceID(strings.Join(parts[:5], "/"))
+	if err != nil {
+		return sid, "", fmt.Errorf("%w: %v", exchange.ErrBadRequest, err)
+	}
+	tail := parts[5:]
+	if len(tail) > 0 && !exchange.IsMeta(sid.Code) {
+		versioned := sid
+		versioned.Version = tail[0]
+		if versioned.Version != "" && listed(versioned) {
+			sid, tail = versioned, tail[1:]
+		}
+	}
+	path := "/" + strings.Join(tail, "/")
+	if rawQuery != "" {
+		path += "?" + rawQuery
+	}
+	if len(path) > envelope.MaxPath {
+		return sid, "", fmt.Errorf("%w: path and query over %d bytes", exchange.ErrBadRequest, envelope.MaxPath)
+	}
+	return sid, path, nil
+}
+
+// lgspCall serves the LGSP form /{version}/{domain}/{resource}/... for the
+// services node.json maps.
+func (a *API) lgspCall(w http.ResponseWriter, r *http.Request) {
+	svc, rest, ok := a.cfg.LGSP.Lookup(r.URL.RequestURI())
+	if !ok {
+		a.fail(w, r.Header.Get(HeaderRequestID), fmt.Errorf("%w: no such path %s (use /r1/… or an LGSP route)", exchange.ErrUnknownService, r.URL.Path))
+		return
+	}
+	c, reqID, ok := a.admit(w, r)
+	if !ok {
+		return
+	}
+	c.Service, c.Path = svc, rest
+	a.forward(w, r, c, reqID, "")
+}
+
+// soap serves SOAP 1.1/1.2 with the X-Road header naming client, service
+// and request ID; the envelope passes through to the provider untouched.
+func (a *API) soap(w http.ResponseWriter, r *http.Request) {
+	ctype := r.Header.Get("Content-Type")
+	if !services.IsSOAP(ctype) {
+		a.fail(w, "", fmt.Errorf("%w: POST / takes a SOAP envelope (text/xml or application/soap+xml)", exchange.ErrBadRequest))
+		return
+	}
+	c, reqID, ok := a.admit(w, r)
+	if !ok {
+		return
+	}
+	hdr, err := services.ParseSOAP(ctype, c.Body)
+	if err != nil {
+		a.soapFail(w, "1.1", reqID, err)
+		return
+	}
+	if hdr.Client != c.Client.String() {
+		a.soapFail(w, hdr.Version, reqID, fmt.Errorf("%w: SOAP header client %s, authenticated as %s", exchange.ErrClientMismatch, hdr.Client, c.Client))
+		return
+	}
+	if c.Service, err = services.ParseServiceID(hdr.Service); err != nil {
+		a.soapFail(w, hdr.Version, reqID, fmt.Errorf("%w: %v", exchange.ErrBadRequest, err))
+		return
+	}
+	if c.UserID == "" {
+		c.UserID = hdr.UserID
+	}
+	c.Path = "/"
+	a.forward(w, r, c, reqID, hdr.Version)
+}
+
+func (a *API) soapFail(w http.ResponseWriter, version, reqID string, err error) {
+	code := exchange.Codes.Code(err)
+	var re *exchange.RemoteError
+	if errors.As(err, &re) {
+		code = re.Code
+	}
+	ctype, body := services.SOAPFault(version, code, err.Error())
+	w.Header().Set(HeaderError, code)
+	w.Header().Set("Content-Type", ctype)
+	if reqID != "" {
+		w.Header().Set(HeaderRequestID, reqID)
+	}
+	w.WriteHeader(http.StatusInternalServerError) // SOAP faults travel as 500
+	_, _ = w.Write(body)
+}
+
+// admit prepares the call of r, or answers and records its refusal.
+func (a *API) admit(w http.ResponseWriter, r *http.Request) (*Call, string, bool) {
+	c, reqID, err := a.prepare(r, "")
+	if err != nil {
+		a.refused(r, reqID, err)
+		a.fail(w, reqID, err)
+		return nil, reqID, false
+	}
+	return c, reqID, true
+}

@@ -1,0 +1,14 @@
+// Package exchange is what both sides of a DXL call share: the consumer API
+// and call client (node/consumer) and the provider's stream handler
+// (node/provider).
+//
+//   - errors.go: the node's exchange-layer sentinel errors and its error
+//     table (Codes, internal/errcode), joined with those of envelope, auth
+//     and services; Status, the HTTP status an information system sees,
+//     with the statuses of codes a provider node reports (RemoteError).
+//   - body.go: the error body of every API and its JSON writer.
+//   - record.go: what one call leaves in the message log and the
+//     operational records (Exchange, Logs), behind two small interfaces
+//     with a no-op (NoLogs).
+//   - meta.go: the names of the metadata calls (listMethods, …).
+package exchange

@@ -1,0 +1,138 @@
+package exchange
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/dxl-network/dxl/internal/errcode"
+	"github.com/dxl-network/dxl/node/auth"
+	"github.com/dxl-network/dxl/node/confview"
+	"github.com/dxl-network/dxl/node/envelope"
+	"github.com/dxl-network/dxl/node/msglog"
+	"github.com/dxl-network/dxl/services"
+)
+
+// Sentinel errors. Every error the node returns wraps one of them; Codes
+// and Status give the exchange-layer error body's code and the HTTP status
+// an information system sees.
+var (
+	ErrConfig          = errors.New("node: invalid configuration")
+	ErrNotEnrolled     = errors.New("node: not enrolled (no certificates yet)")
+	ErrBadRequest      = errors.New("node: malformed request")
+	ErrBadRequestID    = errors.New("node: X-Request-ID is not a UUID version 4")
+	ErrUnauthenticated = errors.New("node: information system not authenticated")
+	ErrClientMismatch  = errors.New("node: client header does not match the authenticated information system")
+	ErrUnknownService  = errors.New("node: unknown service")
+	ErrServiceRetired  = errors.New("node: service retired")
+	ErrAccessDenied    = errors.New("node: access denied")
+	ErrRateLimited     = errors.New("node: rate limit exceeded")
+	ErrTooLarge        = errors.New("node: body too large")
+	ErrNoConfig        = confview.ErrNoConfig
+	ErrNotMember       = errors.New("node: peer is not an admitted node")
+	ErrUnreachable     = errors.New("node: provider unreachable")
+	ErrBackend         = errors.New("node: backend unreachable")
+	ErrBackendTimeout  = errors.New("node: backend timed out")
+	ErrRemote          = errors.New("node: provider node refused the call")
+	ErrTimeout         = errors.New("node: call timed out")
+	// ErrTimestampOutage: every TSA has been unreachable for longer than
+	// the acceptable-failure period and the node refuses new exchanges.
+	ErrTimestampOutage = msglog.ErrTimestampOutage
+)
+
+// own is the node's own part of Codes, with the statuses it answers with.
+var own = errcode.New(
+	errcode.Entry{Err: ErrConfig, Code: "config", Status: http.StatusInternalServerError},
+	errcode.Entry{Err: ErrNotEnrolled, Code: "not_enrolled", Status: http.StatusServiceUnavailable},
+	errcode.Entry{Err: ErrBadRequest, Code: "bad_request", Status: http.StatusBadRequest},
+	errcode.Entry{Err: ErrBadRequestID, Code: "bad_request_id", Status: http.StatusBadRequest},
+	errcode.Entry{Err: ErrUnauthenticated, Code: "unauthenticated", Status: http.StatusUnauthorized},
+	errcode.Entry{Err: ErrClientMismatch, Code: "client_mismatch", Status: http.StatusForbidden},
+	errcode.Entry{Err: ErrUnknownService, Code: "unknown_service", Status: http.StatusNotFound},
+	errcode.Entry{Err: ErrServiceRetired, Code: "service_retired", Status: http.StatusGone},
+	errcode.Entry{Err: ErrAccessDenied, Code: "access_denied", Status: http.StatusForbidden},
+	errcode.Entry{Err: ErrRateLimited, Code: "rate_limited", Status: http.StatusTooManyRequests},
+	errcode.Entry{Err: ErrTooLarge, Code: "too_large", Status: http.StatusRequestEntityTooLarge},
+	errcode.Entry{Err: ErrNoConfig, Code: "no_config", Status: http.StatusServiceUnavailable},
+	errcode.Entry{Err: ErrNotMember, Code: "not_member", Status: http.StatusForbidden},
+	errcode.Entry{Err: ErrUnreachable, Code: "provider_unreachable", Status: http.StatusBadGateway},
+	errcode.Entry{Err: ErrBackend, Code: "backend_unreachable", Status: http.StatusBadGateway},
+	errcode.Entry{Err: ErrBackendTimeout, Code: "backend_timeout", Status: http.StatusGatewayTimeout},
+	errcode.Entry{Err: ErrRemote, Code: "remote_error", Status: http.StatusBadGateway},
+	errcode.Entry{Err: ErrTimeout, Code: "timeout", Status: http.StatusGatewayTimeout},
+	errcode.Entry{Err: ErrTimestampOutage, Code: "timestamp_unavailable", Status: http.StatusServiceUnavailable},
+	errcode.Entry{Err: msglog.ErrNotFound, Code: "not_found", Status: http.StatusNotFound},
+	errcode.Entry{Err: msglog.ErrChain, Code: "chain_broken", Status: http.StatusInternalServerError},
+	errcode.Entry{Err: msglog.ErrEvidence, Code: "evidence_invalid", Status: http.StatusUnprocessableEntity},
+)
+
+// Codes is the node's error table: its own sentinels, then those of
+// envelope, auth and services ("internal" otherwise). Codes.Code is the
+// code of every error the node reports.
+var Codes = errcode.Join(own, envelope.Codes, auth.Codes, services.Codes)
+
+// passThrough are the codes a provider node sends in an error frame whose
+// status (Codes.StatusOfCode) the consumer's information system sees; any
+// other remote code is 502 Bad Gateway.
+var passThrough = map[string]bool{
+	"unknown_service": true, "service_retired": true, "access_denied": true,
+	"rate_limited": true, "too_large": true, "request_invalid": true,
+	"backend_timeout": true, "bad_request": true, "timestamp_unavailable": true,
+}
+
+// RemoteStatus is the status of a code a provider node reported.
+func RemoteStatus(code string) int {
+	if passThrough[code] {
+		if s, ok := Codes.StatusOfCode(code); ok {
+			return s
+		}
+	}
+	return http.StatusBadGateway
+}
+
+// Status returns the HTTP status for err: a provider node's code by
+// RemoteStatus, the node's own sentinels by their entry; of the tables
+// below, envelope errors are 502, auth's token and client refusals 401 and
+// services' request validation 400; anything else is 500.
+func Status(err error) int {
+	var re *RemoteError
+	if errors.As(err, &re) {
+		return RemoteStatus(re.Code)
+	}
+	if e, ok := own.Lookup(err); ok {
+		return e.Status
+	}
+	if auth.Codes.Status(err) == http.StatusUnauthorized {
+		return http.StatusUnauthorized
+	}
+	if _, ok := envelope.Codes.Lookup(err); ok {
+		return http.StatusBadGateway
+	}
+	if errors.Is(err, services.ErrValidation) {
+		return http.StatusBadRequest
+	}
+	return http.StatusInternalServerError
+}
+
+// RemoteError is an exchange-layer error reported by the provider node in
+// an error frame (transport.ErrorFrame).
+type RemoteError struct {
+	Code    string
+	Message string
+	// RetryAfter is set for rate_limited.
+	RetryAfter string
+}
+
+func (e *RemoteError) Error() string { return "provider node: " + e.Code + ": " + e.Message }
+
+// Unwrap makes a RemoteError an ErrRemote.
+func (e *RemoteError) Unwrap() error { return ErrRemote }
+
+// ReportedCode is err's code as an information system sees it: a provider
+// node's own code for a RemoteError, Codes.Code otherwise.
+func ReportedCode(err error) string {
+	var re *RemoteError
+	if errors.As(err, &re) {
+		return re.Code
+	}
+	return Codes.Code(err)
+}

@@ -1,0 +1,122 @@
+package exchange
+
+import (
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/dxl-network/dxl/node/envelope"
+	"github.com/dxl-network/dxl/node/msglog"
+	"github.com/dxl-network/dxl/node/oprec"
+)
+
+// MessageLog is what the data path needs of the message log (msglog.Log).
+type MessageLog interface {
+	Append(msglog.Record, *msglog.Bodies) error
+	Check() error
+}
+
+// CallRecords is what the data path needs of the operational records
+// (oprec.Store).
+type CallRecords interface {
+	Add(oprec.Record)
+}
+
+// NoLogs is both, keeping nothing (node.WithoutLogs).
+type NoLogs struct{}
+
+func (NoLogs) Append(msglog.Record, *msglog.Bodies) error { return nil }
+func (NoLogs) Check() error                               { return nil }
+func (NoLogs) Add(oprec.Record)                           {}
+
+// Exchange is what one call leaves in the logs, on either side.
+type Exchange struct {
+	RequestID    string // when no envelope was signed
+	Start        time.Time
+	Role         string
+	CallerIP     string
+	Client       string
+	Service      string
+	Req          *envelope.SignedRequest
+	Resp         *envelope.SignedResponse
+	Status       int
+	Code         string
+	ReqBody      []byte
+	RespBody     []byte
+	RespBytes    int64
+	ConsumerPeer string
+	ProviderPeer string
+}
+
+// Logs is where calls are recorded, shared by both sides.
+type Logs struct {
+	Log     MessageLog
+	Records CallRecords
+	Archive map[string]bool // services whose bodies are archived
+	Now     func() time.Time
+	Logger  *slog.Logger
+}
+
+// Record writes the exchange to the operational records and, when an
+// envelope was signed, to the message log. Neither waits for disk.
+func (l *Logs) Record(x *Exchange) {
+	reqBytes := int64(len(x.ReqBody))
+	if x.Req != nil {
+		reqBytes = int64(x.Req.BodyLength)
+		if x.Client == "" {
+			x.Client, x.Service = x.Req.Client, x.Req.Service
+		}
+	}
+	respBytes := x.RespBytes
+	if x.Resp != nil {
+		respBytes = int64(x.Resp.BodyLength)
+	}
+	l.Records.Add(oprec.Record{
+		RequestID: requestIDOf(x), Start: x.Start, Duration: l.Now().Sub(x.Start), Role: x.Role,
+		Client: x.Client, Service: x.Service, CallerIP: x.CallerIP, Status: x.Status, ErrorCode: x.Code,
+		RequestBytes: reqBytes, ResponseBytes: respBytes, ConsumerPeer: x.ConsumerPeer, ProviderPeer: x.ProviderPeer,
+	})
+	if x.Req == nil {
+		return
+	}
+	// The log's status is the signed one: none without a response envelope
+	// (the refusal's code says why).
+	r := msglog.Record{Role: x.Role, RequestID: x.Req.RequestID.String(), Client: x.Req.Client, Service: x.Req.Service,
+		ConsumerPeer: x.ConsumerPeer, ProviderPeer: x.ProviderPeer, Request: x.Req.Raw, ErrorCode: x.Code}
+	if x.Resp != nil {
+		r.Response, r.Status = x.Resp.Raw, int(x.Resp.Status)
+	}
+	var bodies *msglog.Bodies
+	if l.Archived(x.Req.Service) {
+		bodies = &msglog.Bodies{Request: x.ReqBody, Response: x.RespBody}
+	}
+	if err := l.Log.Append(r, bodies); err != nil {
+		l.Logger.Error("message log append failed", "request_id", r.RequestID, "error", err)
+	}
+}
+
+// Check refuses new exchanges during a long TSA outage (msglog.Check).
+func (l *Logs) Check() error {
+	return l.Log.Check()
+}
+
+func requestIDOf(x *Exchange) string {
+	if x.Req != nil {
+		return x.Req.RequestID.String()
+	}
+	return x.RequestID
+}
+
+// Archived reports whether bodies of service (any version) are archived.
+func (l *Logs) Archived(service string) bool {
+	if len(l.Archive) == 0 {
+		return false
+	}
+	if l.Archive[service] {
+		return true
+	}
+	if i := strings.LastIndexByte(service, '/'); i > 0 && l.Archive[service[:i]] {
+		return true
+	}
+	return false
+}

@@ -1,0 +1,184 @@
+package provider
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"time"
+
+	"github.com/dxl-network/dxl/node/envelope"
+	"github.com/dxl-network/dxl/node/exchange"
+	"github.com/dxl-network/dxl/node/oprec"
+	"github.com/dxl-network/dxl/node/transport"
+	"github.com/dxl-network/dxl/services"
+	"github.com/libp2p/go-libp2p/core/network"
+	manet "github.com/multiformats/go-multiaddr/net"
+)
+
+// HandleStream serves one call on /dxl/call/1.0.0 (DESIGN.md §4 step 3).
+func (pr *Provider) HandleStream(s network.Stream) {
+	deadline := pr.cfg.Now().Add(pr.cfg.CallTimeout)
+	_ = s.SetDeadline(deadline)
+	x := &exchange.Exchange{Start: pr.cfg.Now(), Role: oprec.RoleProvider, CallerIP: remoteIP(s),
+		ConsumerPeer: s.Conn().RemotePeer().String(), ProviderPeer: pr.cfg.Self}
+	defer func() {
+		if x.Req != nil {
+			pr.cfg.Logs.Record(x)
+		}
+	}()
+	if err := pr.serveCall(s, deadline, x); err != nil {
+		x.Status, x.Code = exchange.Status(err), exchange.Codes.Code(err)
+		pr.cfg.Logger.Info("call refused", "peer", s.Conn().RemotePeer().String(), "error_code", exchange.Codes.Code(err), "error", err)
+		if werr := transport.WriteError(s, ErrorFrame(err)); werr != nil {
+			_ = s.Reset()
+			return
+		}
+	}
+	_ = s.Close()
+}
+
+// gateErrors maps the gate's refusals to the node's sentinels (the codes
+// and statuses an information system sees).
+var gateErrors = []struct{ gate, node error }{
+	{services.ErrNotProvided, exchange.ErrUnknownService},
+	{services.ErrUnknownVersion, exchange.ErrUnknownService},
+	{services.ErrRetired, exchange.ErrServiceRetired},
+	{services.ErrAccessDenied, exchange.ErrAccessDenied},
+}
+
+// gateError is err of services.Gate.Admit as the node reports it.
+func gateError(err error) error {
+	var ref *services.Refusal
+	if errors.As(err, &ref) {
+		for _, m := range gateErrors {
+			if ref.Err == m.gate {
+				return fmt.Errorf("%w: %s", m.node, ref.Detail)
+			}
+		}
+	}
+	var rl *services.RateLimitedError
+	if errors.As(err, &rl) {
+		return fmt.Errorf("%w: %w", exchange.ErrRateLimited, rl)
+	}
+	return err
+}
+
+func (pr *Provider) serveCall(s network.Stream, deadline time.Time, x *exchange.Exchange) error {
+	// The backend call ends with the node: Close cancels pr.cfg.Life.
+	ctx, cancel := context.WithDeadline(pr.cfg.Life, deadline)
+	defer cancel()
+	v, err := pr.cfg.Views.Current()
+	if err != nil {
+		return err
+	}
+	nd, ok := v.PeerAllowed(s.Conn().RemotePeer())
+	if !ok {
+		return exchange.ErrNotMember
+	}
+	br := transport.GetReader(s)
+	defer transport.PutReader(br)
+	f, err := envelope.ReadFrame(br)
+	if err != nil {
+		return err
+	}
+	if f.Type != envelope.FrameRequest {
+		return fmt.Errorf("%w: first frame is type %d", envelope.ErrMalformed, f.Type)
+	}
+	req, err := envelope.VerifyRequest(f.Payload, v.Policy(pr.cfg.Now, pr.cfg.Self, nd.Member), pr.cfg.Replay)
+	if err != nil {
+		return err
+	}
+	x.Req = req
+	sid, err := services.ParseServiceID(req.Service)
+	if err != nil {
+		return fmt.Errorf("%w: %v", exchange.ErrUnknownService, err)
+	}
+	client, err := services.ParseSubsystemID(req.Client)
+	if err != nil {
+		return fmt.Errorf("%w: client: %v", exchange.ErrBadRequest, err)
+	}
+	body := envelope.NewHashingReader(envelope.NewBodyReader(br, pr.cfg.MaxBody), req.BodySHA256, req.BodyLength)
+
+	greq := &services.Request{Client: client, Service: sid, Method: req.Method, Path: req.Path,
+		ContentType: req.ContentType, Groups: v, Meta: exchange.IsMeta(sid.Code)}
+	if greq.Meta {
+		if _, err := pr.gate.Admit(ctx, greq); err != nil {
+			return gateError(err)
+		}
+		if _, err := io.Copy(io.Discard, body); err != nil {
+			return err
+		}
+		status, ctype, out, err := pr.meta(client, sid, req.Path)
+		if err != nil {
+			return err
+		}
+		return pr.respond(s, x, status, ctype, out)
+	}
+	// The body is verified against the signed hash before the backend sees
+	// a byte of it.
+	var held *transport.Reservation // the body, in the stream's resource scope
+	defer func() { held.Release() }()
+	greq.Body = func() ([]byte, error) {
+		var err error
+		if held, err = transport.Reserve(s, int64(req.BodyLength)); err != nil {
+			return nil, fmt.Errorf("%w: %v", exchange.ErrTooLarge, err)
+		}
+		buf, err := io.ReadAll(body)
+		if err != nil {
+			return nil, err
+		}
+		x.ReqBody = buf
+		return buf, pr.cfg.Logs.Check()
+	}
+	adm, err := pr.gate.Admit(ctx, greq)
+	if err != nil {
+		return gateError(err)
+	}
+	out, status, ctype, err := pr.callBackend(ctx, pr.provided[sid.Unversioned().String()], adm.Version, req, adm.Body)
+	if err != nil {
+		return err
+	}
+	return pr.respond(s, x, status, ctype, out)
+}
+
+// respond signs and sends a response with body out.
+func (pr *Provider) respond(s network.Stream, x *exchange.Exchange, status int, ctype string, out []byte) error {
+	if len(ctype) > envelope.MaxContentType {
+		ctype = ""
+	}
+	resp, err := pr.cfg.Signer.SignResponse(x.Req, envelope.Response{
+		Status: uint16(status), BodySHA256: sha256.Sum256(out), ContentType: ctype, BodyLength: uint64(len(out)),
+	})
+	if err != nil {
+		return err
+	}
+	x.Resp, x.Status, x.RespBody = resp, status, out
+	return transport.WriteMessage(s, envelope.FrameResponse, resp.Raw, out)
+}
+
+// ErrorFrame is the error frame a refusal is sent as; a rate-limit
+// refusal carries its wait.
+func ErrorFrame(err error) transport.ErrorFrame {
+	e := transport.ErrorFrame{Code: exchange.Codes.Code(err), Message: err.Error()}
+	var rl *services.RateLimitedError
+	if errors.As(err, &rl) {
+		e.Message, e.RetryAfter = "rate limit exceeded", rl.RetryAfter
+	}
+	if len(e.Message) > envelope.MaxErrorPayload-64 {
+		e.Message = e.Message[:envelope.MaxErrorPayload-64]
+	}
+	return e
+}
+
+// remoteIP is the IP of a stream's remote end, for the provider's records.
+func remoteIP(s network.Stream) string {
+	if a, err := manet.ToNetAddr(s.Conn().RemoteMultiaddr()); err == nil {
+		if ta, ok := a.(*net.TCPAddr); ok {
+			return ta.IP.String()
+		}
+	}
+	return ""
+}
