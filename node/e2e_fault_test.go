@@ -247,6 +247,9 @@ func TestEndToEndTamperReplayNonMember(t *testing.T) {
 }
 
 func TestEndToEndRevokedMember(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a revocation fault test: full suite only (-short skips it)")
+	}
 	t.Parallel()
 	n := startNetWithC(t)
 	c, base := n.clientOf(t, n.C, n.isC[0], n.isC[1])
@@ -277,6 +280,9 @@ func TestEndToEndRevokedMember(t *testing.T) {
 }
 
 func TestEndToEndRegistryDownAndRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a registry outage fault test: full suite only (-short skips it)")
+	}
 	t.Parallel()
 	n := startNet(t, nil)
 	c := n.client(t, true)
@@ -310,6 +316,9 @@ func TestEndToEndRegistryDownAndRestart(t *testing.T) {
 }
 
 func TestEndToEndProviderReplicaFailover(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a replica failover fault test: full suite only (-short skips it)")
+	}
 	t.Parallel()
 	n := startNet(t, nil)
 	b2, err := n.AddNode(n.ctx, devnet.AgencyB, n.B, "2")

@@ -144,6 +144,9 @@ func openSSLVerifyToken(t *testing.T, b *msglog.Bundle, n *testNet) {
 // then refuse once the acceptable-failure period passes; when the TSA is
 // back, every record gets its timestamp and calls flow again.
 func TestTimestampOutageEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a TSA outage fault test: full suite only (-short skips it)")
+	}
 	t.Parallel()
 	n := startNetTB(t, fastStamps, fastStamps)
 	c := n.client(t, true)
