@@ -144,6 +144,11 @@ func TestInitImportCAWithTSA(t *testing.T) {
 	if _, err := r.Server().WaitLeader(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// A restarted leader replays its log after it is elected: read after
+	// the barrier, not before.
+	if err := r.Server().Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
 	st := r.Server().State()
 	if len(st.TSAs) != 1 || st.TSAs[0].URL != in.TSAURL || len(st.CAChain) != 2 || len(st.Operators) != 1 {
 		t.Fatalf("state: %d TSAs, chain %d, %d operators", len(st.TSAs), len(st.CAChain), len(st.Operators))

@@ -27,7 +27,7 @@ const maxResponseBody = 16 << 20
 
 // APIError is an error answer of the registry HTTP API,
 // {"error":{"code","message"}}. errors.Is(err, sentinel) holds for the
-// package sentinel with the same machine code (ErrorForCode), and for
+// state sentinel with the same machine code (state.Codes.Sentinel), and for
 // globalconf.ErrUnavailable when the server has no configuration to serve.
 type APIError struct {
 	Status  int    // HTTP status
