@@ -39,7 +39,10 @@ func newResourceManager(maxBody int64) (network.ResourceManager, error) {
 		cfg.AddServicePeerLimit(svc, peerBase, cfg.ServicePeerLimitIncrease)
 	}
 	limits := cfg.AutoScale()
-	return rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(limits))
+	// No trace reporter: the node does not serve libp2p's Prometheus
+	// metrics (libp2p.DisableMetrics), and the reporter formats a time for
+	// every scope event, ~3% of a call's CPU.
+	return rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(limits), rcmgr.WithMetricsDisabled())
 }
 
 // Reservation is memory reserved in a stream's resource scope.
