@@ -254,3 +254,33 @@ func declarativeCLI(path string, fd *ast.FuncDecl) bool {
 	sel, ok := star.X.(*ast.SelectorExpr)
 	return ok && sel.Sel.Name == "Command"
 }
+
+// TestFuzzCorporaHaveTargets: every committed seed corpus
+// (DIR/testdata/fuzz/FuzzX) belongs to a fuzz target FuzzX in DIR, so a
+// target that moves takes its regression seeds along.
+func TestFuzzCorporaHaveTargets(t *testing.T) {
+	corpora, err := filepath.Glob("*/testdata/fuzz/Fuzz*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deeper, _ := filepath.Glob("*/*/testdata/fuzz/Fuzz*")
+	deepest, _ := filepath.Glob("*/*/*/testdata/fuzz/Fuzz*")
+	for _, c := range append(append(corpora, deeper...), deepest...) {
+		dir := filepath.Dir(filepath.Dir(filepath.Dir(c)))
+		tests, _ := filepath.Glob(filepath.Join(dir, "*_test.go"))
+		found := false
+		for _, f := range tests {
+			raw, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(string(raw), "func "+filepath.Base(c)+"(") {
+				found = true
+				break
+			}
+		}
+		if !found {
+			t.Errorf("%s: no %s in %s's tests; move the corpus with its target", c, filepath.Base(c), dir)
+		}
+	}
+}

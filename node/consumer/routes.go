@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/dxl-network/dxl/internal/ident"
 	"github.com/dxl-network/dxl/node/envelope"
 	"github.com/dxl-network/dxl/node/exchange"
 	"github.com/dxl-network/dxl/services"
@@ -46,7 +47,9 @@ func parseR1(escaped, rawQuery string, listed func(services.ServiceID) bool) (se
 	if len(tail) > 0 && !exchange.IsMeta(sid.Code) {
 		versioned := sid
 		versioned.Version = tail[0]
-		if versioned.Version != "" && listed(versioned) {
+		// Only a valid identifier part can be a version; anything else is
+		// the start of the path.
+		if ident.CheckPart(versioned.Version) == nil && listed(versioned) {
 			sid, tail = versioned, tail[1:]
 		}
 	}
