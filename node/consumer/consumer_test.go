@@ -21,7 +21,7 @@ func TestParseR1(t *testing.T) {
 	}{
 		{"/r1/VN/GOV/001/HR/persons/42", "", "VN/GOV/001/HR/persons", "/42", nil},
 		{"/r1/VN/GOV/001/HR/persons/v2/42", "a=1", "VN/GOV/001/HR/persons/v2", "/42?a=1", nil},
-		{"/r1/VN/GOV/001/HR/persons/v3/42", "", "VN/GOV/001/HR/persons", "/v3/42", nil}, // v3 not in the catalogue: a path
+		{"/r1/VN/GOV/001/HR/persons/v3/42", "", "VN/GOV/001/HR/persons", "/v3/42", nil},   // v3 not in the catalogue: a path
 		{"/r1/VN/GOV/001/HR/persons/v2 /42", "", "VN/GOV/001/HR/persons", "/v2 /42", nil}, // not an identifier part: a path, whatever the catalogue says
 		{"/r1/VN/GOV/001/HR/persons", "", "VN/GOV/001/HR/persons", "/", nil},
 		{"/r1/VN/GOV/001/HR/persons/", "", "VN/GOV/001/HR/persons", "/", nil},
