@@ -168,20 +168,34 @@ func (a *API) authenticated(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
+// requestIDOf returns the information system's X-Request-ID, or a new one
+// when it sent none. A header given twice, given empty or not a UUID
+// version 4 is refused: the ID is what the provider executes at most once.
+func requestIDOf(h http.Header) (envelope.RequestID, error) {
+	vals := h.Values(HeaderRequestID)
+	switch {
+	case len(vals) == 0:
+		return envelope.NewRequestID(), nil
+	case len(vals) > 1:
+		return envelope.RequestID{}, fmt.Errorf("%w: X-Request-ID given %d times", exchange.ErrBadRequestID, len(vals))
+	case vals[0] == "":
+		return envelope.RequestID{}, fmt.Errorf("%w: X-Request-ID is empty", exchange.ErrBadRequestID)
+	}
+	id, err := envelope.ParseRequestID(vals[0])
+	if err != nil {
+		return envelope.RequestID{}, fmt.Errorf("%w: %.64q", exchange.ErrBadRequestID, vals[0])
+	}
+	return id, nil
+}
+
 // prepare authenticates, settles the client and the request ID.
 func (a *API) prepare(r *http.Request, clientHint string) (*Call, string, error) {
-	reqID := r.Header.Get(HeaderRequestID)
-	c := &Call{}
-	if reqID == "" {
-		c.RequestID = envelope.NewRequestID()
-	} else {
-		id, err := envelope.ParseRequestID(reqID)
-		if err != nil {
-			return nil, "", fmt.Errorf("%w: %.64q", exchange.ErrBadRequestID, reqID)
-		}
-		c.RequestID = id
+	id, err := requestIDOf(r.Header)
+	if err != nil {
+		return nil, "", err
 	}
-	reqID = c.RequestID.String()
+	c := &Call{RequestID: id}
+	reqID := c.RequestID.String()
 	who, err := a.authenticate(r)
 	if err != nil {
 		return nil, reqID, err

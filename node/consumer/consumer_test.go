@@ -78,3 +78,35 @@ func TestRemoteError(t *testing.T) {
 		t.Fatalf("bad retry-after accepted: %#v", re)
 	}
 }
+
+func TestRequestIDOf(t *testing.T) {
+	const good = "6f9619ff-8b86-4d01-b42d-00c04fc964ff"
+	for _, tc := range []struct {
+		name string
+		vals []string
+		want error
+	}{
+		{"absent: a new one", nil, nil},
+		{"one valid", []string{good}, nil},
+		{"empty", []string{""}, exchange.ErrBadRequestID},
+		{"twice", []string{good, good}, exchange.ErrBadRequestID},
+		{"not version 4", []string{"6ba7b810-9dad-11d1-80b4-00c04fd430c8"}, exchange.ErrBadRequestID},
+		{"two in one value", []string{good + ", " + good}, exchange.ErrBadRequestID},
+	} {
+		h := http.Header{}
+		for _, v := range tc.vals {
+			h.Add(HeaderRequestID, v)
+		}
+		id, err := requestIDOf(h)
+		if !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
+			continue
+		}
+		if err == nil && len(tc.vals) == 1 && id.String() != good {
+			t.Errorf("%s: id %s", tc.name, id)
+		}
+		if err == nil && len(tc.vals) == 0 && id == (envelope.RequestID{}) {
+			t.Errorf("%s: zero id generated", tc.name)
+		}
+	}
+}
