@@ -3,6 +3,7 @@ package consumer
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+
 	"github.com/dxl-network/dxl/internal/ident"
 	"github.com/dxl-network/dxl/node/auth"
 	"github.com/dxl-network/dxl/node/confview"
@@ -21,9 +26,6 @@ import (
 	"github.com/dxl-network/dxl/node/exchange"
 	"github.com/dxl-network/dxl/node/oprec"
 	"github.com/dxl-network/dxl/services"
-	"github.com/libp2p/go-libp2p/core/network"
-	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/libp2p/go-libp2p/core/protocol"
 )
 
 // Headers of the consumer API. X-Road's names are accepted beside DXL's own.
@@ -132,8 +134,12 @@ func (a *API) fail(w http.ResponseWriter, reqID string, err error) {
 // client certificate, else a bearer token from the token endpoint.
 func (a *API) authenticate(r *http.Request) (services.SubsystemID, error) {
 	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
-		sum := sha256.Sum256(r.TLS.PeerCertificates[0].Raw)
+		cert := r.TLS.PeerCertificates[0]
+		sum := sha256.Sum256(cert.Raw)
 		if sub, ok := a.cfg.Clients[hex.EncodeToString(sum[:])]; ok {
+			if err := certValidAt(cert, a.cfg.Now()); err != nil {
+				return services.SubsystemID{}, err
+			}
 			return services.ParseSubsystemID(sub)
 		}
 		if r.Header.Get("Authorization") == "" {
@@ -149,6 +155,16 @@ func (a *API) authenticate(r *http.Request) (services.SubsystemID, error) {
 		return services.SubsystemID{}, fmt.Errorf("%w: %v", exchange.ErrUnauthenticated, err)
 	}
 	return services.ParseSubsystemID(p.Subsystem)
+}
+
+// certValidAt refuses a pinned client certificate outside its validity
+// period: the pin says whose it is, the dates whether it may still be used.
+func certValidAt(cert *x509.Certificate, now time.Time) error {
+	if now.Before(cert.NotBefore) || now.After(cert.NotAfter) {
+		return fmt.Errorf("%w: client certificate valid only from %s to %s; issue a new one and update its pin in node.json",
+			exchange.ErrUnauthenticated, cert.NotBefore.UTC().Format(time.RFC3339), cert.NotAfter.UTC().Format(time.RFC3339))
+	}
+	return nil
 }
 
 // refused records a call the consumer API refused before it could go out.

@@ -1,8 +1,18 @@
 package consumer
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/hex"
 	"errors"
+	"math/big"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -107,6 +117,40 @@ func TestRequestIDOf(t *testing.T) {
 		}
 		if err == nil && len(tc.vals) == 0 && id == (envelope.RequestID{}) {
 			t.Errorf("%s: zero id generated", tc.name)
+		}
+	}
+}
+
+func TestPinnedClientCertificateDates(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	notBefore := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "is"},
+		NotBefore: notBefore, NotAfter: notBefore.AddDate(1, 0, 0)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	sum := sha256.Sum256(der)
+	const sub = "VN-TEST/GOV/000.00.00.A01/TUPHAP"
+	for _, tc := range []struct {
+		name string
+		now  time.Time
+		want error
+	}{
+		{"inside its dates", notBefore.AddDate(0, 6, 0), nil},
+		{"expired", notBefore.AddDate(1, 0, 1), exchange.ErrUnauthenticated},
+		{"not yet valid", notBefore.Add(-time.Hour), exchange.ErrUnauthenticated},
+	} {
+		a := New(Config{Clients: map[string]string{hex.EncodeToString(sum[:]): sub}, Now: func() time.Time { return tc.now }})
+		r := httptest.NewRequest("GET", "/r1/x", nil)
+		r.TLS = &tls.ConnectionState{PeerCertificates: []*x509.Certificate{cert}}
+		got, err := a.authenticate(r)
+		if !errors.Is(err, tc.want) || (err == nil && got.String() != sub) {
+			t.Errorf("%s: %v %v, want %v", tc.name, got, err, tc.want)
 		}
 	}
 }
