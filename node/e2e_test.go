@@ -292,6 +292,12 @@ func TestEndToEndCalls(t *testing.T) {
 		exchangeError(t, do(t, c, "GET", n.url("/citizens/1"), "", nil, "X-DXL-Client", "VN-DEMO/GOV/000.00.00.B01/DANCU"), 403, "client_mismatch")
 		exchangeError(t, do(t, c, "GET", "https://"+n.A.Node.APIAddr()+"/r1/VN-DEMO/GOV/000.00.00.B01/DANCU/nosuch/x", "", nil), 404, "unknown_service")
 		exchangeError(t, do(t, c, "GET", "https://"+n.A.Node.APIAddr()+"/r1/VN-DEMO/GOV", "", nil), 400, "bad_request")
+		exchangeError(t, do(t, c, "GET", n.url("/citizens/1"), "", nil, "X-Request-ID", ""), 400, "bad_request_id")
+		tok := do(t, c, "GET", "https://"+n.A.Node.APIAddr()+"/token", "", nil)
+		exchangeError(t, tok, 405, "method_not_allowed")
+		if tok.header.Get("Allow") != "POST" {
+			t.Errorf("GET /token: Allow %q", tok.header.Get("Allow"))
+		}
 	})
 	t.Run("Metadata", func(t *testing.T) {
 		provider := strings.TrimSuffix(n.Service, "/"+devnet.SampleServiceCode)

@@ -97,6 +97,7 @@ func New(cfg Config) *API { return &API{cfg: cfg} }
 func (a *API) Handler() http.Handler {
 	m := http.NewServeMux()
 	m.Handle("POST /token", a.cfg.Auth.TokenHandler())
+	m.HandleFunc("/token", a.onlyPost)
 	m.HandleFunc("GET /health", a.health)
 	m.HandleFunc("GET /health/services/{id...}", a.authenticated(a.serviceHealth))
 	m.HandleFunc("GET /listClients", a.authenticated(a.listClients))
@@ -105,6 +106,13 @@ func (a *API) Handler() http.Handler {
 	m.HandleFunc("POST /soap", a.soap)
 	m.HandleFunc("/", a.lgspCall)
 	return m
+}
+
+// onlyPost answers an endpoint that takes POST alone (the token endpoint)
+// called with another method: 405 with Allow, in the exchange error shape.
+func (a *API) onlyPost(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Allow", http.MethodPost)
+	a.fail(w, "", fmt.Errorf("%w: %s %s (use POST)", exchange.ErrMethod, r.Method, r.URL.Path))
 }
 
 // fail writes an exchange-layer error.

@@ -20,6 +20,7 @@ var (
 	ErrNotEnrolled     = errors.New("node: not enrolled (no certificates yet)")
 	ErrBadRequest      = errors.New("node: malformed request")
 	ErrBadRequestID    = errors.New("node: X-Request-ID is not a UUID version 4")
+	ErrMethod          = errors.New("node: method not allowed for this endpoint")
 	ErrUnauthenticated = errors.New("node: information system not authenticated")
 	ErrClientMismatch  = errors.New("node: client header does not match the authenticated information system")
 	ErrUnknownService  = errors.New("node: unknown service")
@@ -45,6 +46,7 @@ var own = errcode.New(
 	errcode.Entry{Err: ErrNotEnrolled, Code: "not_enrolled", Status: http.StatusServiceUnavailable},
 	errcode.Entry{Err: ErrBadRequest, Code: "bad_request", Status: http.StatusBadRequest},
 	errcode.Entry{Err: ErrBadRequestID, Code: "bad_request_id", Status: http.StatusBadRequest},
+	errcode.Entry{Err: ErrMethod, Code: "method_not_allowed", Status: http.StatusMethodNotAllowed},
 	errcode.Entry{Err: ErrUnauthenticated, Code: "unauthenticated", Status: http.StatusUnauthorized},
 	errcode.Entry{Err: ErrClientMismatch, Code: "client_mismatch", Status: http.StatusForbidden},
 	errcode.Entry{Err: ErrUnknownService, Code: "unknown_service", Status: http.StatusNotFound},
