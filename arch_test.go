@@ -259,13 +259,20 @@ func declarativeCLI(path string, fd *ast.FuncDecl) bool {
 // (DIR/testdata/fuzz/FuzzX) belongs to a fuzz target FuzzX in DIR, so a
 // target that moves takes its regression seeds along.
 func TestFuzzCorporaHaveTargets(t *testing.T) {
-	corpora, err := filepath.Glob("*/testdata/fuzz/Fuzz*")
+	var corpora []string
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() && path != "." && strings.HasPrefix(d.Name(), ".") {
+			return filepath.SkipDir
+		}
+		if err == nil && d.IsDir() && strings.HasPrefix(d.Name(), "Fuzz") && filepath.Base(filepath.Dir(path)) == "fuzz" {
+			corpora = append(corpora, path)
+		}
+		return err
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	deeper, _ := filepath.Glob("*/*/testdata/fuzz/Fuzz*")
-	deepest, _ := filepath.Glob("*/*/*/testdata/fuzz/Fuzz*")
-	for _, c := range append(append(corpora, deeper...), deepest...) {
+	for _, c := range corpora {
 		dir := filepath.Dir(filepath.Dir(filepath.Dir(c)))
 		tests, _ := filepath.Glob(filepath.Join(dir, "*_test.go"))
 		found := false

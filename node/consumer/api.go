@@ -117,13 +117,10 @@ func (a *API) onlyPost(w http.ResponseWriter, r *http.Request) {
 
 // fail writes an exchange-layer error.
 func (a *API) fail(w http.ResponseWriter, reqID string, err error) {
-	code, status := exchange.Codes.Code(err), exchange.Status(err)
+	code, status := exchange.ReportedCode(err), exchange.Status(err)
 	var re *exchange.RemoteError
-	if errors.As(err, &re) {
-		code = re.Code
-		if re.RetryAfter != "" {
-			w.Header().Set("Retry-After", re.RetryAfter)
-		}
+	if errors.As(err, &re) && re.RetryAfter != "" {
+		w.Header().Set("Retry-After", re.RetryAfter)
 	}
 	if status >= 500 {
 		a.cfg.Logger.Warn("call failed", "request_id", reqID, "error_code", code, "error", err)

@@ -2,7 +2,6 @@ package consumer
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -32,11 +31,7 @@ func (a *API) forward(w http.ResponseWriter, r *http.Request, c *Call, reqID, so
 		x.ProviderPeer = c.sentTo.String()
 	}
 	if err != nil {
-		x.Status, x.Code = exchange.Status(err), exchange.Codes.Code(err)
-		var re *exchange.RemoteError
-		if errors.As(err, &re) {
-			x.Code = re.Code
-		}
+		x.Status, x.Code = exchange.Status(err), exchange.ReportedCode(err)
 		if soapVersion != "" {
 			a.soapFail(w, soapVersion, reqID, err)
 		} else {

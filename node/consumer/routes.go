@@ -1,7 +1,6 @@
 package consumer
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -112,11 +111,7 @@ func (a *API) soap(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) soapFail(w http.ResponseWriter, version, reqID string, err error) {
-	code := exchange.Codes.Code(err)
-	var re *exchange.RemoteError
-	if errors.As(err, &re) {
-		code = re.Code
-	}
+	code := exchange.ReportedCode(err)
 	ctype, body := services.SOAPFault(version, code, err.Error())
 	w.Header().Set(HeaderError, code)
 	w.Header().Set("Content-Type", ctype)
