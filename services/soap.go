@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"slices"
 	"strings"
 
 	"github.com/dxl-network/dxl/internal/ident"
@@ -363,8 +362,21 @@ func (p *soapParser) headerFields(h *SOAPHeader) error {
 			return nil
 		}
 		name := el.Name.Local
-		known := el.Name.Space == XRoadNamespace && slices.Contains([]string{"client", "service", "id", "userId", "protocolVersion"}, name)
-		if !known {
+		var dst *string
+		objectType := "" // an identifier of this type, or text
+		switch name {
+		case "client":
+			dst, objectType = &h.Client, "SUBSYSTEM"
+		case "service":
+			dst, objectType = &h.Service, "SERVICE"
+		case "id":
+			dst = &h.ID
+		case "userId":
+			dst = &h.UserID
+		case "protocolVersion":
+			dst = &h.ProtocolVersion
+		}
+		if el.Name.Space != XRoadNamespace || dst == nil {
 			if err := p.skip(); err != nil {
 				return p.fail("header", err)
 			}
@@ -374,17 +386,10 @@ func (p *soapParser) headerFields(h *SOAPHeader) error {
 			return fmt.Errorf("%w: xrd:%s given twice", ErrSOAP, name)
 		}
 		seen[name] = true
-		switch name {
-		case "client":
-			h.Client, err = p.identifier(el, "SUBSYSTEM")
-		case "service":
-			h.Service, err = p.identifier(el, "SERVICE")
-		case "id":
-			h.ID, err = p.text()
-		case "userId":
-			h.UserID, err = p.text()
-		case "protocolVersion":
-			h.ProtocolVersion, err = p.text()
+		if objectType != "" {
+			*dst, err = p.identifier(el, objectType)
+		} else {
+			*dst, err = p.text()
 		}
 		if err != nil {
 			return p.fail("xrd:"+name, err)
