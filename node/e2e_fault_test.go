@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"net/http"
 	"os"
@@ -176,10 +177,15 @@ func (p *rawPeer) send(ctx context.Context, target *devnet.NodeHandle, raw []byt
 
 func (n *testNet) signedRequest(t *testing.T, p *rawPeer, target *devnet.NodeHandle) *envelope.SignedRequest {
 	t.Helper()
-	empty := [32]byte{0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f, 0xb9, 0x24,
-		0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b, 0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55}
-	req, err := p.signer.SignRequest(envelope.Request{RequestID: envelope.NewRequestID(), Client: n.ClientA, Service: n.Service,
-		Target: target.Node.PeerID().String(), Method: "GET", Path: "/citizens/9", BodySHA256: empty})
+	return n.signedCall(t, p, target, envelope.NewRequestID(), "GET", "/citizens/9")
+}
+
+// signedCall is a request with an empty body from A's client to target.
+func (n *testNet) signedCall(t *testing.T, p *rawPeer, target *devnet.NodeHandle, id envelope.RequestID, method, path string) *envelope.SignedRequest {
+	t.Helper()
+	empty := sha256.Sum256(nil)
+	req, err := p.signer.SignRequest(envelope.Request{RequestID: id, Client: n.ClientA, Service: n.Service,
+		Target: target.Node.PeerID().String(), Method: method, Path: path, BodySHA256: empty})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +216,7 @@ func TestEndToEndTamperReplayNonMember(t *testing.T) {
 	}
 	// ...exactly once: the same envelope again is a replay.
 	f, err = p.send(ctx, n.B, req.Raw)
-	wantErrorFrame(t, f, err, "envelope_replay")
+	wantErrorFrame(t, f, err, "duplicate_request")
 
 	// Any changed byte of the signed part breaks the signature.
 	req = n.signedRequest(t, p, n.B)

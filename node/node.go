@@ -16,7 +16,9 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 	ma "github.com/multiformats/go-multiaddr"
 	bolt "go.etcd.io/bbolt"
 
@@ -32,6 +34,7 @@ import (
 	"github.com/dxl-network/dxl/node/msglog"
 	"github.com/dxl-network/dxl/node/oprec"
 	"github.com/dxl-network/dxl/node/provider"
+	"github.com/dxl-network/dxl/node/replay"
 	"github.com/dxl-network/dxl/node/transport"
 	"github.com/dxl-network/dxl/services"
 )
@@ -85,7 +88,7 @@ type Node struct {
 	cur    atomic.Pointer[confview.View]
 	host   *transport.Host
 	self   string // the host's peer ID, text form
-	replay *envelope.ReplayCache
+	replay *replay.Guard
 	db     *bolt.DB
 	auth   *auth.Authority
 
@@ -184,12 +187,14 @@ func (n *Node) openStores(passphrase []byte, o *options) (err error) {
 }
 
 // openServices compiles the pinned clients, the provided services and
-// their policy, and the replay cache.
-func (n *Node) openServices() error {
+// their policy, and the durable replay guard.
+func (n *Node) openServices() (err error) {
 	for _, c := range n.cfg.Clients {
 		n.clients[c.CertSHA256] = c.Subsystem
 	}
-	n.replay = envelope.NewReplayCache(confview.ReplayWindow, 0)
+	if n.replay, err = replay.Open(n.db, confview.ReplayWindow, 0, n.now); err != nil {
+		return fmt.Errorf("%w: replay guard: %v", ErrConfig, err)
+	}
 	pid, err := ca.PeerIDFromKey(n.id.authKey.Public())
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrConfig, err)
@@ -197,7 +202,8 @@ func (n *Node) openServices() error {
 	n.self = pid.String()
 	n.prov, err = provider.New(provider.Config{Dir: n.dir, Services: n.cfg.Services, Access: n.cfg.Access,
 		MaxBody: n.cfg.MaxBody, CallTimeout: time.Duration(n.cfg.CallTimeout), HealthInterval: time.Duration(n.cfg.Records.HealthInterval),
-		Views: views{n}, Signer: n.signer, Replay: n.replay, Logs: n.logs, Health: n.records, Self: n.self,
+		Views: views{n}, Signer: n.signer, Replay: n.replay, Dialer: dialer{n}, Logs: n.logs, Health: n.records,
+		Self: n.self, Member: n.member.String(),
 		Life: n.life, Now: n.now, Logger: n.log})
 	if err != nil {
 		return err
@@ -222,6 +228,7 @@ func (n *Node) startP2P(o *options) (err error) {
 	}
 	n.host.Handle(CallProtocol, transport.ServiceCall, n.prov.HandleStream)
 	n.host.Handle(ReconcileProtocol, transport.ServiceReconcile, n.handleReconcile)
+	n.host.Handle(transport.ClaimProtocol, transport.ServiceClaim, n.prov.HandleClaim)
 	return nil
 }
 
@@ -302,10 +309,14 @@ func (n *Node) Close() error {
 	if n.host != nil {
 		n.host.Unhandle(CallProtocol)
 		n.host.Unhandle(ReconcileProtocol)
+		n.host.Unhandle(transport.ClaimProtocol)
 		_ = n.host.Close()
 	}
 	n.wg.Wait()
 	n.closeLogs()
+	if n.replay != nil {
+		n.replay.Close()
+	}
 	if n.conf != nil {
 		n.conf.Close()
 	}
@@ -350,6 +361,14 @@ type views struct{ n *Node }
 func (v views) Latest() *confview.View                          { return v.n.view() }
 func (v views) Current() (*confview.View, error)                { return v.n.current() }
 func (v views) Usable(c *confview.View) (*confview.View, error) { return v.n.usable(c) }
+
+// dialer opens the provider's streams to the member's other nodes (the
+// host starts after the provider is built).
+type dialer struct{ n *Node }
+
+func (d dialer) NewStream(ctx context.Context, p peer.ID, proto protocol.ID, service string) (network.Stream, error) {
+	return d.n.host.NewStream(ctx, p, proto, service)
+}
 
 // current returns the view the data path may use: none past the
 // configuration's maximum age (policy.max_config_age, generous by design),

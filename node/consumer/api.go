@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
@@ -87,7 +86,6 @@ type Config struct {
 // information systems and the call client toward provider nodes.
 type API struct {
 	cfg Config
-	rr  atomic.Uint64 // rotates the first provider node tried
 }
 
 // New returns the API of cfg.

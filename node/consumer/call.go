@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	"github.com/dxl-network/dxl/node/confview"
 	"github.com/dxl-network/dxl/node/envelope"
 	"github.com/dxl-network/dxl/node/exchange"
+	"github.com/dxl-network/dxl/node/replay"
 	"github.com/dxl-network/dxl/node/transport"
 	"github.com/dxl-network/dxl/services"
 )
@@ -53,7 +55,8 @@ type Result struct {
 const dialTimeout = 5 * time.Second
 
 // Do sends c to a node of the service's provider member, failing over to
-// the member's other nodes while none has received the request.
+// the member's other nodes while none has received the request (or, for
+// an idempotent method, while none has answered).
 func (a *API) Do(ctx context.Context, c *Call) (*Result, error) {
 	v := c.view
 	if v == nil {
@@ -74,16 +77,16 @@ func (a *API) Do(ctx context.Context, c *Call) (*Result, error) {
 	}
 	var lastErr error
 	sum := sha256.Sum256(c.Body) // once, whatever the number of attempts
-	for _, pid := range a.order(cands) {
+	for _, pid := range a.order(cands, c.RequestID) {
 		res, sent, err := a.callPeer(ctx, v, pid, c, sum)
 		if err == nil {
 			return res, nil
 		}
 		lastErr = err
-		if sent || ctx.Err() != nil {
-			break // the provider may have acted on it: never resend
+		if ctx.Err() != nil || sent && !(replay.Idempotent(c.Method) && errors.Is(err, exchange.ErrUnreachable)) {
+			break // the provider may have acted on it: resend only what may run twice
 		}
-		a.cfg.Logger.Info("provider node unreachable, failing over", "peer", pid.String(), "error", err)
+		a.cfg.Logger.Info("provider node unreachable, failing over", "peer", pid.String(), "sent", sent, "error", err)
 	}
 	if ctx.Err() != nil {
 		return nil, fmt.Errorf("%w: %v", exchange.ErrTimeout, lastErr)
@@ -112,14 +115,13 @@ func (a *API) checkService(v *confview.View, sid services.ServiceID) error {
 	return nil
 }
 
-// order returns the candidates starting at a rotating offset, so load
-// spreads, with nodes whose last dial failed moved to the end.
-func (a *API) order(cands []peer.ID) []peer.ID {
-	k := int(a.rr.Add(1) % uint64(len(cands)))
+// order returns the candidates in the request ID's rendezvous order
+// (replay.Order: the node that decides the ID first, and load spread by
+// the IDs), with nodes whose last dial failed moved to the end.
+func (a *API) order(cands []peer.ID, id envelope.RequestID) []peer.ID {
 	out := make([]peer.ID, 0, len(cands))
 	var later []peer.ID
-	for i := range cands {
-		pid := cands[(k+i)%len(cands)]
+	for _, pid := range replay.Order(cands, id) {
 		if a.cfg.Dialer.Suspect(pid) {
 			later = append(later, pid)
 		} else {

@@ -35,6 +35,12 @@ var (
 	ErrBackendTimeout  = errors.New("node: backend timed out")
 	ErrRemote          = errors.New("node: provider node refused the call")
 	ErrTimeout         = errors.New("node: call timed out")
+	// ErrDuplicate: the provider member has seen the request ID within
+	// the replay window (node/replay); the request was not executed again.
+	ErrDuplicate = errors.New("node: request ID already used")
+	// ErrOwnerUnreachable: the provider node could not ask the node of its
+	// member that decides the request ID, and the method is not idempotent.
+	ErrOwnerUnreachable = errors.New("node: the request ID's deciding node is unreachable")
 	// ErrTimestampOutage: every TSA has been unreachable for longer than
 	// the acceptable-failure period and the node refuses new exchanges.
 	ErrTimestampOutage = msglog.ErrTimestampOutage
@@ -61,6 +67,8 @@ var own = errcode.New(
 	errcode.Entry{Err: ErrBackendTimeout, Code: "backend_timeout", Status: http.StatusGatewayTimeout},
 	errcode.Entry{Err: ErrRemote, Code: "remote_error", Status: http.StatusBadGateway},
 	errcode.Entry{Err: ErrTimeout, Code: "timeout", Status: http.StatusGatewayTimeout},
+	errcode.Entry{Err: ErrDuplicate, Code: "duplicate_request", Status: http.StatusConflict},
+	errcode.Entry{Err: ErrOwnerUnreachable, Code: "replay_owner_unreachable", Status: http.StatusServiceUnavailable},
 	errcode.Entry{Err: ErrTimestampOutage, Code: "timestamp_unavailable", Status: http.StatusServiceUnavailable},
 	errcode.Entry{Err: msglog.ErrNotFound, Code: "not_found", Status: http.StatusNotFound},
 	errcode.Entry{Err: msglog.ErrChain, Code: "chain_broken", Status: http.StatusInternalServerError},
@@ -79,6 +87,7 @@ var passThrough = map[string]bool{
 	"unknown_service": true, "service_retired": true, "access_denied": true,
 	"rate_limited": true, "too_large": true, "request_invalid": true,
 	"backend_timeout": true, "bad_request": true, "timestamp_unavailable": true,
+	"duplicate_request": true, "replay_owner_unreachable": true,
 }
 
 // RemoteStatus is the status of a code a provider node reported.

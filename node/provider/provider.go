@@ -43,10 +43,12 @@ type Config struct {
 
 	Views  Views
 	Signer *envelope.Signer
-	Replay *envelope.ReplayCache
+	Replay envelope.ReplayGuard // durable: node/replay.Guard
+	Dialer Dialer               // to the member's other nodes, for claims
 	Logs   *exchange.Logs
 	Health HealthSink
 	Self   string          // this node's peer ID, text form
+	Member string          // this node's member, text form
 	Life   context.Context // the node's lifetime: backend calls end with it
 	Now    func() time.Time
 	Logger *slog.Logger

@@ -9,13 +9,15 @@ import (
 	"net"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/network"
+	manet "github.com/multiformats/go-multiaddr/net"
+
+	"github.com/dxl-network/dxl/node/confview"
 	"github.com/dxl-network/dxl/node/envelope"
 	"github.com/dxl-network/dxl/node/exchange"
 	"github.com/dxl-network/dxl/node/oprec"
 	"github.com/dxl-network/dxl/node/transport"
 	"github.com/dxl-network/dxl/services"
-	"github.com/libp2p/go-libp2p/core/network"
-	manet "github.com/multiformats/go-multiaddr/net"
 )
 
 // HandleStream serves one call on /dxl/call/1.0.0 (DESIGN.md §4 step 3).
@@ -80,18 +82,13 @@ func (pr *Provider) serveCall(s network.Stream, deadline time.Time, x *exchange.
 	}
 	br := transport.GetReader(s)
 	defer transport.PutReader(br)
-	f, err := envelope.ReadFrame(br)
+	req, err := pr.readRequest(ctx, br, v, nd.Member)
+	if req != nil {
+		x.Req = req
+	}
 	if err != nil {
 		return err
 	}
-	if f.Type != envelope.FrameRequest {
-		return fmt.Errorf("%w: first frame is type %d", envelope.ErrMalformed, f.Type)
-	}
-	req, err := envelope.VerifyRequest(f.Payload, v.Policy(pr.cfg.Now, pr.cfg.Self, nd.Member), pr.cfg.Replay)
-	if err != nil {
-		return err
-	}
-	x.Req = req
 	sid, err := services.ParseServiceID(req.Service)
 	if err != nil {
 		return fmt.Errorf("%w: %v", exchange.ErrUnknownService, err)
@@ -142,6 +139,27 @@ func (pr *Provider) serveCall(s network.Stream, deadline time.Time, x *exchange.
 		return err
 	}
 	return pr.respond(s, x, status, ctype, out)
+}
+
+// readRequest reads and verifies the request envelope and claims its ID
+// for the member (claim); the request is returned with a claim's refusal,
+// for the records.
+func (pr *Provider) readRequest(ctx context.Context, br io.Reader, v *confview.View, from string) (*envelope.SignedRequest, error) {
+	f, err := envelope.ReadFrame(br)
+	if err != nil {
+		return nil, err
+	}
+	if f.Type != envelope.FrameRequest {
+		return nil, fmt.Errorf("%w: first frame is type %d", envelope.ErrMalformed, f.Type)
+	}
+	req, err := envelope.VerifyRequest(f.Payload, v.Policy(pr.cfg.Now, pr.cfg.Self, from), pr.cfg.Replay)
+	if errors.Is(err, envelope.ErrReplay) {
+		return nil, fmt.Errorf("%w: %v", exchange.ErrDuplicate, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return req, pr.claim(ctx, v, req)
 }
 
 // respond signs and sends a response with body out.

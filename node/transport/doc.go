@@ -2,7 +2,7 @@
 // (Host), its connection gate (only usable nodes of the current signed
 // configuration, asked through Config.Admit), the reachability of the other
 // nodes (Peers, Probe, Suspect), go-libp2p resource-manager scopes per
-// protocol (ServiceCall, ServiceReconcile, with memory reserved for each
+// protocol (ServiceCall, ServiceReconcile, ServiceClaim, with memory reserved for each
 // stream's buffers and, through Reserve, for the bodies it holds), and the
 // one framing codec every protocol uses: node/envelope's frames, with
 // pooled buffers (GetReader, WriteMessage) and bodies as chunk frames
@@ -14,7 +14,10 @@
 // frame; the answer is a response frame and the body likewise, or one error
 // frame. /dxl/reconcile/1.0.0: a request frame (JSON); the answer is two
 // response frames (certificate, signature) and the signed summary as a
-// body, or one error frame.
+// body, or one error frame. /dxl/claim/1.0.0, between nodes of one
+// member: a request frame (request ID, 16 bytes | signing time, Unix ns,
+// int64 big-endian); the answer is an empty response frame (marked) or
+// one error frame (already seen: envelope_replay).
 //
 // # Error frames
 //

@@ -13,10 +13,13 @@ import (
 	"github.com/dxl-network/dxl/node/envelope"
 )
 
-// Protocol IDs. Both use the envelope frame codec.
+// Protocol IDs. All use the envelope frame codec.
 const (
 	CallProtocol      = "/dxl/call/1.0.0"
 	ReconcileProtocol = "/dxl/reconcile/1.0.0"
+	// ClaimProtocol: a node asks the owner of a request ID among its
+	// member's nodes to mark it (node/replay).
+	ClaimProtocol = "/dxl/claim/1.0.0"
 )
 
 // Stream buffers are pooled: a call would otherwise allocate and clear

@@ -12,6 +12,7 @@ import (
 const (
 	ServiceCall      = "dxl.call"
 	ServiceReconcile = "dxl.reconcile"
+	ServiceClaim     = "dxl.claim"
 )
 
 // bufferMemory is what one stream holds in pooled buffers (a reader and a
@@ -31,7 +32,7 @@ func newResourceManager(maxBody int64) (network.ResourceManager, error) {
 	raise(&cfg.ProtocolPeerBaseLimit, 4*perStream)
 	raise(&cfg.ServicePeerBaseLimit, 4*perStream)
 	raise(&cfg.PeerBaseLimit, 4*perStream)
-	for _, svc := range []string{ServiceCall, ServiceReconcile} {
+	for _, svc := range []string{ServiceCall, ServiceReconcile, ServiceClaim} {
 		base := cfg.ServiceBaseLimit
 		raise(&base, 16*perStream)
 		cfg.AddServiceLimit(svc, base, cfg.ServiceLimitIncrease)
