@@ -370,6 +370,8 @@ func (d dialer) NewStream(ctx context.Context, p peer.ID, proto protocol.ID, ser
 	return d.n.host.NewStream(ctx, p, proto, service)
 }
 
+func (d dialer) Suspect(p peer.ID) bool { return d.n.host.Suspect(p) }
+
 // current returns the view the data path may use: none past the
 // configuration's maximum age (policy.max_config_age, generous by design),
 // so a node cut off from every registry server for that long stops

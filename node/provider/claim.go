@@ -26,6 +26,8 @@ const claimLen = 16 + 8
 // Dialer opens streams to the member's other nodes (transport.Host).
 type Dialer interface {
 	NewStream(ctx context.Context, p peer.ID, proto protocol.ID, service string) (network.Stream, error)
+	// Suspect reports a node whose last dial failed.
+	Suspect(p peer.ID) bool
 }
 
 // claim makes sure req's ID is new for the whole member before the
@@ -38,6 +40,9 @@ func (pr *Provider) claim(ctx context.Context, v *confview.View, req *envelope.S
 	owner := replay.Owner(v.NodesOf(pr.cfg.Member), req.RequestID)
 	if owner == "" || owner.String() == pr.cfg.Self || pr.cfg.Dialer == nil {
 		return nil
+	}
+	if replay.Idempotent(req.Method) && pr.cfg.Dialer.Suspect(owner) {
+		return nil // it may run twice anyway: do not wait for a node known to be down
 	}
 	err := pr.askOwner(ctx, owner, req)
 	var re *exchange.RemoteError
