@@ -59,6 +59,10 @@ var shared struct {
 }
 
 func TestMain(m *testing.M) {
+	if dir := os.Getenv(crashChildEnv); dir != "" {
+		serveUntilKilled(dir) // a node process of the kill -9 harness
+		return
+	}
 	code := m.Run()
 	if shared.stop != nil {
 		shared.stop()

@@ -170,10 +170,16 @@ func certValidAt(cert *x509.Certificate, now time.Time) error {
 	return nil
 }
 
-// refused records a call the consumer API refused before it could go out.
-func (a *API) refused(r *http.Request, reqID string, err error) {
-	a.cfg.Logs.Record(&exchange.Exchange{RequestID: reqID, Start: a.cfg.Now(), Role: oprec.RoleConsumer, CallerIP: hostOf(r.RemoteAddr),
-		Status: exchange.Status(err), Code: exchange.Codes.Code(err), ConsumerPeer: a.cfg.Self})
+// refuse answers a call the consumer API refused before it could go out
+// (a SOAP fault when soapVersion is set), once its record is on disk.
+func (a *API) refuse(w http.ResponseWriter, r *http.Request, reqID, soapVersion string, err error) {
+	a.cfg.Logs.Commit(r.Context(), &exchange.Exchange{RequestID: reqID, Start: a.cfg.Now(), Role: oprec.RoleConsumer,
+		CallerIP: hostOf(r.RemoteAddr), Status: exchange.Status(err), Code: exchange.ReportedCode(err), ConsumerPeer: a.cfg.Self})
+	if soapVersion != "" {
+		a.soapFail(w, soapVersion, reqID, err)
+		return
+	}
+	a.fail(w, reqID, err)
 }
 
 // authenticated lets only registered information systems through.
@@ -205,6 +211,15 @@ func requestIDOf(h http.Header) (envelope.RequestID, error) {
 		return envelope.RequestID{}, fmt.Errorf("%w: %.64q", exchange.ErrBadRequestID, vals[0])
 	}
 	return id, nil
+}
+
+// validRequestID is the information system's X-Request-ID if it is one
+// UUID version 4, "" otherwise (for the records of a refusal).
+func validRequestID(h http.Header) string {
+	if id, err := requestIDOf(h); err == nil && len(h.Values(HeaderRequestID)) == 1 {
+		return id.String()
+	}
+	return ""
 }
 
 // prepare authenticates, settles the client and the request ID.

@@ -34,7 +34,7 @@ type Call struct {
 	Body        []byte
 
 	// sent and sentTo are the request envelope and the provider node of
-	// the attempt that may have reached a provider (for the logs).
+	// the last attempt (for the logs), whether or not it reached the node.
 	sent   *envelope.SignedRequest
 	sentTo peer.ID
 	// view is the configuration the call started with (the consumer API
@@ -142,6 +142,7 @@ func (a *API) callPeer(ctx context.Context, v *confview.View, pid peer.ID, c *Ca
 	if err != nil {
 		return nil, false, fmt.Errorf("%w: %v", exchange.ErrBadRequest, err)
 	}
+	c.sent, c.sentTo = req, pid // the envelope of the last attempt is logged, sent or not
 	dctx, cancel := context.WithTimeout(ctx, dialTimeout)
 	s, err := a.cfg.Dialer.NewStream(network.WithAllowLimitedConn(dctx, "dxl-call"), pid, transport.CallProtocol, transport.ServiceCall)
 	cancel()
@@ -151,7 +152,6 @@ func (a *API) callPeer(ctx context.Context, v *confview.View, pid peer.ID, c *Ca
 	if dl, ok := ctx.Deadline(); ok {
 		_ = s.SetDeadline(dl)
 	}
-	c.sent, c.sentTo = req, pid
 	err = transport.WriteMessage(s, envelope.FrameRequest, req.Raw, c.Body)
 	if err == nil {
 		err = s.CloseWrite()

@@ -14,11 +14,13 @@ import (
 	"github.com/dxl-network/dxl/services"
 )
 
-// forward runs the call and streams the verified answer back.
+// forward runs the call and streams the verified answer back. The call's
+// record is on disk before the information system has the whole answer:
+// before a refusal or an empty body is written, and before the last bytes
+// of a body (writeHoldingLast).
 func (a *API) forward(w http.ResponseWriter, r *http.Request, c *Call, reqID, soapVersion string) {
-	x := &exchange.Exchange{Start: a.cfg.Now(), Role: oprec.RoleConsumer, CallerIP: hostOf(r.RemoteAddr), Client: c.Client.String(),
-		Service: c.Service.String(), ReqBody: c.Body, ConsumerPeer: a.cfg.Self}
-	defer a.cfg.Logs.Record(x)
+	x := &exchange.Exchange{RequestID: reqID, Start: a.cfg.Now(), Role: oprec.RoleConsumer, CallerIP: hostOf(r.RemoteAddr),
+		Client: c.Client.String(), Service: c.Service.String(), ReqBody: c.Body, ConsumerPeer: a.cfg.Self}
 	ctx, cancel := context.WithTimeout(r.Context(), a.cfg.CallTimeout)
 	defer cancel()
 	err := a.cfg.Logs.Check()
@@ -32,6 +34,7 @@ func (a *API) forward(w http.ResponseWriter, r *http.Request, c *Call, reqID, so
 	}
 	if err != nil {
 		x.Status, x.Code = exchange.Status(err), exchange.ReportedCode(err)
+		a.cfg.Logs.Commit(r.Context(), x)
 		if soapVersion != "" {
 			a.soapFail(w, soapVersion, reqID, err)
 		} else {
@@ -42,10 +45,16 @@ func (a *API) forward(w http.ResponseWriter, r *http.Request, c *Call, reqID, so
 	defer res.Body.Close()
 	x.Resp, x.Status = res.Response, int(res.Response.Status)
 	var body io.Reader = res.Body
+	var tee *capBuffer
 	if a.cfg.Logs.Archived(c.Service.String()) {
-		tee := &capBuffer{max: a.cfg.MaxBody}
+		tee = &capBuffer{max: a.cfg.MaxBody}
 		body = io.TeeReader(res.Body, tee)
-		defer func() { x.RespBody = tee.b }()
+	}
+	commit := func() {
+		if tee != nil {
+			x.RespBody = tee.b
+		}
+		a.cfg.Logs.Commit(r.Context(), x)
 	}
 	h := w.Header()
 	if ct := res.Response.ContentType; ct != "" {
@@ -55,17 +64,49 @@ func (a *API) forward(w http.ResponseWriter, r *http.Request, c *Call, reqID, so
 	h.Set(HeaderRequestID, reqID)
 	h.Set(HeaderProvider, res.Provider.String())
 	lifecycleHeaders(h, c.view, c.Service)
+	if res.Response.BodyLength == 0 {
+		commit()
+	}
 	w.WriteHeader(int(res.Response.Status))
-	buf := copyBufs.Get().(*[]byte)
-	defer copyBufs.Put(buf)
-	if _, err := io.CopyBuffer(w, body, *buf); err != nil {
+	if res.Response.BodyLength == 0 {
+		return
+	}
+	if err := writeHoldingLast(w, body, commit); err != nil {
 		x.Code = exchange.Codes.Code(err)
+		a.cfg.Logs.Record(x)
 		// The answer failed its signed hash or the stream broke after the
 		// headers went out: cut the connection so the client sees a
 		// truncated answer, never a wrong one passed as whole.
-		a.cfg.Logger.Warn("response body refused", "request_id", reqID, "error_code", exchange.Codes.Code(err), "error", err)
+		a.cfg.Logger.Warn("response body refused", "request_id", reqID, "error_code", x.Code, "error", err)
 		panic(http.ErrAbortHandler)
 	}
+}
+
+// writeHoldingLast copies body to w but holds back the last chunk read
+// until body has ended (its hash checked) and before() has returned.
+func writeHoldingLast(w io.Writer, body io.Reader, before func()) error {
+	bufA, bufB := copyBufs.Get().(*[]byte), copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bufA)
+	defer copyBufs.Put(bufB)
+	held, next := *bufA, *bufB
+	k, err := io.ReadAtLeast(body, held, 1)
+	held = held[:k]
+	for err == nil {
+		var m int
+		m, err = body.Read(next[:cap(next)])
+		if m > 0 {
+			if _, werr := w.Write(held); werr != nil {
+				return werr
+			}
+			held, next = next[:m], held[:cap(held)]
+		}
+	}
+	if err != io.EOF {
+		return err
+	}
+	before()
+	_, err = w.Write(held)
+	return err
 }
 
 // lifecycleHeaders sets Deprecation and Sunset from the catalogue.

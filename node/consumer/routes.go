@@ -22,7 +22,7 @@ func (a *API) rest(w http.ResponseWriter, r *http.Request) {
 		return v != nil && v.Service(s.String()) != nil
 	})
 	if err != nil {
-		a.fail(w, reqID, err)
+		a.refuse(w, r, reqID, "", err)
 		return
 	}
 	c.Service, c.Path, c.view = sid, path, v
@@ -67,7 +67,7 @@ func parseR1(escaped, rawQuery string, listed func(services.ServiceID) bool) (se
 func (a *API) lgspCall(w http.ResponseWriter, r *http.Request) {
 	svc, rest, ok := a.cfg.LGSP.Lookup(r.URL.RequestURI())
 	if !ok {
-		a.fail(w, r.Header.Get(HeaderRequestID), fmt.Errorf("%w: no such path %s (use /r1/… or an LGSP route)", exchange.ErrUnknownService, r.URL.Path))
+		a.refuse(w, r, validRequestID(r.Header), "", fmt.Errorf("%w: no such path %s (use /r1/… or an LGSP route)", exchange.ErrUnknownService, r.URL.Path))
 		return
 	}
 	c, reqID, ok := a.admit(w, r)
@@ -83,7 +83,7 @@ func (a *API) lgspCall(w http.ResponseWriter, r *http.Request) {
 func (a *API) soap(w http.ResponseWriter, r *http.Request) {
 	ctype := r.Header.Get("Content-Type")
 	if !services.IsSOAP(ctype) {
-		a.fail(w, "", fmt.Errorf("%w: POST / takes a SOAP envelope (text/xml or application/soap+xml)", exchange.ErrBadRequest))
+		a.refuse(w, r, "", "", fmt.Errorf("%w: POST / takes a SOAP envelope (text/xml or application/soap+xml)", exchange.ErrBadRequest))
 		return
 	}
 	c, reqID, ok := a.admit(w, r)
@@ -92,15 +92,15 @@ func (a *API) soap(w http.ResponseWriter, r *http.Request) {
 	}
 	hdr, err := services.ParseSOAP(ctype, c.Body)
 	if err != nil {
-		a.soapFail(w, "1.1", reqID, err)
+		a.refuse(w, r, reqID, "1.1", err)
 		return
 	}
 	if hdr.Client != c.Client.String() {
-		a.soapFail(w, hdr.Version, reqID, fmt.Errorf("%w: SOAP header client %s, authenticated as %s", exchange.ErrClientMismatch, hdr.Client, c.Client))
+		a.refuse(w, r, reqID, hdr.Version, fmt.Errorf("%w: SOAP header client %s, authenticated as %s", exchange.ErrClientMismatch, hdr.Client, c.Client))
 		return
 	}
 	if c.Service, err = services.ParseServiceID(hdr.Service); err != nil {
-		a.soapFail(w, hdr.Version, reqID, fmt.Errorf("%w: %v", exchange.ErrBadRequest, err))
+		a.refuse(w, r, reqID, hdr.Version, fmt.Errorf("%w: %v", exchange.ErrBadRequest, err))
 		return
 	}
 	if c.UserID == "" {
@@ -126,8 +126,7 @@ func (a *API) soapFail(w http.ResponseWriter, version, reqID string, err error) 
 func (a *API) admit(w http.ResponseWriter, r *http.Request) (*Call, string, bool) {
 	c, reqID, err := a.prepare(r, "")
 	if err != nil {
-		a.refused(r, reqID, err)
-		a.fail(w, reqID, err)
+		a.refuse(w, r, reqID, "", err)
 		return nil, reqID, false
 	}
 	return c, reqID, true

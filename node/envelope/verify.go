@@ -230,7 +230,8 @@ func (p *Policy) checkSkew(t, now time.Time) error {
 // client member = signer member (ErrSigner), fields (ErrMalformed), time
 // (ErrClockSkew) and last the request ID (ErrReplay, ErrOverloaded), so
 // only authentic, timely requests enter the replay cache. replay must
-// cover at least p.MaxSkew.
+// cover at least p.MaxSkew. A request refused by the replay guard is
+// returned with the error (it is authentic; the caller logs it).
 func VerifyRequest(raw []byte, p Policy, replay ReplayGuard) (*SignedRequest, error) {
 	now := p.now()
 	signed, cert, sig, err := split(raw)
@@ -257,10 +258,11 @@ func VerifyRequest(raw []byte, p Policy, replay ReplayGuard) (*SignedRequest, er
 	if replay == nil || replay.Window() < p.MaxSkew {
 		return nil, fmt.Errorf("envelope: replay guard missing or shorter than the skew window %s", p.MaxSkew)
 	}
+	sr := &SignedRequest{Request: r, Raw: raw, Hash: sha256.Sum256(raw), Signed: signed, CertDER: cert, Signature: sig, Signer: info}
 	if err := replay.Mark(r.RequestID, r.Time, now); err != nil {
-		return nil, err
+		return sr, err // authentic, but not to be executed: for the records
 	}
-	return &SignedRequest{Request: r, Raw: raw, Hash: sha256.Sum256(raw), Signed: signed, CertDER: cert, Signature: sig, Signer: info}, nil
+	return sr, nil
 }
 
 // VerifyResponse verifies the response envelope raw to the request sent:

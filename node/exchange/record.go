@@ -1,8 +1,11 @@
 package exchange
 
 import (
+	"context"
+	"errors"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dxl-network/dxl/node/envelope"
@@ -14,12 +17,16 @@ import (
 type MessageLog interface {
 	Append(msglog.Record, *msglog.Bodies) error
 	Check() error
+	// Flush waits until everything appended before it is on disk.
+	Flush(context.Context) error
 }
 
 // CallRecords is what the data path needs of the operational records
 // (oprec.Store).
 type CallRecords interface {
 	Add(oprec.Record)
+	// Flush waits until everything added before it is on disk.
+	Flush(context.Context) error
 }
 
 // NoLogs is both, keeping nothing (node.WithoutLogs).
@@ -28,6 +35,7 @@ type NoLogs struct{}
 func (NoLogs) Append(msglog.Record, *msglog.Bodies) error { return nil }
 func (NoLogs) Check() error                               { return nil }
 func (NoLogs) Add(oprec.Record)                           {}
+func (NoLogs) Flush(context.Context) error                { return nil }
 
 // Exchange is what one call leaves in the logs, on either side.
 type Exchange struct {
@@ -92,6 +100,24 @@ func (l *Logs) Record(x *Exchange) {
 	}
 	if err := l.Log.Append(r, bodies); err != nil {
 		l.Logger.Error("message log append failed", "request_id", r.RequestID, "error", err)
+	}
+}
+
+// Commit records x and waits until both logs hold it on disk: a node
+// sends its answer to a call only after Commit, so a crash (kill -9) never
+// loses the record of a call that was answered. The two logs commit side
+// by side; concurrent Commits share their commits (group commit).
+func (l *Logs) Commit(ctx context.Context, x *Exchange) {
+	l.Record(x)
+	var logErr error
+	var wg sync.WaitGroup
+	if x.Req != nil {
+		wg.Go(func() { logErr = l.Log.Flush(ctx) })
+	}
+	err := l.Records.Flush(ctx)
+	wg.Wait()
+	if err = errors.Join(logErr, err); err != nil {
+		l.Logger.Error("call records not on disk before the answer", "request_id", requestIDOf(x), "error", err)
 	}
 }
 

@@ -21,25 +21,37 @@ import (
 )
 
 // HandleStream serves one call on /dxl/call/1.0.0 (DESIGN.md §4 step 3).
+// Every call is answered only once its record is on disk (Logs.Commit).
 func (pr *Provider) HandleStream(s network.Stream) {
 	deadline := pr.cfg.Now().Add(pr.cfg.CallTimeout)
 	_ = s.SetDeadline(deadline)
 	x := &exchange.Exchange{Start: pr.cfg.Now(), Role: oprec.RoleProvider, CallerIP: remoteIP(s),
 		ConsumerPeer: s.Conn().RemotePeer().String(), ProviderPeer: pr.cfg.Self}
-	defer func() {
-		if x.Req != nil {
-			pr.cfg.Logs.Record(x)
-		}
-	}()
-	if err := pr.serveCall(s, deadline, x); err != nil {
+	err := pr.serveCall(s, deadline, x)
+	if errors.Is(err, errAnswerLost) {
+		_ = s.Reset()
+		return
+	}
+	if err != nil {
 		x.Status, x.Code = exchange.Status(err), exchange.Codes.Code(err)
-		pr.cfg.Logger.Info("call refused", "peer", s.Conn().RemotePeer().String(), "error_code", exchange.Codes.Code(err), "error", err)
+		pr.cfg.Logger.Info("call refused", "peer", s.Conn().RemotePeer().String(), "error_code", x.Code, "error", err)
+		pr.commit(deadline, x)
 		if werr := transport.WriteError(s, ErrorFrame(err)); werr != nil {
 			_ = s.Reset()
 			return
 		}
 	}
 	_ = s.Close()
+}
+
+// errAnswerLost: the response was recorded but could not be sent.
+var errAnswerLost = errors.New("provider: response not sent")
+
+// commit records x and waits for the disk, at most until deadline.
+func (pr *Provider) commit(deadline time.Time, x *exchange.Exchange) {
+	ctx, cancel := context.WithDeadline(pr.cfg.Life, deadline)
+	defer cancel()
+	pr.cfg.Logs.Commit(ctx, x)
 }
 
 // gateErrors maps the gate's refusals to the node's sentinels (the codes
@@ -154,10 +166,10 @@ func (pr *Provider) readRequest(ctx context.Context, br io.Reader, v *confview.V
 	}
 	req, err := envelope.VerifyRequest(f.Payload, v.Policy(pr.cfg.Now, pr.cfg.Self, from), pr.cfg.Replay)
 	if errors.Is(err, envelope.ErrReplay) {
-		return nil, fmt.Errorf("%w: %v", exchange.ErrDuplicate, err)
+		return req, fmt.Errorf("%w: %v", exchange.ErrDuplicate, err)
 	}
 	if err != nil {
-		return nil, err
+		return req, err
 	}
 	return req, pr.claim(ctx, v, req)
 }
@@ -174,7 +186,11 @@ func (pr *Provider) respond(s network.Stream, x *exchange.Exchange, status int, 
 		return err
 	}
 	x.Resp, x.Status, x.RespBody = resp, status, out
-	return transport.WriteMessage(s, envelope.FrameResponse, resp.Raw, out)
+	pr.commit(pr.cfg.Now().Add(pr.cfg.CallTimeout), x)
+	if err := transport.WriteMessage(s, envelope.FrameResponse, resp.Raw, out); err != nil {
+		return fmt.Errorf("%w: %v", errAnswerLost, err)
+	}
+	return nil
 }
 
 // ErrorFrame is the error frame a refusal is sent as; a rate-limit
