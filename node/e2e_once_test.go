@@ -1,17 +1,21 @@
 package node_test
 
 import (
+	"bytes"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/dxl-network/dxl/devnet"
 	"github.com/dxl-network/dxl/node"
 	"github.com/dxl-network/dxl/node/envelope"
 	"github.com/dxl-network/dxl/node/replay"
-	"github.com/libp2p/go-libp2p/core/peer"
 )
 
 // countingBackend is the sample backend counting the requests it ran by
@@ -86,6 +90,19 @@ func TestEndToEndRequestIDOnceAcrossRestart(t *testing.T) {
 	exchangeError(t, post(), http.StatusConflict, "duplicate_request")
 	if k := backend.ran(id); k != 1 {
 		t.Fatalf("the backend ran request %s %d times, want once", id, k)
+	}
+	// The message logs are sealed at rest: neither node's file shows the
+	// path or the client.
+	for _, h := range []*devnet.NodeHandle{n.A, n.B} {
+		raw, err := os.ReadFile(filepath.Join(h.Dir, node.FileMessageLog))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range []string{"/echo", n.ClientA} {
+			if bytes.Contains(raw, []byte(s)) {
+				t.Errorf("%s's message log holds %q in clear", h.Dir, s)
+			}
+		}
 	}
 }
 

@@ -346,28 +346,32 @@ func loadIdentity(dir string, passphrase []byte) (*identity, error) {
 	return id, nil
 }
 
-// archiveKey returns the AES-256 key that encrypts archived bodies: derived
-// (HKDF-SHA256) from an Ed25519 seed kept sealed in DIR/archive.key,
-// created on first use.
-func archiveKey(dir string, passphrase []byte) ([]byte, error) {
+// logKeys returns the AES-256 keys of the message log, one for archived
+// bodies and one sealing records: derived (HKDF-SHA256) from an Ed25519
+// seed kept sealed in DIR/archive.key, created on first use.
+func logKeys(dir string, passphrase []byte) (archive, seal []byte, err error) {
 	path := filepath.Join(dir, FileArchiveKey)
 	k, err := keystore.ReadFile(path, passphrase)
 	if errors.Is(err, fs.ErrNotExist) {
 		_, nk, gerr := ed25519.GenerateKey(rand.Reader)
 		if gerr != nil {
-			return nil, gerr
+			return nil, nil, gerr
 		}
 		if err = keystore.WriteFile(path, nk, passphrase); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		k, err = keystore.ReadFile(path, passphrase)
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ek, ok := k.(ed25519.PrivateKey)
 	if !ok {
-		return nil, fmt.Errorf("%w: %s is not an Ed25519 seed", ErrConfig, FileArchiveKey)
+		return nil, nil, fmt.Errorf("%w: %s is not an Ed25519 seed", ErrConfig, FileArchiveKey)
 	}
-	return hkdf.Key(sha256.New, ek.Seed(), nil, "DXL-BODY-ARCHIVE-v1", 32)
+	if archive, err = hkdf.Key(sha256.New, ek.Seed(), nil, "DXL-BODY-ARCHIVE-v1", 32); err != nil {
+		return nil, nil, err
+	}
+	seal, err = hkdf.Key(sha256.New, ek.Seed(), nil, "DXL-MSGLOG-RECORD-SEAL-v1", 32)
+	return archive, seal, err
 }

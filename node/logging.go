@@ -19,12 +19,12 @@ import (
 // audit log (DESIGN.md §6). With noLog, calls are left out of the first
 // two (WithoutLogs).
 func (n *Node) openLogs(passphrase []byte, noLog bool) error {
-	var key []byte
-	if len(n.cfg.MessageLog.ArchiveBodies) > 0 {
-		var err error
-		if key, err = archiveKey(n.dir, passphrase); err != nil {
-			return err
-		}
+	key, sealKey, err := logKeys(n.dir, passphrase)
+	if err != nil {
+		return err
+	}
+	if len(n.cfg.MessageLog.ArchiveBodies) == 0 {
+		key = nil
 	}
 	interval := time.Minute
 	if doc, _, _ := n.conf.Current(); doc != nil && doc.Policy.TimestampInterval > 0 {
@@ -37,6 +37,7 @@ func (n *Node) openLogs(passphrase []byte, noLog bool) error {
 		Path:              filepath.Join(n.dir, FileMessageLog),
 		Retention:         time.Duration(n.cfg.MessageLog.Retention),
 		ArchiveKey:        key,
+		SealKey:           sealKey,
 		StampInterval:     interval,
 		TSAs:              n.tsas,
 		AcceptableFailure: time.Duration(n.cfg.MessageLog.AcceptableFailure),

@@ -29,7 +29,7 @@ func (l *Log) Body(seq uint64) (*Bodies, error) {
 	}
 	var out *Bodies
 	err := l.view(func(tx *bolt.Tx) error {
-		r, err := getRecord(tx, seq)
+		r, err := l.getRecord(tx, seq)
 		if err != nil {
 			return err
 		}

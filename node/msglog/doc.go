@@ -43,6 +43,16 @@
 // ErrTimestampOutage once the oldest is older than AcceptableFailure,
 // unless FailOpen. Close does not stamp; the next Open resumes.
 //
+// # Sealing
+//
+// With a SealKey, the stored form of each record is
+// SealedPrefix || nonce(12) || AES-256-GCM(preimage) || hash, with the
+// seq key and the hash as additional data: the hash stays in clear for
+// the Merkle leaves, and the request-ID index for lookups; everything else
+// (envelopes, parties, codes) is sealed. Records stored in clear by a log
+// without a key stay readable; a sealed record without the right key is
+// ErrDecrypt.
+//
 // # Archive
 //
 // With an ArchiveKey, bodies given to Append are stored in the bodies

@@ -17,8 +17,9 @@ var (
 	// ErrNoArchiveKey means bodies were asked for but the log has no
 	// ArchiveKey.
 	ErrNoArchiveKey = errors.New("msglog: no archive key")
-	// ErrDecrypt means an archived body does not open with the key.
-	ErrDecrypt = errors.New("msglog: archived body does not decrypt")
+	// ErrDecrypt means an archived body or a sealed record does not open
+	// with the key (or the log has no key for it).
+	ErrDecrypt = errors.New("msglog: stored data does not decrypt")
 	// ErrTimestampOutage means records have waited for a time-stamp longer
 	// than Config.AcceptableFailure (and FailOpen is off), or that StampNow
 	// found no TSA able to stamp.

@@ -122,7 +122,7 @@ func (l *Log) EvidenceSeq(ctx context.Context, seq uint64, caChain [][]byte) (*B
 	}
 	var out *Bundle
 	err := l.view(func(tx *bolt.Tx) error {
-		r, err := getRecord(tx, seq)
+		r, err := l.getRecord(tx, seq)
 		if err != nil {
 			return err
 		}

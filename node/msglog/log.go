@@ -41,6 +41,11 @@ type Config struct {
 	// ArchiveKey, if set, is a 32-byte AES-256-GCM key: bodies passed to
 	// Append are archived encrypted. Nil disables archiving.
 	ArchiveKey []byte
+	// SealKey, if set, is a 32-byte AES-256-GCM key that seals every
+	// record's stored form (envelopes with paths, queries and user IDs,
+	// parties), leaving only its hash in clear (doc.go, Sealing). Records
+	// stored in clear by a log without it stay readable.
+	SealKey []byte
 	// StampInterval: Run seals pending records this often (default 1
 	// minute)...
 	StampInterval time.Duration
@@ -106,6 +111,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: TSAs is required", ErrConfig)
 	case c.ArchiveKey != nil && len(c.ArchiveKey) != 32:
 		return fmt.Errorf("%w: ArchiveKey must be 32 bytes, is %d", ErrConfig, len(c.ArchiveKey))
+	case c.SealKey != nil && len(c.SealKey) != 32:
+		return fmt.Errorf("%w: SealKey must be 32 bytes, is %d", ErrConfig, len(c.SealKey))
 	case c.Retention < 0, c.StampInterval < 0, c.AcceptableFailure < 0, c.StampMaxRecords < 0, c.QueueSize < 0:
 		return fmt.Errorf("%w: negative duration or size", ErrConfig)
 	case c.AcceptableFailure <= c.StampInterval:
@@ -135,10 +142,11 @@ func indexKey(requestID string, seq uint64) []byte {
 
 // Log is a node's message log. Its methods are safe for concurrent use.
 type Log struct {
-	cfg  Config
-	log  *slog.Logger
-	db   *bolt.DB
-	aead cipher.AEAD // nil without ArchiveKey
+	cfg    Config
+	log    *slog.Logger
+	db     *bolt.DB
+	aead   cipher.AEAD // nil without ArchiveKey
+	sealer cipher.AEAD // nil without SealKey
 
 	closeMu    sync.RWMutex // held shared by Append while sending
 	closed     bool
@@ -185,14 +193,12 @@ func Open(cfg Config) (*Log, error) {
 	cfg = cfg.withDefaults()
 	l := &Log{cfg: cfg, log: cfg.Logger.With("component", "msglog"), queue: make(chan item, cfg.QueueSize),
 		writerDone: make(chan struct{}), stop: make(chan struct{}), kick: make(chan struct{}, 1)}
-	if cfg.ArchiveKey != nil {
-		block, err := aes.NewCipher(cfg.ArchiveKey)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrConfig, err)
-		}
-		if l.aead, err = cipher.NewGCM(block); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrConfig, err)
-		}
+	var err error
+	if l.aead, err = newGCM(cfg.ArchiveKey); err != nil {
+		return nil, err
+	}
+	if l.sealer, err = newGCM(cfg.SealKey); err != nil {
+		return nil, err
 	}
 	db, err := bolt.Open(cfg.Path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
 	if err != nil {
@@ -205,6 +211,22 @@ func Open(cfg Config) (*Log, error) {
 	}
 	go l.writer()
 	return l, nil
+}
+
+// newGCM is AES-256-GCM with key, nil without one.
+func newGCM(key []byte) (cipher.AEAD, error) {
+	if key == nil {
+		return nil, nil
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	g, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	return g, nil
 }
 
 // load creates the buckets and restores the chain head and stamping state.
@@ -221,7 +243,7 @@ func (l *Log) load() error {
 		}
 		l.lastSeq, l.lastHash = anchorSeq, anchorHash
 		if k, v := tx.Bucket(bucketRecords).Cursor().Last(); k != nil {
-			r, err := unmarshalRecord(v)
+			r, err := l.loadRecord(k, v)
 			if err != nil {
 				return err
 			}
@@ -239,7 +261,7 @@ func (l *Log) load() error {
 		l.committed.Store(l.lastSeq)
 		l.oldestUnstamped = time.Time{}
 		if l.lastSeq > l.stampedThrough {
-			r, err := getRecord(tx, l.stampedThrough+1)
+			r, err := l.getRecord(tx, l.stampedThrough+1)
 			if err != nil {
 				return err
 			}
@@ -260,12 +282,13 @@ func readAnchor(tx *bolt.Tx) (uint64, []byte, error) {
 	return binary.BigEndian.Uint64(v), clone(v[8:]), nil
 }
 
-func getRecord(tx *bolt.Tx, seq uint64) (*Record, error) {
-	v := tx.Bucket(bucketRecords).Get(seqKey(seq))
+func (l *Log) getRecord(tx *bolt.Tx, seq uint64) (*Record, error) {
+	k := seqKey(seq)
+	v := tx.Bucket(bucketRecords).Get(k)
 	if v == nil {
 		return nil, fmt.Errorf("%w: record %d", ErrNotFound, seq)
 	}
-	return unmarshalRecord(v)
+	return l.loadRecord(k, v)
 }
 
 // Close commits everything appended, stops the writer and Run, and closes
@@ -444,7 +467,7 @@ func (l *Log) commit(group []item) error {
 			r.Seq, r.PrevHash = seq, prev
 			r.Archived = it.bodies != nil
 			r.Hash = r.ComputeHash()
-			if err := recs.Put(seqKey(seq), marshalRecord(&r)); err != nil {
+			if err := recs.Put(seqKey(seq), l.storeRecord(&r)); err != nil {
 				return err
 			}
 			if err := idx.Put(indexKey(r.RequestID, seq), nil); err != nil {
@@ -497,7 +520,7 @@ func (l *Log) Records(requestID string) ([]Record, error) {
 			if len(k) != len(prefix)+8 {
 				continue
 			}
-			r, err := getRecord(tx, binary.BigEndian.Uint64(k[len(prefix):]))
+			r, err := l.getRecord(tx, binary.BigEndian.Uint64(k[len(prefix):]))
 			if err != nil {
 				return err
 			}
@@ -512,7 +535,7 @@ func (l *Log) Records(requestID string) ([]Record, error) {
 func (l *Log) Record(seq uint64) (*Record, error) {
 	var r *Record
 	err := l.view(func(tx *bolt.Tx) (err error) {
-		r, err = getRecord(tx, seq)
+		r, err = l.getRecord(tx, seq)
 		return err
 	})
 	return r, err

@@ -1,6 +1,8 @@
 package msglog
 
 import (
+	"bytes"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
@@ -111,7 +113,50 @@ func (r *Record) validate() error {
 	return nil
 }
 
-// Stored form: the hash preimage followed by the 32-byte hash.
+// Stored form: the hash preimage followed by the 32-byte hash, or, with
+// a SealKey, SealedPrefix || nonce(12) || AES-256-GCM(preimage) || hash,
+// the additional data being the seq key and the hash.
+
+// SealedPrefix starts the stored form of a sealed record.
+const SealedPrefix = "DXL-MSGLOG-SEALED-v1\x00"
+
+// storeRecord is r's stored form.
+func (l *Log) storeRecord(r *Record) []byte {
+	if l.sealer == nil {
+		return marshalRecord(r)
+	}
+	plain := r.encode(make([]byte, 0, 256+len(r.Request)+len(r.Response)))
+	ns := l.sealer.NonceSize()
+	out := make([]byte, len(SealedPrefix)+ns, len(SealedPrefix)+ns+len(plain)+l.sealer.Overhead()+sha256.Size)
+	copy(out, SealedPrefix)
+	nonce := out[len(SealedPrefix):]
+	_, _ = rand.Read(nonce) // crypto/rand.Read never fails
+	out = l.sealer.Seal(out, nonce, plain, sealAD(seqKey(r.Seq), r.Hash))
+	return append(out, r.Hash...)
+}
+
+// loadRecord decodes the stored form v under key k, sealed or clear.
+func (l *Log) loadRecord(k, v []byte) (*Record, error) {
+	if !bytes.HasPrefix(v, []byte(SealedPrefix)) {
+		return unmarshalRecord(v)
+	}
+	if l.sealer == nil {
+		return nil, fmt.Errorf("%w: record %x is sealed and the log has no seal key", ErrDecrypt, k)
+	}
+	ns := l.sealer.NonceSize()
+	body := v[len(SealedPrefix):]
+	if len(body) < ns+l.sealer.Overhead()+sha256.Size {
+		return nil, fmt.Errorf("%w: sealed record %x", ErrCorrupt, k)
+	}
+	hash := body[len(body)-sha256.Size:]
+	plain, err := l.sealer.Open(nil, body[:ns], body[ns:len(body)-sha256.Size], sealAD(k, hash))
+	if err != nil {
+		return nil, fmt.Errorf("%w: record %x: %v", ErrDecrypt, k, err)
+	}
+	return unmarshalRecord(append(plain, hash...))
+}
+
+func sealAD(k, hash []byte) []byte { return append(append([]byte(nil), k...), hash...) }
 
 func marshalRecord(r *Record) []byte {
 	b := r.encode(make([]byte, 0, 256+len(r.Request)+len(r.Response)))

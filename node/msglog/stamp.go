@@ -140,7 +140,7 @@ func (l *Log) stampBatch(ctx context.Context, from, to uint64) error {
 		l.mu.Unlock()
 		var next *Record
 		if err := l.db.View(func(tx *bolt.Tx) (err error) {
-			next, err = getRecord(tx, to+1)
+			next, err = l.getRecord(tx, to+1)
 			return err
 		}); err != nil {
 			return err
@@ -304,7 +304,7 @@ func (l *Log) pruneOne(before time.Time) (int, error) {
 		}
 		recs := make([]*Record, 0, b.Last-b.First+1)
 		for seq := b.First; seq <= b.Last; seq++ {
-			r, err := getRecord(tx, seq)
+			r, err := l.getRecord(tx, seq)
 			if err != nil {
 				return err
 			}
@@ -362,7 +362,7 @@ func (l *Log) VerifyChain() (int, error) {
 			if len(k) != 8 || binary.BigEndian.Uint64(k) != seq {
 				return fmt.Errorf("%w: expected record %d, found key %x", ErrChain, seq, k)
 			}
-			r, err := unmarshalRecord(v)
+			r, err := l.loadRecord(k, v)
 			if err != nil {
 				return fmt.Errorf("%w: record %d: %w", ErrChain, seq, err)
 			}
