@@ -45,6 +45,13 @@ func (b *countingBackend) ran(id string) int {
 	return b.runs[id]
 }
 
+// startCountingNet is a demo network whose provider backend counts.
+func startCountingNet(t *testing.T) (*testNet, *countingBackend) {
+	t.Parallel()
+	backend := newCountingBackend(t)
+	return startNet(t, func(c *node.Config) { c.Services[0].Versions[0].BackendURL = backend.URL }), backend
+}
+
 // waitServing calls GET u until it answers 200.
 func waitServing(t *testing.T, c *http.Client, u string) {
 	t.Helper()
@@ -71,9 +78,7 @@ func TestEndToEndRequestIDOnceAcrossRestart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("restarts a provider node: full suite only (-short skips it)")
 	}
-	t.Parallel()
-	backend := newCountingBackend(t)
-	n := startNet(t, func(c *node.Config) { c.Services[0].Versions[0].BackendURL = backend.URL })
+	n, backend := startCountingNet(t)
 	c := n.client(t, true)
 	id := envelope.NewRequestID().String()
 	post := func() answer {
@@ -114,9 +119,7 @@ func TestEndToEndRequestIDOnceAcrossNodes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("adds and stops a provider node: full suite only (-short skips it)")
 	}
-	t.Parallel()
-	backend := newCountingBackend(t)
-	n := startNet(t, func(c *node.Config) { c.Services[0].Versions[0].BackendURL = backend.URL })
+	n, backend := startCountingNet(t)
 	b2, err := n.AddNode(n.ctx, devnet.AgencyB, n.B, "2")
 	if err != nil {
 		t.Fatal(err)

@@ -33,6 +33,17 @@ func openDB(t testing.TB, p string) *bolt.DB {
 	return db
 }
 
+// fresh is a guard on a new database, closed with the test.
+func fresh(t testing.TB) (*Guard, *bolt.DB, *clock) {
+	t.Helper()
+	c := newClock()
+	db := openDB(t, filepath.Join(t.TempDir(), "node.db"))
+	t.Cleanup(func() { db.Close() })
+	g := open(t, db, c)
+	t.Cleanup(g.Close)
+	return g, db, c
+}
+
 func open(t testing.TB, db *bolt.DB, c *clock) *Guard {
 	t.Helper()
 	g, err := Open(db, window, 0, c.now)
@@ -97,11 +108,7 @@ func TestGuardForgetsAfterWindowAndPrunes(t *testing.T) {
 }
 
 func TestGuardConcurrentMarks(t *testing.T) {
-	c := newClock()
-	db := openDB(t, filepath.Join(t.TempDir(), "node.db"))
-	defer db.Close()
-	g := open(t, db, c)
-	defer g.Close()
+	g, db, c := fresh(t)
 	same := envelope.NewRequestID()
 	var wg sync.WaitGroup
 	var ok atomic.Int32
@@ -134,10 +141,7 @@ func TestGuardConcurrentMarks(t *testing.T) {
 }
 
 func TestGuardClosed(t *testing.T) {
-	c := newClock()
-	db := openDB(t, filepath.Join(t.TempDir(), "node.db"))
-	defer db.Close()
-	g := open(t, db, c)
+	g, _, c := fresh(t)
 	g.Close()
 	if err := g.Mark(envelope.NewRequestID(), c.now(), c.now()); !errors.Is(err, envelope.ErrOverloaded) || !errors.Is(err, ErrClosed) {
 		t.Fatalf("mark after close: %v", err)
@@ -172,12 +176,7 @@ func TestOrder(t *testing.T) {
 // BenchmarkGuardMark marks new IDs from parallel callers (group commit,
 // fsync per group) and reports the database bytes per ID held.
 func BenchmarkGuardMark(b *testing.B) {
-	p := filepath.Join(b.TempDir(), "node.db")
-	c := newClock()
-	db := openDB(b, p)
-	defer db.Close()
-	g := open(b, db, c)
-	defer g.Close()
+	g, db, c := fresh(b)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			if err := g.Mark(envelope.NewRequestID(), c.now(), c.now()); err != nil {
@@ -187,7 +186,7 @@ func BenchmarkGuardMark(b *testing.B) {
 		}
 	})
 	b.StopTimer()
-	if fi, err := os.Stat(p); err == nil && b.N > 10000 {
+	if fi, err := os.Stat(db.Path()); err == nil && b.N > 10000 {
 		b.ReportMetric(float64(fi.Size())/float64(b.N), "disk-bytes/id")
 	}
 }
