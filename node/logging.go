@@ -54,6 +54,7 @@ func (n *Node) openLogs(passphrase []byte, noLog bool) error {
 		HealthRetention: time.Duration(n.cfg.Records.HealthRetention),
 		Now:             n.now,
 		Logger:          n.log,
+		Collectors:      n.auth.Collectors(),
 	}); err != nil {
 		return fmt.Errorf("%w: operational records: %v", ErrConfig, err)
 	}
