@@ -21,6 +21,7 @@ import (
 
 	"github.com/dxl-network/dxl/ca"
 	"github.com/dxl-network/dxl/internal/fsutil"
+	"github.com/dxl-network/dxl/internal/httpserve"
 	"github.com/dxl-network/dxl/internal/keystore"
 	"github.com/dxl-network/dxl/membership/api"
 	"github.com/dxl-network/dxl/membership/client"
@@ -253,16 +254,10 @@ func (r *Registry) serveAPI(o registryOptions) error {
 	if r.apiLn, err = net.Listen("tcp", r.file.APIListen); err != nil {
 		return fmt.Errorf("membership: API listener: %w", err)
 	}
-	r.http = &http.Server{
-		Handler:           r.api,
-		TLSConfig:         api.ServerTLSConfig(r.tlsCert, r.roots),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    16 << 10,
-		ErrorLog:          slog.NewLogLogger(o.log.Handler(), slog.LevelWarn),
-	}
+	hc := httpserve.Config{Name: "registry_api", ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, Logger: o.log}
+	r.http = httpserve.New(r.api, hc)
+	r.http.TLSConfig = api.ServerTLSConfig(r.tlsCert, r.roots)
+	r.apiLn = httpserve.Listen(r.apiLn, hc, nil)
 	go func() {
 		if err := r.http.ServeTLS(r.apiLn, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			r.serveErr <- err
