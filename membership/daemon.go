@@ -60,6 +60,9 @@ type RegistryFile struct {
 	// server without Raft state asks it (or the leader it names) to add it
 	// as a voter.
 	JoinURL string `json:"join_url,omitempty"`
+	// RegistrationLimits limit the anonymous POST /v1/registrations per
+	// remote address (defaults: 2 a minute, burst 5, 3 pending).
+	RegistrationLimits api.IntakeConfig `json:"registration_limits,omitzero"`
 }
 
 func (f *RegistryFile) raftAdvertise() string {
@@ -83,6 +86,9 @@ func (f *RegistryFile) validate() error {
 		if !strings.HasPrefix(u, "https://") {
 			return bad("API URL %q is not https", u)
 		}
+	}
+	if err := f.RegistrationLimits.Validate(); err != nil {
+		return bad("%v", err)
 	}
 	return nil
 }
@@ -199,7 +205,7 @@ func Open(ctx context.Context, dir string, passphrase []byte, opts ...RegistryOp
 		return nil, err
 	}
 	closers = append(closers, r.pub.Close, r.sync.Close)
-	r.api = api.New(r.srv, api.Config{CA: r.ca, Publisher: r.pub, Logger: o.log, Daemon: r})
+	r.api = api.New(r.srv, api.Config{CA: r.ca, Publisher: r.pub, Logger: o.log, Daemon: r, Intake: r.file.RegistrationLimits})
 	if err := r.serveAPI(o); err != nil {
 		return nil, err
 	}
