@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dxl-network/dxl/internal/httpserve"
 	"github.com/dxl-network/dxl/membership"
 	"github.com/dxl-network/dxl/membership/api"
 	"github.com/dxl-network/dxl/membership/client"
@@ -163,7 +164,7 @@ func (n *Network) onClose(f func()) {
 }
 
 func (n *Network) serve(ln net.Listener, h http.Handler) *http.Server {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelDebug)}
+	srv := httpserve.New(h, httpserve.Config{Name: "devnet", Logger: n.log}) // no per-IP cap: every part is on loopback
 	go func() { _ = srv.Serve(ln) }()
 	n.onClose(func() { _ = srv.Close() })
 	return srv
