@@ -152,7 +152,7 @@ func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
 
 // serverLimits are the limits of the CLI's long-lived servers (CA, TSA).
 func serverLimits(name string, log *slog.Logger) httpserve.Config {
-	return httpserve.Config{Name: name, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, Logger: log}
+	return httpserve.Config{Name: name, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, MaxHeaderBytes: 16 << 10, Logger: log}
 }
 
 // serve runs every server until ctx ends (SIGINT/SIGTERM) or one fails, then

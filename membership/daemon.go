@@ -260,7 +260,8 @@ func (r *Registry) serveAPI(o registryOptions) error {
 	if r.apiLn, err = net.Listen("tcp", r.file.APIListen); err != nil {
 		return fmt.Errorf("membership: API listener: %w", err)
 	}
-	hc := httpserve.Config{Name: "registry_api", ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, Logger: o.log}
+	hc := httpserve.Config{Name: "registry_api", ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second,
+		MaxHeaderBytes: 16 << 10, Logger: o.log}
 	r.http = httpserve.New(r.api, hc)
 	r.http.TLSConfig = api.ServerTLSConfig(r.tlsCert, r.roots)
 	r.apiLn = httpserve.Listen(r.apiLn, hc, nil)

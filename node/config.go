@@ -107,7 +107,7 @@ func (c *Config) apiServer(log *slog.Logger) httpserve.Config {
 	if read <= 0 {
 		read = httpserve.DefaultReadTimeout
 	}
-	return httpserve.Config{Name: "node_api", ReadHeaderTimeout: 10 * time.Second, ReadTimeout: read,
+	return httpserve.Config{Name: "node_api", ReadHeaderTimeout: min(10*time.Second, read), ReadTimeout: read,
 		WriteTimeout: read + time.Duration(c.CallTimeout) + time.Minute, MaxHeaderBytes: c.APILimits.MaxHeaderBytes,
 		MaxConnsPerIP: c.APILimits.MaxConnsPerIP, Logger: log}
 }
