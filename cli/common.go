@@ -18,6 +18,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/dxl-network/dxl/ca"
+	"github.com/dxl-network/dxl/internal/httpserve"
 )
 
 // Environment variables that carry passphrases for non-interactive use.
@@ -143,17 +144,15 @@ type server struct {
 	ln   net.Listener
 }
 
-// newHTTPServer returns an http.Server with DXL's timeouts.
+// newHTTPServer returns an http.Server with DXL's limits (internal/httpserve);
+// serve caps its TCP connections per client IP.
 func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
-	return &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    16 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	return httpserve.New(h, serverLimits("", log))
+}
+
+// serverLimits are the limits of the CLI's long-lived servers (CA, TSA).
+func serverLimits(name string, log *slog.Logger) httpserve.Config {
+	return httpserve.Config{Name: name, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, MaxHeaderBytes: 16 << 10, Logger: log}
 }
 
 // serve runs every server until ctx ends (SIGINT/SIGTERM) or one fails, then
@@ -162,6 +161,9 @@ func serve(ctx context.Context, log *slog.Logger, servers ...server) error {
 	errc := make(chan error, len(servers))
 	for _, s := range servers {
 		log.Info("listening", "server", s.name, "addr", s.ln.Addr().String())
+		if s.ln.Addr().Network() == "tcp" { // not the owner-only Unix sockets
+			s.ln = httpserve.Listen(s.ln, serverLimits(s.name, log), nil)
+		}
 		go func() {
 			if err := s.srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				errc <- fmt.Errorf("%s: %w", s.name, err)

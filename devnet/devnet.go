@@ -21,7 +21,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dxl-network/dxl/internal/httpserve"
 	"github.com/dxl-network/dxl/membership"
+	"github.com/dxl-network/dxl/membership/api"
 	"github.com/dxl-network/dxl/membership/client"
 	"github.com/dxl-network/dxl/membership/globalconf"
 	"github.com/dxl-network/dxl/membership/state"
@@ -104,7 +106,9 @@ func Start(ctx context.Context, o Options) (_ *Network, err error) {
 	res, err := membership.InitFirst(ctx, regDir, membership.InitOptions{Instance: o.Instance,
 		ServerAddrs: membership.ServerAddrs{ID: "registry-1", RaftAddr: raftAddr, APIAddr: apiAddr, APIURL: "https://" + apiAddr,
 			IPs: []net.IP{net.ParseIP("127.0.0.1")}, DNSNames: []string{"localhost"}},
-		Org: "DXL demo network operator", TSA: true, TSAURL: n.TSAURL}, []byte(Passphrase), ropts...)
+		Org: "DXL demo network operator", TSA: true, TSAURL: n.TSAURL,
+		// Every agency of a demo network registers from loopback.
+		RegistrationLimits: api.IntakeConfig{PerMinute: 6000, Burst: 1000, MaxPending: 1000}}, []byte(Passphrase), ropts...)
 	if err != nil {
 		tsaLn.Close()
 		return nil, fmt.Errorf("registry init: %w", err)
@@ -160,7 +164,7 @@ func (n *Network) onClose(f func()) {
 }
 
 func (n *Network) serve(ln net.Listener, h http.Handler) *http.Server {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelDebug)}
+	srv := httpserve.New(h, httpserve.Config{Name: "devnet", Logger: n.log}) // no per-IP cap: every part is on loopback
 	go func() { _ = srv.Serve(ln) }()
 	n.onClose(func() { _ = srv.Close() })
 	return srv

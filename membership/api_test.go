@@ -171,7 +171,8 @@ func newAPICluster(t testing.TB) *apiCluster {
 		}
 		sync := NewCASync(s, a.cas[i])
 		a.pubs, a.syncs = append(a.pubs, pub), append(a.syncs, sync)
-		var h http.Handler = api.New(s, api.Config{CA: a.cas[i], Publisher: pub})
+		var h http.Handler = api.New(s, api.Config{CA: a.cas[i], Publisher: pub,
+			Intake: api.IntakeConfig{PerMinute: 6000, Burst: 1000, MaxPending: 1000}})
 		handlers[i].h.Store(&h)
 	}
 	t.Cleanup(func() { // before the cluster's own cleanup closes the servers
@@ -483,7 +484,7 @@ func TestHTTPAPIBadInput(t *testing.T) {
 		{"trailing data", http.MethodPost, "/v1/registrations", "", `{} {}`, 400, "malformed"},
 		{"oversized", http.MethodPost, "/v1/registrations", "", oversized, 413, "too_large"},
 		{"duplicate member", http.MethodPost, "/v1/registrations", "", dup, 409, "duplicate_member"},
-		{"forged CSR", http.MethodPost, "/v1/registrations", "", forged, 400, "bad_csr"},
+		{"forged CSR", http.MethodPost, "/v1/registrations", "", forged, 400, "csr_signature"},
 		{"same key in both CSRs", http.MethodPost, "/v1/registrations", "", sameKey, 400, "bad_csr"},
 		{"invalid form", http.MethodPost, "/v1/registrations", "", client.SubmitRequest{Member: fresh.Member}, 400, "invalid_registration"},
 		{"unknown request", http.MethodGet, "/v1/registrations/nope", "", nil, 404, "unknown_request"},

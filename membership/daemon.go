@@ -21,6 +21,7 @@ import (
 
 	"github.com/dxl-network/dxl/ca"
 	"github.com/dxl-network/dxl/internal/fsutil"
+	"github.com/dxl-network/dxl/internal/httpserve"
 	"github.com/dxl-network/dxl/internal/keystore"
 	"github.com/dxl-network/dxl/membership/api"
 	"github.com/dxl-network/dxl/membership/client"
@@ -59,6 +60,9 @@ type RegistryFile struct {
 	// server without Raft state asks it (or the leader it names) to add it
 	// as a voter.
 	JoinURL string `json:"join_url,omitempty"`
+	// RegistrationLimits limit the anonymous POST /v1/registrations per
+	// remote address (defaults: 2 a minute, burst 5, 3 pending).
+	RegistrationLimits api.IntakeConfig `json:"registration_limits,omitzero"`
 }
 
 func (f *RegistryFile) raftAdvertise() string {
@@ -82,6 +86,9 @@ func (f *RegistryFile) validate() error {
 		if !strings.HasPrefix(u, "https://") {
 			return bad("API URL %q is not https", u)
 		}
+	}
+	if err := f.RegistrationLimits.Validate(); err != nil {
+		return bad("%v", err)
 	}
 	return nil
 }
@@ -198,7 +205,7 @@ func Open(ctx context.Context, dir string, passphrase []byte, opts ...RegistryOp
 		return nil, err
 	}
 	closers = append(closers, r.pub.Close, r.sync.Close)
-	r.api = api.New(r.srv, api.Config{CA: r.ca, Publisher: r.pub, Logger: o.log, Daemon: r})
+	r.api = api.New(r.srv, api.Config{CA: r.ca, Publisher: r.pub, Logger: o.log, Daemon: r, Intake: r.file.RegistrationLimits})
 	if err := r.serveAPI(o); err != nil {
 		return nil, err
 	}
@@ -253,16 +260,11 @@ func (r *Registry) serveAPI(o registryOptions) error {
 	if r.apiLn, err = net.Listen("tcp", r.file.APIListen); err != nil {
 		return fmt.Errorf("membership: API listener: %w", err)
 	}
-	r.http = &http.Server{
-		Handler:           r.api,
-		TLSConfig:         api.ServerTLSConfig(r.tlsCert, r.roots),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    16 << 10,
-		ErrorLog:          slog.NewLogLogger(o.log.Handler(), slog.LevelWarn),
-	}
+	hc := httpserve.Config{Name: "registry_api", ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second,
+		MaxHeaderBytes: 16 << 10, Logger: o.log}
+	r.http = httpserve.New(r.api, hc)
+	r.http.TLSConfig = api.ServerTLSConfig(r.tlsCert, r.roots)
+	r.apiLn = httpserve.Listen(r.apiLn, hc, nil)
 	go func() {
 		if err := r.http.ServeTLS(r.apiLn, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			r.serveErr <- err

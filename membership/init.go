@@ -17,6 +17,7 @@ import (
 	"github.com/dxl-network/dxl/ca"
 	"github.com/dxl-network/dxl/internal/fsutil"
 	"github.com/dxl-network/dxl/internal/keystore"
+	"github.com/dxl-network/dxl/membership/api"
 	"github.com/dxl-network/dxl/membership/globalconf"
 	"github.com/dxl-network/dxl/membership/state"
 	"github.com/dxl-network/dxl/membership/store"
@@ -33,6 +34,8 @@ type InitOptions struct {
 	TSA       bool   // create a TSA under R/tsa, listed in the registry with TSAURL
 	TSAURL    string
 	AdminName string // first operator, role admin; default "admin"
+	// RegistrationLimits go to registry.json (zero: the defaults).
+	RegistrationLimits api.IntakeConfig
 }
 
 // InitResult is what InitFirst reports. AdminToken is shown once and
@@ -105,7 +108,7 @@ func checkInit(dir string, in *InitOptions, passphrase []byte) (*RegistryFile, e
 		return nil, fmt.Errorf("%w: %s already holds a registry server", state.ErrBootstrapped, dir)
 	}
 	file := &RegistryFile{Format: 1, ID: in.ID, Instance: in.Instance, RaftListen: in.RaftAddr, RaftAdvertise: in.RaftAdvertise,
-		APIListen: in.APIAddr, APIURLs: []string{strings.TrimRight(in.APIURL, "/")}}
+		APIListen: in.APIAddr, APIURLs: []string{strings.TrimRight(in.APIURL, "/")}, RegistrationLimits: in.RegistrationLimits}
 	if err := file.validate(); err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 
 	ma "github.com/multiformats/go-multiaddr"
 
+	"github.com/dxl-network/dxl/internal/httpserve"
 	"github.com/dxl-network/dxl/internal/ident"
 	"github.com/dxl-network/dxl/node/exchange"
 	"github.com/dxl-network/dxl/node/provider"
@@ -82,6 +84,32 @@ type Config struct {
 	// MetricsListen, if set, serves Prometheus metrics at /metrics there
 	// (plain HTTP: bind it to loopback or a monitoring network).
 	MetricsListen string `json:"metrics_listen,omitempty"`
+	// APILimits are the consumer API's HTTP limits.
+	APILimits APILimits `json:"api_limits,omitzero"`
+}
+
+// APILimits are the consumer API's HTTP server limits (internal/httpserve).
+type APILimits struct {
+	// ReadTimeout bounds reading one request with its body (default 60 s):
+	// a client sending slower is cut off. Raise it with max_body for slow
+	// links. The answer may take this, plus call_timeout, plus a minute.
+	ReadTimeout Duration `json:"read_timeout,omitempty"`
+	// MaxHeaderBytes caps a request's headers (default 64 KiB; 431 beyond).
+	MaxHeaderBytes int `json:"max_header_bytes,omitempty"`
+	// MaxConnsPerIP caps the connections one client IP holds open (default
+	// 64); more are closed at once.
+	MaxConnsPerIP int `json:"max_conns_per_ip,omitempty"`
+}
+
+// apiServer is the consumer API's httpserve configuration.
+func (c *Config) apiServer(log *slog.Logger) httpserve.Config {
+	read := time.Duration(c.APILimits.ReadTimeout)
+	if read <= 0 {
+		read = httpserve.DefaultReadTimeout
+	}
+	return httpserve.Config{Name: "node_api", ReadHeaderTimeout: min(10*time.Second, read), ReadTimeout: read,
+		WriteTimeout: read + time.Duration(c.CallTimeout) + time.Minute, MaxHeaderBytes: c.APILimits.MaxHeaderBytes,
+		MaxConnsPerIP: c.APILimits.MaxConnsPerIP, Logger: log}
 }
 
 // MessageLogConfig configures the message log.
@@ -204,6 +232,12 @@ func (c *Config) Validate() error {
 	}
 	if err := c.RateLimits.Validate(); err != nil {
 		return fmt.Errorf("%w: rate_limits: %v", ErrConfig, err)
+	}
+	if c.APILimits.ReadTimeout < 0 || c.APILimits.MaxHeaderBytes < 0 || c.APILimits.MaxConnsPerIP < 0 {
+		return fmt.Errorf("%w: api_limits: negative value", ErrConfig)
+	}
+	if err := c.apiServer(nil).Validate(); err != nil {
+		return fmt.Errorf("%w: api_limits: %v", ErrConfig, err)
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dxl-network/dxl/internal/audit"
+	"github.com/dxl-network/dxl/internal/httpserve"
 	"github.com/dxl-network/dxl/node/exchange"
 	"github.com/dxl-network/dxl/node/msglog"
 	"github.com/dxl-network/dxl/node/oprec"
@@ -55,6 +56,7 @@ func (n *Node) openLogs(passphrase []byte, noLog bool) error {
 		HealthRetention: time.Duration(n.cfg.Records.HealthRetention),
 		Now:             n.now,
 		Logger:          n.log,
+		Collectors:      append(n.auth.Collectors(), n.httpm.Collectors()...),
 	}); err != nil {
 		return fmt.Errorf("%w: operational records: %v", ErrConfig, err)
 	}
@@ -98,7 +100,7 @@ func (n *Node) tsas() []msglog.TSA {
 func (n *Node) metricsServer() *http.Server {
 	m := http.NewServeMux()
 	m.Handle("GET /metrics", n.records.Metrics())
-	return &http.Server{Handler: m, ReadHeaderTimeout: 10 * time.Second}
+	return httpserve.New(m, httpserve.Config{Name: "node_metrics", Logger: n.log})
 }
 
 // serveMetrics serves n.metrics on ln until Close.

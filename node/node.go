@@ -24,6 +24,7 @@ import (
 
 	"github.com/dxl-network/dxl/ca"
 	"github.com/dxl-network/dxl/internal/audit"
+	"github.com/dxl-network/dxl/internal/httpserve"
 	"github.com/dxl-network/dxl/internal/ident"
 	"github.com/dxl-network/dxl/membership/globalconf"
 	"github.com/dxl-network/dxl/node/auth"
@@ -97,6 +98,7 @@ type Node struct {
 	audit   *audit.Log
 	logs    *exchange.Logs // msglog and records, or exchange.NoLogs
 	metrics *http.Server
+	httpm   *httpserve.Metrics // connections the API's caps refused
 
 	prov     *provider.Provider
 	cons     *consumer.API
@@ -128,7 +130,7 @@ func Open(ctx context.Context, dir string, passphrase []byte, opts ...Option) (_
 	}
 	member, _ := ident.ParseMember(cfg.Member, "")
 	n := &Node{dir: dir, cfg: cfg, member: member, now: o.now,
-		log: o.log.With("component", "node"), clients: map[string]string{}}
+		log: o.log.With("component", "node"), clients: map[string]string{}, httpm: httpserve.NewMetrics()}
 	// The node's lifetime: Close cancels it, and with it every backend
 	// call in flight and every loop.
 	n.life, n.cancel = context.WithCancel(context.WithoutCancel(ctx))
@@ -244,13 +246,9 @@ func (n *Node) startServers(o *options) (err error) {
 	n.cons = consumer.New(consumer.Config{Member: n.member, Self: n.self, Clients: n.clients, MaxBody: n.cfg.MaxBody,
 		CallTimeout: time.Duration(n.cfg.CallTimeout), LGSP: n.lgsp, Views: views{n}, Dialer: n.host, Signer: n.signer,
 		Auth: n.auth, Logs: n.logs, Health: health{n}, Now: n.now, Logger: n.log})
-	n.api = &http.Server{
-		Handler:           n.cons.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		TLSConfig:         n.apiTLS(),
-		ErrorLog:          slog.NewLogLogger(n.log.Handler(), slog.LevelDebug),
-	}
+	n.api = httpserve.New(n.cons.Handler(), n.cfg.apiServer(n.log))
+	n.api.TLSConfig = n.apiTLS()
+	n.apiLn = httpserve.Listen(n.apiLn, n.cfg.apiServer(n.log), n.httpm)
 	if n.adminLn, err = listenAdmin(n.dir); err != nil {
 		return fmt.Errorf("%w: admin socket: %v", ErrConfig, err)
 	}

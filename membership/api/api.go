@@ -38,11 +38,16 @@ type Config struct {
 	// Daemon serves the join workflow (POST /v1/join, join tokens, add-voter,
 	// server removal); without it those endpoints are not served.
 	Daemon Daemon
+	// Intake limits POST /v1/registrations per remote address.
+	Intake IntakeConfig
+	// Now is the intake's clock (default time.Now).
+	Now func() time.Time
 }
 
 // API is a registry server's HTTP API (docs/registry-api.yaml):
 //
-//   - public, no credentials: POST /v1/registrations, GET
+//   - public, no credentials: POST /v1/registrations (intake limits per
+//     remote address, IntakeConfig), GET
 //     /v1/registrations/{id} (status only), GET
 //     /v1/registrations/{id}/certificates (once approved), GET
 //     /v1/global-config, GET /healthz;
@@ -58,15 +63,19 @@ type Config struct {
 // membership/state.
 // Serve it over TLS configured by ServerTLSConfig.
 type API struct {
-	srv Store
-	cfg Config
-	log *slog.Logger
-	mux *http.ServeMux
+	srv    Store
+	cfg    Config
+	log    *slog.Logger
+	mux    *http.ServeMux
+	intake *intake
 }
 
 // New returns the API of srv.
 func New(srv Store, cfg Config) *API {
-	a := &API{srv: srv, cfg: cfg, log: cfg.Logger, mux: http.NewServeMux()}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	a := &API{srv: srv, cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), intake: newIntake(cfg.Intake, cfg.Now)}
 	if a.log == nil {
 		a.log = srv.Logger()
 	}
@@ -255,7 +264,23 @@ func (a *API) apply(w http.ResponseWriter, r *http.Request, cmd state.Command) (
 
 // ---- public ----
 
+// submit records a registration request: within the intake limits of its
+// remote address, checked before the body is read, then through Apply
+// (whose Prepare verifies both CSRs' signatures before anything is
+// written).
 func (a *API) submit(w http.ResponseWriter, r *http.Request) {
+	addr := remoteHost(r.RemoteAddr)
+	done, retry, err := a.intake.admit(addr, a.stillPending)
+	if err != nil {
+		if retry != "" {
+			w.Header().Set("Retry-After", retry)
+		}
+		a.log.Warn("registration refused at intake", "error_code", state.Codes.Code(err), "remote", addr)
+		writeErr(w, err)
+		return
+	}
+	id := ""
+	defer func() { done(id) }()
 	var body client.SubmitRequest
 	if err := decode(w, r, MaxRegistrationBody, &body); err != nil {
 		writeErr(w, err)
@@ -267,9 +292,24 @@ func (a *API) submit(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	id = cmd.RequestID
 	w.Header().Set("Location", "/v1/registrations/"+cmd.RequestID)
 	writeJSON(w, http.StatusAccepted, client.RegistrationStatus{RequestID: cmd.RequestID, Member: cmd.Member,
 		Status: state.RequestPending, SubmittedAt: cmd.Time, Index: res.Index})
+}
+
+// stillPending returns those of ids whose request is pending, or not yet
+// applied on this server.
+func (a *API) stillPending(ids []string) []string {
+	out := ids[:0]
+	a.srv.Read(func(st *state.State) {
+		for _, id := range ids {
+			if req, ok := st.Requests[id]; !ok || req.Status == state.RequestPending {
+				out = append(out, id)
+			}
+		}
+	})
+	return out
 }
 
 func (a *API) registrationStatus(w http.ResponseWriter, r *http.Request) {

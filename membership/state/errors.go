@@ -34,6 +34,7 @@ var (
 	ErrClassificationRefused = errors.New("membership: top-secret data may not be exchanged over DXL")
 	ErrWrongInstance         = errors.New("membership: identifier belongs to another instance")
 	ErrBadCSR                = errors.New("membership: invalid certificate request")
+	ErrCSRSignature          = errors.New("membership: certificate request signature does not verify (no proof of key possession)")
 	ErrBadCertificate        = errors.New("membership: invalid certificate")
 	ErrKeyMismatch           = errors.New("membership: certificate key does not match the request")
 	ErrDuplicateMember       = errors.New("membership: member code already registered")
@@ -57,6 +58,10 @@ var (
 	// verify (VerifyHistory, VerifyHistoryExport).
 	ErrHistoryChain = errors.New("membership: history hash chain broken")
 
+	// Intake limits of the public registration endpoint (membership/api),
+	// per remote address; never returned by Apply.
+	ErrRateLimited    = errors.New("membership: too many registration requests from this address")
+	ErrTooManyPending = errors.New("membership: too many pending registrations from this address")
 	// HTTP API access errors.
 	ErrUnauthenticated = errors.New("membership: missing or unknown credentials")
 	ErrForbidden       = errors.New("membership: operation not allowed for this role")
@@ -79,6 +84,7 @@ var Codes = errcode.New(
 	errcode.Entry{Err: ErrClassificationRefused, Code: "classification_refused", Status: http.StatusBadRequest},
 	errcode.Entry{Err: ErrInvalidRegistration, Code: "invalid_registration", Status: http.StatusBadRequest},
 	errcode.Entry{Err: ErrWrongInstance, Code: "wrong_instance", Status: http.StatusBadRequest},
+	errcode.Entry{Err: ErrCSRSignature, Code: "csr_signature", Status: http.StatusBadRequest}, // wraps ErrBadCSR too
 	errcode.Entry{Err: ErrBadCSR, Code: "bad_csr", Status: http.StatusBadRequest},
 	errcode.Entry{Err: ErrBadCertificate, Code: "bad_certificate", Status: http.StatusBadRequest},
 	errcode.Entry{Err: ErrKeyMismatch, Code: "key_mismatch", Status: http.StatusBadRequest},
@@ -101,6 +107,8 @@ var Codes = errcode.New(
 	errcode.Entry{Err: ErrHistoryChain, Code: "history_chain"},
 	errcode.Entry{Err: ErrUnauthenticated, Code: "unauthenticated", Status: http.StatusUnauthorized},
 	errcode.Entry{Err: ErrForbidden, Code: "forbidden", Status: http.StatusForbidden},
+	errcode.Entry{Err: ErrRateLimited, Code: "rate_limited", Status: http.StatusTooManyRequests},
+	errcode.Entry{Err: ErrTooManyPending, Code: "too_many_pending", Status: http.StatusTooManyRequests},
 	errcode.Entry{Err: ErrInvalidArgument, Code: "invalid_argument", Status: http.StatusBadRequest},
 )
 
@@ -127,7 +135,9 @@ func (e *NotLeaderError) Unwrap() error { return ErrNotLeader }
 // (ErrBadCSR, ErrInvalidArgument), or wraps it.
 func CAError(err error) error {
 	switch {
-	case errors.Is(err, ca.ErrCSRMalformed), errors.Is(err, ca.ErrCSRSignature), errors.Is(err, ca.ErrCSRTooLarge),
+	case errors.Is(err, ca.ErrCSRSignature):
+		return fmt.Errorf("%w: %w: %v", ErrCSRSignature, ErrBadCSR, err)
+	case errors.Is(err, ca.ErrCSRMalformed), errors.Is(err, ca.ErrCSRTooLarge),
 		errors.Is(err, ca.ErrWeakKey), errors.Is(err, ca.ErrUnsupportedKey):
 		return fmt.Errorf("%w: %v", ErrBadCSR, err)
 	case errors.Is(err, ca.ErrBadRequest):

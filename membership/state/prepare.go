@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -81,11 +82,11 @@ func (c *SubmitRegistration) Prepare(rnd io.Reader) error {
 	}
 	node, err := ca.ParseCSR(c.NodeCSR)
 	if err != nil {
-		return fmt.Errorf("%w: node auth: %w", ErrBadCSR, err)
+		return csrError("node auth", err)
 	}
 	sign, err := ca.ParseCSR(c.SignCSR)
 	if err != nil {
-		return fmt.Errorf("%w: signing: %w", ErrBadCSR, err)
+		return csrError("signing", err)
 	}
 	pid, err := ca.PeerIDFromKey(node.PublicKey)
 	if err != nil {
@@ -378,4 +379,14 @@ func hasEKU(c *x509.Certificate, want x509.ExtKeyUsage) bool {
 		}
 	}
 	return false
+}
+
+// csrError is ErrBadCSR for a CSR of the role that does not parse, and also
+// ErrCSRSignature for one whose self-signature does not verify: the
+// applicant has not shown it holds the key.
+func csrError(role string, err error) error {
+	if errors.Is(err, ca.ErrCSRSignature) {
+		return fmt.Errorf("%w: %w: %s: %w", ErrCSRSignature, ErrBadCSR, role, err)
+	}
+	return fmt.Errorf("%w: %s: %w", ErrBadCSR, role, err)
 }

@@ -12,8 +12,9 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/dxl-network/dxl/internal/ident"
 	"go.step.sm/crypto/jose"
+
+	"github.com/dxl-network/dxl/internal/ident"
 )
 
 // Prefixes of consumer keys and secrets, so that leaked values are easy to
@@ -35,6 +36,8 @@ type Authority struct {
 	log    *slog.Logger
 	randMu sync.Mutex // Config.Rand need not be safe for concurrent use
 	dummy  []byte     // digest compared against for unknown keys
+	thr    *throttle  // failed token requests per consumer key and per address
+	m      *metrics
 }
 
 // Credential is what the operator hands to an information system. Secret
@@ -56,7 +59,8 @@ func New(cfg Config) (*Authority, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: signer: %w", ErrConfig, err)
 	}
-	a := &Authority{cfg: cfg, signer: signer, log: cfg.Logger.With("component", "auth")}
+	a := &Authority{cfg: cfg, signer: signer, log: cfg.Logger.With("component", "auth"), m: newMetrics(),
+		thr: newThrottle(cfg.ThrottleAfter, cfg.ThrottleBackoff, cfg.ThrottleMax, cfg.ThrottleEntries)}
 	d := sha256.Sum256([]byte("dxl auth dummy secret"))
 	a.dummy = d[:]
 	return a, nil

@@ -33,6 +33,17 @@ type Config struct {
 	Leeway time.Duration
 	// MaxBodyBytes caps a token request body (default 4 KiB).
 	MaxBodyBytes int64
+	// ThrottleAfter is how many failed token requests in a row, per
+	// consumer key and per remote address, start throttling (default 5).
+	ThrottleAfter int
+	// ThrottleBackoff is the first refusal period once throttled; it
+	// doubles with every further failure (default 1 s).
+	ThrottleBackoff time.Duration
+	// ThrottleMax caps the refusal period (default 5 min).
+	ThrottleMax time.Duration
+	// ThrottleEntries caps the keys and addresses remembered; the least
+	// recently seen is forgotten first (default 10000).
+	ThrottleEntries int
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Rand supplies key IDs, secrets and token IDs (default crypto/rand).
@@ -51,6 +62,18 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.ThrottleAfter == 0 {
+		c.ThrottleAfter = DefaultThrottleAfter
+	}
+	if c.ThrottleBackoff == 0 {
+		c.ThrottleBackoff = DefaultThrottleBackoff
+	}
+	if c.ThrottleMax == 0 {
+		c.ThrottleMax = DefaultThrottleMax
+	}
+	if c.ThrottleEntries == 0 {
+		c.ThrottleEntries = DefaultThrottleEntries
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -82,6 +105,12 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: Leeway %v outside 0..5m", ErrConfig, c.Leeway)
 	case c.MaxBodyBytes < 256 || c.MaxBodyBytes > 1<<20:
 		return fmt.Errorf("%w: MaxBodyBytes %d outside 256..1MiB", ErrConfig, c.MaxBodyBytes)
+	case c.ThrottleAfter < 1 || c.ThrottleAfter > 1000:
+		return fmt.Errorf("%w: ThrottleAfter %d outside 1..1000", ErrConfig, c.ThrottleAfter)
+	case c.ThrottleBackoff < 0 || c.ThrottleMax < c.ThrottleBackoff || c.ThrottleMax > 24*time.Hour:
+		return fmt.Errorf("%w: ThrottleBackoff %v and ThrottleMax %v: need 0 < backoff ≤ max ≤ 24h", ErrConfig, c.ThrottleBackoff, c.ThrottleMax)
+	case c.ThrottleEntries < 1 || c.ThrottleEntries > 1<<20:
+		return fmt.Errorf("%w: ThrottleEntries %d outside 1..1Mi", ErrConfig, c.ThrottleEntries)
 	}
 	return nil
 }

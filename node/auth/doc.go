@@ -28,6 +28,14 @@
 // `Authorization: Bearer` and exposes the [Principal] through
 // [PrincipalFrom].
 //
+// The token endpoint throttles guessing: after Config.ThrottleAfter failed
+// requests in a row for one consumer key, or from one remote address, it
+// answers 429 auth_throttled with Retry-After, without looking at the
+// secret, for Config.ThrottleBackoff, doubling with each further failure up
+// to Config.ThrottleMax; a success resets the count. A bounded table
+// (Config.ThrottleEntries, least recently seen evicted) keeps the counts.
+// [Authority.Collectors] are its metrics.
+//
 // Errors wrap one of the package's sentinel errors; [Codes] maps them to
 // stable machine codes. Secrets and tokens are never logged.
 package auth

@@ -20,6 +20,7 @@ var (
 	ErrExpired       = errors.New("auth: access token expired or not yet valid")
 	ErrRevoked       = errors.New("auth: credential revoked or rotated")
 	ErrStore         = errors.New("auth: credential store failure")
+	ErrThrottled     = errors.New("auth: too many failed token requests")
 )
 
 // Codes is the package's error table (internal/errcode).
@@ -33,4 +34,5 @@ var Codes = errcode.New(
 	errcode.Entry{Err: ErrExpired, Code: "auth_token_expired", Status: http.StatusUnauthorized},
 	errcode.Entry{Err: ErrRevoked, Code: "auth_revoked", Status: http.StatusUnauthorized},
 	errcode.Entry{Err: ErrStore, Code: "auth_store", Status: http.StatusServiceUnavailable},
+	errcode.Entry{Err: ErrThrottled, Code: "auth_throttled", Status: http.StatusTooManyRequests},
 )

@@ -4,11 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // OAuth 2.0 error codes (RFC 6749 §5.2).
@@ -151,11 +155,19 @@ func clientCredentials(w http.ResponseWriter, r *http.Request, form url.Values) 
 }
 
 // issueToken authenticates the client and answers with its access token.
+// A consumer key or a remote address that failed ThrottleAfter times in a
+// row is refused (429 auth_throttled, Retry-After) before its secret is
+// looked at, for a period that doubles with each further failure.
 func (a *Authority) issueToken(w http.ResponseWriter, r *http.Request, id, secret string) {
+	keys := throttleKeys(id, r.RemoteAddr)
+	if a.refuseThrottled(w, r, keys) {
+		return
+	}
 	tok, err := a.Issue(r.Context(), id, secret)
 	switch {
 	case errors.Is(err, ErrInvalidClient):
 		a.log.Info("token request refused", "reason", Codes.Code(err), "remote", r.RemoteAddr)
+		a.failed(r, keys)
 		writeOAuthError(w, http.StatusUnauthorized, oauthInvalidClient, "client authentication failed")
 		return
 	case err != nil:
@@ -163,11 +175,58 @@ func (a *Authority) issueToken(w http.ResponseWriter, r *http.Request, id, secre
 		writeOAuthError(w, http.StatusInternalServerError, oauthServerError, "")
 		return
 	}
+	for _, k := range keys {
+		a.thr.succeed(k.key)
+	}
 	writeJSON(w, http.StatusOK, tokenResponse{
 		AccessToken: tok.AccessToken,
 		TokenType:   "Bearer",
 		ExpiresIn:   int64(tok.Lifetime.Seconds()),
 	})
+}
+
+type throttleKey struct{ scope, key string }
+
+// throttleKeys are the two counters a token request is charged to: its
+// consumer key and its remote address (without the port).
+func throttleKeys(id, remote string) []throttleKey {
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		host = remote
+	}
+	return []throttleKey{{"client", "client\x00" + id}, {"address", "address\x00" + host}}
+}
+
+// refuseThrottled answers 429 auth_throttled if any of keys is throttled.
+func (a *Authority) refuseThrottled(w http.ResponseWriter, r *http.Request, keys []throttleKey) bool {
+	now := a.cfg.Now()
+	for _, k := range keys {
+		d := a.thr.blocked(k.key, now)
+		if d <= 0 {
+			continue
+		}
+		a.m.throttled.WithLabelValues(k.scope).Inc()
+		secs := int64((d + time.Second - 1) / time.Second)
+		w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
+		w.Header().Set("X-DXL-Error", Codes.Code(ErrThrottled))
+		writeOAuthError(w, http.StatusTooManyRequests, Codes.Code(ErrThrottled),
+			fmt.Sprintf("too many failed token requests from this %s; retry after %d s", k.scope, secs))
+		return true
+	}
+	return false
+}
+
+// failed charges one failure to each of keys, raising the alarm for a key
+// that has just become throttled.
+func (a *Authority) failed(r *http.Request, keys []throttleKey) {
+	a.m.failures.Inc()
+	for _, k := range keys {
+		if a.thr.fail(k.key, a.cfg.Now()) {
+			a.log.Warn("token requests throttled: repeated failed client authentication",
+				"alarm", "auth_throttled", "scope", k.scope, "key", strings.TrimPrefix(k.key, k.scope+"\x00"),
+				"failures", a.cfg.ThrottleAfter, "remote", r.RemoteAddr)
+		}
+	}
 }
 
 type principalKey struct{}

@@ -1,6 +1,8 @@
 package oprec
 
 import (
+	"github.com/prometheus/client_golang/prometheus"
+
 	"fmt"
 	"log/slog"
 	"time"
@@ -28,6 +30,9 @@ type Config struct {
 	DropWarnInterval time.Duration // at most one "dropped" warning per interval; default 10s
 	Now              func() time.Time
 	Logger           *slog.Logger
+	// Collectors are other parts' metrics, served with the store's own on
+	// the node's /metrics endpoint.
+	Collectors []prometheus.Collector
 }
 
 // Validate checks c; zero fields are valid (they take defaults).

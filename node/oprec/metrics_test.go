@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 func scrape(t testing.TB, s *Store) string {
@@ -72,4 +74,18 @@ func TestMetrics(t *testing.T) {
 	}
 	flush(t, s)
 	mustContain(t, scrape(t, s), "dxl_oprec_committed_total 5")
+}
+
+func TestMetricsServeOtherCollectors(t *testing.T) {
+	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "dxl_test_other_total", Help: "test"})
+	c.Add(3)
+	cfg := testConfig(t, "", nil)
+	cfg.Collectors = []prometheus.Collector{c}
+	s := openTest(t, cfg)
+	mustContain(t, scrape(t, s), "dxl_test_other_total 3")
+	cfg = testConfig(t, "", nil)
+	cfg.Collectors = []prometheus.Collector{c, c}
+	if _, err := Open(cfg); err == nil {
+		t.Fatal("a collector registered twice was accepted")
+	}
 }

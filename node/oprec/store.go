@@ -87,6 +87,12 @@ func Open(cfg Config) (*Store, error) {
 		pruneDone:  make(chan struct{}),
 	}
 	s.m = newMetrics(func() float64 { return float64(len(s.queue)) })
+	for _, c := range cfg.Collectors {
+		if err := s.m.reg.Register(c); err != nil {
+			_ = db.Close()
+			return nil, fmt.Errorf("%w: metrics: %v", ErrConfig, err)
+		}
+	}
 	go s.writer()
 	go s.pruneLoop()
 	return s, nil
