@@ -27,8 +27,11 @@ type Health struct {
 	ConfigAge     string          `json:"config_age,omitempty"`
 	ConfigError   string          `json:"config_error,omitempty"`
 	Timestamps    TimestampHealth `json:"timestamps"`
-	PeersOnline   int             `json:"peers_online"`
-	Peers         []PeerState     `json:"peers"`
+	// ExpiringClientCerts are the pinned client certificates that expire
+	// within PinWarning (ExpiringPins).
+	ExpiringClientCerts []PinExpiry `json:"expiring_client_certs,omitempty"`
+	PeersOnline         int         `json:"peers_online"`
+	Peers               []PeerState `json:"peers"`
 }
 
 // TimestampHealth is the message log's batch time-stamping: how many
@@ -79,6 +82,7 @@ func (n *Node) Health() Health {
 			h.PeersOnline++
 		}
 	}
+	h.ExpiringClientCerts = n.ExpiringPins()
 	var late bool
 	h.Timestamps, late = n.timestampHealth()
 	if late && h.Status == "ok" {
