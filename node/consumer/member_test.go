@@ -67,8 +67,9 @@ func memberView(t *testing.T) *confview.View {
 }
 
 // TestUnregisteredClientRefused: an information system pinned at the node
-// whose subsystem the signed configuration does not list is refused
-// (unknown_client), though its certificate is pinned and valid.
+// whose subsystem the signed configuration does not list, or lists
+// cancelled, is refused (unknown_client), though its certificate is pinned
+// and valid; one of a suspended or revoked member with that status.
 func TestUnregisteredClientRefused(t *testing.T) {
 	cert := selfSigned(t, "is", time.Now().Add(24*time.Hour))
 	sum := sha256.Sum256(cert.Raw)
@@ -78,6 +79,9 @@ func TestUnregisteredClientRefused(t *testing.T) {
 	}{
 		{"VN/GOV/A/IS", nil},
 		{"VN/GOV/A/GHOST", exchange.ErrUnknownClient},
+		{"VN/GOV/P/DROPPED", exchange.ErrUnknownClient},
+		{"VN/GOV/S/SVC", exchange.ErrMemberSuspended},
+		{"VN/GOV/R/SVC", exchange.ErrMemberRevoked},
 	} {
 		a := New(Config{Clients: map[string]string{hex.EncodeToString(sum[:]): tc.sub}, Now: time.Now, Views: fixedViews{memberView(t)}})
 		r := httptest.NewRequest("GET", "/r1/x", nil)
