@@ -145,6 +145,10 @@ type RecordsConfig struct {
 type ClientCert struct {
 	Subsystem  string `json:"subsystem"`
 	CertSHA256 string `json:"cert_sha256"`
+	// CertFile, if set, is the pinned certificate (PEM, relative to the
+	// node directory): the node then warns, at start and daily, before it
+	// expires (PinWarning), and when the file is not the pinned one.
+	CertFile string `json:"cert_file,omitempty"`
 }
 
 // ServiceConfig is one service this node provides.

@@ -47,6 +47,8 @@
 //   - api.go, errors.go, health.go: the node's public names for what the
 //     rooms define (headers, Call, sentinels, reports), Do and level-1
 //     health.
+//   - pins.go: the pinned client certificates of node.json that expire
+//     soon, warned about at start and daily.
 //   - logging.go: opening the message log, the operational records and the
 //     audit log; metrics.
 //   - reconcile.go: signed call summaries exchanged with another member's

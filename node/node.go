@@ -265,6 +265,7 @@ func (n *Node) startServers(o *options) (err error) {
 	n.goRun(func() { _ = n.admin.Serve(n.adminLn) })
 	n.goRun(func() { n.msglog.Run(n.life) })
 	n.goRun(func() { n.prov.HealthLoop(n.life) })
+	n.goRun(func() { n.pinLoop(n.life) })
 	n.goRun(func() {
 		if err := n.api.ServeTLS(n.apiLn, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			n.log.Error("consumer API stopped", "error", err)

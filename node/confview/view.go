@@ -24,6 +24,7 @@ var ErrNoConfig = errors.New("node: no valid global configuration")
 type View struct {
 	doc      *globalconf.Document
 	members  map[string]*globalconf.Member
+	subs     map[string]*globalconf.Subsystem
 	nodes    map[peer.ID]*globalconf.Node
 	addrs    map[peer.ID][]ma.Multiaddr
 	byMember map[string][]peer.ID // active nodes per member, in peer ID order
@@ -38,6 +39,7 @@ func New(doc *globalconf.Document) (*View, error) {
 	v := &View{
 		doc:      doc,
 		members:  make(map[string]*globalconf.Member, len(doc.Members)),
+		subs:     make(map[string]*globalconf.Subsystem, len(doc.Subsystems)),
 		nodes:    make(map[peer.ID]*globalconf.Node, len(doc.Nodes)),
 		addrs:    make(map[peer.ID][]ma.Multiaddr, len(doc.Nodes)),
 		byMember: map[string][]peer.ID{},
@@ -46,6 +48,9 @@ func New(doc *globalconf.Document) (*View, error) {
 	}
 	for i := range doc.Members {
 		v.members[doc.Members[i].ID] = &doc.Members[i]
+	}
+	for i := range doc.Subsystems {
+		v.subs[doc.Subsystems[i].ID] = &doc.Subsystems[i]
 	}
 	for i := range doc.Nodes {
 		n := &doc.Nodes[i]
@@ -90,6 +95,23 @@ func New(doc *globalconf.Document) (*View, error) {
 func (v *View) MemberActive(member string) bool {
 	m := v.members[member]
 	return m != nil && m.Status == ident.MemberActive
+}
+
+// MemberStatus is member's status in the configuration; "" when it is not
+// listed (never admitted, or still pending).
+func (v *View) MemberStatus(member string) ident.MemberStatus {
+	if m := v.members[member]; m != nil {
+		return m.Status
+	}
+	return ""
+}
+
+// SubsystemActive reports whether the subsystem id
+// (INSTANCE/CLASS/CODE/SUBSYSTEM) is registered and active. Its member's
+// status is MemberStatus's to tell.
+func (v *View) SubsystemActive(id string) bool {
+	s := v.subs[id]
+	return s != nil && s.Status == ident.SubsystemActive
 }
 
 // NodeUsable reports whether n may take part in exchanges: active, of an

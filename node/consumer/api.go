@@ -134,30 +134,47 @@ func (a *API) fail(w http.ResponseWriter, reqID string, err error) {
 }
 
 // authenticate identifies the calling information system: a pinned TLS
-// client certificate, else a bearer token from the token endpoint.
+// client certificate, else a bearer token from the token endpoint. The
+// subsystem must be registered and active, of an active member, in the
+// signed configuration (when the node has one): unknown_client,
+// member_suspended or member_revoked otherwise.
 func (a *API) authenticate(r *http.Request) (services.SubsystemID, error) {
+	var sub string
 	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
 		cert := r.TLS.PeerCertificates[0]
 		sum := sha256.Sum256(cert.Raw)
-		if sub, ok := a.cfg.Clients[hex.EncodeToString(sum[:])]; ok {
+		pinned, ok := a.cfg.Clients[hex.EncodeToString(sum[:])]
+		switch {
+		case ok:
 			if err := certValidAt(cert, a.cfg.Now()); err != nil {
 				return services.SubsystemID{}, err
 			}
-			return services.ParseSubsystemID(sub)
-		}
-		if r.Header.Get("Authorization") == "" {
+			sub = pinned
+		case r.Header.Get("Authorization") == "":
 			return services.SubsystemID{}, fmt.Errorf("%w: client certificate not registered with this node", exchange.ErrUnauthenticated)
 		}
 	}
-	if r.Header.Get("Authorization") == "" {
-		return services.SubsystemID{}, fmt.Errorf("%w: present a registered client certificate or an Authorization: Bearer token", exchange.ErrUnauthenticated)
+	if sub == "" {
+		if r.Header.Get("Authorization") == "" {
+			return services.SubsystemID{}, fmt.Errorf("%w: present a registered client certificate or an Authorization: Bearer token", exchange.ErrUnauthenticated)
+		}
+		tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		p, err := a.cfg.Auth.Verify(r.Context(), tok)
+		if err != nil {
+			return services.SubsystemID{}, fmt.Errorf("%w: %v", exchange.ErrUnauthenticated, err)
+		}
+		sub = p.Subsystem
 	}
-	tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	p, err := a.cfg.Auth.Verify(r.Context(), tok)
-	if err != nil {
-		return services.SubsystemID{}, fmt.Errorf("%w: %v", exchange.ErrUnauthenticated, err)
+	who, err := services.ParseSubsystemID(sub)
+	if err != nil || a.cfg.Views == nil {
+		return who, err
 	}
-	return services.ParseSubsystemID(p.Subsystem)
+	if v := a.cfg.Views.Latest(); v != nil {
+		if err := exchange.CheckSubsystem(v, who.Member.String(), who.String(), exchange.ErrUnknownClient); err != nil {
+			return services.SubsystemID{}, err
+		}
+	}
+	return who, nil
 }
 
 // certValidAt refuses a pinned client certificate outside its validity

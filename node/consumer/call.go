@@ -94,13 +94,13 @@ func (a *API) Do(ctx context.Context, c *Call) (*Result, error) {
 	return nil, lastErr
 }
 
-// checkService looks the service up in the catalogue.
+// checkService looks the service up in the catalogue; its provider
+// subsystem must be registered and active, of an active member
+// (member_suspended, member_revoked: the provider's member is).
 func (a *API) checkService(v *confview.View, sid services.ServiceID) error {
-	if exchange.IsMeta(sid.Code) {
-		if !v.MemberActive(sid.Provider.Member.String()) {
-			return fmt.Errorf("%w: %s is not an active member", exchange.ErrUnknownService, sid.Provider.Member)
-		}
-		return nil
+	err := exchange.CheckSubsystem(v, sid.Provider.Member.String(), sid.Provider.String(), exchange.ErrUnknownService)
+	if err != nil || exchange.IsMeta(sid.Code) {
+		return err
 	}
 	s := v.Service(sid.String())
 	if s == nil {
@@ -108,9 +108,6 @@ func (a *API) checkService(v *confview.View, sid services.ServiceID) error {
 	}
 	if s.Lifecycle == ident.ServiceRetired || (s.Lifecycle == ident.ServiceDeprecated && s.Sunset != nil && !a.cfg.Now().Before(*s.Sunset)) {
 		return fmt.Errorf("%w: %s", exchange.ErrServiceRetired, sid)
-	}
-	if !v.MemberActive(sid.Provider.Member.String()) {
-		return fmt.Errorf("%w: provider %s is not an active member", exchange.ErrUnknownService, sid.Provider.Member)
 	}
 	return nil
 }

@@ -8,11 +8,33 @@ import (
 	"github.com/dxl-network/dxl/services"
 )
 
-func (a *API) health(w http.ResponseWriter, _ *http.Request) {
+// publicReport is a level-1 report with a summary for callers that did
+// not authenticate (node.Health).
+type publicReport interface{ Public() any }
+
+// statusOnly is the public summary of a report that has none.
+type statusOnly struct {
+	Status string `json:"status"`
+}
+
+// health answers /health: the whole report to a registered information
+// system, the report's public summary (status only, for a report without
+// one) to anyone else. It never refuses: load balancers probe it bare.
+func (a *API) health(w http.ResponseWriter, r *http.Request) {
 	h, down := a.cfg.Health.System()
 	status := http.StatusOK
 	if down {
 		status = http.StatusServiceUnavailable
+	}
+	if _, err := a.authenticate(r); err != nil {
+		if p, ok := h.(publicReport); ok {
+			h = p.Public()
+		} else {
+			h = statusOnly{Status: "ok"}
+			if down {
+				h = statusOnly{Status: "down"}
+			}
+		}
 	}
 	exchange.WriteJSON(w, status, h)
 }

@@ -6,6 +6,9 @@
 //     table (Codes, internal/errcode), joined with those of envelope, auth
 //     and services; Status, the HTTP status an information system sees,
 //     with the statuses of codes a provider node reports (RemoteError).
+//   - member.go: the parties of a call checked against the signed
+//     configuration (member active, subsystem registered), shared by both
+//     sides.
 //   - body.go: the error body of every API and its JSON writer.
 //   - record.go: what one call leaves in the message log and the
 //     operational records (Exchange, Logs), behind two small interfaces

@@ -23,6 +23,14 @@ var (
 	ErrMethod          = errors.New("node: method not allowed for this endpoint")
 	ErrUnauthenticated = errors.New("node: information system not authenticated")
 	ErrClientMismatch  = errors.New("node: client header does not match the authenticated information system")
+	// ErrUnknownClient: the calling subsystem is not registered and active
+	// in the signed configuration.
+	ErrUnknownClient = errors.New("node: client subsystem not registered in the global configuration")
+	// ErrMemberSuspended and ErrMemberRevoked: the signed configuration
+	// lists the member of a party to the call (the provider, at the
+	// consumer; the client, at the provider) as suspended or revoked.
+	ErrMemberSuspended = errors.New("node: member suspended")
+	ErrMemberRevoked   = errors.New("node: member revoked")
 	ErrUnknownService  = errors.New("node: unknown service")
 	ErrServiceRetired  = errors.New("node: service retired")
 	ErrAccessDenied    = errors.New("node: access denied")
@@ -55,6 +63,9 @@ var own = errcode.New(
 	errcode.Entry{Err: ErrMethod, Code: "method_not_allowed", Status: http.StatusMethodNotAllowed},
 	errcode.Entry{Err: ErrUnauthenticated, Code: "unauthenticated", Status: http.StatusUnauthorized},
 	errcode.Entry{Err: ErrClientMismatch, Code: "client_mismatch", Status: http.StatusForbidden},
+	errcode.Entry{Err: ErrUnknownClient, Code: "unknown_client", Status: http.StatusForbidden},
+	errcode.Entry{Err: ErrMemberSuspended, Code: "member_suspended", Status: http.StatusForbidden},
+	errcode.Entry{Err: ErrMemberRevoked, Code: "member_revoked", Status: http.StatusForbidden},
 	errcode.Entry{Err: ErrUnknownService, Code: "unknown_service", Status: http.StatusNotFound},
 	errcode.Entry{Err: ErrServiceRetired, Code: "service_retired", Status: http.StatusGone},
 	errcode.Entry{Err: ErrAccessDenied, Code: "access_denied", Status: http.StatusForbidden},
@@ -88,6 +99,7 @@ var passThrough = map[string]bool{
 	"rate_limited": true, "too_large": true, "request_invalid": true,
 	"backend_timeout": true, "bad_request": true, "timestamp_unavailable": true,
 	"duplicate_request": true, "replay_owner_unreachable": true,
+	"unknown_client": true, "member_suspended": true, "member_revoked": true,
 }
 
 // RemoteStatus is the status of a code a provider node reported.

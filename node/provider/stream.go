@@ -109,6 +109,9 @@ func (pr *Provider) serveCall(s network.Stream, deadline time.Time, x *exchange.
 	if err != nil {
 		return fmt.Errorf("%w: client: %v", exchange.ErrBadRequest, err)
 	}
+	if err := checkParties(v, client, sid); err != nil {
+		return err
+	}
 	body := envelope.NewHashingReader(envelope.NewBodyReader(br, pr.cfg.MaxBody), req.BodySHA256, req.BodyLength)
 
 	greq := &services.Request{Client: client, Service: sid, Method: req.Method, Path: req.Path,
