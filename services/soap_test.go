@@ -129,7 +129,7 @@ func TestParseSOAPRefuses(t *testing.T) {
 
 func TestSOAPFault(t *testing.T) {
 	for _, version := range []string{"1.1", "1.2", ""} {
-		ct, body := SOAPFault(version, "access_denied", `client <VN/GOV/C01/app> & "friends"`)
+		ct, body := SOAPFault(version, false, "access_denied", `client <VN/GOV/C01/app> & "friends"`)
 		wantNS, wantCT := SOAP11Namespace, "text/xml"
 		if version == "1.2" {
 			wantNS, wantCT = SOAP12Namespace, "application/soap+xml"
@@ -173,7 +173,7 @@ func TestSOAPFault(t *testing.T) {
 		}
 	}
 	for _, c := range [][2]string{{"", "SOAP-ENV:Server<"}, {"a b<c>", "SOAP-ENV:Server.a_b_c_<"}, {"1x", "SOAP-ENV:Server._1x<"}} {
-		_, body := SOAPFault("1.1", c[0], "m\x00")
+		_, body := SOAPFault("1.1", false, c[0], "m\x00")
 		if !bytes.Contains(body, []byte(c[1])) {
 			t.Errorf("code %q: %s", c[0], body)
 		}
@@ -181,8 +181,16 @@ func TestSOAPFault(t *testing.T) {
 			t.Errorf("code %q: %v", c[0], err)
 		}
 	}
-	if _, body := SOAPFault("1.2", "", "m"); bytes.Contains(body, []byte("Subcode")) {
+	if _, body := SOAPFault("1.2", false, "", "m"); bytes.Contains(body, []byte("Subcode")) {
 		t.Errorf("empty code has a subcode: %s", body)
+	}
+	// A client's fault: Client (1.1) and Sender (1.2).
+	if _, body := SOAPFault("1.1", true, "invalid_soap", "m"); !bytes.Contains(body, []byte("<faultcode>SOAP-ENV:Client.invalid_soap</faultcode>")) {
+		t.Errorf("1.1 client fault: %s", body)
+	}
+	if _, body := SOAPFault("1.2", true, "invalid_soap", "m"); !bytes.Contains(body, []byte("<env:Value>env:Sender</env:Value><env:Subcode>")) ||
+		!bytes.Contains(body, []byte("dxl:invalid_soap")) {
+		t.Errorf("1.2 client fault: %s", body)
 	}
 }
 

@@ -105,7 +105,11 @@ func (a *API) Handler() http.Handler {
 	m.HandleFunc("POST /{$}", a.soap)
 	m.HandleFunc("POST /soap", a.soap)
 	m.HandleFunc("/", a.lgspCall)
-	return m
+	// Without these, ServeMux redirects the subtree roots to "/r1/" and
+	// "/health/services/".
+	m.HandleFunc("/r1", a.rest)
+	m.HandleFunc("GET /health/services", a.authenticated(a.serviceHealth))
+	return a.canonicalPaths(m)
 }
 
 // onlyPost answers an endpoint that takes POST alone (the token endpoint)
@@ -117,7 +121,24 @@ func (a *API) onlyPost(w http.ResponseWriter, r *http.Request) {
 
 // fail writes an exchange-layer error.
 func (a *API) fail(w http.ResponseWriter, reqID string, err error) {
-	code, status := exchange.ReportedCode(err), exchange.Status(err)
+	a.failFrom(w, reqID, "", err)
+}
+
+// failFrom writes an exchange-layer error of a call to provider ("provider
+// node <peer ID>", "provider <member>", or "" when none is known). The
+// details of a 5xx go to the log, the information system reads a short
+// message (publicMessage).
+func (a *API) failFrom(w http.ResponseWriter, reqID, provider string, err error) {
+	code, status := reported(err)
+	a.errorHeaders(w, reqID, code, status, err)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(exchange.ErrorBody{Code: code, Message: publicMessage(err, status, provider), RequestID: reqID})
+}
+
+// errorHeaders logs a 5xx with its whole text and sets the headers every
+// error answer has, JSON or SOAP.
+func (a *API) errorHeaders(w http.ResponseWriter, reqID, code string, status int, err error) {
 	var re *exchange.RemoteError
 	if errors.As(err, &re) && re.RetryAfter != "" {
 		w.Header().Set("Retry-After", re.RetryAfter)
@@ -127,12 +148,9 @@ func (a *API) fail(w http.ResponseWriter, reqID string, err error) {
 	}
 	h := w.Header()
 	h.Set(HeaderError, code)
-	h.Set("Content-Type", "application/json")
 	if reqID != "" {
 		h.Set(HeaderRequestID, reqID)
 	}
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(exchange.ErrorBody{Code: code, Message: err.Error(), RequestID: reqID})
 }
 
 // authenticate identifies the calling information system: a pinned TLS

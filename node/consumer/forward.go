@@ -32,10 +32,14 @@ func (a *API) forward(w http.ResponseWriter, r *http.Request, c *Call, reqID, so
 	}
 	if err != nil {
 		x.Status, x.Code = exchange.Status(err), exchange.ReportedCode(err)
+		provider := "provider " + c.Service.Provider.Member.String()
+		if c.sentTo != "" {
+			provider = "provider node " + c.sentTo.String()
+		}
 		if soapVersion != "" {
-			a.soapFail(w, soapVersion, reqID, err)
+			a.soapFail(w, soapVersion, reqID, provider, err)
 		} else {
-			a.fail(w, reqID, err)
+			a.failFrom(w, reqID, provider, err)
 		}
 		return
 	}
