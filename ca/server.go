@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 
 	"github.com/dxl-network/dxl/internal/errcode"
+	"github.com/dxl-network/dxl/internal/jsonin"
 )
 
 // MaxAdminBody caps an admin API request body.
@@ -169,9 +170,7 @@ func (c *CA) AdminHandler() http.Handler {
 }
 
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxAdminBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	if err := jsonin.Decode(http.MaxBytesReader(w, r.Body, MaxAdminBody), v); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			return fmt.Errorf("%w: body over %d bytes", ErrCSRTooLarge, MaxAdminBody)

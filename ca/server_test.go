@@ -166,6 +166,8 @@ func TestAdminAPIRejectsBadBodies(t *testing.T) {
 	}{
 		{"not json", "{", 400, "bad_request"},
 		{"unknown field", `{"csr":"x","bogus":1}`, 400, "bad_request"},
+		{"trailing data", `{"csr":"x","profile":"nope"} garbage`, 400, "bad_request"},
+		{"two values", `{"csr":"x","profile":"nope"}{}`, 400, "bad_request"},
 		{"oversized", `{"csr":"` + strings.Repeat("A", MaxAdminBody) + `"}`, 413, "csr_too_large"},
 		{"unknown profile", `{"csr":"x","profile":"nope"}`, 400, "unknown_profile"},
 	} {

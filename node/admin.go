@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dxl-network/dxl/internal/ident"
+	"github.com/dxl-network/dxl/internal/jsonin"
 	"github.com/dxl-network/dxl/node/auth"
 	"github.com/dxl-network/dxl/node/exchange"
 	"github.com/dxl-network/dxl/services"
@@ -37,7 +37,7 @@ func (n *Node) adminHandler() http.Handler {
 		var b struct {
 			Subsystem string `json:"subsystem"`
 		}
-		if err := json.NewDecoder(io.LimitReader(r.Body, 4<<10)).Decode(&b); err != nil {
+		if err := jsonin.DecodeOpen(io.LimitReader(r.Body, 4<<10), &b); err != nil {
 			exchange.WriteJSON(w, http.StatusBadRequest, ErrorBody{Code: "bad_request", Message: err.Error()})
 			return
 		}

@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -14,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/dxl-network/dxl/internal/audit"
+	"github.com/dxl-network/dxl/internal/jsonin"
 	"github.com/dxl-network/dxl/node/exchange"
 	"github.com/dxl-network/dxl/node/msglog"
 	"github.com/dxl-network/dxl/node/oprec"
@@ -157,7 +157,7 @@ func (n *Node) adminReconcile(w http.ResponseWriter, r *http.Request) {
 		From   time.Time `json:"from"`
 		To     time.Time `json:"to"`
 	}
-	if err := json.NewDecoder(io.LimitReader(r.Body, 4<<10)).Decode(&b); err != nil {
+	if err := jsonin.DecodeOpen(io.LimitReader(r.Body, 4<<10), &b); err != nil {
 		adminFail(w, fmt.Errorf("%w: %v", ErrBadRequest, err))
 		return
 	}

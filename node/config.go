@@ -14,6 +14,7 @@ import (
 
 	"github.com/dxl-network/dxl/internal/httpserve"
 	"github.com/dxl-network/dxl/internal/ident"
+	"github.com/dxl-network/dxl/internal/jsonin"
 	"github.com/dxl-network/dxl/node/exchange"
 	"github.com/dxl-network/dxl/node/provider"
 	"github.com/dxl-network/dxl/services"
@@ -288,13 +289,8 @@ func ParseConfig(raw []byte) (*Config, error) {
 		return nil, fmt.Errorf("%w: %s over %d bytes", ErrConfig, FileConfig, MaxConfigSize)
 	}
 	var c Config
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
+	if err := jsonin.Decode(bytes.NewReader(raw), &c); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrConfig, FileConfig, err)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("%w: %s: trailing data", ErrConfig, FileConfig)
 	}
 	return &c, nil
 }

@@ -258,7 +258,7 @@ func TestEndToEndCalls(t *testing.T) {
 		// A SOAP header naming another client is a fault, not a call.
 		env := soapEnvelope("http://schemas.xmlsoap.org/soap/envelope/", "VN-DEMO/GOV/000.00.00.B01/DANCU", n.soapService())
 		a := do(t, c, "POST", "https://"+n.A.Node.APIAddr()+"/", "text/xml", []byte(env))
-		if a.status != 500 || a.header.Get(node.HeaderError) != "client_mismatch" || !bytes.Contains(a.body, []byte("Fault")) {
+		if a.status != 403 || a.header.Get(node.HeaderError) != "client_mismatch" || !bytes.Contains(a.body, []byte("<faultcode>SOAP-ENV:Client.client_mismatch</faultcode>")) {
 			t.Fatalf("%d %v %s", a.status, a.header, a.body)
 		}
 	})

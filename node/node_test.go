@@ -23,6 +23,8 @@ func TestParseConfigRefuses(t *testing.T) {
 	for name, raw := range map[string]string{
 		"unknown field":     strings.Replace(good, `"api_listen"`, `"api_listn"`, 1),
 		"trailing data":     good + `{}`,
+		"trailing brace":    good + `}`,
+		"trailing bracket":  good + ` ]`,
 		"not json":          `member: x`,
 		"oversized":         `{"member":"` + strings.Repeat("a", MaxConfigSize) + `"}`,
 		"bad member":        strings.Replace(good, `"member":"VN/GOV/001"`, `"member":"VN/GOV"`, 1),

@@ -2,6 +2,7 @@ package node
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/dxl-network/dxl/internal/jsonin"
 	"github.com/dxl-network/dxl/node/confview"
 	"github.com/dxl-network/dxl/node/consumer"
 	"github.com/dxl-network/dxl/node/envelope"
@@ -317,9 +319,7 @@ func (n *Node) fetchSummary(ctx context.Context, v *confview.View, pid peer.ID, 
 		return nil, err
 	}
 	var sum Summary
-	dec := json.NewDecoder(strings.NewReader(string(body)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&sum); err != nil {
+	if err := jsonin.Decode(bytes.NewReader(body), &sum); err != nil {
 		return nil, fmt.Errorf("%w: summary: %v", envelope.ErrMalformed, err)
 	}
 	if info.Member.String() != member || sum.Member != member || sum.Counterpart != n.member.String() ||

@@ -6,9 +6,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"net/url"
 	"slices"
@@ -18,6 +20,8 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
+
+	"github.com/dxl-network/dxl/internal/jsonin"
 )
 
 // MaxDescription caps the size of an OpenAPI description accepted by
@@ -198,6 +202,9 @@ func (o *OpenAPI) ValidateRequest(ctx context.Context, method, path string, head
 	if err != nil {
 		return fmt.Errorf("%w: no such operation", ErrValidation)
 	}
+	if err := oneJSONValue(route, header, body); err != nil {
+		return err
+	}
 	input := &openapi3filter.RequestValidationInput{
 		Request:    req,
 		PathParams: params,
@@ -212,6 +219,27 @@ func (o *OpenAPI) ValidateRequest(ctx context.Context, method, path string, head
 		return fmt.Errorf("%w: %s", ErrValidation, validationMessage(err))
 	}
 	return nil
+}
+
+// oneJSONValue refuses a JSON request body with data after its value
+// ({"a":1} garbage, {}{}): kin-openapi decodes the first value only and
+// would pass the rest to the backend unchecked. Other decoding errors are
+// left to the filter, which names them.
+func oneJSONValue(route *routers.Route, header http.Header, body []byte) error {
+	if route.Operation == nil || route.Operation.RequestBody == nil || len(body) == 0 || !isJSON(header.Get("Content-Type")) {
+		return nil
+	}
+	if err := jsonin.DecodeOpen(bytes.NewReader(body), new(json.RawMessage)); errors.Is(err, jsonin.ErrTrailing) {
+		return fmt.Errorf("%w: request body: %v", ErrValidation, err)
+	}
+	return nil
+}
+
+// isJSON reports whether contentType is application/json or a +json type
+// (RFC 6839), the types kin-openapi decodes as JSON.
+func isJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
 }
 
 // validationMessage returns a short, single-line description of a filter

@@ -47,6 +47,10 @@ func IsSOAP(contentType string) bool {
 	return soapVersion(contentType) != ""
 }
 
+// SOAPVersion is the SOAP version a content type names: "1.1" for
+// text/xml, "1.2" for application/soap+xml, "" for any other.
+func SOAPVersion(contentType string) string { return soapVersion(contentType) }
+
 func soapVersion(contentType string) string {
 	mt, _, err := mime.ParseMediaType(contentType)
 	if err != nil {
@@ -299,20 +303,26 @@ const soapFaultNS = "urn:dxl:error"
 
 // SOAPFault returns a SOAP fault for an exchange-layer error, in SOAP 1.2
 // when version is "1.2" and in SOAP 1.1 otherwise, with its content type.
-// code is the machine code (ErrorCode) and message the human text, which
-// is XML-escaped.
+// client says whose the fault is: the request's (the node answers 4xx) or
+// the nodes' and the provider's. code is the machine code (ErrorCode) and
+// message the human text, which is XML-escaped.
 //
-// SOAP 1.1: faultcode "SOAP-ENV:Server.<code>" (the dotted X-Road form) and
-// faultstring message. SOAP 1.2: Code Value env:Receiver with the Subcode
-// Value dxl:<code> (namespace urn:dxl:error) and Reason Text message.
-// Characters of code outside [A-Za-z0-9._-] become "_"; an empty code
-// gives a plain Server / Receiver fault.
-func SOAPFault(version, code, message string) (contentType string, body []byte) {
+// SOAP 1.1: faultcode "SOAP-ENV:Client.<code>" or "SOAP-ENV:Server.<code>"
+// (the dotted X-Road form) and faultstring message. SOAP 1.2: Code Value
+// env:Sender or env:Receiver with the Subcode Value dxl:<code> (namespace
+// urn:dxl:error) and Reason Text message. Characters of code outside
+// [A-Za-z0-9._-] become "_"; an empty code gives a plain Client / Server
+// (Sender / Receiver) fault.
+func SOAPFault(version string, client bool, code, message string) (contentType string, body []byte) {
 	code = faultCode(code)
 	var b bytes.Buffer
 	b.WriteString(xml.Header)
 	if version == "1.2" {
-		b.WriteString(`<env:Envelope xmlns:env="` + SOAP12Namespace + `"><env:Body><env:Fault><env:Code><env:Value>env:Receiver</env:Value>`)
+		value := "env:Receiver"
+		if client {
+			value = "env:Sender"
+		}
+		b.WriteString(`<env:Envelope xmlns:env="` + SOAP12Namespace + `"><env:Body><env:Fault><env:Code><env:Value>` + value + `</env:Value>`)
 		if code != "" {
 			b.WriteString(`<env:Subcode><env:Value xmlns:dxl="` + soapFaultNS + `">dxl:` + code + `</env:Value></env:Subcode>`)
 		}
@@ -322,6 +332,9 @@ func SOAPFault(version, code, message string) (contentType string, body []byte) 
 		return soap12Type + "; charset=utf-8", b.Bytes()
 	}
 	fc := "SOAP-ENV:Server"
+	if client {
+		fc = "SOAP-ENV:Client"
+	}
 	if code != "" {
 		fc += "." + code
 	}

@@ -4,8 +4,13 @@ import (
 	"bytes"
 	"encoding/xml"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/dxl-network/dxl/internal/testutil"
 )
 
 const soapClient = `<xrd:client iden:objectType="SUBSYSTEM">
@@ -129,7 +134,7 @@ func TestParseSOAPRefuses(t *testing.T) {
 
 func TestSOAPFault(t *testing.T) {
 	for _, version := range []string{"1.1", "1.2", ""} {
-		ct, body := SOAPFault(version, "access_denied", `client <VN/GOV/C01/app> & "friends"`)
+		ct, body := SOAPFault(version, false, "access_denied", `client <VN/GOV/C01/app> & "friends"`)
 		wantNS, wantCT := SOAP11Namespace, "text/xml"
 		if version == "1.2" {
 			wantNS, wantCT = SOAP12Namespace, "application/soap+xml"
@@ -173,7 +178,7 @@ func TestSOAPFault(t *testing.T) {
 		}
 	}
 	for _, c := range [][2]string{{"", "SOAP-ENV:Server<"}, {"a b<c>", "SOAP-ENV:Server.a_b_c_<"}, {"1x", "SOAP-ENV:Server._1x<"}} {
-		_, body := SOAPFault("1.1", c[0], "m\x00")
+		_, body := SOAPFault("1.1", false, c[0], "m\x00")
 		if !bytes.Contains(body, []byte(c[1])) {
 			t.Errorf("code %q: %s", c[0], body)
 		}
@@ -181,19 +186,58 @@ func TestSOAPFault(t *testing.T) {
 			t.Errorf("code %q: %v", c[0], err)
 		}
 	}
-	if _, body := SOAPFault("1.2", "", "m"); bytes.Contains(body, []byte("Subcode")) {
+	if _, body := SOAPFault("1.2", false, "", "m"); bytes.Contains(body, []byte("Subcode")) {
 		t.Errorf("empty code has a subcode: %s", body)
+	}
+	// A client's fault: Client (1.1) and Sender (1.2).
+	if _, body := SOAPFault("1.1", true, "invalid_soap", "m"); !bytes.Contains(body, []byte("<faultcode>SOAP-ENV:Client.invalid_soap</faultcode>")) {
+		t.Errorf("1.1 client fault: %s", body)
+	}
+	if _, body := SOAPFault("1.2", true, "invalid_soap", "m"); !bytes.Contains(body, []byte("<env:Value>env:Sender</env:Value><env:Subcode>")) ||
+		!bytes.Contains(body, []byte("dxl:invalid_soap")) {
+		t.Errorf("1.2 client fault: %s", body)
 	}
 }
 
+// soapBases are the messages FuzzParseSOAP splices into; base 0 is empty,
+// so (ct, 0, 0, 0, body) is body itself.
+func soapBases() [][]byte {
+	v11, v12 := soapMsg("1.1", fullHeader()), soapMsg("1.2", fullHeader())
+	return [][]byte{
+		nil,
+		[]byte(v11),
+		[]byte(v12),
+		[]byte(`<!DOCTYPE x>` + v11),
+		[]byte(strings.Replace(v11, `objectType="SUBSYSTEM"`, `objectType="MEMBER"`, 1)),
+	}
+}
+
+// soapSeeds are FuzzParseSOAP's committed seeds (TestWriteSOAPFuzzSeeds).
+var soapSeeds = map[string]struct {
+	ct string
+	s  testutil.SpliceSeed
+}{
+	"seed-valid-11":         {"text/xml", testutil.SpliceSeed{Base: 1}},
+	"seed-valid-12":         {"application/soap+xml", testutil.SpliceSeed{Base: 2}},
+	"seed-version-mismatch": {"application/soap+xml", testutil.SpliceSeed{Base: 1}},
+	"seed-doctype":          {"text/xml", testutil.SpliceSeed{Base: 3}},
+	"seed-member-client":    {"text/xml", testutil.SpliceSeed{Base: 4}},
+	"seed-truncated":        {"text/xml", testutil.SpliceSeed{Base: 1, At: 400, Del: 60000}},
+	"seed-garbage":          {"text/xml", testutil.SpliceSeed{Ins: []byte("\x00\xff<<>>&&;{\"a\":1}")}},
+}
+
 // FuzzParseSOAP checks that ParseSOAP never panics, that every error wraps
-// ErrSOAP and that an accepted header carries valid identifiers.
-// Seeds: f.Add below and testdata/fuzz/FuzzParseSOAP.
+// ErrSOAP and that an accepted header carries valid identifiers. The body
+// is Splice(soapBases()[base], at, del, ins): the fuzzer mutates a few
+// bytes of whole messages, not the messages themselves.
+// Seeds: soapSeeds, committed in testdata/fuzz/FuzzParseSOAP.
 func FuzzParseSOAP(f *testing.F) {
-	f.Add("text/xml", []byte(soapMsg("1.1", fullHeader())))
-	f.Add("application/soap+xml", []byte(soapMsg("1.2", fullHeader())))
-	f.Add("text/xml", []byte(`<!DOCTYPE x>`+soapMsg("1.1", fullHeader())))
-	f.Fuzz(func(t *testing.T, ct string, body []byte) {
+	bases := soapBases()
+	for _, s := range soapSeeds {
+		f.Add(s.ct, s.s.Base, s.s.At, s.s.Del, s.s.Ins)
+	}
+	f.Fuzz(func(t *testing.T, ct string, base, at, del uint16, ins []byte) {
+		body := testutil.Splice(bases[int(base)%len(bases)], int(at), int(del), ins)
 		h, err := ParseSOAP(ct, body)
 		if err != nil {
 			if !errors.Is(err, ErrSOAP) {
@@ -211,4 +255,25 @@ func FuzzParseSOAP(f *testing.F) {
 			t.Fatalf("service: %v", err)
 		}
 	})
+}
+
+// TestWriteSOAPFuzzSeeds rewrites testdata/fuzz/FuzzParseSOAP when
+// DXL_WRITE_FUZZ_SEEDS=1.
+func TestWriteSOAPFuzzSeeds(t *testing.T) {
+	if os.Getenv("DXL_WRITE_FUZZ_SEEDS") != "1" {
+		t.Skip("set DXL_WRITE_FUZZ_SEEDS=1 to rewrite testdata/fuzz/FuzzParseSOAP")
+	}
+	dir := filepath.Join("testdata", "fuzz", "FuzzParseSOAP")
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, s := range soapSeeds {
+		data := fmt.Sprintf("go test fuzz v1\nstring(%q)\nuint16(%d)\nuint16(%d)\nuint16(%d)\n[]byte(%q)\n", s.ct, s.s.Base, s.s.At, s.s.Del, s.s.Ins)
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/digitorus/timestamp"
+
+	"github.com/dxl-network/dxl/internal/testutil"
 )
 
 // FuzzParseRequest feeds arbitrary bytes to ParseRequest and to
@@ -75,23 +77,29 @@ func FuzzParseRequest(f *testing.F) {
 // FuzzParseToken feeds arbitrary bytes to ParseToken and Verify, which
 // read untrusted evidence through digitorus/pkcs7 and digitorus/timestamp:
 // they must not panic, must fail with one of the package's sentinels, and
-// Verify must accept nothing but a token for the expected digest. Seeds
-// beyond the ones below (crashers included) live in
-// testdata/fuzz/FuzzParseToken.
+// Verify must accept nothing but a token for the expected digest. The
+// input is Splice(bases[base], at, del, ins): the valid responses and
+// tokens are built in the run, so the fuzzer mutates and minimises a few
+// bytes, not kilobytes of DER. Base 0 is empty: (0, 0, 0, data) is data
+// itself, as in the committed crashers (testdata/fuzz/FuzzParseToken).
 func FuzzParseToken(f *testing.F) {
 	p := newTestPKI(f, "fuzztoken")
 	a := newTestAuthority(f, p, nil)
 	d := digestOf(crypto.SHA256, []byte("seed"))
+	bases := [][]byte{nil, a.rejected[timestamp.BadAlgorithm]}
 	for _, certReq := range []bool{true, false} {
 		resp, err := a.Stamp(mustRequest(f, crypto.SHA256, d, RequestOptions{Nonce: big.NewInt(5), CertReq: certReq}))
 		if err != nil {
 			f.Fatal(err)
 		}
-		f.Add(resp)
-		f.Add(mustSplit(f, resp))
+		bases = append(bases, resp, mustSplit(f, resp))
 	}
-	f.Add(a.rejected[timestamp.BadAlgorithm])
-	f.Add([]byte{0x30, 0x03, 0x02, 0x01, 0x00})
+	for i := range bases {
+		f.Add(uint16(i), uint16(0), uint16(0), []byte(nil))
+	}
+	f.Add(uint16(2), uint16(20), uint16(1), []byte{0xff})
+	f.Add(uint16(3), uint16(9), uint16(400), []byte(nil))
+	f.Add(uint16(0), uint16(0), uint16(0), []byte{0x30, 0x03, 0x02, 0x01, 0x00})
 	opts := VerifyOptions{Roots: p.roots, Intermediates: p.inters, TSACert: p.leaf, Digest: d, Hash: crypto.SHA256}
 	sentinels := []error{ErrMalformed, ErrRejected, ErrSignature, ErrSignerCert, ErrEKU, ErrChain, ErrImprint, ErrNonce, ErrPolicy}
 	known := func(err error) bool {
@@ -102,7 +110,8 @@ func FuzzParseToken(f *testing.F) {
 		}
 		return false
 	}
-	f.Fuzz(func(t *testing.T, data []byte) {
+	f.Fuzz(func(t *testing.T, base, at, del uint16, ins []byte) {
+		data := testutil.Splice(bases[int(base)%len(bases)], int(at), int(del), ins)
 		if _, err := ParseToken(data); err != nil && !known(err) {
 			t.Fatalf("ParseToken error without a sentinel: %v", err)
 		}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/dxl-network/dxl/ca"
+	"github.com/dxl-network/dxl/internal/urlpath"
 	"github.com/dxl-network/dxl/membership/client"
 	"github.com/dxl-network/dxl/membership/globalconf"
 	"github.com/dxl-network/dxl/membership/state"
@@ -131,6 +132,11 @@ func New(srv Store, cfg Config) *API {
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	// ServeMux would redirect such a path to its cleaned form.
+	if err := urlpath.Check(r.URL.EscapedPath()); err != nil {
+		writeErr(w, &httpError{http.StatusBadRequest, "bad_path", err.Error()})
+		return
+	}
 	a.mux.ServeHTTP(w, r)
 }
 

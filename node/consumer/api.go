@@ -103,7 +103,11 @@ func (a *API) Handler() http.Handler {
 	m.HandleFunc("POST /{$}", a.soap)
 	m.HandleFunc("POST /soap", a.soap)
 	m.HandleFunc("/", a.lgspCall)
-	return m
+	// Without these, ServeMux redirects the subtree roots to "/r1/" and
+	// "/health/services/".
+	m.HandleFunc("/r1", a.rest)
+	m.HandleFunc("GET /health/services", a.authenticated(a.serviceHealth))
+	return a.canonicalPaths(m)
 }
 
 // onlyPost answers an endpoint that takes POST alone (the token endpoint)
@@ -115,7 +119,24 @@ func (a *API) onlyPost(w http.ResponseWriter, r *http.Request) {
 
 // fail writes an exchange-layer error.
 func (a *API) fail(w http.ResponseWriter, reqID string, err error) {
-	code, status := exchange.ReportedCode(err), exchange.Status(err)
+	a.failFrom(w, reqID, "", err)
+}
+
+// failFrom writes an exchange-layer error of a call to provider ("provider
+// node <peer ID>", "provider <member>", or "" when none is known). The
+// details of a 5xx go to the log, the information system reads a short
+// message (publicMessage).
+func (a *API) failFrom(w http.ResponseWriter, reqID, provider string, err error) {
+	code, status := reported(err)
+	a.errorHeaders(w, reqID, code, status, err)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(exchange.ErrorBody{Code: code, Message: publicMessage(err, status, provider), RequestID: reqID})
+}
+
+// errorHeaders logs a 5xx with its whole text and sets the headers every
+// error answer has, JSON or SOAP.
+func (a *API) errorHeaders(w http.ResponseWriter, reqID, code string, status int, err error) {
 	var re *exchange.RemoteError
 	if errors.As(err, &re) && re.RetryAfter != "" {
 		w.Header().Set("Retry-After", re.RetryAfter)
@@ -125,12 +146,9 @@ func (a *API) fail(w http.ResponseWriter, reqID string, err error) {
 	}
 	h := w.Header()
 	h.Set(HeaderError, code)
-	h.Set("Content-Type", "application/json")
 	if reqID != "" {
 		h.Set(HeaderRequestID, reqID)
 	}
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(exchange.ErrorBody{Code: code, Message: err.Error(), RequestID: reqID})
 }
 
 // authenticate identifies the calling information system: a pinned TLS
@@ -190,10 +208,11 @@ func certValidAt(cert *x509.Certificate, now time.Time) error {
 // refuse answers a call the consumer API refused before it could go out
 // (a SOAP fault when soapVersion is set), once its record is on disk.
 func (a *API) refuse(w http.ResponseWriter, r *http.Request, reqID, soapVersion string, err error) {
+	code, status := reported(err)
 	a.cfg.Logs.Commit(r.Context(), &exchange.Exchange{RequestID: reqID, Start: a.cfg.Now(), Role: oprec.RoleConsumer,
-		CallerIP: hostOf(r.RemoteAddr), Status: exchange.Status(err), Code: exchange.ReportedCode(err), ConsumerPeer: a.cfg.Self})
+		CallerIP: hostOf(r.RemoteAddr), Status: status, Code: code, ConsumerPeer: a.cfg.Self})
 	if soapVersion != "" {
-		a.soapFail(w, soapVersion, reqID, err)
+		a.soapFail(w, soapVersion, reqID, "", err)
 		return
 	}
 	a.fail(w, reqID, err)

@@ -35,10 +35,14 @@ func (a *API) forward(w http.ResponseWriter, r *http.Request, c *Call, reqID, so
 	if err != nil {
 		x.Status, x.Code = exchange.Status(err), exchange.ReportedCode(err)
 		a.cfg.Logs.Commit(r.Context(), x)
+		provider := "provider " + c.Service.Provider.Member.String()
+		if c.sentTo != "" {
+			provider = "provider node " + c.sentTo.String()
+		}
 		if soapVersion != "" {
-			a.soapFail(w, soapVersion, reqID, err)
+			a.soapFail(w, soapVersion, reqID, provider, err)
 		} else {
-			a.fail(w, reqID, err)
+			a.failFrom(w, reqID, provider, err)
 		}
 		return
 	}

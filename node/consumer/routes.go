@@ -92,7 +92,7 @@ func (a *API) soap(w http.ResponseWriter, r *http.Request) {
 	}
 	hdr, err := services.ParseSOAP(ctype, c.Body)
 	if err != nil {
-		a.refuse(w, r, reqID, "1.1", err)
+		a.refuse(w, r, reqID, services.SOAPVersion(ctype), err)
 		return
 	}
 	if hdr.Client != c.Client.String() {
@@ -110,15 +110,21 @@ func (a *API) soap(w http.ResponseWriter, r *http.Request) {
 	a.forward(w, r, c, reqID, hdr.Version)
 }
 
-func (a *API) soapFail(w http.ResponseWriter, version, reqID string, err error) {
-	code := exchange.ReportedCode(err)
-	ctype, body := services.SOAPFault(version, code, err.Error())
-	w.Header().Set(HeaderError, code)
-	w.Header().Set("Content-Type", ctype)
-	if reqID != "" {
-		w.Header().Set(HeaderRequestID, reqID)
+// soapFail answers a SOAP request with a fault. A refusal of what the
+// client sent (4xx) keeps its status and is a Client (1.1) or Sender (1.2)
+// fault, as SOAP 1.2's HTTP binding maps env:Sender to 4xx; any other is
+// a Server / Receiver fault with 500, SOAP 1.1's status for faults.
+// provider is as for failFrom.
+func (a *API) soapFail(w http.ResponseWriter, version, reqID, provider string, err error) {
+	code, status := reported(err)
+	client := status >= 400 && status < 500
+	if !client {
+		status = http.StatusInternalServerError
 	}
-	w.WriteHeader(http.StatusInternalServerError) // SOAP faults travel as 500
+	a.errorHeaders(w, reqID, code, status, err)
+	ctype, body := services.SOAPFault(version, client, code, publicMessage(err, status, provider))
+	w.Header().Set("Content-Type", ctype)
+	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }
 

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/dxl-network/dxl/internal/testutil"
 )
 
 // fuzzSeeds returns genuine envelopes of both key types.
@@ -28,14 +30,35 @@ func fuzzSeeds(t testing.TB) (reqs, resps [][]byte) {
 	return reqs, resps
 }
 
+// envelopeBases are the inputs FuzzParseRequest and FuzzParseResponse
+// splice into: none (base 0: the input is ins itself), then genuine
+// envelopes, first requests or first responses. The fuzzer mutates a few
+// bytes of whole envelopes instead of kilobytes of certificate.
+func envelopeBases(t testing.TB, requestsFirst bool) [][]byte {
+	reqs, resps := fuzzSeeds(t)
+	if !requestsFirst {
+		reqs, resps = resps, reqs
+	}
+	return append(append([][]byte{nil}, reqs...), resps...)
+}
+
+// addEnvelopeSeeds adds each whole base and a few one-byte changes.
+func addEnvelopeSeeds(f *testing.F, bases [][]byte) {
+	for i := range bases {
+		f.Add(uint16(i), uint16(0), uint16(0), []byte(nil))
+	}
+	f.Add(uint16(1), uint16(3), uint16(1), []byte{0xff})
+	f.Add(uint16(1), uint16(30), uint16(0), []byte{0})
+	f.Add(uint16(0), uint16(0), uint16(0), []byte("\x00\x00\x00\x10DXL-CALL-REQUEST-v1"))
+}
+
 // FuzzParseRequest: ParseRequest never panics, and whatever it accepts is
 // canonical: re-encoding the parsed fields gives the input back.
 func FuzzParseRequest(f *testing.F) {
-	reqs, resps := fuzzSeeds(f)
-	for _, b := range append(reqs, resps...) {
-		f.Add(b)
-	}
-	f.Fuzz(func(t *testing.T, raw []byte) {
+	bases := envelopeBases(f, true)
+	addEnvelopeSeeds(f, bases)
+	f.Fuzz(func(t *testing.T, base, at, del uint16, ins []byte) {
+		raw := testutil.Splice(bases[int(base)%len(bases)], int(at), int(del), ins)
 		r, err := ParseRequest(raw)
 		if err != nil {
 			if Codes.Code(err) == "internal" {
@@ -56,11 +79,10 @@ func FuzzParseRequest(f *testing.F) {
 
 // FuzzParseResponse is FuzzParseRequest for responses.
 func FuzzParseResponse(f *testing.F) {
-	reqs, resps := fuzzSeeds(f)
-	for _, b := range append(resps, reqs...) {
-		f.Add(b)
-	}
-	f.Fuzz(func(t *testing.T, raw []byte) {
+	bases := envelopeBases(f, false)
+	addEnvelopeSeeds(f, bases)
+	f.Fuzz(func(t *testing.T, base, at, del uint16, ins []byte) {
+		raw := testutil.Splice(bases[int(base)%len(bases)], int(at), int(del), ins)
 		r, err := ParseResponse(raw)
 		if err != nil {
 			if Codes.Code(err) == "internal" {
@@ -131,10 +153,17 @@ func TestWriteSeedCorpus(t *testing.T) {
 	WriteBody(&frames, bytes.NewReader([]byte(`{"a":1}`)), 3, 0)
 	WriteFrame(&frames, FrameResponse, resps[1])
 	WriteFrame(&frames, FrameError, []byte("envelope_replay: request ID already seen"))
+	// The parse targets take (base, at, del, ins): each whole envelope of
+	// envelopeBases, and one of the other kind.
+	for _, name := range []string{"FuzzParseRequest", "FuzzParseResponse"} {
+		if err := testutil.WriteSpliceSeeds(name, map[string]testutil.SpliceSeed{
+			"seed-0": {Base: 1}, "seed-1": {Base: 2}, "seed-2": {Base: 3},
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	sets := map[string][][]byte{
-		"FuzzParseRequest":  append(append([][]byte{}, reqs...), resps[0]),
-		"FuzzParseResponse": append(append([][]byte{}, resps...), reqs[0]),
-		"FuzzReadFrame":     {frames.Bytes(), fhdr(FrameBodyChunk, 1<<31), fhdr(FrameRequest, MaxEnvelope+1), append(fhdr(FrameError, 3), 'a')},
+		"FuzzReadFrame": {frames.Bytes(), fhdr(FrameBodyChunk, 1<<31), fhdr(FrameRequest, MaxEnvelope+1), append(fhdr(FrameError, 3), 'a')},
 	}
 	for name, seeds := range sets {
 		dir := filepath.Join("testdata", "fuzz", name)

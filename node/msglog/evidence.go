@@ -12,6 +12,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/dxl-network/dxl/internal/jsonin"
 	"github.com/dxl-network/dxl/node/envelope"
 	"github.com/dxl-network/dxl/tsa"
 )
@@ -53,10 +54,8 @@ func ReadBundle(data []byte) (*Bundle, error) {
 	if len(data) > MaxBundle {
 		return nil, fmt.Errorf("%w: larger than %d bytes", ErrMalformed, MaxBundle)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	var b Bundle
-	if err := dec.Decode(&b); err != nil {
+	if err := jsonin.Decode(bytes.NewReader(data), &b); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	if b.Format != BundleFormat {

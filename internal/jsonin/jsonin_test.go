@@ -1,0 +1,64 @@
+package jsonin
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestDecodeExactlyOneValue(t *testing.T) {
+	type body struct {
+		A int `json:"a"`
+	}
+	for _, tc := range []struct {
+		in       string
+		trailing bool
+		bad      bool
+	}{
+		{in: `{"a":1}`},
+		{in: " {\"a\":1} \n\t"},
+		{in: `{"a":1} garbage`, trailing: true},
+		{in: `{}{}`, trailing: true},
+		{in: `{"a":1}}`, trailing: true},
+		{in: `{"a":1}]`, trailing: true},
+		{in: `{"a":1} 2`, trailing: true},
+		{in: `{"a":1} "x"`, trailing: true},
+		{in: `{"a":1,"b":2}`, bad: true},
+		{in: ``, bad: true},
+		{in: `{"a":`, bad: true},
+	} {
+		var b body
+		err := Decode(strings.NewReader(tc.in), &b)
+		switch {
+		case tc.trailing && !errors.Is(err, ErrTrailing):
+			t.Errorf("%q: %v, want ErrTrailing", tc.in, err)
+		case tc.bad && (err == nil || errors.Is(err, ErrTrailing)):
+			t.Errorf("%q: %v, want a decoding error", tc.in, err)
+		case !tc.trailing && !tc.bad && (err != nil || b.A != 1):
+			t.Errorf("%q: %v %+v", tc.in, err, b)
+		}
+	}
+	var b body
+	if err := DecodeOpen(strings.NewReader(`{"a":1,"b":2}`), &b); err != nil || b.A != 1 {
+		t.Errorf("DecodeOpen refused an unknown field: %v", err)
+	}
+	if err := DecodeOpen(strings.NewReader(`{"a":1,"b":2} x`), &b); !errors.Is(err, ErrTrailing) {
+		t.Errorf("DecodeOpen accepted trailing data: %v", err)
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	f.Add(`{"a":1}`)
+	f.Add(`{}{}`)
+	f.Add(`[1] ]`)
+	f.Fuzz(func(t *testing.T, in string) {
+		var v any
+		err := DecodeOpen(strings.NewReader(in), &v)
+		if (err == nil) != jsonValid(in) {
+			t.Fatalf("%q: DecodeOpen %v, json.Valid %v", in, err, jsonValid(in))
+		}
+	})
+}
+
+func jsonValid(s string) bool { return json.Valid([]byte(s)) }

@@ -1,0 +1,90 @@
+package consumer
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/dxl-network/dxl/internal/errcode"
+	"github.com/dxl-network/dxl/internal/urlpath"
+	"github.com/dxl-network/dxl/node/exchange"
+	"github.com/dxl-network/dxl/services"
+)
+
+// ErrBadPath: the request path has a "." or ".." segment, an empty one
+// ("//"), or does not start with "/". http.ServeMux would answer such a
+// path with a redirect to its cleaned form; the API refuses it instead.
+var ErrBadPath = errors.New("consumer: request path not in canonical form")
+
+// Codes is the consumer API's own part of its error table, tried before
+// exchange.Codes.
+var Codes = errcode.New(
+	errcode.Entry{Err: ErrBadPath, Code: "bad_path", Status: http.StatusBadRequest},
+)
+
+// reported is err's code and HTTP status as an information system sees
+// them: the API's own codes, a malformed SOAP request as services.Codes
+// says (400 invalid_soap: exchange.Status knows only services' request
+// validation), else exchange.ReportedCode and exchange.Status.
+func reported(err error) (code string, status int) {
+	if e, ok := Codes.Lookup(err); ok {
+		return e.Code, e.Status
+	}
+	if errors.Is(err, services.ErrSOAP) {
+		return services.Codes.Code(err), services.Codes.Status(err)
+	}
+	return exchange.ReportedCode(err), exchange.Status(err)
+}
+
+// checkPath refuses an escaped request path http.ServeMux would clean
+// (and redirect) or with an encoded dot segment (urlpath.Check).
+func checkPath(escaped string) error {
+	if err := urlpath.Check(escaped); err != nil {
+		return fmt.Errorf("%w: %v", ErrBadPath, err)
+	}
+	return nil
+}
+
+// canonicalPaths answers a path that is not in canonical form in the
+// exchange error shape before the mux could redirect it.
+func (a *API) canonicalPaths(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := checkPath(r.URL.EscapedPath()); err != nil {
+			a.refuse(w, r, validRequestID(r.Header), "", err)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// publicMessage is the message an information system reads for err: the
+// whole text when the call was refused for what it asked (4xx), else a
+// short sentence naming the provider ("provider node <peer ID>" or
+// "provider <member>") when known. The text of a node's or a backend's
+// failure holds addresses (multiaddrs, IPs, ports): it stays in this
+// node's log.
+func publicMessage(err error, status int, provider string) string {
+	if status < 500 {
+		return err.Error()
+	}
+	if provider == "" {
+		provider = "the provider"
+	}
+	var re *exchange.RemoteError
+	var msg string
+	switch {
+	case errors.As(err, &re):
+		msg = provider + " reported " + re.Code
+	case errors.Is(err, exchange.ErrUnreachable):
+		msg = provider + " unreachable"
+	case errors.Is(err, exchange.ErrTimeout):
+		msg = "call timed out waiting for " + provider
+	default:
+		msg = "internal error"
+		if e, ok := exchange.Codes.Lookup(err); ok {
+			msg = strings.TrimPrefix(e.Err.Error(), "node: ")
+		}
+	}
+	return msg + " (details in this node's log under the request ID)"
+}
