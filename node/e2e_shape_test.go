@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/dxl-network/dxl/node"
+	"github.com/dxl-network/dxl/node/oprec"
 )
 
 // addressLike matches what an address looks like in an error text: a
@@ -41,5 +43,21 @@ func TestEndToEndUnreachableProviderMessage(t *testing.T) {
 	}
 	if loc := addressLike.FindString(string(soap.body)); loc != "" {
 		t.Fatalf("SOAP fault holds %q: %s", loc, soap.body)
+	}
+	// The refusal is on record under the request ID the IS was given, in
+	// the operational records and (the envelope was signed) the message log.
+	id := a.header.Get(node.HeaderRequestID)
+	if id == "" {
+		t.Fatalf("no %s on the refusal: %v", node.HeaderRequestID, a.header)
+	}
+	recs, _, err := n.A.Node.Records().Query(oprec.Filter{ErrorCode: "provider_unreachable", Limit: oprec.MaxLimit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(recs, func(r oprec.Record) bool { return r.RequestID == id && r.Status == http.StatusBadGateway }) {
+		t.Fatalf("no record of request %s among %d provider_unreachable records", id, len(recs))
+	}
+	if logged, err := n.A.Node.MessageLog().Records(id); err != nil || len(logged) != 1 || logged[0].ErrorCode != "provider_unreachable" {
+		t.Fatalf("message log for %s: %v %+v", id, err, logged)
 	}
 }
