@@ -396,6 +396,20 @@ func (l *Log) writer() {
 			}
 			linger.Stop()
 		}
+		// Take what else is queued, without waiting: under load many calls
+		// each append and flush, and one commit answers them all.
+	drain:
+		for len(group) < maxGroup {
+			select {
+			case it, ok := <-l.queue:
+				if !ok {
+					break drain
+				}
+				group = append(group, it)
+			default:
+				break drain
+			}
+		}
 		l.commitGroup(group)
 	}
 }

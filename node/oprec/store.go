@@ -208,7 +208,19 @@ func (s *Store) writer() {
 	linger := time.NewTimer(time.Hour)
 	linger.Stop()
 	flush := func(done chan error) {
-		// Everything added before Flush was called is either committed
+		// Every Flush waiting now is answered by the same commits (under
+		// load each call flushes: one commit answers them all).
+		waiting := []chan error{done}
+	more:
+		for {
+			select {
+			case d := <-s.flushReq:
+				waiting = append(waiting, d)
+			default:
+				break more
+			}
+		}
+		// Everything added before those Flush calls is either committed
 		// already (this goroutine is sequential) or among the n items
 		// queued now.
 		for n := len(s.queue); n > 0; {
@@ -218,7 +230,9 @@ func (s *Store) writer() {
 			}
 			w.commit()
 		}
-		done <- w.failed
+		for _, d := range waiting {
+			d <- w.failed
+		}
 		w.failed = nil
 	}
 	for {
