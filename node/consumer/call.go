@@ -83,8 +83,8 @@ func (a *API) Do(ctx context.Context, c *Call) (*Result, error) {
 			return res, nil
 		}
 		lastErr = err
-		if ctx.Err() != nil || sent && !(replay.Idempotent(c.Method) && errors.Is(err, exchange.ErrUnreachable)) {
-			break // the provider may have acted on it: resend only what may run twice
+		if ctx.Err() != nil || !mayResend(c.Method, sent, err) {
+			break
 		}
 		a.cfg.Logger.Info("provider node unreachable, failing over", "peer", pid.String(), "sent", sent, "error", err)
 	}
@@ -92,6 +92,14 @@ func (a *API) Do(ctx context.Context, c *Call) (*Result, error) {
 		return nil, fmt.Errorf("%w: %v", exchange.ErrTimeout, lastErr)
 	}
 	return nil, lastErr
+}
+
+// mayResend reports whether a call that failed with err at one provider
+// node may be sent to the next: when it provably did not reach the node,
+// or when its method is idempotent and the node did not answer (a broken
+// stream, not a refusal). The provider may have acted on anything else.
+func mayResend(method string, sent bool, err error) bool {
+	return !sent || replay.Idempotent(method) && errors.Is(err, exchange.ErrUnreachable)
 }
 
 // checkService looks the service up in the catalogue; its provider

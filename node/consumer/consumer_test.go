@@ -10,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -151,6 +152,31 @@ func TestPinnedClientCertificateDates(t *testing.T) {
 		got, err := a.authenticate(r)
 		if !errors.Is(err, tc.want) || (err == nil && got.String() != sub) {
 			t.Errorf("%s: %v %v, want %v", tc.name, got, err, tc.want)
+		}
+	}
+}
+
+func TestMayResend(t *testing.T) {
+	broken := fmt.Errorf("%w: reading from node: stream reset", exchange.ErrUnreachable)
+	refused := &exchange.RemoteError{Code: "rate_limited"}
+	for _, c := range []struct {
+		method string
+		sent   bool
+		err    error
+		want   bool
+	}{
+		{"POST", false, broken, true}, // never reached the node
+		{"POST", true, broken, false}, // may have run: never twice
+		{"GET", true, broken, true},   // idempotent and unanswered
+		{"PUT", true, broken, true},
+		{"DELETE", true, broken, true},
+		{"PATCH", true, broken, false},
+		{"GET", true, refused, false},               // answered: a refusal is the answer
+		{"GET", true, envelope.ErrSignature, false}, // a forged answer is not resent either
+		{"GET", false, envelope.ErrSignature, true},
+	} {
+		if got := mayResend(c.method, c.sent, c.err); got != c.want {
+			t.Errorf("mayResend(%s, sent=%v, %v) = %v, want %v", c.method, c.sent, c.err, got, c.want)
 		}
 	}
 }
