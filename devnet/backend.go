@@ -19,7 +19,8 @@ const SampleOpenAPI = `{
     "/citizens": {"post": {"requestBody": {"required": true, "content": {"application/json": {"schema": {
         "type": "object", "required": ["name"], "properties": {"name": {"type": "string"}, "born": {"type": "string"}}}}}},
       "responses": {"201": {"description": "created"}}}},
-    "/echo": {"post": {"responses": {"200": {"description": "the body back"}}}}
+    "/echo": {"post": {"responses": {"200": {"description": "the body back"}}}},
+    "/headers": {"get": {"responses": {"200": {"description": "the request headers back, with response headers of its own"}}}}
   }
 }`
 
@@ -33,9 +34,11 @@ var benchJSON = func() []byte {
 }()
 
 // SampleBackend is the provider's own information system in the demo: a
-// small JSON API (GET /citizens/{id}, POST /citizens), an XML document
-// (GET /xml), POST /echo that returns the body, and a SOAP 1.1/1.2
-// endpoint (POST /soap) that answers with the X-Road header echoed.
+// small JSON API (GET /citizens/{id}, XML when Accept asks for it; POST
+// /citizens), an XML document (GET /xml), POST /echo that returns the
+// body, GET /headers that returns the request headers and sets response
+// headers of its own, and a SOAP 1.1/1.2 endpoint (POST /soap) that
+// answers with the X-Road header echoed.
 func SampleBackend() http.Handler {
 	m := http.NewServeMux()
 	m.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
@@ -43,11 +46,30 @@ func SampleBackend() http.Handler {
 		io.WriteString(w, `{"status":"ok"}`)
 	})
 	m.HandleFunc("GET /citizens/{id}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Vary", "Accept")
+		if accept := r.Header.Get("Accept"); strings.Contains(accept, "xml") && !strings.Contains(accept, "json") {
+			w.Header().Set("Content-Type", "application/xml")
+			var id strings.Builder
+			xml.EscapeText(&id, []byte(r.PathValue("id")))
+			fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><citizen><id>%s</id><name>Nguyen Van An</name></citizen>`, id.String())
+			return
+		}
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(map[string]string{
 			"id": r.PathValue("id"), "name": "Nguyen Van An", "born": "1990-01-02", "province": "Ha Noi",
 			"requested_by": r.Header.Get("X-DXL-Client"), "request_id": r.Header.Get("X-Request-ID"),
 		})
+	})
+	m.HandleFunc("GET /headers", func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Type", "application/json")
+		h.Set("Cache-Control", "no-store")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Content-Disposition", `attachment; filename="headers.json"`)
+		h.Set("Allow", "GET, HEAD")
+		h.Add("X-Backend-Trace", "one")
+		h.Add("X-Backend-Trace", "two")
+		json.NewEncoder(w).Encode(r.Header)
 	})
 	m.HandleFunc("POST /citizens", func(w http.ResponseWriter, r *http.Request) {
 		var in map[string]any

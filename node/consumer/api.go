@@ -195,6 +195,18 @@ func (a *API) authenticate(r *http.Request) (services.SubsystemID, error) {
 	return who, nil
 }
 
+// pinned reports whether r's TLS client certificate is pinned to a
+// subsystem (then an Authorization header is not the node's: it travels
+// to the backend).
+func (a *API) pinned(r *http.Request) bool {
+	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
+		return false
+	}
+	sum := sha256.Sum256(r.TLS.PeerCertificates[0].Raw)
+	_, ok := a.cfg.Clients[hex.EncodeToString(sum[:])]
+	return ok
+}
+
 // certValidAt refuses a pinned client certificate outside its validity
 // period: the pin says whose it is, the dates whether it may still be used.
 func certValidAt(cert *x509.Certificate, now time.Time) error {
@@ -271,7 +283,11 @@ func (a *API) prepare(r *http.Request, clientHint string) (*Call, string, error)
 		return nil, reqID, err
 	}
 	c.Client = who
-	for _, claimed := range []string{clientHint, r.Header.Get(HeaderClient), r.Header.Get(HeaderXRoadClient)} {
+	if err := c.useXRoadID(r.Header); err != nil {
+		return nil, reqID, err
+	}
+	reqID = c.RequestID.String()
+	for _, claimed := range []string{clientHint, r.Header.Get(HeaderClient), lastValue(r.Header, HeaderXRoadClient)} {
 		if claimed != "" && claimed != who.String() {
 			return nil, reqID, fmt.Errorf("%w: claimed %q, authenticated as %s", exchange.ErrClientMismatch, claimed, who)
 		}
@@ -285,6 +301,9 @@ func (a *API) prepare(r *http.Request, clientHint string) (*Call, string, error)
 	}
 	c.Method = r.Method
 	c.ContentType = r.Header.Get("Content-Type")
+	if c.Headers, err = exchange.CarriedHeaders(r.Header, !a.pinned(r)); err != nil {
+		return nil, reqID, err
+	}
 	if r.ContentLength > a.cfg.MaxBody {
 		return nil, reqID, fmt.Errorf("%w: over %d bytes", exchange.ErrTooLarge, a.cfg.MaxBody)
 	}

@@ -32,6 +32,10 @@ type Call struct {
 	Path        string // service-relative, with query
 	ContentType string
 	Body        []byte
+	// Headers travel to the provider's backend (exchange.CarriedHeaders).
+	Headers []envelope.Header
+	// XRoadID is an X-Road client's X-Road-Id, echoed in the answer.
+	XRoadID string
 
 	// sent and sentTo are the request envelope and the provider node of
 	// the last attempt (for the logs), whether or not it reached the node.
@@ -142,7 +146,7 @@ func (a *API) callPeer(ctx context.Context, v *confview.View, pid peer.ID, c *Ca
 	req, err := a.cfg.Signer.SignRequest(envelope.Request{
 		RequestID: c.RequestID, Client: c.Client.String(), Service: c.Service.String(), Target: pid.String(),
 		UserID: c.UserID, Method: c.Method, Path: c.Path, BodySHA256: bodySum,
-		ContentType: c.ContentType, BodyLength: uint64(len(c.Body)),
+		ContentType: c.ContentType, BodyLength: uint64(len(c.Body)), Headers: c.Headers,
 	})
 	if err != nil {
 		return nil, false, fmt.Errorf("%w: %v", exchange.ErrBadRequest, err)

@@ -61,6 +61,8 @@ func (a *API) forward(w http.ResponseWriter, r *http.Request, c *Call, reqID, so
 		a.cfg.Logs.Commit(r.Context(), x)
 	}
 	h := w.Header()
+	exchange.AddHeaders(h, res.Response.Headers)
+	xroadAnswerHeaders(h, c)
 	if ct := res.Response.ContentType; ct != "" {
 		h.Set("Content-Type", ct)
 	}

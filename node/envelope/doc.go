@@ -32,7 +32,7 @@
 // # Request (signed part)
 //
 //	"DXL-CALL-REQUEST-v1\x00"  [20]  domain-separation prefix
-//	version                    u8    1
+//	version                    u8    2 (1: as below without headers; still read)
 //	certHash                   [32]  SHA-256 of cert
 //	requestID                  [16]  UUID version 4, raw bytes
 //	client                     str   INSTANCE/CLASS/MEMBER/SUBSYSTEM
@@ -45,13 +45,19 @@
 //	bodySHA256                 [32]  SHA-256 of the request body (of the empty string if none)
 //	contentType                str   0..256 bytes of 0x20..0x7e
 //	bodyLength                 u64   body length in bytes
+//	headers                    u16 count || (str name || str value)*   version 2
+//
+// headers are HTTP header fields in their order, repeats kept: at most
+// MaxHeaders, names and values together at most MaxHeaderBytes; a name is
+// an RFC 9110 token of at most 256 bytes, a value has no byte below 0x20
+// but tab, and no 0x7f.
 //
 // Identifier parts are 1..64 characters of A-Z a-z 0-9 . - _ (ident).
 //
 // # Response (signed part)
 //
 //	"DXL-CALL-RESPONSE-v1\x00" [21]  domain-separation prefix
-//	version                    u8    1
+//	version                    u8    2 (1: without headers)
 //	certHash                   [32]  SHA-256 of cert
 //	requestID                  [16]  the request's ID
 //	requestHash                [32]  SHA-256 of the complete request envelope (all of it, framing lengths, cert and sig included)
@@ -60,6 +66,7 @@
 //	bodySHA256                 [32]  SHA-256 of the response body
 //	contentType                str   0..256 bytes of 0x20..0x7e
 //	bodyLength                 u64   body length in bytes
+//	headers                    as in the request (version 2)
 //
 // # Signature
 //

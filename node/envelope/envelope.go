@@ -19,8 +19,13 @@ const (
 	ResponsePrefix = "DXL-CALL-RESPONSE-v1\x00"
 )
 
-// Version is the only envelope version this package writes and accepts.
-const Version = 1
+// Version is the envelope version this package writes. Version 2 adds the
+// HTTP headers; version 1 envelopes (no headers) are still read, so the
+// message log's older records verify.
+const (
+	Version   = 2
+	VersionV1 = 1
+)
 
 // Size limits. An envelope longer than MaxEnvelope is ErrTooLarge; a field
 // longer than its limit is ErrMalformed.
@@ -33,6 +38,11 @@ const (
 	MaxMethod      = 32
 	MaxPath        = 8 << 10
 	MaxContentType = 256
+	// MaxHeaders and MaxHeaderBytes cap the headers an envelope carries
+	// (count, and the sum of names and values).
+	MaxHeaders     = 100
+	MaxHeaderBytes = 32 << 10
+	maxHeaderName  = 256
 	maxIdent       = 6*(ident.MaxPart+1) - 1
 )
 
@@ -63,7 +73,15 @@ type Request struct {
 	BodySHA256  [32]byte
 	ContentType string
 	BodyLength  uint64
+	// Headers are the information system's request headers that travel to
+	// the provider's backend, in order (repeats kept); version 2 only.
+	Headers []Header
 }
+
+// Header is one HTTP header field as it travels in an envelope: a token
+// name and a value of visible ASCII, space, tab or obs-text (no CR, LF or
+// NUL).
+type Header struct{ Name, Value string }
 
 // Response is the signed description of a provider's answer.
 type Response struct {
@@ -77,6 +95,9 @@ type Response struct {
 	BodySHA256  [32]byte
 	ContentType string
 	BodyLength  uint64
+	// Headers are the backend's response headers that travel back to the
+	// information system; version 2 only.
+	Headers []Header
 }
 
 // SignedRequest is a request envelope with its wire bytes. Parse and
@@ -159,10 +180,45 @@ func checkToken(what, s string, maxLen int) error {
 	return nil
 }
 
+// CheckHeaders checks headers against the wire-format rules and caps.
+func CheckHeaders(hs []Header) error {
+	if len(hs) > MaxHeaders {
+		return fmt.Errorf("%w: %d headers (at most %d)", ErrMalformed, len(hs), MaxHeaders)
+	}
+	total := 0
+	for _, h := range hs {
+		total += len(h.Name) + len(h.Value)
+		if err := checkToken("header name", h.Name, maxHeaderName); err != nil {
+			return err
+		}
+		for i := 0; i < len(h.Value); i++ {
+			if c := h.Value[i]; c < 0x20 && c != '\t' || c == 0x7f {
+				return fmt.Errorf("%w: header %s has byte 0x%02x", ErrMalformed, h.Name, c)
+			}
+		}
+	}
+	if total > MaxHeaderBytes {
+		return fmt.Errorf("%w: headers of %d bytes (at most %d)", ErrMalformed, total, MaxHeaderBytes)
+	}
+	return nil
+}
+
+// checkVersion accepts the two versions; a version 1 envelope has no
+// headers.
+func checkVersion(v uint8, headers []Header) error {
+	switch {
+	case v != Version && v != VersionV1:
+		return fmt.Errorf("%w: version %d", ErrMalformed, v)
+	case v == VersionV1 && len(headers) > 0:
+		return fmt.Errorf("%w: a version 1 envelope carries no headers", ErrMalformed)
+	}
+	return CheckHeaders(headers)
+}
+
 // Validate checks every field against the wire-format rules.
 func (r *Request) Validate() error {
-	if r.Version != Version {
-		return fmt.Errorf("%w: version %d", ErrMalformed, r.Version)
+	if err := checkVersion(r.Version, r.Headers); err != nil {
+		return err
 	}
 	if !r.RequestID.Valid() {
 		return fmt.Errorf("%w: request ID is not a version 4 UUID", ErrMalformed)
@@ -193,8 +249,8 @@ func (r *Request) Validate() error {
 
 // Validate checks every field against the wire-format rules.
 func (r *Response) Validate() error {
-	if r.Version != Version {
-		return fmt.Errorf("%w: version %d", ErrMalformed, r.Version)
+	if err := checkVersion(r.Version, r.Headers); err != nil {
+		return err
 	}
 	if !r.RequestID.Valid() {
 		return fmt.Errorf("%w: request ID is not a version 4 UUID", ErrMalformed)
@@ -231,7 +287,36 @@ func (r *Request) appendSigned(b []byte, certHash *[32]byte) []byte {
 	b = putTime(b, r.Time)
 	b = append(b, r.BodySHA256[:]...)
 	b = putStr(b, r.ContentType)
-	return binary.BigEndian.AppendUint64(b, r.BodyLength)
+	b = binary.BigEndian.AppendUint64(b, r.BodyLength)
+	return putHeaders(b, r.Version, r.Headers)
+}
+
+// putHeaders appends u16 count || (str name || str value)* (version 2).
+func putHeaders(b []byte, v uint8, hs []Header) []byte {
+	if v == VersionV1 {
+		return b
+	}
+	b = binary.BigEndian.AppendUint16(b, uint16(len(hs)))
+	for _, h := range hs {
+		b = putStr(putStr(b, h.Name), h.Value)
+	}
+	return b
+}
+
+// headers reads what putHeaders wrote.
+func headers(d *wire.Decoder, v uint8) []Header {
+	if v == VersionV1 {
+		return nil
+	}
+	n := int(d.U16())
+	if n > MaxHeaders {
+		n = MaxHeaders + 1 // refused by Validate; never allocate on the sender's word
+	}
+	var hs []Header
+	for i := 0; i < n && !d.Bad(); i++ {
+		hs = append(hs, Header{Name: d.Str(), Value: d.Str()})
+	}
+	return hs
 }
 
 func (r *Response) appendSigned(b []byte, certHash *[32]byte) []byte {
@@ -244,7 +329,8 @@ func (r *Response) appendSigned(b []byte, certHash *[32]byte) []byte {
 	b = putTime(b, r.Time)
 	b = append(b, r.BodySHA256[:]...)
 	b = putStr(b, r.ContentType)
-	return binary.BigEndian.AppendUint64(b, r.BodyLength)
+	b = binary.BigEndian.AppendUint64(b, r.BodyLength)
+	return putHeaders(b, r.Version, r.Headers)
 }
 
 // assemble frames signed part, certificate and signature (doc.go,
@@ -313,6 +399,7 @@ func decodeRequest(signed []byte) (Request, error) {
 	d.Fixed(r.BodySHA256[:])
 	r.ContentType = d.Str()
 	r.BodyLength = d.U64()
+	r.Headers = headers(d, r.Version)
 	if !d.Done() {
 		return Request{}, fmt.Errorf("%w: request fields", ErrMalformed)
 	}
@@ -337,6 +424,7 @@ func decodeResponse(signed []byte) (Response, error) {
 	d.Fixed(r.BodySHA256[:])
 	r.ContentType = d.Str()
 	r.BodyLength = d.U64()
+	r.Headers = headers(d, r.Version)
 	if !d.Done() {
 		return Response{}, fmt.Errorf("%w: response fields", ErrMalformed)
 	}

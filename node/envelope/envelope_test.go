@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +21,7 @@ func TestRoundTrip(t *testing.T) {
 		t.Run(kt, func(t *testing.T) {
 			a, b := f.signers["A-"+kt], f.signers["B-"+kt]
 			in := f.request("A")
+			in.Headers = []Header{{"Accept", "application/xml"}, {"X-Trace", "a"}, {"X-Trace", "b"}, {"Authorization", "Basic YmFja2VuZA=="}}
 			sent, err := a.SignRequest(in)
 			if err != nil {
 				t.Fatal(err)
@@ -31,17 +33,18 @@ func TestRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			in.Version, in.Time = Version, f.t0.UTC()
-			if got.Request != in {
+			if !reflect.DeepEqual(got.Request, in) {
 				t.Fatalf("request changed in transit:\n got %+v\nwant %+v", got.Request, in)
 			}
 			if got.Hash != sent.Hash || got.Signer.Member.String() != "VN-TEST/GOV/A" || len(got.Signer.Serials) != 2 {
 				t.Fatalf("hash/signer: %+v", got.Signer)
 			}
-			if parsed, err := ParseRequest(sent.Raw); err != nil || parsed.Request != in {
+			if parsed, err := ParseRequest(sent.Raw); err != nil || !reflect.DeepEqual(parsed.Request, in) {
 				t.Fatalf("ParseRequest: %v", err)
 			}
 
-			rin := Response{Status: 200, BodySHA256: in.BodySHA256, ContentType: "application/json", BodyLength: 17}
+			rin := Response{Status: 200, BodySHA256: in.BodySHA256, ContentType: "application/json", BodyLength: 17,
+				Headers: []Header{{"Cache-Control", "no-store"}, {"Set-Cookie", "a=1"}, {"Set-Cookie", "b=2"}}}
 			resp, err := b.SignResponse(got, rin)
 			if err != nil {
 				t.Fatal(err)
@@ -51,13 +54,54 @@ func TestRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			rin.Version, rin.Time, rin.RequestID, rin.RequestHash = Version, f.t0.UTC(), in.RequestID, sent.Hash
-			if rgot.Response != rin {
+			if !reflect.DeepEqual(rgot.Response, rin) {
 				t.Fatalf("response changed in transit:\n got %+v\nwant %+v", rgot.Response, rin)
 			}
-			if parsed, err := ParseResponse(resp.Raw); err != nil || parsed.Response != rin {
+			if parsed, err := ParseResponse(resp.Raw); err != nil || !reflect.DeepEqual(parsed.Response, rin) {
 				t.Fatalf("ParseResponse: %v", err)
 			}
 		})
+	}
+}
+
+// TestHeaderRules: headers are capped and checked, and a version 1
+// envelope (as older message-log records hold) still verifies but carries
+// none.
+func TestHeaderRules(t *testing.T) {
+	f := getFixture(t)
+	a := f.signers["A-ed"]
+	many := make([]Header, MaxHeaders+1)
+	for i := range many {
+		many[i] = Header{"X-N", "v"}
+	}
+	for name, hs := range map[string][]Header{
+		"too many":   many,
+		"too big":    {{"X-Big", strings.Repeat("v", MaxHeaderBytes)}},
+		"CR LF":      {{"X-Split", "a\r\nInjected: yes"}},
+		"NUL":        {{"X-Nul", "a\x00"}},
+		"bad name":   {{"Bad Name", "v"}},
+		"empty name": {{"", "v"}},
+	} {
+		in := f.request("A")
+		in.Headers = hs
+		if _, err := a.SignRequest(in); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: %v, want ErrMalformed", name, err)
+		}
+	}
+	in := f.request("A")
+	in.Version = VersionV1
+	sent, err := a.SignRequest(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := f.policy()
+	got, err := VerifyRequest(sent.Raw, p, NewReplayCache(p.MaxSkew, 0))
+	if err != nil || got.Version != VersionV1 || got.Headers != nil {
+		t.Fatalf("version 1 envelope: %v %+v", err, got)
+	}
+	in.Headers = []Header{{"Accept", "text/plain"}}
+	if _, err := a.SignRequest(in); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("version 1 with headers: %v", err)
 	}
 }
 

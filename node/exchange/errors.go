@@ -36,13 +36,16 @@ var (
 	ErrAccessDenied    = errors.New("node: access denied")
 	ErrRateLimited     = errors.New("node: rate limit exceeded")
 	ErrTooLarge        = errors.New("node: body too large")
-	ErrNoConfig        = confview.ErrNoConfig
-	ErrNotMember       = errors.New("node: peer is not an admitted node")
-	ErrUnreachable     = errors.New("node: provider unreachable")
-	ErrBackend         = errors.New("node: backend unreachable")
-	ErrBackendTimeout  = errors.New("node: backend timed out")
-	ErrRemote          = errors.New("node: provider node refused the call")
-	ErrTimeout         = errors.New("node: call timed out")
+	// ErrHeaders: more headers, or larger, than an envelope carries
+	// (envelope.MaxHeaders, envelope.MaxHeaderBytes).
+	ErrHeaders        = errors.New("node: too many or too large headers")
+	ErrNoConfig       = confview.ErrNoConfig
+	ErrNotMember      = errors.New("node: peer is not an admitted node")
+	ErrUnreachable    = errors.New("node: provider unreachable")
+	ErrBackend        = errors.New("node: backend unreachable")
+	ErrBackendTimeout = errors.New("node: backend timed out")
+	ErrRemote         = errors.New("node: provider node refused the call")
+	ErrTimeout        = errors.New("node: call timed out")
 	// ErrDuplicate: the provider member has seen the request ID within
 	// the replay window (node/replay); the request was not executed again.
 	ErrDuplicate = errors.New("node: request ID already used")
@@ -71,6 +74,7 @@ var own = errcode.New(
 	errcode.Entry{Err: ErrAccessDenied, Code: "access_denied", Status: http.StatusForbidden},
 	errcode.Entry{Err: ErrRateLimited, Code: "rate_limited", Status: http.StatusTooManyRequests},
 	errcode.Entry{Err: ErrTooLarge, Code: "too_large", Status: http.StatusRequestEntityTooLarge},
+	errcode.Entry{Err: ErrHeaders, Code: "headers_too_large", Status: http.StatusRequestHeaderFieldsTooLarge},
 	errcode.Entry{Err: ErrNoConfig, Code: "no_config", Status: http.StatusServiceUnavailable},
 	errcode.Entry{Err: ErrNotMember, Code: "not_member", Status: http.StatusForbidden},
 	errcode.Entry{Err: ErrUnreachable, Code: "provider_unreachable", Status: http.StatusBadGateway},

@@ -3,6 +3,8 @@ package provider
 import (
 	"bytes"
 	"context"
+	"crypto/sha512"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,9 +15,19 @@ import (
 	"github.com/dxl-network/dxl/services"
 )
 
+// answer is a backend's response as the provider signs it.
+type answer struct {
+	body    []byte
+	status  int
+	ctype   string
+	headers []envelope.Header
+}
+
 // callBackend sends the verified request to the version's backend, bounded
-// by the version's timeout, and reads its whole answer.
-func (pr *Provider) callBackend(ctx context.Context, p *provided, ver *services.Version, req *envelope.SignedRequest, buf []byte) (out []byte, status int, ctype string, err error) {
+// by the version's timeout, and reads its whole answer. The information
+// system's headers go first; the node's own (request ID, client, service,
+// user, X-Road's) are set over them.
+func (pr *Provider) callBackend(ctx context.Context, p *provided, ver *services.Version, req *envelope.SignedRequest, buf []byte) (*answer, error) {
 	var reqBody io.Reader = http.NoBody
 	if len(buf) > 0 {
 		reqBody = bytes.NewReader(buf)
@@ -28,37 +40,54 @@ func (pr *Provider) callBackend(ctx context.Context, p *provided, ver *services.
 	}
 	hreq, err := http.NewRequestWithContext(ctx, req.Method, url, reqBody)
 	if err != nil {
-		return nil, 0, "", fmt.Errorf("%w: %v", exchange.ErrBadRequest, err)
+		return nil, fmt.Errorf("%w: %v", exchange.ErrBadRequest, err)
 	}
 	hreq.ContentLength = int64(req.BodyLength)
-	h := hreq.Header
+	setBackendHeaders(hreq.Header, req)
+	resp, err := p.client.Do(hreq)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%w: %s", exchange.ErrBackendTimeout, req.Service)
+		}
+		return nil, fmt.Errorf("%w: %s: %v", exchange.ErrBackend, req.Service, err)
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(io.LimitReader(resp.Body, pr.cfg.MaxBody+1))
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%w: %s", exchange.ErrBackendTimeout, req.Service)
+		}
+		return nil, fmt.Errorf("%w: reading the answer: %v", exchange.ErrBackend, err)
+	}
+	if int64(len(out)) > pr.cfg.MaxBody {
+		return nil, fmt.Errorf("%w: the backend's answer exceeds %d bytes", exchange.ErrTooLarge, pr.cfg.MaxBody)
+	}
+	hs, err := exchange.CarriedHeaders(resp.Header, false)
+	if err != nil {
+		return nil, fmt.Errorf("the backend's response: %w", err)
+	}
+	return &answer{body: out, status: resp.StatusCode, ctype: resp.Header.Get("Content-Type"), headers: hs}, nil
+}
+
+// setBackendHeaders sets a backend request's headers: the information
+// system's, then the node's.
+func setBackendHeaders(h http.Header, req *envelope.SignedRequest) {
+	exchange.AddHeaders(h, req.Headers)
 	if req.ContentType != "" {
 		h.Set("Content-Type", req.ContentType)
 	}
 	h.Set("X-Request-ID", req.RequestID.String())
 	h.Set("X-DXL-Client", req.Client)
-	h.Set("X-Road-Client", req.Client)
 	h.Set("X-DXL-Service", req.Service)
+	// What an X-Road provider information system reads (X-Road Message
+	// Protocol for REST 1.0.3 §4.4).
+	sum := sha512.Sum512(req.Raw)
+	h.Set("X-Road-Client", req.Client)
+	h.Set("X-Road-Service", req.Service)
+	h.Set("X-Road-Id", req.RequestID.String())
+	h.Set("X-Road-Request-Hash", base64.StdEncoding.EncodeToString(sum[:]))
 	if req.UserID != "" {
 		h.Set("X-DXL-User-ID", req.UserID)
+		h.Set("X-Road-UserId", req.UserID)
 	}
-	resp, err := p.client.Do(hreq)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, 0, "", fmt.Errorf("%w: %s", exchange.ErrBackendTimeout, req.Service)
-		}
-		return nil, 0, "", fmt.Errorf("%w: %s: %v", exchange.ErrBackend, req.Service, err)
-	}
-	defer resp.Body.Close()
-	out, err = io.ReadAll(io.LimitReader(resp.Body, pr.cfg.MaxBody+1))
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, 0, "", fmt.Errorf("%w: %s", exchange.ErrBackendTimeout, req.Service)
-		}
-		return nil, 0, "", fmt.Errorf("%w: reading the answer: %v", exchange.ErrBackend, err)
-	}
-	if int64(len(out)) > pr.cfg.MaxBody {
-		return nil, 0, "", fmt.Errorf("%w: the backend's answer exceeds %d bytes", exchange.ErrTooLarge, pr.cfg.MaxBody)
-	}
-	return out, resp.StatusCode, resp.Header.Get("Content-Type"), nil
 }

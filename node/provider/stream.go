@@ -127,7 +127,7 @@ func (pr *Provider) serveCall(s network.Stream, deadline time.Time, x *exchange.
 		if err != nil {
 			return err
 		}
-		return pr.respond(s, x, status, ctype, out)
+		return pr.respond(s, x, &answer{body: out, status: status, ctype: ctype})
 	}
 	// The body is verified against the signed hash before the backend sees
 	// a byte of it.
@@ -149,11 +149,11 @@ func (pr *Provider) serveCall(s network.Stream, deadline time.Time, x *exchange.
 	if err != nil {
 		return gateError(err)
 	}
-	out, status, ctype, err := pr.callBackend(ctx, pr.provided[sid.Unversioned().String()], adm.Version, req, adm.Body)
+	ans, err := pr.callBackend(ctx, pr.provided[sid.Unversioned().String()], adm.Version, req, adm.Body)
 	if err != nil {
 		return err
 	}
-	return pr.respond(s, x, status, ctype, out)
+	return pr.respond(s, x, ans)
 }
 
 // readRequest reads and verifies the request envelope and claims its ID
@@ -177,20 +177,24 @@ func (pr *Provider) readRequest(ctx context.Context, br io.Reader, v *confview.V
 	return req, pr.claim(ctx, v, req)
 }
 
-// respond signs and sends a response with body out.
-func (pr *Provider) respond(s network.Stream, x *exchange.Exchange, status int, ctype string, out []byte) error {
+// respond signs and sends the answer, once its record is on disk.
+func (pr *Provider) respond(s network.Stream, x *exchange.Exchange, a *answer) error {
+	ctype := a.ctype
 	if len(ctype) > envelope.MaxContentType {
 		ctype = ""
 	}
-	resp, err := pr.cfg.Signer.SignResponse(x.Req, envelope.Response{
-		Status: uint16(status), BodySHA256: sha256.Sum256(out), ContentType: ctype, BodyLength: uint64(len(out)),
-	})
+	r := envelope.Response{Status: uint16(a.status), BodySHA256: sha256.Sum256(a.body), ContentType: ctype,
+		BodyLength: uint64(len(a.body)), Headers: a.headers}
+	if x.Req.Version == envelope.VersionV1 {
+		r.Version, r.Headers = envelope.VersionV1, nil // a node that sends version 1 reads only version 1
+	}
+	resp, err := pr.cfg.Signer.SignResponse(x.Req, r)
 	if err != nil {
 		return err
 	}
-	x.Resp, x.Status, x.RespBody = resp, status, out
+	x.Resp, x.Status, x.RespBody = resp, a.status, a.body
 	pr.commit(pr.cfg.Now().Add(pr.cfg.CallTimeout), x)
-	if err := transport.WriteMessage(s, envelope.FrameResponse, resp.Raw, out); err != nil {
+	if err := transport.WriteMessage(s, envelope.FrameResponse, resp.Raw, a.body); err != nil {
 		return fmt.Errorf("%w: %v", errAnswerLost, err)
 	}
 	return nil
