@@ -53,6 +53,7 @@ func TestHealthDegradedWhileUnstamped(t *testing.T) {
 	}
 	n := startNetTB(t, slowFail, slowFail)
 	c := n.client(t, true)
+	waitServing(t, c, n.url("/citizens/1")) // the nodes have met before the outage
 	n.StopTSA()
 	if a := do(t, c, "GET", n.url("/citizens/1"), "", nil); a.status != 200 {
 		t.Fatalf("call during the outage: %d %s", a.status, a.body)
