@@ -117,9 +117,15 @@ Example:
 			if c.Bool("json") {
 				return printJSON(c, v)
 			}
-			fmt.Fprintf(c.App.Writer, "VERIFIED request %s\n  client   %s (signed by %s at %s)\n  service  %s (answered %d, signed by %s at %s)\n  time-stamped at %s\n",
+			fmt.Fprintf(c.App.Writer, "VERIFIED request %s\n  client   %s (signed by %s at %s)\n  service  %s (answered %d, signed by %s at %s)\n  call     %s %s\n  time-stamped at %s\n",
 				v.RequestID, v.Client, v.Signer, v.RequestTime.Format(time.RFC3339Nano), v.Service, v.Status, v.Responder,
-				v.ResponseTime.Format(time.RFC3339Nano), v.StampTime.Format(time.RFC3339))
+				v.ResponseTime.Format(time.RFC3339Nano), v.Method, v.Path, v.StampTime.Format(time.RFC3339))
+			for _, h := range v.RequestHeaders {
+				fmt.Fprintf(c.App.Writer, "  > %s: %s\n", h.Name, h.Value)
+			}
+			for _, h := range v.ResponseHeaders {
+				fmt.Fprintf(c.App.Writer, "  < %s: %s\n", h.Name, h.Value)
+			}
 			return nil
 		},
 	}

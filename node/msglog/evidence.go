@@ -164,6 +164,10 @@ type Verified struct {
 	// StampTime is the token's genTime: the exchange existed by then.
 	RequestTime, ResponseTime, StampTime time.Time
 	Status                               int
+	// Method, Path (with query) and UserID of the call, and the headers
+	// each side signed (version 2 envelopes).
+	Method, Path, UserID            string
+	RequestHeaders, ResponseHeaders []envelope.Header `json:",omitempty"`
 }
 
 // acceptAll is a replay guard that remembers nothing: evidence
@@ -283,6 +287,7 @@ func verifyEnvelopes(r *Record, certs envelope.CertChecker) (*Verified, error) {
 	}
 	v.RequestID, v.Client, v.Service = req.RequestID.String(), req.Client, req.Service
 	v.Signer, v.RequestTime = req.Signer.Member.String(), req.Time
+	v.Method, v.Path, v.UserID, v.RequestHeaders = req.Method, req.Path, req.UserID, req.Headers
 	if len(r.Response) > 0 {
 		presp, err := envelope.ParseResponse(r.Response)
 		if err != nil {
@@ -293,6 +298,7 @@ func verifyEnvelopes(r *Record, certs envelope.CertChecker) (*Verified, error) {
 			return nil, fmt.Errorf("%w: response envelope: %w", ErrEvidence, err)
 		}
 		v.Responder, v.ResponseTime, v.Status = resp.Signer.Member.String(), resp.Time, int(resp.Status)
+		v.ResponseHeaders = resp.Headers
 	}
 	return v, nil
 }
