@@ -54,12 +54,12 @@ const HeaderXRoadError = "X-Road-Error"
 
 // canonicalPaths answers a path that is not in canonical form in the
 // exchange error shape before the mux could redirect it. Every request
-// passes here first: its writer carries the Accept header for the form of
-// an error answer (errorForm).
+// passes here first: the writer of one whose Accept prefers XML is marked
+// for an XML error answer (errorForm).
 func (a *API) canonicalPaths(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if accept := r.Header.Values("Accept"); len(accept) > 0 {
-			w = &errorForm{ResponseWriter: w, accept: accept}
+		if prefersXML(r.Header.Values("Accept")) {
+			w = xmlErrors{w}
 		}
 		if err := checkPath(r.URL.EscapedPath()); err != nil {
 			a.refuse(w, r, validRequestID(r.Header), "", err)
@@ -69,21 +69,17 @@ func (a *API) canonicalPaths(next http.Handler) http.Handler {
 	})
 }
 
-// errorForm is a response writer that remembers the request's Accept
-// values, read only when an error is answered (wantsXML).
-type errorForm struct {
-	http.ResponseWriter
-	accept []string
-}
+// xmlErrors is the response writer of a request whose Accept prefers
+// XML: an exchange-layer error is answered in X-Road's XML form.
+type xmlErrors struct{ http.ResponseWriter }
 
 // Unwrap lets http.ResponseController reach the server's writer.
-func (f *errorForm) Unwrap() http.ResponseWriter { return f.ResponseWriter }
+func (x xmlErrors) Unwrap() http.ResponseWriter { return x.ResponseWriter }
 
-// wantsXML reports whether w's request prefers an XML error body
-// (prefersXML of its Accept).
+// wantsXML reports whether w's request prefers an XML error body.
 func wantsXML(w http.ResponseWriter) bool {
-	f, ok := w.(*errorForm)
-	return ok && prefersXML(f.accept)
+	_, ok := w.(xmlErrors)
+	return ok
 }
 
 // prefersXML reports whether Accept ranks text/xml, application/xml or
@@ -95,6 +91,9 @@ func prefersXML(accept []string) bool {
 	xmlQ, jsonQ := -1.0, -1.0
 	xmlAt, jsonAt := 0, 0
 	i := 0
+	if !mayNameXML(accept) {
+		return false
+	}
 	for _, line := range accept {
 		for _, r := range strings.Split(line, ",") {
 			i++
@@ -113,6 +112,18 @@ func prefersXML(accept []string) bool {
 		}
 	}
 	return xmlQ > 0 && (xmlQ > jsonQ || xmlQ == jsonQ && xmlAt < jsonAt)
+}
+
+// mayNameXML is false when no Accept value can hold an XML range (the
+// common case, decided without parsing).
+func mayNameXML(accept []string) bool {
+	for _, line := range accept {
+		l := strings.ToLower(line)
+		if strings.Contains(l, "xml") || strings.Contains(l, "text/") {
+			return true
+		}
+	}
+	return false
 }
 
 // qValue is the q parameter of a media range's parameters (1 if absent or
