@@ -55,7 +55,7 @@ const HeaderXRoadError = "X-Road-Error"
 // canonicalPaths answers a path that is not in canonical form in the
 // exchange error shape before the mux could redirect it. Every request
 // passes here first: the writer of one whose Accept prefers XML is marked
-// for an XML error answer (errorForm).
+// for an XML error answer (xmlErrors).
 func (a *API) canonicalPaths(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if prefersXML(r.Header.Values("Accept")) {
