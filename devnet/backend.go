@@ -60,17 +60,7 @@ func SampleBackend() http.Handler {
 			"requested_by": r.Header.Get("X-DXL-Client"), "request_id": r.Header.Get("X-Request-ID"),
 		})
 	})
-	m.HandleFunc("GET /headers", func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Content-Type", "application/json")
-		h.Set("Cache-Control", "no-store")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Content-Disposition", `attachment; filename="headers.json"`)
-		h.Set("Allow", "GET, HEAD")
-		h.Add("X-Backend-Trace", "one")
-		h.Add("X-Backend-Trace", "two")
-		json.NewEncoder(w).Encode(r.Header)
-	})
+	m.HandleFunc("GET /headers", echoHeaders)
 	m.HandleFunc("POST /citizens", func(w http.ResponseWriter, r *http.Request) {
 		var in map[string]any
 		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&in); err != nil {
@@ -120,4 +110,18 @@ func SampleBackend() http.Handler {
 			ns, esc.String(), len(body))
 	})
 	return m
+}
+
+// echoHeaders answers the request headers as JSON, with response headers
+// of its own (a repeated one among them).
+func echoHeaders(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Disposition", `attachment; filename="headers.json"`)
+	h.Set("Allow", "GET, HEAD")
+	h.Add("X-Backend-Trace", "one")
+	h.Add("X-Backend-Trace", "two")
+	json.NewEncoder(w).Encode(r.Header)
 }

@@ -209,6 +209,7 @@ func (a *Authority) refuseThrottled(w http.ResponseWriter, r *http.Request, keys
 		secs := int64((d + time.Second - 1) / time.Second)
 		w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
 		w.Header().Set("X-DXL-Error", Codes.Code(ErrThrottled))
+		w.Header().Set("X-Road-Error", "Client.RateLimited") // node/exchange's X-Road name for the code
 		writeOAuthError(w, http.StatusTooManyRequests, Codes.Code(ErrThrottled),
 			fmt.Sprintf("too many failed token requests from this %s; retry after %d s", k.scope, secs))
 		return true

@@ -30,7 +30,7 @@ func wantThrottled(t *testing.T, rec *httptest.ResponseRecorder) {
 	t.Helper()
 	var body oauthError
 	_ = json.Unmarshal(rec.Body.Bytes(), &body)
-	if rec.Code != http.StatusTooManyRequests || body.Error != "auth_throttled" || rec.Header().Get("Retry-After") == "" {
+	if rec.Code != http.StatusTooManyRequests || body.Error != "auth_throttled" || rec.Header().Get("Retry-After") == "" || rec.Header().Get("X-Road-Error") != "Client.RateLimited" {
 		t.Fatalf("want 429 auth_throttled with Retry-After, got %d %q %s", rec.Code, rec.Header().Get("Retry-After"), rec.Body)
 	}
 }

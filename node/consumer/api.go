@@ -125,18 +125,29 @@ func (a *API) fail(w http.ResponseWriter, reqID string, err error) {
 // failFrom writes an exchange-layer error of a call to provider ("provider
 // node <peer ID>", "provider <member>", or "" when none is known). The
 // details of a 5xx go to the log, the information system reads a short
-// message (publicMessage).
+// message (publicMessage). The body is JSON, or X-Road's XML form when the
+// information system's Accept prefers XML (errorForm).
 func (a *API) failFrom(w http.ResponseWriter, reqID, provider string, err error) {
 	code, status := reported(err)
-	a.errorHeaders(w, reqID, code, status, err)
-	w.Header().Set("Content-Type", "application/json")
+	typ := a.errorHeaders(w, reqID, code, status, err)
+	body := exchange.ErrorBody{Code: code, Type: typ, Message: publicMessage(err, status, provider),
+		Detail: reqID, RequestID: reqID}
+	if wantsXML(w) {
+		w.Header().Set("Content-Type", exchange.ContentXML)
+		w.WriteHeader(status)
+		_ = body.EncodeXML(w)
+		return
+	}
+	w.Header().Set("Content-Type", exchange.ContentJSON)
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(exchange.ErrorBody{Code: code, Message: publicMessage(err, status, provider), RequestID: reqID})
+	_ = json.NewEncoder(w).Encode(body)
 }
 
 // errorHeaders logs a 5xx with its whole text and sets the headers every
-// error answer has, JSON or SOAP.
-func (a *API) errorHeaders(w http.ResponseWriter, reqID, code string, status int, err error) {
+// error answer has, JSON or SOAP: X-DXL-Error with the code and
+// X-Road-Error with the X-Road type (exchange.XRoadType), which it
+// returns.
+func (a *API) errorHeaders(w http.ResponseWriter, reqID, code string, status int, err error) string {
 	var re *exchange.RemoteError
 	if errors.As(err, &re) && re.RetryAfter != "" {
 		w.Header().Set("Retry-After", re.RetryAfter)
@@ -144,11 +155,14 @@ func (a *API) errorHeaders(w http.ResponseWriter, reqID, code string, status int
 	if status >= 500 {
 		a.cfg.Logger.Warn("call failed", "request_id", reqID, "error_code", code, "error", err)
 	}
+	typ := exchange.XRoadType(err, code, status)
 	h := w.Header()
 	h.Set(HeaderError, code)
+	h.Set(HeaderXRoadError, typ)
 	if reqID != "" {
 		h.Set(HeaderRequestID, reqID)
 	}
+	return typ
 }
 
 // authenticate identifies the calling information system: a pinned TLS

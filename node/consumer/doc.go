@@ -6,6 +6,9 @@
 //     system (pinned TLS client certificate or bearer token), the request
 //     ID and the exchange-layer error answer.
 //   - routes.go: REST /r1/…, SOAP with the X-Road header and LGSP routes.
+//   - errors.go: the API's own error table, the canonical-path check, the
+//     form of an error answer (X-Road-Error; JSON, or X-Road's XML when
+//     Accept prefers XML) and the message an information system reads.
 //   - forward.go: one call end to end, the verified answer streamed back
 //     and what it leaves in the logs (node/exchange).
 //   - call.go: the call client: sign the request envelope, pick and fail

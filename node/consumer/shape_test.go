@@ -106,7 +106,7 @@ func TestNoRedirects(t *testing.T) {
 		}
 		var e exchange.ErrorBody
 		if err := json.Unmarshal(body, &e); err != nil || e.Code != tc.code || e.Message == "" ||
-			resp.Header.Get(HeaderError) != tc.code || resp.Header.Get("Content-Type") != "application/json" {
+			resp.Header.Get(HeaderError) != tc.code || resp.Header.Get("Content-Type") != exchange.ContentJSON {
 			t.Errorf("%s %s: %d %v %s, want %s in the exchange error shape", tc.method, tc.target, resp.StatusCode, resp.Header, body, tc.code)
 			continue
 		}

@@ -9,7 +9,10 @@
 //   - member.go: the parties of a call checked against the signed
 //     configuration (member active, subsystem registered), shared by both
 //     sides.
-//   - body.go: the error body of every API and its JSON writer.
+//   - body.go: the error body of every API, its JSON writer and its XML
+//     form.
+//   - xroad.go: the X-Road error type of every code (X-Road-Error and
+//     the body's type): one table of names, the family by who raised it.
 //   - record.go: what one call leaves in the message log and the
 //     operational records (Exchange, Logs), behind two small interfaces
 //     with a no-op (NoLogs).
