@@ -314,7 +314,7 @@ func TestEndToEndCalls(t *testing.T) {
 		if a.status != 200 || string(a.body) != devnet.SampleOpenAPI {
 			t.Fatalf("getOpenAPI %d %s", a.status, a.body)
 		}
-		a = do(t, c, "GET", "https://"+n.A.Node.APIAddr()+"/listClients", "", nil)
+		a = do(t, c, "GET", "https://"+n.A.Node.APIAddr()+"/listClients", "", nil, "Accept", "application/json")
 		if a.status != 200 || !bytes.Contains(a.body, []byte(`"subsystem_code":"TUPHAP"`)) {
 			t.Fatalf("listClients %d %s", a.status, a.body)
 		}
