@@ -307,7 +307,7 @@ func TestEndToEndCalls(t *testing.T) {
 		provider := strings.TrimSuffix(n.Service, "/"+devnet.SampleServiceCode)
 		a := do(t, c, "GET", "https://"+n.A.Node.APIAddr()+"/r1/"+provider+"/listMethods", "", nil)
 		var ml node.MethodList
-		if err := json.Unmarshal(a.body, &ml); err != nil || a.status != 200 || len(ml.Service) != 2 || ml.Service[0].ServiceCode != devnet.SampleSOAPCode || ml.Service[1].ServiceCode != devnet.SampleServiceCode || len(ml.Service[1].Endpoints) != 3 {
+		if err := json.Unmarshal(a.body, &ml); err != nil || a.status != 200 || len(ml.Service) != 2 || ml.Service[0].ServiceCode != devnet.SampleSOAPCode || ml.Service[1].ServiceCode != devnet.SampleServiceCode || len(ml.Service[1].EndpointList) != 3 {
 			t.Fatalf("listMethods %d %s", a.status, a.body)
 		}
 		a = do(t, c, "GET", "https://"+n.A.Node.APIAddr()+"/r1/"+provider+"/getOpenAPI?serviceCode="+devnet.SampleServiceCode, "", nil)
