@@ -61,7 +61,8 @@ func TestListClientsJSON(t *testing.T) {
 // answer is text/xml, the clientList element of the Service Metadata
 // Protocol (§2, Annex A schema, example C.1 XML Response), its id in the
 // identifiers namespace with the objectType attribute; ?xRoadInstance=
-// of another instance lists nothing (§2).
+// of another instance lists nothing (§2); GovStack IM Directory
+// Services' ?instanceId= is the same filter.
 func TestListClientsXMLByDefault(t *testing.T) {
 	a := New(Config{Now: time.Now, Views: fixedViews{memberView(t)}})
 	w := httptest.NewRecorder()
@@ -94,6 +95,11 @@ func TestListClientsXMLByDefault(t *testing.T) {
 	a.listClients(w, httptest.NewRequest("GET", "/listClients?xRoadInstance=EE", nil))
 	if w.Code != 200 || strings.Contains(w.Body.String(), "<ns2:member>") {
 		t.Fatalf("other instance: %d %s", w.Code, w.Body)
+	}
+	w = httptest.NewRecorder()
+	a.listClients(w, httptest.NewRequest("GET", "/listClients?instanceId=VN", nil))
+	if w.Code != 200 || strings.Count(w.Body.String(), "<ns2:member>") != 4 {
+		t.Fatalf("GovStack instanceId: %d %s", w.Code, w.Body)
 	}
 }
 

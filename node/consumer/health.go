@@ -81,15 +81,19 @@ type ClientID struct {
 
 // listClients answers GET /listClients: JSON when the Accept header asks
 // for application/json, the clientList XML element otherwise (Service
-// Metadata Protocol §2). ?xRoadInstance= keeps the clients of that
-// instance only.
+// Metadata Protocol §2). ?xRoadInstance= (GovStack: ?instanceId=) keeps
+// the clients of that instance only.
 func (a *API) listClients(w http.ResponseWriter, r *http.Request) {
 	v := a.cfg.Views.Latest()
 	if v == nil {
 		a.fail(w, "", exchange.ErrNoConfig)
 		return
 	}
-	out := clientsOf(v, r.URL.Query().Get("xRoadInstance"))
+	instance := r.URL.Query().Get("xRoadInstance")
+	if instance == "" {
+		instance = r.URL.Query().Get("instanceId") // GovStack IM Directory Services' name
+	}
+	out := clientsOf(v, instance)
 	if !acceptsJSON(r.Header.Values("Accept")) {
 		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 		w.WriteHeader(http.StatusOK)
