@@ -37,6 +37,9 @@ type ClientList = consumer.ClientList
 // ClientEntry is one member or subsystem of a ClientList.
 type ClientEntry = consumer.ClientEntry
 
+// ClientID is the X-Road identifier of a ClientEntry.
+type ClientID = consumer.ClientID
+
 // Do sends c to a node of the service's provider member, failing over to
 // the member's other nodes while none has received the request.
 func (n *Node) Do(ctx context.Context, c *Call) (*Result, error) { return n.cons.Do(ctx, c) }

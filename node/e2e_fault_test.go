@@ -111,7 +111,7 @@ func TestEndToEndAccessRightsAndRateLimit(t *testing.T) {
 	// allowedMethods shows C what it may call.
 	provider := n.SubsystemID(devnet.AgencyB)
 	a := do(t, c, "GET", "https://"+n.C.Node.APIAddr()+"/r1/"+provider+"/allowedMethods", "", nil)
-	if a.status != 200 || !strings.Contains(string(a.body), `"endpoints":[{"method":"GET","path":"/citizens/*"},{"method":"POST","path":"/echo"}]`) {
+	if a.status != 200 || !strings.Contains(string(a.body), `"endpoint_list":[{"method":"GET","path":"/citizens/*"},{"method":"POST","path":"/echo"}]`) {
 		t.Fatalf("allowedMethods %d %s", a.status, a.body)
 	}
 }

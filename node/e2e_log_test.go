@@ -104,7 +104,7 @@ func TestEvidenceEndToEnd(t *testing.T) {
 
 	// A call the provider node refused is evidence too: A's signed request,
 	// no response, the refusal's code.
-	a = do(t, c, "GET", "https://"+n.A.Node.APIAddr()+"/r1/"+n.SubsystemID(devnet.AgencyB)+"/getOpenAPI", "", nil)
+	a = do(t, c, "GET", "https://"+n.A.Node.APIAddr()+"/r1/"+n.SubsystemID(devnet.AgencyB)+"/getOpenAPI?serviceCode=ghost", "", nil)
 	exchangeError(t, a, 404, "unknown_service")
 	for _, h := range []*devnet.NodeHandle{n.A, n.B} {
 		b, err := h.Node.Evidence(n.ctx, a.header.Get("X-Request-ID"))
@@ -211,7 +211,7 @@ func TestReconcileEndToEnd(t *testing.T) {
 		ids = append(ids, a.header.Get("X-Request-ID"))
 	}
 	// A call refused by the provider is recorded on both sides too.
-	exchangeError(t, do(t, c, "GET", "https://"+n.A.Node.APIAddr()+"/r1/"+n.SubsystemID(devnet.AgencyB)+"/getOpenAPI", "", nil), 404, "unknown_service")
+	exchangeError(t, do(t, c, "GET", "https://"+n.A.Node.APIAddr()+"/r1/"+n.SubsystemID(devnet.AgencyB)+"/getOpenAPI?serviceCode=ghost", "", nil), 404, "unknown_service")
 	from, to := time.Now().Add(-time.Hour), time.Now().Add(time.Hour)
 	memberB, memberA := n.Member(devnet.AgencyB), n.Member(devnet.AgencyA)
 

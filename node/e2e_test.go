@@ -307,14 +307,14 @@ func TestEndToEndCalls(t *testing.T) {
 		provider := strings.TrimSuffix(n.Service, "/"+devnet.SampleServiceCode)
 		a := do(t, c, "GET", "https://"+n.A.Node.APIAddr()+"/r1/"+provider+"/listMethods", "", nil)
 		var ml node.MethodList
-		if err := json.Unmarshal(a.body, &ml); err != nil || a.status != 200 || len(ml.Service) != 2 || ml.Service[0].ServiceCode != devnet.SampleSOAPCode || ml.Service[1].ServiceCode != devnet.SampleServiceCode || len(ml.Service[1].Endpoints) != 4 {
+		if err := json.Unmarshal(a.body, &ml); err != nil || a.status != 200 || len(ml.Service) != 2 || ml.Service[0].ServiceCode != devnet.SampleSOAPCode || ml.Service[1].ServiceCode != devnet.SampleServiceCode || len(ml.Service[1].EndpointList) != 4 {
 			t.Fatalf("listMethods %d %s", a.status, a.body)
 		}
 		a = do(t, c, "GET", "https://"+n.A.Node.APIAddr()+"/r1/"+provider+"/getOpenAPI?serviceCode="+devnet.SampleServiceCode, "", nil)
 		if a.status != 200 || string(a.body) != devnet.SampleOpenAPI {
 			t.Fatalf("getOpenAPI %d %s", a.status, a.body)
 		}
-		a = do(t, c, "GET", "https://"+n.A.Node.APIAddr()+"/listClients", "", nil)
+		a = do(t, c, "GET", "https://"+n.A.Node.APIAddr()+"/listClients", "", nil, "Accept", "application/json")
 		if a.status != 200 || !bytes.Contains(a.body, []byte(`"subsystem_code":"TUPHAP"`)) {
 			t.Fatalf("listClients %d %s", a.status, a.body)
 		}

@@ -25,7 +25,8 @@
 //     [OpenAPI.ValidateRequest] against service-relative paths.
 //   - SOAP pass-through: [IsSOAP], [ParseSOAP] reads the X-Road SOAP header
 //     (client, service, id) of a SOAP 1.1 or 1.2 request and [SOAPFault]
-//     builds the fault returned to a SOAP client.
+//     builds the fault returned to a SOAP client; [SOAPMethodsResponse]
+//     builds the SOAP listMethods / allowedMethods answer (soapmeta.go).
 //   - [LGSPMap]: the LGSP path form /{version}/{domain}/{resource}[/rest]
 //     mapped to services.
 //

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -13,84 +14,123 @@ import (
 	"github.com/dxl-network/dxl/services"
 )
 
-// MethodList is the answer to listMethods and allowedMethods.
+// MethodList is the answer to listMethods and allowedMethods, X-Road's
+// restServiceDetailsListType (Service Metadata Protocol for REST §4,
+// examples B.1 and B.2).
 type MethodList struct {
 	Service []ServiceMethods `json:"service"`
 }
 
-// ServiceMethods is one service of the provider subsystem with its endpoints.
+// ServiceMethods is one service of the provider subsystem with its
+// endpoints (xroadRestServiceDetailsType). ServiceType is OPENAPI for a
+// version with an OpenAPI description, REST otherwise.
 type ServiceMethods struct {
+	ObjectType    string              `json:"object_type"` // SERVICE
 	XRoadInstance string              `json:"xroad_instance"`
 	MemberClass   string              `json:"member_class"`
 	MemberCode    string              `json:"member_code"`
 	SubsystemCode string              `json:"subsystem_code"`
 	ServiceCode   string              `json:"service_code"`
 	ServiceVer    string              `json:"service_version,omitempty"`
-	ObjectType    string              `json:"object_type"`
 	ServiceType   string              `json:"service_type"`
-	Endpoints     []services.Endpoint `json:"endpoints,omitempty"`
+	EndpointList  []services.Endpoint `json:"endpoint_list"`
 }
+
+// Content types of getOpenAPI's answer, by the form of the stored
+// description (Service Metadata Protocol for REST, Annex A).
+const (
+	openAPIJSON = "application/json; charset=utf-8"
+	openAPIYAML = "text/yaml; charset=utf-8"
+)
 
 // meta answers a metadata call to the provider subsystem of sid.
 func (pr *Provider) meta(client services.SubsystemID, sid services.ServiceID, path string) (int, string, []byte, error) {
-	sub := sid.Provider
 	switch sid.Code {
 	case exchange.MetaListMethods, exchange.MetaAllowedMethods:
-		out := MethodList{Service: []ServiceMethods{}}
-		for _, p := range pr.sortedProvided() {
-			if p.id.Provider != sub {
-				continue
-			}
-			for _, ver := range p.cfg.Versions {
-				if ver.Lifecycle == ident.ServiceRetired {
-					continue
-				}
-				vid := p.id
-				vid.Version = ver.Version
-				sm := ServiceMethods{XRoadInstance: sub.Member.Instance, MemberClass: sub.Member.Class, MemberCode: sub.Member.Code,
-					SubsystemCode: sub.Subsystem, ServiceCode: p.id.Code, ServiceVer: ver.Version, ObjectType: "SERVICE", ServiceType: "REST"}
-				api := p.apis[ver.Version]
-				if api != nil {
-					sm.ServiceType = "OPENAPI"
-				}
-				if sid.Code == exchange.MetaAllowedMethods {
-					sm.Endpoints = pr.gate.ACL().AllowedMethods(client, vid)
-					if len(sm.Endpoints) == 0 {
-						continue
-					}
-				} else if api != nil {
-					sm.Endpoints = api.Endpoints()
-				}
-				out.Service = append(out.Service, sm)
-			}
-		}
-		b, _ := json.Marshal(out)
+		b, _ := json.Marshal(pr.methods(client, sid.Provider, sid.Code == exchange.MetaAllowedMethods))
 		return http.StatusOK, "application/json", b, nil
 	case exchange.MetaGetOpenAPI:
-		q := url.Values{}
-		if _, raw, ok := strings.Cut(path, "?"); ok {
-			q, _ = url.ParseQuery(raw)
-		}
-		code := q.Get("serviceCode")
-		p := pr.provided[sub.String()+"/"+code]
-		if code == "" || p == nil {
-			return 0, "", nil, fmt.Errorf("%w: getOpenAPI needs ?serviceCode= of a service of %s", exchange.ErrUnknownService, sub)
-		}
-		ver, err := p.cfg.Lookup(q.Get("version"))
-		if err != nil {
-			return 0, "", nil, fmt.Errorf("%w: %v", exchange.ErrUnknownService, err)
-		}
-		api := p.apis[ver.Version]
-		if api == nil {
-			return 0, "", nil, fmt.Errorf("%w: %s has no OpenAPI description", exchange.ErrUnknownService, p.id)
-		}
-		ctype := "application/json"
-		if raw := api.Raw(); len(raw) > 0 && raw[0] != '{' {
-			ctype = "application/yaml"
-		}
-		return http.StatusOK, ctype, api.Raw(), nil
+		return pr.openAPI(sid.Provider, path)
 	}
 	return 0, "", nil, exchange.ErrUnknownService
+}
+
+// methods lists the callable versions of the services of sub (§4): every
+// endpoint for listMethods (the description's operations, or the whole
+// service for one without description), those client may call for
+// allowedMethods, leaving out versions it may call nothing of.
+func (pr *Provider) methods(client, sub services.SubsystemID, allowed bool) MethodList {
+	out := MethodList{Service: []ServiceMethods{}}
+	for _, p := range pr.sortedProvided() {
+		if p.id.Provider != sub {
+			continue
+		}
+		for _, ver := range p.cfg.Versions {
+			if ver.Lifecycle == ident.ServiceRetired {
+				continue
+			}
+			sm := ServiceMethods{ObjectType: "SERVICE", XRoadInstance: sub.Member.Instance, MemberClass: sub.Member.Class,
+				MemberCode: sub.Member.Code, SubsystemCode: sub.Subsystem, ServiceCode: p.id.Code, ServiceVer: ver.Version,
+				ServiceType: "REST", EndpointList: []services.Endpoint{services.AllEndpoints}}
+			api := p.apis[ver.Version]
+			if api != nil {
+				sm.ServiceType, sm.EndpointList = "OPENAPI", append([]services.Endpoint{}, api.Endpoints()...)
+			}
+			if allowed {
+				vid := p.id
+				vid.Version = ver.Version
+				if sm.EndpointList = pr.gate.ACL().AllowedMethods(client, vid); len(sm.EndpointList) == 0 {
+					continue
+				}
+			}
+			out.Service = append(out.Service, sm)
+		}
+	}
+	return out
+}
+
+// openAPI answers getOpenAPI (§5): the stored description of the service
+// the serviceCode query parameter names (required; its name matched
+// without case, as X-Road does), of the version ?version= names or the
+// default one, as JSON or YAML as it is stored.
+func (pr *Provider) openAPI(sub services.SubsystemID, path string) (int, string, []byte, error) {
+	var code, version string
+	if _, raw, ok := strings.Cut(path, "?"); ok {
+		q, _ := url.ParseQuery(raw)
+		code, version = q.Get("serviceCode"), q.Get("version")
+		for k, v := range q {
+			if code == "" && strings.EqualFold(k, "serviceCode") {
+				code = v[0]
+			}
+		}
+	}
+	if code == "" {
+		return 0, "", nil, fmt.Errorf("%w: getOpenAPI needs ?serviceCode= naming a service of %s", exchange.ErrBadRequest, sub)
+	}
+	p := pr.provided[sub.String()+"/"+code]
+	if p == nil {
+		return 0, "", nil, fmt.Errorf("%w: %s provides no service %q", exchange.ErrUnknownService, sub, code)
+	}
+	ver, err := p.cfg.Lookup(version)
+	if err != nil {
+		return 0, "", nil, fmt.Errorf("%w: %v", exchange.ErrUnknownService, err)
+	}
+	api := p.apis[ver.Version]
+	if api == nil {
+		return 0, "", nil, fmt.Errorf("%w: %s has no OpenAPI description", exchange.ErrUnknownService, p.id)
+	}
+	return http.StatusOK, openAPIType(api.Raw()), api.Raw(), nil
+}
+
+// openAPIType is the content type of a stored description: JSON when
+// its first character (after white space and a byte-order mark) opens an
+// object, YAML otherwise.
+func openAPIType(raw []byte) string {
+	raw = bytes.TrimLeft(bytes.TrimPrefix(bytes.TrimLeft(raw, " \t\r\n"), []byte("\xef\xbb\xbf")), " \t\r\n")
+	if len(raw) > 0 && raw[0] == '{' {
+		return openAPIJSON
+	}
+	return openAPIYAML
 }
 
 func (pr *Provider) sortedProvided() []*provided {

@@ -1,0 +1,141 @@
+package node_test
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"strings"
+	"testing"
+
+	"github.com/dxl-network/dxl/devnet"
+	"github.com/dxl-network/dxl/node"
+)
+
+// TestEndToEndXRoadRESTMetaservices calls the REST metaservices through
+// A's consumer API to B's provider subsystem, as an X-Road REST client
+// would (GET /r1/INSTANCE/CLASS/MEMBER/SUBSYSTEM/<metaservice>).
+func TestEndToEndXRoadRESTMetaservices(t *testing.T) {
+	t.Parallel()
+	n := sharedNet(t)
+	c := n.client(t, true)
+	base := "https://" + n.A.Node.APIAddr() + "/r1/" + n.SubsystemID(devnet.AgencyB) + "/"
+	member := strings.Split(n.SubsystemID(devnet.AgencyB), "/")
+
+	// Service Metadata Protocol for REST §4 and example B.1: listMethods is
+	// application/json, a "service" list of SERVICE identifiers of the
+	// provider subsystem with service_type and endpoint_list; the OpenAPI
+	// service lists its description's operations.
+	t.Run("ListMethods", func(t *testing.T) {
+		a := do(t, c, "GET", base+"listMethods", "", nil)
+		var got struct {
+			Service []map[string]json.RawMessage `json:"service"`
+		}
+		if err := json.Unmarshal(a.body, &got); err != nil || a.status != 200 || !strings.HasPrefix(a.header.Get("Content-Type"), "application/json") {
+			t.Fatalf("%d %q %s", a.status, a.header.Get("Content-Type"), a.body)
+		}
+		var pop map[string]json.RawMessage
+		for _, s := range got.Service {
+			if string(s["service_code"]) == `"`+devnet.SampleServiceCode+`"` {
+				pop = s
+			}
+			if _, ok := s["endpoints"]; ok {
+				t.Errorf("old field endpoints: %s", a.body)
+			}
+		}
+		want := map[string]string{"object_type": `"SERVICE"`, "xroad_instance": `"` + member[0] + `"`, "member_class": `"` + member[1] + `"`,
+			"member_code": `"` + member[2] + `"`, "subsystem_code": `"` + member[3] + `"`, "service_type": `"OPENAPI"`,
+			"endpoint_list": `[{"method":"POST","path":"/citizens"},{"method":"GET","path":"/citizens/*"},{"method":"POST","path":"/echo"},{"method":"GET","path":"/headers"}]`}
+		for k, v := range want {
+			if string(pop[k]) != v {
+				t.Errorf("%s = %s, want %s (%s)", k, pop[k], v, a.body)
+			}
+		}
+	})
+
+	// §4 and example B.2: allowedMethods has the same shape and lists what
+	// A's client may call: the whole population service, granted to it.
+	t.Run("AllowedMethods", func(t *testing.T) {
+		a := do(t, c, "GET", base+"allowedMethods", "", nil)
+		var ml node.MethodList
+		if err := json.Unmarshal(a.body, &ml); err != nil || a.status != 200 {
+			t.Fatalf("%d %s", a.status, a.body)
+		}
+		found := false
+		for _, s := range ml.Service {
+			if s.ServiceCode == devnet.SampleServiceCode {
+				found = len(s.EndpointList) == 1 && s.EndpointList[0].Method == "*" && s.EndpointList[0].Path == "/**"
+			}
+		}
+		if !found || !strings.Contains(string(a.body), `"endpoint_list":[{"method":"*","path":"/**"}]`) {
+			t.Fatalf("%s", a.body)
+		}
+	})
+
+	// §5 and Annex A: getOpenAPI?serviceCode= answers the description, a
+	// JSON one as application/json; without serviceCode, or with an empty
+	// one, the request is in error (400).
+	t.Run("GetOpenAPI", func(t *testing.T) {
+		a := do(t, c, "GET", base+"getOpenAPI?serviceCode="+devnet.SampleServiceCode, "", nil)
+		if a.status != 200 || a.header.Get("Content-Type") != "application/json; charset=utf-8" || string(a.body) != devnet.SampleOpenAPI {
+			t.Fatalf("%d %q %.60s", a.status, a.header.Get("Content-Type"), a.body)
+		}
+		exchangeError(t, do(t, c, "GET", base+"getOpenAPI", "", nil), 400, "bad_request")
+		exchangeError(t, do(t, c, "GET", base+"getOpenAPI?serviceCode=", "", nil), 400, "bad_request")
+		exchangeError(t, do(t, c, "GET", base+"getOpenAPI?serviceCode=nosuch", "", nil), 404, "unknown_service")
+	})
+}
+
+// TestEndToEndXRoadListClients checks GET /listClients on A's consumer
+// API against X-Road's Service Metadata Protocol §2.
+func TestEndToEndXRoadListClients(t *testing.T) {
+	t.Parallel()
+	n := sharedNet(t)
+	c := n.client(t, true)
+	u := "https://" + n.A.Node.APIAddr() + "/listClients"
+	b := strings.Split(n.SubsystemID(devnet.AgencyB), "/")
+
+	// §2, Annex B (OpenAPI definition) and example C.1 JSON Response: with
+	// Accept: application/json, member entries with an id object and the
+	// member's name; B's provider subsystem is one of them.
+	t.Run("JSON", func(t *testing.T) {
+		a := do(t, c, "GET", u, "", nil, "Accept", "application/json")
+		var l node.ClientList
+		if err := json.Unmarshal(a.body, &l); err != nil || a.status != 200 || !strings.HasPrefix(a.header.Get("Content-Type"), "application/json") {
+			t.Fatalf("%d %s", a.status, a.body)
+		}
+		want := node.ClientEntry{Name: devnet.AgencyB.Name, ID: node.ClientID{ObjectType: "SUBSYSTEM",
+			XRoadInstance: b[0], MemberClass: b[1], MemberCode: b[2], SubsystemCode: b[3]}}
+		found := false
+		for _, m := range l.Member {
+			found = found || m == want
+		}
+		if !found {
+			t.Fatalf("no %+v in %s", want, a.body)
+		}
+	})
+
+	// §2, Annex A and example C.1 XML Response: without Accept:
+	// application/json the answer is text/xml, the clientList element.
+	t.Run("XMLByDefault", func(t *testing.T) {
+		a := do(t, c, "GET", u, "", nil)
+		var l struct {
+			XMLName xml.Name `xml:"http://x-road.eu/xsd/xroad.xsd clientList"`
+			Member  []struct {
+				ID struct {
+					ObjectType string `xml:"http://x-road.eu/xsd/identifiers objectType,attr"`
+					Subsystem  string `xml:"http://x-road.eu/xsd/identifiers subsystemCode"`
+				} `xml:"http://x-road.eu/xsd/xroad.xsd id"`
+				Name string `xml:"http://x-road.eu/xsd/xroad.xsd name"`
+			} `xml:"http://x-road.eu/xsd/xroad.xsd member"`
+		}
+		if err := xml.Unmarshal(a.body, &l); err != nil || a.status != 200 || !strings.HasPrefix(a.header.Get("Content-Type"), "text/xml") {
+			t.Fatalf("%v %d %q %s", err, a.status, a.header.Get("Content-Type"), a.body)
+		}
+		found := false
+		for _, m := range l.Member {
+			found = found || m.ID.ObjectType == "SUBSYSTEM" && m.ID.Subsystem == b[3] && m.Name == devnet.AgencyB.Name
+		}
+		if !found {
+			t.Fatalf("%s", a.body)
+		}
+	})
+}
