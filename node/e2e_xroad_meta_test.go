@@ -139,3 +139,33 @@ func TestEndToEndXRoadListClients(t *testing.T) {
 		}
 	})
 }
+
+// TestEndToEndXRoadSOAPMetaservices: a SOAP listMethods and allowedMethods
+// request (X-Road Service Metadata Protocol §3, examples C.3 and C.5)
+// through two nodes is answered in SOAP with the provider's services, the
+// request's header echoed.
+func TestEndToEndXRoadSOAPMetaservices(t *testing.T) {
+	t.Parallel()
+	n := sharedNet(t)
+	c := n.client(t, true)
+	cp := strings.Split(n.ClientA, "/")
+	pp := strings.Split(n.SubsystemID(devnet.AgencyB), "/")
+	for _, op := range []string{"listMethods", "allowedMethods"} {
+		env := `<?xml version="1.0" encoding="UTF-8"?>
+<SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xrd="http://x-road.eu/xsd/xroad.xsd" xmlns:id="http://x-road.eu/xsd/identifiers">
+<SOAP-ENV:Header>
+<xrd:client id:objectType="SUBSYSTEM"><id:xRoadInstance>` + cp[0] + `</id:xRoadInstance><id:memberClass>` + cp[1] + `</id:memberClass><id:memberCode>` + cp[2] + `</id:memberCode><id:subsystemCode>` + cp[3] + `</id:subsystemCode></xrd:client>
+<xrd:service id:objectType="SERVICE"><id:xRoadInstance>` + pp[0] + `</id:xRoadInstance><id:memberClass>` + pp[1] + `</id:memberClass><id:memberCode>` + pp[2] + `</id:memberCode><id:subsystemCode>` + pp[3] + `</id:subsystemCode><id:serviceCode>` + op + `</id:serviceCode></xrd:service>
+<xrd:id>meta-` + op + `</xrd:id><xrd:protocolVersion>4.0</xrd:protocolVersion>
+</SOAP-ENV:Header>
+<SOAP-ENV:Body><xrd:` + op + `/></SOAP-ENV:Body>
+</SOAP-ENV:Envelope>`
+		a := do(t, c, "POST", "https://"+n.A.Node.APIAddr()+"/soap", "text/xml; charset=utf-8", []byte(env))
+		body := string(a.body)
+		if a.status != 200 || !strings.HasPrefix(a.header.Get("Content-Type"), "text/xml") ||
+			!strings.Contains(body, op+"Response") || !strings.Contains(body, "<xrd:id>meta-"+op+"</xrd:id>") ||
+			!strings.Contains(body, devnet.SampleServiceCode) {
+			t.Fatalf("SOAP %s: %d %v %s", op, a.status, a.header, body)
+		}
+	}
+}

@@ -44,15 +44,34 @@ const (
 )
 
 // meta answers a metadata call to the provider subsystem of sid.
-func (pr *Provider) meta(client services.SubsystemID, sid services.ServiceID, path string) (int, string, []byte, error) {
+func (pr *Provider) meta(client services.SubsystemID, sid services.ServiceID, path, ctype string, in []byte) (int, string, []byte, error) {
 	switch sid.Code {
 	case exchange.MetaListMethods, exchange.MetaAllowedMethods:
+		if services.IsSOAP(ctype) {
+			return pr.soapMethods(client, sid, ctype, in)
+		}
 		b, _ := json.Marshal(pr.methods(client, sid.Provider, sid.Code == exchange.MetaAllowedMethods))
 		return http.StatusOK, "application/json", b, nil
 	case exchange.MetaGetOpenAPI:
 		return pr.openAPI(sid.Provider, path)
 	}
 	return 0, "", nil, exchange.ErrUnknownService
+}
+
+// soapMethods answers a SOAP listMethods or allowedMethods request (X-Road
+// Service Metadata Protocol §3) with the services of methods as SOAP
+// service identifiers, the request's header echoed.
+func (pr *Provider) soapMethods(client services.SubsystemID, sid services.ServiceID, ctype string, in []byte) (int, string, []byte, error) {
+	h, err := services.ParseSOAP(ctype, in)
+	if err != nil {
+		return 0, "", nil, fmt.Errorf("%w: %v", exchange.ErrBadRequest, err)
+	}
+	var list []services.ServiceID
+	for _, sm := range pr.methods(client, sid.Provider, sid.Code == exchange.MetaAllowedMethods).Service {
+		list = append(list, services.ServiceID{Provider: sid.Provider, Code: sm.ServiceCode, Version: sm.ServiceVer})
+	}
+	ct, body := services.SOAPMethodsResponse(h, sid.Code, list)
+	return http.StatusOK, ct, body, nil
 }
 
 // methods lists the callable versions of the services of sub (§4): every

@@ -48,7 +48,7 @@ func metaCall(t *testing.T, pr *Provider, client, service, path string) (int, st
 	if err != nil {
 		t.Fatal(err)
 	}
-	return pr.meta(c, sid, path)
+	return pr.meta(c, sid, path, "", nil)
 }
 
 // TestListMethodsShape: listMethods is X-Road's restServiceDetailsListType

@@ -120,10 +120,11 @@ func (pr *Provider) serveCall(s network.Stream, deadline time.Time, x *exchange.
 		if _, err := pr.gate.Admit(ctx, greq); err != nil {
 			return gateError(err)
 		}
-		if _, err := io.Copy(io.Discard, body); err != nil {
+		in, err := io.ReadAll(body) // small: a SOAP metaservice request, or nothing
+		if err != nil {
 			return err
 		}
-		status, ctype, out, err := pr.meta(client, sid, req.Path)
+		status, ctype, out, err := pr.meta(client, sid, req.Path, req.ContentType, in)
 		if err != nil {
 			return err
 		}
