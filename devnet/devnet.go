@@ -13,10 +13,12 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -382,7 +384,18 @@ func AllowAll(client, service string) services.Rule {
 	return services.Rule{Subject: client, Service: service}
 }
 
+// freeAddr is a loopback address free now, for a server that binds it
+// later (its address goes into configuration first). The port is drawn
+// below Linux's ephemeral range (32768 and up), so an outgoing
+// connection's local port cannot take it in the meantime.
 func freeAddr() string {
+	for range 100 {
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(20000+mrand.IntN(12000)))
+		if ln, err := net.Listen("tcp", addr); err == nil {
+			ln.Close()
+			return addr
+		}
+	}
 	ln := mustListen()
 	defer ln.Close()
 	return ln.Addr().String()
