@@ -53,12 +53,15 @@ func FuzzDecode(f *testing.F) {
 	f.Add(`{}{}`)
 	f.Add(`[1] ]`)
 	f.Fuzz(func(t *testing.T, in string) {
-		var v any
+		// The oracle is encoding/json on the whole input: it refuses
+		// trailing data too, and numbers a float64 cannot hold (valid JSON
+		// that does not decode into any).
+		var v, ref any
 		err := DecodeOpen(strings.NewReader(in), &v)
-		if (err == nil) != jsonValid(in) {
-			t.Fatalf("%q: DecodeOpen %v, json.Valid %v", in, err, jsonValid(in))
+		refErr := json.Unmarshal([]byte(in), &ref)
+		if (err == nil) != (refErr == nil) {
+			t.Fatalf("%.80q: DecodeOpen %v, json.Unmarshal %v", in, err, refErr)
 		}
 	})
 }
 
-func jsonValid(s string) bool { return json.Valid([]byte(s)) }
