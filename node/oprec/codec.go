@@ -242,7 +242,8 @@ func decodeCursor(c string) ([]byte, error) {
 		return nil, fmt.Errorf("%w: cursor longer than %d characters", ErrBadFilter, maxCursorLen)
 	}
 	b, err := cursorEncoding.DecodeString(c)
-	if err != nil {
+	// The decoder skips CR and LF; a cursor is only ever its canonical form.
+	if err != nil || cursorEncoding.EncodeToString(b) != c {
 		return nil, fmt.Errorf("%w: cursor is not base64url", ErrBadFilter)
 	}
 	if len(b) < 1+timeLen+1+4 {
