@@ -97,7 +97,8 @@ func StartDemo(ctx context.Context, o DemoOptions) (_ *Demo, err error) {
 		c.Services = []node.ServiceConfig{{Subsystem: provider, Description: services.Description{Code: SampleServiceCode,
 			Versions: []services.Version{{Lifecycle: ident.ServicePublished, BackendURL: d.BackendURL, OpenAPI: []byte(SampleOpenAPI)}}}},
 			{Subsystem: provider, Description: services.Description{Code: SampleSOAPCode,
-				Versions: []services.Version{{Version: "v1", Lifecycle: ident.ServicePublished, BackendURL: d.BackendURL + "/soap"}}}}}
+				Versions: []services.Version{{Version: "v1", Lifecycle: ident.ServicePublished, BackendURL: d.BackendURL + "/soap",
+					WSDL: SampleWSDL(d.BackendURL)}}}}}
 		c.Access = services.AccessConfig{Rules: []services.Rule{AllowAll(d.ClientA, d.Service), AllowAll(d.ClientA, provider+"/"+SampleSOAPCode)}}
 		if o.ConfigureB != nil {
 			o.ConfigureB(c)

@@ -247,7 +247,7 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// LoadConfig reads DIR/node.json and the OpenAPI files it names.
+// LoadConfig reads DIR/node.json and the OpenAPI and WSDL files it names.
 func LoadConfig(dir string) (*Config, error) {
 	raw, err := os.ReadFile(filepath.Join(dir, FileConfig))
 	if err != nil {
@@ -259,16 +259,25 @@ func LoadConfig(dir string) (*Config, error) {
 	}
 	for i := range c.Services {
 		s := &c.Services[i]
-		for ver, file := range s.OpenAPIFiles {
-			v, err := s.Description.Lookup(ver)
-			if err != nil {
-				return nil, fmt.Errorf("%w: service %s: openapi_files: %v", ErrConfig, s.Code, err)
-			}
-			if !filepath.IsAbs(file) {
-				file = filepath.Join(dir, file)
-			}
-			if v.OpenAPI, err = os.ReadFile(file); err != nil {
-				return nil, fmt.Errorf("%w: service %s: %v", ErrConfig, s.Code, err)
+		for _, files := range []struct {
+			name  string
+			files map[string]string
+			dst   func(*services.Version) *[]byte
+		}{
+			{"openapi_files", s.OpenAPIFiles, func(v *services.Version) *[]byte { return &v.OpenAPI }},
+			{"wsdl_files", s.WSDLFiles, func(v *services.Version) *[]byte { return &v.WSDL }},
+		} {
+			for ver, file := range files.files {
+				v, err := s.Description.Lookup(ver)
+				if err != nil {
+					return nil, fmt.Errorf("%w: service %s: %s: %v", ErrConfig, s.Code, files.name, err)
+				}
+				if !filepath.IsAbs(file) {
+					file = filepath.Join(dir, file)
+				}
+				if *files.dst(v), err = os.ReadFile(file); err != nil {
+					return nil, fmt.Errorf("%w: service %s: %v", ErrConfig, s.Code, err)
+				}
 			}
 		}
 	}
@@ -309,6 +318,9 @@ func SaveConfig(dir string, c *Config) error {
 		for j := range vs {
 			if _, fromFile := s.OpenAPIFiles[vs[j].Version]; fromFile {
 				vs[j].OpenAPI = nil
+			}
+			if _, fromFile := s.WSDLFiles[vs[j].Version]; fromFile {
+				vs[j].WSDL = nil
 			}
 		}
 		s.Versions = vs

@@ -31,11 +31,15 @@ import (
 const (
 	HeaderClient      = "X-DXL-Client"
 	HeaderXRoadClient = "X-Road-Client"
-	HeaderUserID      = "X-DXL-User-ID"
-	HeaderXRoadUserID = "X-Road-UserId"
-	HeaderRequestID   = "X-Request-ID"
-	HeaderError       = "X-DXL-Error"
-	HeaderProvider    = "X-DXL-Provider-Node"
+	// GovStack Information Mediator names for X-Road-Client: the Directory
+	// Services API's and its test features'.
+	HeaderGovStackClient = "X-GovStack-Client"
+	HeaderIMClient       = "Information-Mediator-Client"
+	HeaderUserID         = "X-DXL-User-ID"
+	HeaderXRoadUserID    = "X-Road-UserId"
+	HeaderRequestID      = "X-Request-ID"
+	HeaderError          = "X-DXL-Error"
+	HeaderProvider       = "X-DXL-Provider-Node"
 )
 
 // Views is what the API needs of the node's configuration.
@@ -99,6 +103,7 @@ func (a *API) Handler() http.Handler {
 	m.HandleFunc("GET /health", a.health)
 	m.HandleFunc("GET /health/services/{id...}", a.authenticated(a.serviceHealth))
 	m.HandleFunc("GET /listClients", a.authenticated(a.listClients))
+	m.HandleFunc("GET /r1/listClients", a.authenticated(a.listClients)) // GovStack IM §8.2.1
 	m.HandleFunc("/r1/{id...}", a.rest)
 	m.HandleFunc("POST /{$}", a.soap)
 	m.HandleFunc("POST /soap", a.soap)
@@ -301,7 +306,8 @@ func (a *API) prepare(r *http.Request, clientHint string) (*Call, string, error)
 		return nil, reqID, err
 	}
 	reqID = c.RequestID.String()
-	for _, claimed := range []string{clientHint, r.Header.Get(HeaderClient), lastValue(r.Header, HeaderXRoadClient)} {
+	for _, claimed := range []string{clientHint, r.Header.Get(HeaderClient), lastValue(r.Header, HeaderXRoadClient),
+		lastValue(r.Header, HeaderGovStackClient), lastValue(r.Header, HeaderIMClient)} {
 		if claimed != "" && claimed != who.String() {
 			return nil, reqID, fmt.Errorf("%w: claimed %q, authenticated as %s", exchange.ErrClientMismatch, claimed, who)
 		}

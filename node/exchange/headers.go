@@ -19,6 +19,7 @@ var notCarried = map[string]bool{
 	"Host": true, "Content-Length": true, "Content-Type": true, "Date": true,
 	"X-Request-Id": true, "X-Road-Client": true, "X-Road-Id": true, "X-Road-Userid": true,
 	"X-Road-Service": true, "X-Road-Request-Id": true, "X-Road-Request-Hash": true, "X-Road-Error": true,
+	"X-Govstack-Client": true, "Information-Mediator-Client": true,
 }
 
 // controlHeader reports whether the canonical name stays behind.

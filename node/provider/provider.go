@@ -70,6 +70,9 @@ type ServiceConfig struct {
 	// OpenAPIFiles names, per version ("" for unversioned), an OpenAPI 3
 	// file relative to the node directory; it fills Versions[].OpenAPI.
 	OpenAPIFiles map[string]string `json:"openapi_files,omitempty"`
+	// WSDLFiles names, per version, the WSDL of a SOAP service (relative
+	// to the node directory); it fills Versions[].WSDL for getWsdl.
+	WSDLFiles map[string]string `json:"wsdl_files,omitempty"`
 	// ValidateRequests checks requests against the OpenAPI description
 	// before the backend sees them.
 	ValidateRequests bool `json:"validate_requests,omitempty"`
@@ -85,6 +88,7 @@ type provided struct {
 	cfg    *ServiceConfig
 	id     services.ServiceID // unversioned
 	apis   map[string]*services.OpenAPI
+	wsdls  map[string][]byte // by version, endpoints hidden
 	client *http.Client
 }
 
@@ -122,8 +126,13 @@ func (pr *Provider) loadServices() error {
 		if err != nil {
 			return fmt.Errorf("%w: %v", exchange.ErrConfig, err)
 		}
-		p := &provided{cfg: sc, id: id, apis: map[string]*services.OpenAPI{}}
+		p := &provided{cfg: sc, id: id, apis: map[string]*services.OpenAPI{}, wsdls: map[string][]byte{}}
 		for _, v := range sc.Versions {
+			if len(v.WSDL) > 0 {
+				if p.wsdls[v.Version], err = services.PrepareWSDL(v.WSDL); err != nil {
+					return fmt.Errorf("%w: service %s version %q: %v", exchange.ErrConfig, id, v.Version, err)
+				}
+			}
 			if len(v.OpenAPI) == 0 {
 				continue
 			}
