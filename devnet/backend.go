@@ -36,7 +36,7 @@ var benchJSON = func() []byte {
 // SampleBackend is the provider's own information system in the demo: a
 // small JSON API (GET /citizens/{id}, XML when Accept asks for it; POST
 // /citizens), an XML document (GET /xml), POST /echo that returns the
-// body, GET /headers that returns the request headers and sets response
+// body (streaming, any size), GET /headers that returns the request headers and sets response
 // headers of its own, and a SOAP 1.1/1.2 endpoint (POST /soap) that
 // answers with the X-Road header echoed.
 func SampleBackend() http.Handler {
@@ -81,6 +81,8 @@ func SampleBackend() http.Handler {
 		io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><citizen><id>001</id><name>Nguyen Van An</name></citizen>`)
 	})
 	m.HandleFunc("POST /echo", func(w http.ResponseWriter, r *http.Request) {
+		// Answering while the body still arrives: any size streams through.
+		_ = http.NewResponseController(w).EnableFullDuplex()
 		if ct := r.Header.Get("Content-Type"); ct != "" {
 			w.Header().Set("Content-Type", ct)
 		}

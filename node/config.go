@@ -43,7 +43,7 @@ const (
 	DefaultAPIListen      = "127.0.0.1:8443"
 	DefaultP2PListen      = "/ip4/0.0.0.0/tcp/4001"
 	DefaultConfigInterval = time.Minute
-	DefaultMaxBody        = 64 << 20
+	DefaultMaxBody        = 4 << 30
 	DefaultCallTimeout    = 60 * time.Second
 )
 
@@ -63,7 +63,10 @@ type Config struct {
 	APIListen string `json:"api_listen"`
 	// ConfigInterval is how often the global configuration is refreshed.
 	ConfigInterval Duration `json:"config_interval,omitempty"`
-	// MaxBody caps a request or response body (bytes).
+	// MaxBody caps a request or response body (bytes, default 4 GiB).
+	// Bodies stream: past their first MiB they are spooled, encrypted, in
+	// DIR/spool while a node signs or forwards them, so memory does not grow
+	// with them (archived and validated bodies: exchange.MaxWholeBody).
 	MaxBody int64 `json:"max_body,omitempty"`
 	// CallTimeout bounds one call end to end, backend included.
 	CallTimeout Duration `json:"call_timeout,omitempty"`

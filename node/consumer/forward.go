@@ -1,6 +1,7 @@
 package consumer
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/dxl-network/dxl/internal/ident"
 	"github.com/dxl-network/dxl/node/confview"
+	"github.com/dxl-network/dxl/node/envelope"
 	"github.com/dxl-network/dxl/node/exchange"
 	"github.com/dxl-network/dxl/node/oprec"
 	"github.com/dxl-network/dxl/services"
@@ -20,10 +22,14 @@ import (
 // of a body (writeHoldingLast).
 func (a *API) forward(w http.ResponseWriter, r *http.Request, c *Call, reqID, soapVersion string) {
 	x := &exchange.Exchange{RequestID: reqID, Start: a.cfg.Now(), Role: oprec.RoleConsumer, CallerIP: hostOf(r.RemoteAddr),
-		Client: c.Client.String(), Service: c.Service.String(), ReqBody: c.Body, ConsumerPeer: a.cfg.Self}
+		Client: c.Client.String(), Service: c.Service.String(), ConsumerPeer: a.cfg.Self}
 	ctx, cancel := context.WithTimeout(r.Context(), a.cfg.CallTimeout)
 	defer cancel()
+	archived := a.cfg.Logs.Archived(c.Service.String())
 	err := a.cfg.Logs.Check()
+	if err == nil && archived {
+		x.ReqBody, err = exchange.ArchivedBody(c.Body)
+	}
 	var res *Result
 	if err == nil {
 		res, err = a.Do(ctx, c)
@@ -49,14 +55,20 @@ func (a *API) forward(w http.ResponseWriter, r *http.Request, c *Call, reqID, so
 	defer res.Body.Close()
 	x.Resp, x.Status = res.Response, int(res.Response.Status)
 	var body io.Reader = res.Body
-	var tee *capBuffer
-	if a.cfg.Logs.Archived(c.Service.String()) {
-		tee = &capBuffer{max: a.cfg.MaxBody}
+	var tee *bytes.Buffer
+	switch {
+	case archived && res.Response.BodyLength > exchange.MaxWholeBody:
+		// The provider's node does not archive this service's bodies (it
+		// would have refused the answer): the envelopes, hash included,
+		// are logged; the body is not.
+		a.cfg.Logger.Warn("answer body too large to archive", "request_id", reqID, "bytes", res.Response.BodyLength)
+	case archived:
+		tee = bytes.NewBuffer(make([]byte, 0, res.Response.BodyLength))
 		body = io.TeeReader(res.Body, tee)
 	}
 	commit := func() {
 		if tee != nil {
-			x.RespBody = tee.b
+			x.RespBody = tee.Bytes()
 		}
 		a.cfg.Logs.Commit(r.Context(), x)
 	}
@@ -77,7 +89,7 @@ func (a *API) forward(w http.ResponseWriter, r *http.Request, c *Call, reqID, so
 	if res.Response.BodyLength == 0 {
 		return
 	}
-	if err := writeHoldingLast(w, body, commit); err != nil {
+	if _, err := io.Copy(w, envelope.HoldLast(body, commit)); err != nil {
 		x.Code = exchange.Codes.Code(err)
 		a.cfg.Logs.Record(x)
 		// The answer failed its signed hash or the stream broke after the
@@ -86,33 +98,6 @@ func (a *API) forward(w http.ResponseWriter, r *http.Request, c *Call, reqID, so
 		a.cfg.Logger.Warn("response body refused", "request_id", reqID, "error_code", x.Code, "error", err)
 		panic(http.ErrAbortHandler)
 	}
-}
-
-// writeHoldingLast copies body to w but holds back the last chunk read
-// until body has ended (its hash checked) and before() has returned.
-func writeHoldingLast(w io.Writer, body io.Reader, before func()) error {
-	bufA, bufB := copyBufs.Get().(*[]byte), copyBufs.Get().(*[]byte)
-	defer copyBufs.Put(bufA)
-	defer copyBufs.Put(bufB)
-	held, next := *bufA, *bufB
-	k, err := io.ReadAtLeast(body, held, 1)
-	held = held[:k]
-	for err == nil {
-		var m int
-		m, err = body.Read(next[:cap(next)])
-		if m > 0 {
-			if _, werr := w.Write(held); werr != nil {
-				return werr
-			}
-			held, next = next[:m], held[:cap(held)]
-		}
-	}
-	if err != io.EOF {
-		return err
-	}
-	before()
-	_, err = w.Write(held)
-	return err
 }
 
 // lifecycleHeaders sets Deprecation and Sunset from the catalogue.
@@ -131,19 +116,6 @@ func lifecycleHeaders(h http.Header, v *confview.View, sid services.ServiceID) {
 	if s.Sunset != nil {
 		h.Set("Sunset", s.Sunset.UTC().Format(http.TimeFormat))
 	}
-}
-
-// capBuffer keeps up to max bytes written to it.
-type capBuffer struct {
-	b   []byte
-	max int64
-}
-
-func (c *capBuffer) Write(p []byte) (int, error) {
-	if room := c.max - int64(len(c.b)); room > 0 {
-		c.b = append(c.b, p[:min(int64(len(p)), room)]...)
-	}
-	return len(p), nil
 }
 
 func hostOf(addr string) string {

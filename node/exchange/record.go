@@ -3,11 +3,13 @@ package exchange
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/dxl-network/dxl/internal/spool"
 	"github.com/dxl-network/dxl/node/envelope"
 	"github.com/dxl-network/dxl/node/msglog"
 	"github.com/dxl-network/dxl/node/oprec"
@@ -54,6 +56,23 @@ type Exchange struct {
 	RespBytes    int64
 	ConsumerPeer string
 	ProviderPeer string
+}
+
+// MaxWholeBody caps a body a node must hold whole: one the message log
+// archives (bodies are kept in the log's database), and a request to a
+// version that validates requests against its OpenAPI description. A call
+// to such a service may send at most this much, and its provider may
+// answer an archived service with at most this much. Other bodies stream,
+// up to the node's max_body.
+const MaxWholeBody = 64 << 20
+
+// ArchivedBody is the body to archive for a request to an archived
+// service: ErrTooLarge over MaxWholeBody.
+func ArchivedBody(b *spool.Spool) ([]byte, error) {
+	if b.Len() > MaxWholeBody {
+		return nil, fmt.Errorf("%w: the bodies of this service are archived, at most %d bytes", ErrTooLarge, MaxWholeBody)
+	}
+	return b.ReadAll()
 }
 
 // Logs is where calls are recorded, shared by both sides.

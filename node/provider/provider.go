@@ -34,10 +34,14 @@ type HealthSink interface {
 
 // Config is what a Provider is built from.
 type Config struct {
-	Dir            string // the node directory (relative backend_ca files)
-	Services       []ServiceConfig
-	Access         services.AccessConfig
-	MaxBody        int64
+	Dir      string // the node directory (relative backend_ca files)
+	Services []ServiceConfig
+	Access   services.AccessConfig
+	MaxBody  int64
+	// SpoolDir holds backend answers past their first MiB while they are
+	// signed and sent (internal/spool; "" is the system's temporary
+	// directory).
+	SpoolDir       string
 	CallTimeout    time.Duration
 	HealthInterval time.Duration
 

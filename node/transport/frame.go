@@ -28,6 +28,8 @@ const (
 var (
 	readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 32<<10) }}
 	writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 32<<10) }}
+	// copyBufs carry a streamed body from its reader to the chunk frames.
+	copyBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
 )
 
 // GetReader returns a pooled buffered reader of r; PutReader returns it.
@@ -44,9 +46,9 @@ func PutReader(br *bufio.Reader) {
 }
 
 // WriteMessage writes an envelope frame and the body as chunk frames plus
-// the end frame (envelope.BodyWriter), straight from memory (its hash is
-// in the envelope).
-func WriteMessage(w io.Writer, t envelope.FrameType, env, body []byte) error {
+// the end frame (envelope.BodyWriter), streaming body (its hash is in the
+// envelope); a bytes.Reader is written straight from its memory.
+func WriteMessage(w io.Writer, t envelope.FrameType, env []byte, body io.Reader) error {
 	bw := writers.Get().(*bufio.Writer)
 	bw.Reset(w)
 	defer func() { bw.Reset(nil); writers.Put(bw) }()
@@ -54,7 +56,10 @@ func WriteMessage(w io.Writer, t envelope.FrameType, env, body []byte) error {
 		return err
 	}
 	chunks := envelope.NewBodyWriter(bw, 0)
-	if _, err := chunks.Write(body); err != nil {
+	buf := copyBufs.Get().(*[]byte)
+	_, err := io.CopyBuffer(chunks, body, *buf)
+	copyBufs.Put(buf)
+	if err != nil {
 		return err
 	}
 	if err := chunks.Close(); err != nil {
