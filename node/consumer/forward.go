@@ -3,6 +3,7 @@ package consumer
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -19,7 +20,10 @@ import (
 // forward runs the call and streams the verified answer back. The call's
 // record is on disk before the information system has the whole answer:
 // before a refusal or an empty body is written, and before the last bytes
-// of a body (writeHoldingLast).
+// of a body (envelope.HoldLast). The record of an answer is committed
+// while its body arrives (with the body, for an archived service); the
+// provider node's end frame, which completes the body, comes only once
+// that node's record is on disk too.
 func (a *API) forward(w http.ResponseWriter, r *http.Request, c *Call, reqID, soapVersion string) {
 	x := &exchange.Exchange{RequestID: reqID, Start: a.cfg.Now(), Role: oprec.RoleConsumer, CallerIP: hostOf(r.RemoteAddr),
 		Client: c.Client.String(), Service: c.Service.String(), ConsumerPeer: a.cfg.Self}
@@ -66,12 +70,7 @@ func (a *API) forward(w http.ResponseWriter, r *http.Request, c *Call, reqID, so
 		tee = bytes.NewBuffer(make([]byte, 0, res.Response.BodyLength))
 		body = io.TeeReader(res.Body, tee)
 	}
-	commit := func() {
-		if tee != nil {
-			x.RespBody = tee.Bytes()
-		}
-		a.cfg.Logs.Commit(r.Context(), x)
-	}
+	commit, failed := a.committer(r.Context(), x, tee)
 	h := w.Header()
 	exchange.AddHeaders(h, res.Response.Headers)
 	xroadAnswerHeaders(h, c)
@@ -83,20 +82,60 @@ func (a *API) forward(w http.ResponseWriter, r *http.Request, c *Call, reqID, so
 	h.Set(HeaderProvider, res.Provider.String())
 	lifecycleHeaders(h, c.view, c.Service)
 	if res.Response.BodyLength == 0 {
+		// The end frame still says the provider node's record is on disk.
+		_, err := io.Copy(io.Discard, body)
+		if err != nil {
+			failed(err)
+			a.failFrom(w, reqID, "provider node "+res.Provider.String(), fmt.Errorf("%w: %v", exchange.ErrUnreachable, err))
+			return
+		}
 		commit()
-	}
-	w.WriteHeader(int(res.Response.Status))
-	if res.Response.BodyLength == 0 {
+		w.WriteHeader(int(res.Response.Status))
 		return
 	}
+	w.WriteHeader(int(res.Response.Status))
 	if _, err := io.Copy(w, envelope.HoldLast(body, commit)); err != nil {
-		x.Code = exchange.Codes.Code(err)
-		a.cfg.Logs.Record(x)
+		failed(err)
 		// The answer failed its signed hash or the stream broke after the
 		// headers went out: cut the connection so the client sees a
 		// truncated answer, never a wrong one passed as whole.
-		a.cfg.Logger.Warn("response body refused", "request_id", reqID, "error_code", x.Code, "error", err)
 		panic(http.ErrAbortHandler)
+	}
+}
+
+// committer returns how x is committed: commit, before the answer is
+// complete, and failed, when its body fails its signed hash or its stream
+// instead. Without an archived body the commit starts at once, while the
+// body arrives, and a failure after it adds an operational record with
+// the error code (reconciliation flags the exchange; the message log's
+// record, the two envelopes, stands). An archived body is committed with
+// the record once tee holds all of it, or the record alone with the
+// failure's code.
+func (a *API) committer(ctx context.Context, x *exchange.Exchange, tee *bytes.Buffer) (commit func(), failed func(error)) {
+	warn := func(code string, err error) {
+		a.cfg.Logger.Warn("response body refused", "request_id", x.RequestID, "error_code", code, "error", err)
+	}
+	if tee != nil {
+		return func() {
+				x.RespBody = tee.Bytes()
+				a.cfg.Logs.Commit(ctx, x)
+			}, func(err error) {
+				x.Code = exchange.Codes.Code(err)
+				a.cfg.Logs.Commit(ctx, x)
+				warn(x.Code, err)
+			}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.cfg.Logs.Commit(ctx, x)
+	}()
+	return func() { <-done }, func(err error) {
+		<-done
+		y := *x
+		y.Code = exchange.Codes.Code(err)
+		a.cfg.Logs.RecordCall(&y)
+		warn(y.Code, err)
 	}
 }
 

@@ -87,22 +87,7 @@ type Logs struct {
 // Record writes the exchange to the operational records and, when an
 // envelope was signed, to the message log. Neither waits for disk.
 func (l *Logs) Record(x *Exchange) {
-	reqBytes := int64(len(x.ReqBody))
-	if x.Req != nil {
-		reqBytes = int64(x.Req.BodyLength)
-		if x.Client == "" {
-			x.Client, x.Service = x.Req.Client, x.Req.Service
-		}
-	}
-	respBytes := x.RespBytes
-	if x.Resp != nil {
-		respBytes = int64(x.Resp.BodyLength)
-	}
-	l.Records.Add(oprec.Record{
-		RequestID: requestIDOf(x), Start: x.Start, Duration: l.Now().Sub(x.Start), Role: x.Role,
-		Client: x.Client, Service: x.Service, CallerIP: x.CallerIP, Status: x.Status, ErrorCode: x.Code,
-		RequestBytes: reqBytes, ResponseBytes: respBytes, ConsumerPeer: x.ConsumerPeer, ProviderPeer: x.ProviderPeer,
-	})
+	l.RecordCall(x)
 	if x.Req == nil {
 		return
 	}
@@ -120,6 +105,26 @@ func (l *Logs) Record(x *Exchange) {
 	if err := l.Log.Append(r, bodies); err != nil {
 		l.Logger.Error("message log append failed", "request_id", r.RequestID, "error", err)
 	}
+}
+
+// RecordCall writes the exchange to the operational records only.
+func (l *Logs) RecordCall(x *Exchange) {
+	reqBytes := int64(len(x.ReqBody))
+	if x.Req != nil {
+		reqBytes = int64(x.Req.BodyLength)
+		if x.Client == "" {
+			x.Client, x.Service = x.Req.Client, x.Req.Service
+		}
+	}
+	respBytes := x.RespBytes
+	if x.Resp != nil {
+		respBytes = int64(x.Resp.BodyLength)
+	}
+	l.Records.Add(oprec.Record{
+		RequestID: requestIDOf(x), Start: x.Start, Duration: l.Now().Sub(x.Start), Role: x.Role,
+		Client: x.Client, Service: x.Service, CallerIP: x.CallerIP, Status: x.Status, ErrorCode: x.Code,
+		RequestBytes: reqBytes, ResponseBytes: respBytes, ConsumerPeer: x.ConsumerPeer, ProviderPeer: x.ProviderPeer,
+	})
 }
 
 // Commit records x and waits until both logs hold it on disk: a node

@@ -21,7 +21,9 @@ import (
 )
 
 // HandleStream serves one call on /dxl/call/1.0.0 (DESIGN.md §4 step 3).
-// Every call is answered only once its record is on disk (Logs.Commit).
+// Every call is answered only once its record is on disk (Logs.Commit):
+// a refusal is committed before its error frame, an answer before its end
+// frame.
 func (pr *Provider) HandleStream(s network.Stream) {
 	deadline := pr.cfg.Now().Add(pr.cfg.CallTimeout)
 	_ = s.SetDeadline(deadline)
@@ -236,8 +238,18 @@ func (pr *Provider) respond(s network.Stream, x *exchange.Exchange, a *answer) e
 			return err
 		}
 	}
-	pr.commit(pr.cfg.Now().Add(pr.cfg.CallTimeout), x)
-	if err := transport.WriteMessage(s, envelope.FrameResponse, resp.Raw, a.body.Open()); err != nil {
+	// The answer goes out while its record is committed; only its end
+	// frame, without which the consumer node passes on no complete answer,
+	// waits for the disk. The consumer node commits its own record
+	// meanwhile, so the two commits overlap.
+	committed := make(chan struct{})
+	go func() {
+		defer close(committed)
+		pr.commit(pr.cfg.Now().Add(pr.cfg.CallTimeout), x)
+	}()
+	err = transport.WriteMessageEnd(s, envelope.FrameResponse, resp.Raw, a.body.Open(), func() { <-committed })
+	<-committed // recorded, whether or not the answer went out
+	if err != nil {
 		return fmt.Errorf("%w: %v", errAnswerLost, err)
 	}
 	return nil

@@ -49,6 +49,13 @@ func PutReader(br *bufio.Reader) {
 // the end frame (envelope.BodyWriter), streaming body (its hash is in the
 // envelope); a bytes.Reader is written straight from its memory.
 func WriteMessage(w io.Writer, t envelope.FrameType, env []byte, body io.Reader) error {
+	return WriteMessageEnd(w, t, env, body, nil)
+}
+
+// WriteMessageEnd is WriteMessage, with everything but the end frame
+// flushed to w before beforeEnd (if not nil) runs: the receiver holds the
+// whole message but the mark that it is complete until beforeEnd returns.
+func WriteMessageEnd(w io.Writer, t envelope.FrameType, env []byte, body io.Reader, beforeEnd func()) error {
 	bw := writers.Get().(*bufio.Writer)
 	bw.Reset(w)
 	defer func() { bw.Reset(nil); writers.Put(bw) }()
@@ -61,6 +68,12 @@ func WriteMessage(w io.Writer, t envelope.FrameType, env []byte, body io.Reader)
 	copyBufs.Put(buf)
 	if err != nil {
 		return err
+	}
+	if beforeEnd != nil {
+		if err := bw.Flush(); err != nil {
+			return err
+		}
+		beforeEnd()
 	}
 	if err := chunks.Close(); err != nil {
 		return err
