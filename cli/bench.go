@@ -45,6 +45,11 @@ rate_limited". A progress line goes to stderr once a second; stdout holds
 only the result (one JSON object with --json). The exit status is non-zero
 when no request succeeded.
 
+--cpuprofile and --memprofile (in-process only) profile the logged path
+alone, without the network's start-up: go tool pprof -top FILE, and for
+allocations go tool pprof -sample_index=alloc_space -diff_base FILE.base
+-top FILE.
+
 Examples:
    dxl bench -c 64 -n 5000
    dxl bench -c 1 -n 2000 --json
@@ -68,6 +73,8 @@ Examples:
 			&cli.IntFlag{Name: "size", Value: 1024, Usage: "bytes of a POST body; in-process also of the sample backend's answer"},
 			&cli.IntFlag{Name: "warmup", Usage: "requests sent first and not measured, per path (default: twice the concurrency)"},
 			&cli.DurationFlag{Name: "timeout", Value: 30 * time.Second, Usage: "give up on one request after this long"},
+			&cli.StringFlag{Name: "cpuprofile", Usage: "in-process: write a CPU profile of the dxl path (logs on) to `FILE`", TakesFile: true},
+			&cli.StringFlag{Name: "memprofile", Usage: "in-process: write the allocations of the dxl path to `FILE` (and those before it to FILE.base)", TakesFile: true},
 			&cli.BoolFlag{Name: "json", Usage: "print the result as one JSON object"},
 		},
 		Action: benchAction,
@@ -81,6 +88,9 @@ type benchSpec struct {
 	header  http.Header
 	load    loadgen.Config // without Request and Client
 	timeout time.Duration
+	// cpuProfile and memProfile are the files of --cpuprofile and
+	// --memprofile (in-process mode).
+	cpuProfile, memProfile string
 }
 
 func benchAction(c *cli.Context) error {
@@ -89,12 +99,16 @@ func benchAction(c *cli.Context) error {
 		return err
 	}
 	if c.String("url") == "" {
+		spec.cpuProfile, spec.memProfile = c.String("cpuprofile"), c.String("memprofile")
 		for _, f := range []string{"cacert", "cert", "key", "token", "header"} {
 			if c.IsSet(f) {
 				return fmt.Errorf("--%s applies to --url only: without --url, dxl bench loads its own demo network", f)
 			}
 		}
 		return benchDemo(c, spec)
+	}
+	if c.IsSet("cpuprofile") || c.IsSet("memprofile") {
+		return errors.New("--cpuprofile and --memprofile profile the in-process network; profile a node of your own with go tool pprof on its process")
 	}
 	return benchURL(c, spec)
 }

@@ -11,6 +11,8 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -161,7 +163,7 @@ func benchDemoPaths(c *cli.Context, spec *benchSpec, d *devnet.Demo, out *benchD
 }
 
 // runPath loads one path, sampling the process's memory once a second.
-func runPath(c *cli.Context, spec *benchSpec, name, url string, client *http.Client) (*benchPath, error) {
+func runPath(c *cli.Context, spec *benchSpec, name, url string, client *http.Client) (p *benchPath, err error) {
 	cfg := spec.load
 	cfg.Request, cfg.Client = spec.request(url), client
 	var mu sync.Mutex
@@ -174,6 +176,17 @@ func runPath(c *cli.Context, spec *benchSpec, name, url string, client *http.Cli
 		peak = max(peak, rss)
 		mu.Unlock()
 	}
+	if name == "dxl" {
+		stop, err := startProfiles(spec)
+		if err != nil {
+			return nil, err
+		}
+		defer func() {
+			if perr := stop(); perr != nil && err == nil {
+				p, err = nil, perr
+			}
+		}()
+	}
 	res, err := loadgen.Run(c.Context, cfg)
 	if res == nil {
 		return nil, err
@@ -181,6 +194,53 @@ func runPath(c *cli.Context, spec *benchSpec, name, url string, client *http.Cli
 	mu.Lock()
 	defer mu.Unlock()
 	return &benchPath{Name: name, URL: url, Result: res, PeakRSS: max(peak, procStatus("VmRSS"))}, err
+}
+
+// startProfiles starts the CPU profile and writes the allocations so far
+// (FILE.base) as the spec asks; stop ends the CPU profile and writes the
+// allocations (FILE).
+func startProfiles(spec *benchSpec) (stop func() error, err error) {
+	var cpu *os.File
+	if spec.cpuProfile != "" {
+		if cpu, err = os.Create(spec.cpuProfile); err != nil {
+			return nil, fmt.Errorf("--cpuprofile: %w", err)
+		}
+		if err := pprof.StartCPUProfile(cpu); err != nil {
+			cpu.Close()
+			return nil, fmt.Errorf("--cpuprofile: %w", err)
+		}
+	}
+	writeAllocs := func(path string) error {
+		if spec.memProfile == "" {
+			return nil
+		}
+		f, err := os.Create(path)
+		if err != nil {
+			return fmt.Errorf("--memprofile: %w", err)
+		}
+		runtime.GC() // the profile's figures are as of the last GC
+		if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+			f.Close()
+			return fmt.Errorf("--memprofile: %w", err)
+		}
+		return f.Close()
+	}
+	if err := writeAllocs(spec.memProfile + ".base"); err != nil {
+		if cpu != nil {
+			pprof.StopCPUProfile()
+			cpu.Close()
+		}
+		return nil, err
+	}
+	return func() error {
+		if cpu != nil {
+			pprof.StopCPUProfile()
+			if err := cpu.Close(); err != nil {
+				return fmt.Errorf("--cpuprofile: %w", err)
+			}
+		}
+		return writeAllocs(spec.memProfile)
+	}, nil
 }
 
 // restartNodes restarts B, then A, from their directories with opts, and

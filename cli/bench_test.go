@@ -40,7 +40,9 @@ func TestBenchInProcess(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	stdout, stderr, err := dxlSplit(ctx, "bench", "-n", "50", "-c", "4", "--json")
+	prof := t.TempDir()
+	stdout, stderr, err := dxlSplit(ctx, "bench", "-n", "50", "-c", "4", "--json",
+		"--cpuprofile", filepath.Join(prof, "cpu.out"), "--memprofile", filepath.Join(prof, "mem.out"))
 	if err != nil {
 		t.Fatalf("bench: %v\n%s\n%s", err, stdout, stderr)
 	}
@@ -65,6 +67,11 @@ func TestBenchInProcess(t *testing.T) {
 	for _, r := range out.Startup.Restarts {
 		if r.ReadyMSA <= 0 || r.ReadyMSB <= 0 || r.FirstCallMS < r.ReadyMSB {
 			t.Errorf("restart %+v", r)
+		}
+	}
+	for _, f := range []string{"cpu.out", "mem.out", "mem.out.base"} {
+		if fi, err := os.Stat(filepath.Join(prof, f)); err != nil || fi.Size() == 0 {
+			t.Errorf("profile %s: %v", f, err)
 		}
 	}
 	if _, err := os.Stat("/proc/self/status"); err == nil && (out.Memory.PeakRSS < out.Memory.IdleRSS || out.Memory.IdleRSS <= 0) {
@@ -165,6 +172,7 @@ func TestBenchFlagErrors(t *testing.T) {
 		{[]string{"--rate", "-5"}, "cannot be negative"},
 		{[]string{"--cacert", "x.pem"}, "applies to --url only"},
 		{[]string{"--url", "ftp://host/x"}, "http:// or https://"},
+		{[]string{"--url", "http://127.0.0.1:1/", "--cpuprofile", "cpu.out"}, "profile the in-process network"},
 		{[]string{"--url", "http://127.0.0.1:1/", "--size", "10"}, "add --method POST"},
 		{[]string{"--url", "https://127.0.0.1:1/", "--cert", "c.pem"}, "--cert and --key go together"},
 		{[]string{"--url", "https://127.0.0.1:1/", "--cacert", "/nonexistent.pem"}, "--cacert"},
