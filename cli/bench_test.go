@@ -79,6 +79,34 @@ func TestBenchInProcess(t *testing.T) {
 	}
 }
 
+// TestBenchInProcessPOST is the in-process mode with the other shape of
+// load that docs/performance.md shows: POST bodies of --size bytes echoed
+// back, at a fixed rate for a duration, with text output.
+func TestBenchInProcessPOST(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a demo network (several seconds)")
+	}
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	stdout, stderr, err := dxlSplit(ctx, "bench", "--method", "POST", "--size", "16384", "-c", "2", "--duration", "1s", "--rate", "40")
+	if err != nil {
+		t.Fatalf("bench: %v\n%s\n%s", err, stdout, stderr)
+	}
+	for _, want := range []string{"POST /echo with 16384-byte JSON bodies", "at 40 req/s", "direct ", "dxl-nolog ", "× the direct req/s",
+		"node B ready in", "first call answered", "VmHWM"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("no %q in\n%s", want, stdout)
+		}
+	}
+	if strings.Contains(stdout, "errors direct") || strings.Contains(stdout, "errors dxl") {
+		t.Errorf("errors:\n%s", stdout)
+	}
+	if !strings.Contains(stderr, "Starting a demo network") {
+		t.Errorf("stderr: %s", stderr)
+	}
+}
+
 // TestBenchURLCountsErrorsByCode: a target answering 429 with
 // X-DXL-Error: rate_limited is counted by status and code, with a hint;
 // when every request fails the command fails.
