@@ -14,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/urfave/cli/v2"
-
 	"github.com/dxl-network/dxl/devnet"
 	"github.com/dxl-network/dxl/internal/loadgen"
 )
@@ -23,10 +21,7 @@ import (
 // dxlSplit runs the command line in-process with stdout and stderr apart.
 func dxlSplit(ctx context.Context, args ...string) (stdout, stderr string, err error) {
 	var out, errOut syncBuffer
-	app := App()
-	app.Writer, app.ErrWriter = &out, &errOut
-	app.ExitErrHandler = func(*cli.Context, error) {}
-	err = app.RunContext(ctx, append([]string{"dxl", "--log-level", "warn"}, args...))
+	err = runSplit(ctx, &out, &errOut, args...)
 	return out.String(), errOut.String(), err
 }
 
