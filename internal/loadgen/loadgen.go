@@ -61,7 +61,7 @@ func (c *Config) Validate() error {
 	case c.Request.URL == "":
 		return fmt.Errorf("%w: no URL", ErrInvalidConfig)
 	case c.Concurrency < 0:
-		return fmt.Errorf("%w: concurrency %d below 1", ErrInvalidConfig, c.Concurrency)
+		return fmt.Errorf("%w: negative concurrency %d", ErrInvalidConfig, c.Concurrency)
 	case c.Requests < 0 || c.Duration < 0 || c.Rate < 0 || c.Warmup < 0:
 		return fmt.Errorf("%w: negative request count, duration, rate or warm-up", ErrInvalidConfig)
 	case (c.Requests == 0) == (c.Duration == 0):
