@@ -107,7 +107,7 @@ More to try:
 Evidence of a call (add -i to the curl above to see its X-Request-ID):
   go run . log export --dir %[15]s --request-id ID --out call.evidence.json
   go run . log verify call.evidence.json --root %[16]s --tsr-out call.tsr
-A load test through both nodes (start the demo with --rate-limit off first):
+A load test through both nodes%[18]s:
   %[17]s
 Ctrl-C stops.
 `, dir, d.Anchor.Servers[0], d.TSAURL, d.A.Node.APIAddr(), d.ClientA, d.B.Node.APIAddr(), d.Service, d.BackendURL,
@@ -115,7 +115,7 @@ Ctrl-C stops.
 					d.CurlCommand("/citizens")+` -H 'Content-Type: application/json' -d '{"name":"Tran Thi B"}'`,
 					d.APICert,
 					fmt.Sprintf("curl -sS --cacert %s --cert %s --key %s https://%s/r1/%s/listMethods", d.APICert, d.ISCert, d.ISKey, d.A.Node.APIAddr(), devnetProvider(d)),
-					d.AnchorPath, tokenFile, d.A.Dir, filepath.Join(dir, "registry", membership.DirCA, ca.FileRoot), bench)
+					d.AnchorPath, tokenFile, d.A.Dir, filepath.Join(dir, "registry", membership.DirCA, ca.FileRoot), bench, benchNote(limits))
 			}
 			<-c.Context.Done()
 			fmt.Fprintln(c.App.ErrWriter, "stopping")
@@ -139,6 +139,15 @@ func parseRateLimit(s string) (*services.Limits, error) {
 		return nil, fmt.Errorf("--rate-limit %q: give off, or a number of calls a minute of at least 1 (e.g. --rate-limit 60000)", s)
 	}
 	return &services.Limits{ReadsPerMin: n, WritesPerMin: n}, nil
+}
+
+// benchNote warns, after the demo's load-test line, when the network's
+// rate limits are on.
+func benchNote(limits *services.Limits) string {
+	if limits == nil {
+		return " (the network's rate limits answer most of it 429: start the demo with --rate-limit off)"
+	}
+	return ""
 }
 
 func devnetProvider(d *devnet.Demo) string { return d.Network.SubsystemID(devnet.AgencyB) }
