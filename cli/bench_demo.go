@@ -169,19 +169,19 @@ func runPath(c *cli.Context, spec *benchSpec, name, url string, client *http.Cli
 	var mu sync.Mutex
 	peak := procStatus("VmRSS")
 	line := progressLine(c.App.ErrWriter, name)
-	cfg.Progress = func(p loadgen.Progress) {
-		line(p)
+	cfg.Progress = func(pr loadgen.Progress) {
+		line(pr)
 		rss := procStatus("VmRSS")
 		mu.Lock()
 		peak = max(peak, rss)
 		mu.Unlock()
 	}
 	if name == "dxl" {
-		stop, err := startProfiles(spec)
-		if err != nil {
-			return nil, err
+		stop, perr := startProfiles(spec)
+		if perr != nil {
+			return nil, perr
 		}
-		defer func() {
+		defer func() { // err is the named result here
 			if perr := stop(); perr != nil && err == nil {
 				p, err = nil, perr
 			}
