@@ -47,3 +47,30 @@ func TestCompact(t *testing.T) {
 		t.Fatal("junk compacted")
 	}
 }
+
+// FuzzCompact: Compact, CompactCertHash and Expand never panic on any
+// input; whatever Compact accepts, Expand restores byte for byte.
+func FuzzCompact(f *testing.F) {
+	fx := getFixture(f)
+	req, err := fx.signers["A-ed"].SignRequest(fx.request("A"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	c, _, _, _ := Compact(req.Raw)
+	f.Add(req.Raw)
+	f.Add(c)
+	f.Add([]byte{0, 0, 0, 1, 'x', 0, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		if h, ok := CompactCertHash(raw); ok {
+			_, _ = Expand(raw, h[:])
+		}
+		c, cert, _, err := Compact(raw)
+		if err != nil {
+			return
+		}
+		back, err := Expand(c, cert)
+		if err != nil || !bytes.Equal(back, raw) {
+			t.Fatalf("round trip: %v", err)
+		}
+	})
+}
