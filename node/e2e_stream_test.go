@@ -61,6 +61,9 @@ func sum(h hash.Hash) (s [32]byte) {
 // service's bodies holds both; a body over a node's max_body is refused
 // with 413 too_large by the node whose cap it passes, before it is read.
 func TestEndToEndStreamsBodies(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a network of its own and 80 MiB of bodies: full suite only")
+	}
 	t.Parallel()
 	n := startNetTB(t, func(c *node.Config) {
 		fastStamps(c)

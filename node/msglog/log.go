@@ -283,15 +283,6 @@ func readAnchor(tx *bolt.Tx) (uint64, []byte, error) {
 	return binary.BigEndian.Uint64(v), clone(v[8:]), nil
 }
 
-func (l *Log) getRecord(tx *bolt.Tx, seq uint64) (*Record, error) {
-	k := seqKey(seq)
-	v := tx.Bucket(bucketRecords).Get(k)
-	if v == nil {
-		return nil, fmt.Errorf("%w: record %d", ErrNotFound, seq)
-	}
-	return l.loadRecord(tx, k, v)
-}
-
 // Close commits everything appended, stops the writer and Run, and closes
 // the database. Pending records stay pending: the next Open stamps them.
 func (l *Log) Close() error {

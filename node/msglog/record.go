@@ -251,3 +251,13 @@ func clone(b []byte) []byte {
 	}
 	return append([]byte(nil), b...)
 }
+
+// getRecord reads record seq.
+func (l *Log) getRecord(tx *bolt.Tx, seq uint64) (*Record, error) {
+	k := seqKey(seq)
+	v := tx.Bucket(bucketRecords).Get(k)
+	if v == nil {
+		return nil, fmt.Errorf("%w: record %d", ErrNotFound, seq)
+	}
+	return l.loadRecord(tx, k, v)
+}
