@@ -26,6 +26,9 @@ type PublisherConfig struct {
 	Debounce time.Duration
 	// Clock replaces time.Now for issued_at.
 	Clock func() time.Time
+	// MaxWaiters bounds the long-polls the handler holds at once
+	// (default globalconf.DefaultMaxWaiters).
+	MaxWaiters int
 }
 
 // Publisher keeps a signed copy of the global configuration built from the
@@ -42,6 +45,8 @@ type Publisher struct {
 
 	cur     atomic.Pointer[published]
 	lastErr atomic.Pointer[error]
+	changed globalconf.Notifier // wakes held long-polls when cur changes
+	handler http.Handler
 
 	stop, done chan struct{}
 	closeOnce  sync.Once
@@ -69,6 +74,7 @@ func NewPublisher(srv *store.Server, cfg PublisherConfig) (*Publisher, error) {
 	}
 	p := &Publisher{srv: srv, cfg: cfg, log: srv.Logger().With("observer", "publisher"),
 		stop: make(chan struct{}), done: make(chan struct{})}
+	p.handler = globalconf.Handler(p.Signed, globalconf.WithChanges(p.changed.Changed), globalconf.WithMaxWaiters(cfg.MaxWaiters))
 	go func() {
 		defer close(p.done)
 		srv.Watch(cfg.Debounce, p.stop, p.publish)
@@ -102,8 +108,9 @@ func (p *Publisher) Version() uint64 {
 	return 0
 }
 
-// Handler serves the held copy at globalconf.GlobalConfigPath.
-func (p *Publisher) Handler() http.Handler { return globalconf.Handler(p.Signed) }
+// Handler serves the held copy at globalconf.GlobalConfigPath, holding
+// long-polls (?wait=) until the next copy is signed.
+func (p *Publisher) Handler() http.Handler { return p.handler }
 
 // publish re-signs when needed and returns when to look again.
 func (p *Publisher) publish() time.Duration {
@@ -137,6 +144,7 @@ func (p *Publisher) publish() time.Duration {
 	}
 	p.cur.Store(&published{raw: raw, version: st.Version, issuedAt: now})
 	p.lastErr.Store(nil)
+	p.changed.Notify()
 	p.log.Debug("global configuration signed", "version", st.Version, "bytes", len(raw))
 	return refresh
 }
