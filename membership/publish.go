@@ -43,10 +43,11 @@ type Publisher struct {
 	cfg PublisherConfig
 	log *slog.Logger
 
-	cur     atomic.Pointer[published]
-	lastErr atomic.Pointer[error]
-	changed globalconf.Notifier // wakes held long-polls when cur changes
-	handler http.Handler
+	cur      atomic.Pointer[published]
+	lastErr  atomic.Pointer[error]
+	changed  globalconf.Notifier // wakes held long-polls when cur changes
+	released atomic.Bool         // hold no more long-polls (shutting down)
+	handler  http.Handler
 
 	stop, done chan struct{}
 	closeOnce  sync.Once
@@ -74,12 +75,27 @@ func NewPublisher(srv *store.Server, cfg PublisherConfig) (*Publisher, error) {
 	}
 	p := &Publisher{srv: srv, cfg: cfg, log: srv.Logger().With("observer", "publisher"),
 		stop: make(chan struct{}), done: make(chan struct{})}
-	p.handler = globalconf.Handler(p.Signed, globalconf.WithChanges(p.changed.Changed), globalconf.WithMaxWaiters(cfg.MaxWaiters))
+	p.handler = globalconf.Handler(p.Signed, globalconf.WithChanges(p.changes), globalconf.WithMaxWaiters(cfg.MaxWaiters))
 	go func() {
 		defer close(p.done)
 		srv.Watch(cfg.Debounce, p.stop, p.publish)
 	}()
 	return p, nil
+}
+
+// changes is the handler's wake-up channel; nil once released.
+func (p *Publisher) changes() <-chan struct{} {
+	if p.released.Load() {
+		return nil
+	}
+	return p.changed.Changed()
+}
+
+// Release answers every held long-poll now (304) and holds no more, so an
+// HTTP server shutting down is not kept waiting by them.
+func (p *Publisher) Release() {
+	p.released.Store(true)
+	p.changed.Notify()
 }
 
 // Close stops publishing; the held copy stays available.
