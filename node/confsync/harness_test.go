@@ -105,6 +105,13 @@ func form(code string) state.Registration {
 // returns the approval's index (the configuration version that has it).
 func (tn *testnet) admit(ctx context.Context, nodeKey ed25519.PrivateKey, addrs []string) uint64 {
 	tn.t.Helper()
+	v, _ := tn.admitAt(ctx, nodeKey, addrs)
+	return v
+}
+
+// admitAt is admit, also returning when the approval was sent.
+func (tn *testnet) admitAt(ctx context.Context, nodeKey ed25519.PrivateKey, addrs []string) (uint64, time.Time) {
+	tn.t.Helper()
 	code := fmt.Sprintf("P%04d", tn.seq.Add(1))
 	_, signKey, _ := ed25519.GenerateKey(rand.Reader)
 	st, err := tn.reg.Admin.Submit(ctx, client.SubmitRequest{Member: "VN-TEST/GOV/" + code, Registration: form(code),
@@ -112,12 +119,13 @@ func (tn *testnet) admit(ctx context.Context, nodeKey ed25519.PrivateKey, addrs 
 	if err != nil {
 		tn.t.Fatalf("submit %s: %v", code, err)
 	}
+	at := time.Now()
 	ar, err := tn.reg.Admin.Approve(ctx, st.RequestID)
 	if err != nil {
 		tn.t.Fatalf("approve %s: %v", code, err)
 	}
 	tn.last.Store(max(tn.last.Load(), ar.Index))
-	return ar.Index
+	return ar.Index, at
 }
 
 // addNodes starts n hosts and admits their members. The nodes hold no
