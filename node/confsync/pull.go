@@ -113,8 +113,11 @@ func (r *Relay) serve(s network.Stream) {
 	}
 	if err != nil {
 		r.log.Info("configuration catch-up request refused", "peer", s.Conn().RemotePeer().String(), "error", err)
-		_ = transport.WriteError(s, transport.ErrorFrame{Code: "malformed", Message: err.Error()})
-		_ = s.Reset()
+		if transport.WriteError(s, transport.ErrorFrame{Code: "malformed", Message: err.Error()}) != nil {
+			_ = s.Reset()
+			return
+		}
+		_ = s.Close() // not Reset: that could drop the error frame
 		return
 	}
 	theirs := binary.BigEndian.Uint64(f.Payload)

@@ -91,7 +91,11 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// Stats counts what the relay did, for tests and metrics.
+// Stats counts what the relay did, for tests and metrics. Published
+// counts copies handed to pubsub (one the topic already carried is not
+// sent again); Forwarded, Ignored and Rejected are validator results for
+// peers' messages and catch-up answers; Pulled counts catch-up answers
+// that carried a copy.
 type Stats struct {
 	Published, Forwarded, Ignored, Rejected, Pulled atomic.Int64
 }
