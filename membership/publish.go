@@ -29,6 +29,13 @@ type PublisherConfig struct {
 	// MaxWaiters bounds the long-polls the handler holds at once
 	// (default globalconf.DefaultMaxWaiters).
 	MaxWaiters int
+	// StaggerFirst and StaggerSpread spread the answers to held long-polls
+	// when a new copy is signed (globalconf.WithStagger): the first
+	// StaggerFirst at once (default 8), the others within StaggerSpread
+	// (default 2s; negative: all at once), so nodes that get the copy from
+	// their peers first never download it from the registry.
+	StaggerFirst  int
+	StaggerSpread time.Duration
 }
 
 // Publisher keeps a signed copy of the global configuration built from the
@@ -73,9 +80,16 @@ func NewPublisher(srv *store.Server, cfg PublisherConfig) (*Publisher, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = srv.Now
 	}
+	if cfg.StaggerFirst <= 0 {
+		cfg.StaggerFirst = 8
+	}
+	if cfg.StaggerSpread == 0 {
+		cfg.StaggerSpread = 2 * time.Second
+	}
 	p := &Publisher{srv: srv, cfg: cfg, log: srv.Logger().With("observer", "publisher"),
 		stop: make(chan struct{}), done: make(chan struct{})}
-	p.handler = globalconf.Handler(p.Signed, globalconf.WithChanges(p.changes), globalconf.WithMaxWaiters(cfg.MaxWaiters))
+	p.handler = globalconf.Handler(p.Signed, globalconf.WithChanges(p.changes), globalconf.WithMaxWaiters(cfg.MaxWaiters),
+		globalconf.WithStagger(cfg.StaggerFirst, cfg.StaggerSpread))
 	go func() {
 		defer close(p.done)
 		srv.Watch(cfg.Debounce, p.stop, p.publish)

@@ -141,6 +141,8 @@ type Client struct {
 
 	healthMu sync.Mutex
 	health   string // last state Run logged
+
+	poll pollState // the long-poll in flight (watch.go)
 }
 
 // held is the accepted configuration.
@@ -475,6 +477,7 @@ func (c *Client) accept(raw []byte, source string) (*Document, error) {
 	c.mu.Lock()
 	c.held = &held{doc: v.doc, raw: raw, config: v.signed.Config}
 	c.mu.Unlock()
+	c.poll.supersede(v.doc.Version)
 	attrs := []any{"version", v.doc.Version, "issued_at", v.doc.IssuedAt.Format(time.RFC3339), "source", source}
 	if !newVersion {
 		c.log.Debug("global configuration re-issue accepted", attrs...)

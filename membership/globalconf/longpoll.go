@@ -2,6 +2,7 @@ package globalconf
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"sync"
@@ -62,12 +63,28 @@ func WithMaxWaiters(n int) HandlerOption {
 	}
 }
 
+// WithStagger spreads the answers when a new version wakes the held
+// requests: the first `first` are answered at once, each other one after
+// a random delay up to spread, unless its client has gone meanwhile. A
+// node that got the version from a peer (node/confsync) ends its held
+// request, so the server never sends it the body: with a relay, a change
+// costs the server about `first` copies rather than one per node.
+func WithStagger(first int, spread time.Duration) HandlerOption {
+	return func(h *handler) { h.first, h.spread = int64(max(first, 0)), max(spread, 0) }
+}
+
 type handler struct {
 	source     func() ([]byte, uint64, error)
 	changed    func() <-chan struct{}
 	maxWait    time.Duration
 	maxWaiters int64
 	waiters    atomic.Int64
+
+	first  int64
+	spread time.Duration
+	wakeMu sync.Mutex
+	wakeV  uint64 // the version the held requests were last woken for
+	woken  int64  // how many of them have been answered since
 }
 
 // Waiters returns how many requests h holds now (for tests and metrics);
@@ -146,6 +163,9 @@ func (h *handler) current(w http.ResponseWriter, r *http.Request, wait time.Dura
 				return h.served()
 			}
 			if raw, version, err = h.served(); err != nil || !etagMatches(inm, ETag(version)) {
+				if err == nil {
+					h.stagger(r, version)
+				}
 				return raw, version, err
 			}
 		case <-timer.C:
@@ -153,6 +173,31 @@ func (h *handler) current(w http.ResponseWriter, r *http.Request, wait time.Dura
 		case <-r.Context().Done():
 			return raw, version, nil
 		}
+	}
+}
+
+// stagger delays the answer to a woken request past the first h.first for
+// version, by up to h.spread, or until its client goes (ServeHTTP then
+// writes nothing).
+func (h *handler) stagger(r *http.Request, version uint64) {
+	if h.spread <= 0 {
+		return
+	}
+	h.wakeMu.Lock()
+	if h.wakeV != version {
+		h.wakeV, h.woken = version, 0
+	}
+	h.woken++
+	n := h.woken
+	h.wakeMu.Unlock()
+	if n <= h.first {
+		return
+	}
+	t := time.NewTimer(rand.N(h.spread))
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-r.Context().Done():
 	}
 }
 

@@ -126,3 +126,73 @@ func TestClientLongPoll(t *testing.T) {
 		t.Fatalf("%d requests to a server that does not hold them, want 1 per interval", n)
 	}
 }
+
+// TestHandlerStagger: past the first answer, a woken request waits up to
+// the spread, and one whose client leaves meanwhile gets nothing written.
+func TestHandlerStagger(t *testing.T) {
+	var (
+		mu      sync.Mutex
+		version uint64 = 5
+		n       Notifier
+	)
+	h := Handler(func() ([]byte, uint64, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return []byte("copy"), version, nil
+	}, WithChanges(n.Changed), WithStagger(1, time.Hour))
+	type result struct {
+		rec *httptest.ResponseRecorder
+	}
+	results := make(chan result, 2)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for range 2 {
+		go func() {
+			req := httptest.NewRequestWithContext(ctx, "GET", GlobalConfigPath+"?wait=30s", nil)
+			req.Header.Set("If-None-Match", `"5"`)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			results <- result{rec}
+		}()
+	}
+	waitFor(t, "two held requests", func() bool { return Waiters(h) == 2 })
+	mu.Lock()
+	version = 6
+	mu.Unlock()
+	n.Notify()
+	first := <-results
+	if first.rec.Code != 200 || first.rec.Body.String() != "copy" {
+		t.Fatalf("first woken request: %d %q", first.rec.Code, first.rec.Body.String())
+	}
+	waitFor(t, "the second one still waiting", func() bool { return Waiters(h) == 1 })
+	cancel() // its client got the version elsewhere
+	second := <-results
+	if second.rec.Body.Len() != 0 || second.rec.Header().Get("ETag") != "" {
+		t.Fatalf("a request whose client left got %d %q", second.rec.Code, second.rec.Body.String())
+	}
+}
+
+// TestClientLongPollSuperseded: a copy accepted from elsewhere ends the
+// long-poll in flight, and the next one names the new version.
+func TestClientLongPollSuperseded(t *testing.T) {
+	p, _ := pkis(t)
+	srv := newRegServer(t, p.serverTLS)
+	e := newClientEnv(t, srv.URL)
+	srv.set(e.signed(t, 10, 0), 10)
+	c := e.client(t, WithLongPoll(30*time.Second))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx, time.Hour) }()
+	defer func() { cancel(); <-done }()
+	waitFor(t, "a held long-poll", func() bool { return Waiters(srv.h) == 1 && srv.lastINM.Load() == `"10"` })
+	// The server has signed 11 but (staggering) has not answered yet; a
+	// peer's copy arrives first.
+	v11 := e.signed(t, 11, time.Second)
+	srv.mu.Lock()
+	srv.raw, srv.version = v11, 11
+	srv.mu.Unlock()
+	if _, err := c.Accept(v11); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a long-poll for version 11", func() bool { return Waiters(srv.h) == 1 && srv.lastINM.Load() == `"11"` })
+}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -90,6 +91,39 @@ func (c *Client) pollOnce(ctx context.Context) (early bool, err error) {
 	return false, fmt.Errorf("%w (%d tried): %w", ErrNoServer, len(urls), errors.Join(errs...))
 }
 
+// pollState is the long-poll in flight. A newer version accepted from
+// elsewhere (a peer's copy) ends it: a server that staggers its answers
+// then never sends this client the body, and the next long-poll names
+// the new version.
+type pollState struct {
+	mu      sync.Mutex
+	version uint64
+	cancel  context.CancelFunc
+}
+
+func (p *pollState) start(version uint64, cancel context.CancelFunc) {
+	p.mu.Lock()
+	p.version, p.cancel = version, cancel
+	p.mu.Unlock()
+}
+
+func (p *pollState) stop() { p.start(0, nil) }
+
+// supersede ends the long-poll in flight if it waits for less than version.
+func (p *pollState) supersede(version uint64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cancel != nil && version > p.version {
+		p.cancel()
+	}
+}
+
+// superseded reports whether a newer version than h's is held now.
+func (c *Client) superseded(h *held) bool {
+	cur := c.snapshot()
+	return cur != nil && cur.doc.Version > h.doc.Version
+}
+
 // longPollOne asks base to hold a conditional request for h's version.
 // The request itself is made without fetchMu, so Accept (a relayed copy)
 // is never blocked by a held request; the answer is accepted under it.
@@ -97,6 +131,8 @@ func (c *Client) longPollOne(ctx context.Context, base string, h *held) (early b
 	wait := c.opts.LongPoll
 	ctx, cancel := context.WithTimeout(ctx, wait+c.opts.AttemptTimeout)
 	defer cancel()
+	c.poll.start(h.doc.Version, cancel)
+	defer c.poll.stop()
 	u := strings.TrimRight(base, "/") + GlobalConfigPath + "?" + WaitParam + "=" + wait.String()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
@@ -107,6 +143,9 @@ func (c *Client) longPollOne(ctx context.Context, base string, h *held) (early b
 	start := time.Now() // real time: how long the server held the request
 	resp, err := c.http.Do(req)
 	if err != nil {
+		if c.superseded(h) {
+			return false, nil // ended by a newer copy from elsewhere
+		}
 		return false, err
 	}
 	defer resp.Body.Close()
@@ -119,6 +158,9 @@ func (c *Client) longPollOne(ctx context.Context, base string, h *held) (early b
 	}
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, MaxSignedSize+1))
 	if err != nil {
+		if c.superseded(h) {
+			return false, nil
+		}
 		return false, err
 	}
 	if len(raw) > MaxSignedSize {
