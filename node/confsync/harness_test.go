@@ -50,6 +50,8 @@ type tnode struct {
 	conf   *globalconf.Client
 	relay  *confsync.Relay
 	cut    atomic.Bool // the registry is unreachable from this node
+	connMu sync.Mutex
+	conns  []net.Conn // to the registry
 	cancel context.CancelFunc
 	done   chan struct{}
 
@@ -169,6 +171,18 @@ func (tn *testnet) fetch(ctx context.Context, nd *tnode) {
 	}
 }
 
+// cutOff makes the registry unreachable from nd: its connections are
+// closed and new ones refused.
+func (nd *tnode) cutOff() {
+	nd.cut.Store(true)
+	nd.connMu.Lock()
+	defer nd.connMu.Unlock()
+	for _, c := range nd.conns {
+		_ = c.Close()
+	}
+	nd.conns = nil
+}
+
 // admits is a node's gate: peers that are nodes of its configuration.
 func (nd *tnode) admits(p peer.ID) bool {
 	doc, _, _ := nd.conf.Current()
@@ -192,6 +206,9 @@ func (tn *testnet) dialer(nd *tnode) func(ctx context.Context, network, addr str
 		if err != nil {
 			return nil, err
 		}
+		nd.connMu.Lock()
+		nd.conns = append(nd.conns, c)
+		nd.connMu.Unlock()
 		return &countConn{Conn: c, n: &tn.regBytes}, nil
 	}
 }

@@ -38,7 +38,7 @@ func TestPropagation(t *testing.T) {
 	evil := tn.addNodes(ctx, 1)[0]
 	cut := nodes[8:]
 	for _, nd := range cut {
-		nd.cut.Store(true)
+		nd.cutOff()
 	}
 	for _, nd := range append(append([]*tnode{}, nodes[:8]...), late, evil) {
 		tn.fetch(ctx, nd)

@@ -19,6 +19,8 @@ import (
 // all-nodes delay, the bytes the registry sent per change (TLS included)
 // and the process CPU per change, against a control of approvals with no
 // node listening (the registry's own work: admission, Raft, signing).
+// DXL_PROP_DIRECT=k lets only the first k nodes reach the registry: the
+// others learn every change over the relay.
 //
 //	DXL_PROP_NODES=100 go test -run TestPropagationScale -v ./node/confsync/
 func TestPropagationScale(t *testing.T) {
@@ -27,6 +29,7 @@ func TestPropagationScale(t *testing.T) {
 		t.Skip("set DXL_PROP_NODES (e.g. 100) to run; not under -short")
 	}
 	changes, degree := envInt("DXL_PROP_CHANGES", 5), envInt("DXL_PROP_DEGREE", 6)
+	direct := min(envInt("DXL_PROP_DIRECT", n), n) // nodes that reach the registry; the others rely on the relay
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	tn := newTestnet(t)
@@ -54,8 +57,11 @@ func TestPropagationScale(t *testing.T) {
 			})
 		}
 	}) / time.Duration(changes)
-	for _, nd := range nodes {
+	for i, nd := range nodes {
 		tn.fetch(ctx, nd)
+		if i >= direct {
+			nd.cutOff()
+		}
 		tn.startRelay(nd)
 	}
 	tn.connect(ctx, nodes, degree)
@@ -107,7 +113,8 @@ func TestPropagationScale(t *testing.T) {
 		slices.Sort(s)
 		return s[min(len(s)-1, int(q*float64(len(s))))].Round(100 * time.Microsecond)
 	}
-	t.Logf("%d nodes, degree %d, %d changes, configuration %d bytes signed", n, degree, changes, len(nodes[0].conf.Signed()))
+	t.Logf("%d nodes (%d reach the registry), degree %d, %d changes, configuration %d bytes signed",
+		n, direct, degree, changes, len(nodes[0].conf.Signed()))
 	t.Logf("approval → node: p50 %s  p99 %s  max %s", p(perNode, .5), p(perNode, .99), p(perNode, 1))
 	t.Logf("approval → all %d nodes: p50 %s  max %s", n, p(allNodes, .5), p(allNodes, 1))
 	t.Logf("registry bytes sent per change: %d (%.1f per node)", bytes/int64(changes), float64(bytes)/float64(changes*n))
