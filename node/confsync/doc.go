@@ -8,8 +8,8 @@
 // admits only nodes of the current configuration):
 //
 //   - GossipSub on the topic /dxl/config/1.0.0/<instance> (Topic). A node
-//     that accepts a newer version from anywhere but the topic publishes
-//     the signed bytes (after a short random delay, so that when every
+//     that accepts a newer version from anywhere but the topic (the
+//     registry, or a peer's catch-up answer) publishes the signed bytes (after a short random delay, so that when every
 //     node got it from the registry at once, the first copy on the topic
 //     makes the other publications duplicates that are never sent).
 //     Message IDs are the SHA-256 of the bytes: the same copy published by

@@ -97,7 +97,7 @@ func (r *Relay) pull(ctx context.Context, p peer.ID) error {
 		return nil // nothing newer
 	}
 	r.stats.Pulled.Add(1)
-	r.offer(p, raw, "pull")
+	r.offer(p, raw, viaPull)
 	return nil
 }
 

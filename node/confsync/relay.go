@@ -235,8 +235,14 @@ func (r *Relay) validate(_ context.Context, from peer.ID, m *pubsub.Message) pub
 		}
 		return pubsub.ValidationIgnore // superseded while it waited
 	}
-	return r.offer(from, m.GetData(), "pubsub")
+	return r.offer(from, m.GetData(), viaTopic)
 }
+
+// Where an offered copy came from.
+const (
+	viaTopic = "pubsub" // the topic: pubsub forwards it, the node does not publish it again
+	viaPull  = "pull"   // a catch-up answer: published like a fetched copy, so a healed partition learns it
+)
 
 // offer checks a configuration a peer sent and accepts it if newer; the
 // result says whether to forward it.
@@ -247,12 +253,14 @@ func (r *Relay) offer(from peer.ID, raw []byte, via string) pubsub.ValidationRes
 			"bytes", len(raw), "max_bytes", r.cfg.MaxMessage)
 		return pubsub.ValidationReject
 	}
-	if bytes.Equal(raw, r.cfg.Conf.Signed()) {
+	if via == viaTopic {
+		// Before Accept: its OnUpdate must not publish the copy again.
 		r.setKnown(raw)
+	}
+	if bytes.Equal(raw, r.cfg.Conf.Signed()) {
 		r.stats.Forwarded.Add(1)
 		return pubsub.ValidationAccept
 	}
-	r.setKnown(raw) // before Accept: its OnUpdate must not publish it again
 	doc, err := r.cfg.Conf.Accept(raw)
 	switch {
 	case errors.Is(err, globalconf.ErrStale):
