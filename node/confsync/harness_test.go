@@ -161,9 +161,11 @@ func (tn *testnet) addNodes(ctx context.Context, n int) []*tnode {
 // a burst of changes once, after a short debounce).
 func (tn *testnet) fetch(ctx context.Context, nd *tnode) {
 	tn.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
 	for nd.version() < tn.last.Load() {
-		if _, err := nd.conf.Fetch(ctx); err != nil {
-			tn.t.Fatal(err)
+		_, err := nd.conf.Fetch(ctx) // 503 until the first signing
+		if time.Now().After(deadline) {
+			tn.t.Fatalf("node %d at version %d, want %d: %v", nd.idx, nd.version(), tn.last.Load(), err)
 		}
 		if nd.version() < tn.last.Load() {
 			time.Sleep(20 * time.Millisecond)

@@ -169,3 +169,40 @@ func (g graftTracer) Trace(evt *pb.TraceEvent) {
 		g.grafted.Store(true)
 	}
 }
+
+// TestPartitionHeals: three nodes cut off from the registry and from the
+// nodes that reach it miss a change; once one of them links to the other
+// side it catches up, and publishes the copy to its side's mesh.
+func TestPartitionHeals(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	tn := newTestnet(t)
+	nodes := tn.addNodes(ctx, 6)
+	for _, nd := range nodes {
+		tn.fetch(ctx, nd)
+	}
+	x, y := nodes[:3], nodes[3:]
+	for _, nd := range y {
+		nd.cutOff()
+	}
+	for _, nd := range nodes {
+		tn.startRelay(nd)
+	}
+	tn.connect(ctx, x, 2)
+	tn.connect(ctx, y, 2)
+	_, k, _ := ed25519.GenerateKey(rand.Reader)
+	v := tn.admit(ctx, k, []string{"/ip4/127.0.0.1/tcp/3"})
+	waitAll(t, x, v, 30*time.Second)
+	for _, nd := range y {
+		if nd.version() >= v {
+			t.Fatalf("node %d has version %d with no path to it", nd.idx, nd.version())
+		}
+	}
+	if err := y[0].host.Lib().Connect(ctx, peer.AddrInfo{ID: x[0].host.ID(), Addrs: x[0].host.Addrs()}); err != nil {
+		t.Fatal(err)
+	}
+	waitAll(t, y, v, 30*time.Second)
+	if y[0].relay.Stats().Pulled.Load() == 0 {
+		t.Fatal("the bridging node did not catch up over the pull protocol")
+	}
+}
