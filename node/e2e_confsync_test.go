@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
+
 	"github.com/dxl-network/dxl/devnet"
 	"github.com/dxl-network/dxl/membership/globalconf"
 	"github.com/dxl-network/dxl/node"
@@ -74,7 +76,11 @@ func TestEndToEndConfigPropagation(t *testing.T) {
 	if err := d.WaitConfig(ctx, d.A, d.B); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, ctx, "the nodes connected", func() bool { return len(d.A.Node.Host().Network().ConnsToPeer(d.B.Node.PeerID())) > 0 })
+	// Both hold each other in their configurations now; connect rather
+	// than wait for the next probe.
+	if err := d.A.Node.Host().Connect(ctx, peer.AddrInfo{ID: d.B.Node.PeerID(), Addrs: d.B.Node.Addrs()}); err != nil {
+		t.Fatal(err)
+	}
 	c.cutNow()
 	if err := d.Publish(ctx, d.SubsystemID(devnet.AgencyB), "propagated", "v1", nil); err != nil {
 		t.Fatal(err)

@@ -90,7 +90,6 @@ type Node struct {
 	cur    atomic.Pointer[confview.View]
 	host   *transport.Host
 	relay  atomic.Pointer[confsync.Relay] // the configuration relay between nodes
-	probes chan struct{}                  // a new configuration: connect to its nodes now
 	self   string                         // the host's peer ID, text form
 	replay *replay.Guard
 	db     *bolt.DB
@@ -133,7 +132,7 @@ func Open(ctx context.Context, dir string, passphrase []byte, opts ...Option) (_
 	}
 	member, _ := ident.ParseMember(cfg.Member, "")
 	n := &Node{dir: dir, cfg: cfg, member: member, now: o.now,
-		log: o.log.With("component", "node"), clients: map[string]string{}, httpm: httpserve.NewMetrics(), probes: make(chan struct{}, 1)}
+		log: o.log.With("component", "node"), clients: map[string]string{}, httpm: httpserve.NewMetrics()}
 	// The node's lifetime: Close cancels it, and with it every backend
 	// call in flight and every loop.
 	n.life, n.cancel = context.WithCancel(context.WithoutCancel(ctx))
@@ -414,10 +413,6 @@ func (n *Node) onConfig(doc *globalconf.Document) {
 	if r := n.relay.Load(); r != nil {
 		r.Updated() // relay it to the other nodes unless it came from them
 	}
-	select {
-	case n.probes <- struct{}{}: // nodes it admits join the relay now, not at the next probe
-	default:
-	}
 	n.log.Info("global configuration in use", "version", doc.Version, "nodes", len(doc.Nodes), "services", len(doc.Services))
 }
 
@@ -451,7 +446,6 @@ func (n *Node) probeLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-		case <-n.probes:
 		}
 	}
 }

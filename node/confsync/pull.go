@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
@@ -45,18 +46,51 @@ func (r *Relay) watchPeers(ctx context.Context) {
 // pullLoop asks the queued peers, one at a time, for a newer
 // configuration: once one has answered with a newer copy, the others are
 // asked with that version and answer with no body.
+//
+// Every Resync (±50%) it also asks one random topic peer, so a copy that
+// pubsub did not bring (published before the mesh had this node, or
+// lost) arrives anyway.
 func (r *Relay) pullLoop(ctx context.Context) {
+	resync := time.NewTimer(time.Hour)
+	resync.Stop() // never fires unless Resync is set
+	if r.cfg.Resync > 0 {
+		resync.Reset(jitter(r.cfg.Resync))
+	}
+	defer resync.Stop()
 	for {
+		var p peer.ID
 		select {
 		case <-ctx.Done():
 			return
-		case p := <-r.pulls:
-			if err := r.pull(ctx, p); err != nil && ctx.Err() == nil {
-				r.log.Debug("configuration catch-up from a peer failed", "peer", p.String(), "error", err)
+		case p = <-r.pulls:
+		case <-resync.C:
+			resync.Reset(jitter(r.cfg.Resync))
+			if p = r.randomPeer(); p == "" {
+				continue
 			}
+		}
+		if err := r.pull(ctx, p); err != nil && ctx.Err() == nil {
+			r.log.Debug("configuration catch-up from a peer failed", "peer", p.String(), "error", err)
 		}
 	}
 }
+
+// randomPeer returns an admitted topic peer at random, "" for none.
+func (r *Relay) randomPeer() peer.ID {
+	var ps []peer.ID
+	for _, p := range r.topic.ListPeers() {
+		if r.cfg.Admit(p) {
+			ps = append(ps, p)
+		}
+	}
+	if len(ps) == 0 {
+		return ""
+	}
+	return ps[rand.IntN(len(ps))]
+}
+
+// jitter returns d ± 50%.
+func jitter(d time.Duration) time.Duration { return d/2 + rand.N(d) }
 
 // pull sends p this node's version and offers a newer copy in the answer
 // to the relay's checks.

@@ -35,8 +35,15 @@ const (
 	// DefaultPublishDelay bounds the random delay before a node publishes a
 	// version it did not get from the topic.
 	DefaultPublishDelay = 500 * time.Millisecond
+	// DefaultResync is how often a node asks one random topic peer for a
+	// newer copy, whatever pubsub carried: a publication that found no
+	// mesh, or a message lost, is made up for within it.
+	DefaultResync = 30 * time.Second
 	// pubsubSlack is the room pubsub's RPC cap leaves over MaxMessage.
 	pubsubSlack = 64 << 10
+	// readyWait bounds the wait for a mesh peer before publishing; with
+	// none by then, peers that join later catch up instead.
+	readyWait = 10 * time.Second
 )
 
 // ErrConfig: a Config breaks a rule of Validate, or pubsub cannot start.
@@ -67,6 +74,9 @@ type Config struct {
 	// PublishDelay bounds the random delay before publishing (default
 	// DefaultPublishDelay; negative: none).
 	PublishDelay time.Duration
+	// Resync is the interval of the catch-up from one random topic peer
+	// (default DefaultResync; negative: only when peers join).
+	Resync time.Duration
 	// Logger defaults to slog.Default.
 	Logger *slog.Logger
 }
@@ -84,6 +94,9 @@ func (c *Config) Validate() error {
 	}
 	if c.PublishDelay == 0 {
 		c.PublishDelay = DefaultPublishDelay
+	}
+	if c.Resync == 0 {
+		c.Resync = DefaultResync
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -281,6 +294,14 @@ func (r *Relay) offer(from peer.ID, raw []byte, via string) pubsub.ValidationRes
 	return pubsub.ValidationAccept
 }
 
+// publish publishes raw once the topic's mesh has a peer (a publication
+// before that reaches no one), waiting up to readyWait.
+func (r *Relay) publish(ctx context.Context, raw []byte) error {
+	ctx, cancel := context.WithTimeout(ctx, readyWait)
+	defer cancel()
+	return r.topic.Publish(ctx, raw, pubsub.WithReadiness(pubsub.MinTopicSize(1)))
+}
+
 // drain reads the subscription: messages were acted on in validate.
 func (r *Relay) drain(ctx context.Context) {
 	for {
@@ -322,9 +343,9 @@ func (r *Relay) publishLoop(ctx context.Context) {
 			continue
 		}
 		r.setKnown(raw)
-		if err := r.topic.Publish(ctx, raw); err != nil {
+		if err := r.publish(ctx, raw); err != nil {
 			if ctx.Err() == nil {
-				r.log.Warn("publishing the configuration failed", "error", err)
+				r.log.Info("configuration not published; peers catch up from this node instead", "error", err)
 			}
 			continue
 		}
