@@ -27,6 +27,8 @@
 //     configuration if newer than its own version, and offers the answer
 //     to the same checks. A node that was down during a change, or came up
 //     while the registry is unreachable, gets it from any peer that has it.
+//     Every Config.Resync it also asks one random topic peer, so a copy
+//     pubsub did not bring still arrives.
 //
 // docs/global-config.md ("Propagation") describes the rules and the
 // measurements.
