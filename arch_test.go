@@ -32,7 +32,7 @@ var layers = []struct {
 	prefix string
 	layer  int
 }{
-	{"internal/", 0}, {"internal/httpserve", 0}, // leaf plumbing: imports nothing of DXL
+	{"internal/", 0}, {"internal/httpserve", 0}, {"internal/loadgen", 0}, // leaf plumbing: imports nothing of DXL
 	{"ca", 1}, {"tsa", 1}, {"services", 1}, {"membership/globalconf", 1},
 	{"node/envelope", 1}, {"node/auth", 1}, {"node/oprec", 1},
 	{"membership/state", 2}, {"node/msglog", 2}, {"node/confview", 2}, {"node/replay", 2},

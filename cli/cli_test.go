@@ -47,10 +47,35 @@ func dxl(ctx context.Context, args ...string) (string, error) {
 }
 
 func runApp(ctx context.Context, out *syncBuffer, args ...string) error {
+	return runSplit(ctx, out, out, args...)
+}
+
+// runSplit runs the dxl command line in-process with stdout and stderr
+// apart. It holds appMu until the command's action starts (or the run
+// ends), so that parallel tests' runs parse their flags one at a time.
+func runSplit(ctx context.Context, out, errOut *syncBuffer, args ...string) error {
 	app := App()
-	app.Writer, app.ErrWriter = out, out
+	app.Writer, app.ErrWriter = out, errOut
 	app.ExitErrHandler = func(*cli.Context, error) {}
+	appMu.Lock()
+	var once sync.Once
+	release := func() { once.Do(appMu.Unlock) }
+	defer release()
+	releaseOnAction(app.Commands, release)
 	return app.RunContext(ctx, append([]string{"dxl", "--log-level", "warn"}, args...))
+}
+
+// releaseOnAction makes every command's action call release first.
+func releaseOnAction(cmds []*cli.Command, release func()) {
+	for _, c := range cmds {
+		if act := c.Action; act != nil {
+			c.Action = func(cc *cli.Context) error {
+				release()
+				return act(cc)
+			}
+		}
+		releaseOnAction(c.Subcommands, release)
+	}
 }
 
 // background runs a long-lived command (serve, dev) until the test ends.

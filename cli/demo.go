@@ -6,12 +6,14 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/dxl-network/dxl/ca"
 	"github.com/dxl-network/dxl/devnet"
 	"github.com/dxl-network/dxl/membership"
+	"github.com/dxl-network/dxl/services"
 )
 
 func demoCommand() *cli.Command {
@@ -30,21 +32,32 @@ request goes A's consumer API -> A's node -> libp2p -> B's node -> B's
 backend, signed by A and answered signed by B. Ctrl-C stops and removes the
 directory (--keep keeps it).
 
-Example:
+B's services keep the network's rate limits (R-T1: 1,000 reads and 300
+writes a minute per client), so a load test of the demo soon gets 429
+rate_limited answers: --rate-limit off lifts them, --rate-limit N allows N
+reads and N writes a minute.
+
+Examples:
    go run . demo
-   # paste the printed curl command in another terminal`,
+   # paste the printed curl command in another terminal
+   go run . demo --rate-limit off
+   # then load it: dxl bench --url ... (the printed "bench" line)`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "dir", Usage: "state directory (default: a new temporary directory)"},
 			&cli.BoolFlag{Name: "keep", Usage: "keep the state directory on exit"},
 			&cli.StringFlag{Name: "api-listen", Value: "127.0.0.1:8443", Usage: "agency A's consumer API address"},
 			&cli.StringFlag{Name: "backend-listen", Value: "127.0.0.1:0", Usage: "the sample backend's address"},
+			&cli.StringFlag{Name: "rate-limit", Usage: "B's per-client budgets: `off`, or N reads and N writes a minute (default: the network's, 1,000 reads and 300 writes)"},
 			&cli.BoolFlag{Name: "json", Usage: "print the endpoints as one JSON object instead of text"},
 		},
 		Action: func(c *cli.Context) error {
 			log := logger(c)
+			limits, err := parseRateLimit(c.String("rate-limit"))
+			if err != nil {
+				return err
+			}
 			dir := c.String("dir")
 			if dir == "" {
-				var err error
 				if dir, err = os.MkdirTemp("", "dxl-demo-"); err != nil {
 					return err
 				}
@@ -55,7 +68,7 @@ Example:
 			fmt.Fprintf(c.App.ErrWriter, "Starting the DXL demo network in %s …\n", dir)
 			d, err := devnet.StartDemo(c.Context, devnet.DemoOptions{
 				Options:    devnet.Options{Dir: dir, Logger: quiet(log)},
-				APIListenA: c.String("api-listen"), BackendListen: c.String("backend-listen"),
+				APIListenA: c.String("api-listen"), BackendListen: c.String("backend-listen"), RateLimits: limits,
 			})
 			if err != nil {
 				return fmt.Errorf("demo: %w", err)
@@ -66,11 +79,13 @@ Example:
 				return err
 			}
 			curl := d.CurlCommand("/citizens/001")
+			bench := fmt.Sprintf("go run . bench --url https://%s/r1/%s/bench --cacert %s --cert %s --key %s -c 16 -n 2000",
+				d.A.Node.APIAddr(), d.Service, d.APICert, d.ISCert, d.ISKey)
 			if c.Bool("json") {
 				out, _ := json.MarshalIndent(map[string]string{
 					"dir": dir, "registry": d.Anchor.Servers[0], "anchor": d.AnchorPath, "admin_token_file": tokenFile, "tsa": d.TSAURL, "backend": d.BackendURL,
 					"node_a_api": "https://" + d.A.Node.APIAddr(), "node_b_api": "https://" + d.B.Node.APIAddr(),
-					"service": d.Service, "client": d.ClientA, "curl": curl,
+					"service": d.Service, "client": d.ClientA, "curl": curl, "bench": bench,
 				}, "", "  ")
 				fmt.Fprintln(c.App.Writer, string(out))
 			} else {
@@ -92,19 +107,47 @@ More to try:
 Evidence of a call (add -i to the curl above to see its X-Request-ID):
   go run . log export --dir %[15]s --request-id ID --out call.evidence.json
   go run . log verify call.evidence.json --root %[16]s --tsr-out call.tsr
+A load test through both nodes%[18]s:
+  %[17]s
 Ctrl-C stops.
 `, dir, d.Anchor.Servers[0], d.TSAURL, d.A.Node.APIAddr(), d.ClientA, d.B.Node.APIAddr(), d.Service, d.BackendURL,
 					curl,
 					d.CurlCommand("/citizens")+` -H 'Content-Type: application/json' -d '{"name":"Tran Thi B"}'`,
 					d.APICert,
 					fmt.Sprintf("curl -sS --cacert %s --cert %s --key %s https://%s/r1/%s/listMethods", d.APICert, d.ISCert, d.ISKey, d.A.Node.APIAddr(), devnetProvider(d)),
-					d.AnchorPath, tokenFile, d.A.Dir, filepath.Join(dir, "registry", membership.DirCA, ca.FileRoot))
+					d.AnchorPath, tokenFile, d.A.Dir, filepath.Join(dir, "registry", membership.DirCA, ca.FileRoot), bench, benchNote(limits))
 			}
 			<-c.Context.Done()
 			fmt.Fprintln(c.App.ErrWriter, "stopping")
 			return nil
 		},
 	}
+}
+
+// parseRateLimit reads --rate-limit: "" keeps the network's budgets, "off"
+// lifts them, N allows N reads and N writes a minute.
+func parseRateLimit(s string) (*services.Limits, error) {
+	switch s {
+	case "":
+		return nil, nil
+	case "off":
+		l := devnet.Unlimited
+		return &l, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		return nil, fmt.Errorf("--rate-limit %q: give off, or a number of calls a minute of at least 1 (e.g. --rate-limit 60000)", s)
+	}
+	return &services.Limits{ReadsPerMin: n, WritesPerMin: n}, nil
+}
+
+// benchNote warns, after the demo's load-test line, when the network's
+// rate limits are on.
+func benchNote(limits *services.Limits) string {
+	if limits == nil {
+		return " (the network's rate limits answer most of it 429: start the demo with --rate-limit off)"
+	}
+	return ""
 }
 
 func devnetProvider(d *devnet.Demo) string { return d.Network.SubsystemID(devnet.AgencyB) }

@@ -27,7 +27,7 @@ func TestDemoCommand(t *testing.T) {
 	out := &syncBuffer{}
 	done := make(chan error, 1)
 	go func() {
-		done <- runApp(runCtx, out, "demo", "--dir", t.TempDir(), "--api-listen", "127.0.0.1:0", "--json")
+		done <- runApp(runCtx, out, "demo", "--dir", t.TempDir(), "--api-listen", "127.0.0.1:0", "--rate-limit", "off", "--json")
 	}()
 	defer func() {
 		stop()
@@ -66,6 +66,17 @@ func TestDemoCommand(t *testing.T) {
 	var got map[string]string
 	if err := json.Unmarshal(res, &got); err != nil || got["name"] == "" || got["requested_by"] != info["client"] {
 		t.Fatalf("answer %s: %v", res, err)
+	}
+	// The printed load test, shortened: through both nodes, no 429 with
+	// the rate limits off.
+	bench := strings.Fields(strings.Replace(info["bench"], "-n 2000", "-n 40", 1))
+	if len(bench) < 4 || strings.Join(bench[:3], " ") != "go run ." || bench[3] != "bench" {
+		t.Fatalf("bench line %q", info["bench"])
+	}
+	stdout, stderr, err := dxlSplit(ctx, append(bench[3:], "--json")...)
+	var load benchURLOutput
+	if err != nil || json.Unmarshal([]byte(stdout), &load) != nil || load.Result.OK != 40 || load.Result.Errors != 0 {
+		t.Fatalf("%s: %v\n%s\n%s", info["bench"], err, stdout, stderr)
 	}
 	// The same record from the backend directly.
 	direct, err := exec.CommandContext(ctx, curl, "-sSf", info["backend"]+"/citizens/001").CombinedOutput()

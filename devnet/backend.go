@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 )
 
@@ -25,18 +26,27 @@ const SampleOpenAPI = `{
 }`
 
 // benchJSON is a 1 KiB JSON document for benchmarks (GET /bench).
-var benchJSON = func() []byte {
+var benchJSON = BenchJSON(1024)
+
+// MaxBenchSize is the largest answer GET /bench?size=N gives.
+const MaxBenchSize = 64 << 20
+
+// BenchJSON is a JSON document of exactly size bytes (at least the few
+// its fields take), as GET /bench?size=N answers.
+func BenchJSON(size int) []byte {
 	b := []byte(`{"id":"001","name":"Nguyen Van An","born":"1990-01-02","province":"Ha Noi","note":"`)
-	for len(b) < 1024-2 {
+	for len(b) < size-2 {
 		b = append(b, 'x')
 	}
 	return append(b, '"', '}')
-}()
+}
 
 // SampleBackend is the provider's own information system in the demo: a
 // small JSON API (GET /citizens/{id}, XML when Accept asks for it; POST
-// /citizens), an XML document (GET /xml), POST /echo that returns the
-// body, GET /headers that returns the request headers and sets response
+// /citizens), an XML document (GET /xml), GET /bench (a JSON document of
+// 1 KiB, or ?size=N bytes, for load tests), POST /echo that returns the
+// body (streaming, any size), GET /headers that returns the request
+// headers and sets response
 // headers of its own, and a SOAP 1.1/1.2 endpoint (POST /soap) that
 // answers with the X-Road header echoed.
 func SampleBackend() http.Handler {
@@ -72,15 +82,14 @@ func SampleBackend() http.Handler {
 		w.WriteHeader(http.StatusCreated)
 		json.NewEncoder(w).Encode(in)
 	})
-	m.HandleFunc("GET /bench", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Write(benchJSON)
-	})
+	m.HandleFunc("GET /bench", benchAnswer)
 	m.HandleFunc("GET /xml", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/xml")
 		io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><citizen><id>001</id><name>Nguyen Van An</name></citizen>`)
 	})
 	m.HandleFunc("POST /echo", func(w http.ResponseWriter, r *http.Request) {
+		// Answering while the body still arrives: any size streams through.
+		_ = http.NewResponseController(w).EnableFullDuplex()
 		if ct := r.Header.Get("Content-Type"); ct != "" {
 			w.Header().Set("Content-Type", ct)
 		}
@@ -110,6 +119,22 @@ func SampleBackend() http.Handler {
 			ns, esc.String(), len(body))
 	})
 	return m
+}
+
+// benchAnswer answers GET /bench: 1 KiB of JSON, or exactly N bytes with
+// ?size=N (at most MaxBenchSize).
+func benchAnswer(w http.ResponseWriter, r *http.Request) {
+	body := benchJSON
+	if q := r.URL.Query().Get("size"); q != "" {
+		n, err := strconv.Atoi(q)
+		if err != nil || n < 0 || n > MaxBenchSize {
+			http.Error(w, `{"error":"size is a number of bytes up to 64 MiB"}`, http.StatusBadRequest)
+			return
+		}
+		body = BenchJSON(n)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(body)
 }
 
 // echoHeaders answers the request headers as JSON, with response headers

@@ -18,6 +18,10 @@ var (
 	AgencyB = Agency{Code: "000.00.00.B01", Name: "Cong an tinh (demo agency B)", Subsystem: "DANCU"}
 )
 
+// Unlimited are budgets no load test on one machine reaches: 100 million
+// reads and writes a minute per client ("rate limits off").
+var Unlimited = services.Limits{ReadsPerMin: 100_000_000, WritesPerMin: 100_000_000}
+
 // SampleServiceCode is the code of the demo's published REST service;
 // SampleSOAPCode that of its SOAP service.
 const (
@@ -48,6 +52,10 @@ type DemoOptions struct {
 	APIListenA, APIListenB string
 	// BackendListen is the sample backend's address (default 127.0.0.1:0).
 	BackendListen string
+	// RateLimits, if set, are the per-client budgets of B's services
+	// (Unlimited turns them off for load tests); nil keeps the signed
+	// policy's (R-T1: 1,000 reads and 300 writes a minute).
+	RateLimits *services.Limits
 	// ConfigureA and ConfigureB, if set, edit A's and B's node
 	// configurations further.
 	ConfigureA, ConfigureB func(*node.Config)
@@ -97,8 +105,12 @@ func StartDemo(ctx context.Context, o DemoOptions) (_ *Demo, err error) {
 		c.Services = []node.ServiceConfig{{Subsystem: provider, Description: services.Description{Code: SampleServiceCode,
 			Versions: []services.Version{{Lifecycle: ident.ServicePublished, BackendURL: d.BackendURL, OpenAPI: []byte(SampleOpenAPI)}}}},
 			{Subsystem: provider, Description: services.Description{Code: SampleSOAPCode,
-				Versions: []services.Version{{Version: "v1", Lifecycle: ident.ServicePublished, BackendURL: d.BackendURL + "/soap"}}}}}
+				Versions: []services.Version{{Version: "v1", Lifecycle: ident.ServicePublished, BackendURL: d.BackendURL + "/soap",
+					WSDL: SampleWSDL(d.BackendURL)}}}}}
 		c.Access = services.AccessConfig{Rules: []services.Rule{AllowAll(d.ClientA, d.Service), AllowAll(d.ClientA, provider+"/"+SampleSOAPCode)}}
+		if o.RateLimits != nil {
+			c.RateLimits.Defaults = *o.RateLimits
+		}
 		if o.ConfigureB != nil {
 			o.ConfigureB(c)
 		}

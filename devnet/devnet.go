@@ -217,10 +217,11 @@ func (h *NodeHandle) Stop() {
 	}
 }
 
-// Restart starts a stopped node again from its directory.
-func (h *NodeHandle) Restart(ctx context.Context) error {
+// Restart starts a stopped node again from its directory, with opts
+// after the network's NodeOptions.
+func (h *NodeHandle) Restart(ctx context.Context, opts ...node.Option) error {
 	h.Stop()
-	nd, err := h.net.openNode(ctx, h.Dir)
+	nd, err := h.net.openNode(ctx, h.Dir, opts...)
 	if err != nil {
 		return err
 	}
@@ -291,9 +292,10 @@ func (n *Network) startNode(ctx context.Context, dir string) (*NodeHandle, error
 	return h, nil
 }
 
-func (n *Network) openNode(ctx context.Context, dir string) (*node.Node, error) {
+func (n *Network) openNode(ctx context.Context, dir string, extra ...node.Option) (*node.Node, error) {
 	opts := append([]node.Option{node.WithLogger(n.log),
 		node.WithGlobalConfigOptions(globalconf.WithRetryBase(200 * time.Millisecond))}, n.opts.NodeOptions...)
+	opts = append(opts, extra...)
 	nd, err := node.Open(ctx, dir, []byte(Passphrase), opts...)
 	if err != nil {
 		return nil, err

@@ -95,3 +95,39 @@ func itoa(i int) string {
 	}
 	return "64"
 }
+
+// BenchmarkStream streams a 64 MiB body to the sample backend's /echo and
+// back, directly and through the two-node path (logs on), reporting MB/s
+// of body each way.
+//
+//	go test -run '^$' -bench BenchmarkStream -benchtime 5x ./node/
+func BenchmarkStream(b *testing.B) {
+	n := startNetB(b)
+	const size = 64 << 20
+	for _, path := range []struct {
+		name string
+		c    *http.Client
+		url  string
+	}{{"direct", &http.Client{}, n.BackendURL + "/echo"}, {"dxl", n.client(b, true), n.url("/echo")}} {
+		b.Run(path.name, func(b *testing.B) {
+			b.SetBytes(size)
+			for b.Loop() {
+				req, _ := http.NewRequest("POST", path.url, io.LimitReader(zeros{}, size))
+				req.ContentLength = size
+				resp, err := path.c.Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				k, _ := io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 || k != size {
+					b.Fatalf("%d, %d bytes", resp.StatusCode, k)
+				}
+			}
+		})
+	}
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }

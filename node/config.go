@@ -43,7 +43,7 @@ const (
 	DefaultAPIListen      = "127.0.0.1:8443"
 	DefaultP2PListen      = "/ip4/0.0.0.0/tcp/4001"
 	DefaultConfigInterval = time.Minute
-	DefaultMaxBody        = 64 << 20
+	DefaultMaxBody        = 4 << 30
 	DefaultCallTimeout    = 60 * time.Second
 )
 
@@ -65,7 +65,10 @@ type Config struct {
 	// when a registry server does not hold long-polls (the node long-polls
 	// and learns changes from its peers; docs/global-config.md).
 	ConfigInterval Duration `json:"config_interval,omitempty"`
-	// MaxBody caps a request or response body (bytes).
+	// MaxBody caps a request or response body (bytes, default 4 GiB).
+	// Bodies stream: past their first MiB they are spooled, encrypted, in
+	// DIR/spool while a node signs or forwards them, so memory does not grow
+	// with them (archived and validated bodies: exchange.MaxWholeBody).
 	MaxBody int64 `json:"max_body,omitempty"`
 	// CallTimeout bounds one call end to end, backend included.
 	CallTimeout Duration `json:"call_timeout,omitempty"`
@@ -249,7 +252,7 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// LoadConfig reads DIR/node.json and the OpenAPI files it names.
+// LoadConfig reads DIR/node.json and the OpenAPI and WSDL files it names.
 func LoadConfig(dir string) (*Config, error) {
 	raw, err := os.ReadFile(filepath.Join(dir, FileConfig))
 	if err != nil {
@@ -261,16 +264,25 @@ func LoadConfig(dir string) (*Config, error) {
 	}
 	for i := range c.Services {
 		s := &c.Services[i]
-		for ver, file := range s.OpenAPIFiles {
-			v, err := s.Description.Lookup(ver)
-			if err != nil {
-				return nil, fmt.Errorf("%w: service %s: openapi_files: %v", ErrConfig, s.Code, err)
-			}
-			if !filepath.IsAbs(file) {
-				file = filepath.Join(dir, file)
-			}
-			if v.OpenAPI, err = os.ReadFile(file); err != nil {
-				return nil, fmt.Errorf("%w: service %s: %v", ErrConfig, s.Code, err)
+		for _, files := range []struct {
+			name  string
+			files map[string]string
+			dst   func(*services.Version) *[]byte
+		}{
+			{"openapi_files", s.OpenAPIFiles, func(v *services.Version) *[]byte { return &v.OpenAPI }},
+			{"wsdl_files", s.WSDLFiles, func(v *services.Version) *[]byte { return &v.WSDL }},
+		} {
+			for ver, file := range files.files {
+				v, err := s.Description.Lookup(ver)
+				if err != nil {
+					return nil, fmt.Errorf("%w: service %s: %s: %v", ErrConfig, s.Code, files.name, err)
+				}
+				if !filepath.IsAbs(file) {
+					file = filepath.Join(dir, file)
+				}
+				if *files.dst(v), err = os.ReadFile(file); err != nil {
+					return nil, fmt.Errorf("%w: service %s: %v", ErrConfig, s.Code, err)
+				}
 			}
 		}
 	}
@@ -311,6 +323,9 @@ func SaveConfig(dir string, c *Config) error {
 		for j := range vs {
 			if _, fromFile := s.OpenAPIFiles[vs[j].Version]; fromFile {
 				vs[j].OpenAPI = nil
+			}
+			if _, fromFile := s.WSDLFiles[vs[j].Version]; fromFile {
+				vs[j].WSDL = nil
 			}
 		}
 		s.Versions = vs

@@ -46,6 +46,27 @@ func startChild(t *testing.T, h *devnet.NodeHandle) *exec.Cmd {
 	return cmd
 }
 
+// ownAPIPort gives the consumer API of h a port of its own in node.json
+// (an in-process node is handed a listener), for h to run as a separate
+// process, and returns its base URL.
+func ownAPIPort(t *testing.T, h *devnet.NodeHandle) string {
+	t.Helper()
+	cfg, err := node.LoadConfig(h.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.APIListen = ln.Addr().String()
+	ln.Close()
+	if err := node.SaveConfig(h.Dir, cfg); err != nil {
+		t.Fatal(err)
+	}
+	return "https://" + cfg.APIListen
+}
+
 // answered is what the information system got back for one call.
 type answered struct {
 	id, code string
@@ -141,18 +162,7 @@ func kill9(t *testing.T, victim string) {
 	n := startNet(t, nil)
 	h, base := n.B, "https://"+n.A.Node.APIAddr()
 	if victim == "consumer" {
-		h = n.A
-		cfg, err := node.LoadConfig(h.Dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ln, _ := net.Listen("tcp", "127.0.0.1:0")
-		cfg.APIListen = ln.Addr().String()
-		ln.Close()
-		if err := node.SaveConfig(h.Dir, cfg); err != nil {
-			t.Fatal(err)
-		}
-		base = "https://" + cfg.APIListen
+		h, base = n.A, ownAPIPort(t, n.A)
 	}
 	h.Stop()
 	child := startChild(t, h)

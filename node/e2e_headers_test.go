@@ -24,7 +24,7 @@ func TestEndToEndHeaders(t *testing.T) {
 	c := n.client(t, true)
 	a := do(t, c, "GET", n.url("/headers"), "", nil,
 		"Accept", "application/json", "Authorization", "Basic YmFja2VuZDpzZWNyZXQ=", "X-Custom", "kept",
-		"Proxy-Authorization", "Basic cHJveHk6aG9w", "X-DXL-Forged", "dropped")
+		"Proxy-Authorization", "Basic cHJveHk6aG9w", "X-DXL-Forged", "dropped", "User-Agent", "client-host/1.0")
 	if a.status != 200 {
 		t.Fatalf("%d %s", a.status, a.body)
 	}
@@ -36,6 +36,9 @@ func TestEndToEndHeaders(t *testing.T) {
 		if got := seen.Get(name); got != want {
 			t.Errorf("backend saw %s %q, want %q", name, got, want)
 		}
+	}
+	if seen.Get("User-Agent") == "client-host/1.0" {
+		t.Error("backend saw the client's User-Agent")
 	}
 	for _, name := range []string{"Proxy-Authorization", "X-Dxl-Forged"} {
 		if seen.Get(name) != "" {

@@ -1,13 +1,19 @@
 package node_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"encoding/xml"
+	"io"
+	"mime"
+	"mime/multipart"
 	"strings"
 	"testing"
 
 	"github.com/dxl-network/dxl/devnet"
 	"github.com/dxl-network/dxl/node"
+	"github.com/dxl-network/dxl/node/envelope"
+	"github.com/dxl-network/dxl/services"
 )
 
 // TestEndToEndXRoadRESTMetaservices calls the REST metaservices through
@@ -32,10 +38,13 @@ func TestEndToEndXRoadRESTMetaservices(t *testing.T) {
 		if err := json.Unmarshal(a.body, &got); err != nil || a.status != 200 || !strings.HasPrefix(a.header.Get("Content-Type"), "application/json") {
 			t.Fatalf("%d %q %s", a.status, a.header.Get("Content-Type"), a.body)
 		}
-		var pop map[string]json.RawMessage
+		var pop, soap map[string]json.RawMessage
 		for _, s := range got.Service {
-			if string(s["service_code"]) == `"`+devnet.SampleServiceCode+`"` {
+			switch string(s["service_code"]) {
+			case `"` + devnet.SampleServiceCode + `"`:
 				pop = s
+			case `"` + devnet.SampleSOAPCode + `"`:
+				soap = s
 			}
 			if _, ok := s["endpoints"]; ok {
 				t.Errorf("old field endpoints: %s", a.body)
@@ -48,6 +57,13 @@ func TestEndToEndXRoadRESTMetaservices(t *testing.T) {
 			if string(pop[k]) != v {
 				t.Errorf("%s = %s, want %s (%s)", k, pop[k], v, a.body)
 			}
+		}
+		// A SOAP service with a WSDL is typed WSDL, as in X-Road.
+		if string(soap["service_type"]) != `"WSDL"` {
+			t.Errorf("SOAP service: %s", a.body)
+		}
+		if !strings.HasPrefix(a.header.Get("Content-Type"), "application/json; charset=utf-8") {
+			t.Errorf("Content-Type %q", a.header.Get("Content-Type"))
 		}
 	})
 
@@ -140,8 +156,9 @@ func TestEndToEndXRoadListClients(t *testing.T) {
 	})
 }
 
-// TestEndToEndXRoadSOAPMetaservices: a SOAP listMethods and allowedMethods
-// request (X-Road Service Metadata Protocol §3, examples C.3 and C.5)
+// TestEndToEndXRoadSOAPMetaservices: a SOAP listMethods, allowedMethods
+// and getWsdl request (X-Road Service Metadata Protocol §3 and §4,
+// examples C.3 to C.8)
 // through two nodes is answered in SOAP with the provider's services, the
 // request's header echoed.
 func TestEndToEndXRoadSOAPMetaservices(t *testing.T) {
@@ -150,22 +167,53 @@ func TestEndToEndXRoadSOAPMetaservices(t *testing.T) {
 	c := n.client(t, true)
 	cp := strings.Split(n.ClientA, "/")
 	pp := strings.Split(n.SubsystemID(devnet.AgencyB), "/")
-	for _, op := range []string{"listMethods", "allowedMethods"} {
+	soap := func(op, body string) answer {
 		env := `<?xml version="1.0" encoding="UTF-8"?>
 <SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xrd="http://x-road.eu/xsd/xroad.xsd" xmlns:id="http://x-road.eu/xsd/identifiers">
 <SOAP-ENV:Header>
 <xrd:client id:objectType="SUBSYSTEM"><id:xRoadInstance>` + cp[0] + `</id:xRoadInstance><id:memberClass>` + cp[1] + `</id:memberClass><id:memberCode>` + cp[2] + `</id:memberCode><id:subsystemCode>` + cp[3] + `</id:subsystemCode></xrd:client>
 <xrd:service id:objectType="SERVICE"><id:xRoadInstance>` + pp[0] + `</id:xRoadInstance><id:memberClass>` + pp[1] + `</id:memberClass><id:memberCode>` + pp[2] + `</id:memberCode><id:subsystemCode>` + pp[3] + `</id:subsystemCode><id:serviceCode>` + op + `</id:serviceCode></xrd:service>
-<xrd:id>meta-` + op + `</xrd:id><xrd:protocolVersion>4.0</xrd:protocolVersion>
+<xrd:id>meta-` + op + `-` + envelope.NewRequestID().String() + `</xrd:id><xrd:protocolVersion>4.0</xrd:protocolVersion>
 </SOAP-ENV:Header>
-<SOAP-ENV:Body><xrd:` + op + `/></SOAP-ENV:Body>
+<SOAP-ENV:Body>` + body + `</SOAP-ENV:Body>
 </SOAP-ENV:Envelope>`
-		a := do(t, c, "POST", "https://"+n.A.Node.APIAddr()+"/soap", "text/xml; charset=utf-8", []byte(env))
+		return do(t, c, "POST", "https://"+n.A.Node.APIAddr()+"/soap", "text/xml; charset=utf-8", []byte(env))
+	}
+	for _, op := range []string{"listMethods", "allowedMethods"} {
+		a := soap(op, `<xrd:`+op+`/>`)
 		body := string(a.body)
 		if a.status != 200 || !strings.HasPrefix(a.header.Get("Content-Type"), "text/xml") ||
-			!strings.Contains(body, op+"Response") || !strings.Contains(body, "<xrd:id>meta-"+op+"</xrd:id>") ||
-			!strings.Contains(body, devnet.SampleServiceCode) {
+			!strings.Contains(body, op+"Response") || !strings.Contains(body, "<xrd:id>meta-"+op+"-") ||
+			!strings.Contains(body, devnet.SampleServiceCode) || !strings.Contains(body, devnet.SampleSOAPCode) {
 			t.Fatalf("SOAP %s: %d %v %s", op, a.status, a.header, body)
+		}
+	}
+
+	// §4: getWsdl answers multipart/related, the SOAP response first and
+	// the WSDL attached, its endpoint address hidden.
+	a := soap("getWsdl", `<xrd:getWsdl><xrd:serviceCode>`+devnet.SampleSOAPCode+`</xrd:serviceCode><xrd:serviceVersion>v1</xrd:serviceVersion></xrd:getWsdl>`)
+	mt, params, err := mime.ParseMediaType(a.header.Get("Content-Type"))
+	if a.status != 200 || err != nil || mt != "multipart/related" {
+		t.Fatalf("getWsdl: %d %v %s", a.status, a.header, a.body)
+	}
+	mr := multipart.NewReader(bytes.NewReader(a.body), params["boundary"])
+	var parts []string
+	for p, err := mr.NextPart(); err == nil; p, err = mr.NextPart() {
+		b, _ := io.ReadAll(p)
+		parts = append(parts, string(b))
+	}
+	if len(parts) != 2 || !strings.Contains(parts[0], "<xrd:getWsdlResponse><xrd:serviceCode>"+devnet.SampleSOAPCode) ||
+		!strings.Contains(parts[1], `location="`+services.HiddenEndpoint+`"`) || strings.Contains(parts[1], n.BackendURL) ||
+		!strings.Contains(parts[1], `<wsdl:operation name="getCitizen">`) {
+		t.Fatalf("getWsdl parts: %q", parts)
+	}
+	for name, body := range map[string]string{
+		"unknown service": `<xrd:getWsdl><xrd:serviceCode>nope</xrd:serviceCode></xrd:getWsdl>`,
+		"no WSDL":         `<xrd:getWsdl><xrd:serviceCode>` + devnet.SampleServiceCode + `</xrd:serviceCode></xrd:getWsdl>`,
+		"no serviceCode":  `<xrd:getWsdl/>`,
+	} {
+		if a := soap("getWsdl", body); a.status < 400 || !strings.Contains(string(a.body), "Fault") {
+			t.Errorf("getWsdl %s: %d %s", name, a.status, a.body)
 		}
 	}
 }

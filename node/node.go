@@ -204,8 +204,11 @@ func (n *Node) openServices() (err error) {
 		return fmt.Errorf("%w: %v", ErrConfig, err)
 	}
 	n.self = pid.String()
+	if err := os.MkdirAll(n.spoolDir(), 0o700); err != nil {
+		return fmt.Errorf("%w: %v", ErrConfig, err)
+	}
 	n.prov, err = provider.New(provider.Config{Dir: n.dir, Services: n.cfg.Services, Access: n.cfg.Access,
-		MaxBody: n.cfg.MaxBody, CallTimeout: time.Duration(n.cfg.CallTimeout), HealthInterval: time.Duration(n.cfg.Records.HealthInterval),
+		MaxBody: n.cfg.MaxBody, SpoolDir: n.spoolDir(), CallTimeout: time.Duration(n.cfg.CallTimeout), HealthInterval: time.Duration(n.cfg.Records.HealthInterval),
 		Views: views{n}, Signer: n.signer, Replay: n.replay, Dialer: dialer{n}, Logs: n.logs, Health: n.records,
 		Self: n.self, Member: n.member.String(),
 		Life: n.life, Now: n.now, Logger: n.log})
@@ -220,8 +223,10 @@ func (n *Node) openServices() (err error) {
 
 // startP2P starts the libp2p host and its protocol handlers.
 func (n *Node) startP2P(o *options) (err error) {
+	// A stream holds a body whole only up to exchange.MaxWholeBody; larger
+	// ones stream.
 	if n.host, err = transport.New(transport.Config{Key: n.id.authKey, Listen: n.cfg.P2PListen, Admit: n.admits,
-		MaxBody: n.cfg.MaxBody, Logger: o.log, Now: o.now}); err != nil {
+		MaxBody: min(n.cfg.MaxBody, exchange.MaxWholeBody), Logger: o.log, Now: o.now}); err != nil {
 		return fmt.Errorf("%w: %v", ErrConfig, err)
 	}
 	if self := n.host.ID().String(); self != n.self { // the sides were given the key's ID
@@ -250,7 +255,7 @@ func (n *Node) startServers(o *options) (err error) {
 			return fmt.Errorf("%w: consumer API: %v", ErrConfig, err)
 		}
 	}
-	n.cons = consumer.New(consumer.Config{Member: n.member, Self: n.self, Clients: n.clients, MaxBody: n.cfg.MaxBody,
+	n.cons = consumer.New(consumer.Config{Member: n.member, Self: n.self, Clients: n.clients, MaxBody: n.cfg.MaxBody, SpoolDir: n.spoolDir(),
 		CallTimeout: time.Duration(n.cfg.CallTimeout), LGSP: n.lgsp, Views: views{n}, Dialer: n.host, Signer: n.signer,
 		Auth: n.auth, Logs: n.logs, Health: health{n}, Now: n.now, Logger: n.log})
 	n.api = httpserve.New(n.cons.Handler(), n.cfg.apiServer(n.log))
@@ -475,3 +480,8 @@ func (n *Node) Host() host.Host { return n.host.Lib() }
 
 // Addrs are the node's libp2p listen addresses.
 func (n *Node) Addrs() []ma.Multiaddr { return n.host.Addrs() }
+
+// spoolDir holds the bodies the node is signing or forwarding, past their
+// first MiB (internal/spool: unnamed files, encrypted with keys that exist
+// only in memory; nothing of them survives the node).
+func (n *Node) spoolDir() string { return filepath.Join(n.dir, "spool") }

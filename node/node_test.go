@@ -2,6 +2,8 @@ package node
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -64,4 +66,40 @@ func FuzzParseConfig(f *testing.F) {
 			t.Fatalf("unexpected error class: %v", err)
 		}
 	})
+}
+
+// TestLoadConfigDescriptionFiles: openapi_files and wsdl_files are read
+// relative to the node directory into their versions, a file that is not
+// a WSDL is refused, and SaveConfig writes the names back, not the bytes.
+func TestLoadConfigDescriptionFiles(t *testing.T) {
+	dir := t.TempDir()
+	const cfg = `{"member":"VN/GOV/001","p2p_listen":["/ip4/127.0.0.1/tcp/4001"],"api_listen":"127.0.0.1:8443",
+	  "services":[{"subsystem":"VN/GOV/001/HR","code":"persons","versions":[{"version":"v1","lifecycle":"published","backend_url":"http://127.0.0.1:9/"}],
+	  "wsdl_files":{"v1":"persons.wsdl"}}]}`
+	const wsdl = `<definitions xmlns="http://schemas.xmlsoap.org/wsdl/"/>`
+	write := func(name, s string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(FileConfig, cfg)
+	write("persons.wsdl", wsdl)
+	c, err := LoadConfig(dir)
+	if err != nil || string(c.Services[0].Versions[0].WSDL) != wsdl {
+		t.Fatalf("%v %+v", err, c)
+	}
+	if err := SaveConfig(dir, c); err != nil {
+		t.Fatal(err)
+	}
+	if raw, _ := os.ReadFile(filepath.Join(dir, FileConfig)); !strings.Contains(string(raw), `"persons.wsdl"`) || strings.Contains(string(raw), `"wsdl":`) {
+		t.Fatalf("saved: %s", raw)
+	}
+	write("persons.wsdl", `{"openapi":"3.0.3"}`)
+	if _, err := LoadConfig(dir); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "WSDL") {
+		t.Fatalf("not a WSDL: %v", err)
+	}
+	write(FileConfig, strings.Replace(cfg, `"v1":"persons.wsdl"`, `"v9":"persons.wsdl"`, 1))
+	if _, err := LoadConfig(dir); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "wsdl_files") {
+		t.Fatalf("unknown version: %v", err)
+	}
 }

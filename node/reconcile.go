@@ -355,7 +355,7 @@ func writeSummary(w io.Writer, cert, sig, body []byte) error {
 	if err := envelope.WriteFrame(bw, envelope.FrameResponse, cert); err != nil {
 		return err
 	}
-	if err := transport.WriteMessage(bw, envelope.FrameResponse, sig, body); err != nil {
+	if err := transport.WriteMessage(bw, envelope.FrameResponse, sig, bytes.NewReader(body)); err != nil {
 		return err
 	}
 	return bw.Flush()

@@ -70,8 +70,10 @@ type Request struct {
 	// Meta marks a metadata call (listMethods, …): it is only charged to
 	// the rate limit; its body is the caller's to discard.
 	Meta bool
-	// Body reads the whole request body. Admit calls it once the call is
-	// admitted by the rate limit, so no byte is read for a refused call.
+	// Body reads the whole request body. Admit calls it only for a
+	// version that validates requests, once the call is admitted by the
+	// rate limit, so no byte is read for a refused call; any other call's
+	// body is the caller's to stream.
 	Body func() ([]byte, error)
 }
 
@@ -81,7 +83,7 @@ type Admitted struct {
 	// call).
 	Service *Provided
 	Version *Version
-	// Body is what Request.Body returned.
+	// Body is what Request.Body returned, nil when it was not called.
 	Body []byte
 }
 
@@ -141,12 +143,12 @@ func (g *Gate) Admit(ctx context.Context, r *Request) (*Admitted, error) {
 		return nil, err
 	}
 	a := &Admitted{Service: p, Version: ver}
-	if r.Body != nil {
-		if a.Body, err = r.Body(); err != nil {
-			return nil, err
-		}
-	}
 	if api := p.Validate[ver.Version]; api != nil {
+		if r.Body != nil {
+			if a.Body, err = r.Body(); err != nil {
+				return nil, err
+			}
+		}
 		h := http.Header{}
 		if r.ContentType != "" {
 			h.Set("Content-Type", r.ContentType)

@@ -140,6 +140,9 @@ type Version struct {
 	// otherwise), the value published as globalconf description_sha256.
 	OpenAPI       []byte `json:"openapi,omitempty"`
 	OpenAPISHA256 string `json:"openapi_sha256,omitempty"`
+	// WSDL is the optional WSDL of a SOAP service, served by the SOAP
+	// getWsdl metaservice (PrepareWSDL checks it).
+	WSDL []byte `json:"wsdl,omitempty"`
 }
 
 // Duration is a time.Duration written in JSON as Go duration text ("30s",
@@ -229,6 +232,11 @@ func (v *Version) validate() error {
 		}
 	} else if v.OpenAPISHA256 != "" {
 		return fmt.Errorf("version %q: openapi_sha256 without a document", v.Version)
+	}
+	if len(v.WSDL) > 0 {
+		if _, err := PrepareWSDL(v.WSDL); err != nil {
+			return fmt.Errorf("version %q: %v", v.Version, err)
+		}
 	}
 	return nil
 }

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -19,6 +18,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"github.com/dxl-network/dxl/internal/ident"
+	"github.com/dxl-network/dxl/internal/spool"
 	"github.com/dxl-network/dxl/node/auth"
 	"github.com/dxl-network/dxl/node/confview"
 	"github.com/dxl-network/dxl/node/envelope"
@@ -31,11 +31,15 @@ import (
 const (
 	HeaderClient      = "X-DXL-Client"
 	HeaderXRoadClient = "X-Road-Client"
-	HeaderUserID      = "X-DXL-User-ID"
-	HeaderXRoadUserID = "X-Road-UserId"
-	HeaderRequestID   = "X-Request-ID"
-	HeaderError       = "X-DXL-Error"
-	HeaderProvider    = "X-DXL-Provider-Node"
+	// GovStack Information Mediator names for X-Road-Client: the Directory
+	// Services API's and its test features'.
+	HeaderGovStackClient = "X-GovStack-Client"
+	HeaderIMClient       = "Information-Mediator-Client"
+	HeaderUserID         = "X-DXL-User-ID"
+	HeaderXRoadUserID    = "X-Road-UserId"
+	HeaderRequestID      = "X-Request-ID"
+	HeaderError          = "X-DXL-Error"
+	HeaderProvider       = "X-DXL-Provider-Node"
 )
 
 // Views is what the API needs of the node's configuration.
@@ -65,10 +69,14 @@ type Health interface {
 
 // Config is what an API is built from.
 type Config struct {
-	Member      ident.Member      // the node's member: its information systems' one
-	Self        string            // this node's peer ID, text form
-	Clients     map[string]string // pinned TLS client cert SHA-256 -> subsystem
-	MaxBody     int64
+	Member  ident.Member      // the node's member: its information systems' one
+	Self    string            // this node's peer ID, text form
+	Clients map[string]string // pinned TLS client cert SHA-256 -> subsystem
+	MaxBody int64
+	// SpoolDir holds request bodies past their first MiB while they are
+	// signed and sent (internal/spool; "" is the system's temporary
+	// directory).
+	SpoolDir    string
 	CallTimeout time.Duration
 	LGSP        *services.LGSPMap
 
@@ -99,6 +107,7 @@ func (a *API) Handler() http.Handler {
 	m.HandleFunc("GET /health", a.health)
 	m.HandleFunc("GET /health/services/{id...}", a.authenticated(a.serviceHealth))
 	m.HandleFunc("GET /listClients", a.authenticated(a.listClients))
+	m.HandleFunc("GET /r1/listClients", a.authenticated(a.listClients)) // GovStack IM §8.2.1
 	m.HandleFunc("/r1/{id...}", a.rest)
 	m.HandleFunc("POST /{$}", a.soap)
 	m.HandleFunc("POST /soap", a.soap)
@@ -301,7 +310,8 @@ func (a *API) prepare(r *http.Request, clientHint string) (*Call, string, error)
 		return nil, reqID, err
 	}
 	reqID = c.RequestID.String()
-	for _, claimed := range []string{clientHint, r.Header.Get(HeaderClient), lastValue(r.Header, HeaderXRoadClient)} {
+	for _, claimed := range []string{clientHint, r.Header.Get(HeaderClient), lastValue(r.Header, HeaderXRoadClient),
+		lastValue(r.Header, HeaderGovStackClient), lastValue(r.Header, HeaderIMClient)} {
 		if claimed != "" && claimed != who.String() {
 			return nil, reqID, fmt.Errorf("%w: claimed %q, authenticated as %s", exchange.ErrClientMismatch, claimed, who)
 		}
@@ -322,14 +332,16 @@ func (a *API) prepare(r *http.Request, clientHint string) (*Call, string, error)
 		return nil, reqID, fmt.Errorf("%w: over %d bytes", exchange.ErrTooLarge, a.cfg.MaxBody)
 	}
 	// The request envelope commits to the body's hash, so the body is read
-	// before the call goes out; it is dropped once the exchange completes.
-	body, err := io.ReadAll(io.LimitReader(r.Body, a.cfg.MaxBody+1))
+	// (hashed as it comes, spooled past its first MiB) before the call goes
+	// out; it is dropped when the request ends.
+	body, err := spool.Fill(spool.Config{Dir: a.cfg.SpoolDir, Limit: a.cfg.MaxBody}, r.Body)
+	if errors.Is(err, spool.ErrTooLarge) {
+		return nil, reqID, fmt.Errorf("%w: over %d bytes", exchange.ErrTooLarge, a.cfg.MaxBody)
+	}
 	if err != nil {
 		return nil, reqID, fmt.Errorf("%w: reading the body: %v", exchange.ErrBadRequest, err)
 	}
-	if int64(len(body)) > a.cfg.MaxBody {
-		return nil, reqID, fmt.Errorf("%w: over %d bytes", exchange.ErrTooLarge, a.cfg.MaxBody)
-	}
+	context.AfterFunc(r.Context(), func() { _ = body.Close() })
 	c.Body = body
 	return c, reqID, nil
 }

@@ -3,17 +3,16 @@ package consumer
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
-	"sync"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/dxl-network/dxl/internal/ident"
+	"github.com/dxl-network/dxl/internal/spool"
 	"github.com/dxl-network/dxl/node/confview"
 	"github.com/dxl-network/dxl/node/envelope"
 	"github.com/dxl-network/dxl/node/exchange"
@@ -31,7 +30,7 @@ type Call struct {
 	Method      string
 	Path        string // service-relative, with query
 	ContentType string
-	Body        []byte
+	Body        *spool.Spool
 	// Headers travel to the provider's backend (exchange.CarriedHeaders).
 	Headers []envelope.Header
 	// XRoadID is an X-Road client's X-Road-Id, echoed in the answer.
@@ -80,7 +79,7 @@ func (a *API) Do(ctx context.Context, c *Call) (*Result, error) {
 		return nil, fmt.Errorf("%w: %s has no active node", exchange.ErrUnreachable, provider)
 	}
 	var lastErr error
-	sum := sha256.Sum256(c.Body) // once, whatever the number of attempts
+	sum := c.Body.SHA256() // once, whatever the number of attempts
 	for _, pid := range a.order(cands, c.RequestID) {
 		res, sent, err := a.callPeer(ctx, v, pid, c, sum)
 		if err == nil {
@@ -146,7 +145,7 @@ func (a *API) callPeer(ctx context.Context, v *confview.View, pid peer.ID, c *Ca
 	req, err := a.cfg.Signer.SignRequest(envelope.Request{
 		RequestID: c.RequestID, Client: c.Client.String(), Service: c.Service.String(), Target: pid.String(),
 		UserID: c.UserID, Method: c.Method, Path: c.Path, BodySHA256: bodySum,
-		ContentType: c.ContentType, BodyLength: uint64(len(c.Body)), Headers: c.Headers,
+		ContentType: c.ContentType, BodyLength: uint64(c.Body.Len()), Headers: c.Headers,
 	})
 	if err != nil {
 		return nil, false, fmt.Errorf("%w: %v", exchange.ErrBadRequest, err)
@@ -161,23 +160,15 @@ func (a *API) callPeer(ctx context.Context, v *confview.View, pid peer.ID, c *Ca
 	if dl, ok := ctx.Deadline(); ok {
 		_ = s.SetDeadline(dl)
 	}
-	err = transport.WriteMessage(s, envelope.FrameRequest, req.Raw, c.Body)
-	if err == nil {
-		err = s.CloseWrite()
-	}
-	if err != nil {
-		_ = s.Reset()
-		return nil, true, fmt.Errorf("%w: sending to %s: %v", exchange.ErrUnreachable, pid, err)
-	}
 	br := transport.GetReader(s)
-	f, err := envelope.ReadFrame(br)
+	f, err := a.send(ctx, s, br, req, c.Body)
 	if err != nil {
 		transport.PutReader(br)
 		_ = s.Reset()
-		if ctx.Err() != nil {
-			return nil, true, fmt.Errorf("%w: waiting for %s", exchange.ErrTimeout, pid)
+		if errors.Is(err, exchange.ErrTimeout) {
+			return nil, true, fmt.Errorf("%w: %s", err, pid)
 		}
-		return nil, true, fmt.Errorf("%w: reading from %s: %v", exchange.ErrUnreachable, pid, err)
+		return nil, true, fmt.Errorf("%w: %s: %v", exchange.ErrUnreachable, pid, err)
 	}
 	switch f.Type {
 	case envelope.FrameError:
@@ -205,6 +196,38 @@ func (a *API) callPeer(ctx context.Context, v *confview.View, pid peer.ID, c *Ca
 	}
 	body := envelope.NewHashingReader(envelope.NewBodyReader(br, a.cfg.MaxBody), resp.BodySHA256, resp.BodyLength)
 	return &Result{Response: resp, Provider: pid, Body: &streamBody{r: body, s: s, br: br}}, true, nil
+}
+
+// send writes the request and its body while it waits for the provider
+// node's first frame: a node that refuses a call before reading its body
+// (too large, rate limited…) answers at once, and the rest of the body is
+// not sent. It returns once both are done, or on the first failure (the
+// caller then resets the stream).
+func (a *API) send(ctx context.Context, s network.Stream, br *bufio.Reader, req *envelope.SignedRequest, body *spool.Spool) (envelope.Frame, error) {
+	written := make(chan error, 1)
+	go func() {
+		err := transport.WriteMessage(s, envelope.FrameRequest, req.Raw, body.Open())
+		if err == nil {
+			err = s.CloseWrite()
+		}
+		written <- err
+	}()
+	f, rerr := envelope.ReadFrame(br)
+	if rerr == nil && f.Type == envelope.FrameError {
+		_ = s.Reset() // a refusal: the rest of the body is not wanted
+		<-written
+		return f, nil
+	}
+	werr := <-written
+	switch {
+	case rerr != nil && ctx.Err() != nil:
+		return f, fmt.Errorf("%w: waiting for the answer", exchange.ErrTimeout)
+	case werr != nil:
+		return f, fmt.Errorf("sending: %v", werr)
+	case rerr != nil:
+		return f, fmt.Errorf("reading: %v", rerr)
+	}
+	return f, nil
 }
 
 // RemoteErrorOf is the error a provider node reported in an error frame.
@@ -242,6 +265,3 @@ func (b *streamBody) Close() error {
 	}
 	return b.s.Reset()
 }
-
-// copyBufs are the buffers answers are copied to information systems with.
-var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}

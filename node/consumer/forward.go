@@ -1,7 +1,9 @@
 package consumer
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -9,6 +11,7 @@ import (
 
 	"github.com/dxl-network/dxl/internal/ident"
 	"github.com/dxl-network/dxl/node/confview"
+	"github.com/dxl-network/dxl/node/envelope"
 	"github.com/dxl-network/dxl/node/exchange"
 	"github.com/dxl-network/dxl/node/oprec"
 	"github.com/dxl-network/dxl/services"
@@ -17,13 +20,20 @@ import (
 // forward runs the call and streams the verified answer back. The call's
 // record is on disk before the information system has the whole answer:
 // before a refusal or an empty body is written, and before the last bytes
-// of a body (writeHoldingLast).
+// of a body (envelope.HoldLast). The record of an answer is committed
+// while its body arrives (with the body, for an archived service); the
+// provider node's end frame, which completes the body, comes only once
+// that node's record is on disk too.
 func (a *API) forward(w http.ResponseWriter, r *http.Request, c *Call, reqID, soapVersion string) {
 	x := &exchange.Exchange{RequestID: reqID, Start: a.cfg.Now(), Role: oprec.RoleConsumer, CallerIP: hostOf(r.RemoteAddr),
-		Client: c.Client.String(), Service: c.Service.String(), ReqBody: c.Body, ConsumerPeer: a.cfg.Self}
+		Client: c.Client.String(), Service: c.Service.String(), ConsumerPeer: a.cfg.Self}
 	ctx, cancel := context.WithTimeout(r.Context(), a.cfg.CallTimeout)
 	defer cancel()
+	archived := a.cfg.Logs.Archived(c.Service.String())
 	err := a.cfg.Logs.Check()
+	if err == nil && archived {
+		x.ReqBody, err = exchange.ArchivedBody(c.Body)
+	}
 	var res *Result
 	if err == nil {
 		res, err = a.Do(ctx, c)
@@ -49,17 +59,18 @@ func (a *API) forward(w http.ResponseWriter, r *http.Request, c *Call, reqID, so
 	defer res.Body.Close()
 	x.Resp, x.Status = res.Response, int(res.Response.Status)
 	var body io.Reader = res.Body
-	var tee *capBuffer
-	if a.cfg.Logs.Archived(c.Service.String()) {
-		tee = &capBuffer{max: a.cfg.MaxBody}
+	var tee *bytes.Buffer
+	switch {
+	case archived && res.Response.BodyLength > exchange.MaxWholeBody:
+		// The provider's node does not archive this service's bodies (it
+		// would have refused the answer): the envelopes, hash included,
+		// are logged; the body is not.
+		a.cfg.Logger.Warn("answer body too large to archive", "request_id", reqID, "bytes", res.Response.BodyLength)
+	case archived:
+		tee = bytes.NewBuffer(make([]byte, 0, res.Response.BodyLength))
 		body = io.TeeReader(res.Body, tee)
 	}
-	commit := func() {
-		if tee != nil {
-			x.RespBody = tee.b
-		}
-		a.cfg.Logs.Commit(r.Context(), x)
-	}
+	commit, failed := a.committer(r.Context(), x, tee)
 	h := w.Header()
 	exchange.AddHeaders(h, res.Response.Headers)
 	xroadAnswerHeaders(h, c)
@@ -71,48 +82,61 @@ func (a *API) forward(w http.ResponseWriter, r *http.Request, c *Call, reqID, so
 	h.Set(HeaderProvider, res.Provider.String())
 	lifecycleHeaders(h, c.view, c.Service)
 	if res.Response.BodyLength == 0 {
+		// The end frame still says the provider node's record is on disk.
+		_, err := io.Copy(io.Discard, body)
+		if err != nil {
+			failed(err)
+			a.failFrom(w, reqID, "provider node "+res.Provider.String(), fmt.Errorf("%w: %v", exchange.ErrUnreachable, err))
+			return
+		}
 		commit()
-	}
-	w.WriteHeader(int(res.Response.Status))
-	if res.Response.BodyLength == 0 {
+		w.WriteHeader(int(res.Response.Status))
 		return
 	}
-	if err := writeHoldingLast(w, body, commit); err != nil {
-		x.Code = exchange.Codes.Code(err)
-		a.cfg.Logs.Record(x)
+	w.WriteHeader(int(res.Response.Status))
+	if _, err := io.Copy(w, envelope.HoldLast(body, commit)); err != nil {
+		failed(err)
 		// The answer failed its signed hash or the stream broke after the
 		// headers went out: cut the connection so the client sees a
 		// truncated answer, never a wrong one passed as whole.
-		a.cfg.Logger.Warn("response body refused", "request_id", reqID, "error_code", x.Code, "error", err)
 		panic(http.ErrAbortHandler)
 	}
 }
 
-// writeHoldingLast copies body to w but holds back the last chunk read
-// until body has ended (its hash checked) and before() has returned.
-func writeHoldingLast(w io.Writer, body io.Reader, before func()) error {
-	bufA, bufB := copyBufs.Get().(*[]byte), copyBufs.Get().(*[]byte)
-	defer copyBufs.Put(bufA)
-	defer copyBufs.Put(bufB)
-	held, next := *bufA, *bufB
-	k, err := io.ReadAtLeast(body, held, 1)
-	held = held[:k]
-	for err == nil {
-		var m int
-		m, err = body.Read(next[:cap(next)])
-		if m > 0 {
-			if _, werr := w.Write(held); werr != nil {
-				return werr
+// committer returns how x is committed: commit, before the answer is
+// complete, and failed, when its body fails its signed hash or its stream
+// instead. Without an archived body the commit starts at once, while the
+// body arrives, and a failure after it adds an operational record with
+// the error code (reconciliation flags the exchange; the message log's
+// record, the two envelopes, stands). An archived body is committed with
+// the record once tee holds all of it, or the record alone with the
+// failure's code.
+func (a *API) committer(ctx context.Context, x *exchange.Exchange, tee *bytes.Buffer) (commit func(), failed func(error)) {
+	warn := func(code string, err error) {
+		a.cfg.Logger.Warn("response body refused", "request_id", x.RequestID, "error_code", code, "error", err)
+	}
+	if tee != nil {
+		return func() {
+				x.RespBody = tee.Bytes()
+				a.cfg.Logs.Commit(ctx, x)
+			}, func(err error) {
+				x.Code = exchange.Codes.Code(err)
+				a.cfg.Logs.Commit(ctx, x)
+				warn(x.Code, err)
 			}
-			held, next = next[:m], held[:cap(held)]
-		}
 	}
-	if err != io.EOF {
-		return err
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.cfg.Logs.Commit(ctx, x)
+	}()
+	return func() { <-done }, func(err error) {
+		<-done
+		y := *x
+		y.Code = exchange.Codes.Code(err)
+		a.cfg.Logs.RecordCall(&y)
+		warn(y.Code, err)
 	}
-	before()
-	_, err = w.Write(held)
-	return err
 }
 
 // lifecycleHeaders sets Deprecation and Sunset from the catalogue.
@@ -131,19 +155,6 @@ func lifecycleHeaders(h http.Header, v *confview.View, sid services.ServiceID) {
 	if s.Sunset != nil {
 		h.Set("Sunset", s.Sunset.UTC().Format(http.TimeFormat))
 	}
-}
-
-// capBuffer keeps up to max bytes written to it.
-type capBuffer struct {
-	b   []byte
-	max int64
-}
-
-func (c *capBuffer) Write(p []byte) (int, error) {
-	if room := c.max - int64(len(c.b)); room > 0 {
-		c.b = append(c.b, p[:min(int64(len(p)), room)]...)
-	}
-	return len(p), nil
 }
 
 func hostOf(addr string) string {

@@ -94,7 +94,9 @@ func (a *API) listClients(w http.ResponseWriter, r *http.Request) {
 		instance = r.URL.Query().Get("instanceId") // GovStack IM Directory Services' name
 	}
 	out := clientsOf(v, instance)
-	if !acceptsJSON(r.Header.Values("Accept")) {
+	// GovStack's /r1/listClients is JSON only; X-Road's /listClients is
+	// XML unless JSON is asked for.
+	if r.URL.Path == "/listClients" && !acceptsJSON(r.Header.Values("Accept")) {
 		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write(out.XML())

@@ -2,6 +2,7 @@ package consumer
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 
@@ -90,11 +91,21 @@ func (a *API) soap(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	hdr, err := services.ParseSOAP(ctype, c.Body)
-	if err != nil {
-		a.refuse(w, r, reqID, services.SOAPVersion(ctype), err)
-		return
+	head, err := io.ReadAll(io.LimitReader(c.Body.Open(), services.MaxSOAPHeader+1))
+	if err == nil {
+		var hdr services.SOAPHeader
+		hdr, err = services.ParseSOAP(ctype, head)
+		if err == nil {
+			a.soapCall(w, r, c, reqID, hdr)
+			return
+		}
 	}
+	a.refuse(w, r, reqID, services.SOAPVersion(ctype), err)
+}
+
+// soapCall forwards a SOAP call with its parsed X-Road header.
+func (a *API) soapCall(w http.ResponseWriter, r *http.Request, c *Call, reqID string, hdr services.SOAPHeader) {
+	var err error
 	if hdr.Client != c.Client.String() {
 		a.refuse(w, r, reqID, hdr.Version, fmt.Errorf("%w: SOAP header client %s, authenticated as %s", exchange.ErrClientMismatch, hdr.Client, c.Client))
 		return

@@ -11,14 +11,17 @@ import (
 
 // notCarried are the headers that never travel in an envelope: hop-by-hop
 // fields (RFC 9110 §7.6.1), framing and what the envelope carries in its
-// own fields, and the X-Road control headers the nodes set themselves.
+// own fields, the headers that name the origin host (User-Agent, Server:
+// X-Road Message Protocol for REST §4.3, filtered headers), and the
+// X-Road and GovStack control headers the nodes set themselves.
 // Every X-DXL-* header stays behind as well (controlHeader).
 var notCarried = map[string]bool{
 	"Connection": true, "Keep-Alive": true, "Proxy-Connection": true, "Proxy-Authenticate": true,
 	"Proxy-Authorization": true, "Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true,
-	"Host": true, "Content-Length": true, "Content-Type": true, "Date": true,
+	"Host": true, "Content-Length": true, "Content-Type": true, "Date": true, "User-Agent": true, "Server": true,
 	"X-Request-Id": true, "X-Road-Client": true, "X-Road-Id": true, "X-Road-Userid": true,
 	"X-Road-Service": true, "X-Road-Request-Id": true, "X-Road-Request-Hash": true, "X-Road-Error": true,
+	"X-Govstack-Client": true, "Information-Mediator-Client": true,
 }
 
 // controlHeader reports whether the canonical name stays behind.

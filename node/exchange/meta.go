@@ -8,9 +8,10 @@ const (
 	MetaListMethods    = "listMethods"
 	MetaAllowedMethods = "allowedMethods"
 	MetaGetOpenAPI     = "getOpenAPI"
+	MetaGetWsdl        = "getWsdl" // SOAP only
 )
 
 // IsMeta reports whether a service code names a metadata call.
 func IsMeta(code string) bool {
-	return code == MetaListMethods || code == MetaAllowedMethods || code == MetaGetOpenAPI
+	return code == MetaListMethods || code == MetaAllowedMethods || code == MetaGetOpenAPI || code == MetaGetWsdl
 }

@@ -3,11 +3,13 @@ package exchange
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/dxl-network/dxl/internal/spool"
 	"github.com/dxl-network/dxl/node/envelope"
 	"github.com/dxl-network/dxl/node/msglog"
 	"github.com/dxl-network/dxl/node/oprec"
@@ -56,6 +58,23 @@ type Exchange struct {
 	ProviderPeer string
 }
 
+// MaxWholeBody caps a body a node must hold whole: one the message log
+// archives (bodies are kept in the log's database), and a request to a
+// version that validates requests against its OpenAPI description. A call
+// to such a service may send at most this much, and its provider may
+// answer an archived service with at most this much. Other bodies stream,
+// up to the node's max_body.
+const MaxWholeBody = 64 << 20
+
+// ArchivedBody is the body to archive for a request to an archived
+// service: ErrTooLarge over MaxWholeBody.
+func ArchivedBody(b *spool.Spool) ([]byte, error) {
+	if b.Len() > MaxWholeBody {
+		return nil, fmt.Errorf("%w: the bodies of this service are archived, at most %d bytes", ErrTooLarge, MaxWholeBody)
+	}
+	return b.ReadAll()
+}
+
 // Logs is where calls are recorded, shared by both sides.
 type Logs struct {
 	Log     MessageLog
@@ -68,22 +87,7 @@ type Logs struct {
 // Record writes the exchange to the operational records and, when an
 // envelope was signed, to the message log. Neither waits for disk.
 func (l *Logs) Record(x *Exchange) {
-	reqBytes := int64(len(x.ReqBody))
-	if x.Req != nil {
-		reqBytes = int64(x.Req.BodyLength)
-		if x.Client == "" {
-			x.Client, x.Service = x.Req.Client, x.Req.Service
-		}
-	}
-	respBytes := x.RespBytes
-	if x.Resp != nil {
-		respBytes = int64(x.Resp.BodyLength)
-	}
-	l.Records.Add(oprec.Record{
-		RequestID: requestIDOf(x), Start: x.Start, Duration: l.Now().Sub(x.Start), Role: x.Role,
-		Client: x.Client, Service: x.Service, CallerIP: x.CallerIP, Status: x.Status, ErrorCode: x.Code,
-		RequestBytes: reqBytes, ResponseBytes: respBytes, ConsumerPeer: x.ConsumerPeer, ProviderPeer: x.ProviderPeer,
-	})
+	l.RecordCall(x)
 	if x.Req == nil {
 		return
 	}
@@ -101,6 +105,26 @@ func (l *Logs) Record(x *Exchange) {
 	if err := l.Log.Append(r, bodies); err != nil {
 		l.Logger.Error("message log append failed", "request_id", r.RequestID, "error", err)
 	}
+}
+
+// RecordCall writes the exchange to the operational records only.
+func (l *Logs) RecordCall(x *Exchange) {
+	reqBytes := int64(len(x.ReqBody))
+	if x.Req != nil {
+		reqBytes = int64(x.Req.BodyLength)
+		if x.Client == "" {
+			x.Client, x.Service = x.Req.Client, x.Req.Service
+		}
+	}
+	respBytes := x.RespBytes
+	if x.Resp != nil {
+		respBytes = int64(x.Resp.BodyLength)
+	}
+	l.Records.Add(oprec.Record{
+		RequestID: requestIDOf(x), Start: x.Start, Duration: l.Now().Sub(x.Start), Role: x.Role,
+		Client: x.Client, Service: x.Service, CallerIP: x.CallerIP, Status: x.Status, ErrorCode: x.Code,
+		RequestBytes: reqBytes, ResponseBytes: respBytes, ConsumerPeer: x.ConsumerPeer, ProviderPeer: x.ProviderPeer,
+	})
 }
 
 // Commit records x and waits until both logs hold it on disk: a node

@@ -43,6 +43,16 @@
 // ErrTimestampOutage once the oldest is older than AcceptableFailure,
 // unless FailOpen. Close does not stamp; the next Open resumes.
 //
+// # Certificates
+//
+// The envelopes of a record are stored in their compact form
+// (envelope.Compact: without the signer's certificate, which their signed
+// part names by SHA-256); the certificates are kept once each in the certs
+// bucket, by that hash, and put back when a record is read. The record
+// hash is over the whole envelopes, so a record reads, verifies and goes
+// into evidence exactly as it was signed. Records stored whole by an
+// earlier version read as they are.
+//
 // # Sealing
 //
 // With a SealKey, the stored form of each record is

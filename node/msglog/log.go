@@ -130,6 +130,7 @@ var (
 	bucketBatches = []byte("batches") // first seq -> JSON batch
 	bucketBodies  = []byte("bodies")  // seq -> nonce || AES-GCM(bodies)
 	bucketMeta    = []byte("meta")    // "anchor" -> seq || hash
+	bucketCerts   = []byte("certs")   // SHA-256 -> signer certificate (DER), kept once for every record
 	keyAnchor     = []byte("anchor")
 )
 
@@ -232,7 +233,7 @@ func newGCM(key []byte) (cipher.AEAD, error) {
 // load creates the buckets and restores the chain head and stamping state.
 func (l *Log) load() error {
 	return l.db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketRecords, bucketIndex, bucketBatches, bucketBodies, bucketMeta} {
+		for _, b := range [][]byte{bucketRecords, bucketIndex, bucketBatches, bucketBodies, bucketMeta, bucketCerts} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -243,7 +244,7 @@ func (l *Log) load() error {
 		}
 		l.lastSeq, l.lastHash = anchorSeq, anchorHash
 		if k, v := tx.Bucket(bucketRecords).Cursor().Last(); k != nil {
-			r, err := l.loadRecord(k, v)
+			r, err := l.loadRecord(tx, k, v)
 			if err != nil {
 				return err
 			}
@@ -288,7 +289,7 @@ func (l *Log) getRecord(tx *bolt.Tx, seq uint64) (*Record, error) {
 	if v == nil {
 		return nil, fmt.Errorf("%w: record %d", ErrNotFound, seq)
 	}
-	return l.loadRecord(k, v)
+	return l.loadRecord(tx, k, v)
 }
 
 // Close commits everything appended, stops the writer and Run, and closes
@@ -468,7 +469,7 @@ func (l *Log) commit(group []item) error {
 	var first time.Time
 	n := 0
 	err := l.db.Update(func(tx *bolt.Tx) error {
-		recs, idx, bodies := tx.Bucket(bucketRecords), tx.Bucket(bucketIndex), tx.Bucket(bucketBodies)
+		recs, idx, bodies, certs := tx.Bucket(bucketRecords), tx.Bucket(bucketIndex), tx.Bucket(bucketBodies), tx.Bucket(bucketCerts)
 		// Sequence keys only ever grow: full pages, no half-empty splits.
 		recs.FillPercent, bodies.FillPercent = 1.0, 1.0
 		for i := range group {
@@ -481,7 +482,11 @@ func (l *Log) commit(group []item) error {
 			r.Seq, r.PrevHash = seq, prev
 			r.Archived = it.bodies != nil
 			r.Hash = r.ComputeHash()
-			if err := recs.Put(seqKey(seq), l.storeRecord(&r)); err != nil {
+			stored, err := compactEnvelopes(certs, &r)
+			if err != nil {
+				return err
+			}
+			if err := recs.Put(seqKey(seq), l.storeRecord(stored)); err != nil {
 				return err
 			}
 			if err := idx.Put(indexKey(r.RequestID, seq), nil); err != nil {

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/dxl-network/dxl/internal/wire"
 	"github.com/dxl-network/dxl/node/envelope"
 )
@@ -135,8 +137,62 @@ func (l *Log) storeRecord(r *Record) []byte {
 	return append(out, r.Hash...)
 }
 
-// loadRecord decodes the stored form v under key k, sealed or clear.
-func (l *Log) loadRecord(k, v []byte) (*Record, error) {
+// loadRecord decodes the stored form v under key k, sealed or clear, its
+// envelopes whole again (expandEnvelopes).
+func (l *Log) loadRecord(tx *bolt.Tx, k, v []byte) (*Record, error) {
+	r, err := l.openRecord(k, v)
+	if err != nil {
+		return nil, err
+	}
+	return r, expandEnvelopes(tx.Bucket(bucketCerts), r, k)
+}
+
+// compactEnvelopes is r with its envelopes in compact form (without the
+// signer certificate, envelope.Compact), the certificates kept in certs:
+// a member's certificate is stored once, not in every record. The hash
+// stays the record's, computed over the whole envelopes.
+func compactEnvelopes(certs *bolt.Bucket, r *Record) (*Record, error) {
+	c := *r
+	for _, e := range []*[]byte{&c.Request, &c.Response} {
+		if len(*e) == 0 {
+			continue
+		}
+		compact, cert, h, err := envelope.Compact(*e)
+		if err != nil {
+			continue // not a well-formed envelope: stored as it is
+		}
+		if certs.Get(h[:]) == nil {
+			if err := certs.Put(h[:], cert); err != nil {
+				return nil, err
+			}
+		}
+		*e = compact
+	}
+	return &c, nil
+}
+
+// expandEnvelopes puts the certificates back into r's compact envelopes.
+func expandEnvelopes(certs *bolt.Bucket, r *Record, k []byte) error {
+	for _, e := range []*[]byte{&r.Request, &r.Response} {
+		h, ok := envelope.CompactCertHash(*e)
+		if !ok {
+			continue
+		}
+		cert := certs.Get(h[:])
+		if cert == nil {
+			return fmt.Errorf("%w: record %x: signer certificate %x missing", ErrCorrupt, k, h[:8])
+		}
+		full, err := envelope.Expand(*e, cert)
+		if err != nil {
+			return fmt.Errorf("%w: record %x: %v", ErrCorrupt, k, err)
+		}
+		*e = full
+	}
+	return nil
+}
+
+// openRecord decodes the stored form v under key k, sealed or clear.
+func (l *Log) openRecord(k, v []byte) (*Record, error) {
 	if !bytes.HasPrefix(v, []byte(SealedPrefix)) {
 		return unmarshalRecord(v)
 	}

@@ -362,7 +362,7 @@ func (l *Log) VerifyChain() (int, error) {
 			if len(k) != 8 || binary.BigEndian.Uint64(k) != seq {
 				return fmt.Errorf("%w: expected record %d, found key %x", ErrChain, seq, k)
 			}
-			r, err := l.loadRecord(k, v)
+			r, err := l.loadRecord(tx, k, v)
 			if err != nil {
 				return fmt.Errorf("%w: record %d: %w", ErrChain, seq, err)
 			}

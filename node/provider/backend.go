@@ -1,36 +1,40 @@
 package provider
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha512"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
 
+	"github.com/dxl-network/dxl/internal/spool"
 	"github.com/dxl-network/dxl/node/envelope"
 	"github.com/dxl-network/dxl/node/exchange"
 	"github.com/dxl-network/dxl/services"
 )
 
-// answer is a backend's response as the provider signs it.
+// answer is a backend's response as the provider signs it: its body
+// spooled (hashed as it comes, on file past its first MiB); it must be
+// closed.
 type answer struct {
-	body    []byte
+	body    *spool.Spool
 	status  int
 	ctype   string
 	headers []envelope.Header
 }
 
-// callBackend sends the verified request to the version's backend, bounded
-// by the version's timeout, and reads its whole answer. The information
-// system's headers go first; the node's own (request ID, client, service,
-// user, X-Road's) are set over them.
-func (pr *Provider) callBackend(ctx context.Context, p *provided, ver *services.Version, req *envelope.SignedRequest, buf []byte) (*answer, error) {
+// callBackend sends the request to the version's backend, bounded by the
+// version's timeout, and spools its whole answer (at most max_body, or
+// exchange.MaxWholeBody when the service's bodies are archived). The
+// information system's headers go first; the node's own (request ID,
+// client, service, user, X-Road's) are set over them.
+func (pr *Provider) callBackend(ctx context.Context, p *provided, ver *services.Version, req *envelope.SignedRequest, body *requestBody, archived bool) (*answer, error) {
 	var reqBody io.Reader = http.NoBody
-	if len(buf) > 0 {
-		reqBody = bytes.NewReader(buf)
+	if req.BodyLength > 0 {
+		reqBody = body
 	}
 	ctx, cancel := context.WithTimeout(ctx, ver.EffectiveTimeout())
 	defer cancel()
@@ -52,19 +56,22 @@ func (pr *Provider) callBackend(ctx context.Context, p *provided, ver *services.
 		return nil, fmt.Errorf("%w: %s: %v", exchange.ErrBackend, req.Service, err)
 	}
 	defer resp.Body.Close()
-	out, err := io.ReadAll(io.LimitReader(resp.Body, pr.cfg.MaxBody+1))
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("%w: %s", exchange.ErrBackendTimeout, req.Service)
-		}
-		return nil, fmt.Errorf("%w: reading the answer: %v", exchange.ErrBackend, err)
-	}
-	if int64(len(out)) > pr.cfg.MaxBody {
-		return nil, fmt.Errorf("%w: the backend's answer exceeds %d bytes", exchange.ErrTooLarge, pr.cfg.MaxBody)
-	}
 	hs, err := exchange.CarriedHeaders(resp.Header, false)
 	if err != nil {
 		return nil, fmt.Errorf("the backend's response: %w", err)
+	}
+	limit := pr.cfg.MaxBody
+	if archived {
+		limit = min(limit, exchange.MaxWholeBody)
+	}
+	out, err := spool.Fill(spool.Config{Dir: pr.cfg.SpoolDir, Limit: limit}, resp.Body)
+	switch {
+	case errors.Is(err, spool.ErrTooLarge):
+		return nil, fmt.Errorf("%w: the backend's answer exceeds %d bytes", exchange.ErrTooLarge, limit)
+	case err != nil && ctx.Err() != nil:
+		return nil, fmt.Errorf("%w: %s", exchange.ErrBackendTimeout, req.Service)
+	case err != nil:
+		return nil, fmt.Errorf("%w: reading the answer: %v", exchange.ErrBackend, err)
 	}
 	return &answer{body: out, status: resp.StatusCode, ctype: resp.Header.Get("Content-Type"), headers: hs}, nil
 }

@@ -51,9 +51,11 @@ func (pr *Provider) meta(client services.SubsystemID, sid services.ServiceID, pa
 			return pr.soapMethods(client, sid, ctype, in)
 		}
 		b, _ := json.Marshal(pr.methods(client, sid.Provider, sid.Code == exchange.MetaAllowedMethods))
-		return http.StatusOK, "application/json", b, nil
+		return http.StatusOK, openAPIJSON, b, nil
 	case exchange.MetaGetOpenAPI:
 		return pr.openAPI(sid.Provider, path)
+	case exchange.MetaGetWsdl:
+		return pr.getWsdl(sid.Provider, ctype, in)
 	}
 	return 0, "", nil, exchange.ErrUnknownService
 }
@@ -91,9 +93,10 @@ func (pr *Provider) methods(client, sub services.SubsystemID, allowed bool) Meth
 			sm := ServiceMethods{ObjectType: "SERVICE", XRoadInstance: sub.Member.Instance, MemberClass: sub.Member.Class,
 				MemberCode: sub.Member.Code, SubsystemCode: sub.Subsystem, ServiceCode: p.id.Code, ServiceVer: ver.Version,
 				ServiceType: "REST", EndpointList: []services.Endpoint{services.AllEndpoints}}
-			api := p.apis[ver.Version]
-			if api != nil {
+			if api := p.apis[ver.Version]; api != nil {
 				sm.ServiceType, sm.EndpointList = "OPENAPI", append([]services.Endpoint{}, api.Endpoints()...)
+			} else if p.wsdls[ver.Version] != nil {
+				sm.ServiceType = "WSDL"
 			}
 			if allowed {
 				vid := p.id
@@ -139,6 +142,33 @@ func (pr *Provider) openAPI(sub services.SubsystemID, path string) (int, string,
 		return 0, "", nil, fmt.Errorf("%w: %s has no OpenAPI description", exchange.ErrUnknownService, p.id)
 	}
 	return http.StatusOK, openAPIType(api.Raw()), api.Raw(), nil
+}
+
+// getWsdl answers a SOAP getWsdl request (Service Metadata Protocol §4):
+// the WSDL of the version the request names (or the default one), its
+// endpoint addresses hidden, as the attachment of the SOAP response.
+func (pr *Provider) getWsdl(sub services.SubsystemID, ctype string, in []byte) (int, string, []byte, error) {
+	if !services.IsSOAP(ctype) {
+		return 0, "", nil, fmt.Errorf("%w: getWsdl is a SOAP metaservice (X-Road Service Metadata Protocol §4); REST clients use getOpenAPI", exchange.ErrBadRequest)
+	}
+	req, err := services.ParseGetWsdl(ctype, in)
+	if err != nil {
+		return 0, "", nil, fmt.Errorf("%w: %v", exchange.ErrBadRequest, err)
+	}
+	p := pr.provided[sub.String()+"/"+req.ServiceCode]
+	if p == nil {
+		return 0, "", nil, fmt.Errorf("%w: %s provides no service %q", exchange.ErrUnknownService, sub, req.ServiceCode)
+	}
+	ver, err := p.cfg.Lookup(req.ServiceVersion)
+	if err != nil {
+		return 0, "", nil, fmt.Errorf("%w: %v", exchange.ErrUnknownService, err)
+	}
+	wsdl := p.wsdls[ver.Version]
+	if wsdl == nil {
+		return 0, "", nil, fmt.Errorf("%w: %s has no WSDL", exchange.ErrUnknownService, p.id)
+	}
+	ct, body := services.GetWsdlResponse(req, wsdl)
+	return http.StatusOK, ct, body, nil
 }
 
 // openAPIType is the content type of a stored description: JSON when

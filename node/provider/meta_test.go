@@ -60,7 +60,7 @@ func metaCall(t *testing.T, pr *Provider, client, service, path string) (int, st
 // whole service for one without description.
 func TestListMethodsShape(t *testing.T) {
 	status, ctype, body, err := metaCall(t, metaProvider(t), "VN/GOV/A/IS", "VN/GOV/B/SVC/listMethods", "/")
-	if err != nil || status != 200 || ctype != "application/json" {
+	if err != nil || status != 200 || ctype != "application/json; charset=utf-8" {
 		t.Fatalf("%d %q %v", status, ctype, err)
 	}
 	var got struct {

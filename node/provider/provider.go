@@ -34,10 +34,14 @@ type HealthSink interface {
 
 // Config is what a Provider is built from.
 type Config struct {
-	Dir            string // the node directory (relative backend_ca files)
-	Services       []ServiceConfig
-	Access         services.AccessConfig
-	MaxBody        int64
+	Dir      string // the node directory (relative backend_ca files)
+	Services []ServiceConfig
+	Access   services.AccessConfig
+	MaxBody  int64
+	// SpoolDir holds backend answers past their first MiB while they are
+	// signed and sent (internal/spool; "" is the system's temporary
+	// directory).
+	SpoolDir       string
 	CallTimeout    time.Duration
 	HealthInterval time.Duration
 
@@ -70,6 +74,9 @@ type ServiceConfig struct {
 	// OpenAPIFiles names, per version ("" for unversioned), an OpenAPI 3
 	// file relative to the node directory; it fills Versions[].OpenAPI.
 	OpenAPIFiles map[string]string `json:"openapi_files,omitempty"`
+	// WSDLFiles names, per version, the WSDL of a SOAP service (relative
+	// to the node directory); it fills Versions[].WSDL for getWsdl.
+	WSDLFiles map[string]string `json:"wsdl_files,omitempty"`
 	// ValidateRequests checks requests against the OpenAPI description
 	// before the backend sees them.
 	ValidateRequests bool `json:"validate_requests,omitempty"`
@@ -85,6 +92,7 @@ type provided struct {
 	cfg    *ServiceConfig
 	id     services.ServiceID // unversioned
 	apis   map[string]*services.OpenAPI
+	wsdls  map[string][]byte // by version, endpoints hidden
 	client *http.Client
 }
 
@@ -122,8 +130,13 @@ func (pr *Provider) loadServices() error {
 		if err != nil {
 			return fmt.Errorf("%w: %v", exchange.ErrConfig, err)
 		}
-		p := &provided{cfg: sc, id: id, apis: map[string]*services.OpenAPI{}}
+		p := &provided{cfg: sc, id: id, apis: map[string]*services.OpenAPI{}, wsdls: map[string][]byte{}}
 		for _, v := range sc.Versions {
+			if len(v.WSDL) > 0 {
+				if p.wsdls[v.Version], err = services.PrepareWSDL(v.WSDL); err != nil {
+					return fmt.Errorf("%w: service %s version %q: %v", exchange.ErrConfig, id, v.Version, err)
+				}
+			}
 			if len(v.OpenAPI) == 0 {
 				continue
 			}

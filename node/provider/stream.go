@@ -2,7 +2,6 @@ package provider
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +11,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	manet "github.com/multiformats/go-multiaddr/net"
 
+	"github.com/dxl-network/dxl/internal/spool"
 	"github.com/dxl-network/dxl/node/confview"
 	"github.com/dxl-network/dxl/node/envelope"
 	"github.com/dxl-network/dxl/node/exchange"
@@ -21,7 +21,9 @@ import (
 )
 
 // HandleStream serves one call on /dxl/call/1.0.0 (DESIGN.md §4 step 3).
-// Every call is answered only once its record is on disk (Logs.Commit).
+// Every call is answered only once its record is on disk (Logs.Commit):
+// a refusal is committed before its error frame, an answer before its end
+// frame.
 func (pr *Provider) HandleStream(s network.Stream) {
 	deadline := pr.cfg.Now().Add(pr.cfg.CallTimeout)
 	_ = s.SetDeadline(deadline)
@@ -112,6 +114,10 @@ func (pr *Provider) serveCall(s network.Stream, deadline time.Time, x *exchange.
 	if err := checkParties(v, client, sid); err != nil {
 		return err
 	}
+	archived := pr.cfg.Logs.Archived(req.Service)
+	if err := checkSize(req.BodyLength, pr.cfg.MaxBody, archived); err != nil {
+		return err
+	}
 	body := envelope.NewHashingReader(envelope.NewBodyReader(br, pr.cfg.MaxBody), req.BodySHA256, req.BodyLength)
 
 	greq := &services.Request{Client: client, Service: sid, Method: req.Method, Path: req.Path,
@@ -128,33 +134,66 @@ func (pr *Provider) serveCall(s network.Stream, deadline time.Time, x *exchange.
 		if err != nil {
 			return err
 		}
-		return pr.respond(s, x, &answer{body: out, status: status, ctype: ctype})
+		return pr.respond(s, x, &answer{body: spool.Bytes(out), status: status, ctype: ctype})
 	}
-	// The body is verified against the signed hash before the backend sees
-	// a byte of it.
-	var held *transport.Reservation // the body, in the stream's resource scope
+	return pr.serveBackend(ctx, s, x, greq, body, archived)
+}
+
+// serveBackend admits a call to a provided service, runs it at the
+// backend and answers. A version that validates requests reads the whole
+// body (verified against the signed hash) before the backend sees a byte
+// of it; any other streams it to the backend, its last bytes held until
+// the hash checks (envelope.HoldLast).
+func (pr *Provider) serveBackend(ctx context.Context, s network.Stream, x *exchange.Exchange, greq *services.Request, body io.Reader, archived bool) error {
+	req := x.Req
+	var held *transport.Reservation // a whole body, in the stream's resource scope
 	defer func() { held.Release() }()
 	greq.Body = func() ([]byte, error) {
+		if req.BodyLength > exchange.MaxWholeBody {
+			return nil, fmt.Errorf("%w: requests to a version that validates them are at most %d bytes", exchange.ErrTooLarge, exchange.MaxWholeBody)
+		}
 		var err error
 		if held, err = transport.Reserve(s, int64(req.BodyLength)); err != nil {
 			return nil, fmt.Errorf("%w: %v", exchange.ErrTooLarge, err)
 		}
-		buf, err := io.ReadAll(body)
-		if err != nil {
-			return nil, err
-		}
-		x.ReqBody = buf
-		return buf, pr.cfg.Logs.Check()
+		return io.ReadAll(body)
 	}
 	adm, err := pr.gate.Admit(ctx, greq)
 	if err != nil {
 		return gateError(err)
 	}
-	ans, err := pr.callBackend(ctx, pr.provided[sid.Unversioned().String()], adm.Version, req, adm.Body)
-	if err != nil {
+	if err := pr.cfg.Logs.Check(); err != nil {
 		return err
 	}
+	in := newRequestBody(body, adm.Body, archived)
+	ans, err := pr.callBackend(ctx, pr.provided[greq.Service.Unversioned().String()], adm.Version, req, in, archived)
+	// The rest of the body is read and checked against its hash: a body
+	// that fails it explains a failed backend call too.
+	if ferr := in.finish(); ferr != nil {
+		err = ferr
+	}
+	if err != nil {
+		if ans != nil {
+			_ = ans.body.Close()
+		}
+		return err
+	}
+	defer ans.body.Close()
+	x.ReqBody = in.archived()
 	return pr.respond(s, x, ans)
+}
+
+// checkSize refuses a body over the node's cap, or, for a service whose
+// bodies are archived, over exchange.MaxWholeBody, before a byte of it
+// is read.
+func checkSize(n uint64, maxBody int64, archived bool) error {
+	switch {
+	case n > uint64(maxBody):
+		return fmt.Errorf("%w: a body of %d bytes, over %d", exchange.ErrTooLarge, n, maxBody)
+	case archived && n > exchange.MaxWholeBody:
+		return fmt.Errorf("%w: the bodies of this service are archived, at most %d bytes", exchange.ErrTooLarge, exchange.MaxWholeBody)
+	}
+	return nil
 }
 
 // readRequest reads and verifies the request envelope and claims its ID
@@ -184,8 +223,8 @@ func (pr *Provider) respond(s network.Stream, x *exchange.Exchange, a *answer) e
 	if len(ctype) > envelope.MaxContentType {
 		ctype = ""
 	}
-	r := envelope.Response{Status: uint16(a.status), BodySHA256: sha256.Sum256(a.body), ContentType: ctype,
-		BodyLength: uint64(len(a.body)), Headers: a.headers}
+	r := envelope.Response{Status: uint16(a.status), BodySHA256: a.body.SHA256(), ContentType: ctype,
+		BodyLength: uint64(a.body.Len()), Headers: a.headers}
 	if x.Req.Version == envelope.VersionV1 {
 		r.Version, r.Headers = envelope.VersionV1, nil // a node that sends version 1 reads only version 1
 	}
@@ -193,9 +232,24 @@ func (pr *Provider) respond(s network.Stream, x *exchange.Exchange, a *answer) e
 	if err != nil {
 		return err
 	}
-	x.Resp, x.Status, x.RespBody = resp, a.status, a.body
-	pr.commit(pr.cfg.Now().Add(pr.cfg.CallTimeout), x)
-	if err := transport.WriteMessage(s, envelope.FrameResponse, resp.Raw, a.body); err != nil {
+	x.Resp, x.Status = resp, a.status
+	if pr.cfg.Logs.Archived(x.Req.Service) {
+		if x.RespBody, err = a.body.ReadAll(); err != nil { // at most exchange.MaxWholeBody
+			return err
+		}
+	}
+	// The answer goes out while its record is committed; only its end
+	// frame, without which the consumer node passes on no complete answer,
+	// waits for the disk. The consumer node commits its own record
+	// meanwhile, so the two commits overlap.
+	committed := make(chan struct{})
+	go func() {
+		defer close(committed)
+		pr.commit(pr.cfg.Now().Add(pr.cfg.CallTimeout), x)
+	}()
+	err = transport.WriteMessageEnd(s, envelope.FrameResponse, resp.Raw, a.body.Open(), func() { <-committed })
+	<-committed // recorded, whether or not the answer went out
+	if err != nil {
 		return fmt.Errorf("%w: %v", errAnswerLost, err)
 	}
 	return nil

@@ -31,6 +31,8 @@ const (
 var (
 	readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 32<<10) }}
 	writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 32<<10) }}
+	// copyBufs carry a streamed body from its reader to the chunk frames.
+	copyBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
 )
 
 // GetReader returns a pooled buffered reader of r; PutReader returns it.
@@ -47,9 +49,16 @@ func PutReader(br *bufio.Reader) {
 }
 
 // WriteMessage writes an envelope frame and the body as chunk frames plus
-// the end frame (envelope.BodyWriter), straight from memory (its hash is
-// in the envelope).
-func WriteMessage(w io.Writer, t envelope.FrameType, env, body []byte) error {
+// the end frame (envelope.BodyWriter), streaming body (its hash is in the
+// envelope); a bytes.Reader is written straight from its memory.
+func WriteMessage(w io.Writer, t envelope.FrameType, env []byte, body io.Reader) error {
+	return WriteMessageEnd(w, t, env, body, nil)
+}
+
+// WriteMessageEnd is WriteMessage, with everything but the end frame
+// flushed to w before beforeEnd (if not nil) runs: the receiver holds the
+// whole message but the mark that it is complete until beforeEnd returns.
+func WriteMessageEnd(w io.Writer, t envelope.FrameType, env []byte, body io.Reader, beforeEnd func()) error {
 	bw := writers.Get().(*bufio.Writer)
 	bw.Reset(w)
 	defer func() { bw.Reset(nil); writers.Put(bw) }()
@@ -57,8 +66,17 @@ func WriteMessage(w io.Writer, t envelope.FrameType, env, body []byte) error {
 		return err
 	}
 	chunks := envelope.NewBodyWriter(bw, 0)
-	if _, err := chunks.Write(body); err != nil {
+	buf := copyBufs.Get().(*[]byte)
+	_, err := io.CopyBuffer(chunks, body, *buf)
+	copyBufs.Put(buf)
+	if err != nil {
 		return err
+	}
+	if beforeEnd != nil {
+		if err := bw.Flush(); err != nil {
+			return err
+		}
+		beforeEnd()
 	}
 	if err := chunks.Close(); err != nil {
 		return err

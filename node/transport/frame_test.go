@@ -47,7 +47,7 @@ func TestErrorFrameRoundTrip(t *testing.T) {
 func TestReadBodyCap(t *testing.T) {
 	var w bytes.Buffer
 	body := bytes.Repeat([]byte("b"), 3*envelope.MaxChunk+5)
-	if err := WriteMessage(&w, envelope.FrameResponse, []byte("env"), body); err != nil {
+	if err := WriteMessage(&w, envelope.FrameResponse, []byte("env"), bytes.NewReader(body)); err != nil {
 		t.Fatal(err)
 	}
 	f, err := envelope.ReadFrame(&w)
