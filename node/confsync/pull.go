@@ -1,6 +1,7 @@
 package confsync
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -159,7 +160,7 @@ func (r *Relay) serve(s network.Stream) {
 	if mine <= theirs || len(raw) > r.cfg.MaxMessage {
 		raw = nil
 	}
-	if err := transport.WriteMessage(s, envelope.FrameResponse, binary.BigEndian.AppendUint64(nil, mine), raw); err != nil {
+	if err := transport.WriteMessage(s, envelope.FrameResponse, binary.BigEndian.AppendUint64(nil, mine), bytes.NewReader(raw)); err != nil {
 		_ = s.Reset()
 		return
 	}
