@@ -366,6 +366,7 @@ func (r *Registry) Close() error {
 	r.closeOnce.Do(func() {
 		r.stopJoin()
 		<-r.joinDone
+		r.pub.Release() // held long-polls answer now, not at the shutdown's deadline
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if err := r.http.Shutdown(ctx); err != nil {

@@ -26,6 +26,16 @@ type PublisherConfig struct {
 	Debounce time.Duration
 	// Clock replaces time.Now for issued_at.
 	Clock func() time.Time
+	// MaxWaiters bounds the long-polls the handler holds at once
+	// (default globalconf.DefaultMaxWaiters).
+	MaxWaiters int
+	// StaggerFirst and StaggerSpread spread the answers to held long-polls
+	// when a new copy is signed (globalconf.WithStagger): the first
+	// StaggerFirst at once (default 8), the others within StaggerSpread
+	// (default 2s; negative: all at once), so nodes that get the copy from
+	// their peers first never download it from the registry.
+	StaggerFirst  int
+	StaggerSpread time.Duration
 }
 
 // Publisher keeps a signed copy of the global configuration built from the
@@ -40,8 +50,11 @@ type Publisher struct {
 	cfg PublisherConfig
 	log *slog.Logger
 
-	cur     atomic.Pointer[published]
-	lastErr atomic.Pointer[error]
+	cur      atomic.Pointer[published]
+	lastErr  atomic.Pointer[error]
+	changed  globalconf.Notifier // wakes held long-polls when cur changes
+	released atomic.Bool         // hold no more long-polls (shutting down)
+	handler  http.Handler
 
 	stop, done chan struct{}
 	closeOnce  sync.Once
@@ -67,13 +80,36 @@ func NewPublisher(srv *store.Server, cfg PublisherConfig) (*Publisher, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = srv.Now
 	}
+	if cfg.StaggerFirst <= 0 {
+		cfg.StaggerFirst = 8
+	}
+	if cfg.StaggerSpread == 0 {
+		cfg.StaggerSpread = 2 * time.Second
+	}
 	p := &Publisher{srv: srv, cfg: cfg, log: srv.Logger().With("observer", "publisher"),
 		stop: make(chan struct{}), done: make(chan struct{})}
+	p.handler = globalconf.Handler(p.Signed, globalconf.WithChanges(p.changes), globalconf.WithMaxWaiters(cfg.MaxWaiters),
+		globalconf.WithStagger(cfg.StaggerFirst, cfg.StaggerSpread))
 	go func() {
 		defer close(p.done)
 		srv.Watch(cfg.Debounce, p.stop, p.publish)
 	}()
 	return p, nil
+}
+
+// changes is the handler's wake-up channel; nil once released.
+func (p *Publisher) changes() <-chan struct{} {
+	if p.released.Load() {
+		return nil
+	}
+	return p.changed.Changed()
+}
+
+// Release answers every held long-poll now (304) and holds no more, so an
+// HTTP server shutting down is not kept waiting by them.
+func (p *Publisher) Release() {
+	p.released.Store(true)
+	p.changed.Notify()
 }
 
 // Close stops publishing; the held copy stays available.
@@ -102,8 +138,9 @@ func (p *Publisher) Version() uint64 {
 	return 0
 }
 
-// Handler serves the held copy at globalconf.GlobalConfigPath.
-func (p *Publisher) Handler() http.Handler { return globalconf.Handler(p.Signed) }
+// Handler serves the held copy at globalconf.GlobalConfigPath, holding
+// long-polls (?wait=) until the next copy is signed.
+func (p *Publisher) Handler() http.Handler { return p.handler }
 
 // publish re-signs when needed and returns when to look again.
 func (p *Publisher) publish() time.Duration {
@@ -137,6 +174,7 @@ func (p *Publisher) publish() time.Duration {
 	}
 	p.cur.Store(&published{raw: raw, version: st.Version, issuedAt: now})
 	p.lastErr.Store(nil)
+	p.changed.Notify()
 	p.log.Debug("global configuration signed", "version", st.Version, "bytes", len(raw))
 	return refresh
 }

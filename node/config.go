@@ -61,7 +61,9 @@ type Config struct {
 	P2PAnnounce []string `json:"p2p_announce,omitempty"`
 	// APIListen is the consumer HTTPS API address for information systems.
 	APIListen string `json:"api_listen"`
-	// ConfigInterval is how often the global configuration is refreshed.
+	// ConfigInterval is how often the global configuration is refreshed
+	// when a registry server does not hold long-polls (the node long-polls
+	// and learns changes from its peers; docs/global-config.md).
 	ConfigInterval Duration `json:"config_interval,omitempty"`
 	// MaxBody caps a request or response body (bytes, default 4 GiB).
 	// Bodies stream: past their first MiB they are spooled, encrypted, in

@@ -11,6 +11,10 @@
 //   - node/confview: the current signed global configuration indexed for
 //     the data path (members, nodes, catalogue, CA chain, revocations); one
 //     immutable view per call.
+//   - node/confsync: the configuration relay between nodes (GossipSub on
+//     /dxl/config/1.0.0/<instance>, catch-up over /dxl/config/1.0.0); the
+//     node's globalconf client long-polls the registry, and every version
+//     it accepts from there the relay passes on.
 //   - services (outside node): the provider's policy gate, services.Gate.
 //   - node/envelope, node/auth, node/msglog, node/oprec: the wire format of
 //     calls, information-system authentication, the message log and the

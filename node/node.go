@@ -28,6 +28,7 @@ import (
 	"github.com/dxl-network/dxl/internal/ident"
 	"github.com/dxl-network/dxl/membership/globalconf"
 	"github.com/dxl-network/dxl/node/auth"
+	"github.com/dxl-network/dxl/node/confsync"
 	"github.com/dxl-network/dxl/node/confview"
 	"github.com/dxl-network/dxl/node/consumer"
 	"github.com/dxl-network/dxl/node/envelope"
@@ -88,7 +89,8 @@ type Node struct {
 	conf   *globalconf.Client
 	cur    atomic.Pointer[confview.View]
 	host   *transport.Host
-	self   string // the host's peer ID, text form
+	relay  atomic.Pointer[confsync.Relay] // the configuration relay between nodes
+	self   string                         // the host's peer ID, text form
 	replay *replay.Guard
 	db     *bolt.DB
 	auth   *auth.Authority
@@ -171,7 +173,7 @@ func (n *Node) openStores(passphrase []byte, o *options) (err error) {
 		return err
 	}
 	copts := append([]globalconf.Option{globalconf.WithLogger(o.log), globalconf.WithClock(o.now),
-		globalconf.WithOnUpdate(n.onConfig)}, o.confOpts...)
+		globalconf.WithOnUpdate(n.onConfig), globalconf.WithLongPoll(globalconf.DefaultLongPoll)}, o.confOpts...)
 	if n.conf, err = globalconf.NewClient(anchor, n.dir, copts...); err != nil {
 		return err
 	}
@@ -236,6 +238,11 @@ func (n *Node) startP2P(o *options) (err error) {
 	n.host.Handle(CallProtocol, transport.ServiceCall, n.prov.HandleStream)
 	n.host.Handle(ReconcileProtocol, transport.ServiceReconcile, n.handleReconcile)
 	n.host.Handle(transport.ClaimProtocol, transport.ServiceClaim, n.prov.HandleClaim)
+	relay, err := confsync.New(confsync.Config{Host: n.host, Instance: n.member.Instance, Conf: n.conf, Admit: n.admits, Logger: o.log})
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	n.relay.Store(relay)
 	return nil
 }
 
@@ -309,6 +316,9 @@ func (n *Node) Close() error {
 	}
 	if n.metrics != nil {
 		_ = n.metrics.Close()
+	}
+	if r := n.relay.Load(); r != nil {
+		r.Close()
 	}
 	if n.host != nil {
 		n.host.Unhandle(CallProtocol)
@@ -404,6 +414,9 @@ func (n *Node) onConfig(doc *globalconf.Document) {
 	n.rebuildLimiter(doc.Policy)
 	if n.host != nil {
 		n.applyPeers(v)
+	}
+	if r := n.relay.Load(); r != nil {
+		r.Updated() // relay it to the other nodes unless it came from them
 	}
 	n.log.Info("global configuration in use", "version", doc.Version, "nodes", len(doc.Nodes), "services", len(doc.Services))
 }

@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -53,6 +54,10 @@ type Options struct {
 	// OnUpdate is called with every newly accepted version, synchronously,
 	// in version order. It must not call Fetch or Accept.
 	OnUpdate func(*Document)
+	// LongPoll, when set, makes Run long-poll with this wait (watch.go).
+	LongPoll time.Duration
+	// DialContext replaces the HTTP transport's dialer.
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // Option sets an option.
@@ -111,6 +116,8 @@ func (o Options) Validate() error {
 		return fmt.Errorf("%w: retry base must be 1ms..1h", ErrBadOption)
 	case o.MaxAge < 0:
 		return fmt.Errorf("%w: max age must not be negative", ErrBadOption)
+	case o.LongPoll != 0 && (o.LongPoll < time.Second || o.LongPoll > MaxWait):
+		return fmt.Errorf("%w: long-poll wait must be 1s..%s", ErrBadOption, MaxWait)
 	}
 	return nil
 }
@@ -134,6 +141,8 @@ type Client struct {
 
 	healthMu sync.Mutex
 	health   string // last state Run logged
+
+	poll pollState // the long-poll in flight (watch.go)
 }
 
 // held is the accepted configuration.
@@ -263,6 +272,7 @@ func (c *Client) newHTTPClient() *http.Client {
 		MaxIdleConnsPerHost:   2,
 		IdleConnTimeout:       90 * time.Second,
 		ExpectContinueTimeout: time.Second,
+		DialContext:           c.opts.DialContext,
 	}
 	return &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse // a redirect could downgrade to http; refuse it
@@ -467,6 +477,7 @@ func (c *Client) accept(raw []byte, source string) (*Document, error) {
 	c.mu.Lock()
 	c.held = &held{doc: v.doc, raw: raw, config: v.signed.Config}
 	c.mu.Unlock()
+	c.poll.supersede(v.doc.Version)
 	attrs := []any{"version", v.doc.Version, "issued_at", v.doc.IssuedAt.Format(time.RFC3339), "source", source}
 	if !newVersion {
 		c.log.Debug("global configuration re-issue accepted", attrs...)
@@ -491,6 +502,9 @@ func (c *Client) accept(raw []byte, source string) (*Document, error) {
 func (c *Client) Run(ctx context.Context, interval time.Duration) error {
 	if interval <= 0 {
 		interval = DefaultInterval
+	}
+	if c.opts.LongPoll > 0 {
+		return c.runLongPoll(ctx, interval)
 	}
 	failures := 0
 	for {

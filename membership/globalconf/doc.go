@@ -29,7 +29,9 @@
 //     it holds; Current returns ErrTooOld past the maximum age instead of
 //     failing the node.
 //   - Handler (handler.go): GET /v1/global-config with ETag "<version>" and
-//     If-None-Match → 304.
+//     If-None-Match → 304; with WithChanges (longpoll.go) a conditional GET
+//     with ?wait= is held until a newer version is signed (a long-poll),
+//     and Run with WithLongPoll (watch.go) uses it as its main loop.
 //
 // docs/global-config.md describes the format, the rules and the HTTP API.
 package globalconf

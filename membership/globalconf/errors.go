@@ -50,6 +50,9 @@ var (
 	ErrBadAnchor = errors.New("globalconf: invalid anchor")
 	// ErrBadOption: a client option is out of range.
 	ErrBadOption = errors.New("globalconf: invalid client option")
+	// ErrBadWait: a long-poll's wait parameter is malformed or beyond the
+	// server's maximum.
+	ErrBadWait = errors.New("globalconf: invalid wait parameter")
 	// ErrUnavailable: the server has no signed configuration to serve (yet).
 	ErrUnavailable = errors.New("globalconf: no signed configuration available")
 )
@@ -71,5 +74,6 @@ var Codes = errcode.New(
 	errcode.Entry{Err: ErrInsecureURL, Code: "insecure_url"},
 	errcode.Entry{Err: ErrBadAnchor, Code: "bad_anchor"},
 	errcode.Entry{Err: ErrBadOption, Code: "bad_option"},
+	errcode.Entry{Err: ErrBadWait, Code: "bad_wait", Status: http.StatusBadRequest},
 	errcode.Entry{Err: ErrUnavailable, Code: "unavailable", Status: http.StatusServiceUnavailable},
 )

@@ -24,17 +24,22 @@ const GlobalConfigPath = "/v1/global-config"
 //
 // Error bodies are {"error":{"code":"…","message":"…"}}. The handler needs
 // no authentication: the configuration is signed and public to the
-// network's nodes. source is called once per request and should return
-// bytes it already holds (sign on change, not per request).
-func Handler(source func() (raw []byte, version uint64, err error)) http.Handler {
-	return handler{source: source}
+// network's nodes. source is called once per request (and once per change
+// during a long-poll) and should return bytes it already holds (sign on
+// change, not per request).
+//
+// With WithChanges the handler also long-polls (longpoll.go): a
+// conditional GET with ?wait=DURATION is held until the version changes or
+// the wait ends (then 304).
+func Handler(source func() (raw []byte, version uint64, err error), opts ...HandlerOption) http.Handler {
+	h := &handler{source: source, maxWait: MaxWait, maxWaiters: DefaultMaxWaiters}
+	for _, o := range opts {
+		o(h)
+	}
+	return h
 }
 
-type handler struct {
-	source func() ([]byte, uint64, error)
-}
-
-func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path != GlobalConfigPath {
 		writeError(w, http.StatusNotFound, "not_found", "no such resource; the configuration is at "+GlobalConfigPath)
 		return
@@ -44,16 +49,21 @@ func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "use GET")
 		return
 	}
-	raw, version, err := h.source()
-	if err == nil && (len(raw) == 0 || version == 0) {
-		err = ErrUnavailable
+	wait, err := h.parseWait(r)
+	if err != nil {
+		writeError(w, Codes.Status(err), Codes.Code(err), err.Error())
+		return
 	}
+	raw, version, err := h.current(w, r, wait)
 	if err != nil {
 		if errors.Is(err, ErrUnavailable) {
 			w.Header().Set("Retry-After", "5")
 		}
 		writeError(w, Codes.Status(err), Codes.Code(err), err.Error())
 		return
+	}
+	if err := r.Context().Err(); err != nil {
+		return // the client gave up waiting
 	}
 	etag := ETag(version)
 	hdr := w.Header()

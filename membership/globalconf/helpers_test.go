@@ -291,13 +291,17 @@ type regServer struct {
 	version  uint64
 	requests atomic.Int64
 	lastINM  atomic.Value // string
-	statuses sync.Map     // status code → *atomic.Int64
+	notify   Notifier
+	noHold   atomic.Bool // answer long-polls at once, as an older server does
+	h        http.Handler
+	statuses sync.Map // status code → *atomic.Int64
 }
 
 func (s *regServer) set(raw []byte, version uint64) {
 	s.mu.Lock()
 	s.raw, s.version = raw, version
 	s.mu.Unlock()
+	s.notify.Notify()
 }
 
 func (s *regServer) status(code int) int64 {
@@ -319,7 +323,13 @@ func (s *regServer) handler() http.Handler {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		return s.raw, s.version, nil
-	})
+	}, WithChanges(func() <-chan struct{} {
+		if s.noHold.Load() {
+			return nil
+		}
+		return s.notify.Changed()
+	}))
+	s.h = h
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.requests.Add(1)
 		s.lastINM.Store(r.Header.Get("If-None-Match"))

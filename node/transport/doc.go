@@ -2,7 +2,7 @@
 // (Host), its connection gate (only usable nodes of the current signed
 // configuration, asked through Config.Admit), the reachability of the other
 // nodes (Peers, Probe, Suspect), go-libp2p resource-manager scopes per
-// protocol (ServiceCall, ServiceReconcile, ServiceClaim, with memory reserved for each
+// protocol (ServiceCall, ServiceReconcile, ServiceClaim, ServiceConfig, with memory reserved for each
 // stream's buffers and, through Reserve, for the bodies it holds), and the
 // one framing codec every protocol uses: node/envelope's frames, with
 // pooled buffers (GetReader, WriteMessage) and bodies as chunk frames
@@ -17,7 +17,11 @@
 // body, or one error frame. /dxl/claim/1.0.0, between nodes of one
 // member: a request frame (request ID, 16 bytes | signing time, Unix ns,
 // int64 big-endian); the answer is an empty response frame (marked) or
-// one error frame (already seen: envelope_replay).
+// one error frame (already seen: envelope_replay). /dxl/config/1.0.0
+// (node/confsync): a request frame (the asker's configuration version,
+// uint64 big-endian); the answer is a response frame (the answerer's
+// version) and, as a body, its signed configuration if newer, else an
+// empty body.
 //
 // # Error frames
 //

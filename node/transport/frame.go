@@ -20,6 +20,9 @@ const (
 	// ClaimProtocol: a node asks the owner of a request ID among its
 	// member's nodes to mark it (node/replay).
 	ClaimProtocol = "/dxl/claim/1.0.0"
+	// ConfigProtocol: a node asks a peer for its signed global
+	// configuration if it is newer than its own (node/confsync).
+	ConfigProtocol = "/dxl/config/1.0.0"
 )
 
 // Stream buffers are pooled: a call would otherwise allocate and clear

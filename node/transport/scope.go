@@ -13,6 +13,7 @@ const (
 	ServiceCall      = "dxl.call"
 	ServiceReconcile = "dxl.reconcile"
 	ServiceClaim     = "dxl.claim"
+	ServiceConfig    = "dxl.config"
 )
 
 // bufferMemory is what one stream holds in pooled buffers (a reader and a
@@ -32,7 +33,7 @@ func newResourceManager(maxBody int64) (network.ResourceManager, error) {
 	raise(&cfg.ProtocolPeerBaseLimit, 4*perStream)
 	raise(&cfg.ServicePeerBaseLimit, 4*perStream)
 	raise(&cfg.PeerBaseLimit, 4*perStream)
-	for _, svc := range []string{ServiceCall, ServiceReconcile, ServiceClaim} {
+	for _, svc := range []string{ServiceCall, ServiceReconcile, ServiceClaim, ServiceConfig} {
 		base := cfg.ServiceBaseLimit
 		raise(&base, 16*perStream)
 		cfg.AddServiceLimit(svc, base, cfg.ServiceLimitIncrease)
