@@ -30,10 +30,12 @@ func TestPropagation(t *testing.T) {
 	nodes := tn.addNodes(ctx, 12)
 	// A genuine older copy the topic never carries (it is superseded
 	// before any relay starts).
-	older, err := tn.reg.Admin.GlobalConfig(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	var older []byte
+	waitFor(t, "the registry's signed configuration", func() bool {
+		var err error
+		older, err = tn.reg.Admin.GlobalConfig(ctx) // a server may not hold a signed copy yet
+		return err == nil
+	})
 	late := tn.addNodes(ctx, 1)[0]
 	evil := tn.addNodes(ctx, 1)[0]
 	cut := nodes[8:]
