@@ -199,6 +199,9 @@ func TestTimestampOutageEndToEnd(t *testing.T) {
 // TestReconcileEndToEnd reconciles A's calls to B from both sides, then
 // with records deliberately added on one side and a status changed.
 func TestReconcileEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a network of its own: full suite only (-short keeps under a minute)")
+	}
 	t.Parallel()
 	n := startNet(t, nil)
 	c := n.client(t, true)
