@@ -218,7 +218,7 @@ func (pr *Provider) readRequest(ctx context.Context, br io.Reader, v *confview.V
 }
 
 // respond signs and sends the answer, once its record is on disk.
-func (pr *Provider) respond(s network.Stream, x *exchange.Exchange, a *answer) error {
+func (pr *Provider) respond(w io.Writer, x *exchange.Exchange, a *answer) error {
 	ctype := a.ctype
 	if len(ctype) > envelope.MaxContentType {
 		ctype = ""
@@ -247,7 +247,7 @@ func (pr *Provider) respond(s network.Stream, x *exchange.Exchange, a *answer) e
 		defer close(committed)
 		pr.commit(pr.cfg.Now().Add(pr.cfg.CallTimeout), x)
 	}()
-	err = transport.WriteMessageEnd(s, envelope.FrameResponse, resp.Raw, a.body.Open(), func() { <-committed })
+	err = transport.WriteMessageEnd(w, envelope.FrameResponse, resp.Raw, a.body.Open(), func() { <-committed })
 	<-committed // recorded, whether or not the answer went out
 	if err != nil {
 		return fmt.Errorf("%w: %v", errAnswerLost, err)
