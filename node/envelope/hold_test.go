@@ -35,6 +35,19 @@ func TestHoldLast(t *testing.T) {
 		if !bytes.Equal(got.Bytes(), body) || !ended {
 			t.Fatalf("%d bytes: got %d, ended %v", n, got.Len(), ended)
 		}
+		// WriteTo (io.Copy) passes the same bytes, the last after atEnd.
+		var viaCopy bytes.Buffer
+		ended = false
+		w := writerFunc(func(p []byte) (int, error) {
+			if !ended && viaCopy.Len()+len(p) == n {
+				t.Fatalf("%d bytes: WriteTo wrote the last bytes before atEnd", n)
+			}
+			return viaCopy.Write(p)
+		})
+		k, err := io.Copy(w, HoldLast(NewHashingReader(bytes.NewReader(body), sha256.Sum256(body), uint64(n)), func() { ended = true }))
+		if err != nil || k != int64(n) || !bytes.Equal(viaCopy.Bytes(), body) || !ended {
+			t.Fatalf("%d bytes: io.Copy %d, %v", n, k, err)
+		}
 
 		if n == 0 {
 			continue
@@ -46,5 +59,13 @@ func TestHoldLast(t *testing.T) {
 		if !errors.Is(err, ErrBodyHash) || len(out) >= n || called || !bytes.Equal(out, body[:len(out)]) {
 			t.Fatalf("%d bytes, last one changed: %d out, %v, atEnd %v", n, len(out), err, called)
 		}
+		var copied bytes.Buffer
+		if k, err := io.Copy(&copied, HoldLast(NewHashingReader(bytes.NewReader(bad), sha256.Sum256(body), uint64(n)), nil)); !errors.Is(err, ErrBodyHash) || k >= int64(n) {
+			t.Fatalf("%d bytes, last one changed, io.Copy: %d, %v", n, k, err)
+		}
 	}
 }
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
