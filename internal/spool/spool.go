@@ -14,8 +14,12 @@ import (
 	"sync"
 )
 
-// ErrTooLarge: the body has more bytes than the spool's limit.
-var ErrTooLarge = errors.New("spool: body too large")
+// Errors of Fill: the body is over the limit; the spool's file could not
+// be created or written (a full or failing disk).
+var (
+	ErrTooLarge = errors.New("spool: body too large")
+	ErrStorage  = errors.New("spool: cannot store the body")
+)
 
 // Config says where and how much.
 type Config struct {
@@ -82,7 +86,7 @@ func Fill(cfg Config, r io.Reader) (*Spool, error) {
 func (s *Spool) toFile(dir string, head []byte, h io.Writer, r io.Reader, limit int64) error {
 	f, err := os.CreateTemp(dir, "dxl-body-*")
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %v", ErrStorage, err)
 	}
 	_ = os.Remove(f.Name()) // unnamed from now on: gone with the last descriptor
 	s.file = f
@@ -96,7 +100,7 @@ func (s *Spool) toFile(dir string, head []byte, h io.Writer, r io.Reader, limit 
 	if s.ctr, err = aes.NewCipher(key[:]); err != nil {
 		return err
 	}
-	w := &cipher.StreamWriter{S: cipher.NewCTR(s.ctr, s.iv[:]), W: f}
+	w := &cipher.StreamWriter{S: cipher.NewCTR(s.ctr, s.iv[:]), W: storageErrors{f}}
 	if _, err := w.Write(head); err != nil {
 		return err
 	}
@@ -193,4 +197,16 @@ func (s *Spool) streamAt(off int64) cipher.Stream {
 		st.XORKeyStream(junk[:skip], junk[:skip])
 	}
 	return st
+}
+
+// storageErrors marks the file's write errors ErrStorage, apart from the
+// reader's.
+type storageErrors struct{ f *os.File }
+
+func (w storageErrors) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	if err != nil {
+		err = fmt.Errorf("%w: %v", ErrStorage, err)
+	}
+	return n, err
 }

@@ -146,3 +146,15 @@ func BenchmarkFill(b *testing.B) {
 		s.Close()
 	}
 }
+
+// TestStorageError: a spool that cannot make its file fails with
+// ErrStorage, apart from a failing reader and an oversized body.
+func TestStorageError(t *testing.T) {
+	_, err := Fill(Config{Dir: "/nonexistent/dxl-spool", Memory: 10}, bytes.NewReader(body(100)))
+	if !errors.Is(err, ErrStorage) {
+		t.Fatal(err)
+	}
+	if s, err := Fill(Config{Dir: "/nonexistent/dxl-spool", Memory: 1000}, bytes.NewReader(body(100))); err != nil || s.Len() != 100 {
+		t.Fatalf("in memory, no file needed: %v", err)
+	}
+}

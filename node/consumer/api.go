@@ -338,6 +338,9 @@ func (a *API) prepare(r *http.Request, clientHint string) (*Call, string, error)
 	if errors.Is(err, spool.ErrTooLarge) {
 		return nil, reqID, fmt.Errorf("%w: over %d bytes", exchange.ErrTooLarge, a.cfg.MaxBody)
 	}
+	if errors.Is(err, spool.ErrStorage) {
+		return nil, reqID, fmt.Errorf("%w: %v", exchange.ErrSpool, err)
+	}
 	if err != nil {
 		return nil, reqID, fmt.Errorf("%w: reading the body: %v", exchange.ErrBadRequest, err)
 	}

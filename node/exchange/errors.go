@@ -36,6 +36,9 @@ var (
 	ErrAccessDenied    = errors.New("node: access denied")
 	ErrRateLimited     = errors.New("node: rate limit exceeded")
 	ErrTooLarge        = errors.New("node: body too large")
+	// ErrSpool: the node could not hold a body in its spool (its disk is
+	// full or failing).
+	ErrSpool = errors.New("node: no room to hold the body")
 	// ErrHeaders: more headers, or larger, than an envelope carries
 	// (envelope.MaxHeaders, envelope.MaxHeaderBytes).
 	ErrHeaders        = errors.New("node: too many or too large headers")
@@ -74,6 +77,7 @@ var own = errcode.New(
 	errcode.Entry{Err: ErrAccessDenied, Code: "access_denied", Status: http.StatusForbidden},
 	errcode.Entry{Err: ErrRateLimited, Code: "rate_limited", Status: http.StatusTooManyRequests},
 	errcode.Entry{Err: ErrTooLarge, Code: "too_large", Status: http.StatusRequestEntityTooLarge},
+	errcode.Entry{Err: ErrSpool, Code: "spool_failed", Status: http.StatusInsufficientStorage},
 	errcode.Entry{Err: ErrHeaders, Code: "headers_too_large", Status: http.StatusRequestHeaderFieldsTooLarge},
 	errcode.Entry{Err: ErrNoConfig, Code: "no_config", Status: http.StatusServiceUnavailable},
 	errcode.Entry{Err: ErrNotMember, Code: "not_member", Status: http.StatusForbidden},
@@ -100,7 +104,7 @@ var Codes = errcode.Join(own, envelope.Codes, auth.Codes, services.Codes)
 // other remote code is 502 Bad Gateway.
 var passThrough = map[string]bool{
 	"unknown_service": true, "service_retired": true, "access_denied": true,
-	"rate_limited": true, "too_large": true, "request_invalid": true,
+	"rate_limited": true, "too_large": true, "spool_failed": true, "request_invalid": true,
 	"backend_timeout": true, "bad_request": true, "timestamp_unavailable": true,
 	"duplicate_request": true, "replay_owner_unreachable": true,
 	"unknown_client": true, "member_suspended": true, "member_revoked": true,

@@ -60,6 +60,7 @@ func TestRemoteStatus(t *testing.T) {
 		"access_denied":         http.StatusForbidden,
 		"rate_limited":          http.StatusTooManyRequests,
 		"too_large":             http.StatusRequestEntityTooLarge,
+		"spool_failed":          http.StatusInsufficientStorage,
 		"request_invalid":       http.StatusBadRequest,
 		"backend_timeout":       http.StatusGatewayTimeout,
 		"bad_request":           http.StatusBadRequest,

@@ -41,6 +41,7 @@ var xroadCodes = map[string]xroadCode{
 	"access_denied":            {"AccessDenied", true},
 	"rate_limited":             {"RateLimited", true},
 	"too_large":                {"InvalidBody", true},
+	"spool_failed":             {"InternalError", false},
 	"headers_too_large":        {"InvalidRequest", true},
 	"no_config":                {"OutdatedGlobalConf", false},
 	"not_member":               {"InvalidSecurityServer", false},

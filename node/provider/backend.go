@@ -68,6 +68,8 @@ func (pr *Provider) callBackend(ctx context.Context, p *provided, ver *services.
 	switch {
 	case errors.Is(err, spool.ErrTooLarge):
 		return nil, fmt.Errorf("%w: the backend's answer exceeds %d bytes", exchange.ErrTooLarge, limit)
+	case errors.Is(err, spool.ErrStorage):
+		return nil, fmt.Errorf("%w: the backend's answer: %v", exchange.ErrSpool, err)
 	case err != nil && ctx.Err() != nil:
 		return nil, fmt.Errorf("%w: %s", exchange.ErrBackendTimeout, req.Service)
 	case err != nil:
