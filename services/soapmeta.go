@@ -15,6 +15,18 @@ import (
 // Metaservices themselves are never listed (§3); the caller leaves them
 // out of list.
 func SOAPMethodsResponse(h SOAPHeader, op string, list []ServiceID) (contentType string, body []byte) {
+	return soapResponse(h, func(b *bytes.Buffer) {
+		b.WriteString(`<xrd:` + op + `Response>`)
+		for _, s := range list {
+			writeService(b, s)
+		}
+		b.WriteString(`</xrd:` + op + `Response>`)
+	})
+}
+
+// soapResponse is a SOAP response of h's version with h echoed as its
+// X-Road header and the Body content writeBody writes.
+func soapResponse(h SOAPHeader, writeBody func(*bytes.Buffer)) (contentType string, body []byte) {
 	env, ctype := "SOAP-ENV", soap11Type
 	ns := SOAP11Namespace
 	if h.Version == "1.2" {
@@ -37,11 +49,9 @@ func SOAPMethodsResponse(h SOAPHeader, op string, list []ServiceID) (contentType
 			b.WriteString("</" + f[0] + ">")
 		}
 	}
-	b.WriteString(`</` + env + `:Header><` + env + `:Body><xrd:` + op + `Response>`)
-	for _, s := range list {
-		writeService(&b, s)
-	}
-	b.WriteString(`</xrd:` + op + `Response></` + env + `:Body></` + env + `:Envelope>`)
+	b.WriteString(`</` + env + `:Header><` + env + `:Body>`)
+	writeBody(&b)
+	b.WriteString(`</` + env + `:Body></` + env + `:Envelope>`)
 	return ctype + "; charset=utf-8", b.Bytes()
 }
 

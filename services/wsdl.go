@@ -168,8 +168,7 @@ func ParseGetWsdl(contentType string, body []byte) (GetWsdlRequest, error) {
 // service code and version in xrd:getWsdlResponse) and whose attachment is
 // wsdl, as X-Road sends it (§4, Annex C.7 and C.8).
 func GetWsdlResponse(r GetWsdlRequest, wsdl []byte) (contentType string, body []byte) {
-	soapType, env := SOAPMethodsResponse(r.Header, "getWsdl", nil)
-	env = bytes.Replace(env, []byte(`<xrd:getWsdlResponse></xrd:getWsdlResponse>`), getWsdlBody(r), 1)
+	soapType, env := soapResponse(r.Header, func(b *bytes.Buffer) { writeGetWsdlBody(b, r) })
 	var b bytes.Buffer
 	mw := multipart.NewWriter(&b)
 	var nonce [12]byte
@@ -184,16 +183,14 @@ func GetWsdlResponse(r GetWsdlRequest, wsdl []byte) (contentType string, body []
 	return fmt.Sprintf(`multipart/related; type="%s"; start="<rootpart@dxl>"; boundary=%s`, mediaType, mw.Boundary()), b.Bytes()
 }
 
-func getWsdlBody(r GetWsdlRequest) []byte {
-	var b bytes.Buffer
+func writeGetWsdlBody(b *bytes.Buffer, r GetWsdlRequest) {
 	b.WriteString(`<xrd:getWsdlResponse><xrd:serviceCode>`)
-	_ = xml.EscapeText(&b, []byte(r.ServiceCode))
+	_ = xml.EscapeText(b, []byte(r.ServiceCode))
 	b.WriteString(`</xrd:serviceCode>`)
 	if r.ServiceVersion != "" {
 		b.WriteString(`<xrd:serviceVersion>`)
-		_ = xml.EscapeText(&b, []byte(r.ServiceVersion))
+		_ = xml.EscapeText(b, []byte(r.ServiceVersion))
 		b.WriteString(`</xrd:serviceVersion>`)
 	}
 	b.WriteString(`</xrd:getWsdlResponse>`)
-	return b.Bytes()
 }

@@ -33,7 +33,7 @@ func newRequestBody(stream io.Reader, whole []byte, archived bool) *requestBody 
 	case whole != nil:
 		b.r = bytes.NewReader(whole)
 		if archived {
-			b.copied = bytes.NewBuffer(whole) // read as a buffer only by archived
+			b.copied = bytes.NewBuffer(whole) // archived returns it as it is
 		}
 	case archived:
 		b.copied = &bytes.Buffer{}
