@@ -49,11 +49,7 @@ func (a *API) forward(w http.ResponseWriter, r *http.Request, c *Call, reqID, so
 		if c.sentTo != "" {
 			provider = "provider node " + c.sentTo.String()
 		}
-		if soapVersion != "" {
-			a.soapFail(w, soapVersion, reqID, provider, err)
-		} else {
-			a.failFrom(w, reqID, provider, err)
-		}
+		a.answerError(w, soapVersion, reqID, provider, err)
 		return
 	}
 	defer res.Body.Close()
@@ -71,6 +67,14 @@ func (a *API) forward(w http.ResponseWriter, r *http.Request, c *Call, reqID, so
 		body = io.TeeReader(res.Body, tee)
 	}
 	commit, failed := a.committer(r.Context(), x, tee)
+	if res.Response.BodyLength == 0 {
+		// The end frame still says the provider node's record is on disk.
+		if _, err := io.Copy(io.Discard, body); err != nil {
+			failed(err)
+			a.answerError(w, soapVersion, reqID, "provider node "+res.Provider.String(), fmt.Errorf("%w: %v", exchange.ErrUnreachable, err))
+			return
+		}
+	}
 	h := w.Header()
 	exchange.AddHeaders(h, res.Response.Headers)
 	xroadAnswerHeaders(h, c)
@@ -82,13 +86,6 @@ func (a *API) forward(w http.ResponseWriter, r *http.Request, c *Call, reqID, so
 	h.Set(HeaderProvider, res.Provider.String())
 	lifecycleHeaders(h, c.view, c.Service)
 	if res.Response.BodyLength == 0 {
-		// The end frame still says the provider node's record is on disk.
-		_, err := io.Copy(io.Discard, body)
-		if err != nil {
-			failed(err)
-			a.failFrom(w, reqID, "provider node "+res.Provider.String(), fmt.Errorf("%w: %v", exchange.ErrUnreachable, err))
-			return
-		}
 		commit()
 		w.WriteHeader(int(res.Response.Status))
 		return
@@ -101,6 +98,16 @@ func (a *API) forward(w http.ResponseWriter, r *http.Request, c *Call, reqID, so
 		// truncated answer, never a wrong one passed as whole.
 		panic(http.ErrAbortHandler)
 	}
+}
+
+// answerError answers a failed call in the exchange-layer shape, or as a
+// SOAP fault for a SOAP request; provider names who failed.
+func (a *API) answerError(w http.ResponseWriter, soapVersion, reqID, provider string, err error) {
+	if soapVersion != "" {
+		a.soapFail(w, soapVersion, reqID, provider, err)
+		return
+	}
+	a.failFrom(w, reqID, provider, err)
 }
 
 // committer returns how x is committed: commit, before the answer is
