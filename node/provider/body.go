@@ -60,15 +60,18 @@ func (b *requestBody) Read(p []byte) (int, error) {
 // Close is the transport's: the body stays for finish.
 func (b *requestBody) Close() error { return nil }
 
-// finish takes the body back from the transport and reads what the
-// backend did not, so the whole body is checked against its signed hash:
-// an error (envelope.ErrBodyHash, a broken stream) means the request was
-// not the one signed, and the answer must not be sent.
-func (b *requestBody) finish() error {
+// finish takes the body back from the transport and, with drain (the
+// backend answered), reads what the backend did not, so the whole body is
+// checked against its signed hash: an error (envelope.ErrBodyHash, a
+// broken stream) means the request was not the one signed, and the answer
+// must not be sent. Without drain (the backend call failed) it reports
+// only a failure the body already showed; the rest is not read, and the
+// consumer node stops sending when it gets the refusal.
+func (b *requestBody) finish(drain bool) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.taken = true
-	if b.err != nil {
+	if b.err != nil || !drain {
 		return b.err
 	}
 	_, err := io.Copy(io.Discard, b.r)

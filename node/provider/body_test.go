@@ -46,7 +46,7 @@ func TestBackendNeverGetsAnUnvouchedBody(t *testing.T) {
 			BodySHA256: sha256.Sum256(signed), Service: "VN/GOV/B/SVC/data", Client: "VN/GOV/A/IS"}}
 		in := newRequestBody(envelope.NewHashingReader(bytes.NewReader(sent), req.BodySHA256, req.BodyLength), nil, false)
 		ans, err := pr.callBackend(context.Background(), p, ver, req, in, false)
-		if ferr := in.finish(); ferr != nil {
+		if ferr := in.finish(err == nil); ferr != nil {
 			err = ferr
 		}
 		return ans, err

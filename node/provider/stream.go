@@ -167,9 +167,9 @@ func (pr *Provider) serveBackend(ctx context.Context, s network.Stream, x *excha
 	}
 	in := newRequestBody(body, adm.Body, archived)
 	ans, err := pr.callBackend(ctx, pr.provided[greq.Service.Unversioned().String()], adm.Version, req, in, archived)
-	// The rest of the body is read and checked against its hash: a body
-	// that fails it explains a failed backend call too.
-	if ferr := in.finish(); ferr != nil {
+	// The rest of the body is read and checked against its hash; a body
+	// that failed it explains a failed backend call too.
+	if ferr := in.finish(err == nil); ferr != nil {
 		err = ferr
 	}
 	if err != nil {
