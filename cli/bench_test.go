@@ -16,11 +16,12 @@ import (
 
 	"github.com/dxl-network/dxl/devnet"
 	"github.com/dxl-network/dxl/internal/loadgen"
+	"github.com/dxl-network/dxl/internal/testutil"
 )
 
 // dxlSplit runs the command line in-process with stdout and stderr apart.
 func dxlSplit(ctx context.Context, args ...string) (stdout, stderr string, err error) {
-	var out, errOut syncBuffer
+	var out, errOut testutil.SyncBuffer
 	err = runSplit(ctx, &out, &errOut, args...)
 	return out.String(), errOut.String(), err
 }

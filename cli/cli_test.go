@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -21,39 +20,21 @@ import (
 	"github.com/dxl-network/dxl/internal/testutil"
 )
 
-// syncBuffer is a bytes.Buffer safe to read while a command writes to it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // dxl runs the dxl command line in-process and returns its standard output.
 func dxl(ctx context.Context, args ...string) (string, error) {
-	var out syncBuffer
+	var out testutil.SyncBuffer
 	err := runApp(ctx, &out, args...)
 	return out.String(), err
 }
 
-func runApp(ctx context.Context, out *syncBuffer, args ...string) error {
+func runApp(ctx context.Context, out *testutil.SyncBuffer, args ...string) error {
 	return runSplit(ctx, out, out, args...)
 }
 
 // runSplit runs the dxl command line in-process with stdout and stderr
 // apart. It holds appMu until the command's action starts (or the run
 // ends), so that parallel tests' runs parse their flags one at a time.
-func runSplit(ctx context.Context, out, errOut *syncBuffer, args ...string) error {
+func runSplit(ctx context.Context, out, errOut *testutil.SyncBuffer, args ...string) error {
 	app := App()
 	app.Writer, app.ErrWriter = out, errOut
 	app.ExitErrHandler = func(*cli.Context, error) {}
@@ -79,10 +60,10 @@ func releaseOnAction(cmds []*cli.Command, release func()) {
 }
 
 // background runs a long-lived command (serve, dev) until the test ends.
-func background(t *testing.T, args ...string) *syncBuffer {
+func background(t *testing.T, args ...string) *testutil.SyncBuffer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	out := &syncBuffer{}
+	out := &testutil.SyncBuffer{}
 	done := make(chan error, 1)
 	go func() { done <- runApp(ctx, out, args...) }()
 	t.Cleanup(func() {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dxl-network/dxl/internal/testutil"
 )
 
 // TestDemoCommand runs `dxl demo` as a newcomer would and pastes the curl
@@ -24,7 +26,7 @@ func TestDemoCommand(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	runCtx, stop := context.WithCancel(ctx)
-	out := &syncBuffer{}
+	out := &testutil.SyncBuffer{}
 	done := make(chan error, 1)
 	go func() {
 		done <- runApp(runCtx, out, "demo", "--dir", t.TempDir(), "--api-listen", "127.0.0.1:0", "--rate-limit", "off", "--json")

@@ -29,6 +29,7 @@ import (
 
 	"github.com/dxl-network/dxl/ca"
 	"github.com/dxl-network/dxl/internal/ident"
+	"github.com/dxl-network/dxl/internal/testutil"
 	"github.com/dxl-network/dxl/membership"
 	"github.com/dxl-network/dxl/membership/api"
 	"github.com/dxl-network/dxl/membership/client"
@@ -168,7 +169,7 @@ func writeCSR(t *testing.T, dir, name string) string {
 // reg runs `dxl registry ARGS…` with only this file's subcommands under
 // registry (the registry command itself is assembled elsewhere).
 func reg(ctx context.Context, args ...string) (string, error) {
-	var out syncBuffer
+	var out testutil.SyncBuffer
 	app := &cli.App{Name: "dxl", Flags: App().Flags, Writer: &out, ErrWriter: io.Discard,
 		ExitErrHandler: func(*cli.Context, error) {},
 		Commands:       []*cli.Command{{Name: "registry", Subcommands: registryAdminCommands()}}}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/dxl-network/dxl/internal/testutil"
 	"github.com/dxl-network/dxl/membership"
 	"github.com/dxl-network/dxl/membership/client"
 	"github.com/dxl-network/dxl/membership/globalconf"
@@ -32,7 +33,7 @@ var appMu sync.Mutex
 func regRun(ctx context.Context, args ...string) (string, string, error) {
 	appMu.Lock()
 	defer appMu.Unlock()
-	var out, errOut syncBuffer
+	var out, errOut testutil.SyncBuffer
 	app := App()
 	app.Writer, app.ErrWriter = &out, &errOut
 	app.ExitErrHandler = func(*cli.Context, error) {}
@@ -46,7 +47,7 @@ func serveRegistry(t *testing.T, dir string) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	var out, errOut syncBuffer
+	var out, errOut testutil.SyncBuffer
 	appMu.Lock() // until serve has parsed its flags and printed its banner
 	go func() {
 		app := App()

@@ -1,7 +1,6 @@
 package node
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -16,9 +15,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/dxl-network/dxl/internal/testutil"
 )
 
 // writePin writes a client certificate valid until notAfter into dir and
@@ -62,26 +62,13 @@ func TestExpiringPins(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log sink safe for the watcher's goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 // TestWatchPinsWarnsAtStart: the watcher logs a warning for an expiring
 // pin as soon as it starts, without waiting for its first interval.
 func TestWatchPinsWarnsAtStart(t *testing.T) {
 	dir := t.TempDir()
 	now := time.Now()
 	pins := []ClientCert{writePin(t, dir, "VN/GOV/A/SOON", "soon", now.Add(5*24*time.Hour))}
-	var buf syncBuffer
+	var buf testutil.SyncBuffer
 	log := slog.New(slog.NewTextHandler(&buf, nil))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

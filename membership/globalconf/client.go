@@ -493,45 +493,6 @@ func (c *Client) accept(raw []byte, source string) (*Document, error) {
 	return v.doc, nil
 }
 
-// Run refreshes the configuration every interval (DefaultInterval if
-// interval <= 0, ±10% jitter) until ctx ends, and returns ctx.Err(). After
-// a failed refresh it retries sooner, with jittered exponential back-off
-// from RetryBase up to interval. Failures are logged (warn) every time;
-// the held configuration turning expired, too old or fresh again is logged
-// once per change. New versions go to the OnUpdate callback.
-func (c *Client) Run(ctx context.Context, interval time.Duration) error {
-	if interval <= 0 {
-		interval = DefaultInterval
-	}
-	if c.opts.LongPoll > 0 {
-		return c.runLongPoll(ctx, interval)
-	}
-	failures := 0
-	for {
-		_, err := c.Fetch(ctx)
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		var wait time.Duration
-		if err != nil {
-			failures++
-			wait = c.backoff(failures, interval)
-			c.log.Warn("global configuration refresh failed", "error", err, "failures", failures, "retry_in", wait.String())
-		} else {
-			failures = 0
-			wait = c.jitter(interval, 0.1)
-		}
-		c.reportHealth()
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
-		}
-	}
-}
-
 // backoff is RetryBase·2^(n-1), capped at interval, with full jitter over
 // its upper half.
 func (c *Client) backoff(n int, interval time.Duration) time.Duration {

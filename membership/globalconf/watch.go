@@ -24,17 +24,35 @@ func WithDialContext(dial func(ctx context.Context, network, addr string) (net.C
 	return func(o *Options) { o.DialContext = dial }
 }
 
-// runLongPoll is Run with long-polls as the main loop: one held request at
-// a time to one server, the next as soon as it returns. An answer that
-// comes back early without a change (a server that does not hold
-// requests, an older one, or one at its cap of held requests) makes the
-// loop wait the interval before asking again, so it never spins; errors
-// back off as in Run. Without a held copy, or once half of its validity
-// has passed, it fetches unconditionally as Run does.
-func (c *Client) runLongPoll(ctx context.Context, interval time.Duration) error {
+// Run refreshes the configuration every interval (DefaultInterval if
+// interval <= 0, ±10% jitter) until ctx ends, and returns ctx.Err(). After
+// a failed refresh it retries sooner, with jittered exponential back-off
+// from RetryBase up to interval. Failures are logged (warn) every time;
+// the held configuration turning expired, too old or fresh again is logged
+// once per change. New versions go to the OnUpdate callback.
+//
+// With WithLongPoll, long-polls are the main loop: one held request at a
+// time to one server, the next as soon as it returns. An answer that comes
+// back early without a change (a server that does not hold requests, an
+// older one, or one at its cap of held requests) makes the loop wait the
+// interval before asking again, so it never spins. Without a held copy, or
+// once half of its validity has passed, it fetches unconditionally.
+func (c *Client) Run(ctx context.Context, interval time.Duration) error {
+	if interval <= 0 {
+		interval = DefaultInterval
+	}
+	// step refreshes once; wait reports that the interval is to pass
+	// before the next refresh.
+	step := func(ctx context.Context) (wait bool, err error) {
+		_, err = c.Fetch(ctx)
+		return true, err
+	}
+	if c.opts.LongPoll > 0 {
+		step = c.pollOnce
+	}
 	failures := 0
 	for {
-		early, err := c.pollOnce(ctx)
+		again, err := step(ctx)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -44,7 +62,7 @@ func (c *Client) runLongPoll(ctx context.Context, interval time.Duration) error 
 			failures++
 			wait = c.backoff(failures, interval)
 			c.log.Warn("global configuration refresh failed", "error", err, "failures", failures, "retry_in", wait.String())
-		case early:
+		case again:
 			failures = 0
 			wait = c.jitter(interval, 0.1)
 		default:

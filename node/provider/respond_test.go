@@ -11,11 +11,11 @@ import (
 	"log/slog"
 	"math/big"
 	"net/url"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/dxl-network/dxl/internal/spool"
+	"github.com/dxl-network/dxl/internal/testutil"
 	"github.com/dxl-network/dxl/node/envelope"
 	"github.com/dxl-network/dxl/node/exchange"
 	"github.com/dxl-network/dxl/node/msglog"
@@ -55,22 +55,11 @@ func (d heldDisk) Flush(ctx context.Context) error {
 	return nil
 }
 
-// syncBuffer is a bytes.Buffer safe to read while written.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) frames(t *testing.T) []envelope.FrameType {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// frames are the frame types written to w so far.
+func frames(t *testing.T, w *testutil.SyncBuffer) []envelope.FrameType {
+	t.Helper()
 	var out []envelope.FrameType
-	r := bytes.NewReader(s.b.Bytes())
+	r := bytes.NewReader(w.Bytes())
 	for {
 		f, err := envelope.ReadFrame(r)
 		if err == io.EOF {
@@ -97,26 +86,26 @@ func TestAnswerCompleteOnlyAfterCommit(t *testing.T) {
 	logs := &exchange.Logs{Log: disk, Records: disk, Now: time.Now, Logger: slog.New(slog.DiscardHandler)}
 	pr := &Provider{cfg: Config{Signer: b, Logs: logs, CallTimeout: time.Minute, Now: time.Now, Life: context.Background()}}
 	x := &exchange.Exchange{Req: req, Role: oprec.RoleProvider, Start: time.Now()}
-	var w syncBuffer
+	var w testutil.SyncBuffer
 	done := make(chan error, 1)
 	go func() { done <- pr.respond(&w, x, &answer{body: spool.Bytes([]byte("an answer")), status: 200}) }()
 	<-disk.flushing
 	deadline := time.Now().Add(10 * time.Second)
-	for len(w.frames(t)) < 2 {
+	for len(frames(t, &w)) < 2 {
 		if time.Now().After(deadline) {
-			t.Fatalf("the answer waited for the disk: frames %v", w.frames(t))
+			t.Fatalf("the answer waited for the disk: frames %v", frames(t, &w))
 		}
 		time.Sleep(time.Millisecond)
 	}
 	time.Sleep(20 * time.Millisecond) // nothing more may come while the disk holds
-	if got := w.frames(t); len(got) != 2 || got[0] != envelope.FrameResponse || got[1] != envelope.FrameBodyChunk {
+	if got := frames(t, &w); len(got) != 2 || got[0] != envelope.FrameResponse || got[1] != envelope.FrameBodyChunk {
 		t.Fatalf("before the commit: frames %v", got)
 	}
 	close(disk.release)
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if got := w.frames(t); len(got) != 3 || got[2] != envelope.FrameBodyEnd {
+	if got := frames(t, &w); len(got) != 3 || got[2] != envelope.FrameBodyEnd {
 		t.Fatalf("after the commit: frames %v", got)
 	}
 }
