@@ -15,17 +15,22 @@ import (
 // it through the two-node DXL path (A's consumer API, A's node, libp2p,
 // B's node, the backend), 1 KiB JSON answers, at concurrency 1 and 64:
 // "dxl" with the message log and operational records on both nodes (as
-// always in production), "dxl-nolog" without them, to measure their cost.
+// always in production), each call's records synced to disk in the
+// journal before its answer (durability "disk", the default);
+// "dxl-process" with durability "process" (written to the journal, not
+// synced); "dxl-nolog" without the two logs, to measure their cost.
 // Besides ns/op it reports req/s and p50/p99 latency in µs.
 //
 //	go test -run '^$' -bench BenchmarkCall -benchtime 5000x ./node/
 func BenchmarkCall(b *testing.B) {
-	n := startNetB(b)
-	bare := startNetB(b, node.WithoutLogs())
-	dxl, dxlBare := n.client(b, true), bare.client(b, true)
+	n := startNetB(b, "")
+	proc := startNetB(b, "process")
+	bare := startNetB(b, "", node.WithoutLogs())
+	dxl, dxlProc, dxlBare := n.client(b, true), proc.client(b, true), bare.client(b, true)
 	direct := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 128}}
-	dxl.Transport.(*http.Transport).MaxIdleConnsPerHost = 128
-	dxlBare.Transport.(*http.Transport).MaxIdleConnsPerHost = 128
+	for _, c := range []*http.Client{dxl, dxlProc, dxlBare} {
+		c.Transport.(*http.Transport).MaxIdleConnsPerHost = 128
+	}
 	for _, conc := range []int{1, 64} {
 		for _, path := range []struct {
 			name string
@@ -34,6 +39,7 @@ func BenchmarkCall(b *testing.B) {
 		}{
 			{"direct", direct, n.BackendURL + "/bench"},
 			{"dxl", dxl, n.url("/bench")},
+			{"dxl-process", dxlProc, proc.url("/bench")},
 			{"dxl-nolog", dxlBare, bare.url("/bench")},
 		} {
 			b.Run(path.name+"/c="+itoa(conc), func(b *testing.B) { load(b, path.c, path.url, conc) })
@@ -102,7 +108,7 @@ func itoa(i int) string {
 //
 //	go test -run '^$' -bench BenchmarkStream -benchtime 5x ./node/
 func BenchmarkStream(b *testing.B) {
-	n := startNetB(b)
+	n := startNetB(b, "")
 	const size = 64 << 20
 	for _, path := range []struct {
 		name string

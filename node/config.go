@@ -15,6 +15,7 @@ import (
 	"github.com/dxl-network/dxl/internal/httpserve"
 	"github.com/dxl-network/dxl/internal/ident"
 	"github.com/dxl-network/dxl/internal/jsonin"
+	"github.com/dxl-network/dxl/internal/wal"
 	"github.com/dxl-network/dxl/node/exchange"
 	"github.com/dxl-network/dxl/node/provider"
 	"github.com/dxl-network/dxl/services"
@@ -92,6 +93,12 @@ type Config struct {
 	MetricsListen string `json:"metrics_listen,omitempty"`
 	// APILimits are the consumer API's HTTP limits.
 	APILimits APILimits `json:"api_limits,omitzero"`
+	// Durability is what answering a call waits for (docs/architecture.md,
+	// "The journal"): "disk" (the default), the call's records synced to
+	// disk in the node's journal; "process", the records written to the
+	// journal, which survives any crash of the node's process but not a
+	// power cut of the 10 ms before it (the journal is synced that often).
+	Durability string `json:"durability,omitempty"`
 }
 
 // APILimits are the consumer API's HTTP server limits (internal/httpserve).
@@ -189,6 +196,9 @@ func (c *Config) Validate() error {
 	c.withDefaults()
 	if _, err := ident.ParseMember(c.Member, ""); err != nil {
 		return fmt.Errorf("%w: member: %v", ErrConfig, err)
+	}
+	if _, err := wal.ParseMode(c.Durability); err != nil {
+		return fmt.Errorf("%w: %v", ErrConfig, err)
 	}
 	for _, list := range [][]string{c.P2PListen, c.P2PAnnounce} {
 		for _, a := range list {

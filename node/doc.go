@@ -53,8 +53,8 @@
 //     health.
 //   - pins.go: the pinned client certificates of node.json that expire
 //     soon, warned about at start and daily.
-//   - logging.go: opening the message log, the operational records and the
-//     audit log; metrics.
+//   - logging.go: opening the journal (internal/wal), the message log, the
+//     operational records and the audit log; metrics.
 //   - reconcile.go: signed call summaries exchanged with another member's
 //     nodes and their comparison.
 //   - admin.go, admin_logs.go: the owner-only admin socket (credentials,

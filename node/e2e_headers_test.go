@@ -55,7 +55,7 @@ func TestEndToEndHeaders(t *testing.T) {
 		t.Errorf("repeated response header: %q", got)
 	}
 	// Both envelopes carry them: the message log is the evidence.
-	recs, err := n.A.Node.MessageLog().Records(a.header.Get(node.HeaderRequestID))
+	recs, err := committedLog(t, n.A.Node).Records(a.header.Get(node.HeaderRequestID))
 	if err != nil || len(recs) != 1 {
 		t.Fatalf("message log: %v %d", err, len(recs))
 	}
@@ -126,7 +126,7 @@ func TestEndToEndXRoadREST(t *testing.T) {
 	if _, err := envelope.ParseRequestID(id); err != nil || id != resp.Header.Get(node.HeaderRequestID) {
 		t.Fatalf("X-Road-Request-Id %q, X-Request-ID %q", id, resp.Header.Get(node.HeaderRequestID))
 	}
-	recs, err := n.A.Node.MessageLog().Records(id)
+	recs, err := committedLog(t, n.A.Node).Records(id)
 	if err != nil || len(recs) != 1 {
 		t.Fatalf("message log: %v %d", err, len(recs))
 	}

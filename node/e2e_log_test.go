@@ -86,7 +86,7 @@ func TestEvidenceEndToEnd(t *testing.T) {
 		openSSLVerifyToken(t, rb, n)
 	}
 	// The provider archived the bodies, encrypted; the consumer did not.
-	recs, err := n.B.Node.MessageLog().Records(id)
+	recs, err := committedLog(t, n.B.Node).Records(id)
 	if err != nil || len(recs) != 1 || !recs[0].Archived {
 		t.Fatalf("provider records %+v %v", recs, err)
 	}
@@ -98,7 +98,7 @@ func TestEvidenceEndToEnd(t *testing.T) {
 	if bytes.Contains(raw, body) {
 		t.Fatal("the request body is in the message log in clear")
 	}
-	if recs, _ := n.A.Node.MessageLog().Records(id); len(recs) != 1 || recs[0].Archived {
+	if recs, _ := committedLog(t, n.A.Node).Records(id); len(recs) != 1 || recs[0].Archived {
 		t.Fatalf("consumer records %+v", recs)
 	}
 
@@ -236,7 +236,7 @@ func TestReconcileEndToEnd(t *testing.T) {
 		Client: n.ClientA, Service: n.Service, Status: 200, ConsumerPeer: n.A.Node.PeerID().String(), ProviderPeer: n.B.Node.PeerID().String()})
 	n.B.Node.Records().Add(oprec.Record{RequestID: "22222222-2222-4222-8222-222222222222", Start: start, Role: oprec.RoleProvider,
 		Client: n.ClientA, Service: n.Service, Status: 200, ConsumerPeer: n.A.Node.PeerID().String(), ProviderPeer: n.B.Node.PeerID().String()})
-	recs, _, err := n.B.Node.Records().Query(oprec.Filter{From: from, To: to, Role: oprec.RoleProvider, Limit: 100})
+	recs, _, err := committedRecords(t, n.B.Node).Query(oprec.Filter{From: from, To: to, Role: oprec.RoleProvider, Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}

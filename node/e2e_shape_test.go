@@ -50,14 +50,14 @@ func TestEndToEndUnreachableProviderMessage(t *testing.T) {
 	if id == "" {
 		t.Fatalf("no %s on the refusal: %v", node.HeaderRequestID, a.header)
 	}
-	recs, _, err := n.A.Node.Records().Query(oprec.Filter{ErrorCode: "provider_unreachable", Limit: oprec.MaxLimit})
+	recs, _, err := committedRecords(t, n.A.Node).Query(oprec.Filter{ErrorCode: "provider_unreachable", Limit: oprec.MaxLimit})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !slices.ContainsFunc(recs, func(r oprec.Record) bool { return r.RequestID == id && r.Status == http.StatusBadGateway }) {
 		t.Fatalf("no record of request %s among %d provider_unreachable records", id, len(recs))
 	}
-	if logged, err := n.A.Node.MessageLog().Records(id); err != nil || len(logged) != 1 || logged[0].ErrorCode != "provider_unreachable" {
+	if logged, err := committedLog(t, n.A.Node).Records(id); err != nil || len(logged) != 1 || logged[0].ErrorCode != "provider_unreachable" {
 		t.Fatalf("message log for %s: %v %+v", id, err, logged)
 	}
 }

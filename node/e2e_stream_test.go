@@ -93,7 +93,7 @@ func TestEndToEndStreamsBodies(t *testing.T) {
 			t.Fatalf("evidence from %s: %+v %v", h.Dir, v, err)
 		}
 	}
-	recs, err := n.B.Node.MessageLog().Records(e.requestID)
+	recs, err := committedLog(t, n.B.Node).Records(e.requestID)
 	if err != nil || len(recs) != 1 || !recs[0].Archived {
 		t.Fatalf("provider records %+v %v", recs, err)
 	}

@@ -24,6 +24,8 @@ import (
 	"github.com/dxl-network/dxl/devnet"
 	"github.com/dxl-network/dxl/internal/ident"
 	"github.com/dxl-network/dxl/node"
+	"github.com/dxl-network/dxl/node/msglog"
+	"github.com/dxl-network/dxl/node/oprec"
 	"github.com/dxl-network/dxl/services"
 )
 
@@ -42,9 +44,11 @@ func startNet(t *testing.T, configureB func(*node.Config)) *testNet {
 	return startNetTB(t, nil, configureB)
 }
 
-// startNetB is the benchmark network: B's budgets do not limit A.
-func startNetB(b *testing.B, opts ...node.Option) *testNet {
-	return startNetTB(b, nil, func(c *node.Config) {
+// startNetB is the benchmark network: B's budgets do not limit A. Both
+// nodes answer with durability (node.Config.Durability; "" is the default).
+func startNetB(b *testing.B, durability string, opts ...node.Option) *testNet {
+	return startNetTB(b, func(c *node.Config) { c.Durability = durability }, func(c *node.Config) {
+		c.Durability = durability
 		c.RateLimits.Defaults = services.Limits{ReadsPerMin: 100_000_000, WritesPerMin: 100_000_000}
 	}, opts...)
 }
@@ -403,3 +407,23 @@ var _ = filepath.Join
 var _ = ident.ServicePublished
 
 func pemOf(der []byte) []byte { return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}) }
+
+// committedLog is nd's message log once everything logged so far is
+// committed to it (a call's answer waits for the journal, not for the
+// log's own commit).
+func committedLog(t testing.TB, nd *node.Node) *msglog.Log {
+	t.Helper()
+	if err := nd.MessageLog().Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return nd.MessageLog()
+}
+
+// committedRecords is committedLog for the operational records.
+func committedRecords(t testing.TB, nd *node.Node) *oprec.Store {
+	t.Helper()
+	if err := nd.Records().Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return nd.Records()
+}

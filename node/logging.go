@@ -10,19 +10,37 @@ import (
 
 	"github.com/dxl-network/dxl/internal/audit"
 	"github.com/dxl-network/dxl/internal/httpserve"
+	"github.com/dxl-network/dxl/internal/wal"
 	"github.com/dxl-network/dxl/node/exchange"
 	"github.com/dxl-network/dxl/node/msglog"
 	"github.com/dxl-network/dxl/node/oprec"
 	"github.com/dxl-network/dxl/tsa"
 )
 
-// openLogs opens the message log, the operational records and the admin
-// audit log (DESIGN.md §6). With noLog, calls are left out of the first
-// two (WithoutLogs).
+// The journal's streams: one per store that writes through it.
+const (
+	journalMessages byte = 1 + iota
+	journalRecords
+	journalReplay
+)
+
+// DirJournal is the node's journal (internal/wal) in its directory.
+const DirJournal = "journal"
+
+// openLogs opens the journal, the message log, the operational records
+// and the admin audit log (DESIGN.md §6). With noLog, calls are left out
+// of the message log and the records (WithoutLogs).
 func (n *Node) openLogs(passphrase []byte, noLog bool) error {
 	key, sealKey, err := logKeys(n.dir, passphrase)
 	if err != nil {
 		return err
+	}
+	mode, err := wal.ParseMode(n.cfg.Durability)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	if n.journal, err = wal.Open(wal.Config{Dir: filepath.Join(n.dir, DirJournal), Mode: mode, Logger: n.log}); err != nil {
+		return fmt.Errorf("%w: journal: %v", ErrConfig, err)
 	}
 	if len(n.cfg.MessageLog.ArchiveBodies) == 0 {
 		key = nil
@@ -43,6 +61,8 @@ func (n *Node) openLogs(passphrase []byte, noLog bool) error {
 		TSAs:              n.tsas,
 		AcceptableFailure: time.Duration(n.cfg.MessageLog.AcceptableFailure),
 		FailOpen:          n.cfg.MessageLog.FailOpen,
+		Journal:           n.journal,
+		JournalStream:     journalMessages,
 		Now:               n.now,
 		Logger:            n.log,
 	})
@@ -54,6 +74,8 @@ func (n *Node) openLogs(passphrase []byte, noLog bool) error {
 		Path:            filepath.Join(n.dir, FileRecords),
 		Retention:       time.Duration(n.cfg.Records.Retention),
 		HealthRetention: time.Duration(n.cfg.Records.HealthRetention),
+		Journal:         n.journal,
+		JournalStream:   journalRecords,
 		Now:             n.now,
 		Logger:          n.log,
 		Collectors:      append(n.auth.Collectors(), n.httpm.Collectors()...),

@@ -26,6 +26,7 @@ import (
 	"github.com/dxl-network/dxl/internal/audit"
 	"github.com/dxl-network/dxl/internal/httpserve"
 	"github.com/dxl-network/dxl/internal/ident"
+	"github.com/dxl-network/dxl/internal/wal"
 	"github.com/dxl-network/dxl/membership/globalconf"
 	"github.com/dxl-network/dxl/node/auth"
 	"github.com/dxl-network/dxl/node/confsync"
@@ -95,6 +96,7 @@ type Node struct {
 	db     *bolt.DB
 	auth   *auth.Authority
 
+	journal *wal.Log // logging.go
 	msglog  *msglog.Log
 	records *oprec.Store
 	audit   *audit.Log
@@ -196,7 +198,7 @@ func (n *Node) openServices() (err error) {
 	for _, c := range n.cfg.Clients {
 		n.clients[c.CertSHA256] = c.Subsystem
 	}
-	if n.replay, err = replay.Open(n.db, confview.ReplayWindow, 0, n.now); err != nil {
+	if n.replay, err = replay.Open(n.db, confview.ReplayWindow, 0, n.now, replay.WithJournal(n.journal, journalReplay)); err != nil {
 		return fmt.Errorf("%w: replay guard: %v", ErrConfig, err)
 	}
 	pid, err := ca.PeerIDFromKey(n.id.authKey.Public())
@@ -330,6 +332,9 @@ func (n *Node) Close() error {
 	n.closeLogs()
 	if n.replay != nil {
 		n.replay.Close()
+	}
+	if n.journal != nil {
+		_ = n.journal.Close()
 	}
 	if n.conf != nil {
 		n.conf.Close()

@@ -111,6 +111,9 @@ func checkPeriod(from, to time.Time) error {
 // Calls that never reached a provider node (refused by the consumer's own
 // node) are left out: the other side cannot know them.
 func (n *Node) summary(counterpart string, from, to time.Time) ([]SummaryEntry, error) {
+	if err := n.records.Flush(n.life); err != nil {
+		return nil, err
+	}
 	var out []SummaryEntry
 	for _, f := range []oprec.Filter{
 		{From: from, To: to, Role: oprec.RoleConsumer, ProviderMember: counterpart},

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/dxl-network/dxl/internal/spool"
@@ -19,16 +18,21 @@ import (
 type MessageLog interface {
 	Append(msglog.Record, *msglog.Bodies) error
 	Check() error
-	// Flush waits until everything appended before it is on disk.
+	// Flush waits until everything appended before it is committed;
+	// Durable until every append without bodies before it is in the
+	// node's journal (as safe as its mode promises).
 	Flush(context.Context) error
+	Durable(context.Context) error
 }
 
 // CallRecords is what the data path needs of the operational records
 // (oprec.Store).
 type CallRecords interface {
 	Add(oprec.Record)
-	// Flush waits until everything added before it is on disk.
+	// Flush waits until everything added before it is committed; Durable
+	// until it is in the node's journal.
 	Flush(context.Context) error
+	Durable(context.Context) error
 }
 
 // NoLogs is both, keeping nothing (node.WithoutLogs).
@@ -38,6 +42,7 @@ func (NoLogs) Append(msglog.Record, *msglog.Bodies) error { return nil }
 func (NoLogs) Check() error                               { return nil }
 func (NoLogs) Add(oprec.Record)                           {}
 func (NoLogs) Flush(context.Context) error                { return nil }
+func (NoLogs) Durable(context.Context) error              { return nil }
 
 // Exchange is what one call leaves in the logs, on either side.
 type Exchange struct {
@@ -127,19 +132,23 @@ func (l *Logs) RecordCall(x *Exchange) {
 	})
 }
 
-// Commit records x and waits until both logs hold it on disk: a node
-// sends its answer to a call only after Commit, so a crash (kill -9) never
-// loses the record of a call that was answered. The two logs commit side
-// by side; concurrent Commits share their commits (group commit).
+// Commit records x and waits until both logs hold it durably: a node
+// sends its answer to a call only after Commit, so a crash (kill -9)
+// never loses the record of a call that was answered. Both logs write
+// through the node's journal, so Commit waits for one journal sync that
+// concurrent Commits share (internal/wal); an exchange whose bodies are
+// archived waits for the message log's own commit (its bodies stay out
+// of the journal).
 func (l *Logs) Commit(ctx context.Context, x *Exchange) {
 	l.Record(x)
 	var logErr error
-	var wg sync.WaitGroup
-	if x.Req != nil {
-		wg.Go(func() { logErr = l.Log.Flush(ctx) })
+	switch {
+	case x.Req != nil && l.Archived(x.Req.Service):
+		logErr = l.Log.Flush(ctx)
+	case x.Req != nil:
+		logErr = l.Log.Durable(ctx)
 	}
-	err := l.Records.Flush(ctx)
-	wg.Wait()
+	err := l.Records.Durable(ctx)
 	if err = errors.Join(logErr, err); err != nil {
 		l.Logger.Error("call records not on disk before the answer", "request_id", requestIDOf(x), "error", err)
 	}

@@ -24,8 +24,12 @@
 // Append validates, copies and enqueues (QueueSize; it blocks only when
 // the queue is full, never drops). The writer commits groups of up to
 // 1024 appends per bbolt transaction (one fsync each); Flush waits for
-// everything appended before it. Buckets: records (seq), index (request
-// ID 0x00 seq), batches (first seq), bodies (seq), meta (anchor).
+// everything appended before it. With a Journal (journal.go,
+// internal/wal), each append without bodies is written to the journal
+// first and Durable waits for that, not for the commit; Open commits the
+// journal's appends the file lacks. Buckets: records (seq), index
+// (request ID 0x00 seq), batches (first seq), bodies (seq), meta
+// (anchor, journal_lsn).
 //
 // # Time-stamping
 //

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
-	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/dxl-network/dxl/internal/wal"
 	"github.com/dxl-network/dxl/tsa"
 )
 
@@ -63,6 +63,11 @@ type Config struct {
 	// QueueSize is the number of appends waiting for the writer before
 	// Append blocks (default 4096). Appends are never dropped.
 	QueueSize int
+	// Journal, if set, receives every append without bodies first, on
+	// stream JournalStream (journal.go): Durable waits for it, not for a
+	// commit of this file.
+	Journal       *wal.Log
+	JournalStream byte
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Logger receives operational logs (default slog.Default()).
@@ -152,6 +157,8 @@ type Log struct {
 	closeMu    sync.RWMutex // held shared by Append while sending
 	closed     bool
 	queue      chan item
+	journalMu  sync.Mutex // journal order = queue order
+	journaled  atomic.Uint64
 	writerDone chan struct{}
 	stop       chan struct{} // closed by Close: stops Run
 	runWG      sync.WaitGroup
@@ -178,6 +185,7 @@ type item struct {
 	rec    Record
 	bodies *Bodies
 	done   chan error
+	lsn    wal.LSN // in the journal, when not 0
 }
 
 // Bodies are the request and response bodies of an exchange. They are
@@ -207,6 +215,10 @@ func Open(cfg Config) (*Log, error) {
 	}
 	l.db = db
 	if err := l.load(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := l.replayJournal(); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -272,17 +284,6 @@ func (l *Log) load() error {
 	})
 }
 
-func readAnchor(tx *bolt.Tx) (uint64, []byte, error) {
-	v := tx.Bucket(bucketMeta).Get(keyAnchor)
-	if v == nil {
-		return 0, make([]byte, sha256.Size), nil
-	}
-	if len(v) != 8+sha256.Size {
-		return 0, nil, fmt.Errorf("%w: anchor", ErrCorrupt)
-	}
-	return binary.BigEndian.Uint64(v), clone(v[8:]), nil
-}
-
 // Close commits everything appended, stops the writer and Run, and closes
 // the database. Pending records stay pending: the next Open stamps them.
 func (l *Log) Close() error {
@@ -329,8 +330,7 @@ func (l *Log) Append(r Record, bodies *Bodies) error {
 		return ErrClosed
 	}
 	l.appended.Add(1)
-	l.queue <- item{rec: r, bodies: bodies}
-	return nil
+	return l.enqueue(item{rec: r, bodies: bodies})
 }
 
 // Flush waits until everything appended before the call is committed
@@ -370,7 +370,7 @@ func (l *Log) writer() {
 		// fsync covers many records and disk syncs do not compete with the
 		// data path; a Flush is committed at once.
 		if it.done == nil {
-			linger.Reset(CommitLinger)
+			linger.Reset(l.linger())
 		collect:
 			for len(group) < maxGroup {
 				select {
@@ -407,8 +407,12 @@ func (l *Log) writer() {
 }
 
 // CommitLinger is how long the writer waits for more appends before a
-// commit (and its fsync). Appends never wait for it; Flush does not either.
-const CommitLinger = 10 * time.Millisecond
+// commit (and its fsync); JournalLinger with a journal, which holds the
+// appends meanwhile. Appends never wait for it; Flush does not either.
+const (
+	CommitLinger  = 10 * time.Millisecond
+	JournalLinger = 250 * time.Millisecond
+)
 
 // commitGroup commits group, retrying with backoff on a storage error
 // (appends are never dropped); after Close it gives up after a few
@@ -459,6 +463,7 @@ func (l *Log) commit(group []item) error {
 	l.mu.Unlock()
 	var first time.Time
 	n := 0
+	var lsn wal.LSN
 	err := l.db.Update(func(tx *bolt.Tx) error {
 		recs, idx, bodies, certs := tx.Bucket(bucketRecords), tx.Bucket(bucketIndex), tx.Bucket(bucketBodies), tx.Bucket(bucketCerts)
 		// Sequence keys only ever grow: full pages, no half-empty splits.
@@ -491,14 +496,15 @@ func (l *Log) commit(group []item) error {
 			if n == 0 {
 				first = r.Time
 			}
-			prev = r.Hash
+			prev, lsn = r.Hash, max(lsn, it.lsn)
 			n++
 		}
-		return nil
+		return putJournaled(tx, lsn)
 	})
 	if err != nil {
 		return err
 	}
+	l.applied(lsn)
 	l.mu.Lock()
 	l.lastSeq, l.lastHash = seq, prev
 	if n > 0 && l.oldestUnstamped.IsZero() {

@@ -393,3 +393,14 @@ func (l *Log) VerifyChain() (int, error) {
 	})
 	return n, err
 }
+
+func readAnchor(tx *bolt.Tx) (uint64, []byte, error) {
+	v := tx.Bucket(bucketMeta).Get(keyAnchor)
+	if v == nil {
+		return 0, make([]byte, sha256.Size), nil
+	}
+	if len(v) != 8+sha256.Size {
+		return 0, nil, fmt.Errorf("%w: anchor", ErrCorrupt)
+	}
+	return binary.BigEndian.Uint64(v), clone(v[8:]), nil
+}

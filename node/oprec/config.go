@@ -1,11 +1,13 @@
 package oprec
 
 import (
-	"github.com/prometheus/client_golang/prometheus"
-
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/dxl-network/dxl/internal/wal"
 )
 
 // Defaults and minimums.
@@ -33,6 +35,11 @@ type Config struct {
 	// Collectors are other parts' metrics, served with the store's own on
 	// the node's /metrics endpoint.
 	Collectors []prometheus.Collector
+	// Journal, if set, receives every record first, on stream
+	// JournalStream (journal.go): Durable waits for it, not for a commit
+	// of this file.
+	Journal       *wal.Log
+	JournalStream byte
 }
 
 // Validate checks c; zero fields are valid (they take defaults).

@@ -18,7 +18,9 @@
 // would make a slow disk throttle every exchange on the node, and the
 // evidential log (node/msglog) is the authoritative record of an
 // exchange; these records are its statistical shadow. Flush waits until
-// everything added before it is committed.
+// everything added before it is committed. With a Journal (journal.go,
+// internal/wal) each record is written to it first; Durable waits for
+// the journal, and Open commits the journal's records the file lacks.
 //
 // # Storage
 //

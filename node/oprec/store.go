@@ -12,6 +12,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/dxl-network/dxl/internal/wal"
 )
 
 // Store holds a node's operational records. Its methods are safe for
@@ -25,6 +27,9 @@ type Store struct {
 	mu     sync.RWMutex // guards closed against sends on queue
 	closed bool
 	queue  chan item
+
+	journalMu sync.Mutex // journal order = queue order
+	journaled atomic.Uint64
 
 	flushReq chan chan error
 
@@ -41,6 +46,7 @@ type Store struct {
 type item struct {
 	rec    Record
 	health *HealthSample // a health sample when non-nil, else rec
+	lsn    wal.LSN       // in the journal, when not 0
 }
 
 // Open opens or creates the store at cfg.Path and starts its writer and
@@ -93,6 +99,10 @@ func Open(cfg Config) (*Store, error) {
 			return nil, fmt.Errorf("%w: metrics: %v", ErrConfig, err)
 		}
 	}
+	if err := s.replayJournal(); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
 	go s.writer()
 	go s.pruneLoop()
 	return s, nil
@@ -126,7 +136,7 @@ func (s *Store) Add(r Record) {
 		r.Start = s.cfg.Now()
 	}
 	s.m.observe(&r)
-	s.enqueue(item{rec: r})
+	s.enqueueRecord(r)
 }
 
 // AddHealth records a level-2 health sample, with the same non-blocking
@@ -247,7 +257,7 @@ func (s *Store) writer() {
 			// Wait up to CommitLinger for more records, so one fsync
 			// covers many and disk syncs do not compete with the data
 			// path; a Flush cuts the wait short.
-			linger.Reset(CommitLinger)
+			linger.Reset(s.linger())
 		drain:
 			for len(w.batch) < maxBatch {
 				select {
@@ -278,8 +288,12 @@ func (s *Store) writer() {
 }
 
 // CommitLinger is how long the writer waits for more records before a
-// commit (and its fsync).
-const CommitLinger = 10 * time.Millisecond
+// commit (and its fsync); JournalLinger with a journal, which holds the
+// records meanwhile.
+const (
+	CommitLinger  = 10 * time.Millisecond
+	JournalLinger = 250 * time.Millisecond
+)
 
 type writerState struct {
 	s      *Store
@@ -311,6 +325,7 @@ func (w *writerState) commit() {
 // at the old, still valid, array).
 func (s *Store) commit(batch []item, arenaBuf *[]byte) (int, error) {
 	n := len(batch)
+	var lsn wal.LSN
 	arena := (*arenaBuf)[:0]
 	carve := func(build func([]byte) []byte) []byte {
 		start := len(arena)
@@ -346,12 +361,15 @@ func (s *Store) commit(batch []item, arenaBuf *[]byte) (int, error) {
 				if err := addStats(stats, r, 1); err != nil {
 					return err
 				}
+				lsn = max(lsn, it.lsn)
 			}
 		}
-		return nil
+		return putJournaled(tx, lsn)
 	})
 	if err != nil {
 		err = fmt.Errorf("%w: commit: %w", ErrStorage, err)
+	} else {
+		s.applied(lsn)
 	}
 	*arenaBuf = arena
 	return n, err

@@ -39,8 +39,8 @@ func selfSigner(t *testing.T, member string) *envelope.Signer {
 	return s
 }
 
-// heldDisk is a message log and a record store whose Flush returns only
-// once released: the disk the answer waits for.
+// heldDisk is a message log and a record store whose Durable (and
+// Flush) returns only once released: the disk the answer waits for.
 type heldDisk struct {
 	flushing chan struct{}
 	release  chan struct{}
@@ -54,6 +54,7 @@ func (d heldDisk) Flush(ctx context.Context) error {
 	<-d.release
 	return nil
 }
+func (d heldDisk) Durable(ctx context.Context) error { return d.Flush(ctx) }
 
 // frames are the frame types written to w so far.
 func frames(t *testing.T, w *testutil.SyncBuffer) []envelope.FrameType {

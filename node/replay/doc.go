@@ -7,9 +7,10 @@
 // Guard is an envelope.ReplayGuard that remembers request IDs in memory
 // (envelope.ReplayCache, for the duplicate check) and in the node's bbolt
 // database, so a restart forgets nothing. Mark returns only after the ID
-// is committed (fsync): an ID whose request reached a backend is on disk.
-// Concurrent marks share one transaction (group commit), so the disk
-// costs one sync per group, not per call.
+// is durable: in the node's journal (WithJournal, internal/wal; the
+// commit to the database follows in the background and Open replays what
+// a crash left only in the journal), or, without one, committed (fsync).
+// Concurrent marks share one sync (group commit), not one per call.
 //
 // Storage: bucket "replay", one sub-bucket per time slot of half the
 // window (keyed by the slot number, big-endian), each holding request ID

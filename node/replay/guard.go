@@ -7,8 +7,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/dxl-network/dxl/node/envelope"
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/dxl-network/dxl/internal/wal"
+	"github.com/dxl-network/dxl/node/envelope"
 )
 
 // bucket holds one sub-bucket per time slot (Guard's doc).
@@ -30,6 +32,9 @@ type Guard struct {
 	now    func() time.Time
 
 	marks     chan *mark
+	journal   *wal.Log // journal.go; nil: Mark waits for the commit
+	stream    byte
+	journalMu sync.Mutex // journal order = queue order
 	stop      chan struct{}
 	done      chan struct{}
 	closeOnce sync.Once
@@ -38,20 +43,28 @@ type Guard struct {
 type mark struct {
 	id  envelope.RequestID
 	t   int64
-	err chan error
+	err chan error // nil when no one waits (journaled)
+	lsn wal.LSN
 }
 
 // Open opens the guard in db (creating its bucket), covering window, with
 // at most maxEntries IDs in memory (0: envelope's default), and loads the
-// IDs still live at now(). Close it before db.
-func Open(db *bolt.DB, window time.Duration, maxEntries int, now func() time.Time) (*Guard, error) {
+// IDs still live at now() (and those of the journal, WithJournal). Close
+// it before db.
+func Open(db *bolt.DB, window time.Duration, maxEntries int, now func() time.Time, opts ...Option) (*Guard, error) {
 	if window <= 0 {
 		return nil, fmt.Errorf("replay: window %s must be positive", window)
 	}
 	g := &Guard{mem: envelope.NewReplayCache(window, maxEntries), db: db, window: window,
 		width: max(int64(window/2), 1), now: now,
 		marks: make(chan *mark), stop: make(chan struct{}), done: make(chan struct{})}
+	for _, o := range opts {
+		o(g)
+	}
 	if err := g.load(now()); err != nil {
+		return nil, err
+	}
+	if err := g.replayJournal(now()); err != nil {
 		return nil, err
 	}
 	go g.writer()
@@ -70,6 +83,9 @@ func (g *Guard) Len() int { return g.mem.Len() }
 func (g *Guard) Mark(id envelope.RequestID, signedAt, now time.Time) error {
 	if err := g.mem.Mark(id, signedAt, now); err != nil {
 		return err
+	}
+	if g.journal != nil {
+		return g.markJournaled(id, signedAt)
 	}
 	m := &mark{id: id, t: signedAt.UnixNano(), err: make(chan error, 1)}
 	select {
@@ -101,40 +117,49 @@ func (g *Guard) writer() {
 		case <-g.stop:
 			return
 		}
-	drain:
-		for len(group) < maxGroup {
-			select {
-			case m := <-g.marks:
-				group = append(group, m)
-			default:
-				break drain
-			}
-		}
+		group = g.collect(group)
 		now := g.now().UnixNano()
 		prune := now-lastPrune > g.width
-		err := g.db.Update(func(tx *bolt.Tx) error {
-			b := tx.Bucket(bucket)
-			for _, m := range group {
-				sb, err := b.CreateBucketIfNotExists(slotKey(floorDiv(m.t, g.width)))
-				if err != nil {
-					return err
-				}
-				if err := sb.Put(m.id[:], binary.BigEndian.AppendUint64(nil, uint64(m.t))); err != nil {
-					return err
-				}
-			}
-			if prune {
-				return g.prune(b, now)
-			}
-			return nil
-		})
+		err := g.commit(group, prune, now)
 		if err == nil && prune {
 			lastPrune = now
 		}
 		for _, m := range group {
-			m.err <- err
+			if m.err != nil {
+				m.err <- err
+			}
 		}
 	}
+}
+
+// commit stores group in one transaction, pruning expired slots too
+// when prune is set.
+func (g *Guard) commit(group []*mark, prune bool, now int64) error {
+	var lsn wal.LSN
+	err := g.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucket)
+		for _, m := range group {
+			sb, err := b.CreateBucketIfNotExists(slotKey(floorDiv(m.t, g.width)))
+			if err != nil {
+				return err
+			}
+			if err := sb.Put(m.id[:], binary.BigEndian.AppendUint64(nil, uint64(m.t))); err != nil {
+				return err
+			}
+			lsn = max(lsn, m.lsn)
+		}
+		if err := putJournaled(tx, lsn); err != nil {
+			return err
+		}
+		if prune {
+			return g.prune(b, now)
+		}
+		return nil
+	})
+	if err == nil {
+		g.applied(lsn)
+	}
+	return err
 }
 
 // live reports whether slot may still hold an ID that is not expired.

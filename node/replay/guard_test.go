@@ -9,9 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dxl-network/dxl/node/envelope"
 	"github.com/libp2p/go-libp2p/core/peer"
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/dxl-network/dxl/node/envelope"
 )
 
 const window = 10 * time.Minute

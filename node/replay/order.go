@@ -5,8 +5,9 @@ import (
 	"crypto/sha256"
 	"slices"
 
-	"github.com/dxl-network/dxl/node/envelope"
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/dxl-network/dxl/node/envelope"
 )
 
 // Order returns nodes ranked for id: the owner (the node that decides
