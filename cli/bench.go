@@ -17,6 +17,7 @@ import (
 
 	"github.com/dxl-network/dxl/devnet"
 	"github.com/dxl-network/dxl/internal/loadgen"
+	"github.com/dxl-network/dxl/internal/wal"
 )
 
 func benchCommand() *cli.Command {
@@ -53,6 +54,7 @@ allocations go tool pprof -sample_index=alloc_space -diff_base FILE.base
 Examples:
    dxl bench -c 64 -n 5000
    dxl bench -c 1 -n 2000 --json
+   dxl bench -c 64 -n 5000 --durability process
    dxl bench --method POST --size 16384 --duration 30s --rate 500
    dxl bench --url https://127.0.0.1:8443/r1/VN-DEMO/GOV/000.00.00.B01/DANCU/population/bench \
        --cacert DIR/000.00.00.a01/api.pem --cert DIR/information-system-a/client.pem \
@@ -73,6 +75,7 @@ Examples:
 			&cli.IntFlag{Name: "size", Value: 1024, Usage: "bytes of a POST body; in-process also of the sample backend's answer"},
 			&cli.IntFlag{Name: "warmup", Usage: "requests sent first and not measured, per path", DefaultText: "twice the concurrency"},
 			&cli.DurationFlag{Name: "timeout", Value: 30 * time.Second, Usage: "give up on one request after this long"},
+			&cli.StringFlag{Name: "durability", Value: wal.ModeDisk, Usage: "in-process: the nodes' durability, disk or process (docs/architecture.md, \"The journal\")"},
 			&cli.StringFlag{Name: "cpuprofile", Usage: "in-process: write a CPU profile of the dxl path (logs on) to `FILE`", TakesFile: true},
 			&cli.StringFlag{Name: "memprofile", Usage: "in-process: write the allocations of the dxl path to `FILE` (and those before it to FILE.base)", TakesFile: true},
 			&cli.BoolFlag{Name: "json", Usage: "print the result as one JSON object"},
@@ -89,8 +92,8 @@ type benchSpec struct {
 	load    loadgen.Config // without Request and Client
 	timeout time.Duration
 	// cpuProfile and memProfile are the files of --cpuprofile and
-	// --memprofile (in-process mode).
-	cpuProfile, memProfile string
+	// --memprofile, durability the nodes' (in-process mode).
+	cpuProfile, memProfile, durability string
 }
 
 func benchAction(c *cli.Context) error {
@@ -99,7 +102,10 @@ func benchAction(c *cli.Context) error {
 		return err
 	}
 	if c.String("url") == "" {
-		spec.cpuProfile, spec.memProfile = c.String("cpuprofile"), c.String("memprofile")
+		spec.cpuProfile, spec.memProfile, spec.durability = c.String("cpuprofile"), c.String("memprofile"), c.String("durability")
+		if _, err := wal.ParseMode(spec.durability); err != nil {
+			return fmt.Errorf("--durability %q: give disk or process", spec.durability)
+		}
 		for _, f := range []string{"cacert", "cert", "key", "token", "header"} {
 			if c.IsSet(f) {
 				return fmt.Errorf("--%s applies to --url only: without --url, dxl bench loads its own demo network", f)
@@ -107,8 +113,8 @@ func benchAction(c *cli.Context) error {
 		}
 		return benchDemo(c, spec)
 	}
-	if c.IsSet("cpuprofile") || c.IsSet("memprofile") {
-		return errors.New("--cpuprofile and --memprofile profile the in-process network; profile a node of your own with go tool pprof on its process")
+	if c.IsSet("cpuprofile") || c.IsSet("memprofile") || c.IsSet("durability") {
+		return errors.New("--cpuprofile, --memprofile and --durability apply to the in-process network; profile a node of your own with go tool pprof on its process, and set its durability in node.json")
 	}
 	return benchURL(c, spec)
 }

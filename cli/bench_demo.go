@@ -32,6 +32,7 @@ type benchDemoOutput struct {
 	Mode        string       `json:"mode"` // in-process
 	Method      string       `json:"method"`
 	Size        int          `json:"size"`
+	Durability  string       `json:"durability"`
 	Concurrency int          `json:"concurrency"`
 	Requests    int          `json:"requests_per_path,omitempty"`
 	DurationS   float64      `json:"duration_per_path_s,omitempty"`
@@ -81,12 +82,16 @@ func benchDemo(c *cli.Context, spec *benchSpec) error {
 	start := time.Now()
 	unlimited := devnet.Unlimited
 	d, err := devnet.StartDemo(ctx, devnet.DemoOptions{Options: devnet.Options{Dir: dir, Logger: benchLogger(c)}, RateLimits: &unlimited,
-		ConfigureA: func(cfg *node.Config) { cfg.APILimits.MaxConnsPerIP = max(64, 2*spec.load.Concurrency) }})
+		ConfigureA: func(cfg *node.Config) {
+			cfg.APILimits.MaxConnsPerIP = max(64, 2*spec.load.Concurrency)
+			cfg.Durability = spec.durability
+		},
+		ConfigureB: func(cfg *node.Config) { cfg.Durability = spec.durability }})
 	if err != nil {
 		return fmt.Errorf("bench: starting the demo network: %w", err)
 	}
 	defer d.Close()
-	out := &benchDemoOutput{Mode: "in-process", Method: spec.method, Size: spec.size, Concurrency: spec.load.Concurrency,
+	out := &benchDemoOutput{Mode: "in-process", Method: spec.method, Size: spec.size, Durability: spec.durability, Concurrency: spec.load.Concurrency,
 		Requests: spec.load.Requests, DurationS: spec.load.Duration.Seconds(), Rate: spec.load.Rate}
 	out.Startup.NetworkMS = ms(time.Since(start))
 	out.Memory = benchMemory{Scope: memoryScope, IdleRSS: procStatus("VmRSS")}
@@ -348,7 +353,8 @@ func printDemo(w io.Writer, out *benchDemoOutput) {
 	if out.Method != http.MethodGet {
 		req = fmt.Sprintf("%s /echo with %d-byte JSON bodies", out.Method, out.Size)
 	}
-	fmt.Fprintf(w, "In-process demo network, rate limits off. %s, concurrency %d, %s per path%s.\n\n", req, out.Concurrency, what, rateText(out.Rate))
+	fmt.Fprintf(w, "In-process demo network, rate limits off, durability %s. %s, concurrency %d, %s per path%s.\n\n",
+		out.Durability, req, out.Concurrency, what, rateText(out.Rate))
 	printTable(w, out.Paths)
 	fmt.Fprintln(w)
 	for _, p := range out.Paths[1:] {

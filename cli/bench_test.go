@@ -85,11 +85,12 @@ func TestBenchInProcessPOST(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	stdout, stderr, err := dxlSplit(ctx, "bench", "--method", "POST", "--size", "16384", "-c", "2", "--duration", "1s", "--rate", "40")
+	stdout, stderr, err := dxlSplit(ctx, "bench", "--method", "POST", "--size", "16384", "-c", "2", "--duration", "1s", "--rate", "40",
+		"--durability", "process")
 	if err != nil {
 		t.Fatalf("bench: %v\n%s\n%s", err, stdout, stderr)
 	}
-	for _, want := range []string{"POST /echo with 16384-byte JSON bodies", "at 40 req/s", "direct ", "dxl-nolog ", "× the direct req/s",
+	for _, want := range []string{"durability process", "POST /echo with 16384-byte JSON bodies", "at 40 req/s", "direct ", "dxl-nolog ", "× the direct req/s",
 		"node B ready in", "first call answered", "VmHWM"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("no %q in\n%s", want, stdout)
@@ -196,7 +197,9 @@ func TestBenchFlagErrors(t *testing.T) {
 		{[]string{"--rate", "-5"}, "cannot be negative"},
 		{[]string{"--cacert", "x.pem"}, "applies to --url only"},
 		{[]string{"--url", "ftp://host/x"}, "http:// or https://"},
-		{[]string{"--url", "http://127.0.0.1:1/", "--cpuprofile", "cpu.out"}, "profile the in-process network"},
+		{[]string{"--url", "http://127.0.0.1:1/", "--cpuprofile", "cpu.out"}, "apply to the in-process network"},
+		{[]string{"--url", "http://127.0.0.1:1/", "--durability", "process"}, "set its durability in node.json"},
+		{[]string{"--durability", "sometimes"}, "give disk or process"},
 		{[]string{"--url", "http://127.0.0.1:1/", "--size", "10"}, "add --method POST"},
 		{[]string{"--url", "https://127.0.0.1:1/", "--cert", "c.pem"}, "--cert and --key go together"},
 		{[]string{"--url", "https://127.0.0.1:1/", "--cacert", "/nonexistent.pem"}, "--cacert"},
