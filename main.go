@@ -1,4 +1,5 @@
-// Command dxl is the single DXL binary: CA, TSA and, later, registry and node.
+// Command dxl is the single DXL binary: agency node, registry, CA and
+// time-stamping authority (cli).
 package main
 
 import (
@@ -9,9 +10,11 @@ import (
 	"syscall"
 
 	"github.com/dxl-network/dxl/cli"
+	"github.com/dxl-network/dxl/internal/wal"
 )
 
 func main() {
+	wal.ReserveSyncProcs()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := cli.App().RunContext(ctx, os.Args)
 	stop()

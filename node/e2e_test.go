@@ -23,6 +23,7 @@ import (
 
 	"github.com/dxl-network/dxl/devnet"
 	"github.com/dxl-network/dxl/internal/ident"
+	"github.com/dxl-network/dxl/internal/wal"
 	"github.com/dxl-network/dxl/node"
 	"github.com/dxl-network/dxl/node/msglog"
 	"github.com/dxl-network/dxl/node/oprec"
@@ -63,6 +64,7 @@ var shared struct {
 }
 
 func TestMain(m *testing.M) {
+	wal.ReserveSyncProcs() // as the dxl binary does: BenchmarkCall measures what it runs
 	if dir := os.Getenv(crashChildEnv); dir != "" {
 		serveUntilKilled(dir) // a node process of the kill -9 harness
 		return
