@@ -84,6 +84,18 @@ func TestNodeWorkflow(t *testing.T) {
 	if out, err := dxl(ctx, "node", "credential", "create", "--dir", n1, "--subsystem", nw.Instance+"/GOV/000.00.00.X99/HOTICH"); err == nil {
 		t.Fatalf("credential for another member's subsystem: %s", out)
 	}
+	// The doctor finds nothing wrong with the running node, and says what a
+	// wrong passphrase breaks.
+	out, _, err = dxlSplit(ctx, "node", "doctor", "--dir", n1, "--passphrase-file", pass, "--json")
+	var rep node.DoctorReport
+	if err != nil || json.Unmarshal([]byte(out), &rep) != nil || !rep.Running || rep.Errors() != 0 {
+		t.Fatalf("doctor: %v\n%s", err, out)
+	}
+	os.WriteFile(filepath.Join(work, "wrong"), []byte("not it\n"), 0o600)
+	if out, err := dxl(ctx, "node", "doctor", "--dir", n1, "--passphrase-file", filepath.Join(work, "wrong")); err == nil ||
+		!strings.Contains(out, "ERROR passphrase") || !strings.Contains(out, "→ use the passphrase the node was initialised with") {
+		t.Fatalf("doctor with a wrong passphrase: %v\n%s", err, out)
+	}
 
 	// A second node of the member.
 	if out, err := dxl(ctx, "node", "init", "--dir", n2, "--anchor", nw.AnchorPath, "--member", member, "--passphrase-file", pass,

@@ -71,6 +71,11 @@ func (n *Node) adminHandler() http.Handler {
 	})
 	m.HandleFunc("GET /v1/health", func(w http.ResponseWriter, r *http.Request) { exchange.WriteJSON(w, http.StatusOK, n.Health()) })
 	m.HandleFunc("GET /v1/peers", func(w http.ResponseWriter, r *http.Request) { exchange.WriteJSON(w, http.StatusOK, n.Peers()) })
+	// Probe: connect now to every usable node not connected (dxl node doctor).
+	m.HandleFunc("POST /v1/peers/probe", func(w http.ResponseWriter, r *http.Request) {
+		n.probe(r.Context())
+		exchange.WriteJSON(w, http.StatusOK, n.Peers())
+	})
 	n.adminLogRoutes(m)
 	return m
 }

@@ -286,6 +286,8 @@ func (t *Host) Probe(ctx context.Context, pids []peer.ID) {
 			defer cancel()
 			if err := t.h.Connect(cctx, peer.AddrInfo{ID: pid}); err != nil {
 				t.peers.set(pid, false, ShortErr(err))
+			} else {
+				t.peers.set(pid, true, "") // before the connection's notification, for a caller reading states next
 			}
 		}(pid)
 	}

@@ -1,0 +1,106 @@
+package node_test
+
+import (
+	"encoding/json"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/dxl-network/dxl/devnet"
+	"github.com/dxl-network/dxl/node"
+)
+
+// findings indexes a report by check name.
+func findings(r *node.DoctorReport) map[string]node.Finding {
+	m := map[string]node.Finding{}
+	for _, f := range r.Findings {
+		m[f.Check] = f
+	}
+	return m
+}
+
+// TestDoctor: on a healthy running node every check is ok (registry, TSA
+// and clock, peers online); a wrong passphrase is an error with its fix;
+// on the stopped node the databases are checked and a port taken by
+// another process is an error naming it.
+func TestDoctor(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts its own network and stops a node")
+	}
+	n := startNet(t, nil)
+	dir := n.A.Dir
+	r := node.Doctor(n.ctx, dir, node.DoctorOptions{Passphrase: []byte(devnet.Passphrase)})
+	if !r.Running || r.Errors() != 0 {
+		t.Fatalf("healthy running node: running %v, %d errors: %+v", r.Running, r.Errors(), r.Findings)
+	}
+	f := findings(r)
+	for _, check := range []string{"config", "cert node.pem", "cert sign.pem", "passphrase", "global config", "registry", "node", "disk", "journal"} {
+		if f[check].Status != node.DoctorOK {
+			t.Errorf("%s: %+v, want ok", check, f[check])
+		}
+	}
+	var tsaOK, peerOnline bool
+	for _, x := range r.Findings {
+		tsaOK = tsaOK || strings.HasPrefix(x.Check, "tsa ") && x.Status == node.DoctorOK && strings.Contains(x.Detail, "clock skew")
+		peerOnline = peerOnline || strings.HasPrefix(x.Check, "peer ") && x.Status == node.DoctorOK
+	}
+	if !tsaOK || !peerOnline {
+		t.Errorf("TSA checked %v, a peer online %v: %+v", tsaOK, peerOnline, r.Findings)
+	}
+
+	r = node.Doctor(n.ctx, dir, node.DoctorOptions{Passphrase: []byte("not the passphrase")})
+	if p := findings(r)["passphrase"]; p.Status != node.DoctorError || !strings.Contains(p.Fix, "DXL_PASSPHRASE") {
+		t.Fatalf("wrong passphrase: %+v", p)
+	}
+
+	n.A.Stop()
+	taken, err := net.Listen("tcp", "127.0.0.1:0") // another program on the address node.json gives the API
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	setAPIListen(t, dir, taken.Addr().String())
+	cfg, err := node.LoadConfig(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = node.Doctor(n.ctx, dir, node.DoctorOptions{})
+	f = findings(r)
+	if r.Running || f["node"].Status != node.DoctorWarn || !strings.Contains(f["node"].Fix, "dxl node serve") {
+		t.Fatalf("stopped node: running %v, %+v", r.Running, f["node"])
+	}
+	for _, db := range []string{node.FileDB, node.FileMessageLog, node.FileRecords} {
+		if f["database "+db].Status != node.DoctorOK {
+			t.Errorf("database %s of the stopped node: %+v", db, f["database "+db])
+		}
+	}
+	if p := f["port "+cfg.APIListen]; p.Status != node.DoctorError || !strings.Contains(p.Fix, cfg.APIListen) {
+		t.Errorf("taken API port: %+v", p)
+	}
+	if p := f["passphrase"]; p.Status != node.DoctorWarn {
+		t.Errorf("no passphrase given: %+v", p)
+	}
+}
+
+// setAPIListen rewrites api_listen in dir's node.json.
+func setAPIListen(t *testing.T, dir, addr string) {
+	t.Helper()
+	path := filepath.Join(dir, node.FileConfig)
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["api_listen"] = addr
+	if raw, err = json.Marshal(m); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
