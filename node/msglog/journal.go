@@ -89,6 +89,14 @@ func (l *Log) replayJournal() error {
 	}); err != nil {
 		return err
 	}
+	if after > j.Last() {
+		// A new journal (restored from a backup, or its directory removed):
+		// its LSNs start again, and so does what this file holds of it.
+		after = 0
+		if err := l.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keyJournal, seqKey(0)) }); err != nil {
+			return err
+		}
+	}
 	var group []item
 	n := 0
 	err := j.Replay(l.cfg.JournalStream, after, func(lsn wal.LSN, p []byte) error {

@@ -2,6 +2,7 @@ package msglog
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -65,5 +66,37 @@ func TestJournalReplayAfterCrash(t *testing.T) {
 			t.Fatal(err)
 		}
 		j.Close()
+	}
+}
+
+// TestJournalStartsAgain: a log whose journal is new (restored without
+// it, or its directory removed) still replays what the new journal holds
+// after a crash, although the file had committed higher LSNs of the old.
+func TestJournalStartsAgain(t *testing.T) {
+	dir := t.TempDir()
+	l, j := openJournaled(t, dir)
+	for i := range 5 {
+		l.Append(fakeRecord(i), nil)
+	}
+	flush(t, l)
+	l.Close()
+	j.Close()
+	if err := os.RemoveAll(filepath.Join(dir, "journal")); err != nil {
+		t.Fatal(err)
+	}
+	l, _ = openJournaled(t, dir)
+	hold, err := l.db.Begin(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Append(fakeRecord(5), nil)
+	if err := l.Durable(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	crashed := testutil.CrashCopy(t, dir)
+	_ = hold.Rollback()
+	r, _ := openJournaled(t, crashed)
+	if recs, err := r.Records(fakeRecord(5).RequestID); err != nil || len(recs) != 1 || recs[0].Seq != 6 {
+		t.Fatalf("the new journal's record after the crash: %v, %+v", err, recs)
 	}
 }

@@ -89,6 +89,16 @@ func (s *Store) replayJournal() error {
 	}); err != nil {
 		return fmt.Errorf("%w: %w", ErrStorage, err)
 	}
+	if after > j.Last() {
+		// A new journal (restored from a backup, or its directory removed):
+		// its LSNs start again, and so does what this file holds of it.
+		after = 0
+		if err := s.db.Update(func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketMeta).Put(keyJournal, binary.BigEndian.AppendUint64(nil, 0))
+		}); err != nil {
+			return err
+		}
+	}
 	var batch []item
 	var arena []byte
 	n := 0

@@ -126,6 +126,19 @@ func (g *Guard) replayJournal(now time.Time) error {
 	}); err != nil {
 		return err
 	}
+	if after > g.journal.Last() {
+		// A new journal (restored from a backup, or its directory removed):
+		// its LSNs start again, and so does what this file holds of it.
+		after = 0
+		if err := g.db.Update(func(tx *bolt.Tx) error {
+			if b := tx.Bucket(metaBucket); b != nil {
+				return b.Delete(keyJournal)
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
 	var group []*mark
 	err := g.journal.Replay(g.stream, after, func(lsn wal.LSN, p []byte) error {
 		if len(p) != entryLen {
