@@ -61,7 +61,8 @@ services to other nodes over libp2p. Setting one up:
    dxl node enroll --dir n1 --wait 24h                     # installs the certificates
    dxl node serve --dir n1`,
 		Subcommands: []*cli.Command{nodeInitCommand(), nodeRegisterCommand(), nodeEnrollCommand(), nodeServeCommand(),
-			nodeStatusCommand(), nodeCredentialCommand(), nodeRecordsCommand(), nodeDoctorCommand()},
+			nodeStatusCommand(), nodeCredentialCommand(), nodeRecordsCommand(), nodeDoctorCommand(),
+			nodeBackupCommand(), nodeRestoreCommand()},
 	}
 }
 

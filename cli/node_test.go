@@ -97,6 +97,24 @@ func TestNodeWorkflow(t *testing.T) {
 		t.Fatalf("doctor with a wrong passphrase: %v\n%s", err, out)
 	}
 
+	// A backup of the running node restores into a new directory; the
+	// same archive does not restore over it.
+	backup, restored := filepath.Join(work, "n1.tar"), filepath.Join(work, "n1-restored")
+	if out, err := dxl(ctx, "node", "backup", "--dir", n1, "--out", backup); err != nil {
+		t.Fatalf("backup: %v\n%s", err, out)
+	}
+	out, _, err = dxlSplit(ctx, "node", "restore", "--from", backup, "--dir", restored, "--json")
+	var man node.BackupManifest
+	if err != nil || json.Unmarshal([]byte(out), &man) != nil || man.PeerID != ini.PeerID {
+		t.Fatalf("restore: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(restored, node.FileSignKey)); err != nil {
+		t.Fatalf("restored directory: %v", err)
+	}
+	if out, err := dxl(ctx, "node", "restore", "--from", backup, "--dir", restored); err == nil || !strings.Contains(err.Error(), "not empty") {
+		t.Fatalf("restore over a node directory: %v\n%s", err, out)
+	}
+
 	// A second node of the member.
 	if out, err := dxl(ctx, "node", "init", "--dir", n2, "--anchor", nw.AnchorPath, "--member", member, "--passphrase-file", pass,
 		"--listen", "/ip4/127.0.0.1/tcp/0", "--api-listen", freeAddr(t), "--sign-from", n1); err != nil {

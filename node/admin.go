@@ -76,6 +76,7 @@ func (n *Node) adminHandler() http.Handler {
 		n.probe(r.Context())
 		exchange.WriteJSON(w, http.StatusOK, n.Peers())
 	})
+	m.HandleFunc("GET /v1/backup", n.adminBackup)
 	n.adminLogRoutes(m)
 	return m
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -127,4 +128,18 @@ func (s *Store) replayJournal() error {
 	}
 	s.applied(after)
 	return nil
+}
+
+// Snapshot writes a consistent copy of the store's file, all that is
+// committed when it starts (Flush first), to the writer open returns for
+// its size: a backup.
+func (s *Store) Snapshot(open func(size int64) (io.Writer, error)) error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		w, err := open(tx.Size())
+		if err != nil {
+			return err
+		}
+		_, err = tx.WriteTo(w)
+		return err
+	})
 }
