@@ -116,7 +116,7 @@ Examples:
 				in = f
 			}
 			start := time.Now()
-			m, err := node.Restore(in, c.String("dir"))
+			m, info, err := node.Restore(in, c.String("dir"))
 			if err != nil {
 				return err
 			}
@@ -124,7 +124,7 @@ Examples:
 				return printJSON(c, m)
 			}
 			fmt.Fprintf(c.App.Writer, "Restored node %s of %s (%d files, message log through record %d, backup of %s) into %s in %s.\nStart it: dxl node serve --dir %s\n",
-				m.PeerID, m.Member, len(m.Files), m.MessageLogSeq, m.Created.Format(time.RFC3339), c.String("dir"), time.Since(start).Round(time.Millisecond), c.String("dir"))
+				info.PeerID, info.Member, len(m.Files), info.MessageLogSeq, m.Created.Format(time.RFC3339), c.String("dir"), time.Since(start).Round(time.Millisecond), c.String("dir"))
 			return nil
 		},
 	}

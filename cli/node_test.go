@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dxl-network/dxl/devnet"
+	"github.com/dxl-network/dxl/internal/archive"
 	"github.com/dxl-network/dxl/node"
 )
 
@@ -104,8 +105,9 @@ func TestNodeWorkflow(t *testing.T) {
 		t.Fatalf("backup: %v\n%s", err, out)
 	}
 	out, _, err = dxlSplit(ctx, "node", "restore", "--from", backup, "--dir", restored, "--json")
-	var man node.BackupManifest
-	if err != nil || json.Unmarshal([]byte(out), &man) != nil || man.PeerID != ini.PeerID {
+	var man archive.Manifest
+	var info node.BackupInfo
+	if err != nil || json.Unmarshal([]byte(out), &man) != nil || json.Unmarshal(man.Meta, &info) != nil || info.PeerID != ini.PeerID {
 		t.Fatalf("restore: %v\n%s", err, out)
 	}
 	if _, err := os.Stat(filepath.Join(restored, node.FileSignKey)); err != nil {

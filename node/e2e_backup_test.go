@@ -32,8 +32,9 @@ func TestBackupRestoreDrill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.MessageLogSeq < 5 || m.PeerID != n.A.Node.PeerID().String() {
-		t.Fatalf("manifest %+v", m)
+	info, err := node.BackupInfoOf(m)
+	if err != nil || info.MessageLogSeq < 5 || info.PeerID != n.A.Node.PeerID().String() {
+		t.Fatalf("manifest %+v: %v", m, err)
 	}
 	do(t, c, "GET", n.url("/bench"), "", nil) // after the backup: not in it
 
@@ -42,7 +43,7 @@ func TestBackupRestoreDrill(t *testing.T) {
 		raw  []byte
 	}{{"cut short", archive.Bytes()[:archive.Len()/2]}, {"one byte changed", flipByte(archive.Bytes(), 4096)}} {
 		dir := filepath.Join(t.TempDir(), "restored")
-		if _, err := node.Restore(bytes.NewReader(bad.raw), dir); !errors.Is(err, node.ErrBackup) {
+		if _, _, err := node.Restore(bytes.NewReader(bad.raw), dir); !errors.Is(err, node.ErrBackup) {
 			t.Errorf("%s archive: %v, want ErrBackup", bad.name, err)
 		}
 		if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
@@ -53,7 +54,7 @@ func TestBackupRestoreDrill(t *testing.T) {
 	n.A.Stop() // the machine is lost
 	start := time.Now()
 	dir := filepath.Join(t.TempDir(), "new-machine")
-	if _, err := node.Restore(bytes.NewReader(archive.Bytes()), dir); err != nil {
+	if _, _, err := node.Restore(bytes.NewReader(archive.Bytes()), dir); err != nil {
 		t.Fatal(err)
 	}
 	n.A.Dir = dir
@@ -62,13 +63,13 @@ func TestBackupRestoreDrill(t *testing.T) {
 	}
 	c = n.client(t, true) // the restarted API listens on a new port
 	after := do(t, c, "GET", n.url("/bench"), "", nil)
-	t.Logf("restore and start to the first call answered: %s (%d files, message log through %d)", time.Since(start).Round(time.Millisecond), len(m.Files), m.MessageLogSeq)
-	if after.status != http.StatusOK || n.A.Node.PeerID().String() != m.PeerID {
+	t.Logf("restore and start to the first call answered: %s (%d files, message log through %d)", time.Since(start).Round(time.Millisecond), len(m.Files), info.MessageLogSeq)
+	if after.status != http.StatusOK || n.A.Node.PeerID().String() != info.PeerID {
 		t.Fatalf("restored node: %d, peer %s", after.status, n.A.Node.PeerID())
 	}
 	log := committedLog(t, n.A.Node)
-	if k, err := log.VerifyChain(); err != nil || uint64(k) != m.MessageLogSeq+1 {
-		t.Fatalf("restored chain: %d records, %v; want the backup's %d and the new call", k, err, m.MessageLogSeq)
+	if k, err := log.VerifyChain(); err != nil || uint64(k) != info.MessageLogSeq+1 {
+		t.Fatalf("restored chain: %d records, %v; want the backup's %d and the new call", k, err, info.MessageLogSeq)
 	}
 	if _, err := n.A.Node.Evidence(n.ctx, before[0]); err != nil {
 		t.Fatalf("evidence of a call before the backup: %v", err)
