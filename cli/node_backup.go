@@ -48,7 +48,8 @@ Examples:
 			if resp.StatusCode != http.StatusOK {
 				return errors.New("node backup: " + resp.Status)
 			}
-			n, err := writeAtomically(c, c.String("out"), resp.Body)
+			var n int64
+			err = writeAtomically(c, c.String("out"), func(w io.Writer) (err error) { n, err = io.Copy(w, resp.Body); return err })
 			if err != nil {
 				return fmt.Errorf("backup cut short, nothing written to %s: %w", c.String("out"), err)
 			}
@@ -61,18 +62,18 @@ Examples:
 	}
 }
 
-// writeAtomically copies r to path through path.partial, renamed only
-// once r ended cleanly; "-" writes to stdout.
-func writeAtomically(c *cli.Context, path string, r io.Reader) (int64, error) {
+// writeAtomically has fill write path through path.partial, renamed only
+// once fill returned nil; "-" writes to stdout.
+func writeAtomically(c *cli.Context, path string, fill func(io.Writer) error) error {
 	if path == "-" {
-		return io.Copy(c.App.Writer, r)
+		return fill(c.App.Writer)
 	}
 	tmp := path + ".partial"
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	n, err := io.Copy(f, r)
+	err = fill(f)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -85,7 +86,7 @@ func writeAtomically(c *cli.Context, path string, r io.Reader) (int64, error) {
 	if err != nil {
 		_ = os.Remove(tmp)
 	}
-	return n, err
+	return err
 }
 
 // nodeRestoreCommand unpacks a backup into a new node directory.

@@ -117,6 +117,19 @@ func TestNodeWorkflow(t *testing.T) {
 		t.Fatalf("restore over a node directory: %v\n%s", err, out)
 	}
 
+	// The registry's backup, restored into a new server directory.
+	rb := filepath.Join(work, "registry.tar")
+	if out, err := dxl(ctx, "registry", "backup", "--anchor", nw.AnchorPath, "--token-file", tok, "--out", rb); err != nil {
+		t.Fatalf("registry backup: %v\n%s", err, out)
+	}
+	out, err = dxl(ctx, "registry", "restore", "--from", rb, "--dir", filepath.Join(work, "r-restored"))
+	if err != nil || !strings.Contains(out, "Start it: dxl registry serve") {
+		t.Fatalf("registry restore: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(work, "r-restored", "raft", "peers.json")); err != nil {
+		t.Fatalf("restored registry: %v", err)
+	}
+
 	// A second node of the member.
 	if out, err := dxl(ctx, "node", "init", "--dir", n2, "--anchor", nw.AnchorPath, "--member", member, "--passphrase-file", pass,
 		"--listen", "/ip4/127.0.0.1/tcp/0", "--api-listen", freeAddr(t), "--sign-from", n1); err != nil {

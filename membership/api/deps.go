@@ -3,12 +3,14 @@ package api
 import (
 	"context"
 	"crypto/x509"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"time"
 
 	"github.com/dxl-network/dxl/ca"
+	"github.com/dxl-network/dxl/internal/archive"
 	"github.com/dxl-network/dxl/membership/client"
 	"github.com/dxl-network/dxl/membership/state"
 )
@@ -33,13 +35,15 @@ type Store interface {
 	Logger() *slog.Logger
 }
 
-// Daemon is what the join workflow's endpoints need of the registry
-// daemon, which holds the CA and the keys; *membership.Registry implements
-// it. Without one (Config.Daemon nil) those endpoints are not served.
+// Daemon is what the join workflow's and the backup's endpoints need of
+// the registry daemon, which holds the CA and the keys;
+// *membership.Registry implements it. Without one (Config.Daemon nil)
+// those endpoints are not served.
 type Daemon interface {
 	CreateJoinToken(ctx context.Context, actor string, ttl time.Duration) (client.MintJoinTokenResponse, error)
 	Admit(ctx context.Context, b *client.JoinRequest, csr *x509.CertificateRequest, ips []net.IP) (*client.JoinResponse, error)
 	RemoveServer(ctx context.Context, actor, id string) (client.RemoveServerResponse, error)
+	Backup(ctx context.Context, w io.Writer) (*archive.Manifest, error)
 }
 
 // Issuer is what the API needs of the server's copy of the network CA;

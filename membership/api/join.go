@@ -24,6 +24,20 @@ func (a *API) joinRoutes(m *http.ServeMux) {
 	m.HandleFunc("POST "+client.JoinPath, a.join)
 	m.HandleFunc("POST "+client.AddVoterPath, a.addVoter)
 	m.HandleFunc("POST /v1/admin/registry-servers/{id}/remove", a.auth(state.RoleAdmin, a.removeServer))
+	m.HandleFunc("GET "+client.BackupPath, a.auth(state.RoleAdmin, a.backup))
+}
+
+// backup streams a backup of this server (membership.Registry.Backup): a
+// tar archive; a failure part-way cuts the stream, which a restore
+// refuses.
+func (a *API) backup(w http.ResponseWriter, r *http.Request, op state.Operator) {
+	w.Header().Set("Content-Type", "application/x-tar")
+	m, err := a.cfg.Daemon.Backup(r.Context(), w)
+	if err != nil {
+		a.log.Error("registry backup failed", "operator", op.Name, "error", err)
+		panic(http.ErrAbortHandler)
+	}
+	a.log.Info("registry backup taken", "operator", op.Name, "files", len(m.Files))
 }
 
 func (a *API) mintToken(w http.ResponseWriter, req *http.Request, op state.Operator) {

@@ -234,7 +234,19 @@ func (c *Client) History(ctx context.Context, target string, limit int) ([]state
 // so write to a temporary file and keep it only when ExportHistory returns
 // nil.
 func (c *Client) ExportHistory(ctx context.Context, w io.Writer) error {
-	const path = "/v1/admin/history/export"
+	return c.stream(ctx, "/v1/admin/history/export", "history export", w)
+}
+
+// Backup writes a backup of the first registry server that answers to w
+// (admin; GET BackupPath, a tar archive restored with
+// membership.RestoreRegistry), streaming it, as ExportHistory does.
+func (c *Client) Backup(ctx context.Context, w io.Writer) error {
+	return c.stream(ctx, BackupPath, "backup", w)
+}
+
+// stream copies the answer of GET path of the first server that answers
+// to w.
+func (c *Client) stream(ctx context.Context, path, what string, w io.Writer) error {
 	start := int(c.next.Load())
 	var errs []error
 	for k := range c.urls {
@@ -256,7 +268,7 @@ func (c *Client) ExportHistory(ctx context.Context, w io.Writer) error {
 		_, err = io.Copy(w, res.Body)
 		res.Body.Close()
 		if err != nil {
-			return fmt.Errorf("membership: history export from %s: %w", c.urls[i], err)
+			return fmt.Errorf("membership: %s from %s: %w", what, c.urls[i], err)
 		}
 		return nil
 	}

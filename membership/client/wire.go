@@ -9,6 +9,10 @@ import (
 // JoinTokensPath is where an admin mints join tokens.
 const JoinTokensPath = "/v1/admin/join-tokens"
 
+// BackupPath streams a backup of the server asked (admin role; a tar
+// archive, membership.RegistryBackupFormat).
+const BackupPath = "/v1/admin/backup"
+
 type ErrorBody struct {
 	Error struct {
 		Code    string `json:"code"`
