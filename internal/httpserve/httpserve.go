@@ -112,5 +112,8 @@ func New(h http.Handler, c Config) *http.Server {
 // refusals.
 func Listen(ln net.Listener, c Config, m *Metrics) net.Listener {
 	c = c.withDefaults()
+	if m != nil {
+		m.refusedVec.WithLabelValues(c.Name, "per_ip") // exposed at 0: an alert tells none from no data
+	}
 	return limit(ln, c, m)
 }

@@ -9,7 +9,7 @@ type metrics struct {
 }
 
 func newMetrics() *metrics {
-	return &metrics{
+	m := &metrics{
 		failures: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "dxl_token_failures_total",
 			Help: "Token requests refused because the consumer key or secret was wrong.",
@@ -19,6 +19,10 @@ func newMetrics() *metrics {
 			Help: "Token requests refused with 429 auth_throttled, by what was throttled (client or address).",
 		}, []string{"scope"}),
 	}
+	for _, scope := range []string{"client", "address"} { // exposed at 0: an alert tells none from no data
+		m.throttled.WithLabelValues(scope)
+	}
+	return m
 }
 
 // Collectors returns the token endpoint's Prometheus metrics, for the
