@@ -61,7 +61,7 @@ func TestMonitoringFiles(t *testing.T) {
 
 	n := sharedNet(t)
 	c := n.client(t, true)
-	do(t, c, "GET", n.url("/bench"), "", nil) // calls and their histogram exist once a call was made
+	do(t, c, "GET", n.url("/bench"), "", nil)                                                                                                    // calls and their histogram exist once a call was made
 	exchangeError(t, do(t, c, "GET", "https://"+n.A.Node.APIAddr()+"/r1/"+n.Service+"-none/x", "", nil), http.StatusNotFound, "unknown_service") // and errors once one failed
 	rec := httptest.NewRecorder()
 	n.A.Node.Records().Metrics().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
