@@ -14,6 +14,7 @@ import (
 
 	"github.com/dxl-network/dxl/internal/audit"
 	"github.com/dxl-network/dxl/internal/jsonin"
+	"github.com/dxl-network/dxl/internal/siem"
 	"github.com/dxl-network/dxl/node/exchange"
 	"github.com/dxl-network/dxl/node/msglog"
 	"github.com/dxl-network/dxl/node/oprec"
@@ -254,9 +255,22 @@ func recordFilter(q url.Values) (oprec.Filter, error) {
 // auditAction records an admin action in the hash-chained audit log. The
 // actor is the Unix user on the other end of the admin socket.
 func (n *Node) auditAction(r *http.Request, action, target, detail string) {
-	if _, err := n.audit.Append(actorOf(r), action, target, detail); err != nil {
+	e, err := n.audit.Append(actorOf(r), action, target, detail)
+	if err != nil {
 		n.log.Error("admin audit log append failed", "action", action, "error", err)
+		return
 	}
+	n.siem.Emit(siem.Event{Time: e.Time, Kind: "audit", Action: action, Actor: e.Actor, Target: target, Detail: detail,
+		Source: n.member.String(), Severity: siem.Notice})
+}
+
+// tokenFailure is a refused token request, as a security event.
+func (n *Node) tokenFailure(remote string, throttled bool) {
+	ev := siem.Event{Kind: "security", Action: "token.failure", Target: remote, Source: n.member.String(), Severity: siem.Warning}
+	if throttled {
+		ev.Action, ev.Detail, ev.Severity = "token.throttled", "repeated failed client authentication", siem.Error
+	}
+	n.siem.Emit(ev)
 }
 
 type connKey struct{}

@@ -15,6 +15,7 @@ import (
 	"github.com/dxl-network/dxl/internal/httpserve"
 	"github.com/dxl-network/dxl/internal/ident"
 	"github.com/dxl-network/dxl/internal/jsonin"
+	"github.com/dxl-network/dxl/internal/siem"
 	"github.com/dxl-network/dxl/internal/wal"
 	"github.com/dxl-network/dxl/node/exchange"
 	"github.com/dxl-network/dxl/node/provider"
@@ -99,6 +100,10 @@ type Config struct {
 	// journal, which survives any crash of the node's process but not a
 	// power cut of the 10 ms before it (the journal is synced that often).
 	Durability string `json:"durability,omitempty"`
+	// SIEM exports the admin audit log's actions and security events
+	// (refused token requests, throttling) to a syslog collector over TLS
+	// and/or a JSON lines file (internal/siem).
+	SIEM siem.Config `json:"siem,omitzero"`
 }
 
 // APILimits are the consumer API's HTTP server limits (internal/httpserve).
@@ -199,6 +204,9 @@ func (c *Config) Validate() error {
 	}
 	if _, err := wal.ParseMode(c.Durability); err != nil {
 		return fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	if err := c.SIEM.Validate(); err != nil {
+		return fmt.Errorf("%w: siem: %v", ErrConfig, err)
 	}
 	for _, list := range [][]string{c.P2PListen, c.P2PAnnounce} {
 		for _, a := range list {

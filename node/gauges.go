@@ -82,3 +82,12 @@ func (c gaugeCollector) Collect(ch chan<- prometheus.Metric) {
 	c.refresh()
 	c.GaugeVec.Collect(ch)
 }
+
+// collectors are every metric of the node's /metrics but the records'.
+func (n *Node) collectors() []prometheus.Collector {
+	out := append(append(n.auth.Collectors(), n.httpm.Collectors()...), n.gauges()...)
+	if n.siem != nil {
+		out = append(out, n.siem.Collectors()...)
+	}
+	return out
+}

@@ -26,6 +26,7 @@ import (
 	"github.com/dxl-network/dxl/internal/audit"
 	"github.com/dxl-network/dxl/internal/httpserve"
 	"github.com/dxl-network/dxl/internal/ident"
+	"github.com/dxl-network/dxl/internal/siem"
 	"github.com/dxl-network/dxl/internal/wal"
 	"github.com/dxl-network/dxl/membership/globalconf"
 	"github.com/dxl-network/dxl/node/auth"
@@ -96,7 +97,8 @@ type Node struct {
 	db     *bolt.DB
 	auth   *auth.Authority
 
-	journal *wal.Log // logging.go
+	journal *wal.Log       // logging.go
+	siem    *siem.Exporter // nil without node.json siem
 	msglog  *msglog.Log
 	records *oprec.Store
 	audit   *audit.Log
@@ -186,7 +188,13 @@ func (n *Node) openStores(passphrase []byte, o *options) (err error) {
 	if err != nil {
 		return err
 	}
-	if n.auth, err = auth.New(auth.Config{NodeID: n.member.String(), Key: n.id.tokenKey, Store: store, Now: o.now, Logger: o.log}); err != nil {
+	if n.cfg.SIEM.Enabled() {
+		if n.siem, err = siem.New(n.cfg.SIEM, "dxl-node", n.log); err != nil {
+			return fmt.Errorf("%w: %v", ErrConfig, err)
+		}
+	}
+	if n.auth, err = auth.New(auth.Config{NodeID: n.member.String(), Key: n.id.tokenKey, Store: store, Now: o.now, Logger: o.log,
+		OnFailure: n.tokenFailure}); err != nil {
 		return err
 	}
 	return n.openLogs(passphrase, o.noLogs)
@@ -336,6 +344,7 @@ func (n *Node) Close() error {
 	if n.journal != nil {
 		_ = n.journal.Close()
 	}
+	_ = n.siem.Close()
 	if n.conf != nil {
 		n.conf.Close()
 	}

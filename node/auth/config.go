@@ -51,6 +51,10 @@ type Config struct {
 	// Logger receives events with component=auth (default slog.Default()).
 	// Secrets and tokens are never logged.
 	Logger *slog.Logger
+	// OnFailure, if set, is told of each refused token request: the
+	// client's address, and whether it has just become throttled (the
+	// node's security events, internal/siem).
+	OnFailure func(remote string, throttled bool)
 }
 
 func (c Config) withDefaults() Config {

@@ -221,8 +221,15 @@ func (a *Authority) refuseThrottled(w http.ResponseWriter, r *http.Request, keys
 // that has just become throttled.
 func (a *Authority) failed(r *http.Request, keys []throttleKey) {
 	a.m.failures.Inc()
+	alarm := false
+	defer func() {
+		if a.cfg.OnFailure != nil {
+			a.cfg.OnFailure(r.RemoteAddr, alarm)
+		}
+	}()
 	for _, k := range keys {
 		if a.thr.fail(k.key, a.cfg.Now()) {
+			alarm = true
 			a.log.Warn("token requests throttled: repeated failed client authentication",
 				"alarm", "auth_throttled", "scope", k.scope, "key", strings.TrimPrefix(k.key, k.scope+"\x00"),
 				"failures", a.cfg.ThrottleAfter, "remote", r.RemoteAddr)
