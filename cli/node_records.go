@@ -20,6 +20,7 @@ func nodeRecordsCommand() *cli.Command {
 		Description: `Examples:
    dxl node records list --dir n1 --from 2026-11-01 --service VN-TEST/GOV/000.00.00.B01/DANCU/population --format csv > calls.csv
    dxl node records stats --dir n1 --from 2026-11-01 --to 2026-12-01
+   dxl node records report --dir n1 --from 2026-11-01 --to 2026-12-01 --format csv > report-2026-11.csv
    dxl node records health --dir n1 --service VN-TEST/GOV/000.00.00.B01/DANCU/population`,
 		Subcommands: []*cli.Command{
 			{Name: "list", Usage: "records matching filters, a page at a time (--cursor for the next)",
@@ -49,6 +50,17 @@ func nodeRecordsCommand() *cli.Command {
 				Flags: []cli.Flag{nodeDirFlag(), str("from", "from (YYYY-MM-DD)"), str("to", "to, exclusive")},
 				Action: func(c *cli.Context) error {
 					raw, err := adminGet(c, "/v1/stats?"+url.Values{"from": {c.String("from")}, "to": {c.String("to")}}.Encode())
+					if err == nil {
+						_, err = c.App.Writer.Write(raw)
+					}
+					return err
+				}},
+			{Name: "report", Usage: "calls, successes, failures and their causes per day, role and service (JSON or CSV), e.g. a monthly report",
+				Flags: []cli.Flag{nodeDirFlag(), str("from", "from (YYYY-MM-DD)"), str("to", "to, exclusive"),
+					&cli.StringFlag{Name: "format", Value: "json", Usage: "json or csv"}},
+				Action: func(c *cli.Context) error {
+					q := url.Values{"from": {c.String("from")}, "to": {c.String("to")}, "format": {c.String("format")}}
+					raw, err := adminGet(c, "/v1/report?"+q.Encode())
 					if err == nil {
 						_, err = c.App.Writer.Write(raw)
 					}

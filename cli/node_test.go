@@ -85,6 +85,11 @@ func TestNodeWorkflow(t *testing.T) {
 	if out, err := dxl(ctx, "node", "credential", "create", "--dir", n1, "--subsystem", nw.Instance+"/GOV/000.00.00.X99/HOTICH"); err == nil {
 		t.Fatalf("credential for another member's subsystem: %s", out)
 	}
+	// The periodic report of the node's calls (none yet: a header only).
+	if out, err := dxl(ctx, "node", "records", "report", "--dir", n1, "--from", "2026-01-01", "--to", "2027-01-01", "--format", "csv"); err != nil ||
+		!strings.HasPrefix(out, "day,role,service,calls,succeeded,failed,causes") {
+		t.Fatalf("records report: %v\n%s", err, out)
+	}
 	// The doctor finds nothing wrong with the running node, and says what a
 	// wrong passphrase breaks.
 	out, _, err = dxlSplit(ctx, "node", "doctor", "--dir", n1, "--passphrase-file", pass, "--json")

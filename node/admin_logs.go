@@ -45,6 +45,7 @@ func (n *Node) adminLogRoutes(m *http.ServeMux) {
 	})
 	m.HandleFunc("GET /v1/records", n.adminRecords)
 	m.HandleFunc("GET /v1/stats", n.adminStats)
+	m.HandleFunc("GET /v1/report", n.adminReport)
 	m.HandleFunc("GET /v1/health/history", n.adminHealthHistory)
 	m.HandleFunc("POST /v1/reconcile", n.adminReconcile)
 	m.HandleFunc("GET /v1/audit", n.adminAudit)
@@ -131,6 +132,28 @@ func (n *Node) adminStats(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	exchange.WriteJSON(w, http.StatusOK, st)
+}
+
+// adminReport returns calls, successes, failures and their causes per
+// day, role and service for a period (JSON or CSV).
+func (n *Node) adminReport(w http.ResponseWriter, r *http.Request) {
+	from, to, err := period(r.URL.Query())
+	if err != nil {
+		adminFail(w, err)
+		return
+	}
+	_ = n.records.Flush(r.Context())
+	rows, err := n.records.Report(from, to)
+	if err != nil {
+		adminFail(w, err)
+		return
+	}
+	if r.URL.Query().Get("format") == "csv" {
+		w.Header().Set("Content-Type", "text/csv")
+		_ = oprec.WriteReportCSV(w, rows)
+		return
+	}
+	exchange.WriteJSON(w, http.StatusOK, rows)
 }
 
 // adminHealthHistory returns the health history of the provided services.
