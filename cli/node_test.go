@@ -11,6 +11,7 @@ import (
 
 	"github.com/dxl-network/dxl/devnet"
 	"github.com/dxl-network/dxl/internal/archive"
+	"github.com/dxl-network/dxl/membership/state"
 	"github.com/dxl-network/dxl/node"
 )
 
@@ -135,6 +136,36 @@ func TestNodeWorkflow(t *testing.T) {
 		t.Fatalf("restored registry: %v", err)
 	}
 
+	// A newcomer: join (init, register, wait for the approval, enroll) in
+	// one command, then an information system pinned without editing JSON.
+	n3, m3 := filepath.Join(work, "n3"), nw.Instance+"/GOV/000.00.00.H27"
+	go func() { // the operator approves while join waits
+		for ctx.Err() == nil {
+			if list, err := nw.Admin.Registrations(ctx, state.RequestPending); err == nil {
+				for _, r := range list {
+					if r.Member == m3 {
+						nw.Admin.Approve(ctx, r.RequestID)
+						return
+					}
+				}
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}()
+	if out, err := dxl(ctx, "node", "join", "--dir", n3, "--anchor", nw.AnchorPath, "--member", m3, "--form", "../docs/examples/registration.json",
+		"--passphrase-file", pass, "--listen", "/ip4/127.0.0.1/tcp/0", "--api-listen", freeAddr(t), "--wait", "1m"); err != nil || !strings.Contains(out, "joined: member "+m3) {
+		t.Fatalf("join: %v\n%s", err, out)
+	}
+	if out, err := dxl(ctx, "node", "client", "add", "--dir", n3, "--subsystem", m3+"/HOTICH", "--create", "hotich", "--out", work); err != nil || !strings.Contains(out, "pinned") {
+		t.Fatalf("client add: %v\n%s", err, out)
+	}
+	if cfg, err := node.LoadConfig(n3); err != nil || len(cfg.Clients) != 1 || cfg.Clients[0].Subsystem != m3+"/HOTICH" {
+		t.Fatalf("pinned clients: %+v, %v", cfg, err)
+	}
+	if out, err := dxl(ctx, "node", "client", "add", "--dir", n3, "--subsystem", m3+"/HOTICH", "--cert", filepath.Join(work, "hotich.pem")); err == nil {
+		t.Fatalf("the same certificate pinned twice: %s", out)
+	}
+
 	// A second node of the member.
 	if out, err := dxl(ctx, "node", "init", "--dir", n2, "--anchor", nw.AnchorPath, "--member", member, "--passphrase-file", pass,
 		"--listen", "/ip4/127.0.0.1/tcp/0", "--api-listen", freeAddr(t), "--sign-from", n1); err != nil {
@@ -145,7 +176,7 @@ func TestNodeWorkflow(t *testing.T) {
 	if err != nil || !strings.Contains(out, `"peer_id"`) {
 		t.Fatalf("registry node add: %v\n%s", err, out)
 	}
-	if st := nw.Registry.Server().State(); len(st.Nodes) != 2 {
+	if st := nw.Registry.Server().State(); len(st.Nodes) != 3 { // n1, n3 and the second node of n1's member
 		t.Fatalf("registry has %d nodes", len(st.Nodes))
 	}
 }
