@@ -92,6 +92,8 @@ type Config struct {
 	MetricsListen string `json:"metrics_listen,omitempty"`
 	// APILimits are the consumer API's HTTP limits.
 	APILimits APILimits `json:"api_limits,omitzero"`
+	// Delivery configures asynchronous document delivery.
+	Delivery DeliveryConfig `json:"delivery,omitzero"`
 }
 
 // APILimits are the consumer API's HTTP server limits (internal/httpserve).
@@ -249,7 +251,7 @@ func (c *Config) Validate() error {
 	if err := c.apiServer(nil).Validate(); err != nil {
 		return fmt.Errorf("%w: api_limits: %v", ErrConfig, err)
 	}
-	return nil
+	return c.Delivery.validate()
 }
 
 // LoadConfig reads DIR/node.json and the OpenAPI and WSDL files it names.

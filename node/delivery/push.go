@@ -202,7 +202,7 @@ func (s *Service) sendContent(st network.Stream, doc *OutDoc, recipient string, 
 	defer res.Release()
 	bw := bufio.NewWriterSize(st, ChunkSize+16)
 	buf := make([]byte, ChunkSize)
-	for i := 0; ; i++ {
+	for i := int(off / ChunkSize); ; i++ {
 		n, rerr := io.ReadFull(r, buf)
 		if n > 0 {
 			if err := s.sendChunk(st, bw, doc, recipient, i, buf[:n]); err != nil {
@@ -228,11 +228,10 @@ func (s *Service) sendContent(st network.Stream, doc *OutDoc, recipient string, 
 func (s *Service) sendChunk(st network.Stream, bw *bufio.Writer, doc *OutDoc, recipient string, i int, p []byte) error {
 	if s.cfg.SendFault != nil {
 		if err := s.cfg.SendFault(doc.Meta.ID, i); err != nil {
-			_ = bw.Flush()
 			return fmt.Errorf("%w: %v", ErrUnavailable, err)
 		}
 	}
-	if i > 0 && i%cancelCheck == 0 {
+	if i%cancelCheck == cancelCheck-1 {
 		if cur, err := s.store.Out(doc.Meta.ID); err == nil {
 			if r := cur.recipient(recipient); r != nil && r.State == Cancelled {
 				return fmt.Errorf("%w: cancelled", ErrState)
@@ -240,7 +239,11 @@ func (s *Service) sendChunk(st network.Stream, bw *bufio.Writer, doc *OutDoc, re
 		}
 	}
 	_ = st.SetDeadline(s.cfg.Now().Add(s.cfg.Idle))
+	// One write per chunk frame (header and payload together).
 	if err := envelope.WriteFrame(bw, envelope.FrameBodyChunk, p); err != nil {
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	return nil

@@ -69,8 +69,8 @@ type Config struct {
 	Idle time.Duration
 
 	// SendFault, for tests, runs before each chunk frame the sender
-	// writes (chunk counted from the transfer's offset); an error breaks
-	// the transfer there as a lost connection would.
+	// writes (chunk: its index in the content, ChunkSize bytes each); an
+	// error breaks the transfer there as a lost connection would.
 	SendFault func(doc string, chunk int) error
 
 	Now    func() time.Time
