@@ -121,9 +121,9 @@ func submit(t *testing.T, n *testNet, c *http.Client, q url.Values, body []byte,
 	return do(t, c, "POST", "https://"+n.A.Node.APIAddr()+"/dxl/documents?"+q.Encode(), "application/pdf", body, hdr...)
 }
 
-func status(t *testing.T, n *testNet, c *http.Client, id string) delivery.OutDoc {
+func status(t *testing.T, c *http.Client, base, id string) delivery.OutDoc {
 	t.Helper()
-	a := do(t, c, "GET", "https://"+n.A.Node.APIAddr()+"/dxl/documents/"+id, "", nil)
+	a := do(t, c, "GET", base+"/dxl/documents/"+id, "", nil)
 	var d delivery.OutDoc
 	if a.status != 200 || json.Unmarshal(a.body, &d) != nil {
 		t.Fatalf("status: %d %s", a.status, a.body)
@@ -131,12 +131,13 @@ func status(t *testing.T, n *testNet, c *http.Client, id string) delivery.OutDoc
 	return d
 }
 
-// waitState polls A's status of id until its recipient is in state st.
-func waitState(t *testing.T, n *testNet, c *http.Client, id string, st delivery.State) delivery.OutDoc {
+// waitState polls the status of id at base (A's API) until its recipient
+// is in state st.
+func waitState(t *testing.T, c *http.Client, base, id string, st delivery.State) delivery.OutDoc {
 	t.Helper()
 	deadline := time.Now().Add(time.Minute)
 	for {
-		d := status(t, n, c, id)
+		d := status(t, c, base, id)
 		if d.Recipients[0].State == st {
 			return d
 		}
@@ -211,7 +212,7 @@ func TestDeliveryEndToEnd(t *testing.T) {
 
 	// A is told of the receipt, signed by B's member, and keeps it.
 	waitEvent(t, aEvents, "receipt", id)
-	d := status(t, n, a, id)
+	d := status(t, a, "https://"+n.A.Node.APIAddr(), id)
 	r := d.Recipients[0]
 	if r.State != delivery.Acknowledged || r.Receipt == nil || !bytes.Equal(r.Receipt.Sig, rv.Signed.Sig) || !d.ContentGone {
 		t.Fatalf("status after receipt: %+v", d)
@@ -325,7 +326,7 @@ func TestDeliveryResume(t *testing.T) {
 		t.Fatalf("submit: %d %s", sub.status, sub.body)
 	}
 	id := sub.header.Get(delivery.HeaderDocumentID)
-	d := waitState(t, n, a, id, delivery.Delivered)
+	d := waitState(t, a, "https://"+n.A.Node.APIAddr(), id, delivery.Delivered)
 	if d.Recipients[0].Attempts != 2 {
 		t.Fatalf("attempts %d", d.Recipients[0].Attempts)
 	}
