@@ -56,7 +56,9 @@ func TestKill9SenderDeliveryOnce(t *testing.T) {
 	_ = child.Wait()
 
 	reopened, err := node.Open(n.ctx, n.A.Dir, []byte(devnet.Passphrase), node.WithLogger(testLogger()),
-		node.WithDelivery(func(c *delivery.Config) { c.Policy.MinBackoff, c.Policy.MaxBackoff = 20*time.Millisecond, 200*time.Millisecond }))
+		node.WithDelivery(func(c *delivery.Config) {
+			c.Policy.MinBackoff, c.Policy.MaxBackoff = 20*time.Millisecond, 200*time.Millisecond
+		}))
 	if err != nil {
 		t.Fatal(err)
 	}

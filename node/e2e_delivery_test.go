@@ -286,7 +286,9 @@ func TestDeliveryRefusals(t *testing.T) {
 }
 
 // TestDeliveryResume breaks the first transfer after a few chunks: the
-// second attempt starts at the offset the recipient node holds.
+// second attempt starts at the offset the recipient node holds. Then,
+// with the recipient's node down past the undeliverable period, the
+// sender is told the document is undeliverable (R-D3).
 func TestDeliveryResume(t *testing.T) {
 	if testing.Short() {
 		t.Skip("own network")
@@ -299,6 +301,7 @@ func TestDeliveryResume(t *testing.T) {
 	var bDir string
 	hook := node.WithDelivery(func(c *delivery.Config) {
 		c.Policy.MinBackoff, c.Policy.MaxBackoff = 20*time.Millisecond, 100*time.Millisecond
+		c.Policy.Undeliverable = 2 * time.Second
 		c.SendFault = func(doc string, chunk int) error {
 			mu.Lock()
 			defer mu.Unlock()
@@ -340,6 +343,24 @@ func TestDeliveryResume(t *testing.T) {
 	if f := b.do(t, "GET", "/dxl/inbox/"+id); f.status != 200 || !bytes.Equal(f.body, content) {
 		t.Fatalf("fetch: %d, %d bytes", f.status, len(f.body))
 	}
+
+	t.Run("Undeliverable", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(n.ctx)
+		defer cancel()
+		aEvents := sse(t, ctx, a, "https://"+n.A.Node.APIAddr()+"/dxl/events")
+		n.B.Stop()
+		sub := submit(t, n, a, url.Values{"recipient": {b.sub}, "title": {"late"}, "type": {"x"}}, []byte("x"))
+		if sub.status != http.StatusAccepted {
+			t.Fatalf("submit: %d %s", sub.status, sub.body)
+		}
+		id := sub.header.Get(delivery.HeaderDocumentID)
+		ev := waitEvent(t, aEvents, string(delivery.Undeliverable), id)
+		d := status(t, a, "https://"+n.A.Node.APIAddr(), id)
+		r := d.Recipients[0]
+		if r.State != delivery.Undeliverable || !strings.Contains(r.Reason, "unreachable for") || ev.Reason != r.Reason || !d.ContentGone {
+			t.Fatalf("%+v, event %+v", r, ev)
+		}
+	})
 }
 
 // waitPartial waits until a node in dir holds chunks whole chunks of
