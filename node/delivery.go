@@ -70,7 +70,7 @@ func (n *Node) openDelivery(passphrase []byte, o *options) error {
 		Dialer: dialer{n}, Auth: deliveryAuth{n}, MaxSize: dc.MaxSize, Workers: dc.Workers,
 		Policy: delivery.Policy{MinBackoff: time.Duration(dc.MinBackoff), MaxBackoff: time.Duration(dc.MaxBackoff),
 			Undeliverable: time.Duration(dc.UndeliverableAfter)},
-		Now: n.now, Logger: o.log}
+		Metrics: n.deliveryMetrics(), Now: n.now, Logger: o.log}
 	for _, f := range o.deliv {
 		f(&cfg)
 	}
@@ -79,6 +79,14 @@ func (n *Node) openDelivery(passphrase []byte, o *options) error {
 		return fmt.Errorf("%w: delivery: %v", ErrConfig, err)
 	}
 	return nil
+}
+
+// deliveryMetrics are the delivery metrics of the node's registry.
+func (n *Node) deliveryMetrics() *delivery.Metrics {
+	if n.delivm == nil {
+		n.delivm = delivery.NewMetrics()
+	}
+	return n.delivm
 }
 
 // Delivery is the node's document delivery (outbox, inbox).

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -219,6 +220,15 @@ func TestDeliveryEndToEnd(t *testing.T) {
 	}
 	if rc, err := delivery.DecodeReceipt(r.Receipt.Body); err != nil || rc.SHA256 != d.Meta.SHA256 {
 		t.Fatalf("receipt %v", err)
+	}
+	// Both nodes count it in their metrics.
+	for nd, want := range map[*node.Node]string{n.A.Node: `dxl_delivery_events_total{event="acknowledged",side="sender"}`,
+		n.B.Node: `dxl_delivery_events_total{event="received",side="recipient"}`} {
+		rec := httptest.NewRecorder()
+		nd.Records().Metrics().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+		if m := rec.Body.String(); !strings.Contains(m, want) || !strings.Contains(m, "dxl_delivery_oldest_pending_seconds") {
+			t.Errorf("metrics lack %s", want)
+		}
 	}
 	// The content is gone from both nodes (R-X8); the records stay.
 	for _, dir := range []string{n.A.Dir, n.B.Dir} {

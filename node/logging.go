@@ -56,7 +56,7 @@ func (n *Node) openLogs(passphrase []byte, noLog bool) error {
 		HealthRetention: time.Duration(n.cfg.Records.HealthRetention),
 		Now:             n.now,
 		Logger:          n.log,
-		Collectors:      append(n.auth.Collectors(), n.httpm.Collectors()...),
+		Collectors:      append(append(n.auth.Collectors(), n.httpm.Collectors()...), n.deliveryMetrics().Collectors()...),
 	}); err != nil {
 		return fmt.Errorf("%w: operational records: %v", ErrConfig, err)
 	}

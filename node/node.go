@@ -107,7 +107,8 @@ type Node struct {
 	prov     *provider.Provider
 	cons     *consumer.API
 	deliv    *delivery.Service
-	limitKey atomic.Value // services.Limits the limiter was built with
+	delivm   *delivery.Metrics // built with the records' registry, before deliv
+	limitKey atomic.Value      // services.Limits the limiter was built with
 	lgsp     *services.LGSPMap
 	clients  map[string]string // TLS client cert SHA-256 -> subsystem
 

@@ -114,6 +114,7 @@ func (s *Service) submit(w http.ResponseWriter, r *http.Request, sub string) {
 		status = http.StatusOK
 	} else {
 		s.log.Info("document accepted", "document_id", m.ID, "sender", sub, "recipients", len(m.Recipients), "size", m.Size)
+		s.metrics.count("sender", string(Queued), len(m.Recipients))
 		s.Wake()
 	}
 	w.Header().Set(HeaderDocumentID, stored.Meta.ID)
@@ -248,6 +249,7 @@ func (s *Service) cancel(w http.ResponseWriter, r *http.Request, sub string) {
 		return
 	}
 	s.log.Info("delivery cancelled", "document_id", d.Meta.ID, "recipient", recipient)
+	s.metrics.count("sender", string(Cancelled), 1)
 	writeOK(w, http.StatusOK, d)
 }
 

@@ -73,6 +73,9 @@ type Config struct {
 	// error breaks the transfer there as a lost connection would.
 	SendFault func(doc string, chunk int) error
 
+	// Metrics, if set, count deliveries (NewMetrics).
+	Metrics *Metrics
+
 	Now    func() time.Time
 	Logger *slog.Logger
 }
@@ -113,11 +116,12 @@ func (c *Config) Validate() error {
 // Service is a node's delivery: the outbox loop, the protocol handler
 // and the information systems' endpoints.
 type Service struct {
-	cfg    Config
-	store  *Store
-	log    *slog.Logger
-	events *broker
-	wake   chan struct{}
+	cfg     Config
+	store   *Store
+	log     *slog.Logger
+	events  *broker
+	metrics *Metrics // nil: none
+	wake    chan struct{}
 
 	mu       sync.Mutex
 	inflight map[string]bool // doc NUL recipient: being pushed by this node
@@ -129,8 +133,12 @@ func New(cfg Config) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Service{cfg: cfg, store: cfg.Store, log: cfg.Logger, events: newBroker(),
-		wake: make(chan struct{}, 1), inflight: map[string]bool{}, busy: map[string]bool{}}, nil
+	s := &Service{cfg: cfg, store: cfg.Store, log: cfg.Logger, events: newBroker(), metrics: cfg.Metrics,
+		wake: make(chan struct{}, 1), inflight: map[string]bool{}, busy: map[string]bool{}}
+	if s.metrics != nil {
+		s.metrics.svc.Store(s)
+	}
+	return s, nil
 }
 
 // Store is the service's store.
@@ -214,6 +222,7 @@ func (s *Service) swept(id string, now time.Time) {
 	}
 	for _, r := range ended {
 		s.log.Info("delivery ended", "document_id", id, "recipient", r.ID, "state", string(r.State), "reason", r.Reason)
+		s.metrics.count("sender", string(r.State), 1)
 		s.events.publish(d.Meta.Sender, Event{Type: string(r.State), ID: id, Recipient: r.ID, Reason: r.Reason})
 	}
 }
