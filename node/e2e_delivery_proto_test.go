@@ -57,12 +57,12 @@ func TestDeliveryProtocolRefusals(t *testing.T) {
 		send []byte
 		code string
 	}{
-		"chunk before offer":    {chunkFirst, "document_bad_metadata"},
-		"oversized frame":       {huge, "document_bad_metadata"},
-		"unknown kind":          {offerFrame("gift", b.sub, &signed, nil), "document_bad_metadata"},
-		"forged metadata":       {offerFrame("document", b.sub, &tampered, nil), "envelope_signature"},
-		"not a recipient":       {offerFrame("document", n.Instance+"/GOV/000.00.00.B01/OTHER", &signed, nil), "document_unknown_recipient"},
-		"receipt forged":        {offerFrame("receipt", "", nil, &tampered), "envelope_signature"},
+		"chunk before offer": {chunkFirst, "document_bad_metadata"},
+		"oversized frame":    {huge, "document_bad_metadata"},
+		"unknown kind":       {offerFrame("gift", b.sub, &signed, nil), "document_bad_metadata"},
+		"forged metadata":    {offerFrame("document", b.sub, &tampered, nil), "envelope_signature"},
+		"not a recipient":    {offerFrame("document", n.Instance+"/GOV/000.00.00.B01/OTHER", &signed, nil), "document_unknown_recipient"},
+		"receipt forged":     {offerFrame("receipt", "", nil, &tampered), "envelope_signature"},
 		// Domain separation: a document's signature never verifies as a receipt's.
 		"document as a receipt": {offerFrame("receipt", "", nil, &signed), "envelope_signature"},
 	} {
