@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"time"
@@ -35,11 +36,30 @@ type DeliveryConfig struct {
 	MaxBackoff Duration `json:"max_backoff,omitempty"`
 	// Workers is how many documents are pushed at once (default 4).
 	Workers int `json:"workers,omitempty"`
+	// Webhooks POST an information system's delivery events, signed by
+	// the member, to a URL of its own (docs/delivery.md).
+	Webhooks []Webhook `json:"webhooks,omitempty"`
+}
+
+// Webhook is one information system's webhook.
+type Webhook struct {
+	Subsystem string `json:"subsystem"`
+	URL       string `json:"url"`
 }
 
 func (c DeliveryConfig) validate() error {
 	if c.MaxSize < 0 || c.UndeliverableAfter < 0 || c.MinBackoff < 0 || c.MaxBackoff < 0 || c.Workers < 0 {
 		return fmt.Errorf("%w: delivery: negative value", ErrConfig)
+	}
+	seen := map[string]bool{}
+	for _, w := range c.Webhooks {
+		if _, err := services.ParseSubsystemID(w.Subsystem); err != nil || seen[w.Subsystem] {
+			return fmt.Errorf("%w: delivery.webhooks: subsystem %q invalid or listed twice", ErrConfig, w.Subsystem)
+		}
+		seen[w.Subsystem] = true
+		if u, err := url.Parse(w.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return fmt.Errorf("%w: delivery.webhooks: %q is not an http(s) URL", ErrConfig, w.URL)
+		}
 	}
 	return nil
 }
@@ -71,6 +91,10 @@ func (n *Node) openDelivery(passphrase []byte, o *options) error {
 		Policy: delivery.Policy{MinBackoff: time.Duration(dc.MinBackoff), MaxBackoff: time.Duration(dc.MaxBackoff),
 			Undeliverable: time.Duration(dc.UndeliverableAfter)},
 		Metrics: n.deliveryMetrics(), Now: n.now, Logger: o.log}
+	cfg.Webhooks = map[string]string{}
+	for _, w := range dc.Webhooks {
+		cfg.Webhooks[w.Subsystem] = w.URL
+	}
 	for _, f := range o.deliv {
 		f(&cfg)
 	}

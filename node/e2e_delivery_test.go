@@ -7,9 +7,11 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -309,7 +311,11 @@ func TestDeliveryResume(t *testing.T) {
 	var sent []int // chunk indices, in order
 	broke := false
 	var bDir string
+	hookSrv, hooked := webhookServer(t)
 	hook := node.WithDelivery(func(c *delivery.Config) {
+		if c.Member.Code == devnet.AgencyA.Code {
+			c.Webhooks = map[string]string{c.Member.String() + "/" + devnet.AgencyA.Subsystem: hookSrv.URL}
+		}
 		c.Policy.MinBackoff, c.Policy.MaxBackoff = 20*time.Millisecond, 100*time.Millisecond
 		c.Policy.Undeliverable = 2 * time.Second
 		c.SendFault = func(doc string, chunk int) error {
@@ -353,6 +359,12 @@ func TestDeliveryResume(t *testing.T) {
 	if f := b.do(t, "GET", "/dxl/inbox/"+id); f.status != 200 || !bytes.Equal(f.body, content) {
 		t.Fatalf("fetch: %d, %d bytes", f.status, len(f.body))
 	}
+	// A's information system also had the event POSTed, signed by its
+	// member, after a first call it refused.
+	ev := hooked(t, "delivered", id)
+	if ev.Recipient != b.sub {
+		t.Fatalf("webhook event %+v", ev)
+	}
 
 	t.Run("Undeliverable", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(n.ctx)
@@ -386,4 +398,50 @@ func waitPartial(t *testing.T, dir, id string, chunks int) {
 		}
 	}
 	t.Errorf("%s never held %d chunks of %s", dir, chunks, id)
+}
+
+// webhookServer is an information system's webhook endpoint: it refuses
+// the first call, then keeps the events whose signature verifies
+// against the certificate sent with them. hooked waits for one.
+func webhookServer(t *testing.T) (*httptest.Server, func(*testing.T, string, string) delivery.Event) {
+	var mu sync.Mutex
+	calls := 0
+	var got []delivery.Event
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		defer mu.Unlock()
+		if calls++; calls == 1 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		sig, _ := base64.StdEncoding.DecodeString(r.Header.Get(delivery.HeaderSignature))
+		der, _ := base64.StdEncoding.DecodeString(r.Header.Get(delivery.HeaderSignatureCert))
+		cert, err := x509.ParseCertificate(der)
+		if err != nil || cert.CheckSignature(x509.PureEd25519, append([]byte(delivery.WebhookPrefix), body...), sig) != nil {
+			t.Errorf("webhook signature does not verify: %v", err)
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		var e delivery.Event
+		if json.Unmarshal(body, &e) == nil {
+			got = append(got, e)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv, func(t *testing.T, typ, id string) delivery.Event {
+		t.Helper()
+		for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			mu.Lock()
+			for _, e := range got {
+				if e.Type == typ && e.ID == id {
+					mu.Unlock()
+					return e
+				}
+			}
+			mu.Unlock()
+		}
+		t.Fatalf("no %s webhook for %s", typ, id)
+		return delivery.Event{}
+	}
 }

@@ -105,3 +105,9 @@ func (s *Service) serveEvents(w http.ResponseWriter, r *http.Request, sub string
 		}
 	}
 }
+
+// publish announces e to sub's streams and webhook.
+func (s *Service) publish(sub string, e Event) {
+	s.events.publish(sub, e)
+	s.notify(sub, e)
+}

@@ -103,7 +103,7 @@ func (s *Service) attempted(doc *OutDoc, recipient string, pid peer.ID, err erro
 	if ev != nil {
 		s.metrics.count("sender", ev.Type, 1)
 		s.log.Info("delivery "+ev.Type, "document_id", doc.Meta.ID, "recipient", recipient, "peer", pid.String(), "reason", ev.Reason)
-		s.events.publish(doc.Meta.Sender, *ev)
+		s.publish(doc.Meta.Sender, *ev)
 	}
 }
 

@@ -194,7 +194,7 @@ func (s *Service) receiveReceipt(st network.Stream, v *confview.View, peerMember
 	if fresh {
 		s.log.Info("receipt stored", "document_id", rc.DocumentID, "recipient", rc.Recipient)
 		s.metrics.count("sender", string(Acknowledged), 1)
-		s.events.publish(d.Meta.Sender, Event{Type: "receipt", ID: rc.DocumentID, Recipient: rc.Recipient})
+		s.publish(d.Meta.Sender, Event{Type: "receipt", ID: rc.DocumentID, Recipient: rc.Recipient})
 	}
 	return writeJSON(st, envelope.FrameResponse, answer{Offset: rc.Size, Complete: true})
 }

@@ -187,7 +187,7 @@ func (s *Service) accept(st network.Stream, m *Meta, recipient, path string) err
 	}
 	s.log.Info("document received", "document_id", m.ID, "recipient", recipient, "sender", m.Sender, "size", m.Size)
 	s.metrics.count("recipient", "received", 1)
-	s.events.publish(recipient, Event{Type: "document", ID: m.ID, Sender: m.Sender, Recipient: recipient,
+	s.publish(recipient, Event{Type: "document", ID: m.ID, Sender: m.Sender, Recipient: recipient,
 		Title: d.Meta.Title, DataType: d.Meta.DataType, Priority: d.Meta.Priority, Size: d.Meta.Size})
 	return writeJSON(st, envelope.FrameResponse, answer{Offset: m.Size, Complete: true})
 }

@@ -73,6 +73,10 @@ type Config struct {
 	// error breaks the transfer there as a lost connection would.
 	SendFault func(doc string, chunk int) error
 
+	// Webhooks are the URLs that information systems (subsystem ID) have
+	// their events POSTed to, signed (webhook.go).
+	Webhooks map[string]string
+
 	// Metrics, if set, count deliveries (NewMetrics).
 	Metrics *Metrics
 
@@ -122,6 +126,7 @@ type Service struct {
 	events  *broker
 	metrics *Metrics // nil: none
 	wake    chan struct{}
+	hooks   chan hookCall
 
 	mu       sync.Mutex
 	inflight map[string]bool // doc NUL recipient: being pushed by this node
@@ -134,7 +139,7 @@ func New(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{cfg: cfg, store: cfg.Store, log: cfg.Logger, events: newBroker(), metrics: cfg.Metrics,
-		wake: make(chan struct{}, 1), inflight: map[string]bool{}, busy: map[string]bool{}}
+		wake: make(chan struct{}, 1), hooks: make(chan hookCall, webhookQueue), inflight: map[string]bool{}, busy: map[string]bool{}}
 	if s.metrics != nil {
 		s.metrics.svc.Store(s)
 	}
@@ -157,6 +162,7 @@ func (s *Service) Wake() {
 func (s *Service) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	wg.Go(func() { s.runWebhooks(ctx) })
 	sem := make(chan struct{}, s.cfg.Workers)
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
@@ -223,7 +229,7 @@ func (s *Service) swept(id string, now time.Time) {
 	for _, r := range ended {
 		s.log.Info("delivery ended", "document_id", id, "recipient", r.ID, "state", string(r.State), "reason", r.Reason)
 		s.metrics.count("sender", string(r.State), 1)
-		s.events.publish(d.Meta.Sender, Event{Type: string(r.State), ID: id, Recipient: r.ID, Reason: r.Reason})
+		s.publish(d.Meta.Sender, Event{Type: string(r.State), ID: id, Recipient: r.ID, Reason: r.Reason})
 	}
 }
 
