@@ -1,6 +1,7 @@
 package node_test
 
 import (
+	"bytes"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -80,4 +81,51 @@ func BenchmarkDeliveryLarge(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MiB")
+}
+
+// BenchmarkDeliverySmall submits 10 KB documents from 8 concurrent
+// senders and waits until B's node stored every one: documents per
+// second from submit to stored, fsync on.
+//
+//	go test -run '^$' -bench BenchmarkDeliverySmall -benchtime 500x ./node/
+func BenchmarkDeliverySmall(b *testing.B) {
+	n := startNetB(b)
+	c := n.client(b, true)
+	rcpt := n.SubsystemID(devnet.AgencyB)
+	body := make([]byte, 10<<10)
+	ids := make(chan string, b.N)
+	b.SetBytes(int64(len(body)))
+	b.SetParallelism(4) // 4 × GOMAXPROCS senders
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		q := url.Values{"recipient": {rcpt}, "title": {"small"}, "type": {"bench"}}.Encode()
+		for pb.Next() {
+			resp, err := c.Post("https://"+n.A.Node.APIAddr()+"/dxl/documents?"+q, "application/octet-stream", bytes.NewReader(body))
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusAccepted {
+				b.Errorf("submit: %d", resp.StatusCode)
+				return
+			}
+			ids <- resp.Header.Get(delivery.HeaderDocumentID)
+		}
+	})
+	close(ids)
+	for id := range ids {
+		for {
+			d, err := n.A.Node.Delivery().Store().Out(id)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if d.Recipients[0].State == delivery.Delivered {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "docs/s")
 }

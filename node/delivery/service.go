@@ -181,7 +181,7 @@ func (s *Service) Run(ctx context.Context) {
 // ones in priority order while workers are free, and sends receipts.
 func (s *Service) round(ctx context.Context, wg *sync.WaitGroup, sem chan struct{}) {
 	now := s.cfg.Now()
-	docs, err := s.store.Active()
+	docs, err := s.store.Queued()
 	if err != nil {
 		s.log.Error("outbox not readable", "error", err)
 		return

@@ -17,6 +17,7 @@ import (
 var (
 	bucketOut      = []byte("out")      // document ID → OutDoc
 	bucketActive   = []byte("active")   // document ID → {} while a recipient's delivery is open
+	bucketQueue    = []byte("queue")    // document ID → {} while a recipient is queued or in flight
 	bucketIn       = []byte("in")       // recipient NUL document ID → InDoc
 	bucketReceipts = []byte("receipts") // inbox key → {} while a receipt is to be sent
 )
@@ -45,7 +46,7 @@ func OpenStore(path, dir string, key []byte) (*Store, error) {
 	}
 	s := &Store{db: db, dir: dir, key: key}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketOut, bucketActive, bucketIn, bucketReceipts} {
+		for _, b := range [][]byte{bucketOut, bucketActive, bucketQueue, bucketIn, bucketReceipts} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -62,11 +63,20 @@ func OpenStore(path, dir string, key []byte) (*Store, error) {
 // requeue puts every in-flight delivery back in the queue (at start: no
 // attempt survives the process).
 func requeue(tx *bolt.Tx) error {
-	act := tx.Bucket(bucketActive)
-	return act.ForEach(func(k, _ []byte) error {
-		d, err := getOut(tx, string(k))
-		if err != nil || d == nil {
+	var ids []string // collected first: no writes while iterating
+	if err := tx.Bucket(bucketQueue).ForEach(func(k, _ []byte) error {
+		ids = append(ids, string(k))
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		d, err := getOut(tx, id)
+		if err != nil {
 			return err
+		}
+		if d == nil {
+			continue
 		}
 		changed := false
 		for _, r := range d.Recipients {
@@ -74,11 +84,13 @@ func requeue(tx *bolt.Tx) error {
 				r.State, changed = Queued, true
 			}
 		}
-		if !changed {
-			return nil
+		if changed {
+			if err := putOut(tx, d); err != nil {
+				return err
+			}
 		}
-		return putOut(tx, d)
-	})
+	}
+	return nil
 }
 
 // Close closes the database.
@@ -102,6 +114,15 @@ func putOut(tx *bolt.Tx, d *OutDoc) error {
 		return err
 	}
 	if err := tx.Bucket(bucketOut).Put([]byte(d.Meta.ID), raw); err != nil {
+		return err
+	}
+	q := tx.Bucket(bucketQueue)
+	if d.contentNeeded() {
+		err = q.Put([]byte(d.Meta.ID), nil)
+	} else {
+		err = q.Delete([]byte(d.Meta.ID))
+	}
+	if err != nil {
 		return err
 	}
 	if d.Done() {
@@ -206,11 +227,18 @@ func (s *Store) UpdateOut(id string, f func(*OutDoc) error) (*OutDoc, error) {
 	return d, err
 }
 
-// Active lists the outbox documents with a delivery still open.
-func (s *Store) Active() ([]*OutDoc, error) {
+// Active lists the outbox documents with a delivery still open
+// (receipts awaited included).
+func (s *Store) Active() ([]*OutDoc, error) { return s.list(bucketActive) }
+
+// Queued lists the outbox documents with a recipient queued or in flight:
+// the sender loop's work.
+func (s *Store) Queued() ([]*OutDoc, error) { return s.list(bucketQueue) }
+
+func (s *Store) list(bucket []byte) ([]*OutDoc, error) {
 	var out []*OutDoc
 	err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketActive).ForEach(func(k, _ []byte) error {
+		return tx.Bucket(bucket).ForEach(func(k, _ []byte) error {
 			d, err := getOut(tx, string(k))
 			if err == nil && d != nil {
 				out = append(out, d)
