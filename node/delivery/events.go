@@ -76,7 +76,11 @@ func (b *broker) publish(sub string, e Event) {
 // information system, until it disconnects.
 func (s *Service) serveEvents(w http.ResponseWriter, r *http.Request, sub string) {
 	rc := http.NewResponseController(w)
-	_ = rc.SetWriteDeadline(time.Time{}) // a stream lives longer than a call
+	// A stream lives longer than a call: neither the API's write timeout
+	// nor its read timeout (which would cancel the request's context
+	// under HTTP/1.1) applies to it.
+	_ = rc.SetWriteDeadline(time.Time{})
+	_ = rc.SetReadDeadline(time.Time{})
 	ch := s.events.subscribe(sub)
 	defer s.events.unsubscribe(sub, ch)
 	h := w.Header()
