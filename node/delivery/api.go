@@ -16,7 +16,6 @@ import (
 
 	"github.com/dxl-network/dxl/node/envelope"
 	"github.com/dxl-network/dxl/node/exchange"
-	"github.com/dxl-network/dxl/services"
 )
 
 // Headers of the delivery endpoints.
@@ -366,10 +365,6 @@ type ReceiptView struct {
 
 // ack serves POST /dxl/inbox/{id}/ack: the signed receipt.
 func (s *Service) ack(w http.ResponseWriter, r *http.Request, sub string) {
-	if _, err := services.ParseSubsystemID(sub); err != nil {
-		writeError(w, err)
-		return
-	}
 	d, err := s.Acknowledge(sub, r.PathValue("id"))
 	if err != nil {
 		writeError(w, err)

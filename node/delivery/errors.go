@@ -24,7 +24,6 @@ var (
 	ErrNotSender   = errors.New("delivery: peer is not a node of the document's sender member")
 	ErrStorage     = errors.New("delivery: storage failure")
 	ErrUnavailable = errors.New("delivery: recipient node unreachable")
-	ErrClosed      = errors.New("delivery: closed")
 )
 
 var own = errcode.New(
@@ -41,7 +40,6 @@ var own = errcode.New(
 	errcode.Entry{Err: ErrNotSender, Code: "document_not_sender", Status: http.StatusForbidden},
 	errcode.Entry{Err: ErrStorage, Code: "document_storage", Status: http.StatusInsufficientStorage},
 	errcode.Entry{Err: ErrUnavailable, Code: "document_recipient_unreachable", Status: http.StatusBadGateway},
-	errcode.Entry{Err: ErrClosed, Code: "document_closed", Status: http.StatusServiceUnavailable},
 )
 
 // Codes is the package's error table, then the node's (exchange.Codes:
