@@ -77,8 +77,7 @@ func (b *broker) publish(sub string, e Event) {
 func (s *Service) serveEvents(w http.ResponseWriter, r *http.Request, sub string) {
 	rc := http.NewResponseController(w)
 	// A stream lives longer than a call: neither the API's write timeout
-	// nor its read timeout (which would cancel the request's context
-	// under HTTP/1.1) applies to it.
+	// nor its read timeout applies to it.
 	_ = rc.SetWriteDeadline(time.Time{})
 	_ = rc.SetReadDeadline(time.Time{})
 	ch := s.events.subscribe(sub)
