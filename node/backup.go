@@ -41,7 +41,7 @@ func BackupInfoOf(m *archive.Manifest) (BackupInfo, error) {
 // backupSkip are what a backup leaves out: the databases (snapshotted
 // instead), the journal (the snapshots hold what it held), the spool of
 // calls in flight and the admin socket.
-var backupSkip = []string{FileDB, FileMessageLog, FileRecords, DirJournal, "spool", FileAdminSocket}
+var backupSkip = []string{FileDB, FileMessageLog, FileRecords, FileDeliveryDB, DirJournal, "spool", FileAdminSocket}
 
 // Backup writes a backup of the running node to w: it commits the logs,
 // then copies the files of its directory and a snapshot of each database.
@@ -61,10 +61,15 @@ func (n *Node) Backup(ctx context.Context, w io.Writer) (*archive.Manifest, erro
 		return nil, err
 	}
 	info := BackupInfo{Member: n.member.String(), PeerID: n.self, MessageLogSeq: n.msglog.Stats().LastSeq}
-	for _, s := range []struct {
+	type snapshot struct {
 		name string
 		snap func(func(int64) (io.Writer, error)) error
-	}{{FileMessageLog, n.msglog.Snapshot}, {FileRecords, n.records.Snapshot}} {
+	}
+	snaps := []snapshot{{FileMessageLog, n.msglog.Snapshot}, {FileRecords, n.records.Snapshot}}
+	if n.deliv != nil {
+		snaps = append(snaps, snapshot{FileDeliveryDB, n.deliv.Store().Snapshot})
+	}
+	for _, s := range snaps {
 		err := s.snap(func(size int64) (io.Writer, error) { return a.Open(s.name, size) })
 		if err == nil {
 			err = a.CloseEntry()

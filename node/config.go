@@ -104,6 +104,8 @@ type Config struct {
 	// (refused token requests, throttling) to a syslog collector over TLS
 	// and/or a JSON lines file (internal/siem).
 	SIEM siem.Config `json:"siem,omitzero"`
+	// Delivery configures asynchronous document delivery.
+	Delivery DeliveryConfig `json:"delivery,omitzero"`
 }
 
 // APILimits are the consumer API's HTTP server limits (internal/httpserve).
@@ -267,7 +269,7 @@ func (c *Config) Validate() error {
 	if err := c.apiServer(nil).Validate(); err != nil {
 		return fmt.Errorf("%w: api_limits: %v", ErrConfig, err)
 	}
-	return nil
+	return c.Delivery.validate()
 }
 
 // LoadConfig reads DIR/node.json and the OpenAPI and WSDL files it names.

@@ -32,6 +32,11 @@
 //     checks, one call of services.Gate, the backend call bound to the
 //     node's lifetime, signed response or error frame), metadata calls and
 //     level-2 health with its history.
+//   - node/delivery (delivery.Service): asynchronous document delivery:
+//     the durable outbox and inbox (delivery.db, encrypted content), the
+//     resumable push and signed receipts on /dxl/deliver/1.0.0, and the
+//     information systems' /dxl/documents, /dxl/inbox and /dxl/events
+//     (docs/delivery.md).
 //   - node/exchange: what both sides share: the node's sentinels and its
 //     error table (exchange.Codes on internal/errcode, exchange.Status),
 //     RemoteError, the error body, and the per-call record in the message
@@ -43,6 +48,8 @@
 //
 // In this package, the assembly:
 //
+//   - delivery.go: opening node/delivery, its node.json section, and
+//     the API handler that gives it /dxl/.
 //   - node.go, config.go, keys.go, enroll.go: start-up (Open wires the
 //     transport, the two sides, the logs, the admin socket and
 //     reconciliation; Close), node.json, the sealed keys,

@@ -85,7 +85,7 @@ func (c gaugeCollector) Collect(ch chan<- prometheus.Metric) {
 
 // collectors are every metric of the node's /metrics but the records'.
 func (n *Node) collectors() []prometheus.Collector {
-	out := append(append(n.auth.Collectors(), n.httpm.Collectors()...), n.gauges()...)
+	out := append(append(append(n.auth.Collectors(), n.httpm.Collectors()...), n.gauges()...), n.deliveryMetrics().Collectors()...)
 	if n.siem != nil {
 		out = append(out, n.siem.Collectors()...)
 	}

@@ -33,6 +33,7 @@ import (
 	"github.com/dxl-network/dxl/node/confsync"
 	"github.com/dxl-network/dxl/node/confview"
 	"github.com/dxl-network/dxl/node/consumer"
+	"github.com/dxl-network/dxl/node/delivery"
 	"github.com/dxl-network/dxl/node/envelope"
 	"github.com/dxl-network/dxl/node/exchange"
 	"github.com/dxl-network/dxl/node/msglog"
@@ -55,6 +56,7 @@ type options struct {
 	confOpts []globalconf.Option
 	apiLn    net.Listener
 	noLogs   bool
+	deliv    []func(*delivery.Config)
 }
 
 // WithLogger sets the logger (component=node is added).
@@ -108,7 +110,9 @@ type Node struct {
 
 	prov     *provider.Provider
 	cons     *consumer.API
-	limitKey atomic.Value // services.Limits the limiter was built with
+	deliv    *delivery.Service
+	delivm   *delivery.Metrics // built with the records' registry, before deliv
+	limitKey atomic.Value      // services.Limits the limiter was built with
 	lgsp     *services.LGSPMap
 	clients  map[string]string // TLS client cert SHA-256 -> subsystem
 
@@ -149,6 +153,9 @@ func Open(ctx context.Context, dir string, passphrase []byte, opts ...Option) (_
 		return nil, err
 	}
 	if err := n.openServices(); err != nil {
+		return nil, err
+	}
+	if err := n.openDelivery(passphrase, &o); err != nil {
 		return nil, err
 	}
 	if err := n.startP2P(&o); err != nil {
@@ -248,6 +255,7 @@ func (n *Node) startP2P(o *options) (err error) {
 	n.host.Handle(CallProtocol, transport.ServiceCall, n.prov.HandleStream)
 	n.host.Handle(ReconcileProtocol, transport.ServiceReconcile, n.handleReconcile)
 	n.host.Handle(transport.ClaimProtocol, transport.ServiceClaim, n.prov.HandleClaim)
+	n.host.Handle(transport.DeliverProtocol, transport.ServiceDeliver, n.deliv.HandleStream)
 	relay, err := confsync.New(confsync.Config{Host: n.host, Instance: n.member.Instance, Conf: n.conf, Admit: n.admits, Logger: o.log})
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrConfig, err)
@@ -268,7 +276,7 @@ func (n *Node) startServers(o *options) (err error) {
 	n.cons = consumer.New(consumer.Config{Member: n.member, Self: n.self, Clients: n.clients, MaxBody: n.cfg.MaxBody, SpoolDir: n.spoolDir(),
 		CallTimeout: time.Duration(n.cfg.CallTimeout), LGSP: n.lgsp, Views: views{n}, Dialer: n.host, Signer: n.signer,
 		Auth: n.auth, Logs: n.logs, Health: health{n}, Now: n.now, Logger: n.log})
-	n.api = httpserve.New(n.cons.Handler(), n.cfg.apiServer(n.log))
+	n.api = httpserve.New(n.apiHandler(), n.cfg.apiServer(n.log))
 	n.api.TLSConfig = n.apiTLS()
 	n.apiLn = httpserve.Listen(n.apiLn, n.cfg.apiServer(n.log), n.httpm)
 	if n.adminLn, err = listenAdmin(n.dir); err != nil {
@@ -295,6 +303,7 @@ func (n *Node) startServers(o *options) (err error) {
 	})
 	n.goRun(func() { _ = n.conf.Run(n.life, time.Duration(n.cfg.ConfigInterval)) })
 	n.goRun(func() { n.probeLoop(n.life) })
+	n.goRun(func() { n.deliv.Run(n.life) })
 	return nil
 }
 
@@ -334,12 +343,16 @@ func (n *Node) Close() error {
 		n.host.Unhandle(CallProtocol)
 		n.host.Unhandle(ReconcileProtocol)
 		n.host.Unhandle(transport.ClaimProtocol)
+		n.host.Unhandle(transport.DeliverProtocol)
 		_ = n.host.Close()
 	}
 	n.wg.Wait()
 	n.closeLogs()
 	if n.replay != nil {
 		n.replay.Close()
+	}
+	if n.deliv != nil {
+		_ = n.deliv.Store().Close()
 	}
 	if n.journal != nil {
 		_ = n.journal.Close()

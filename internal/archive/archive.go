@@ -95,7 +95,8 @@ func (w *Writer) CloseEntry() error {
 }
 
 // AddTree adds every regular file under dir but those whose relative
-// slash path is in skip (a directory in skip is left out whole).
+// slash path is in skip (a directory in skip is left out whole). Files
+// must not be rewritten in place meanwhile; appending is safe.
 func (w *Writer) AddTree(dir string, skip []string) error {
 	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -120,7 +121,9 @@ func (w *Writer) AddTree(dir string, skip []string) error {
 		if err != nil {
 			return err
 		}
-		return w.Add(filepath.ToSlash(rel), fi.Size(), func(e io.Writer) error { _, err := io.Copy(e, f); return err })
+		// A file growing meanwhile is copied as it was when stat'ed: what
+		// a crash at that moment would have left of it.
+		return w.Add(filepath.ToSlash(rel), fi.Size(), func(e io.Writer) error { _, err := io.CopyN(e, f, fi.Size()); return err })
 	})
 }
 

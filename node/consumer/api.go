@@ -218,6 +218,10 @@ func (a *API) authenticate(r *http.Request) (services.SubsystemID, error) {
 	return who, nil
 }
 
+// Authenticate identifies the information system of r as calls do
+// (authenticate): for the node's other endpoints (document delivery).
+func (a *API) Authenticate(r *http.Request) (services.SubsystemID, error) { return a.authenticate(r) }
+
 // pinned reports whether r's TLS client certificate is pinned to a
 // subsystem (then an Authorization header is not the node's: it travels
 // to the backend).

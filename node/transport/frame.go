@@ -23,6 +23,9 @@ const (
 	// ConfigProtocol: a node asks a peer for its signed global
 	// configuration if it is newer than its own (node/confsync).
 	ConfigProtocol = "/dxl/config/1.0.0"
+	// DeliverProtocol: a sender's node pushes a document (resumable) or
+	// a recipient's node returns a signed receipt (node/delivery).
+	DeliverProtocol = "/dxl/deliver/1.0.0"
 )
 
 // Stream buffers are pooled: a call would otherwise allocate and clear

@@ -14,6 +14,7 @@ const (
 	ServiceReconcile = "dxl.reconcile"
 	ServiceClaim     = "dxl.claim"
 	ServiceConfig    = "dxl.config"
+	ServiceDeliver   = "dxl.deliver"
 )
 
 // bufferMemory is what one stream holds in pooled buffers (a reader and a
@@ -33,7 +34,7 @@ func newResourceManager(maxBody int64) (network.ResourceManager, error) {
 	raise(&cfg.ProtocolPeerBaseLimit, 4*perStream)
 	raise(&cfg.ServicePeerBaseLimit, 4*perStream)
 	raise(&cfg.PeerBaseLimit, 4*perStream)
-	for _, svc := range []string{ServiceCall, ServiceReconcile, ServiceClaim, ServiceConfig} {
+	for _, svc := range []string{ServiceCall, ServiceReconcile, ServiceClaim, ServiceConfig, ServiceDeliver} {
 		base := cfg.ServiceBaseLimit
 		raise(&base, 16*perStream)
 		cfg.AddServiceLimit(svc, base, cfg.ServiceLimitIncrease)
