@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/dxl-network/dxl/internal/doctor"
 	"github.com/dxl-network/dxl/node"
 )
 
@@ -66,10 +67,10 @@ Examples:
 
 // printFindings writes one line per finding, and the fix under each that
 // is not ok.
-func printFindings(c *cli.Context, fs []node.Finding) {
+func printFindings(c *cli.Context, fs []doctor.Finding) {
 	w := c.App.Writer
 	for _, f := range fs {
-		mark := map[string]string{node.DoctorOK: "ok   ", node.DoctorWarn: "WARN ", node.DoctorError: "ERROR"}[f.Status]
+		mark := map[string]string{doctor.OK: "ok   ", doctor.Warn: "WARN ", doctor.Error: "ERROR"}[f.Status]
 		fmt.Fprintf(w, "%s %-28s %s\n", mark, f.Check, f.Detail)
 		if f.Fix != "" {
 			fmt.Fprintf(w, "      %-28s → %s\n", "", f.Fix)

@@ -123,6 +123,10 @@ func TestNodeWorkflow(t *testing.T) {
 		t.Fatalf("restore over a node directory: %v\n%s", err, out)
 	}
 
+	// The registry server's doctor finds nothing wrong with it.
+	if out, err := dxl(ctx, "registry", "doctor", "--dir", filepath.Join(nw.Dir, "registry"), "--passphrase-file", regPassFile(t, work)); err != nil || !strings.Contains(out, "ok    server") {
+		t.Fatalf("registry doctor: %v\n%s", err, out)
+	}
 	// The registry's backup, restored into a new server directory.
 	rb := filepath.Join(work, "registry.tar")
 	if out, err := dxl(ctx, "registry", "backup", "--anchor", nw.AnchorPath, "--token-file", tok, "--out", rb); err != nil {
@@ -179,4 +183,13 @@ func TestNodeWorkflow(t *testing.T) {
 	if st := nw.Registry.Server().State(); len(st.Nodes) != 3 { // n1, n3 and the second node of n1's member
 		t.Fatalf("registry has %d nodes", len(st.Nodes))
 	}
+}
+
+// regPassFile writes the devnet registry's passphrase to a file in dir.
+func regPassFile(t *testing.T, dir string) string {
+	p := filepath.Join(dir, "registry-pass")
+	if err := os.WriteFile(p, []byte(devnet.Passphrase+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

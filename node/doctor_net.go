@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/dxl-network/dxl/internal/doctor"
 	"github.com/dxl-network/dxl/membership/globalconf"
 	"github.com/dxl-network/dxl/tsa"
 )
@@ -26,12 +27,12 @@ const MaxDoctorSkew = 30 * time.Second
 // time.
 func doctorTSAs(ctx context.Context, r *DoctorReport, doc *globalconf.Document, o DoctorOptions) {
 	if len(doc.TSAs) == 0 {
-		r.add("tsa", DoctorError, "the configuration lists no TSA: records cannot be time-stamped", "the registry operator adds a TSA (registry.md)")
+		r.Add("tsa", DoctorError, "the configuration lists no TSA: records cannot be time-stamped", "the registry operator adds a TSA (registry.md)")
 		return
 	}
 	chain, err := doc.CACertificates()
 	if err != nil || len(chain) == 0 {
-		r.add("tsa", DoctorError, fmt.Sprintf("the configuration's CA chain: %v", err), "the registry operator checks the CA chain")
+		r.Add("tsa", DoctorError, fmt.Sprintf("the configuration's CA chain: %v", err), "the registry operator checks the CA chain")
 		return
 	}
 	roots, inter := x509.NewCertPool(), x509.NewCertPool()
@@ -54,13 +55,13 @@ func doctorTSA(ctx context.Context, r *DoctorReport, t globalconf.TSA, vo tsa.Ve
 	raw, err := tsa.NewClient(t.URL).Stamp(ctx, digest)
 	after := o.Now()
 	if err != nil {
-		r.add(check, DoctorError, t.URL+" did not stamp: "+err.Error(), "check the network path to "+t.URL+"; calls continue until acceptable_failure")
+		r.Add(check, DoctorError, t.URL+" did not stamp: "+err.Error(), "check the network path to "+t.URL+"; calls continue until acceptable_failure")
 		return
 	}
 	vo.Digest, vo.CurrentTime = digest, after
 	info, err := tsa.Verify(raw, vo)
 	if err != nil {
-		r.add(check, DoctorError, "its token does not verify: "+err.Error(), "the registry operator checks the TSA's certificate (dxl tsa)")
+		r.Add(check, DoctorError, "its token does not verify: "+err.Error(), "the registry operator checks the TSA's certificate (dxl tsa)")
 		return
 	}
 	mid := before.Add(after.Sub(before) / 2)
@@ -68,11 +69,11 @@ func doctorTSA(ctx context.Context, r *DoctorReport, t globalconf.TSA, vo tsa.Ve
 	detail := fmt.Sprintf("stamps; clock skew %s against it; its certificate valid until %s", skew.Round(time.Millisecond), info.Signer.NotAfter.UTC().Format(time.DateOnly))
 	switch {
 	case skew > MaxDoctorSkew || skew < -MaxDoctorSkew:
-		r.add(check, DoctorError, detail, "synchronise this machine's clock (timedatectl set-ntp true; chronyc tracking)")
-	case certStatus(info.Signer, after) != DoctorOK:
-		r.add(check, certStatus(info.Signer, after), detail, "the registry operator renews the TSA certificate")
+		r.Add(check, DoctorError, detail, "synchronise this machine's clock (timedatectl set-ntp true; chronyc tracking)")
+	case doctor.CertStatus(info.Signer, after) != DoctorOK:
+		r.Add(check, doctor.CertStatus(info.Signer, after), detail, "the registry operator renews the TSA certificate")
 	default:
-		r.add(check, DoctorOK, detail, "")
+		r.Add(check, DoctorOK, detail, "")
 	}
 }
 
@@ -86,29 +87,29 @@ func doctorRunning(ctx context.Context, r *DoctorReport, dir string, timeout tim
 		err = adminDo(ctx, dir, http.MethodGet, "/v1/health", timeout, &h)
 	}
 	if err != nil {
-		r.add("node", DoctorWarn, "not running ("+err.Error()+")", "start it: dxl node serve --dir "+dir)
+		r.Add("node", DoctorWarn, "not running ("+err.Error()+")", "start it: dxl node serve --dir "+dir)
 		return false
 	}
 	switch h.Status {
 	case "ok":
-		r.add("node", DoctorOK, fmt.Sprintf("running, healthy, configuration version %d", h.ConfigVersion), "")
+		r.Add("node", DoctorOK, fmt.Sprintf("running, healthy, configuration version %d", h.ConfigVersion), "")
 	default:
-		r.add("node", DoctorError, fmt.Sprintf("running, %s: %s", h.Status, h.ConfigError), "see the global config and tsa checks")
+		r.Add("node", DoctorError, fmt.Sprintf("running, %s: %s", h.Status, h.ConfigError), "see the global config and tsa checks")
 	}
 	if h.Timestamps.Pending > 0 && h.Status != "ok" {
-		r.add("timestamps", DoctorWarn, fmt.Sprintf("%d records wait for a timestamp", h.Timestamps.Pending), "see the tsa checks")
+		r.Add("timestamps", DoctorWarn, fmt.Sprintf("%d records wait for a timestamp", h.Timestamps.Pending), "see the tsa checks")
 	}
 	for _, p := range h.Peers {
 		check := "peer " + p.Member + " " + p.PeerID
 		if p.Online {
-			r.add(check, DoctorOK, "online since "+p.Since.UTC().Format(time.RFC3339), "")
+			r.Add(check, DoctorOK, "online since "+p.Since.UTC().Format(time.RFC3339), "")
 			continue
 		}
 		detail := "offline"
 		if p.LastError != "" {
 			detail += ": " + p.LastError
 		}
-		r.add(check, DoctorWarn, detail, "check the network path to that node (its registered addresses, firewall); calls to its member fail over to its other nodes")
+		r.Add(check, DoctorWarn, detail, "check the network path to that node (its registered addresses, firewall); calls to its member fail over to its other nodes")
 	}
 	return true
 }
