@@ -98,6 +98,7 @@ Example:
 			&cli.BoolFlag{Name: "tsa", Usage: "also create a TSA in R/tsa (serve it with 'dxl tsa serve --dir R/tsa')"},
 			&cli.StringFlag{Name: "tsa-url", Usage: "URL the TSA will be served at (listed in the configuration)"},
 			&cli.StringFlag{Name: "admin-name", Value: "admin", Usage: "name of the first admin operator"},
+			&cli.StringFlag{Name: "ca-url", Usage: "`URL` the CA's OCSP and CRL will be served at (registry serve --ca-listen): issued certificates point there"},
 			regPassFlag(), jsonFlag()),
 		Action: func(c *cli.Context) error {
 			dir := c.String("dir")
@@ -115,7 +116,7 @@ Example:
 			res, err := membership.InitFirst(c.Context, dir, membership.InitOptions{
 				Instance: c.String("instance"), ServerAddrs: addrs,
 				Org: c.String("org"), Operator: c.String("operator"), ImportCA: c.String("import-ca"),
-				TSA: c.Bool("tsa"), TSAURL: c.String("tsa-url"), AdminName: c.String("admin-name"),
+				TSA: c.Bool("tsa"), TSAURL: c.String("tsa-url"), AdminName: c.String("admin-name"), CAURL: c.String("ca-url"),
 			}, p, membership.WithRegistryLogger(logger(c)))
 			if err != nil {
 				return err
@@ -143,9 +144,16 @@ func registryServeCommand() *cli.Command {
 the configuration publisher and the CA sync. A server prepared by 'join'
 asks to be added as a voter on its first start.
 
-Example:
-   DXL_PASSPHRASE=... dxl registry serve --dir r1`,
-		Flags: []cli.Flag{regDirFlag(), regPassFlag()},
+With --ca-listen it also serves the CA's OCSP responder and CRL there (the
+locations issued certificates carry when the CA has a public_url), and
+with --tsa-listen the TSA of R/tsa: the whole operator side in one process.
+
+Examples:
+   DXL_PASSPHRASE=... dxl registry serve --dir r1
+   DXL_PASSPHRASE=... dxl registry serve --dir r1 --ca-listen 0.0.0.0:8081 --tsa-listen 0.0.0.0:8080`,
+		Flags: []cli.Flag{regDirFlag(), regPassFlag(),
+			&cli.StringFlag{Name: "ca-listen", Usage: "also serve the CA's OCSP and CRL on `ADDR`"},
+			&cli.StringFlag{Name: "tsa-listen", Usage: "also serve the TSA of R/tsa on `ADDR`"}},
 		Action: func(c *cli.Context) error {
 			dir := c.String("dir")
 			if dir == "" {
@@ -161,10 +169,16 @@ Example:
 				return err
 			}
 			fmt.Fprintf(c.App.Writer, "registry server %s serving %s (API on %s); Ctrl-C stops\n", r.ID(), r.URL(), r.APIAddr())
+			extra, err := operatorSide(c, r, dir, p)
+			if err != nil {
+				r.Close()
+				return err
+			}
 			var serveErr error
 			select {
 			case <-c.Context.Done():
 			case serveErr = <-r.Err():
+			case serveErr = <-extra:
 			}
 			if err := r.Close(); serveErr == nil {
 				serveErr = err

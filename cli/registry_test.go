@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"net/http"
 	"os"
@@ -43,7 +44,7 @@ func regRun(ctx context.Context, args ...string) (string, string, error) {
 
 // serveRegistry runs `dxl registry serve --dir dir` until stop is called
 // (or the test ends).
-func serveRegistry(t *testing.T, dir string) (stop func()) {
+func serveRegistry(t *testing.T, dir string, extra ...string) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -53,7 +54,7 @@ func serveRegistry(t *testing.T, dir string) (stop func()) {
 		app := App()
 		app.Writer, app.ErrWriter = &out, &errOut
 		app.ExitErrHandler = func(*cli.Context, error) {}
-		done <- app.RunContext(ctx, []string{"dxl", "--log-level", "error", "registry", "serve", "--dir", dir})
+		done <- app.RunContext(ctx, append([]string{"dxl", "--log-level", "error", "registry", "serve", "--dir", dir}, extra...))
 	}()
 	for !strings.Contains(out.String(), "serving") {
 		select {
@@ -125,8 +126,10 @@ func TestRegistryWalkthroughLeaderStop(t *testing.T) {
 		return []string{"--raft-listen", freeAddr(t), "--api-listen", api, "--api-url", "https://" + api, "--ip", "127.0.0.1"}
 	}
 
+	caAddr, tsaAddr := freeAddr(t), freeAddr(t)
 	out, _, err := regRun(ctx, append([]string{"registry", "init", "--dir", dirs["reg-1"], "--instance", "VN-TEST",
-		"--id", "reg-1", "--operator", "GOV/OPERATOR", "--json"}, addrs()...)...)
+		"--id", "reg-1", "--operator", "GOV/OPERATOR", "--tsa", "--tsa-url", "http://" + tsaAddr + "/", "--ca-url", "http://" + caAddr,
+		"--json"}, addrs()...)...)
 	if err != nil {
 		t.Fatalf("init: %v\n%s", err, out)
 	}
@@ -152,7 +155,9 @@ func TestRegistryWalkthroughLeaderStop(t *testing.T) {
 	}
 	t.Setenv(EnvOperatorToken, initRes.AdminToken)
 
-	stops := map[string]func(){"reg-1": serveRegistry(t, dirs["reg-1"])}
+	// The first server runs the whole operator side: its CA's OCSP and CRL
+	// and its TSA too.
+	stops := map[string]func(){"reg-1": serveRegistry(t, dirs["reg-1"], "--ca-listen", caAddr, "--tsa-listen", tsaAddr)}
 	pollFor(t, "reg-1 leads", 30*time.Second, func() bool {
 		st, err := registryStatus(t, ctx, dirs["reg-1"])
 		return err == nil && st.LeaderID == "reg-1"
@@ -170,6 +175,27 @@ func TestRegistryWalkthroughLeaderStop(t *testing.T) {
 		t.Fatalf("verified HTTPS: %v", err)
 	}
 	resp.Body.Close()
+	// The registry servers' own certificates point at the OCSP responder
+	// and CRL it serves.
+	pemRaw, _ := os.ReadFile(filepath.Join(dirs["reg-1"], membership.FileServerCert))
+	blk, _ := pem.Decode(pemRaw)
+	if blk == nil {
+		t.Fatal("no server certificate")
+	}
+	srv, err := x509.ParseCertificate(blk.Bytes)
+	if err != nil || len(srv.OCSPServer) != 1 || srv.OCSPServer[0] != "http://"+caAddr+"/ocsp" || len(srv.CRLDistributionPoints) != 1 {
+		t.Fatalf("server certificate OCSP %v CRL %v: %v", srv.OCSPServer, srv.CRLDistributionPoints, err)
+	}
+	if resp, err := http.Get("http://" + caAddr + "/crl"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("the CRL from registry serve --ca-listen: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	doc := filepath.Join(work, "doc.txt")
+	os.WriteFile(doc, []byte("a document to time-stamp"), 0o600)
+	if out, _, err := regRun(ctx, "tsa", "stamp", "--url", "http://"+tsaAddr+"/", doc); err != nil {
+		t.Fatalf("a token from registry serve --tsa-listen: %v\n%s", err, out)
+	}
 
 	for _, id := range []string{"reg-2", "reg-3"} {
 		tok, _, err := regRun(ctx, "registry", "token", "--dir", dirs["reg-1"], "--ttl", "10m")

@@ -348,6 +348,10 @@ func (r *Registry) requestVoter(ctx context.Context) {
 // Server returns the Raft server.
 func (r *Registry) Server() *store.Server { return r.srv }
 
+// CA is the server's copy of the network CA (OCSP and CRL; CASync keeps
+// its database in step with the state).
+func (r *Registry) CA() *ca.CA { return r.ca }
+
 // ID returns the server ID.
 func (r *Registry) ID() string { return r.file.ID }
 

@@ -33,6 +33,10 @@ type InitOptions struct {
 	ImportCA  string // an existing CA directory to copy (its keys sealed with the same passphrase)
 	TSA       bool   // create a TSA under R/tsa, listed in the registry with TSAURL
 	TSAURL    string
+	// CAURL, if set, is where the CA's OCSP responder and CRL will be
+	// served (dxl registry serve --ca-listen, or dxl ca serve): issued
+	// certificates point there (a new CA only).
+	CAURL string
 	AdminName string // first operator, role admin; default "admin"
 	// RegistrationLimits go to registry.json (zero: the defaults).
 	RegistrationLimits api.IntakeConfig
@@ -122,7 +126,7 @@ func checkInit(dir string, in *InitOptions, passphrase []byte) (*RegistryFile, e
 func initCA(dir string, in InitOptions, passphrase []byte, log *slog.Logger) (*ca.CA, error) {
 	caDir := filepath.Join(dir, DirCA)
 	if in.ImportCA == "" {
-		return ca.Init(caDir, ca.Config{Instance: in.Instance, Organization: in.Org, Operator: in.Operator}, passphrase, ca.WithLogger(log))
+		return ca.Init(caDir, ca.Config{Instance: in.Instance, Organization: in.Org, Operator: in.Operator, PublicURL: in.CAURL}, passphrase, ca.WithLogger(log))
 	}
 	if err := copyCA(in.ImportCA, caDir); err != nil {
 		return nil, err
