@@ -28,15 +28,15 @@ import (
 type InitOptions struct {
 	Instance string
 	ServerAddrs
-	Org       string // operator organisation (CA subject O); default from the instance
-	Operator  string // operator member ID CLASS/CODE (optional)
-	ImportCA  string // an existing CA directory to copy (its keys sealed with the same passphrase)
-	TSA       bool   // create a TSA under R/tsa, listed in the registry with TSAURL
-	TSAURL    string
+	Org      string // operator organisation (CA subject O); default from the instance
+	Operator string // operator member ID CLASS/CODE (optional)
+	ImportCA string // an existing CA directory to copy (its keys sealed with the same passphrase)
+	TSA      bool   // create a TSA under R/tsa, listed in the registry with TSAURL
+	TSAURL   string
 	// CAURL, if set, is where the CA's OCSP responder and CRL will be
 	// served (dxl registry serve --ca-listen, or dxl ca serve): issued
 	// certificates point there (a new CA only).
-	CAURL string
+	CAURL     string
 	AdminName string // first operator, role admin; default "admin"
 	// RegistrationLimits go to registry.json (zero: the defaults).
 	RegistrationLimits api.IntakeConfig
