@@ -98,13 +98,14 @@ func (e *LockedError) Unwrap() error { return ErrLocked }
 // Auth checks logins against Accounts and holds the sessions of one
 // console process.
 type Auth struct {
-	cfg      Config
-	accounts *Accounts
-	mfaRoles []string
-	now      func() time.Time
-	rand     io.Reader
-	log      *slog.Logger
-	dummy    string // a hash to verify against for an unknown account
+	cfg       Config
+	accounts  *Accounts
+	mfaRoles  []string
+	now       func() time.Time
+	rand      io.Reader
+	log       *slog.Logger
+	dummyOnce sync.Once
+	dummy     string // a hash to verify against for an unknown account
 
 	mu       sync.Mutex
 	sessions map[[32]byte]*Session
@@ -134,10 +135,6 @@ func NewAuth(cfg Config, accounts *Accounts, mfaRoles []string, opts ...AuthOpti
 		o(a)
 	}
 	a.log = a.log.With("component", "console_auth")
-	var err error
-	if a.dummy, err = HashPassword("not a password", accounts.Hash); err != nil {
-		return nil, err
-	}
 	return a, nil
 }
 
@@ -159,6 +156,7 @@ func (a *Auth) Login(name, password, code, remote string) (*Session, string, err
 	err := a.accounts.update(func(b *bolt.Bucket) error {
 		var err error
 		if acct, err = getAccount(b, name); err != nil {
+			a.dummyOnce.Do(func() { a.dummy, _ = HashPassword("not a password", a.accounts.Hash) })
 			_, _ = VerifyPassword(a.dummy, password) // the same work as for a real account
 			reason, refused = "unknown account", ErrBadCredentials
 			return nil

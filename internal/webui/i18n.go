@@ -21,8 +21,8 @@ const (
 // ValidLang reports whether lang is a language of the consoles.
 func ValidLang(lang string) bool { return lang == LangVi || lang == LangEn }
 
-// Text is one message in both languages.
-type Text struct{ Vi, En string }
+// Text is one message: Vietnamese, then English.
+type Text [2]string
 
 // Catalog maps message keys to their texts.
 type Catalog map[string]Text
@@ -41,9 +41,9 @@ func (c Catalog) T(lang, key string, args ...any) string {
 	if !ok {
 		return key
 	}
-	s := t.Vi
+	s := t[0]
 	if lang == LangEn {
-		s = t.En
+		s = t[1]
 	}
 	if len(args) > 0 {
 		return fmt.Sprintf(s, args...)

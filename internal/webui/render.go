@@ -74,12 +74,19 @@ type Renderer struct {
 
 // NewRenderer parses every *.html of pages (a console's embedded page
 // templates, each defining "content") and the shared login and error
-// pages, each with the layout.
+// pages, each with the layout and the templates of pages' partials/*.html.
 func NewRenderer(pages fs.FS, log *slog.Logger) (*Renderer, error) {
 	r := &Renderer{pages: map[string]*template.Template{}, log: log}
 	layout, err := template.ParseFS(uiFS, "ui/layout.html")
 	if err != nil {
 		return nil, fmt.Errorf("webui: layout: %w", err)
+	}
+	if pages != nil { // templates every page may use
+		if parts, _ := fs.Glob(pages, "partials/*.html"); len(parts) > 0 {
+			if layout, err = layout.ParseFS(pages, parts...); err != nil {
+				return nil, fmt.Errorf("webui: partials: %w", err)
+			}
+		}
 	}
 	add := func(fsys fs.FS, pattern string) error {
 		names, err := fs.Glob(fsys, pattern)

@@ -370,7 +370,7 @@ func TestI18n(t *testing.T) {
 		t.Fatal(FormatTime(LangVi, at), FormatTime(LangEn, at))
 	}
 	for k, v := range Shared {
-		if v.Vi == "" || v.En == "" {
+		if v[0] == "" || v[1] == "" {
 			t.Errorf("message %s lacks a language", k)
 		}
 	}
