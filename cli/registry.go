@@ -38,7 +38,7 @@ A 3-server cluster on one machine (docs/registry.md walks through it):
    dxl registry status --dir r1`,
 		Subcommands: append([]*cli.Command{
 			registryInitCommand(), registryServeCommand(), registryTokenCommand(), registryJoinCommand(),
-			registryRemoveCommand(), registryStatusCommand(), registryAnchorCommand(),
+			registryRemoveCommand(), registryStatusCommand(), registryAnchorCommand(), consoleUserCommand(),
 		}, registryAdminCommands()...),
 	}
 }

@@ -39,7 +39,7 @@ type env struct {
 	roots   *x509.CertPool
 }
 
-var agencyC = devnet.Agency{Code: "000.00.00.C01", Name: "Sở Y tế (demo agency C)", Subsystem: "YTE"}
+var agencyC = devnet.AgencyC
 
 // shared is the network the tests share: each acts on its own accounts,
 // only TestConsoleApproveOnePath decides the pending registration.
