@@ -71,6 +71,7 @@ func newEnv(t *testing.T) *env {
 var accounts = []struct{ name, role string }{
 	{"ada", console.RoleAdministrator}, {"anh", console.RoleApprover}, {"kiem", console.RoleAuditor},
 	{"khoa", console.RoleAuditor}, {"lan", console.RoleAuditor}, {"minh", console.RoleApprover}, {"ngoc", console.RoleAuditor},
+	{"bao", console.RoleAdministrator}, // the browser test's
 }
 
 func startEnv() (*env, error) {
