@@ -73,4 +73,12 @@ func testConsoleUser(t *testing.T, ctx context.Context, info map[string]string, 
 	if st, _ := consoleLogin(t, info["console_url"], "kiem", "Kiểm-toán-viên-2026", ""); st != 200 {
 		t.Fatalf("auditor login: %d", st)
 	}
+	for _, args := range [][]string{{"unlock", "--dir", regDir, "kiem"}, {"remove", "--dir", regDir, "kiem"}} {
+		if out, err := dxl(ctx, append([]string{"registry", "console-user"}, args...)...); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+	}
+	if st, _ := consoleLogin(t, info["console_url"], "kiem", "Kiểm-toán-viên-2026", ""); st != http.StatusUnauthorized {
+		t.Fatalf("removed account's login: %d", st)
+	}
 }
