@@ -3,6 +3,7 @@ package webui
 import (
 	"bytes"
 	"embed"
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -62,6 +63,15 @@ func (p *Page) Int(n any) string {
 
 // Age formats d for the page's language.
 func (p *Page) Age(d time.Duration) string { return FormatAge(p.Lang, d) }
+
+// JSON writes v as indented JSON (for configuration blocks).
+func (p *Page) JSON(v any) string {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
+}
 
 // Field returns the error message of a form field ("" if none).
 func (p *Page) Field(name string) string { return p.FieldErrors[name] }

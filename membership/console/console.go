@@ -119,6 +119,7 @@ func New(st Store, admin Admin, auth *webui.Auth, cfg Config) (*Console, error) 
 	m.HandleFunc("GET "+p+"members", c.get(c.members))
 	m.HandleFunc("GET "+p+"members/{id...}", c.get(c.member))
 	m.HandleFunc("GET "+p+"history", c.get(c.history))
+	m.HandleFunc("GET "+p+"catalogue", c.get(c.catalogue))
 	m.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
 		s, _ := c.auth.SessionOf(r)
 		c.fail(w, r, s, http.StatusNotFound, "err.notfound")
@@ -196,7 +197,8 @@ func (c *Console) page(r *http.Request, s *webui.Session, title string, data any
 	if s != nil {
 		cur := r.URL.Path
 		for _, n := range []webui.NavItem{{Href: Prefix, Key: "nav.dashboard"}, {Href: Prefix + "registrations", Key: "nav.registrations"},
-			{Href: Prefix + "members", Key: "nav.members"}, {Href: Prefix + "history", Key: "nav.history"}} {
+			{Href: Prefix + "members", Key: "nav.members"}, {Href: Prefix + "catalogue", Key: "nav.catalogue"},
+			{Href: Prefix + "history", Key: "nav.history"}} {
 			n.Current = cur == n.Href || (n.Href != Prefix && strings.HasPrefix(cur, n.Href))
 			p.Nav = append(p.Nav, n)
 		}

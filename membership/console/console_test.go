@@ -312,6 +312,9 @@ func TestConsoleLanguageAndLogout(t *testing.T) {
 	if !strings.Contains(body, "Pending registrations") {
 		t.Fatalf("English dashboard\n%s", body)
 	}
+	if st, body, _ := b.do("GET", "/console/catalogue", nil); st != 200 || !strings.Contains(body, "Service catalogue") || !strings.Contains(body, `id="policy"`) {
+		t.Fatalf("catalogue page %d\n%s", st, body)
+	}
 	// Switching back is stored with the account.
 	b.do("POST", "/console/lang", url.Values{"lang": {"vi"}, "return": {"/console/members"}, "form_token": {tok}})
 	if a, _ := membership.ConsoleAccounts(filepath.Join(e.nw.Dir, "registry")).Get("khoa"); a.Lang != "vi" {

@@ -266,3 +266,26 @@ func (c *Console) history(w http.ResponseWriter, r *http.Request, s *webui.Sessi
 	}
 	c.pages.Render(w, http.StatusOK, "history", c.page(r, s, "hist.title", d))
 }
+
+type catalogueData struct {
+	Services []state.Service
+	Groups   []state.Group
+	Policy   state.Policy
+}
+
+// catalogue shows the service catalogue, the global groups and the network
+// policy (read-only here: changes go through dxl registry service, group
+// and policy).
+func (c *Console) catalogue(w http.ResponseWriter, r *http.Request, s *webui.Session) {
+	var d catalogueData
+	c.st.Read(func(st *state.State) {
+		for _, k := range state.SortedKeys(st.Services) {
+			d.Services = append(d.Services, st.Services[k].Clone())
+		}
+		for _, k := range state.SortedKeys(st.Groups) {
+			d.Groups = append(d.Groups, st.Groups[k].Clone())
+		}
+		d.Policy = st.Policy
+	})
+	c.pages.Render(w, http.StatusOK, "catalogue", c.page(r, s, "cat.title", d))
+}
