@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -59,6 +60,22 @@ const timingJS = `new Promise(resolve => {
   } catch (e) {}
   setTimeout(() => resolve({fcp: fcp || fcpObs, lcp, request: req, slowest}), 150);
 })`
+
+// shot saves the page as DXL_CONSOLE_SCREENSHOTS/name.png when that is set
+// (docs/console.md's pictures are made so).
+func shot(ctx context.Context, t *testing.T, name string) {
+	dir := os.Getenv("DXL_CONSOLE_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	img, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err == nil {
+		err = os.WriteFile(filepath.Join(dir, name+".png"), img, 0o644)
+	}
+	if err != nil {
+		t.Errorf("screenshot %s: %v", name, err)
+	}
+}
 
 func measure(ctx context.Context, t *testing.T, page string) {
 	tm, err := chromedp.Run(ctx, chromedp.Evaluate[pageTiming](timingJS, chromedp.EvalAwaitPromise))
@@ -115,6 +132,7 @@ func TestBrowserApprove(t *testing.T) {
 		chromedp.WaitVisible(`//h1[text()="Log in"]`))
 	login(t, run, e, "bao")
 	measure(bctx, t, "dashboard (en)")
+	shot(bctx, t, "console-dashboard-en")
 	if s := text("main"); !strings.Contains(s, "Pending registrations") {
 		t.Fatalf("dashboard: %s", s)
 	}
@@ -122,6 +140,7 @@ func TestBrowserApprove(t *testing.T) {
 	measure(bctx, t, "registration queue")
 	run("review", chromedp.Click(chromedp.CSS(fmt.Sprintf(`a[href="/console/registrations/%s"]`, reqD))), chromedp.WaitVisible(chromedp.CSS("#approve")))
 	measure(bctx, t, "registration")
+	shot(bctx, t, "console-registration-en")
 	run("approve", chromedp.Click(chromedp.CSS("#approve")), chromedp.WaitVisible(chromedp.CSS(".notice")))
 	measure(bctx, t, "after approve")
 	if s := text(".notice"); !strings.Contains(s, "approved") {
@@ -145,6 +164,7 @@ func TestBrowserApprove(t *testing.T) {
 	run("switch to Vietnamese", chromedp.SetValue(chromedp.CSS("#lang-select"), "vi"), chromedp.Click(chromedp.CSS("#lang-apply")),
 		chromedp.WaitVisible(`//h1[text()="Lịch sử thay đổi (chuỗi băm, nhân bản)"]`))
 	lang, _ := chromedp.Run(bctx, chromedp.Evaluate[string](`document.documentElement.lang`))
+	shot(bctx, t, "console-history-vi")
 	if nav := text("nav"); lang != "vi" || !strings.Contains(nav, "Yêu cầu đăng ký") || !strings.Contains(nav, "Thành viên") {
 		t.Fatalf("Vietnamese page: lang=%q nav %q", lang, nav)
 	}
