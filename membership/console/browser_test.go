@@ -77,6 +77,51 @@ func shot(ctx context.Context, t *testing.T, name string) {
 	}
 }
 
+// axeViolation is one failed axe-core rule.
+type axeViolation struct {
+	ID     string `json:"id"`
+	Impact string `json:"impact"`
+	Help   string `json:"help"`
+	Nodes  int    `json:"nodes"`
+}
+
+type axeResult struct {
+	Passes     int            `json:"passes"`
+	Violations []axeViolation `json:"violations"`
+}
+
+const axeRun = `axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}})
+  .then(r => ({passes: r.passes.length, violations: r.violations.map(v => ({id: v.id, impact: v.impact || '', help: v.help, nodes: v.nodes.length}))}))`
+
+// checkA11y runs axe-core (testdata/axe, injected through DevTools: the
+// page's CSP allows no script) on the page and fails on a serious or
+// critical violation; lesser ones are logged.
+func checkA11y(ctx context.Context, t *testing.T, page string) {
+	t.Helper()
+	src, err := os.ReadFile(filepath.Join("testdata", "axe", "axe.min.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](string(src)+";true")); err != nil {
+		t.Fatalf("axe on %s: %v", page, err)
+	}
+	res, err := chromedp.Run(ctx, chromedp.Evaluate[axeResult](axeRun, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("axe on %s: %v", page, err)
+	}
+	if res.Passes == 0 {
+		t.Fatalf("axe on %s checked nothing", page)
+	}
+	t.Logf("axe on %-18s %d rules passed, %d violated", page, res.Passes, len(res.Violations))
+	for _, v := range res.Violations {
+		if v.Impact == "serious" || v.Impact == "critical" {
+			t.Errorf("axe on %s: %s violation %s (%s), %d elements", page, v.Impact, v.ID, v.Help, v.Nodes)
+		} else {
+			t.Logf("axe on %s: %s %s (%s), %d elements", page, v.Impact, v.ID, v.Help, v.Nodes)
+		}
+	}
+}
+
 func measure(ctx context.Context, t *testing.T, page string) {
 	tm, err := chromedp.Run(ctx, chromedp.Evaluate[pageTiming](timingJS, chromedp.EvalAwaitPromise))
 	if err != nil {
@@ -125,6 +170,7 @@ func TestBrowserApprove(t *testing.T) {
 	start := time.Now()
 	run("open the login page", chromedp.Navigate(base), chromedp.WaitVisible(chromedp.CSS("#login-form")))
 	measure(bctx, t, "login (vi)")
+	checkA11y(bctx, t, "login (vi)")
 	if h := text("h1"); h != "Đăng nhập" {
 		t.Fatalf("default login heading %q", h)
 	}
@@ -132,17 +178,21 @@ func TestBrowserApprove(t *testing.T) {
 		chromedp.WaitVisible(`//h1[text()="Log in"]`))
 	login(t, run, e, "bao")
 	measure(bctx, t, "dashboard (en)")
+	checkA11y(bctx, t, "dashboard (en)")
 	shot(bctx, t, "console-dashboard-en")
 	if s := text("main"); !strings.Contains(s, "Pending registrations") {
 		t.Fatalf("dashboard: %s", s)
 	}
 	run("open the queue", chromedp.Click(chromedp.CSS(`a[href="/console/registrations?status=pending"]`)), chromedp.WaitVisible(chromedp.CSS("#registrations")))
 	measure(bctx, t, "registration queue")
+	checkA11y(bctx, t, "registration queue")
 	run("review", chromedp.Click(chromedp.CSS(fmt.Sprintf(`a[href="/console/registrations/%s"]`, reqD))), chromedp.WaitVisible(chromedp.CSS("#approve")))
 	measure(bctx, t, "registration")
+	checkA11y(bctx, t, "registration")
 	shot(bctx, t, "console-registration-en")
 	run("approve", chromedp.Click(chromedp.CSS("#approve")), chromedp.WaitVisible(chromedp.CSS(".notice")))
 	measure(bctx, t, "after approve")
+	checkA11y(bctx, t, "after approve")
 	if s := text(".notice"); !strings.Contains(s, "approved") {
 		t.Fatalf("notice %q", s)
 	}
@@ -161,6 +211,7 @@ func TestBrowserApprove(t *testing.T) {
 	}
 	run("history", chromedp.Navigate(base+"history?q=console:bao"), chromedp.WaitVisible(chromedp.CSS("#history")))
 	measure(bctx, t, "history")
+	checkA11y(bctx, t, "history")
 	run("switch to Vietnamese", chromedp.SetValue(chromedp.CSS("#lang-select"), "vi"), chromedp.Click(chromedp.CSS("#lang-apply")),
 		chromedp.WaitVisible(`//h1[text()="Lịch sử thay đổi (chuỗi băm, nhân bản)"]`))
 	lang, _ := chromedp.Run(bctx, chromedp.Evaluate[string](`document.documentElement.lang`))
