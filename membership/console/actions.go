@@ -110,3 +110,30 @@ func (c *Console) reject(w http.ResponseWriter, r *http.Request, s *webui.Sessio
 	}
 	http.Redirect(w, r, Prefix+"registrations/"+url.PathEscape(id)+"?done=rejected", http.StatusSeeOther)
 }
+
+// memberAction suspends or reactivates a member (form fields member and
+// reason) through POST /v1/admin/members/{action}.
+func (c *Console) memberAction(action string) pageHandler {
+	return func(w http.ResponseWriter, r *http.Request, s *webui.Session) {
+		id, reason := r.PostForm.Get("member"), strings.TrimSpace(r.PostForm.Get("reason"))
+		lang := webui.RequestLang(r, s)
+		back := Prefix + "members/" + id
+		if reason == "" {
+			c.failMsg(w, r, s, http.StatusBadRequest, messages.T(lang, "mem.reason_needed"))
+			return
+		}
+		body := struct {
+			Member string `json:"member"`
+			Reason string `json:"reason"`
+		}{id, reason}
+		if e := c.call(r, s, http.MethodPost, "/v1/admin/members/"+action, body); e != nil {
+			msg := messages.T(lang, "refused", e.code, e.message)
+			if e.status == http.StatusForbidden {
+				msg = messages.T(lang, "err.forbidden") + " " + msg
+			}
+			c.failMsg(w, r, s, e.status, msg)
+			return
+		}
+		http.Redirect(w, r, back+"?done="+action, http.StatusSeeOther)
+	}
+}

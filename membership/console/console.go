@@ -118,6 +118,8 @@ func New(st Store, admin Admin, auth *webui.Auth, cfg Config) (*Console, error) 
 	m.HandleFunc("POST "+p+"registrations/{id}/reject", c.post("", c.reject, "form_token", "reason"))
 	m.HandleFunc("GET "+p+"members", c.get(c.members))
 	m.HandleFunc("GET "+p+"members/{id...}", c.get(c.member))
+	m.HandleFunc("POST "+p+"member-suspend", c.post("", c.memberAction("suspend"), "form_token", "member", "reason"))
+	m.HandleFunc("POST "+p+"member-reactivate", c.post("", c.memberAction("reactivate"), "form_token", "member", "reason"))
 	m.HandleFunc("GET "+p+"history", c.get(c.history))
 	m.HandleFunc("GET "+p+"catalogue", c.get(c.catalogue))
 	m.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {

@@ -72,6 +72,7 @@ var accounts = []struct{ name, role string }{
 	{"ada", console.RoleAdministrator}, {"anh", console.RoleApprover}, {"kiem", console.RoleAuditor},
 	{"khoa", console.RoleAuditor}, {"lan", console.RoleAuditor}, {"minh", console.RoleApprover}, {"ngoc", console.RoleAuditor},
 	{"bao", console.RoleAdministrator}, // the browser test's
+	{"phuc", console.RoleApprover},
 }
 
 func startEnv() (*env, error) {
@@ -342,5 +343,56 @@ func TestConsoleLockout(t *testing.T) {
 	st, body, _ := b.do("POST", "/console/login", url.Values{"account": {"minh"}, "password": {password}, "code": {code(t, e.secrets["minh"], 0)}})
 	if st != http.StatusTooManyRequests || !strings.Contains(body, "tạm khóa") {
 		t.Fatalf("locked account: %d\n%s", st, body)
+	}
+}
+
+// TestConsoleSuspendReactivate: an approver suspends and reactivates a
+// member through the API's handlers; an auditor's suspend is refused 403.
+func TestConsoleSuspendReactivate(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	reqF, err := e.nw.Submit(ctx, devnet.Agency{Code: "000.00.00.F01", Name: "So Tai chinh (agency F)", Subsystem: "TAICHINH"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	member := e.nw.Member(devnet.Agency{Code: "000.00.00.F01"})
+	b := e.browser(t)
+	tok := b.login("phuc")
+	if st, body, _ := b.do("POST", "/console/registrations/"+reqF+"/approve", url.Values{"form_token": {tok}}); st != http.StatusSeeOther {
+		t.Fatalf("approve: %d\n%s", st, body)
+	}
+	aud := e.browser(t)
+	audTok := aud.login("lan")
+	if st, _, _ := aud.do("POST", "/console/member-suspend", url.Values{"form_token": {audTok}, "member": {member}, "reason": {"kiểm tra"}}); st != http.StatusForbidden {
+		t.Fatalf("auditor suspend: %d", st)
+	}
+	if st, _, _ := b.do("POST", "/console/member-suspend", url.Values{"form_token": {tok}, "member": {member}, "reason": {""}}); st != http.StatusBadRequest {
+		t.Fatalf("suspend without a reason: %d", st)
+	}
+	status := func() string {
+		m, err := e.nw.Registry.Server().Member(member)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(m.Status)
+	}
+	if s := status(); s != "active" {
+		t.Fatalf("after refusals: %s", s)
+	}
+	for _, step := range []struct{ action, want string }{{"suspend", "suspended"}, {"reactivate", "active"}} {
+		st, _, h := b.do("POST", "/console/member-"+step.action, url.Values{"form_token": {tok}, "member": {member}, "reason": {"Thanh tra định kỳ"}})
+		if st != http.StatusSeeOther || !strings.HasSuffix(h.Get("Location"), "?done="+step.action) || status() != step.want {
+			t.Fatalf("%s: %d %s, member %s", step.action, st, h.Get("Location"), status())
+		}
+	}
+	var last state.HistoryEntry
+	e.nw.Registry.Server().Read(func(st *state.State) { last = st.History[len(st.History)-1] })
+	if last.Actor != "console:phuc" || last.Action != "reactivate_member" {
+		t.Fatalf("history %+v", last)
+	}
+	if _, body, _ := b.do("GET", "/console/members/"+member+"?done=reactivate", nil); !strings.Contains(body, `id="member-suspend"`) {
+		t.Fatalf("member page lacks the suspend form\n%s", body)
 	}
 }

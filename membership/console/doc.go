@@ -4,8 +4,9 @@
 // registrations, the global configuration's version and age, the CA chain
 // and the TSAs), the registration queue with every Form 01/02 field and
 // approve / reject with a reason, members with their information systems,
-// nodes and certificates, and the replicated hash-chained history,
-// searchable.
+// nodes and certificates (suspend and reactivate with a reason), the
+// service catalogue, groups and network policy (read-only), and the
+// replicated hash-chained history, searchable.
 //
 // The console has no write path of its own: an action calls the registry
 // API's own admin handler in-process (Admin.AsOperator), as an operator

@@ -179,6 +179,7 @@ func (c *Console) members(w http.ResponseWriter, r *http.Request, s *webui.Sessi
 }
 
 type memberData struct {
+	CanAct     bool
 	Member     state.Member
 	SignCert   *certInfo
 	Subsystems []state.Subsystem
@@ -225,7 +226,15 @@ func (c *Console) member(w http.ResponseWriter, r *http.Request, s *webui.Sessio
 		c.fail(w, r, s, http.StatusNotFound, "err.notfound")
 		return
 	}
-	c.pages.Render(w, http.StatusOK, "member", c.page(r, s, "mem.title", d))
+	d.CanAct = allows(s.Role, RoleApprover)
+	p := c.page(r, s, "mem.title", d)
+	switch r.URL.Query().Get("done") {
+	case "suspend":
+		p.Notice = p.T("mem.suspended")
+	case "reactivate":
+		p.Notice = p.T("mem.reactivated")
+	}
+	c.pages.Render(w, http.StatusOK, "member", p)
 }
 
 // maxHistoryRows caps the history page; the full history is the API's
