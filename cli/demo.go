@@ -13,6 +13,7 @@ import (
 	"github.com/dxl-network/dxl/ca"
 	"github.com/dxl-network/dxl/devnet"
 	"github.com/dxl-network/dxl/membership"
+	"github.com/dxl-network/dxl/membership/console"
 	"github.com/dxl-network/dxl/services"
 )
 
@@ -74,6 +75,10 @@ Examples:
 				return fmt.Errorf("demo: %w", err)
 			}
 			defer d.Close()
+			login, pending, err := demoConsole(c, d)
+			if err != nil {
+				return fmt.Errorf("demo: %w", err)
+			}
 			tokenFile := filepath.Join(dir, "admin.token")
 			if err := os.WriteFile(tokenFile, []byte(d.AdminToken+"\n"), 0o600); err != nil {
 				return err
@@ -86,6 +91,8 @@ Examples:
 					"dir": dir, "registry": d.Anchor.Servers[0], "anchor": d.AnchorPath, "admin_token_file": tokenFile, "tsa": d.TSAURL, "backend": d.BackendURL,
 					"node_a_api": "https://" + d.A.Node.APIAddr(), "node_b_api": "https://" + d.B.Node.APIAddr(),
 					"service": d.Service, "client": d.ClientA, "curl": curl, "bench": bench,
+					"console_url": login.URL, "console_account": login.Account, "console_password": login.Password,
+					"console_totp_secret": login.TOTPSecret, "pending_request": pending,
 				}, "", "  ")
 				fmt.Fprintln(c.App.Writer, string(out))
 			} else {
@@ -109,13 +116,20 @@ Evidence of a call (add -i to the curl above to see its X-Request-ID):
   go run . log verify call.evidence.json --root %[16]s --tsr-out call.tsr
 A load test through both nodes%[18]s:
   %[17]s
+Registry web console (its certificate is the demo CA's: accept the browser's warning, or trust %[16]s):
+  %[19]s
+  account %[20]s, password %[21]s (demo only: printed here, never do this with a real account)
+  TOTP secret %[22]s: add it to an authenticator app, or get the current code with
+  DXL_TOTP_SECRET=%[22]s go run . registry console-user code
+  agency C's registration %[23]s is waiting in the approval queue
 Ctrl-C stops.
 `, dir, d.Anchor.Servers[0], d.TSAURL, d.A.Node.APIAddr(), d.ClientA, d.B.Node.APIAddr(), d.Service, d.BackendURL,
 					curl,
 					d.CurlCommand("/citizens")+` -H 'Content-Type: application/json' -d '{"name":"Tran Thi B"}'`,
 					d.APICert,
 					fmt.Sprintf("curl -sS --cacert %s --cert %s --key %s https://%s/r1/%s/listMethods", d.APICert, d.ISCert, d.ISKey, d.A.Node.APIAddr(), devnetProvider(d)),
-					d.AnchorPath, tokenFile, d.A.Dir, filepath.Join(dir, "registry", membership.DirCA, ca.FileRoot), bench, benchNote(limits))
+					d.AnchorPath, tokenFile, d.A.Dir, filepath.Join(dir, "registry", membership.DirCA, ca.FileRoot), bench, benchNote(limits),
+					login.URL, login.Account, login.Password, login.TOTPSecret, pending)
 			}
 			<-c.Context.Done()
 			fmt.Fprintln(c.App.ErrWriter, "stopping")
@@ -159,4 +173,16 @@ func quiet(l *slog.Logger) *slog.Logger {
 		return slog.New(levelFilter{l.Handler(), slog.LevelWarn})
 	}
 	return l
+}
+
+// demoConsole gives the demo's registry console an administrator with a
+// printed password and TOTP secret, and leaves agency C's registration
+// pending in its queue.
+func demoConsole(c *cli.Context, d *devnet.Demo) (devnet.ConsoleLogin, string, error) {
+	login, err := d.ConsoleAccount("demo-admin", console.RoleAdministrator)
+	if err != nil {
+		return login, "", err
+	}
+	pending, err := d.Submit(c.Context, devnet.AgencyC)
+	return login, pending, err
 }

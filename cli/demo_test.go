@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -28,8 +29,9 @@ func TestDemoCommand(t *testing.T) {
 	runCtx, stop := context.WithCancel(ctx)
 	out := &testutil.SyncBuffer{}
 	done := make(chan error, 1)
+	dir := t.TempDir()
 	go func() {
-		done <- runApp(runCtx, out, "demo", "--dir", t.TempDir(), "--api-listen", "127.0.0.1:0", "--rate-limit", "off", "--json")
+		done <- runApp(runCtx, out, "demo", "--dir", dir, "--api-listen", "127.0.0.1:0", "--rate-limit", "off", "--json")
 	}()
 	defer func() {
 		stop()
@@ -80,6 +82,9 @@ func TestDemoCommand(t *testing.T) {
 	if err != nil || json.Unmarshal([]byte(stdout), &load) != nil || load.Result.OK != 40 || load.Result.Errors != 0 {
 		t.Fatalf("%s: %v\n%s\n%s", info["bench"], err, stdout, stderr)
 	}
+	// The printed console login works, and console-user adds an account
+	// while the server runs.
+	testConsoleUser(t, ctx, info, filepath.Join(dir, "registry"))
 	// The same record from the backend directly.
 	direct, err := exec.CommandContext(ctx, curl, "-sSf", info["backend"]+"/citizens/001").CombinedOutput()
 	if err != nil || !strings.Contains(string(direct), got["name"]) {

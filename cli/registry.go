@@ -39,6 +39,7 @@ A 3-server cluster on one machine (docs/registry.md walks through it):
 		Subcommands: append([]*cli.Command{
 			registryInitCommand(), registryServeCommand(), registryTokenCommand(), registryJoinCommand(),
 			registryRemoveCommand(), registryStatusCommand(), registryAnchorCommand(), registryBackupCommand(), registryRestoreCommand(), registryDoctorCommand(),
+			consoleUserCommand(),
 		}, registryAdminCommands()...),
 	}
 }

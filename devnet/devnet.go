@@ -250,6 +250,23 @@ func (n *Network) Admit(ctx context.Context, a Agency) (*NodeHandle, error) {
 	return n.startNode(ctx, dir)
 }
 
+// Submit creates a node directory for a and submits its registration
+// through the node's own registration call, leaving it pending for an
+// operator (the console's queue); it returns the request ID.
+func (n *Network) Submit(ctx context.Context, a Agency) (string, error) {
+	member := n.Member(a)
+	dir := filepath.Join(n.Dir, strings.ToLower(a.Code))
+	cfg := node.Config{Member: member, P2PListen: []string{"/ip4/127.0.0.1/tcp/" + port(freeAddr())}, APIListen: "127.0.0.1:0"}
+	if _, err := node.Init(dir, cfg, node.InitOptions{Anchor: n.Anchor, Organization: a.Name}, []byte(Passphrase)); err != nil {
+		return "", err
+	}
+	st, err := node.Register(ctx, dir, n.Admin, sampleForm(a), []byte(Passphrase))
+	if err != nil {
+		return "", fmt.Errorf("register %s: %w", member, err)
+	}
+	return st.RequestID, nil
+}
+
 // AddNode gives an admitted agency a further node (a replica with the same
 // services and access rights as from), registered by the operator.
 func (n *Network) AddNode(ctx context.Context, a Agency, from *NodeHandle, suffix string) (*NodeHandle, error) {

@@ -23,8 +23,10 @@ import (
 	"github.com/dxl-network/dxl/internal/fsutil"
 	"github.com/dxl-network/dxl/internal/httpserve"
 	"github.com/dxl-network/dxl/internal/keystore"
+	"github.com/dxl-network/dxl/internal/webui"
 	"github.com/dxl-network/dxl/membership/api"
 	"github.com/dxl-network/dxl/membership/client"
+	"github.com/dxl-network/dxl/membership/console"
 	"github.com/dxl-network/dxl/membership/globalconf"
 	"github.com/dxl-network/dxl/membership/state"
 	"github.com/dxl-network/dxl/membership/store"
@@ -41,6 +43,7 @@ const (
 	DirTSA         = "tsa"           // first server only, optional
 	DirRaft        = "raft"          // Raft log, stable store, snapshots
 	FileAnchor     = globalconf.AnchorFile
+	FileConsole    = "console.db" // the web console's accounts (bbolt)
 )
 
 // RegistryFile is R/registry.json: who this server is and where it listens.
@@ -63,6 +66,16 @@ type RegistryFile struct {
 	// RegistrationLimits limit the anonymous POST /v1/registrations per
 	// remote address (defaults: 2 a minute, burst 5, 3 pending).
 	RegistrationLimits api.IntakeConfig `json:"registration_limits,omitzero"`
+	// Console configures the web console under /console/ on the API
+	// listener (docs/console.md).
+	Console ConsoleConfig `json:"console,omitzero"`
+}
+
+// ConsoleConfig configures a registry server's web console: its session
+// and lockout limits (webui.Config, defaults there), or none at all.
+type ConsoleConfig struct {
+	Disabled bool `json:"disabled,omitempty"`
+	webui.Config
 }
 
 func (f *RegistryFile) raftAdvertise() string {
@@ -89,6 +102,9 @@ func (f *RegistryFile) validate() error {
 	}
 	if err := f.RegistrationLimits.Validate(); err != nil {
 		return bad("%v", err)
+	}
+	if err := f.Console.Validate(); err != nil {
+		return bad("console: %v", err)
 	}
 	return nil
 }
@@ -127,6 +143,7 @@ type Registry struct {
 	srv      *store.Server
 	live     atomic.Pointer[store.Server] // srv, once started: read by the Raft TLS checks
 	api      *api.API
+	console  *console.Console
 	ca       *ca.CA
 	pub      *Publisher
 	sync     *CASync
@@ -262,7 +279,12 @@ func (r *Registry) serveAPI(o registryOptions) error {
 	}
 	hc := httpserve.Config{Name: "registry_api", ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second,
 		MaxHeaderBytes: 16 << 10, Logger: o.log}
-	r.http = httpserve.New(r.api, hc)
+	h, err := r.handler(o)
+	if err != nil {
+		r.apiLn.Close()
+		return err
+	}
+	r.http = httpserve.New(h, hc)
 	r.http.TLSConfig = api.ServerTLSConfig(r.tlsCert, r.roots)
 	r.apiLn = httpserve.Listen(r.apiLn, hc, nil)
 	go func() {
