@@ -30,8 +30,11 @@ func demoCommand() *cli.Command {
     information system VN-DEMO/GOV/000.00.00.A01/TUPHAP.
 Then it prints a curl command that calls B's service through A's node: the
 request goes A's consumer API -> A's node -> libp2p -> B's node -> B's
-backend, signed by A and answered signed by B. Ctrl-C stops and removes the
-directory (--keep keeps it).
+backend, signed by A and answered signed by B. It also prints the commands
+that send a file from A's system to B's as a document (asynchronous
+delivery), fetch and acknowledge it on B's side and show B's signed receipt
+at A, and the registry web console's address and demo login. Ctrl-C stops
+and removes the directory (--keep keeps it).
 
 B's services keep the network's rate limits (R-T1: 1,000 reads and 300
 writes a minute per client), so a load test of the demo soon gets 429
@@ -84,6 +87,7 @@ Examples:
 				return err
 			}
 			curl := d.CurlCommand("/citizens/001")
+			docSend, docInbox, docFetch, docAck, docStatus := d.DeliveryCommands()
 			bench := fmt.Sprintf("go run . bench --url https://%s/r1/%s/bench --cacert %s --cert %s --key %s -c 16 -n 2000",
 				d.A.Node.APIAddr(), d.Service, d.APICert, d.ISCert, d.ISKey)
 			if c.Bool("json") {
@@ -93,6 +97,7 @@ Examples:
 					"service": d.Service, "client": d.ClientA, "curl": curl, "bench": bench,
 					"console_url": login.URL, "console_account": login.Account, "console_password": login.Password,
 					"console_totp_secret": login.TOTPSecret, "pending_request": pending,
+					"doc_send": docSend, "doc_inbox": docInbox, "doc_fetch": docFetch, "doc_ack": docAck, "doc_status": docStatus,
 				}, "", "  ")
 				fmt.Fprintln(c.App.Writer, string(out))
 			} else {
@@ -116,6 +121,12 @@ Evidence of a call (add -i to the curl above to see its X-Request-ID):
   go run . log verify call.evidence.json --root %[16]s --tsr-out call.tsr
 A load test through both nodes%[18]s:
   %[17]s
+Send a document from A's system to B's, asynchronously (FILE: any file; ID: the "id" it answers):
+  %[24]s
+  %[25]s        # B's system: its inbox
+  %[26]s -o doc   # fetch it
+  %[27]s   # acknowledge: B signs a receipt
+  %[28]s   # A's system: its status and B's signed receipt
 Registry web console (its certificate is the demo CA's: accept the browser's warning, or trust %[16]s):
   %[19]s
   account %[20]s, password %[21]s (demo only: printed here, never do this with a real account)
@@ -129,7 +140,7 @@ Ctrl-C stops.
 					d.APICert,
 					fmt.Sprintf("curl -sS --cacert %s --cert %s --key %s https://%s/r1/%s/listMethods", d.APICert, d.ISCert, d.ISKey, d.A.Node.APIAddr(), devnetProvider(d)),
 					d.AnchorPath, tokenFile, d.A.Dir, filepath.Join(dir, "registry", membership.DirCA, ca.FileRoot), bench, benchNote(limits),
-					login.URL, login.Account, login.Password, login.TOTPSecret, pending)
+					login.URL, login.Account, login.Password, login.TOTPSecret, pending, docSend, docInbox, docFetch, docAck, docStatus)
 			}
 			<-c.Context.Done()
 			fmt.Fprintln(c.App.ErrWriter, "stopping")

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -82,6 +83,7 @@ func TestDemoCommand(t *testing.T) {
 	if err != nil || json.Unmarshal([]byte(stdout), &load) != nil || load.Result.OK != 40 || load.Result.Errors != 0 {
 		t.Fatalf("%s: %v\n%s\n%s", info["bench"], err, stdout, stderr)
 	}
+	testDemoDelivery(t, ctx, curl, info, dir)
 	// The printed console login works, and console-user adds an account
 	// while the server runs.
 	testConsoleUser(t, ctx, info, filepath.Join(dir, "registry"))
@@ -90,4 +92,44 @@ func TestDemoCommand(t *testing.T) {
 	if err != nil || !strings.Contains(string(direct), got["name"]) {
 		t.Fatalf("backend directly: %v %s", err, direct)
 	}
+}
+
+// testDemoDelivery runs the demo's printed delivery commands as the two
+// information systems would: A sends a file to B; B finds it in its
+// inbox, fetches the same bytes and acknowledges; A's status shows B's
+// signed receipt.
+func testDemoDelivery(t *testing.T, ctx context.Context, curl string, info map[string]string, dir string) {
+	t.Helper()
+	run := func(line string) []byte {
+		t.Helper()
+		out, err := exec.CommandContext(ctx, "sh", "-c", strings.Replace(line, "curl ", curl+" -f ", 1)).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", line, err, out)
+		}
+		return out
+	}
+	file := filepath.Join(dir, "demo-document.txt")
+	content := []byte("Quyết định số 12: a document for agency B")
+	if err := os.WriteFile(file, content, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var sent struct {
+		Meta struct {
+			ID string `json:"id"`
+		} `json:"meta"`
+	}
+	if out := run(strings.Replace(info["doc_send"], "FILE", file, 1)); json.Unmarshal(out, &sent) != nil || sent.Meta.ID == "" {
+		t.Fatalf("send: %s", out)
+	}
+	id := sent.Meta.ID
+	waitFor(t, "the document in B's inbox", func() bool { return strings.Contains(string(run(info["doc_inbox"])), id) })
+	if got := run(strings.Replace(info["doc_fetch"], "ID", id, 1)); !bytes.Equal(got, content) {
+		t.Fatalf("fetched %q, want %q", got, content)
+	}
+	if out := run(strings.Replace(info["doc_ack"], "ID", id, 1)); !strings.Contains(string(out), `"receipt"`) {
+		t.Fatalf("ack: %s", out)
+	}
+	waitFor(t, "B's receipt at A", func() bool {
+		return strings.Contains(string(run(strings.Replace(info["doc_status"], "ID", id, 1))), `"acknowledged"`)
+	})
 }

@@ -42,6 +42,11 @@ type Demo struct {
 	// certificate and key (pinned in A's node.json); APICert is A's
 	// consumer API certificate, to trust.
 	ISCert, ISKey, APICert string
+	// ClientB is B's subsystem (the provider's, and the recipient of
+	// documents); ISBCert and ISBKey its information system's pinned
+	// client certificate and key on B's node, APICertB B's API
+	// certificate.
+	ClientB, ISBCert, ISBKey, APICertB string
 }
 
 // DemoOptions configures StartDemo.
@@ -87,10 +92,18 @@ func StartDemo(ctx context.Context, o DemoOptions) (_ *Demo, err error) {
 	if err := os.MkdirAll(isDir, 0o700); err != nil {
 		return nil, err
 	}
-	var isSHA string
+	var isSHA, isBSHA string
 	if d.ISCert, d.ISKey, isSHA, err = ClientCert(isDir, "client"); err != nil {
 		return nil, err
 	}
+	isBDir := filepath.Join(nw.Dir, "information-system-b")
+	if err := os.MkdirAll(isBDir, 0o700); err != nil {
+		return nil, err
+	}
+	if d.ISBCert, d.ISBKey, isBSHA, err = ClientCert(isBDir, "client"); err != nil {
+		return nil, err
+	}
+	d.ClientB = provider
 	a := AgencyA
 	a.Configure = func(c *node.Config) {
 		c.APIListen = or(o.APIListenA, "127.0.0.1:0")
@@ -102,6 +115,7 @@ func StartDemo(ctx context.Context, o DemoOptions) (_ *Demo, err error) {
 	b := AgencyB
 	b.Configure = func(c *node.Config) {
 		c.APIListen = or(o.APIListenB, "127.0.0.1:0")
+		c.Clients = []node.ClientCert{{Subsystem: provider, CertSHA256: isBSHA}}
 		c.Services = []node.ServiceConfig{{Subsystem: provider, Description: services.Description{Code: SampleServiceCode,
 			Versions: []services.Version{{Lifecycle: ident.ServicePublished, BackendURL: d.BackendURL, OpenAPI: []byte(SampleOpenAPI)}}}},
 			{Subsystem: provider, Description: services.Description{Code: SampleSOAPCode,
@@ -131,6 +145,7 @@ func StartDemo(ctx context.Context, o DemoOptions) (_ *Demo, err error) {
 		return nil, err
 	}
 	d.APICert = filepath.Join(d.A.Dir, node.FileAPICert)
+	d.APICertB = filepath.Join(d.B.Dir, node.FileAPICert)
 	return d, nil
 }
 
@@ -139,6 +154,16 @@ func StartDemo(ctx context.Context, o DemoOptions) (_ *Demo, err error) {
 func (d *Demo) CurlCommand(path string) string {
 	return fmt.Sprintf("curl -sS --cacert %s --cert %s --key %s https://%s/r1/%s%s",
 		d.APICert, d.ISCert, d.ISKey, d.A.Node.APIAddr(), d.Service, path)
+}
+
+// DeliveryCommands are the curl commands that send FILE from A's system
+// to B's as a document, list B's inbox, fetch and acknowledge document ID,
+// and show its status and signed receipt at A.
+func (d *Demo) DeliveryCommands() (send, inbox, fetch, ack, status string) {
+	a := fmt.Sprintf("curl -sS --cacert %s --cert %s --key %s 'https://%s", d.APICert, d.ISCert, d.ISKey, d.A.Node.APIAddr())
+	b := fmt.Sprintf("curl -sS --cacert %s --cert %s --key %s 'https://%s", d.APICertB, d.ISBCert, d.ISBKey, d.B.Node.APIAddr())
+	return a + "/dxl/documents?recipient=" + d.ClientB + "&title=demo&type=note' --data-binary @FILE",
+		b + "/dxl/inbox'", b + "/dxl/inbox/ID'", b + "/dxl/inbox/ID/ack' -X POST", a + "/dxl/documents/ID'"
 }
 
 func or(s, def string) string {
