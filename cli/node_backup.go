@@ -107,15 +107,11 @@ Examples:
 		Flags: []cli.Flag{&cli.StringFlag{Name: "from", Usage: "the backup `FILE` (- for stdin)", Required: true},
 			&cli.StringFlag{Name: "dir", Usage: "the new node directory", Required: true}, jsonFlag()},
 		Action: func(c *cli.Context) error {
-			in := io.Reader(os.Stdin)
-			if p := c.String("from"); p != "-" {
-				f, err := os.Open(p)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				in = f
+			in, err := openFrom(c)
+			if err != nil {
+				return err
 			}
+			defer in.Close()
 			start := time.Now()
 			m, info, err := node.Restore(in, c.String("dir"))
 			if err != nil {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"time"
 
@@ -49,24 +50,35 @@ Examples:
 				return fmt.Errorf("node directory: %w (give --dir, or create one with dxl node init)", err)
 			}
 			fmt.Fprintf(c.App.ErrWriter, "Checking the node in %s …\n", dir)
-			r := node.Doctor(c.Context, dir, node.DoctorOptions{Passphrase: pass, Timeout: c.Duration("timeout")})
-			if c.Bool("json") {
-				if err := printJSON(c, r); err != nil {
-					return err
-				}
-			} else {
-				printFindings(c, r.Findings)
-			}
-			if n := r.Errors(); n > 0 {
-				return fmt.Errorf("%d of %d checks failed", n, len(r.Findings))
-			}
-			return nil
+			return printReport(c, node.Doctor(c.Context, dir, node.DoctorOptions{Passphrase: pass, Timeout: c.Duration("timeout")}))
 		},
 	}
 }
 
-// printFindings writes one line per finding, and the fix under each that
-// is not ok.
+// printReport prints r (JSON with --json, else one line per finding and
+// the fix under each that is not ok) and fails when r has an error.
+func printReport(c *cli.Context, r *doctor.Report) error {
+	if c.Bool("json") {
+		if err := printJSON(c, r); err != nil {
+			return err
+		}
+	} else {
+		printFindings(c, r.Findings)
+	}
+	if n := r.Errors(); n > 0 {
+		return fmt.Errorf("%d of %d checks failed", n, len(r.Findings))
+	}
+	return nil
+}
+
+// openFrom opens --from, "-" being standard input.
+func openFrom(c *cli.Context) (io.ReadCloser, error) {
+	if p := c.String("from"); p != "-" {
+		return os.Open(p)
+	}
+	return io.NopCloser(os.Stdin), nil
+}
+
 func printFindings(c *cli.Context, fs []doctor.Finding) {
 	w := c.App.Writer
 	for _, f := range fs {

@@ -3,7 +3,6 @@ package cli
 import (
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -60,15 +59,11 @@ Examples:
 		Flags: []cli.Flag{&cli.StringFlag{Name: "from", Usage: "the backup `FILE` (- for stdin)", Required: true},
 			&cli.StringFlag{Name: "dir", Usage: "the new registry server directory", Required: true}, jsonFlag()},
 		Action: func(c *cli.Context) error {
-			in := io.Reader(os.Stdin)
-			if p := c.String("from"); p != "-" {
-				f, err := os.Open(p)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				in = f
+			in, err := openFrom(c)
+			if err != nil {
+				return err
 			}
+			defer in.Close()
 			start := time.Now()
 			m, info, err := membership.RestoreRegistry(in, c.String("dir"))
 			if err != nil {

@@ -41,18 +41,7 @@ Examples:
 			if _, err := os.Stat(dir); err != nil {
 				return fmt.Errorf("registry server directory: %w (give --dir)", err)
 			}
-			r := membership.Doctor(c.Context, dir, membership.DoctorOptions{Passphrase: pass, Timeout: c.Duration("timeout")})
-			if c.Bool("json") {
-				if err := printJSON(c, r); err != nil {
-					return err
-				}
-			} else {
-				printFindings(c, r.Findings)
-			}
-			if n := r.Errors(); n > 0 {
-				return fmt.Errorf("%d of %d checks failed", n, len(r.Findings))
-			}
-			return nil
+			return printReport(c, membership.Doctor(c.Context, dir, membership.DoctorOptions{Passphrase: pass, Timeout: c.Duration("timeout")}))
 		},
 	}
 }
