@@ -14,8 +14,8 @@
 //     (resolved through [Groups], backed by the signed global configuration)
 //     or a local group defined by the provider. Deny by default.
 //   - [Gate]: the provider's policy in one call, [Gate.Admit]: service provided,
-//     version and lifecycle, ACL, rate limit, then OpenAPI request validation,
-//     in that order; a refusal is a [*Refusal] or a [*RateLimitedError]
+//     version and lifecycle, ACL, rate limit, then OpenAPI request validation
+//     and the request's JSON Schema, in that order; a refusal is a [*Refusal] or a [*RateLimitedError]
 //     carrying RetryAfter.
 //   - [Limiter]: rate limits per consumer subsystem per service, with
 //     separate read and write budgets (R-T1: 1,000 reads/min and 300
@@ -23,6 +23,11 @@
 //   - [OpenAPI]: a REST service's OpenAPI 3 description ([LoadOpenAPI]
 //     refuses external references), its [OpenAPI.Endpoints] as ACL patterns and
 //     [OpenAPI.ValidateRequest] against service-relative paths.
+//   - [Schema] (schema.go): the JSON Schema (2020-12) of a data type,
+//     compiled by [CompileSchema] from its own bytes (external references
+//     refused; XSD refused: the default build has no XSD validator);
+//     [Schema.ValidateRequest] and [Schema.ValidateResponse] answer a
+//     [*SchemaError] naming the failing JSON pointer.
 //   - SOAP pass-through: [IsSOAP], [ParseSOAP] reads the X-Road SOAP header
 //     (client, service, id) of a SOAP 1.1 or 1.2 request and [SOAPFault]
 //     builds the fault returned to a SOAP client; [SOAPMethodsResponse]

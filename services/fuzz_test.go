@@ -85,3 +85,29 @@ func FuzzPathPattern(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCompileSchema checks that compiling any document never panics,
+// that a refusal wraps ErrInvalidDescription, and that a compiled schema
+// answers any body with nil or a schema error naming a JSON pointer.
+// Seeds: f.Add below and testdata/fuzz/FuzzCompileSchema.
+func FuzzCompileSchema(f *testing.F) {
+	f.Add(citizenSchema, `{"name":"x"}`)
+	f.Add(`{"$ref":"#/$defs/a","$defs":{"a":{"type":"integer"}}}`, `"x"`)
+	f.Add(`{"$ref":"http://example.org/x"}`, `1`)
+	f.Add(`true`, `null`)
+	f.Fuzz(func(t *testing.T, doc, body string) {
+		s, err := CompileSchema("fuzz.json", "", []byte(doc))
+		if err != nil {
+			if !errors.Is(err, ErrInvalidDescription) {
+				t.Fatalf("error %v does not wrap ErrInvalidDescription", err)
+			}
+			return
+		}
+		err = s.ValidateRequest([]byte(body))
+		var se *SchemaError
+		if err != nil && (!errors.As(err, &se) || !errors.Is(err, ErrSchema) ||
+			(se.Location != "" && !strings.HasPrefix(se.Location, "/")) || len(se.Message) > maxSchemaMessage) {
+			t.Fatalf("validation error %#v", err)
+		}
+	})
+}
