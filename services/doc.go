@@ -28,6 +28,10 @@
 //     refused; XSD refused: the default build has no XSD validator);
 //     [Schema.ValidateRequest] and [Schema.ValidateResponse] answer a
 //     [*SchemaError] naming the failing JSON pointer.
+//   - [IPRules] (iprules.go): node.json's ip_rules, allow and deny lists of
+//     CIDR prefixes for the information-system API and per service,
+//     compiled into an [IPFilter] (deny wins, a non-empty allow list must
+//     match; refusals wrap [ErrIPDenied]).
 //   - SOAP pass-through: [IsSOAP], [ParseSOAP] reads the X-Road SOAP header
 //     (client, service, id) of a SOAP 1.1 or 1.2 request and [SOAPFault]
 //     builds the fault returned to a SOAP client; [SOAPMethodsResponse]

@@ -45,6 +45,8 @@ var (
 	// JSON Schema of its data type (validate_responses); the answer is not
 	// signed nor sent.
 	ErrResponseSchema = errors.New("services: response body does not match its schema")
+	// ErrIPDenied: the caller's address is refused by ip_rules (IPFilter).
+	ErrIPDenied = errors.New("services: address not allowed")
 	// ErrSOAP: a SOAP request is malformed or lacks a valid X-Road header
 	// (client, service, id).
 	ErrSOAP = errors.New("services: invalid SOAP request")
@@ -68,6 +70,7 @@ var Codes = errcode.New(
 	errcode.Entry{Err: ErrValidation, Code: "request_invalid", Status: http.StatusBadRequest},
 	errcode.Entry{Err: ErrSchema, Code: "schema_invalid", Status: http.StatusBadRequest},
 	errcode.Entry{Err: ErrResponseSchema, Code: "response_schema_invalid", Status: http.StatusBadGateway},
+	errcode.Entry{Err: ErrIPDenied, Code: "ip_denied", Status: http.StatusForbidden},
 	errcode.Entry{Err: ErrSOAP, Code: "invalid_soap", Status: http.StatusBadRequest},
 	errcode.Entry{Err: ErrLGSP, Code: "invalid_lgsp_route"},
 )

@@ -111,3 +111,28 @@ func FuzzCompileSchema(f *testing.F) {
 		}
 	})
 }
+
+// FuzzIPRules checks that compiling any entry never panics, that a
+// refusal wraps ErrInvalidRule and names the entry, and that an accepted
+// entry matches its own address. Seeds: testdata/fuzz/FuzzIPRules.
+func FuzzIPRules(f *testing.F) {
+	for _, s := range []string{"10.0.0.0/8", "192.0.2.7", "2001:db8::/32", "10.0.0.1/8", "::ffff:1.2.3.4", "fe80::1%lo", "", "1.2.3.4/-1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, e string) {
+		fl, err := (&IPRules{IPList: IPList{Allow: []string{e}}}).Compile()
+		if err != nil {
+			if !errors.Is(err, ErrInvalidRule) || !strings.Contains(err.Error(), "allow[0]") {
+				t.Fatalf("error %v", err)
+			}
+			return
+		}
+		p, err := parsePrefix(e)
+		if err != nil {
+			t.Fatalf("compiled but does not parse: %v", err)
+		}
+		if fl.CheckAPI(p.Addr()) != nil {
+			t.Fatalf("%q does not allow its own address %s", e, p.Addr())
+		}
+	})
+}
