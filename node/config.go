@@ -84,6 +84,11 @@ type Config struct {
 	Access     services.AccessConfig    `json:"access"`
 	RateLimits services.RateLimitConfig `json:"rate_limits"`
 	LGSP       []services.LGSPRoute     `json:"lgsp,omitempty"`
+	// IPRules are allow and deny CIDR lists for the information-system
+	// API and per service, checked before authentication (nil: any
+	// address); Validate compiles them.
+	IPRules  *services.IPRules `json:"ip_rules,omitempty"`
+	ipFilter *services.IPFilter
 	// MessageLog configures the message log and its batch timestamps;
 	// Records the operational records (DESIGN.md §6).
 	MessageLog MessageLogConfig `json:"message_log,omitzero"`
@@ -259,6 +264,11 @@ func (c *Config) Validate() error {
 	if err := c.apiServer(nil).Validate(); err != nil {
 		return fmt.Errorf("%w: api_limits: %v", ErrConfig, err)
 	}
+	f, err := c.IPRules.Compile()
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	c.ipFilter = f
 	return nil
 }
 

@@ -259,7 +259,7 @@ func (n *Node) startServers(o *options) (err error) {
 	}
 	n.cons = consumer.New(consumer.Config{Member: n.member, Self: n.self, Clients: n.clients, MaxBody: n.cfg.MaxBody, SpoolDir: n.spoolDir(),
 		CallTimeout: time.Duration(n.cfg.CallTimeout), LGSP: n.lgsp, Views: views{n}, Dialer: n.host, Signer: n.signer,
-		Auth: n.auth, Logs: n.logs, Health: health{n}, Now: n.now, Logger: n.log})
+		Auth: n.auth, Logs: n.logs, Health: health{n}, Now: n.now, Logger: n.log, IPRules: n.cfg.ipFilter})
 	n.api = httpserve.New(n.cons.Handler(), n.cfg.apiServer(n.log))
 	n.api.TLSConfig = n.apiTLS()
 	n.apiLn = httpserve.Listen(n.apiLn, n.cfg.apiServer(n.log), n.httpm)

@@ -79,6 +79,9 @@ type Config struct {
 	SpoolDir    string
 	CallTimeout time.Duration
 	LGSP        *services.LGSPMap
+	// IPRules refuse addresses before any authentication work (ipcheck.go;
+	// nil: any address).
+	IPRules *services.IPFilter
 
 	Views  Views
 	Dialer Dialer
@@ -116,7 +119,7 @@ func (a *API) Handler() http.Handler {
 	// "/health/services/".
 	m.HandleFunc("/r1", a.rest)
 	m.HandleFunc("GET /health/services", a.authenticated(a.serviceHealth))
-	return a.canonicalPaths(m)
+	return a.checkIP(a.canonicalPaths(m))
 }
 
 // onlyPost answers an endpoint that takes POST alone (the token endpoint)

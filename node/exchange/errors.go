@@ -142,6 +142,9 @@ func Status(err error) int {
 	if errors.Is(err, services.ErrValidation) || errors.Is(err, services.ErrSchema) {
 		return http.StatusBadRequest
 	}
+	if errors.Is(err, services.ErrIPDenied) {
+		return http.StatusForbidden
+	}
 	if errors.Is(err, services.ErrResponseSchema) {
 		return http.StatusBadGateway
 	}
