@@ -16,6 +16,7 @@ import (
 	"github.com/dxl-network/dxl/internal/ident"
 	"github.com/dxl-network/dxl/internal/jsonin"
 	"github.com/dxl-network/dxl/internal/wal"
+	"github.com/dxl-network/dxl/node/alert"
 	"github.com/dxl-network/dxl/node/exchange"
 	"github.com/dxl-network/dxl/node/provider"
 	"github.com/dxl-network/dxl/services"
@@ -89,6 +90,10 @@ type Config struct {
 	// address); Validate compiles them.
 	IPRules  *services.IPRules `json:"ip_rules,omitempty"`
 	ipFilter *services.IPFilter
+	// Alerts are the abnormal-access alerts' thresholds and webhook
+	// (node/alert; defaults: 20 refusals from one address or subsystem
+	// within 1 min).
+	Alerts alert.Config `json:"alerts,omitzero"`
 	// MessageLog configures the message log and its batch timestamps;
 	// Records the operational records (DESIGN.md §6).
 	MessageLog MessageLogConfig `json:"message_log,omitzero"`
@@ -263,6 +268,9 @@ func (c *Config) Validate() error {
 	}
 	if err := c.apiServer(nil).Validate(); err != nil {
 		return fmt.Errorf("%w: api_limits: %v", ErrConfig, err)
+	}
+	if err := c.Alerts.Validate(); err != nil {
+		return fmt.Errorf("%w: %v", ErrConfig, err)
 	}
 	f, err := c.IPRules.Compile()
 	if err != nil {

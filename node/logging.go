@@ -78,7 +78,7 @@ func (n *Node) openLogs(passphrase []byte, noLog bool) error {
 		JournalStream:   journalRecords,
 		Now:             n.now,
 		Logger:          n.log,
-		Collectors:      append(n.auth.Collectors(), n.httpm.Collectors()...),
+		Collectors:      append(append(n.auth.Collectors(), n.httpm.Collectors()...), n.alerts.Collectors()...),
 	}); err != nil {
 		return fmt.Errorf("%w: operational records: %v", ErrConfig, err)
 	}

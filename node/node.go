@@ -28,6 +28,7 @@ import (
 	"github.com/dxl-network/dxl/internal/ident"
 	"github.com/dxl-network/dxl/internal/wal"
 	"github.com/dxl-network/dxl/membership/globalconf"
+	"github.com/dxl-network/dxl/node/alert"
 	"github.com/dxl-network/dxl/node/auth"
 	"github.com/dxl-network/dxl/node/confsync"
 	"github.com/dxl-network/dxl/node/confview"
@@ -95,6 +96,7 @@ type Node struct {
 	replay *replay.Guard
 	db     *bolt.DB
 	auth   *auth.Authority
+	alerts *alert.Detector
 
 	journal *wal.Log // logging.go
 	msglog  *msglog.Log
@@ -189,6 +191,9 @@ func (n *Node) openStores(passphrase []byte, o *options) (err error) {
 	if n.auth, err = auth.New(auth.Config{NodeID: n.member.String(), Key: n.id.tokenKey, Store: store, Now: o.now, Logger: o.log}); err != nil {
 		return err
 	}
+	if n.alerts, err = alert.New(n.life, n.cfg.Alerts, n.member.String(), o.now, o.log); err != nil {
+		return fmt.Errorf("%w: %v", ErrConfig, err)
+	}
 	return n.openLogs(passphrase, o.noLogs)
 }
 
@@ -259,7 +264,7 @@ func (n *Node) startServers(o *options) (err error) {
 	}
 	n.cons = consumer.New(consumer.Config{Member: n.member, Self: n.self, Clients: n.clients, MaxBody: n.cfg.MaxBody, SpoolDir: n.spoolDir(),
 		CallTimeout: time.Duration(n.cfg.CallTimeout), LGSP: n.lgsp, Views: views{n}, Dialer: n.host, Signer: n.signer,
-		Auth: n.auth, Logs: n.logs, Health: health{n}, Now: n.now, Logger: n.log, IPRules: n.cfg.ipFilter})
+		Auth: n.auth, Logs: n.logs, Health: health{n}, Now: n.now, Logger: n.log, IPRules: n.cfg.ipFilter, Alerts: n.alerts})
 	n.api = httpserve.New(n.cons.Handler(), n.cfg.apiServer(n.log))
 	n.api.TLSConfig = n.apiTLS()
 	n.apiLn = httpserve.Listen(n.apiLn, n.cfg.apiServer(n.log), n.httpm)

@@ -48,6 +48,7 @@ func (a *API) forward(w http.ResponseWriter, r *http.Request, c *Call, reqID, so
 	}
 	if err != nil {
 		x.Status, x.Code = exchange.Status(err), exchange.ReportedCode(err)
+		a.noteRefusal(x.Code, r, x.Client)
 		a.cfg.Logs.Commit(r.Context(), x)
 		provider := "provider " + c.Service.Provider.Member.String()
 		if c.sentTo != "" {

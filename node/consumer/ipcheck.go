@@ -31,11 +31,26 @@ func (a *API) checkIP(h http.Handler) http.Handler {
 		}
 		if err != nil {
 			a.cfg.Logger.Info("address refused", "component", "consumer", "caller_ip", hostOf(r.RemoteAddr), "error_code", "ip_denied")
+			a.noteRefusal("ip_denied", r, "")
 			a.fail(w, "", err)
 			return
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// alertCodes are the refusals the abnormal-access detector counts.
+var alertCodes = map[string]bool{
+	"ip_denied": true, "unauthenticated": true, "client_mismatch": true, "unknown_client": true,
+	"member_suspended": true, "member_revoked": true, "access_denied": true,
+}
+
+// noteRefusal counts a refusal with code for the abnormal-access detector
+// (node/alert), by the caller's address and, when known, its subsystem.
+func (a *API) noteRefusal(code string, r *http.Request, subsystem string) {
+	if a.cfg.Alerts != nil && alertCodes[code] {
+		a.cfg.Alerts.Record(code, hostOf(r.RemoteAddr), subsystem)
+	}
 }
 
 // checkServiceIP is the service's lists for a call about to go out (SOAP
