@@ -32,6 +32,10 @@
 //     CIDR prefixes for the information-system API and per service,
 //     compiled into an [IPFilter] (deny wins, a non-empty allow list must
 //     match; refusals wrap [ErrIPDenied]).
+//   - [MaskRule] (mask.go): node.json's masking, the fields of a service's
+//     JSON responses masked (keep the last N characters), hashed (SHA-256
+//     hex) or dropped for one consumer subsystem or member, compiled into a
+//     [Masker]; [MaskSet.Apply] refuses a body that is not JSON ([ErrMask]).
 //   - SOAP pass-through: [IsSOAP], [ParseSOAP] reads the X-Road SOAP header
 //     (client, service, id) of a SOAP 1.1 or 1.2 request and [SOAPFault]
 //     builds the fault returned to a SOAP client; [SOAPMethodsResponse]

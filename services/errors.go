@@ -47,6 +47,9 @@ var (
 	ErrResponseSchema = errors.New("services: response body does not match its schema")
 	// ErrIPDenied: the caller's address is refused by ip_rules (IPFilter).
 	ErrIPDenied = errors.New("services: address not allowed")
+	// ErrMask: a response whose fields are masked for its consumer is not
+	// one JSON value (MaskSet.Apply): it is not passed on.
+	ErrMask = errors.New("services: response cannot be masked")
 	// ErrSOAP: a SOAP request is malformed or lacks a valid X-Road header
 	// (client, service, id).
 	ErrSOAP = errors.New("services: invalid SOAP request")
@@ -71,6 +74,7 @@ var Codes = errcode.New(
 	errcode.Entry{Err: ErrSchema, Code: "schema_invalid", Status: http.StatusBadRequest},
 	errcode.Entry{Err: ErrResponseSchema, Code: "response_schema_invalid", Status: http.StatusBadGateway},
 	errcode.Entry{Err: ErrIPDenied, Code: "ip_denied", Status: http.StatusForbidden},
+	errcode.Entry{Err: ErrMask, Code: "mask_failed", Status: http.StatusBadGateway},
 	errcode.Entry{Err: ErrSOAP, Code: "invalid_soap", Status: http.StatusBadRequest},
 	errcode.Entry{Err: ErrLGSP, Code: "invalid_lgsp_route"},
 )

@@ -1,6 +1,7 @@
 package services
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -133,6 +134,36 @@ func FuzzIPRules(f *testing.F) {
 		}
 		if fl.CheckAPI(p.Addr()) != nil {
 			t.Fatalf("%q does not allow its own address %s", e, p.Addr())
+		}
+	})
+}
+
+// FuzzMask checks that compiling any field path never panics (a refusal
+// wraps ErrInvalidRule) and that masking any body answers JSON or an
+// ErrMask error. Seeds: f.Add below and testdata/fuzz/FuzzMask.
+func FuzzMask(f *testing.F) {
+	f.Add("/a/*/b", "mask", 2, `{"a":[{"b":"secret"}]}`)
+	f.Add("a.b", "drop", 0, `{"a":{"b":1,"c":2}}`)
+	f.Add("/x~1y", "hash", 0, `[1]`)
+	f.Fuzz(func(t *testing.T, path, action string, keep int, body string) {
+		m, err := CompileMasks([]MaskRule{{Service: "VN/GOV/B/hr/p", Consumer: "VN/GOV/A", Fields: []MaskField{{Path: path, Action: action, Keep: keep}}}})
+		if err != nil {
+			if !errors.Is(err, ErrInvalidRule) {
+				t.Fatalf("error %v", err)
+			}
+			return
+		}
+		id, _ := ParseServiceID("VN/GOV/B/hr/p")
+		c, _ := ParseSubsystemID("VN/GOV/A/x")
+		out, err := m.For(c, id).Apply([]byte(body))
+		if err != nil {
+			if !errors.Is(err, ErrMask) {
+				t.Fatalf("apply error %v", err)
+			}
+			return
+		}
+		if !json.Valid(out) {
+			t.Fatalf("masked %q into invalid JSON %q", body, out)
 		}
 	})
 }
