@@ -90,6 +90,10 @@ type Config struct {
 	// address); Validate compiles them.
 	IPRules  *services.IPRules `json:"ip_rules,omitempty"`
 	ipFilter *services.IPFilter
+	// Masking are the fields of this node's JSON answers masked, hashed
+	// or dropped per consumer subsystem or member; Validate compiles them.
+	Masking []services.MaskRule `json:"masking,omitempty"`
+	masker  *services.Masker
 	// Alerts are the abnormal-access alerts' thresholds and webhook
 	// (node/alert; defaults: 20 refusals from one address or subsystem
 	// within 1 min).
@@ -277,6 +281,9 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w: %v", ErrConfig, err)
 	}
 	c.ipFilter = f
+	if c.masker, err = services.CompileMasks(c.Masking); err != nil {
+		return fmt.Errorf("%w: %v", ErrConfig, err)
+	}
 	return nil
 }
 

@@ -145,7 +145,7 @@ func Status(err error) int {
 	if errors.Is(err, services.ErrIPDenied) {
 		return http.StatusForbidden
 	}
-	if errors.Is(err, services.ErrResponseSchema) {
+	if errors.Is(err, services.ErrResponseSchema) || errors.Is(err, services.ErrMask) {
 		return http.StatusBadGateway
 	}
 	return http.StatusInternalServerError

@@ -87,6 +87,7 @@ var xroadCodes = map[string]xroadCode{
 	"not_provided":            {"UnknownService", true},
 	"unknown_version":         {"UnknownService", true},
 	"request_invalid":         {"InvalidRequest", true},
+	"mask_failed":             {"InconsistentResponse", false},
 	"ip_denied":               {"AccessDenied", true},
 	"schema_invalid":          {"InvalidRequest", true},
 	"response_schema_invalid": {"InconsistentResponse", false},

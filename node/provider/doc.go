@@ -10,6 +10,8 @@
 //     node.json), compiled at start: request schemas go to the gate,
 //     response schemas (validate_responses) check an answer before it is
 //     signed.
+//   - mask.go: node.json's masking applied to a JSON answer for its
+//     consumer before it is signed.
 //   - member.go: the client and provider subsystems of a call checked
 //     against the signed configuration (registered, member active).
 //   - backend.go: the backend call, bound to the node's lifetime and the

@@ -37,7 +37,9 @@ type Config struct {
 	Dir      string // the node directory (relative backend_ca files)
 	Services []ServiceConfig
 	Access   services.AccessConfig
-	MaxBody  int64
+	// Masks are the masking rules per consumer (nil: none); mask.go.
+	Masks   *services.Masker
+	MaxBody int64
 	// SpoolDir holds backend answers past their first MiB while they are
 	// signed and sent (internal/spool; "" is the system's temporary
 	// directory).

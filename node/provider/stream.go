@@ -179,8 +179,11 @@ func (pr *Provider) serveBackend(ctx context.Context, s network.Stream, x *excha
 		}
 		return err
 	}
-	defer ans.body.Close()
+	defer ans.body.Close() // the backend's answer, also when masked
 	if err := checkResponse(p, adm.Version.Version, ans.body); err != nil {
+		return err
+	}
+	if err := pr.mask(greq.Client, greq.Service, ans); err != nil {
 		return err
 	}
 	x.ReqBody = in.archived()
