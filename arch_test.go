@@ -35,7 +35,7 @@ var layers = []struct {
 	{"internal/", 0}, {"internal/httpserve", 0}, {"internal/loadgen", 0}, // leaf plumbing: imports nothing of DXL
 	{"ca", 1}, {"tsa", 1}, {"services", 1}, {"membership/globalconf", 1},
 	{"node/envelope", 1}, {"node/auth", 1}, {"node/oprec", 1},
-	{"membership/state", 2}, {"node/msglog", 2}, {"node/confview", 2}, {"node/replay", 2},
+	{"membership/state", 2}, {"node/msglog", 2}, {"node/confview", 2}, {"node/replay", 2}, {"node/alert", 2},
 	{"membership/store", 3}, {"membership/client", 3}, {"node/transport", 3}, {"node/exchange", 3},
 	{"membership/internal/regtest", 3}, {"membership/store/storetest", 4},
 	{"membership/api", 4}, {"membership/console", 4}, {"node/consumer", 4}, {"node/provider", 4}, {"node/confsync", 4}, {"node/delivery", 4},

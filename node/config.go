@@ -17,6 +17,7 @@ import (
 	"github.com/dxl-network/dxl/internal/jsonin"
 	"github.com/dxl-network/dxl/internal/siem"
 	"github.com/dxl-network/dxl/internal/wal"
+	"github.com/dxl-network/dxl/node/alert"
 	"github.com/dxl-network/dxl/node/exchange"
 	"github.com/dxl-network/dxl/node/provider"
 	"github.com/dxl-network/dxl/services"
@@ -85,6 +86,19 @@ type Config struct {
 	Access     services.AccessConfig    `json:"access"`
 	RateLimits services.RateLimitConfig `json:"rate_limits"`
 	LGSP       []services.LGSPRoute     `json:"lgsp,omitempty"`
+	// IPRules are allow and deny CIDR lists for the information-system
+	// API and per service, checked before authentication (nil: any
+	// address); Validate compiles them.
+	IPRules  *services.IPRules `json:"ip_rules,omitempty"`
+	ipFilter *services.IPFilter
+	// Masking are the fields of this node's JSON answers masked, hashed
+	// or dropped per consumer subsystem or member; Validate compiles them.
+	Masking []services.MaskRule `json:"masking,omitempty"`
+	masker  *services.Masker
+	// Alerts are the abnormal-access alerts' thresholds and webhook
+	// (node/alert; defaults: 20 refusals from one address or subsystem
+	// within 1 min).
+	Alerts alert.Config `json:"alerts,omitzero"`
 	// MessageLog configures the message log and its batch timestamps;
 	// Records the operational records (DESIGN.md §6).
 	MessageLog MessageLogConfig `json:"message_log,omitzero"`
@@ -268,6 +282,17 @@ func (c *Config) Validate() error {
 	}
 	if err := c.apiServer(nil).Validate(); err != nil {
 		return fmt.Errorf("%w: api_limits: %v", ErrConfig, err)
+	}
+	if err := c.Alerts.Validate(); err != nil {
+		return fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	f, err := c.IPRules.Compile()
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	c.ipFilter = f
+	if c.masker, err = services.CompileMasks(c.Masking); err != nil {
+		return fmt.Errorf("%w: %v", ErrConfig, err)
 	}
 	return c.Delivery.validate()
 }

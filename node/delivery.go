@@ -127,7 +127,7 @@ func (a deliveryAuth) Authenticate(r *http.Request) (services.SubsystemID, error
 // apiHandler is the information systems' HTTPS API: delivery under /dxl/
 // (no X-Road or LGSP route starts so), calls and the rest in consumer.
 func (n *Node) apiHandler() http.Handler {
-	calls, docs := n.cons.Handler(), n.deliv.Handler()
+	calls, docs := n.cons.Handler(), n.cons.CheckIP(n.deliv.Handler())
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/dxl/") {
 			docs.ServeHTTP(w, r)

@@ -89,5 +89,6 @@ func (n *Node) collectors() []prometheus.Collector {
 	if n.siem != nil {
 		out = append(out, n.siem.Collectors()...)
 	}
+	out = append(out, n.alerts.Collectors()...)
 	return out
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/dxl-network/dxl/internal/siem"
 	"github.com/dxl-network/dxl/internal/wal"
 	"github.com/dxl-network/dxl/membership/globalconf"
+	"github.com/dxl-network/dxl/node/alert"
 	"github.com/dxl-network/dxl/node/auth"
 	"github.com/dxl-network/dxl/node/confsync"
 	"github.com/dxl-network/dxl/node/confview"
@@ -98,6 +99,7 @@ type Node struct {
 	replay *replay.Guard
 	db     *bolt.DB
 	auth   *auth.Authority
+	alerts *alert.Detector
 
 	journal *wal.Log       // logging.go
 	siem    *siem.Exporter // nil without node.json siem
@@ -204,6 +206,9 @@ func (n *Node) openStores(passphrase []byte, o *options) (err error) {
 		OnFailure: n.tokenFailure}); err != nil {
 		return err
 	}
+	if n.alerts, err = alert.New(n.life, n.cfg.Alerts, n.member.String(), o.now, o.log); err != nil {
+		return fmt.Errorf("%w: %v", ErrConfig, err)
+	}
 	return n.openLogs(passphrase, o.noLogs)
 }
 
@@ -224,7 +229,7 @@ func (n *Node) openServices() (err error) {
 	if err := os.MkdirAll(n.spoolDir(), 0o700); err != nil {
 		return fmt.Errorf("%w: %v", ErrConfig, err)
 	}
-	n.prov, err = provider.New(provider.Config{Dir: n.dir, Services: n.cfg.Services, Access: n.cfg.Access,
+	n.prov, err = provider.New(provider.Config{Dir: n.dir, Services: n.cfg.Services, Access: n.cfg.Access, Masks: n.cfg.masker,
 		MaxBody: n.cfg.MaxBody, SpoolDir: n.spoolDir(), CallTimeout: time.Duration(n.cfg.CallTimeout), HealthInterval: time.Duration(n.cfg.Records.HealthInterval),
 		Views: views{n}, Signer: n.signer, Replay: n.replay, Dialer: dialer{n}, Logs: n.logs, Health: n.records,
 		Self: n.self, Member: n.member.String(),
@@ -275,7 +280,7 @@ func (n *Node) startServers(o *options) (err error) {
 	}
 	n.cons = consumer.New(consumer.Config{Member: n.member, Self: n.self, Clients: n.clients, MaxBody: n.cfg.MaxBody, SpoolDir: n.spoolDir(),
 		CallTimeout: time.Duration(n.cfg.CallTimeout), LGSP: n.lgsp, Views: views{n}, Dialer: n.host, Signer: n.signer,
-		Auth: n.auth, Logs: n.logs, Health: health{n}, Now: n.now, Logger: n.log})
+		Auth: n.auth, Logs: n.logs, Health: health{n}, Now: n.now, Logger: n.log, IPRules: n.cfg.ipFilter, Alerts: n.alerts})
 	n.api = httpserve.New(n.apiHandler(), n.cfg.apiServer(n.log))
 	n.api.TLSConfig = n.apiTLS()
 	n.apiLn = httpserve.Listen(n.apiLn, n.cfg.apiServer(n.log), n.httpm)

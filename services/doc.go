@@ -14,8 +14,8 @@
 //     (resolved through [Groups], backed by the signed global configuration)
 //     or a local group defined by the provider. Deny by default.
 //   - [Gate]: the provider's policy in one call, [Gate.Admit]: service provided,
-//     version and lifecycle, ACL, rate limit, then OpenAPI request validation,
-//     in that order; a refusal is a [*Refusal] or a [*RateLimitedError]
+//     version and lifecycle, ACL, rate limit, then OpenAPI request validation
+//     and the request's JSON Schema, in that order; a refusal is a [*Refusal] or a [*RateLimitedError]
 //     carrying RetryAfter.
 //   - [Limiter]: rate limits per consumer subsystem per service, with
 //     separate read and write budgets (R-T1: 1,000 reads/min and 300
@@ -23,6 +23,19 @@
 //   - [OpenAPI]: a REST service's OpenAPI 3 description ([LoadOpenAPI]
 //     refuses external references), its [OpenAPI.Endpoints] as ACL patterns and
 //     [OpenAPI.ValidateRequest] against service-relative paths.
+//   - [Schema] (schema.go): the JSON Schema (2020-12) of a data type,
+//     compiled by [CompileSchema] from its own bytes (external references
+//     refused; XSD refused: the default build has no XSD validator);
+//     [Schema.ValidateRequest] and [Schema.ValidateResponse] answer a
+//     [*SchemaError] naming the failing JSON pointer.
+//   - [IPRules] (iprules.go): node.json's ip_rules, allow and deny lists of
+//     CIDR prefixes for the information-system API and per service,
+//     compiled into an [IPFilter] (deny wins, a non-empty allow list must
+//     match; refusals wrap [ErrIPDenied]).
+//   - [MaskRule] (mask.go): node.json's masking, the fields of a service's
+//     JSON responses masked (keep the last N characters), hashed (SHA-256
+//     hex) or dropped for one consumer subsystem or member, compiled into a
+//     [Masker]; [MaskSet.Apply] refuses a body that is not JSON ([ErrMask]).
 //   - SOAP pass-through: [IsSOAP], [ParseSOAP] reads the X-Road SOAP header
 //     (client, service, id) of a SOAP 1.1 or 1.2 request and [SOAPFault]
 //     builds the fault returned to a SOAP client; [SOAPMethodsResponse]

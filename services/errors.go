@@ -37,6 +37,19 @@ var (
 	// the service (OpenAPI.ValidateRequest), including an operation the
 	// description does not have.
 	ErrValidation = errors.New("services: request does not match the service description")
+	// ErrSchema: a request body does not match the JSON Schema of its
+	// data type (Schema.ValidateRequest); the error is a *SchemaError
+	// naming the failing location.
+	ErrSchema = errors.New("services: request body does not match its schema")
+	// ErrResponseSchema: a backend's response body does not match the
+	// JSON Schema of its data type (validate_responses); the answer is not
+	// signed nor sent.
+	ErrResponseSchema = errors.New("services: response body does not match its schema")
+	// ErrIPDenied: the caller's address is refused by ip_rules (IPFilter).
+	ErrIPDenied = errors.New("services: address not allowed")
+	// ErrMask: a response whose fields are masked for its consumer is not
+	// one JSON value (MaskSet.Apply): it is not passed on.
+	ErrMask = errors.New("services: response cannot be masked")
 	// ErrSOAP: a SOAP request is malformed or lacks a valid X-Road header
 	// (client, service, id).
 	ErrSOAP = errors.New("services: invalid SOAP request")
@@ -58,6 +71,10 @@ var Codes = errcode.New(
 	errcode.Entry{Err: ErrUnknownVersion, Code: "unknown_version", Status: http.StatusNotFound},
 	errcode.Entry{Err: ErrRetired, Code: "service_retired", Status: http.StatusGone},
 	errcode.Entry{Err: ErrValidation, Code: "request_invalid", Status: http.StatusBadRequest},
+	errcode.Entry{Err: ErrSchema, Code: "schema_invalid", Status: http.StatusBadRequest},
+	errcode.Entry{Err: ErrResponseSchema, Code: "response_schema_invalid", Status: http.StatusBadGateway},
+	errcode.Entry{Err: ErrIPDenied, Code: "ip_denied", Status: http.StatusForbidden},
+	errcode.Entry{Err: ErrMask, Code: "mask_failed", Status: http.StatusBadGateway},
 	errcode.Entry{Err: ErrSOAP, Code: "invalid_soap", Status: http.StatusBadRequest},
 	errcode.Entry{Err: ErrLGSP, Code: "invalid_lgsp_route"},
 )

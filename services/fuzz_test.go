@@ -1,6 +1,7 @@
 package services
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -82,6 +83,87 @@ func FuzzPathPattern(f *testing.F) {
 		}
 		if want := !strings.Contains(path+"/", "/./") && !strings.Contains(path+"/", "/../"); validPath(path) != want {
 			t.Fatalf("validPath(%q) disagrees", path)
+		}
+	})
+}
+
+// FuzzCompileSchema checks that compiling any document never panics,
+// that a refusal wraps ErrInvalidDescription, and that a compiled schema
+// answers any body with nil or a schema error naming a JSON pointer.
+// Seeds: f.Add below and testdata/fuzz/FuzzCompileSchema.
+func FuzzCompileSchema(f *testing.F) {
+	f.Add(citizenSchema, `{"name":"x"}`)
+	f.Add(`{"$ref":"#/$defs/a","$defs":{"a":{"type":"integer"}}}`, `"x"`)
+	f.Add(`{"$ref":"http://example.org/x"}`, `1`)
+	f.Add(`true`, `null`)
+	f.Fuzz(func(t *testing.T, doc, body string) {
+		s, err := CompileSchema("fuzz.json", "", []byte(doc))
+		if err != nil {
+			if !errors.Is(err, ErrInvalidDescription) {
+				t.Fatalf("error %v does not wrap ErrInvalidDescription", err)
+			}
+			return
+		}
+		err = s.ValidateRequest([]byte(body))
+		var se *SchemaError
+		if err != nil && (!errors.As(err, &se) || !errors.Is(err, ErrSchema) ||
+			(se.Location != "" && !strings.HasPrefix(se.Location, "/")) || len(se.Message) > maxSchemaMessage) {
+			t.Fatalf("validation error %#v", err)
+		}
+	})
+}
+
+// FuzzIPRules checks that compiling any entry never panics, that a
+// refusal wraps ErrInvalidRule and names the entry, and that an accepted
+// entry matches its own address. Seeds: testdata/fuzz/FuzzIPRules.
+func FuzzIPRules(f *testing.F) {
+	for _, s := range []string{"10.0.0.0/8", "192.0.2.7", "2001:db8::/32", "10.0.0.1/8", "::ffff:1.2.3.4", "fe80::1%lo", "", "1.2.3.4/-1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, e string) {
+		fl, err := (&IPRules{IPList: IPList{Allow: []string{e}}}).Compile()
+		if err != nil {
+			if !errors.Is(err, ErrInvalidRule) || !strings.Contains(err.Error(), "allow[0]") {
+				t.Fatalf("error %v", err)
+			}
+			return
+		}
+		p, err := parsePrefix(e)
+		if err != nil {
+			t.Fatalf("compiled but does not parse: %v", err)
+		}
+		if fl.CheckAPI(p.Addr()) != nil {
+			t.Fatalf("%q does not allow its own address %s", e, p.Addr())
+		}
+	})
+}
+
+// FuzzMask checks that compiling any field path never panics (a refusal
+// wraps ErrInvalidRule) and that masking any body answers JSON or an
+// ErrMask error. Seeds: f.Add below and testdata/fuzz/FuzzMask.
+func FuzzMask(f *testing.F) {
+	f.Add("/a/*/b", "mask", 2, `{"a":[{"b":"secret"}]}`)
+	f.Add("a.b", "drop", 0, `{"a":{"b":1,"c":2}}`)
+	f.Add("/x~1y", "hash", 0, `[1]`)
+	f.Fuzz(func(t *testing.T, path, action string, keep int, body string) {
+		m, err := CompileMasks([]MaskRule{{Service: "VN/GOV/B/hr/p", Consumer: "VN/GOV/A", Fields: []MaskField{{Path: path, Action: action, Keep: keep}}}})
+		if err != nil {
+			if !errors.Is(err, ErrInvalidRule) {
+				t.Fatalf("error %v", err)
+			}
+			return
+		}
+		id, _ := ParseServiceID("VN/GOV/B/hr/p")
+		c, _ := ParseSubsystemID("VN/GOV/A/x")
+		out, err := m.For(c, id).Apply([]byte(body))
+		if err != nil {
+			if !errors.Is(err, ErrMask) {
+				t.Fatalf("apply error %v", err)
+			}
+			return
+		}
+		if !json.Valid(out) {
+			t.Fatalf("masked %q into invalid JSON %q", body, out)
 		}
 	})
 }

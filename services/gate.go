@@ -20,6 +20,10 @@ type Provided struct {
 	// checked against before the backend sees them (validate_requests);
 	// nil or a missing version: not checked.
 	Validate map[string]*OpenAPI
+	// Schemas maps a version to the JSON Schema its request bodies are
+	// checked against (after the OpenAPI description, when both are set)
+	// before the backend sees them; nil or a missing version: not checked.
+	Schemas map[string]*Schema
 }
 
 // Gate is a provider's policy for inbound calls, applied in one step by
@@ -27,7 +31,7 @@ type Provided struct {
 // here, the version resolves and its lifecycle allows the call, the ACL
 // allows client, method and path, the rate limit is charged (only to calls
 // the ACL allowed), then the body is read and checked against the
-// version's OpenAPI description.
+// version's OpenAPI description and the JSON Schema of its data type.
 type Gate struct {
 	provided map[string]*Provided // by unversioned ID
 	acl      *ACL
@@ -112,7 +116,8 @@ func (e *RateLimitedError) Error() string { return "rate limit exceeded" }
 func (e *RateLimitedError) Unwrap() error { return ErrRateLimited }
 
 // Admit applies the policy to r: a *Refusal, a *RateLimitedError, the
-// error of r.Body, an ErrValidation error, or the admitted call.
+// error of r.Body, an ErrValidation error, a *SchemaError (ErrSchema), or
+// the admitted call.
 func (g *Gate) Admit(ctx context.Context, r *Request) (*Admitted, error) {
 	if r.Meta {
 		if err := g.charge(r); err != nil {
@@ -143,17 +148,23 @@ func (g *Gate) Admit(ctx context.Context, r *Request) (*Admitted, error) {
 		return nil, err
 	}
 	a := &Admitted{Service: p, Version: ver}
-	if api := p.Validate[ver.Version]; api != nil {
-		if r.Body != nil {
-			if a.Body, err = r.Body(); err != nil {
-				return nil, err
-			}
+	api, schema := p.Validate[ver.Version], p.Schemas[ver.Version]
+	if (api != nil || schema != nil) && r.Body != nil {
+		if a.Body, err = r.Body(); err != nil {
+			return nil, err
 		}
+	}
+	if api != nil {
 		h := http.Header{}
 		if r.ContentType != "" {
 			h.Set("Content-Type", r.ContentType)
 		}
 		if err := api.ValidateRequest(ctx, r.Method, r.Path, h, a.Body); err != nil {
+			return nil, err
+		}
+	}
+	if schema != nil && (len(a.Body) > 0 || bodyMethod(r.Method)) {
+		if err := schema.ValidateRequest(a.Body); err != nil {
 			return nil, err
 		}
 	}
@@ -168,4 +179,11 @@ func (g *Gate) charge(r *Request) error {
 		}
 	}
 	return nil
+}
+
+// bodyMethod reports whether a request of method carries a body its
+// schema checks even when empty (POST, PUT, PATCH); a request of another
+// method is checked only when it has a body.
+func bodyMethod(method string) bool {
+	return method == http.MethodPost || method == http.MethodPut || method == http.MethodPatch
 }

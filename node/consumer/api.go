@@ -19,6 +19,7 @@ import (
 
 	"github.com/dxl-network/dxl/internal/ident"
 	"github.com/dxl-network/dxl/internal/spool"
+	"github.com/dxl-network/dxl/node/alert"
 	"github.com/dxl-network/dxl/node/auth"
 	"github.com/dxl-network/dxl/node/confview"
 	"github.com/dxl-network/dxl/node/envelope"
@@ -79,6 +80,11 @@ type Config struct {
 	SpoolDir    string
 	CallTimeout time.Duration
 	LGSP        *services.LGSPMap
+	// IPRules refuse addresses before any authentication work (ipcheck.go;
+	// nil: any address).
+	IPRules *services.IPFilter
+	// Alerts counts refusals for abnormal-access alerts (nil: none).
+	Alerts *alert.Detector
 
 	Views  Views
 	Dialer Dialer
@@ -116,7 +122,7 @@ func (a *API) Handler() http.Handler {
 	// "/health/services/".
 	m.HandleFunc("/r1", a.rest)
 	m.HandleFunc("GET /health/services", a.authenticated(a.serviceHealth))
-	return a.canonicalPaths(m)
+	return a.CheckIP(a.canonicalPaths(m))
 }
 
 // onlyPost answers an endpoint that takes POST alone (the token endpoint)
@@ -248,6 +254,7 @@ func certValidAt(cert *x509.Certificate, now time.Time) error {
 // (a SOAP fault when soapVersion is set), once its record is on disk.
 func (a *API) refuse(w http.ResponseWriter, r *http.Request, reqID, soapVersion string, err error) {
 	code, status := reported(err)
+	a.noteRefusal(code, r, "")
 	a.cfg.Logs.Commit(r.Context(), &exchange.Exchange{RequestID: reqID, Start: a.cfg.Now(), Role: oprec.RoleConsumer,
 		CallerIP: hostOf(r.RemoteAddr), Status: status, Code: code, ConsumerPeer: a.cfg.Self})
 	if soapVersion != "" {
@@ -261,6 +268,7 @@ func (a *API) refuse(w http.ResponseWriter, r *http.Request, reqID, soapVersion 
 func (a *API) authenticated(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if _, err := a.authenticate(r); err != nil {
+			a.noteRefusal(exchange.ReportedCode(err), r, "")
 			a.fail(w, "", err)
 			return
 		}

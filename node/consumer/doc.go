@@ -5,6 +5,9 @@
 //   - api.go: the API's routes, authentication of the calling information
 //     system (pinned TLS client certificate or bearer token), the request
 //     ID and the exchange-layer error answer.
+//   - ipcheck.go: node.json's ip_rules (services.IPFilter) applied to every
+//     request before authentication, and to a SOAP call's service once it
+//     is read; refusals counted for abnormal-access alerts (node/alert).
 //   - routes.go: REST /r1/…, SOAP with the X-Road header and LGSP routes.
 //   - errors.go: the API's own error table, the canonical-path check, the
 //     form of an error answer (X-Road-Error; JSON, or X-Road's XML when

@@ -25,6 +25,10 @@ import (
 // provider node's end frame, which completes the body, comes only once
 // that node's record is on disk too.
 func (a *API) forward(w http.ResponseWriter, r *http.Request, c *Call, reqID, soapVersion string) {
+	if err := a.checkServiceIP(r, c.Service); err != nil {
+		a.refuse(w, r, reqID, soapVersion, err)
+		return
+	}
 	x := &exchange.Exchange{RequestID: reqID, Start: a.cfg.Now(), Role: oprec.RoleConsumer, CallerIP: hostOf(r.RemoteAddr),
 		Client: c.Client.String(), Service: c.Service.String(), ConsumerPeer: a.cfg.Self}
 	ctx, cancel := context.WithTimeout(r.Context(), a.cfg.CallTimeout)
@@ -44,6 +48,7 @@ func (a *API) forward(w http.ResponseWriter, r *http.Request, c *Call, reqID, so
 	}
 	if err != nil {
 		x.Status, x.Code = exchange.Status(err), exchange.ReportedCode(err)
+		a.noteRefusal(x.Code, r, x.Client)
 		a.cfg.Logs.Commit(r.Context(), x)
 		provider := "provider " + c.Service.Provider.Member.String()
 		if c.sentTo != "" {

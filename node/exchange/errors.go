@@ -105,6 +105,7 @@ var Codes = errcode.Join(own, envelope.Codes, auth.Codes, services.Codes)
 var passThrough = map[string]bool{
 	"unknown_service": true, "service_retired": true, "access_denied": true,
 	"rate_limited": true, "too_large": true, "spool_failed": true, "request_invalid": true,
+	"schema_invalid":  true,
 	"backend_timeout": true, "bad_request": true, "timestamp_unavailable": true,
 	"duplicate_request": true, "replay_owner_unreachable": true,
 	"unknown_client": true, "member_suspended": true, "member_revoked": true,
@@ -138,8 +139,14 @@ func Status(err error) int {
 	if _, ok := envelope.Codes.Lookup(err); ok {
 		return http.StatusBadGateway
 	}
-	if errors.Is(err, services.ErrValidation) {
+	if errors.Is(err, services.ErrValidation) || errors.Is(err, services.ErrSchema) {
 		return http.StatusBadRequest
+	}
+	if errors.Is(err, services.ErrIPDenied) {
+		return http.StatusForbidden
+	}
+	if errors.Is(err, services.ErrResponseSchema) || errors.Is(err, services.ErrMask) {
+		return http.StatusBadGateway
 	}
 	return http.StatusInternalServerError
 }

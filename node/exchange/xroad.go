@@ -80,15 +80,19 @@ var xroadCodes = map[string]xroadCode{
 	"auth_store":          {"DatabaseError", false},
 	"auth_throttled":      {"RateLimited", true},
 	// services: identifiers, descriptions, rules, requests.
-	"invalid_id":          {"BadRequest", true},
-	"invalid_description": {"MalformedServerConf", false},
-	"invalid_rule":        {"MalformedServerConf", false},
-	"invalid_config":      {"MalformedServerConf", false},
-	"not_provided":        {"UnknownService", true},
-	"unknown_version":     {"UnknownService", true},
-	"request_invalid":     {"InvalidRequest", true},
-	"invalid_soap":        {"InvalidSoap", true},
-	"invalid_lgsp_route":  {"MalformedServerConf", false},
+	"invalid_id":              {"BadRequest", true},
+	"invalid_description":     {"MalformedServerConf", false},
+	"invalid_rule":            {"MalformedServerConf", false},
+	"invalid_config":          {"MalformedServerConf", false},
+	"not_provided":            {"UnknownService", true},
+	"unknown_version":         {"UnknownService", true},
+	"request_invalid":         {"InvalidRequest", true},
+	"mask_failed":             {"InconsistentResponse", false},
+	"ip_denied":               {"AccessDenied", true},
+	"schema_invalid":          {"InvalidRequest", true},
+	"response_schema_invalid": {"InconsistentResponse", false},
+	"invalid_soap":            {"InvalidSoap", true},
+	"invalid_lgsp_route":      {"MalformedServerConf", false},
 }
 
 // XRoadName is code's X-Road name; ok is false for a code not in the

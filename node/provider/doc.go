@@ -6,6 +6,12 @@
 //   - stream.go: one call on /dxl/call/1.0.0: the request envelope's
 //     checks, one call of the gate, the signed response or an error frame,
 //     and what the call leaves in the logs (node/exchange).
+//   - schema.go: the JSON Schemas of each version's data type (schemas in
+//     node.json), compiled at start: request schemas go to the gate,
+//     response schemas (validate_responses) check an answer before it is
+//     signed.
+//   - mask.go: node.json's masking applied to a JSON answer for its
+//     consumer before it is signed.
 //   - member.go: the client and provider subsystems of a call checked
 //     against the signed configuration (registered, member active).
 //   - backend.go: the backend call, bound to the node's lifetime and the

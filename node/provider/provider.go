@@ -37,7 +37,9 @@ type Config struct {
 	Dir      string // the node directory (relative backend_ca files)
 	Services []ServiceConfig
 	Access   services.AccessConfig
-	MaxBody  int64
+	// Masks are the masking rules per consumer (nil: none); mask.go.
+	Masks   *services.Masker
+	MaxBody int64
 	// SpoolDir holds backend answers past their first MiB while they are
 	// signed and sent (internal/spool; "" is the system's temporary
 	// directory).
@@ -80,6 +82,11 @@ type ServiceConfig struct {
 	// ValidateRequests checks requests against the OpenAPI description
 	// before the backend sees them.
 	ValidateRequests bool `json:"validate_requests,omitempty"`
+	// Schemas names, per version ("" for unversioned), the schemas of the
+	// version's data type (relative to the node directory): request bodies
+	// are checked before the backend sees them, responses too with
+	// validate_responses.
+	Schemas map[string]SchemaConfig `json:"schemas,omitempty"`
 	// HealthPath is called by the level-2 health check (default "/").
 	HealthPath string `json:"health_path,omitempty"`
 	// BackendCA is a PEM file (relative to the node directory) of CA
@@ -87,13 +94,29 @@ type ServiceConfig struct {
 	BackendCA string `json:"backend_ca,omitempty"`
 }
 
+// SchemaConfig is the schemas of one version's data type.
+type SchemaConfig struct {
+	// Type is "json" (JSON Schema 2020-12, the default) or "xsd" (refused
+	// by the default build: it has no XSD validator).
+	Type string `json:"type,omitempty"`
+	// Request and Response are schema files; either may be empty.
+	Request  string `json:"request,omitempty"`
+	Response string `json:"response,omitempty"`
+	// ValidateResponses checks the backend's answers against Response
+	// before they are signed; an answer that fails is not sent.
+	ValidateResponses bool `json:"validate_responses,omitempty"`
+}
+
 // provided is one service this node serves, compiled from node.json.
 type provided struct {
-	cfg    *ServiceConfig
-	id     services.ServiceID // unversioned
-	apis   map[string]*services.OpenAPI
-	wsdls  map[string][]byte // by version, endpoints hidden
-	client *http.Client
+	cfg  *ServiceConfig
+	id   services.ServiceID // unversioned
+	apis map[string]*services.OpenAPI
+	// requests and responses are the compiled schemas, by version
+	// (responses only for versions with validate_responses).
+	requests, responses map[string]*services.Schema
+	wsdls               map[string][]byte // by version, endpoints hidden
+	client              *http.Client
 }
 
 // groupsOf adapts the node's current configuration to services.Groups.
@@ -146,6 +169,9 @@ func (pr *Provider) loadServices() error {
 			}
 			p.apis[v.Version] = api
 		}
+		if err := pr.loadSchemas(p); err != nil {
+			return err
+		}
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.MaxIdleConnsPerHost = 256
 		tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
@@ -177,6 +203,7 @@ func (pr *Provider) loadServices() error {
 		if p.cfg.ValidateRequests {
 			gp.Validate = p.apis
 		}
+		gp.Schemas = p.requests
 		gated[key] = gp
 	}
 	pr.gate = services.NewGate(gated, acl, pr.cfg.Now)

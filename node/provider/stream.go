@@ -166,7 +166,8 @@ func (pr *Provider) serveBackend(ctx context.Context, s network.Stream, x *excha
 		return err
 	}
 	in := newRequestBody(body, adm.Body, archived)
-	ans, err := pr.callBackend(ctx, pr.provided[greq.Service.Unversioned().String()], adm.Version, req, in, archived)
+	p := pr.provided[greq.Service.Unversioned().String()]
+	ans, err := pr.callBackend(ctx, p, adm.Version, req, in, archived)
 	// The rest of the body is read and checked against its hash; a body
 	// that failed it explains a failed backend call too.
 	if ferr := in.finish(err == nil); ferr != nil {
@@ -178,7 +179,13 @@ func (pr *Provider) serveBackend(ctx context.Context, s network.Stream, x *excha
 		}
 		return err
 	}
-	defer ans.body.Close()
+	defer ans.body.Close() // the backend's answer, also when masked
+	if err := checkResponse(p, adm.Version.Version, ans.body); err != nil {
+		return err
+	}
+	if err := pr.mask(greq.Client, greq.Service, ans); err != nil {
+		return err
+	}
 	x.ReqBody = in.archived()
 	return pr.respond(s, x, ans)
 }
