@@ -24,6 +24,9 @@ func findings(r *doctor.Report) map[string]doctor.Finding {
 // is one with its fix; once stopped, its databases are checked and a port
 // another program holds is an error naming it.
 func TestDoctor(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts and stops a registry server: full suite only (-short skips it)")
+	}
 	ctx := storetest.Context(t, time.Minute)
 	dir := filepath.Join(t.TempDir(), "r1")
 	reg, _ := initDaemon(t, dir)
