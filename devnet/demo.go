@@ -88,19 +88,11 @@ func StartDemo(ctx context.Context, o DemoOptions) (_ *Demo, err error) {
 	provider := nw.SubsystemID(AgencyB)
 	d.Service = provider + "/" + SampleServiceCode
 
-	isDir := filepath.Join(nw.Dir, "information-system-a")
-	if err := os.MkdirAll(isDir, 0o700); err != nil {
-		return nil, err
-	}
 	var isSHA, isBSHA string
-	if d.ISCert, d.ISKey, isSHA, err = ClientCert(isDir, "client"); err != nil {
+	if d.ISCert, d.ISKey, isSHA, err = systemCert(nw.Dir, "information-system-a"); err != nil {
 		return nil, err
 	}
-	isBDir := filepath.Join(nw.Dir, "information-system-b")
-	if err := os.MkdirAll(isBDir, 0o700); err != nil {
-		return nil, err
-	}
-	if d.ISBCert, d.ISBKey, isBSHA, err = ClientCert(isBDir, "client"); err != nil {
+	if d.ISBCert, d.ISBKey, isBSHA, err = systemCert(nw.Dir, "information-system-b"); err != nil {
 		return nil, err
 	}
 	d.ClientB = provider
@@ -154,6 +146,16 @@ func StartDemo(ctx context.Context, o DemoOptions) (_ *Demo, err error) {
 func (d *Demo) CurlCommand(path string) string {
 	return fmt.Sprintf("curl -sS --cacert %s --cert %s --key %s https://%s/r1/%s%s",
 		d.APICert, d.ISCert, d.ISKey, d.A.Node.APIAddr(), d.Service, path)
+}
+
+// systemCert creates an information system's client certificate in
+// dir/name.
+func systemCert(dir, name string) (cert, key, sha string, err error) {
+	d := filepath.Join(dir, name)
+	if err := os.MkdirAll(d, 0o700); err != nil {
+		return "", "", "", err
+	}
+	return ClientCert(d, "client")
 }
 
 // DeliveryCommands are the curl commands that send FILE from A's system

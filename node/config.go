@@ -283,6 +283,15 @@ func (c *Config) Validate() error {
 	if err := c.apiServer(nil).Validate(); err != nil {
 		return fmt.Errorf("%w: api_limits: %v", ErrConfig, err)
 	}
+	if err := c.compileRules(); err != nil {
+		return err
+	}
+	return c.Delivery.validate()
+}
+
+// compileRules checks and compiles the governance rules: alerts, IP
+// rules and masking.
+func (c *Config) compileRules() error {
 	if err := c.Alerts.Validate(); err != nil {
 		return fmt.Errorf("%w: %v", ErrConfig, err)
 	}
@@ -294,7 +303,7 @@ func (c *Config) Validate() error {
 	if c.masker, err = services.CompileMasks(c.Masking); err != nil {
 		return fmt.Errorf("%w: %v", ErrConfig, err)
 	}
-	return c.Delivery.validate()
+	return nil
 }
 
 // LoadConfig reads DIR/node.json and the OpenAPI and WSDL files it names.
