@@ -218,7 +218,7 @@ func (n *Node) openServices() (err error) {
 	for _, c := range n.cfg.Clients {
 		n.clients[c.CertSHA256] = c.Subsystem
 	}
-	if n.replay, err = replay.Open(n.db, confview.ReplayWindow, 0, n.now, replay.WithJournal(n.journal, journalReplay)); err != nil {
+	if n.replay, err = replay.Open(n.db, confview.ReplayWindow, 0, n.now, replay.WithJournal(n.journal.Stream(journalReplay))); err != nil {
 		return fmt.Errorf("%w: replay guard: %v", ErrConfig, err)
 	}
 	pid, err := ca.PeerIDFromKey(n.id.authKey.Public())

@@ -30,15 +30,7 @@ func (l *Log) enqueue(it item) error {
 	}
 	r := it.rec
 	r.Hash = make([]byte, sha256.Size) // the stored form ends in a hash; the writer computes the real one
-	payload := marshalRecord(&r)
-	l.journalMu.Lock()
-	defer l.journalMu.Unlock()
-	lsn, err := j.Append(l.cfg.JournalStream, payload)
-	if err == nil {
-		it.lsn = lsn
-		l.journaled.Store(lsn)
-	}
-	l.queue <- it
+	_, _ = j.Append(marshalRecord(&r), func(lsn wal.LSN) { it.lsn = lsn; l.queue <- it })
 	return nil
 }
 
@@ -49,7 +41,7 @@ func (l *Log) Durable(ctx context.Context) error {
 	if l.cfg.Journal == nil {
 		return l.Flush(ctx)
 	}
-	return l.cfg.Journal.Durable(ctx, l.journaled.Load())
+	return l.cfg.Journal.Durable(ctx)
 }
 
 func (l *Log) linger() time.Duration {
@@ -69,8 +61,8 @@ func putJournaled(tx *bolt.Tx, lsn wal.LSN) error {
 
 // applied tells the journal that a commit covered lsn.
 func (l *Log) applied(lsn wal.LSN) {
-	if lsn > 0 && l.cfg.Journal != nil {
-		l.cfg.Journal.Applied(l.cfg.JournalStream, lsn)
+	if l.cfg.Journal != nil {
+		l.cfg.Journal.Applied(lsn)
 	}
 }
 
@@ -81,26 +73,24 @@ func (l *Log) replayJournal() error {
 	if j == nil {
 		return nil
 	}
-	var after wal.LSN
+	var stored wal.LSN
 	if err := l.db.View(func(tx *bolt.Tx) error {
 		if v := tx.Bucket(bucketMeta).Get(keyJournal); len(v) == 8 {
-			after = binary.BigEndian.Uint64(v)
+			stored = binary.BigEndian.Uint64(v)
 		}
 		return nil
 	}); err != nil {
 		return err
 	}
-	if after > j.Last() {
-		// A new journal (restored from a backup, or its directory removed):
-		// its LSNs start again, and so does what this file holds of it.
-		after = 0
+	after, reset := j.After(stored)
+	if reset {
 		if err := l.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keyJournal, seqKey(0)) }); err != nil {
 			return err
 		}
 	}
 	var group []item
 	n := 0
-	err := j.Replay(l.cfg.JournalStream, after, func(lsn wal.LSN, p []byte) error {
+	err := j.Replay(after, func(lsn wal.LSN, p []byte) error {
 		r, err := unmarshalRecord(p)
 		if err != nil {
 			return fmt.Errorf("%w: journal entry %d: %v", ErrCorrupt, lsn, err)
@@ -125,7 +115,6 @@ func (l *Log) replayJournal() error {
 		l.log.Info("records recovered from the journal", "records", n)
 	}
 	l.appended.Store(l.lastSeq)
-	l.applied(after) // what this file held already
 	return nil
 }
 

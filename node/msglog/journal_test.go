@@ -22,7 +22,7 @@ func openJournal(t testing.TB, dir string) *wal.Log {
 
 func openJournaled(t testing.TB, dir string) (*Log, *wal.Log) {
 	j := openJournal(t, dir)
-	return openLog(t, Config{Path: filepath.Join(dir, "msglog.db"), TSAs: tsas(), Journal: j, JournalStream: 1}), j
+	return openLog(t, Config{Path: filepath.Join(dir, "msglog.db"), TSAs: tsas(), Journal: j.Stream(1)}), j
 }
 
 // TestJournalReplayAfterCrash: appends that reached the journal but not

@@ -63,11 +63,9 @@ type Config struct {
 	// QueueSize is the number of appends waiting for the writer before
 	// Append blocks (default 4096). Appends are never dropped.
 	QueueSize int
-	// Journal, if set, receives every append without bodies first, on
-	// stream JournalStream (journal.go): Durable waits for it, not for a
-	// commit of this file.
-	Journal       *wal.Log
-	JournalStream byte
+	// Journal, if set, receives every append without bodies first
+	// (journal.go): Durable waits for it, not for a commit of this file.
+	Journal *wal.Stream
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Logger receives operational logs (default slog.Default()).
@@ -157,8 +155,6 @@ type Log struct {
 	closeMu    sync.RWMutex // held shared by Append while sending
 	closed     bool
 	queue      chan item
-	journalMu  sync.Mutex // journal order = queue order
-	journaled  atomic.Uint64
 	writerDone chan struct{}
 	stop       chan struct{} // closed by Close: stops Run
 	runWG      sync.WaitGroup

@@ -35,11 +35,9 @@ type Config struct {
 	// Collectors are other parts' metrics, served with the store's own on
 	// the node's /metrics endpoint.
 	Collectors []prometheus.Collector
-	// Journal, if set, receives every record first, on stream
-	// JournalStream (journal.go): Durable waits for it, not for a commit
-	// of this file.
-	Journal       *wal.Log
-	JournalStream byte
+	// Journal, if set, receives every record first (journal.go): Durable
+	// waits for it, not for a commit of this file.
+	Journal *wal.Stream
 }
 
 // Validate checks c; zero fields are valid (they take defaults).

@@ -28,13 +28,7 @@ func (s *Store) enqueueRecord(r Record) {
 	}
 	k := recordKey(nil, &r)
 	payload := encodeRecord(append(binary.AppendUvarint(nil, uint64(len(k))), k...), &r)
-	s.journalMu.Lock()
-	defer s.journalMu.Unlock()
-	lsn, err := j.Append(s.cfg.JournalStream, payload)
-	if err == nil {
-		s.journaled.Store(lsn)
-	}
-	s.enqueue(item{rec: r, lsn: lsn})
+	_, _ = j.Append(payload, func(lsn wal.LSN) { s.enqueue(item{rec: r, lsn: lsn}) })
 }
 
 // Durable waits until every record added before it is as safe as the
@@ -43,7 +37,7 @@ func (s *Store) Durable(ctx context.Context) error {
 	if s.cfg.Journal == nil {
 		return s.Flush(ctx)
 	}
-	return s.cfg.Journal.Durable(ctx, s.journaled.Load())
+	return s.cfg.Journal.Durable(ctx)
 }
 
 func (s *Store) linger() time.Duration {
@@ -61,8 +55,8 @@ func putJournaled(tx *bolt.Tx, lsn wal.LSN) error {
 }
 
 func (s *Store) applied(lsn wal.LSN) {
-	if lsn > 0 && s.cfg.Journal != nil {
-		s.cfg.Journal.Applied(s.cfg.JournalStream, lsn)
+	if s.cfg.Journal != nil {
+		s.cfg.Journal.Applied(lsn)
 	}
 }
 
@@ -81,19 +75,17 @@ func (s *Store) replayJournal() error {
 	if j == nil {
 		return nil
 	}
-	var after wal.LSN
+	var stored wal.LSN
 	if err := s.db.View(func(tx *bolt.Tx) error {
 		if v := tx.Bucket(bucketMeta).Get(keyJournal); len(v) == 8 {
-			after = binary.BigEndian.Uint64(v)
+			stored = binary.BigEndian.Uint64(v)
 		}
 		return nil
 	}); err != nil {
 		return fmt.Errorf("%w: %w", ErrStorage, err)
 	}
-	if after > j.Last() {
-		// A new journal (restored from a backup, or its directory removed):
-		// its LSNs start again, and so does what this file holds of it.
-		after = 0
+	after, reset := j.After(stored)
+	if reset {
 		if err := s.db.Update(func(tx *bolt.Tx) error {
 			return tx.Bucket(bucketMeta).Put(keyJournal, binary.BigEndian.AppendUint64(nil, 0))
 		}); err != nil {
@@ -103,7 +95,7 @@ func (s *Store) replayJournal() error {
 	var batch []item
 	var arena []byte
 	n := 0
-	err := j.Replay(s.cfg.JournalStream, after, func(lsn wal.LSN, p []byte) error {
+	err := j.Replay(after, func(lsn wal.LSN, p []byte) error {
 		r, err := decodeJournaled(p)
 		if err != nil {
 			return fmt.Errorf("journal entry %d: %w", lsn, err)
@@ -126,7 +118,6 @@ func (s *Store) replayJournal() error {
 	if n > 0 {
 		s.log.Info("records recovered from the journal", "records", n)
 	}
-	s.applied(after)
 	return nil
 }
 

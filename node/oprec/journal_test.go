@@ -17,7 +17,7 @@ func openJournaled(t testing.TB, dir string) (*Store, *wal.Log) {
 		t.Fatal(err)
 	}
 	cfg := testConfig(t, filepath.Join(dir, "oprec.db"), nil)
-	cfg.Journal, cfg.JournalStream = j, 2
+	cfg.Journal = j.Stream(2)
 	s := openTest(t, cfg)
 	t.Cleanup(func() { s.Close(); j.Close() })
 	return s, j

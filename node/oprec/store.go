@@ -28,9 +28,6 @@ type Store struct {
 	closed bool
 	queue  chan item
 
-	journalMu sync.Mutex // journal order = queue order
-	journaled atomic.Uint64
-
 	flushReq chan chan error
 
 	dropped  atomic.Uint64

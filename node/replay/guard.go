@@ -32,9 +32,7 @@ type Guard struct {
 	now    func() time.Time
 
 	marks     chan *mark
-	journal   *wal.Log // journal.go; nil: Mark waits for the commit
-	stream    byte
-	journalMu sync.Mutex // journal order = queue order
+	journal   *wal.Stream // journal.go; nil: Mark waits for the commit
 	stop      chan struct{}
 	done      chan struct{}
 	closeOnce sync.Once

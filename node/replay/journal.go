@@ -20,9 +20,9 @@ type Option func(*Guard)
 // safe as its mode promises) instead of once it is committed to db; the
 // commit follows in the background, and Open replays what a crash left
 // only in the journal.
-func WithJournal(j *wal.Log, stream byte) Option {
+func WithJournal(j *wal.Stream) Option {
 	return func(g *Guard) {
-		g.journal, g.stream = j, stream
+		g.journal = j
 		g.marks = make(chan *mark, maxGroup)
 	}
 }
@@ -75,19 +75,23 @@ const entryLen = len(envelope.RequestID{}) + 8
 func (g *Guard) markJournaled(id envelope.RequestID, signedAt time.Time) error {
 	m := &mark{id: id, t: signedAt.UnixNano()}
 	p := binary.BigEndian.AppendUint64(append(make([]byte, 0, entryLen), id[:]...), uint64(m.t))
-	g.journalMu.Lock()
-	lsn, err := g.journal.Append(g.stream, p)
-	if err == nil {
+	closed := false
+	_, err := g.journal.Append(p, func(lsn wal.LSN) {
+		if lsn == 0 {
+			return // not journaled: the ID stays refused in memory only
+		}
 		m.lsn = lsn
 		select {
 		case g.marks <- m:
 		case <-g.stop:
-			err = ErrClosed
+			closed = true
 		}
+	})
+	if err == nil && closed {
+		err = ErrClosed
 	}
-	g.journalMu.Unlock()
 	if err == nil {
-		err = g.journal.Durable(context.Background(), lsn)
+		err = g.journal.Durable(context.Background())
 	}
 	if err != nil {
 		return fmt.Errorf("%w: storing request ID: %v", envelope.ErrOverloaded, err)
@@ -107,8 +111,8 @@ func putJournaled(tx *bolt.Tx, lsn wal.LSN) error {
 }
 
 func (g *Guard) applied(lsn wal.LSN) {
-	if lsn > 0 && g.journal != nil {
-		g.journal.Applied(g.stream, lsn)
+	if g.journal != nil {
+		g.journal.Applied(lsn)
 	}
 }
 
@@ -117,19 +121,17 @@ func (g *Guard) replayJournal(now time.Time) error {
 	if g.journal == nil {
 		return nil
 	}
-	var after wal.LSN
+	var stored wal.LSN
 	if err := g.db.View(func(tx *bolt.Tx) error {
 		if b := tx.Bucket(metaBucket); b != nil && len(b.Get(keyJournal)) == 8 {
-			after = binary.BigEndian.Uint64(b.Get(keyJournal))
+			stored = binary.BigEndian.Uint64(b.Get(keyJournal))
 		}
 		return nil
 	}); err != nil {
 		return err
 	}
-	if after > g.journal.Last() {
-		// A new journal (restored from a backup, or its directory removed):
-		// its LSNs start again, and so does what this file holds of it.
-		after = 0
+	after, reset := g.journal.After(stored)
+	if reset {
 		if err := g.db.Update(func(tx *bolt.Tx) error {
 			if b := tx.Bucket(metaBucket); b != nil {
 				return b.Delete(keyJournal)
@@ -140,7 +142,7 @@ func (g *Guard) replayJournal(now time.Time) error {
 		}
 	}
 	var group []*mark
-	err := g.journal.Replay(g.stream, after, func(lsn wal.LSN, p []byte) error {
+	err := g.journal.Replay(after, func(lsn wal.LSN, p []byte) error {
 		if len(p) != entryLen {
 			return fmt.Errorf("replay: journal entry %d of %d bytes", lsn, len(p))
 		}
@@ -158,6 +160,5 @@ func (g *Guard) replayJournal(now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("replay: replaying the journal: %w", err)
 	}
-	g.applied(after)
 	return nil
 }

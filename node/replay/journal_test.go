@@ -24,7 +24,7 @@ func TestJournaledMarksSurviveCrash(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		g, err := Open(db, window, 0, c.now, WithJournal(j, 3))
+		g, err := Open(db, window, 0, c.now, WithJournal(j.Stream(3)))
 		if err != nil {
 			t.Fatal(err)
 		}
