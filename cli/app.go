@@ -30,6 +30,6 @@ Set up an agency node against a real network:
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "log level: debug, info, warn, error", EnvVars: []string{"DXL_LOG_LEVEL"}},
 			&cli.BoolFlag{Name: "log-json", Usage: "write logs as JSON lines", EnvVars: []string{"DXL_LOG_JSON"}},
 		},
-		Commands: []*cli.Command{demoCommand(), benchCommand(), nodeCommand(), logCommand(), reconcileCommand(), registryCommand(), caCommand(), tsaCommand(), devCommand(), versionCommand()},
+		Commands: []*cli.Command{demoCommand(), benchCommand(), nodeCommand(), docCommand(), logCommand(), reconcileCommand(), registryCommand(), caCommand(), tsaCommand(), devCommand(), versionCommand()},
 	}
 }

@@ -1,14 +1,11 @@
 package cli
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -185,7 +182,7 @@ func benchURL(c *cli.Context, spec *benchSpec) error {
 	if spec.method == http.MethodGet && c.IsSet("size") {
 		return errors.New("--size sets the body of a POST; a GET to --url sends none (add --method POST)")
 	}
-	tr, err := benchTLS(c)
+	tr, err := systemTLS(c)
 	if err != nil {
 		return err
 	}
@@ -223,34 +220,6 @@ type benchURLOutput struct {
 	Rate        float64         `json:"rate,omitempty"`
 	Result      *loadgen.Result `json:"result"`
 	Hints       []string        `json:"hints,omitempty"`
-}
-
-// benchTLS is the transport of --url: the trusted CA and the client
-// certificate.
-func benchTLS(c *cli.Context) (*http.Transport, error) {
-	cert, key := c.String("cert"), c.String("key")
-	if (cert == "") != (key == "") {
-		return nil, errors.New("--cert and --key go together: give the information system's certificate and its key")
-	}
-	conf := &tls.Config{MinVersion: tls.VersionTLS12}
-	if ca := c.String("cacert"); ca != "" {
-		raw, err := os.ReadFile(ca)
-		if err != nil {
-			return nil, fmt.Errorf("--cacert: %w", err)
-		}
-		conf.RootCAs = x509.NewCertPool()
-		if !conf.RootCAs.AppendCertsFromPEM(raw) {
-			return nil, fmt.Errorf("--cacert %s holds no PEM certificate (give the node's api.pem)", ca)
-		}
-	}
-	if cert != "" {
-		pair, err := tls.LoadX509KeyPair(cert, key)
-		if err != nil {
-			return nil, fmt.Errorf("--cert/--key: %w", err)
-		}
-		conf.Certificates = []tls.Certificate{pair}
-	}
-	return &http.Transport{TLSClientConfig: conf}, nil
 }
 
 // benchOutcome is the command's error: ctx's (interrupted), or one when no

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -90,15 +91,18 @@ Examples:
 			docSend, docInbox, docFetch, docAck, docStatus := d.DeliveryCommands()
 			bench := fmt.Sprintf("go run . bench --url https://%s/r1/%s/bench --cacert %s --cert %s --key %s -c 16 -n 2000",
 				d.A.Node.APIAddr(), d.Service, d.APICert, d.ISCert, d.ISKey)
+			docs, docLines := demoDocCommands(d)
 			if c.Bool("json") {
-				out, _ := json.MarshalIndent(map[string]string{
+				keys := map[string]string{
 					"dir": dir, "registry": d.Anchor.Servers[0], "anchor": d.AnchorPath, "admin_token_file": tokenFile, "tsa": d.TSAURL, "backend": d.BackendURL,
 					"node_a_api": "https://" + d.A.Node.APIAddr(), "node_b_api": "https://" + d.B.Node.APIAddr(),
 					"service": d.Service, "client": d.ClientA, "curl": curl, "bench": bench,
 					"console_url": login.URL, "console_account": login.Account, "console_password": login.Password,
 					"console_totp_secret": login.TOTPSecret, "pending_request": pending,
 					"doc_send": docSend, "doc_inbox": docInbox, "doc_fetch": docFetch, "doc_ack": docAck, "doc_status": docStatus,
-				}, "", "  ")
+				}
+				maps.Copy(keys, docs)
+				out, _ := json.MarshalIndent(keys, "", "  ")
 				fmt.Fprintln(c.App.Writer, string(out))
 			} else {
 				fmt.Fprintf(c.App.Writer, `DXL demo network is up (state in %[1]s)
@@ -127,7 +131,8 @@ Send a document from A's system to B's, asynchronously (FILE: any file; ID: the 
   %[26]s -o doc   # fetch it
   %[27]s   # acknowledge: B signs a receipt
   %[28]s   # A's system: its status and B's signed receipt
-Registry web console (its certificate is the demo CA's: accept the browser's warning, or trust %[16]s):
+The same with dxl doc (B's system follows its events with "doc events"):
+%[29]sRegistry web console (its certificate is the demo CA's: accept the browser's warning, or trust %[16]s):
   %[19]s
   account %[20]s, password %[21]s (demo only: printed here, never do this with a real account)
   TOTP secret %[22]s: add it to an authenticator app, or get the current code with
@@ -140,7 +145,7 @@ Ctrl-C stops.
 					d.APICert,
 					fmt.Sprintf("curl -sS --cacert %s --cert %s --key %s https://%s/r1/%s/listMethods", d.APICert, d.ISCert, d.ISKey, d.A.Node.APIAddr(), devnetProvider(d)),
 					d.AnchorPath, tokenFile, d.A.Dir, filepath.Join(dir, "registry", membership.DirCA, ca.FileRoot), bench, benchNote(limits),
-					login.URL, login.Account, login.Password, login.TOTPSecret, pending, docSend, docInbox, docFetch, docAck, docStatus)
+					login.URL, login.Account, login.Password, login.TOTPSecret, pending, docSend, docInbox, docFetch, docAck, docStatus, docLines)
 			}
 			<-c.Context.Done()
 			fmt.Fprintln(c.App.ErrWriter, "stopping")

@@ -84,6 +84,7 @@ func TestDemoCommand(t *testing.T) {
 		t.Fatalf("%s: %v\n%s\n%s", info["bench"], err, stdout, stderr)
 	}
 	testDemoDelivery(t, ctx, curl, info, dir)
+	testDemoDxlDoc(t, ctx, info, dir)
 	// The printed console login works, and console-user adds an account
 	// while the server runs.
 	testConsoleUser(t, ctx, info, filepath.Join(dir, "registry"))

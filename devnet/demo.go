@@ -168,6 +168,14 @@ func (d *Demo) DeliveryCommands() (send, inbox, fetch, ack, status string) {
 		b + "/dxl/inbox'", b + "/dxl/inbox/ID'", b + "/dxl/inbox/ID/ack' -X POST", a + "/dxl/documents/ID'"
 }
 
+// DocFlags are the dxl doc flags of A's and of B's information system:
+// the node's API, its certificate, the system's client certificate.
+func (d *Demo) DocFlags() (a, b string) {
+	flags := "--node https://%s --cacert %s --cert %s --key %s"
+	return fmt.Sprintf(flags, d.A.Node.APIAddr(), d.APICert, d.ISCert, d.ISKey),
+		fmt.Sprintf(flags, d.B.Node.APIAddr(), d.APICertB, d.ISBCert, d.ISBKey)
+}
+
 func or(s, def string) string {
 	if s == "" {
 		return def
