@@ -36,7 +36,7 @@ const (
 // They talk to the registry HTTP API (docs/registry-api.yaml) of any
 // server; writes reach the leader through it.
 func registryAdminCommands() []*cli.Command {
-	return []*cli.Command{requestCommand(), memberCommand(), registryNodeCommand(), connectionCommand(), registryServiceCommand(),
+	return []*cli.Command{requestCommand(), memberCommand(), registryNodeCommand(), connectionCommand(), registryServiceCommand(), registrySubsystemCommand(),
 		registryGroupCommand(), historyCommand(), configCommand()}
 }
 

@@ -509,6 +509,17 @@ func TestRegistryServiceCommands(t *testing.T) {
 	if h := hist(); !strings.Contains(h.Detail, hex.EncodeToString(sum[:])) {
 		t.Fatalf("published hash: %+v", h)
 	}
+	// What the subsystem takes by asynchronous delivery.
+	if out := run(with(admin, "subsystem", "documents", "--subsystem", sub, "--accept", "quyet-dinh", "--accept", "cong-van", "--member-inbox")...); !strings.Contains(out, "documents set for "+sub) {
+		t.Fatalf("subsystem documents: %s", out)
+	}
+	mustJSON(t, run(with(admin, "member", "show", "--json", member)...), &md)
+	if d := md.Subsystems[0].Documents; d == nil || !d.MemberInbox || strings.Join(d.Accepts, ",") != "cong-van,quyet-dinh" {
+		t.Fatalf("declaration %+v", d)
+	}
+	if _, err := reg(ctx, with(admin, "subsystem", "documents", "--subsystem", sub, "--accept", strings.Repeat("t", 129))...); err == nil || !strings.Contains(err.Error(), "invalid_argument") {
+		t.Fatalf("a data type of 129 bytes: %v", err)
+	}
 	other := strings.Repeat("0f", 32)
 	run(with(admin, "service", "publish", "--subsystem", sub, "--code", "lookup", "--version", "v1", "--description-sha256", other)...)
 	if h := hist(); !strings.Contains(h.Detail, other) {

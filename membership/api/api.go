@@ -110,6 +110,7 @@ func New(srv Store, cfg Config) *API {
 	m.HandleFunc("POST /v1/admin/services/publish", a.auth(state.RoleOperator, a.publishService))
 	m.HandleFunc("POST /v1/admin/services/deprecate", a.auth(state.RoleOperator, a.deprecateService))
 	m.HandleFunc("POST /v1/admin/services/retire", a.auth(state.RoleOperator, a.retireService))
+	m.HandleFunc("POST /v1/admin/subsystems/documents", a.auth(state.RoleOperator, a.setDocuments))
 	m.HandleFunc("PUT /v1/admin/groups/{code}", a.auth(state.RoleOperator, a.setGroup))
 	m.HandleFunc("DELETE /v1/admin/groups/{code}", a.auth(state.RoleOperator, a.deleteGroup))
 	m.HandleFunc("GET /v1/admin/policy", a.auth(state.RoleViewer, a.getPolicy))

@@ -345,6 +345,12 @@ func (a *API) publishService(w http.ResponseWriter, r *http.Request, op state.Op
 	})
 }
 
+func (a *API) setDocuments(w http.ResponseWriter, r *http.Request, op state.Operator) {
+	var b client.SetDocumentsRequest
+	c := &state.SetDocuments{}
+	a.decodeCmd(w, r, op, c, &b, func() { c.Subsystem, c.Accepts, c.MemberInbox = b.Subsystem, b.Accepts, b.MemberInbox })
+}
+
 func (a *API) deprecateService(w http.ResponseWriter, r *http.Request, op state.Operator) {
 	var b struct {
 		Service string    `json:"service"`

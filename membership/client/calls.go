@@ -164,6 +164,14 @@ func (c *Client) PublishService(ctx context.Context, req PublishServiceRequest) 
 	return out, err
 }
 
+// SetDocuments declares the data types a subsystem takes by asynchronous
+// delivery and whether it is its member's document inbox.
+func (c *Client) SetDocuments(ctx context.Context, req SetDocumentsRequest) (state.Result, error) {
+	var out state.Result
+	_, err := c.do(ctx, http.MethodPost, "/v1/admin/subsystems/documents", req, &out)
+	return out, err
+}
+
 type serviceAction struct {
 	Service string     `json:"service"`
 	Sunset  *time.Time `json:"sunset,omitempty"`

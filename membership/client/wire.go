@@ -119,6 +119,14 @@ type PublishServiceRequest struct {
 	DescriptionSHA256 string `json:"description_sha256"`
 }
 
+// SetDocumentsRequest is the body of POST /v1/admin/subsystems/documents:
+// what a subsystem takes by asynchronous delivery (docs/delivery.md).
+type SetDocumentsRequest struct {
+	Subsystem   string   `json:"subsystem"`         // INSTANCE/CLASS/CODE/SUBSYSTEM
+	Accepts     []string `json:"accepts,omitempty"` // data types; empty: any
+	MemberInbox bool     `json:"member_inbox,omitempty"`
+}
+
 // MintJoinTokenResponse is the answer of POST /v1/admin/join-tokens.
 type MintJoinTokenResponse struct {
 	Token     string    `json:"token"`

@@ -123,6 +123,8 @@ type Member struct {
 type Subsystem struct {
 	ID     string                `json:"id"` // INSTANCE/CLASS/CODE/SUBSYSTEM
 	Status ident.SubsystemStatus `json:"status"`
+	// Documents is its declaration for asynchronous delivery (nil: none).
+	Documents *Documents `json:"documents,omitempty"`
 }
 
 // Member returns the subsystem's member ID, INSTANCE/CLASS/CODE.

@@ -153,7 +153,7 @@ func (d *Document) validateSubsystems(members map[string]bool) (map[string]bool,
 		}
 		subsystems[s.ID] = true
 	}
-	return subsystems, nil
+	return subsystems, d.validateDocuments()
 }
 
 // validateNodes checks that no node is listed twice, then each node.

@@ -61,6 +61,8 @@ func (s *State) Apply(index uint64, c Command) (target string, err error) {
 		target, detail, err = s.applyAdmin(c, now, h.Actor)
 	case *CreateJoinToken, *ConsumeJoinToken:
 		target, detail, err = s.applyJoin(c, now, h.Actor)
+	case *SetDocuments:
+		target, detail, err = s.applySetDocuments(c, now)
 	case *SetPolicy:
 		if err = validatePolicy(c.Policy); err == nil {
 			s.Policy = c.Policy

@@ -36,6 +36,8 @@ const (
 	// The join workflow (jointoken.go).
 	CmdCreateJoinToken  CommandType = 20
 	CmdConsumeJoinToken CommandType = 21
+
+	CmdSetDocuments CommandType = 22
 )
 
 var commandTypes = map[CommandType]struct {
@@ -63,6 +65,7 @@ var commandTypes = map[CommandType]struct {
 	CmdRemoveOperator:      {"remove_operator", func() Command { return new(RemoveOperator) }},
 	CmdCreateJoinToken:     {"create_join_token", func() Command { return new(CreateJoinToken) }},
 	CmdConsumeJoinToken:    {"consume_join_token", func() Command { return new(ConsumeJoinToken) }},
+	CmdSetDocuments:        {"set_documents", func() Command { return new(SetDocuments) }},
 }
 
 func (t CommandType) String() string {

@@ -49,7 +49,7 @@ func (s *State) GlobalConfig(now time.Time, servers []globalconf.RegistryServer)
 	}
 	for id, sub := range s.Subsystems {
 		if admitted[sub.Member] {
-			d.Subsystems = append(d.Subsystems, globalconf.Subsystem{ID: id, Status: sub.Status})
+			d.Subsystems = append(d.Subsystems, globalconf.Subsystem{ID: id, Status: sub.Status, Documents: copyDocuments(sub.Documents)})
 		}
 	}
 	for id, n := range s.Nodes {

@@ -73,6 +73,9 @@ type Subsystem struct {
 	Status    ident.SubsystemStatus `json:"status"`
 	CreatedAt time.Time             `json:"created_at"`
 	UpdatedAt time.Time             `json:"updated_at"`
+	// Documents is what it takes by asynchronous delivery (SetDocuments;
+	// nil: any data type, not the member's inbox).
+	Documents *globalconf.Documents `json:"documents,omitempty"`
 }
 
 // Node is a DXL node: a libp2p peer bound to a member by its auth certificate.

@@ -114,6 +114,20 @@ func (v *View) SubsystemActive(id string) bool {
 	return s != nil && s.Status == ident.SubsystemActive
 }
 
+// Subsystem returns the subsystem id of the configuration, or nil.
+func (v *View) Subsystem(id string) *globalconf.Subsystem { return v.subs[id] }
+
+// MemberInbox returns the active subsystem that receives the documents
+// addressed to member (globalconf.Documents.MemberInbox), or "".
+func (v *View) MemberInbox(member string) string {
+	for _, s := range v.doc.Subsystems {
+		if s.Documents != nil && s.Documents.MemberInbox && s.Status == ident.SubsystemActive && s.Member() == member {
+			return s.ID
+		}
+	}
+	return ""
+}
+
 // NodeUsable reports whether n may take part in exchanges: active, of an
 // active member, with an unrevoked auth certificate.
 func (v *View) NodeUsable(n *globalconf.Node) bool {

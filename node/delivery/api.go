@@ -134,7 +134,15 @@ func (s *Service) submission(r *http.Request, sub string, now time.Time) (*Meta,
 		}
 		id = rid.String()
 	}
-	m := &Meta{ID: id, Sender: sub, Recipients: sm.Recipients, Title: sm.Title, DataType: sm.DataType, Format: sm.Format,
+	v, err := s.cfg.Views.Current()
+	if err != nil {
+		return nil, err
+	}
+	recipients, err := resolveRecipients(v, sm.Recipients)
+	if err != nil {
+		return nil, err
+	}
+	m := &Meta{ID: id, Sender: sub, Recipients: recipients, Title: sm.Title, DataType: sm.DataType, Format: sm.Format,
 		Priority: sm.Priority, Created: now.UTC(), Expires: sm.Expires, SHA256: strings.Repeat("0", 64)}
 	if m.Format == "" {
 		m.Format = r.Header.Get("Content-Type")
@@ -142,12 +150,8 @@ func (s *Service) submission(r *http.Request, sub string, now time.Time) (*Meta,
 	if err := m.Validate(); err != nil {
 		return nil, err
 	}
-	v, err := s.cfg.Views.Current()
-	if err != nil {
-		return nil, err
-	}
 	for _, rc := range m.Recipients {
-		if err := checkRecipient(v, rc); err != nil {
+		if err := checkRecipient(v, rc, m.DataType); err != nil {
 			return nil, err
 		}
 	}

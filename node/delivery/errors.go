@@ -15,6 +15,7 @@ var (
 	ErrMetaTooBig  = errors.New("delivery: document metadata too large")
 	ErrTooLarge    = errors.New("delivery: document content too large")
 	ErrRecipient   = errors.New("delivery: recipient unknown or not active in the global configuration")
+	ErrTypeRefused = errors.New("delivery: the recipient does not take documents of that data type")
 	ErrIDReused    = errors.New("delivery: document ID already used for another document")
 	ErrNotFound    = errors.New("delivery: no such document")
 	ErrNotYours    = errors.New("delivery: the document belongs to another information system")
@@ -31,6 +32,7 @@ var own = errcode.New(
 	errcode.Entry{Err: ErrMetaTooBig, Code: "document_metadata_too_large", Status: http.StatusRequestHeaderFieldsTooLarge},
 	errcode.Entry{Err: ErrTooLarge, Code: "document_too_large", Status: http.StatusRequestEntityTooLarge},
 	errcode.Entry{Err: ErrRecipient, Code: "document_unknown_recipient", Status: http.StatusUnprocessableEntity},
+	errcode.Entry{Err: ErrTypeRefused, Code: "document_type_refused", Status: http.StatusUnprocessableEntity},
 	errcode.Entry{Err: ErrIDReused, Code: "document_id_reused", Status: http.StatusConflict},
 	errcode.Entry{Err: ErrNotFound, Code: "document_not_found", Status: http.StatusNotFound},
 	errcode.Entry{Err: ErrNotYours, Code: "document_not_yours", Status: http.StatusForbidden},

@@ -6,11 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/dxl-network/dxl/internal/ident"
 	"github.com/dxl-network/dxl/node/confview"
 	"github.com/dxl-network/dxl/node/envelope"
 	"github.com/dxl-network/dxl/node/transport"
@@ -52,7 +55,7 @@ func (s *Service) tryNodes(ctx context.Context, doc *OutDoc, recipient string) (
 	if err != nil {
 		return "", err
 	}
-	if err := checkRecipient(v, recipient); err != nil {
+	if err := checkRecipient(v, recipient, doc.Meta.DataType); err != nil {
 		return "", err
 	}
 	member := memberOf(recipient)
@@ -127,8 +130,8 @@ func memberOf(subsystem string) string {
 }
 
 // checkRecipient refuses a recipient that is not an active subsystem of
-// an active member in v.
-func checkRecipient(v *confview.View, recipient string) error {
+// an active member in v, or does not take documents of dataType.
+func checkRecipient(v *confview.View, recipient, dataType string) error {
 	m := memberOf(recipient)
 	if !v.MemberActive(m) {
 		st := v.MemberStatus(m)
@@ -140,7 +143,30 @@ func checkRecipient(v *confview.View, recipient string) error {
 	if !v.SubsystemActive(recipient) {
 		return fmt.Errorf("%w: %s is not an active subsystem (configuration version %d)", ErrRecipient, recipient, v.Doc().Version)
 	}
+	if d := v.Subsystem(recipient).Documents; !d.Takes(dataType) {
+		return fmt.Errorf("%w: %s takes %s, not %.64q (configuration version %d)", ErrTypeRefused, recipient,
+			strings.Join(d.Accepts, ", "), dataType, v.Doc().Version)
+	}
 	return nil
+}
+
+// resolveRecipients replaces each member ID among recipients with the
+// subsystem that is its member's document inbox in v.
+func resolveRecipients(v *confview.View, recipients []string) ([]string, error) {
+	out := make([]string, 0, len(recipients))
+	for _, r := range recipients {
+		if _, err := ident.ParseMember(r, ""); err == nil {
+			inbox := v.MemberInbox(r)
+			if inbox == "" {
+				return nil, fmt.Errorf("%w: member %s has no subsystem receiving its documents (its registry sets one with 'dxl registry subsystem documents --member-inbox'); address a subsystem", ErrRecipient, r)
+			}
+			r = inbox
+		}
+		if !slices.Contains(out, r) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
 }
 
 // push offers doc to one node and sends it the content it lacks.

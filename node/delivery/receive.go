@@ -77,7 +77,7 @@ func (s *Service) verifyDocument(v *confview.View, peerMember, recipient string,
 	if !slices.Contains(m.Recipients, recipient) || memberOf(recipient) != s.cfg.Member.String() {
 		return nil, fmt.Errorf("%w: %s is not a recipient of the document at this member", ErrRecipient, recipient)
 	}
-	if err := checkRecipient(v, recipient); err != nil {
+	if err := checkRecipient(v, recipient, m.DataType); err != nil {
 		return nil, err
 	}
 	if m.Size > s.cfg.MaxSize {
