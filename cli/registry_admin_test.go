@@ -525,9 +525,13 @@ func TestRegistryServiceCommands(t *testing.T) {
 	if h := hist(); !strings.Contains(h.Detail, other) {
 		t.Fatalf("updated hash: %+v", h)
 	}
-	if _, err := reg(ctx, with(admin, "service", "publish", "--subsystem", sub, "--code", "x")...); err == nil ||
-		!strings.Contains(err.Error(), "exactly one of --description") {
-		t.Fatalf("publish without a description: %v", err)
+	if _, err := reg(ctx, with(admin, "service", "publish", "--subsystem", sub, "--code", "x", "--description", desc, "--description-sha256", other)...); err == nil ||
+		!strings.Contains(err.Error(), "not both") {
+		t.Fatalf("publish with two descriptions: %v", err)
+	}
+	// A plain REST service: no description.
+	if out := run(with(admin, "service", "publish", "--subsystem", sub, "--code", "plain")...); !strings.Contains(out, "published "+sub+"/plain") {
+		t.Fatalf("publish without a description: %s", out)
 	}
 	if _, err := reg(ctx, with(admin, "service", "deprecate", "--sunset", "tomorrow", svc)...); err == nil || !strings.Contains(err.Error(), "RFC 3339") {
 		t.Fatalf("bad sunset: %v", err)

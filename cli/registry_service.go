@@ -91,15 +91,21 @@ func writeRegistrationCertificates(c *cli.Context, rc client.RegistrationCertifi
 	return nil
 }
 
+// emptySHA256 is the description hash of a service without a description
+// (a plain REST service), as a node without an OpenAPI file has it.
+const emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
 // descriptionHash returns --description-sha256, or the SHA-256 (hex) of
-// the --description file; exactly one of them must be given.
+// the --description file, or without either that of an empty description.
 func descriptionHash(c *cli.Context) (string, error) {
 	file, sum := c.String("description"), strings.ToLower(strings.TrimSpace(c.String("description-sha256")))
-	if (file == "") == (sum == "") {
-		return "", errors.New("give exactly one of --description FILE and --description-sha256 HEX")
-	}
-	if sum != "" {
+	switch {
+	case file != "" && sum != "":
+		return "", errors.New("give one of --description FILE and --description-sha256 HEX, not both")
+	case sum != "":
 		return sum, nil
+	case file == "":
+		return emptySHA256, nil
 	}
 	r, err := openInput(c, file)
 	if err != nil {
@@ -130,7 +136,7 @@ Example:
 				Name:  "publish",
 				Usage: "publish a subsystem's service, or update a published one's description hash",
 				Description: `Give the description file (its SHA-256 is computed here, - for stdin) or
-its hash.
+its hash; a plain REST service without a description needs neither.
 
 Example:
    dxl registry service publish --anchor anchor.json --subsystem VN-TEST/GOV/000.00.00.H26/CITIZEN \
@@ -139,7 +145,7 @@ Example:
 					&cli.StringFlag{Name: "subsystem", Usage: "subsystem ID INSTANCE/CLASS/CODE/SUBSYSTEM", Required: true},
 					&cli.StringFlag{Name: "code", Usage: "service code", Required: true},
 					&cli.StringFlag{Name: "version", Usage: "service version (optional)"},
-					&cli.StringFlag{Name: "description", Usage: "service description `FILE` to hash (SHA-256; - for stdin)", TakesFile: true},
+					&cli.StringFlag{Name: "description", Usage: "service description `FILE` to hash (SHA-256; - for stdin); none for a service without one", TakesFile: true},
 					&cli.StringFlag{Name: "description-sha256", Usage: "the description's SHA-256 as 64 hex digits, instead of --description"},
 				),
 				Action: func(c *cli.Context) error {

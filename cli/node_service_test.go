@@ -1,0 +1,143 @@
+package cli
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dxl-network/dxl/devnet"
+	"github.com/dxl-network/dxl/membership/state"
+	"github.com/dxl-network/dxl/node"
+)
+
+// TestProviderOnboarding is the provider side of docs/integration.md §3: a
+// new agency joins with one command, provides a plain REST service (no
+// OpenAPI file) from its own backend granted to agency A's system with
+// one more, the operator publishes it without a description, the node
+// serves, and A's system calls it through both nodes.
+func TestProviderOnboarding(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a demo network and a new member's node: full suite only")
+	}
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	work := t.TempDir()
+	d, err := devnet.StartDemo(ctx, devnet.DemoOptions{Options: devnet.Options{Dir: filepath.Join(work, "net"), FastRaft: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]string{"path": r.URL.Path, "office": "Sở Tư pháp"})
+	}))
+	defer backend.Close()
+	pass := filepath.Join(work, "pass")
+	tok := filepath.Join(work, "token")
+	os.WriteFile(pass, []byte("node passphrase\n"), 0o600)
+	os.WriteFile(tok, []byte(d.AdminToken+"\n"), 0o600)
+	dir, member := filepath.Join(work, "h26"), d.Instance+"/GOV/000.00.00.H26"
+	sub := member + "/HOTICH"
+	go approveWhenPending(ctx, d.Network, member)
+
+	// 1. join, on a libp2p port other nodes can dial (it is registered).
+	_, port, _ := strings.Cut(freeAddr(t), ":")
+	if out, err := dxl(ctx, "node", "join", "--dir", dir, "--anchor", d.AnchorPath, "--member", member, "--form", "../docs/examples/registration.json",
+		"--passphrase-file", pass, "--listen", "/ip4/127.0.0.1/tcp/"+port, "--api-listen", freeAddr(t), "--wait", "1m"); err != nil {
+		t.Fatalf("join: %v\n%s", err, out)
+	}
+	// 2. the service, granted to A's system; a second time is refused.
+	add := []string{"node", "service", "add", "--dir", dir, "--subsystem", sub, "--code", "birth", "--version", "v1",
+		"--backend", backend.URL + "/api", "--grant", d.ClientA}
+	out, err := dxl(ctx, append(add, "--json")...)
+	var added struct {
+		node.ServiceAdded
+		Publish string `json:"publish_command"`
+	}
+	if err != nil || json.Unmarshal([]byte(out), &added) != nil || added.Service != sub+"/birth/v1" || added.DescriptionSHA256 != "" {
+		t.Fatalf("service add: %v\n%s", err, out)
+	}
+	before, _ := os.ReadFile(filepath.Join(dir, node.FileConfig))
+	if _, err := dxl(ctx, add...); err == nil || !strings.Contains(err.Error(), "already has version") {
+		t.Fatalf("the same version twice: %v", err)
+	}
+	if _, err := dxl(ctx, "node", "service", "add", "--dir", dir, "--subsystem", sub, "--code", "x", "--backend", "ftp://nowhere"); err == nil {
+		t.Fatal("an ftp backend was accepted")
+	}
+	if after, _ := os.ReadFile(filepath.Join(dir, node.FileConfig)); string(after) != string(before) {
+		t.Fatal("a refused service add changed node.json")
+	}
+	// The operator runs the printed command.
+	publish := strings.Fields(added.Publish)
+	if len(publish) < 4 || strings.Join(publish[:4], " ") != "dxl registry service publish" {
+		t.Fatalf("publish command %q", added.Publish)
+	}
+	publish = append(publish[1:], "--token-file", tok)
+	publish[4] = d.AnchorPath // --anchor anchor.json
+	if out, err := dxl(ctx, publish...); err != nil {
+		t.Fatalf("%s: %v\n%s", added.Publish, err, out)
+	}
+	// 3. serve; 4. A's system calls it.
+	background(t, "node", "serve", "--dir", dir, "--passphrase-file", pass)
+	if err := d.WaitConfig(ctx, d.A); err != nil {
+		t.Fatal(err)
+	}
+	c := isClient(t, d)
+	url := "https://" + d.A.Node.APIAddr() + "/r1/" + sub + "/birth/v1/records/42"
+	var body []byte
+	waitFor(t, "the call through the new provider's node", func() bool {
+		resp, err := c.Get(url)
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		body, _ = io.ReadAll(resp.Body)
+		return resp.StatusCode == http.StatusOK
+	})
+	if !strings.Contains(string(body), `"path":"/api/records/42"`) || !strings.Contains(string(body), "Sở Tư pháp") {
+		t.Fatalf("answer %s", body)
+	}
+}
+
+// approveWhenPending approves member's registration once it is pending.
+func approveWhenPending(ctx context.Context, nw *devnet.Network, member string) {
+	for ctx.Err() == nil {
+		if list, err := nw.Admin.Registrations(ctx, state.RequestPending); err == nil {
+			for _, r := range list {
+				if r.Member == member {
+					nw.Admin.Approve(ctx, r.RequestID)
+					return
+				}
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// isClient is A's information system: its pinned certificate, A's API
+// certificate trusted.
+func isClient(t *testing.T, d *devnet.Demo) *http.Client {
+	t.Helper()
+	pair, err := tls.LoadX509KeyPair(d.ISCert, d.ISKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(d.APICert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(raw)
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{
+		RootCAs: pool, Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}}}
+}
