@@ -60,7 +60,7 @@ services to other nodes over libp2p. Setting one up:
    # an operator approves: dxl registry request approve REQUEST_ID
    dxl node enroll --dir n1 --wait 24h                     # installs the certificates
    dxl node serve --dir n1`,
-		Subcommands: []*cli.Command{nodeJoinCommand(), nodeInitCommand(), nodeRegisterCommand(), nodeEnrollCommand(), nodeServeCommand(), nodeClientCommand(), nodeServiceCommand(),
+		Subcommands: []*cli.Command{nodeJoinCommand(), nodeInitCommand(), nodeRegisterCommand(), nodeEnrollCommand(), nodeServeCommand(), nodeClientCommand(), nodeServiceCommand(), nodeSystemCommand(),
 			nodeStatusCommand(), nodeCredentialCommand(), nodeRecordsCommand(), nodeDoctorCommand(),
 			nodeBackupCommand(), nodeRestoreCommand()},
 	}

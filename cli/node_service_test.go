@@ -1,10 +1,14 @@
 package cli
 
 import (
+	"bytes"
 	"context"
+	"crypto"
+	"crypto/ed25519"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +19,9 @@ import (
 	"time"
 
 	"github.com/dxl-network/dxl/devnet"
+	"github.com/dxl-network/dxl/internal/ident"
+	"github.com/dxl-network/dxl/internal/keystore"
+	"github.com/dxl-network/dxl/membership/client"
 	"github.com/dxl-network/dxl/membership/state"
 	"github.com/dxl-network/dxl/node"
 )
@@ -56,6 +63,7 @@ func TestProviderOnboarding(t *testing.T) {
 		"--passphrase-file", pass, "--listen", "/ip4/127.0.0.1/tcp/"+port, "--api-listen", freeAddr(t), "--wait", "1m"); err != nil {
 		t.Fatalf("join: %v\n%s", err, out)
 	}
+	testSystemRequest(t, ctx, d, dir, pass, member)
 	// 2. the service, granted to A's system; a second time is refused.
 	add := []string{"node", "service", "add", "--dir", dir, "--subsystem", sub, "--code", "birth", "--version", "v1",
 		"--backend", backend.URL + "/api", "--grant", d.ClientA}
@@ -107,6 +115,71 @@ func TestProviderOnboarding(t *testing.T) {
 	if !strings.Contains(string(body), `"path":"/api/records/42"`) || !strings.Contains(string(body), "Sở Tư pháp") {
 		t.Fatalf("answer %s", body)
 	}
+}
+
+// testSystemRequest adds a system to the joined member through the
+// workflow (dxl node system add, approved by the operator); a request
+// signed with another key, and the same signed request again, are
+// refused.
+func testSystemRequest(t *testing.T, ctx context.Context, d *devnet.Demo, dir, pass, member string) {
+	t.Helper()
+	raw, err := os.ReadFile("../docs/examples/registration.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var form state.Registration
+	if err := json.Unmarshal(raw, &form); err != nil {
+		t.Fatal(err)
+	}
+	form.System.Code, form.System.Name = "KHAISINH", "Đăng ký khai sinh"
+	file := filepath.Join(t.TempDir(), "khaisinh.json")
+	raw, _ = json.Marshal(form)
+	os.WriteFile(file, raw, 0o600)
+	go approveWhenPending(ctx, d.Network, member)
+	out, err := dxl(ctx, "node", "system", "add", "--dir", dir, "--form", file, "--passphrase-file", pass, "--wait", "1m", "--json")
+	var st client.RegistrationStatus
+	if err != nil || json.Unmarshal([]byte(out), &st) != nil || st.Status != state.RequestApproved {
+		t.Fatalf("system add: %v\n%s", err, out)
+	}
+	if sub, ok := d.Registry.Server().State().Subsystems[member+"/KHAISINH"]; !ok || sub.Status != ident.SubsystemActive {
+		t.Fatalf("subsystem after approval: %+v", sub)
+	}
+	// Forged: the member's certificate, another key.
+	m := d.Registry.Server().State().Members[member]
+	_, other, _ := ed25519.GenerateKey(nil)
+	form.System.Code = "GIA"
+	forged, err := client.SignSystemRequest(other, m.SignCert.DER, client.SystemForm{Member: member, Registration: form})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Admin.SubmitSystem(ctx, forged); !errors.Is(err, state.ErrMemberSignature) {
+		t.Fatalf("a request signed with another key: %v", err)
+	}
+	// Replayed: the node's own signed request, twice.
+	id, err := nodeSigner(dir, pass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	form.System.Code = "REPLAY"
+	signed, err := client.SignSystemRequest(id, m.SignCert.DER, client.SystemForm{Member: member, Registration: form})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Admin.SubmitSystem(ctx, signed); err != nil {
+		t.Fatalf("the node's own request: %v", err)
+	}
+	if _, err := d.Admin.SubmitSystem(ctx, signed); !errors.Is(err, state.ErrDuplicateRequest) {
+		t.Fatalf("the same request replayed: %v", err)
+	}
+}
+
+// nodeSigner reads the member's signing key of the node in dir.
+func nodeSigner(dir, passFile string) (crypto.Signer, error) {
+	pass, err := os.ReadFile(passFile)
+	if err != nil {
+		return nil, err
+	}
+	return keystore.ReadFile(filepath.Join(dir, node.FileSignKey), bytes.TrimSpace(pass))
 }
 
 // approveWhenPending approves member's registration once it is pending.

@@ -85,6 +85,7 @@ func New(srv Store, cfg Config) *API {
 	// Public.
 	m.HandleFunc("POST /v1/registrations", a.submit)
 	m.HandleFunc("GET /v1/registrations/{id}", a.registrationStatus)
+	m.HandleFunc("POST "+client.SystemsPath, a.submitSystem)
 	m.HandleFunc("GET /v1/registrations/{id}/certificates", a.registrationCertificates)
 	m.HandleFunc("GET "+globalconf.GlobalConfigPath, a.globalConfig)
 	m.HandleFunc("HEAD "+globalconf.GlobalConfigPath, a.globalConfig)
@@ -383,6 +384,10 @@ func certificatesOf(s Store, id string) (client.RegistrationCertificates, error)
 		mid := req.Member.String()
 		if req.Status != state.RequestApproved {
 			err = fmt.Errorf("%w: request %s is %s", state.ErrNotApproved, id, req.Status)
+			return
+		}
+		if req.Kind == state.KindSystem {
+			err = fmt.Errorf("%w: request %s adds a system to member %s: no certificate is issued for it", state.ErrIllegalTransition, id, mid)
 			return
 		}
 		node, okNode := st.Nodes[req.PeerID]

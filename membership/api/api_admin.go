@@ -87,6 +87,10 @@ func (a *API) approve(w http.ResponseWriter, r *http.Request, op state.Operator)
 		return
 	}
 	ctx := r.Context()
+	if req.Kind == state.KindSystem {
+		a.approveSystem(w, r, op, req)
+		return
+	}
 	node, err := a.cfg.CA.Issue(ctx, ca.IssueRequest{CSR: req.NodeCSR, Profile: ca.ProfileNodeAuth, Member: req.Member.String(), PeerID: req.PeerID})
 	if err != nil {
 		writeErr(w, state.CAError(err))
@@ -335,6 +339,19 @@ func (a *API) cancelConnection(w http.ResponseWriter, r *http.Request, op state.
 	}
 	c := &state.CancelConnection{}
 	a.decodeCmd(w, r, op, c, &b, func() { c.Member, c.PeerID, c.Subsystem, c.Reason = b.Member, b.PeerID, b.Subsystem, b.Reason })
+}
+
+// approveSystem approves a member's request for another system: no
+// certificate is issued.
+func (a *API) approveSystem(w http.ResponseWriter, r *http.Request, op state.Operator, req state.Request) {
+	res, ok := a.apply(w, r, &state.ApproveRegistration{Header: hdr(op), RequestID: req.ID})
+	if !ok {
+		return
+	}
+	wctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	_ = a.srv.WaitApplied(wctx, res.Index)
+	cancel()
+	writeJSON(w, http.StatusOK, client.ApproveResponse{RequestID: req.ID, Member: req.Member.String(), Index: res.Index})
 }
 
 func (a *API) publishService(w http.ResponseWriter, r *http.Request, op state.Operator) {

@@ -63,6 +63,8 @@ func (s *State) Apply(index uint64, c Command) (target string, err error) {
 		target, detail, err = s.applyJoin(c, now, h.Actor)
 	case *SetDocuments:
 		target, detail, err = s.applySetDocuments(c, now)
+	case *SubmitSystem:
+		target, detail, err = s.applySubmitSystem(c, now, h.Actor)
 	case *SetPolicy:
 		if err = validatePolicy(c.Policy); err == nil {
 			s.Policy = c.Policy
@@ -185,6 +187,9 @@ func (s *State) applyApprove(c *ApproveRegistration, now time.Time, actor string
 	}
 	if r.Status != RequestPending {
 		return "", "", fmt.Errorf("%w: request %s is %s", ErrIllegalTransition, r.ID, r.Status)
+	}
+	if r.Kind == KindSystem {
+		return s.approveSystem(r, now, actor)
 	}
 	mid := r.Member.String()
 	m, ok := s.Members[mid]

@@ -38,6 +38,7 @@ const (
 	CmdConsumeJoinToken CommandType = 21
 
 	CmdSetDocuments CommandType = 22
+	CmdSubmitSystem CommandType = 23
 )
 
 var commandTypes = map[CommandType]struct {
@@ -66,6 +67,7 @@ var commandTypes = map[CommandType]struct {
 	CmdCreateJoinToken:     {"create_join_token", func() Command { return new(CreateJoinToken) }},
 	CmdConsumeJoinToken:    {"consume_join_token", func() Command { return new(ConsumeJoinToken) }},
 	CmdSetDocuments:        {"set_documents", func() Command { return new(SetDocuments) }},
+	CmdSubmitSystem:        {"submit_system", func() Command { return new(SubmitSystem) }},
 }
 
 func (t CommandType) String() string {

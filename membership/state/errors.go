@@ -35,6 +35,7 @@ var (
 	ErrWrongInstance         = errors.New("membership: identifier belongs to another instance")
 	ErrBadCSR                = errors.New("membership: invalid certificate request")
 	ErrCSRSignature          = errors.New("membership: certificate request signature does not verify (no proof of key possession)")
+	ErrMemberSignature       = errors.New("membership: request not signed with the member's current signing key")
 	ErrBadCertificate        = errors.New("membership: invalid certificate")
 	ErrKeyMismatch           = errors.New("membership: certificate key does not match the request")
 	ErrDuplicateMember       = errors.New("membership: member code already registered")
@@ -85,6 +86,7 @@ var Codes = errcode.New(
 	errcode.Entry{Err: ErrInvalidRegistration, Code: "invalid_registration", Status: http.StatusBadRequest},
 	errcode.Entry{Err: ErrWrongInstance, Code: "wrong_instance", Status: http.StatusBadRequest},
 	errcode.Entry{Err: ErrCSRSignature, Code: "csr_signature", Status: http.StatusBadRequest}, // wraps ErrBadCSR too
+	errcode.Entry{Err: ErrMemberSignature, Code: "member_signature", Status: http.StatusForbidden},
 	errcode.Entry{Err: ErrBadCSR, Code: "bad_csr", Status: http.StatusBadRequest},
 	errcode.Entry{Err: ErrBadCertificate, Code: "bad_certificate", Status: http.StatusBadRequest},
 	errcode.Entry{Err: ErrKeyMismatch, Code: "key_mismatch", Status: http.StatusBadRequest},

@@ -171,6 +171,7 @@ func validatePolicy(p Policy) error {
 // Request is a registration request and what became of it.
 type Request struct {
 	ID            string        `json:"id"`
+	Kind          RequestKind   `json:"kind,omitempty"` // "" a registration, "system" another system of a member
 	Member        ident.Member  `json:"member"`
 	Registration  Registration  `json:"registration"`
 	NodeCSR       []byte        `json:"node_csr"` // DER
