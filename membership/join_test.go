@@ -280,8 +280,16 @@ func TestDaemonJoinOverMutualTLS(t *testing.T) {
 	// Removing reg-2 revokes its certificate: the configuration lists it and
 	// the Raft listener refuses it from then on.
 	serial := ca.SerialHex(r2.tlsCert.Leaf.SerialNumber)
-	if _, err := r1.RemoveServer(ctx, "admin", "reg-2"); err != nil {
-		t.Fatal(err)
+	// Under load the two-server cluster may be between leaders: retry.
+	for {
+		_, err := r1.RemoveServer(ctx, "admin", "reg-2")
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, state.ErrNotLeader) || ctx.Err() != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	if rc, ok := r1.Server().State().Revoked[serial]; !ok || rc.Reason != "cessationOfOperation" {
 		t.Fatalf("removed server's certificate %s not revoked: %+v", serial, rc)
