@@ -140,11 +140,28 @@ func doctorConfig(ctx context.Context, r *DoctorReport, dir string, o DoctorOpti
 			"check the network path to the registry servers of "+FileAnchor+" (firewall, DNS, proxy)")
 	} else {
 		r.Add("registry", DoctorOK, fmt.Sprintf("a registry server gave version %d", d.Version), "")
+		doctorRegistryClock(r, client)
 		if doc == nil || d.Version > doc.Version {
 			doc = d
 		}
 	}
 	return doc
+}
+
+// doctorRegistryClock checks this machine's clock against the registry
+// server that answered (its Date header, to the second).
+func doctorRegistryClock(r *DoctorReport, client *globalconf.Client) {
+	sc, ok := client.LastServerClock()
+	if !ok {
+		r.Add("clock registry", DoctorWarn, "the registry's answer had no Date header", "")
+		return
+	}
+	detail := fmt.Sprintf("clock skew %s against %s (to the second)", sc.Offset.Round(time.Second), sc.Server)
+	if sc.Offset > MaxDoctorSkew || sc.Offset < -MaxDoctorSkew {
+		r.Add("clock registry", DoctorError, detail, "synchronise this machine's clock (timedatectl set-ntp true; chronyc tracking)")
+		return
+	}
+	r.Add("clock registry", DoctorOK, detail, "")
 }
 
 // doctorPorts checks, for a node that is not running, that its listening

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dxl-network/dxl/devnet"
 	"github.com/dxl-network/dxl/node"
@@ -103,4 +104,53 @@ func setAPIListen(t *testing.T, dir, addr string) {
 	if err := os.WriteFile(path, raw, 0o600); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestDoctorFindsFailures causes what an operator meets and checks the
+// doctor names each with its fix: a clock two minutes off (against the
+// registry and the TSA), certificates expired and the configuration too
+// old (the clock years on), and the TSA down.
+func TestDoctorFindsFailures(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts its own network and stops its TSA")
+	}
+	n := startNet(t, nil)
+	dir := n.A.Dir
+	doctorAt := func(shift time.Duration) map[string]node.Finding {
+		r := node.Doctor(n.ctx, dir, node.DoctorOptions{Passphrase: []byte(devnet.Passphrase), Timeout: 5 * time.Second,
+			Now: func() time.Time { return time.Now().Add(shift) }})
+		return findings(r)
+	}
+	tsaFinding := func(f map[string]node.Finding) node.Finding {
+		for name, x := range f {
+			if strings.HasPrefix(name, "tsa ") {
+				return x
+			}
+		}
+		t.Fatalf("no TSA finding: %+v", f)
+		return node.Finding{}
+	}
+	expect := func(what string, x node.Finding, status, detail, fix string) {
+		t.Helper()
+		if x.Status != status || !strings.Contains(x.Detail, detail) || !strings.Contains(x.Fix, fix) {
+			t.Errorf("%s: %+v, want %s with %q and fix %q", what, x, status, detail, fix)
+		}
+	}
+
+	f := doctorAt(0)
+	expect("clock registry, in time", f["clock registry"], node.DoctorOK, "clock skew", "")
+
+	f = doctorAt(2 * time.Minute)
+	expect("clock registry, 2 min ahead", f["clock registry"], node.DoctorError, "clock skew 2m", "timedatectl")
+	expect("TSA, 2 min ahead", tsaFinding(f), node.DoctorError, "clock skew", "timedatectl")
+	expect("node.pem, 2 min ahead", f["cert node.pem"], node.DoctorOK, "days left", "")
+
+	f = doctorAt(4 * 365 * 24 * time.Hour)
+	expect("node.pem, years on", f["cert node.pem"], node.DoctorError, "expired on", "dxl node enroll")
+	expect("sign.pem, years on", f["cert sign.pem"], node.DoctorError, "expired on", "dxl node enroll")
+	expect("global config, years on", f["global config"], node.DoctorError, "", "registry")
+
+	n.StopTSA()
+	f = doctorAt(0)
+	expect("TSA down", tsaFinding(f), node.DoctorError, "did not stamp", "check the network path")
 }

@@ -143,6 +143,9 @@ type Client struct {
 	health   string // last state Run logged
 
 	poll pollState // the long-poll in flight (watch.go)
+
+	clockMu sync.Mutex
+	clock   ServerClock // the last answer's Date against our clock
 }
 
 // held is the accepted configuration.
@@ -410,11 +413,13 @@ func (c *Client) fetchOne(ctx context.Context, base string) (*Document, error) {
 	if conditional {
 		req.Header.Set("If-None-Match", ETag(h.doc.Version))
 	}
+	sent := c.opts.Clock()
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return nil, err
 	}
 	defer resp.Body.Close()
+	c.noteClock(base, resp, sent, c.opts.Clock())
 	switch resp.StatusCode {
 	case http.StatusOK:
 	case http.StatusNotModified:
