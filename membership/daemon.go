@@ -23,6 +23,7 @@ import (
 	"github.com/dxl-network/dxl/internal/fsutil"
 	"github.com/dxl-network/dxl/internal/httpserve"
 	"github.com/dxl-network/dxl/internal/keystore"
+	"github.com/dxl-network/dxl/internal/siem"
 	"github.com/dxl-network/dxl/internal/webui"
 	"github.com/dxl-network/dxl/membership/api"
 	"github.com/dxl-network/dxl/membership/client"
@@ -69,6 +70,9 @@ type RegistryFile struct {
 	// Console configures the web console under /console/ on the API
 	// listener (docs/console.md).
 	Console ConsoleConfig `json:"console,omitzero"`
+	// SIEM exports the history's entries and refused operator tokens as
+	// audit and security events (docs/registry.md, "SIEM export").
+	SIEM siem.Config `json:"siem,omitzero"`
 }
 
 // ConsoleConfig configures a registry server's web console: its session
@@ -105,6 +109,9 @@ func (f *RegistryFile) validate() error {
 	}
 	if err := f.Console.Validate(); err != nil {
 		return bad("console: %v", err)
+	}
+	if err := f.SIEM.Validate(); err != nil {
+		return bad("siem: %v", err)
 	}
 	return nil
 }
@@ -147,6 +154,8 @@ type Registry struct {
 	ca       *ca.CA
 	pub      *Publisher
 	sync     *CASync
+	siem     *siem.Exporter // nil without registry.json siem
+	history  *HistorySIEM
 	http     *http.Server
 	apiLn    net.Listener
 	serveErr chan error
@@ -222,7 +231,12 @@ func Open(ctx context.Context, dir string, passphrase []byte, opts ...RegistryOp
 		return nil, err
 	}
 	closers = append(closers, r.pub.Close, r.sync.Close)
-	r.api = api.New(r.srv, api.Config{CA: r.ca, Publisher: r.pub, Logger: o.log, Daemon: r, Intake: r.file.RegistrationLimits})
+	if err := r.startSIEM(); err != nil {
+		return nil, err
+	}
+	closers = append(closers, r.stopSIEM)
+	r.api = api.New(r.srv, api.Config{CA: r.ca, Publisher: r.pub, Logger: o.log, Daemon: r, Intake: r.file.RegistrationLimits,
+		Security: r.securityEvent})
 	if err := r.serveAPI(o); err != nil {
 		return nil, err
 	}
@@ -400,6 +414,7 @@ func (r *Registry) Close() error {
 		}
 		r.pub.Close()
 		r.sync.Close()
+		r.stopSIEM()
 		r.closeErr = r.srv.Close()
 		if err := r.ca.Close(); r.closeErr == nil {
 			r.closeErr = err

@@ -43,6 +43,10 @@ type Config struct {
 	Intake IntakeConfig
 	// Now is the intake's clock (default time.Now).
 	Now func() time.Time
+	// Security, if set, hears each refused operator request: action
+	// "operator.unauthenticated" or "operator.forbidden", the remote
+	// address and what was refused (never a token).
+	Security func(action, remote, detail string)
 }
 
 // API is a registry server's HTTP API (docs/registry-api.yaml):
@@ -266,12 +270,14 @@ type opHandler func(w http.ResponseWriter, r *http.Request, op state.Operator)
 func (a *API) auth(need state.Role, h opHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		op, err := a.authenticate(r)
-		if err != nil {
-			writeErr(w, err)
-			return
+		if err == nil && !op.Role.Allows(need) {
+			err = fmt.Errorf("%w: operator %s has role %s, this needs %s", state.ErrForbidden, op.Name, op.Role, need)
 		}
-		if !op.Role.Allows(need) {
-			writeErr(w, fmt.Errorf("%w: operator %s has role %s, this needs %s", state.ErrForbidden, op.Name, op.Role, need))
+		if err != nil {
+			if a.cfg.Security != nil {
+				a.cfg.Security("operator."+state.Codes.Code(err), remoteHost(r.RemoteAddr), r.Method+" "+r.URL.Path+": "+err.Error())
+			}
+			writeErr(w, err)
 			return
 		}
 		h(w, r, op)
