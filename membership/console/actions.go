@@ -49,17 +49,23 @@ type apiError struct {
 // call sends method path with body (JSON) to the API as s's operator; nil
 // on a 2xx answer.
 func (c *Console) call(r *http.Request, s *webui.Session, method, path string, body any) *apiError {
+	_, e := c.callFor(r, s, method, path, body)
+	return e
+}
+
+// callFor is call that also returns the answer of a 2xx.
+func (c *Console) callFor(r *http.Request, s *webui.Session, method, path string, body any) ([]byte, *apiError) {
 	op, err := actor(s)
 	if err != nil {
-		return &apiError{http.StatusForbidden, "forbidden", err.Error()}
+		return nil, &apiError{http.StatusForbidden, "forbidden", err.Error()}
 	}
 	raw, err := json.Marshal(body)
 	if err != nil {
-		return &apiError{http.StatusInternalServerError, "internal", err.Error()}
+		return nil, &apiError{http.StatusInternalServerError, "internal", err.Error()}
 	}
 	req, err := http.NewRequestWithContext(r.Context(), method, path, bytes.NewReader(raw))
 	if err != nil {
-		return &apiError{http.StatusInternalServerError, "internal", err.Error()}
+		return nil, &apiError{http.StatusInternalServerError, "internal", err.Error()}
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.RemoteAddr = r.RemoteAddr
@@ -67,23 +73,18 @@ func (c *Console) call(r *http.Request, s *webui.Session, method, path string, b
 	c.admin.AsOperator(op).ServeHTTP(rec, req)
 	if rec.status >= 200 && rec.status < 300 {
 		c.log.Info("console action", "account", s.Account, "role", s.Role, "method", method, "path", path)
-		return nil
+		return rec.body.Bytes(), nil
 	}
 	var eb client.ErrorBody
 	_ = json.Unmarshal(rec.body.Bytes(), &eb)
 	c.log.Warn("console action refused", "account", s.Account, "role", s.Role, "path", path, "status", rec.status, "error_code", eb.Error.Code)
-	return &apiError{rec.status, eb.Error.Code, eb.Error.Message}
+	return nil, &apiError{rec.status, eb.Error.Code, eb.Error.Message}
 }
 
 // refused renders the registration page with the API's refusal, with its
 // status (403 for a role that lacks the right).
 func (c *Console) refused(w http.ResponseWriter, r *http.Request, s *webui.Session, e *apiError) {
-	lang := webui.RequestLang(r, s)
-	msg := messages.T(lang, "refused", e.code, e.message)
-	if e.status == http.StatusForbidden {
-		msg = messages.T(lang, "err.forbidden") + " " + msg
-	}
-	c.showRegistration(w, r, s, e.status, "", msg, nil)
+	c.showRegistration(w, r, s, e.status, "", refusedMsg(webui.RequestLang(r, s), e), nil)
 }
 
 func (c *Console) approve(w http.ResponseWriter, r *http.Request, s *webui.Session) {
@@ -127,11 +128,7 @@ func (c *Console) memberAction(action string) pageHandler {
 			Reason string `json:"reason"`
 		}{id, reason}
 		if e := c.call(r, s, http.MethodPost, "/v1/admin/members/"+action, body); e != nil {
-			msg := messages.T(lang, "refused", e.code, e.message)
-			if e.status == http.StatusForbidden {
-				msg = messages.T(lang, "err.forbidden") + " " + msg
-			}
-			c.failMsg(w, r, s, e.status, msg)
+			c.failMsg(w, r, s, e.status, refusedMsg(lang, e))
 			return
 		}
 		http.Redirect(w, r, back+"?done="+action, http.StatusSeeOther)

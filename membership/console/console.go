@@ -120,6 +120,15 @@ func New(st Store, admin Admin, auth *webui.Auth, cfg Config) (*Console, error) 
 	m.HandleFunc("GET "+p+"members/{id...}", c.get(c.member))
 	m.HandleFunc("POST "+p+"member-suspend", c.post("", c.memberAction("suspend"), "form_token", "member", "reason"))
 	m.HandleFunc("POST "+p+"member-reactivate", c.post("", c.memberAction("reactivate"), "form_token", "member", "reason"))
+	m.HandleFunc("POST "+p+"member-revoke", c.post("", c.revokeMember, "form_token", "member", "reason", "note"))
+	m.HandleFunc("POST "+p+"group-set", c.post("", c.setGroup, "form_token", "code", "description", "members"))
+	m.HandleFunc("POST "+p+"group-delete", c.post("", c.deleteGroup, "form_token", "code"))
+	m.HandleFunc("POST "+p+"service-deprecate", c.post("", c.deprecateService, "form_token", "service", "sunset"))
+	m.HandleFunc("POST "+p+"service-retire", c.post("", c.retireService, "form_token", "service"))
+	m.HandleFunc("POST "+p+"policy", c.post("", c.setPolicy, "form_token", "reads", "writes", "skew", "interval", "validity", "max_age"))
+	m.HandleFunc("GET "+p+"operators", c.get(c.operators))
+	m.HandleFunc("POST "+p+"operator-add", c.post("", c.addOperator, "form_token", "name", "role"))
+	m.HandleFunc("POST "+p+"operator-remove", c.post("", c.removeOperator, "form_token", "name"))
 	m.HandleFunc("GET "+p+"history", c.get(c.history))
 	m.HandleFunc("GET "+p+"catalogue", c.get(c.catalogue))
 	m.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
@@ -200,7 +209,10 @@ func (c *Console) page(r *http.Request, s *webui.Session, title string, data any
 		cur := r.URL.Path
 		for _, n := range []webui.NavItem{{Href: Prefix, Key: "nav.dashboard"}, {Href: Prefix + "registrations", Key: "nav.registrations"},
 			{Href: Prefix + "members", Key: "nav.members"}, {Href: Prefix + "catalogue", Key: "nav.catalogue"},
-			{Href: Prefix + "history", Key: "nav.history"}} {
+			{Href: Prefix + "history", Key: "nav.history"}, {Href: Prefix + "operators", Key: "nav.operators"}} {
+			if n.Key == "nav.operators" && !allows(s.Role, RoleAdministrator) {
+				continue
+			}
 			n.Current = cur == n.Href || (n.Href != Prefix && strings.HasPrefix(cur, n.Href))
 			p.Nav = append(p.Nav, n)
 		}

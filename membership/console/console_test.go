@@ -73,6 +73,7 @@ var accounts = []struct{ name, role string }{
 	{"khoa", console.RoleAuditor}, {"lan", console.RoleAuditor}, {"minh", console.RoleApprover}, {"ngoc", console.RoleAuditor},
 	{"bao", console.RoleAdministrator}, // the browser test's
 	{"phuc", console.RoleApprover},
+	{"quan", console.RoleApprover}, {"sang", console.RoleAdministrator}, {"tam", console.RoleAuditor}, // TestConsoleWrites
 }
 
 func startEnv() (*env, error) {

@@ -180,6 +180,7 @@ func (c *Console) members(w http.ResponseWriter, r *http.Request, s *webui.Sessi
 
 type memberData struct {
 	CanAct     bool
+	Reasons    []string // of a revocation (RFC 5280)
 	Member     state.Member
 	SignCert   *certInfo
 	Subsystems []state.Subsystem
@@ -226,13 +227,15 @@ func (c *Console) member(w http.ResponseWriter, r *http.Request, s *webui.Sessio
 		c.fail(w, r, s, http.StatusNotFound, "err.notfound")
 		return
 	}
-	d.CanAct = allows(s.Role, RoleApprover)
+	d.CanAct, d.Reasons = allows(s.Role, RoleApprover), revocationReasons
 	p := c.page(r, s, "mem.title", d)
 	switch r.URL.Query().Get("done") {
 	case "suspend":
 		p.Notice = p.T("mem.suspended")
 	case "reactivate":
 		p.Notice = p.T("mem.reactivated")
+	case "revoke":
+		p.Notice = p.T("mem.revoked")
 	}
 	c.pages.Render(w, http.StatusOK, "member", p)
 }
@@ -277,9 +280,10 @@ func (c *Console) history(w http.ResponseWriter, r *http.Request, s *webui.Sessi
 }
 
 type catalogueData struct {
-	Services []state.Service
-	Groups   []state.Group
-	Policy   state.Policy
+	CanAct, CanAdmin bool
+	Services         []state.Service
+	Groups           []state.Group
+	Policy           state.Policy
 }
 
 // catalogue shows the service catalogue, the global groups and the network
@@ -296,5 +300,10 @@ func (c *Console) catalogue(w http.ResponseWriter, r *http.Request, s *webui.Ses
 		}
 		d.Policy = st.Policy
 	})
-	c.pages.Render(w, http.StatusOK, "catalogue", c.page(r, s, "cat.title", d))
+	d.CanAct, d.CanAdmin = allows(s.Role, RoleApprover), allows(s.Role, RoleAdministrator)
+	p := c.page(r, s, "cat.title", d)
+	if _, known := messages["cat.done_"+r.URL.Query().Get("done")]; known {
+		p.Notice = p.T("cat.done_" + r.URL.Query().Get("done"))
+	}
+	c.pages.Render(w, http.StatusOK, "catalogue", p)
 }
