@@ -11,6 +11,7 @@ import (
 	"github.com/dxl-network/dxl/internal/audit"
 	"github.com/dxl-network/dxl/internal/httpserve"
 	"github.com/dxl-network/dxl/internal/wal"
+	"github.com/dxl-network/dxl/node/alert"
 	"github.com/dxl-network/dxl/node/exchange"
 	"github.com/dxl-network/dxl/node/msglog"
 	"github.com/dxl-network/dxl/node/oprec"
@@ -83,7 +84,7 @@ func (n *Node) openLogs(passphrase []byte, noLog bool) error {
 	if n.audit, err = audit.Open(n.db, "admin_audit", n.now); err != nil {
 		return err
 	}
-	n.logs = &exchange.Logs{Log: ml, Records: n.records, Archive: map[string]bool{}, Now: n.now, Logger: n.log}
+	n.logs = &exchange.Logs{Log: ml, Records: watchedRecords{n.records, n.alerts}, Archive: map[string]bool{}, Now: n.now, Logger: n.log}
 	if noLog {
 		n.logs.Log, n.logs.Records = exchange.NoLogs{}, exchange.NoLogs{}
 	}
@@ -128,4 +129,16 @@ func (n *Node) serveMetrics(ln net.Listener) {
 	if err := n.metrics.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		n.log.Error("metrics endpoint stopped", "error", err)
 	}
+}
+
+// watchedRecords are the operational records with each call also shown to
+// the abnormal-access detector (its usual hours and volume: alerts.usual).
+type watchedRecords struct {
+	*oprec.Store
+	alerts *alert.Detector
+}
+
+func (w watchedRecords) Add(r oprec.Record) {
+	w.alerts.Call(r.Role, r.Client, r.Start)
+	w.Store.Add(r)
 }

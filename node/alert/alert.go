@@ -25,6 +25,9 @@ type Config struct {
 	// the attempts after the first (default 3), with backoff from 1 s.
 	WebhookTimeout services.Duration `json:"webhook_timeout,omitempty"`
 	WebhookRetries int               `json:"webhook_retries,omitempty"`
+	// Usual watches calls against a subsystem's usual hours and volume
+	// (usual.go; nil: off).
+	Usual *UsualConfig `json:"usual,omitempty"`
 }
 
 // MaxKeys caps the keys a Detector tracks at once; past it, new keys are
@@ -65,15 +68,16 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("alerts.webhook %q: not an absolute http(s) URL", c.Webhook)
 		}
 	}
-	return nil
+	_, err := c.Usual.compile()
+	return err
 }
 
 // Alert is one abnormal-access event, as logged and POSTed.
 type Alert struct {
-	Kind   string    `json:"kind"`  // "ip" or "subsystem"
+	Kind   string    `json:"kind"`  // "ip" or "subsystem" (refusals), "off_hours" or "volume" (calls)
 	Key    string    `json:"key"`   // the address or subsystem
-	Code   string    `json:"code"`  // the error code of the refusal that reached the threshold
-	Count  int       `json:"count"` // refusals within the window
+	Code   string    `json:"code"`  // the refusal's error code; for calls, the side: consumer or provider
+	Count  int       `json:"count"` // refusals within the window; calls within the hour
 	Window string    `json:"window"`
 	At     time.Time `json:"at"`
 	Node   string    `json:"node,omitempty"`
@@ -93,8 +97,11 @@ type Detector struct {
 	alerts *prometheus.CounterVec
 	hook   *webhook
 
-	mu   sync.Mutex
-	keys map[string]*track
+	usual *usual // nil: calls are not watched
+
+	mu      sync.Mutex
+	keys    map[string]*track
+	volumes map[string]*volume
 }
 
 // New returns a detector of cfg (validated) for node (its peer ID, in
@@ -107,13 +114,16 @@ func New(ctx context.Context, cfg Config, node string, now func() time.Time, log
 	if now == nil {
 		now = time.Now
 	}
+	u, _ := cfg.Usual.compile() // checked by Validate
 	d := &Detector{cfg: cfg, node: node, now: now, log: log.With("component", "alert"), keys: map[string]*track{},
+		usual: u, volumes: map[string]*volume{},
 		alerts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "dxl_abnormal_access_alerts_total",
-			Help: "Abnormal-access alerts: bursts of refusals from one client address or subsystem, by kind (ip, subsystem).",
+			Help: "Abnormal-access alerts by kind: bursts of refusals from one client address or subsystem (ip, subsystem), calls outside a subsystem's usual hours (off_hours) or far above its usual volume (volume).",
 		}, []string{"kind"})}
-	d.alerts.WithLabelValues("ip")
-	d.alerts.WithLabelValues("subsystem")
+	for _, k := range []string{"ip", "subsystem", "off_hours", "volume"} {
+		d.alerts.WithLabelValues(k)
+	}
 	if cfg.Webhook != "" {
 		d.hook = newWebhook(ctx, cfg, d.log)
 	}
@@ -176,9 +186,13 @@ func (d *Detector) record(kind, key, code string) {
 	if !fire {
 		return
 	}
-	a := Alert{Kind: kind, Key: key, Code: code, Count: n, Window: window.String(), At: now.UTC(), Node: d.node}
-	d.alerts.WithLabelValues(kind).Inc()
-	d.log.Warn("abnormal access", "kind", kind, "key", key, "error_code", code, "count", n, "window", a.Window)
+	d.raise(Alert{Kind: kind, Key: key, Code: code, Count: n, Window: window.String(), At: now.UTC(), Node: d.node})
+}
+
+// raise reports a: the metric, a log event and the webhook.
+func (d *Detector) raise(a Alert) {
+	d.alerts.WithLabelValues(a.Kind).Inc()
+	d.log.Warn("abnormal access", "kind", a.Kind, "key", a.Key, "error_code", a.Code, "count", a.Count, "window", a.Window)
 	if d.hook != nil {
 		d.hook.send(a)
 	}
