@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/dxl-network/dxl/internal/jsonin"
 )
@@ -184,7 +185,7 @@ func (l *Log) DeliveryEvidence(ctx context.Context, documentID, recipient string
 			seqs = append(seqs, r.Seq)
 		}
 	}
-	if recipient == "" || len(seqs) == 0 || len(seqs) > MaxDeliveryRecords {
+	if recipient == "" || len(seqs) == 0 || len(seqs) > MaxDeliveryRecords || !metaNames(recs, recipient) {
 		return nil, fmt.Errorf("%w: %d records of document %q to %q", ErrNotFound, len(seqs), documentID, recipient)
 	}
 	b := &DeliveryBundle{Format: DeliveryBundleFormat, DocumentID: documentID, Recipient: recipient, CAChain: chain}
@@ -196,4 +197,18 @@ func (l *Log) DeliveryEvidence(ctx context.Context, documentID, recipient string
 		b.Records = append(b.Records, *st)
 	}
 	return b, nil
+}
+
+// metaNames reports whether the signed metadata of the first delivery
+// record of recs names recipient.
+func metaNames(recs []Record, recipient string) bool {
+	for _, r := range recs {
+		if !r.IsDelivery() {
+			continue
+		}
+		var m deliveryMeta
+		sd, err := DecodeSigned(r.Request)
+		return err == nil && jsonin.DecodeOpen(bytes.NewReader(sd.Body), &m) == nil && slices.Contains(m.Recipients, recipient)
+	}
+	return false
 }

@@ -160,6 +160,9 @@ func TestDeliveryRecordsAndEvidence(t *testing.T) {
 	if _, err := VerifyBundle(cb, p.roots); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := l.DeliveryEvidence(ctx, testDocID, "VN-TEST/GOV/A/SUBSYS", p.caChain); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("evidence for a recipient the metadata does not name: %v", err)
+	}
 	b, err := l.DeliveryEvidence(ctx, testDocID, "", p.caChain)
 	if err != nil {
 		t.Fatal(err)
