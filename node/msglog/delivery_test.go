@@ -25,7 +25,7 @@ const (
 )
 
 // signed signs v (JSON) with s under prefix, in a delivery record's form.
-func signed(t *testing.T, s *envelope.Signer, prefix string, v any) []byte {
+func signed(t testing.TB, s *envelope.Signer, prefix string, v any) []byte {
 	t.Helper()
 	body, err := json.Marshal(v)
 	if err != nil {
@@ -42,7 +42,7 @@ func signed(t *testing.T, s *envelope.Signer, prefix string, v any) []byte {
 // its receipt (GOV/B) as node/delivery does.
 type deliveryParts struct{ meta, stored, receipt []byte }
 
-func (p *pki) delivery(t *testing.T, receiptSHA string) deliveryParts {
+func (p *pki) delivery(t testing.TB, receiptSHA string) deliveryParts {
 	t.Helper()
 	now := p.now().UTC().Truncate(time.Millisecond)
 	sum := hex.EncodeToString(bytes.Repeat([]byte{0xab}, 32))
