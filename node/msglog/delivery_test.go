@@ -14,6 +14,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/dxl-network/dxl/internal/testutil"
 	"github.com/dxl-network/dxl/node/envelope"
 	"github.com/dxl-network/dxl/tsa"
 )
@@ -301,5 +302,46 @@ func TestDeliveryEvidenceTamper(t *testing.T) {
 	l = openLog(t, cfg)
 	if n, err := l.VerifyChain(); !errors.Is(err, ErrChain) {
 		t.Fatalf("VerifyChain = %d, %v; want ErrChain", n, err)
+	}
+}
+
+// TestDeliveryRecordsJournalReplay: delivery records that reached only
+// the journal before a crash are in the log after the restart, event and
+// all, and the chain verifies.
+func TestDeliveryRecordsJournalReplay(t *testing.T) {
+	p := newPKI(t, 0, 0)
+	dir := t.TempDir()
+	l, _ := openJournaled(t, dir)
+	if err := l.Append(fakeRecord(1), nil); err != nil {
+		t.Fatal(err)
+	}
+	flush(t, l)
+	hold, err := l.db.Begin(true) // the writer cannot commit: the next appends reach only the journal
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := deliveryRecords(p.delivery(t, ""))
+	for _, r := range recs {
+		if err := l.Append(r, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Durable(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	crashed := testutil.CrashCopy(t, dir)
+	_ = hold.Rollback()
+	r, _ := openJournaled(t, crashed)
+	got, err := r.Records(testDocID)
+	if err != nil || len(got) != 3 {
+		t.Fatalf("%d records after the restart, %v", len(got), err)
+	}
+	for i, g := range got {
+		if g.Event != recs[i].Event || g.Role != RoleSender || !bytes.Equal(g.Response, recs[i].Response) {
+			t.Fatalf("record %d: %+v", i, g)
+		}
+	}
+	if n, err := r.VerifyChain(); err != nil || n != 4 {
+		t.Fatalf("VerifyChain = %d, %v", n, err)
 	}
 }
