@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/dxl-network/dxl/devnet"
 	"github.com/dxl-network/dxl/node"
@@ -136,5 +137,73 @@ func checkDeliveryRecords(t *testing.T, nd *node.Node, id string, want []string)
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("records of %s: %v, want %v", id, got, want)
+	}
+}
+
+// TestKill9SenderDeliveryEvidence: kill -9 the sender's node right after
+// it accepted documents, with pushes in flight, and restart it on the
+// same data: every document it accepted and got a receipt for has its
+// whole evidence in its message log (submitted, stored, acknowledged),
+// verifying offline.
+func TestKill9SenderDeliveryEvidence(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a kill -9 fault test: full suite only (-short skips it)")
+	}
+	n := startNet(t, nil)
+	base := ownAPIPort(t, n.A)
+	n.A.Stop()
+	child := startChild(t, n.A)
+	a := n.client(t, true)
+	a.Timeout = 10 * time.Second
+	b := newBSide(t, n)
+	waitServing(t, a, base+"/health")
+	var accepted []string
+	for i := 0; i < 6; i++ {
+		body := make([]byte, 4*delivery.ChunkSize+i)
+		_, _ = rand.Read(body)
+		q := url.Values{"recipient": {b.sub}, "title": {"hồ sơ"}, "type": {"ho-so"}}
+		resp, err := a.Post(base+"/dxl/documents?"+q.Encode(), "application/pdf", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("submit %d: %d", i, resp.StatusCode)
+		}
+		accepted = append(accepted, resp.Header.Get(delivery.HeaderDocumentID))
+	}
+	_ = child.Process.Kill() // SIGKILL
+	_ = child.Wait()
+	reopened, err := node.Open(n.ctx, n.A.Dir, []byte(devnet.Passphrase), node.WithLogger(testLogger()),
+		node.WithDelivery(func(c *delivery.Config) {
+			c.Policy.MinBackoff, c.Policy.MaxBackoff = 20*time.Millisecond, 200*time.Millisecond
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reopened.Close()
+	for _, id := range accepted {
+		waitFor(t, func() bool { return b.do(t, "POST", "/dxl/inbox/"+id+"/ack").status == http.StatusOK })
+	}
+	for _, id := range accepted {
+		waitState(t, a, base, id, delivery.Acknowledged)
+		bundle, err := reopened.DeliveryEvidence(n.ctx, id, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := msglog.VerifyDeliveryBundle(bundle, n.roots(t))
+		if err != nil {
+			t.Fatalf("%s: %v", id, err)
+		}
+		var events []string
+		for _, e := range v.Events {
+			events = append(events, e.Event)
+		}
+		if !slices.Equal(events, []string{"submitted", "stored", "acknowledged"}) {
+			t.Errorf("%s: the sender's evidence after the kill holds %v", id, events)
+		}
+	}
+	if _, err := reopened.MessageLog().VerifyChain(); err != nil {
+		t.Fatal(err)
 	}
 }
