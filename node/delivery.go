@@ -166,11 +166,10 @@ func (d deliveryRecorder) Record(ctx context.Context, e *delivery.LogEntry) {
 	logs.Records.Add(oprec.Record{RequestID: e.Meta.ID, Start: now, Duration: now.Sub(e.Meta.Created), Role: e.Side,
 		Event: e.Event, Client: e.Meta.Sender, Service: e.Recipient, ErrorCode: endCode(e.Event),
 		RequestBytes: e.Meta.Size, ConsumerPeer: e.SenderNode, ProviderPeer: e.RecvNode})
-	var err error
-	if logged {
-		err = logs.Log.Durable(ctx)
+	if !logged { // an end without a signed statement: the records alone, not waited for
+		return
 	}
-	if err = errors.Join(err, logs.Records.Durable(ctx)); err != nil {
+	if err := errors.Join(logs.Log.Durable(ctx), logs.Records.Durable(ctx)); err != nil {
 		d.n.log.Error("delivery records not on disk before the answer", "document_id", e.Meta.ID, "event", e.Event, "error", err)
 	}
 }
