@@ -43,7 +43,6 @@ const (
 	EventAcknowledged  = "acknowledged"
 	EventUndeliverable = "undeliverable"
 	EventExpired       = "expired"
-	EventCancelled     = "cancelled"
 )
 
 // LogEntry is one delivery event for the node's logs: metadata, parties
@@ -56,7 +55,7 @@ type LogEntry struct {
 	Recipient   string  // "" for submitted: every recipient of Meta
 	SenderNode  string
 	RecvNode    string
-	Reason      string // undeliverable, expired, cancelled: why (an error code first)
+	Reason      string // undeliverable, expired: why
 }
 
 // Recorder keeps delivery events (node/delivery.go: the message log and
@@ -84,7 +83,7 @@ func (s *Service) logSubmitted(d *OutDoc) {
 }
 
 // logEnded records the end of recipient r's delivery without it
-// (undeliverable, expired, cancelled).
+// (undeliverable, expired).
 func (s *Service) logEnded(d *OutDoc, r *Recipient) {
 	s.record(&LogEntry{Side: SideSender, Event: string(r.State), Meta: &d.Meta, Recipient: r.ID, SenderNode: s.cfg.Self, Reason: r.Reason})
 }

@@ -35,7 +35,7 @@ type Record struct {
 	ConsumerPeer  string        `json:"consumer_peer"`
 	ProviderPeer  string        `json:"provider_peer"`
 	// Event of a delivery: submitted, stored, acknowledged,
-	// undeliverable, expired or cancelled; "" for a call.
+	// undeliverable or expired; "" for a call.
 	Event string `json:"event,omitempty"`
 }
 
