@@ -26,9 +26,15 @@ envelopes, hash-chained, time-stamped in Merkle batches by the network's TSA.
 An evidence bundle proves one exchange to a third party, offline
 (docs/evidence.md).
 
+A document delivery is there too: the sender's signed metadata, the
+recipient node's signed transport receipt and the recipient's signed
+receipt (content never).
+
 Example:
    dxl log export --dir n1 --request-id 25c53b44-844c-4948-a6f5-e480117ef269 --out call.evidence.json
-   dxl log verify call.evidence.json --root root.pem --tsr-out call.tsr`,
+   dxl log verify call.evidence.json --root root.pem --tsr-out call.tsr
+   dxl log export --dir n1 --document 0b8e6f9c-2f4b-4c2e-9d55-1b1e1f0c3a77 --out doc.evidence.json
+   dxl log verify doc.evidence.json --root root.pem`,
 		Subcommands: []*cli.Command{logExportCommand(), logVerifyCommand(), logBodyCommand(), logStatsCommand(), logVerifyChainCommand()},
 	}
 }
@@ -36,17 +42,28 @@ Example:
 func logExportCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "export",
-		Usage: "write the evidence bundle of one exchange (through the running node's admin socket)",
+		Usage: "write the evidence bundle of one exchange or one document delivery (through the running node's admin socket)",
 		Flags: []cli.Flag{nodeDirFlag(),
-			&cli.StringFlag{Name: "request-id", Usage: "the exchange's X-Request-ID", Required: true},
+			&cli.StringFlag{Name: "request-id", Usage: "the exchange's X-Request-ID"},
+			&cli.StringFlag{Name: "document", Usage: "a delivered document's ID (instead of --request-id)"},
+			&cli.StringFlag{Name: "recipient", Usage: "with --document: the recipient subsystem (needed when there are several)"},
 			&cli.StringFlag{Name: "out", Value: "-", Usage: "write the bundle to `FILE`", TakesFile: true},
 			&cli.BoolFlag{Name: "force", Usage: "overwrite --out"}},
 		Action: func(c *cli.Context) error {
-			raw, err := adminGet(c, "/v1/log/evidence?request_id="+url.QueryEscape(c.String("request-id")))
+			id, doc := c.String("request-id"), c.String("document")
+			if (id == "") == (doc == "") {
+				return errors.New("give --request-id ID (a call) or --document ID (a delivery)")
+			}
+			path, read := "/v1/log/evidence?request_id="+url.QueryEscape(id), func(b []byte) error { _, err := msglog.ReadBundle(b); return err }
+			if doc != "" {
+				path = "/v1/log/evidence?document=" + url.QueryEscape(doc) + "&recipient=" + url.QueryEscape(c.String("recipient"))
+				read = func(b []byte) error { _, err := msglog.ReadDeliveryBundle(b); return err }
+			}
+			raw, err := adminGet(c, path)
 			if err != nil {
 				return err
 			}
-			if _, err := msglog.ReadBundle(raw); err != nil {
+			if err := read(raw); err != nil {
 				return fmt.Errorf("the node returned an unreadable bundle: %w", err)
 			}
 			return writeOutput(c, c.String("out"), raw, 0o644, c.Bool("force"))
@@ -64,6 +81,11 @@ their signing time), the response's binding to the request, the record's
 inclusion in the time-stamped Merkle root and the RFC 3161 token over that
 root. --tsr-out also writes the token and prints the OpenSSL command that
 checks it independently.
+
+A delivery's bundle (dxl log export --document): every record's hash,
+inclusion and token; the metadata signed by the sender's member; the
+transport receipt and the receipt signed by the recipient's member, for
+the metadata's SHA-256 and size. --tsr-out writes the first record's token.
 
 Example:
    dxl log verify call.evidence.json --root root.pem --tsr-out call.tsr`,
@@ -83,36 +105,23 @@ Example:
 			if err != nil {
 				return err
 			}
+			roots, err := readRoots(c.String("root"))
+			if err != nil {
+				return err
+			}
+			if f, err := msglog.BundleFormatOf(raw); err == nil && f == msglog.DeliveryBundleFormat {
+				return verifyDelivery(c, raw, roots)
+			}
 			b, err := msglog.ReadBundle(raw)
 			if err != nil {
 				return err
-			}
-			rootPEM, err := os.ReadFile(c.String("root"))
-			if err != nil {
-				return err
-			}
-			roots := x509.NewCertPool()
-			if !roots.AppendCertsFromPEM(rootPEM) {
-				return fmt.Errorf("%s: no PEM certificate", c.String("root"))
 			}
 			v, err := msglog.VerifyBundle(b, roots)
 			if err != nil {
 				return fmt.Errorf("NOT VERIFIED: %w", err)
 			}
-			if out := c.String("tsr-out"); out != "" {
-				if err := writeOutput(c, out, b.Token, 0o644, true); err != nil {
-					return err
-				}
-				inter := strings.TrimSuffix(out, filepath.Ext(out)) + ".chain.pem"
-				var chain []byte
-				for _, der := range b.CAChain[:max(len(b.CAChain)-1, 0)] {
-					chain = append(chain, pemCert(der)...)
-				}
-				if err := writeOutput(c, inter, chain, 0o644, true); err != nil {
-					return err
-				}
-				fmt.Fprintf(c.App.ErrWriter, "check the token with OpenSSL:\n  openssl ts -verify -digest %s -in %s -CAfile %s -untrusted %s\n",
-					hex.EncodeToString(b.MerkleRoot), out, c.String("root"), inter)
+			if err := writeToken(c, b.Token, b.MerkleRoot, b.CAChain); err != nil {
+				return err
 			}
 			if c.Bool("json") {
 				return printJSON(c, v)
@@ -129,6 +138,74 @@ Example:
 			return nil
 		},
 	}
+}
+
+// readRoots reads the network CA root certificate(s) of a PEM file.
+func readRoots(file string) (*x509.CertPool, error) {
+	rootPEM, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(rootPEM) {
+		return nil, fmt.Errorf("%s: no PEM certificate", file)
+	}
+	return roots, nil
+}
+
+// writeToken writes a bundle's token and CA chain for --tsr-out and
+// prints the OpenSSL command that checks them.
+func writeToken(c *cli.Context, token, root []byte, caChain [][]byte) error {
+	out := c.String("tsr-out")
+	if out == "" {
+		return nil
+	}
+	if err := writeOutput(c, out, token, 0o644, true); err != nil {
+		return err
+	}
+	inter := strings.TrimSuffix(out, filepath.Ext(out)) + ".chain.pem"
+	var chain []byte
+	for _, der := range caChain[:max(len(caChain)-1, 0)] {
+		chain = append(chain, pemCert(der)...)
+	}
+	if err := writeOutput(c, inter, chain, 0o644, true); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.ErrWriter, "check the token with OpenSSL:\n  openssl ts -verify -digest %s -in %s -CAfile %s -untrusted %s\n",
+		hex.EncodeToString(root), out, c.String("root"), inter)
+	return nil
+}
+
+// verifyDelivery verifies a delivery's bundle and prints what it proves.
+func verifyDelivery(c *cli.Context, raw []byte, roots *x509.CertPool) error {
+	b, err := msglog.ReadDeliveryBundle(raw)
+	if err != nil {
+		return err
+	}
+	v, err := msglog.VerifyDeliveryBundle(b, roots)
+	if err != nil {
+		return fmt.Errorf("NOT VERIFIED: %w", err)
+	}
+	if err := writeToken(c, b.Records[0].Token, b.Records[0].MerkleRoot, b.CAChain); err != nil {
+		return err
+	}
+	if c.Bool("json") {
+		return printJSON(c, v)
+	}
+	w := c.App.Writer
+	fmt.Fprintf(w, "VERIFIED document %s\n  sender     %s (metadata signed by %s at %s)\n  recipient  %s\n  content    %d bytes, sha256 %s\n",
+		v.DocumentID, v.Sender, v.SenderMember, v.Submitted.Format(time.RFC3339Nano), v.Recipient, v.Size, v.SHA256)
+	if !v.Stored.IsZero() {
+		fmt.Fprintf(w, "  stored     at %s by node %s (transport receipt signed by %s)\n", v.Stored.Format(time.RFC3339Nano), v.StoredNode, v.RecipientMember)
+	}
+	if !v.Acknowledged.IsZero() {
+		fmt.Fprintf(w, "  receipt    acknowledged at %s (signed by %s)\n", v.Acknowledged.Format(time.RFC3339Nano), v.RecipientMember)
+	}
+	for _, e := range v.Events {
+		fmt.Fprintf(w, "  record %d  %s %s, logged %s, time-stamped at %s\n", e.Seq, e.Role, e.Event,
+			e.Logged.Format(time.RFC3339Nano), e.Stamped.Format(time.RFC3339))
+	}
+	return nil
 }
 
 func logBodyCommand() *cli.Command {

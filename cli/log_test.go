@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +17,8 @@ import (
 	"github.com/dxl-network/dxl/devnet"
 	"github.com/dxl-network/dxl/internal/testutil"
 	"github.com/dxl-network/dxl/node"
+	"github.com/dxl-network/dxl/node/delivery"
+	"github.com/dxl-network/dxl/node/msglog"
 )
 
 // TestEvidenceCLI calls a service through the demo network, then exports
@@ -112,5 +115,85 @@ func TestEvidenceCLI(t *testing.T) {
 	os.WriteFile(export, []byte(strings.Replace(out, "reconcile", "reconcilx", 1)), 0o644)
 	if _, err := dxl(ctx, "node", "records", "audit", "--verify", export); err == nil {
 		t.Fatal("a changed audit export verified")
+	}
+	deliveryEvidenceCLI(t, ctx, d, hc, work, root)
+}
+
+// deliveryEvidenceCLI sends a document from A's information system to
+// B's, acknowledges it at B, and exports and verifies the delivery's
+// evidence from both nodes with `dxl log export --document` and `dxl log
+// verify`; a changed byte of the receipt no longer verifies.
+func deliveryEvidenceCLI(t *testing.T, ctx context.Context, d *devnet.Demo, hc *http.Client, work, root string) {
+	t.Helper()
+	rcpt := d.SubsystemID(devnet.AgencyB)
+	q := url.Values{"recipient": {rcpt}, "title": {"Công văn 5"}, "type": {"cong-van"}}
+	resp, err := hc.Post("https://"+d.A.Node.APIAddr()+"/dxl/documents?"+q.Encode(), "application/pdf", strings.NewReader("the document"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	id := resp.Header.Get(delivery.HeaderDocumentID)
+	if resp.StatusCode != http.StatusAccepted || id == "" {
+		t.Fatalf("submit: %d", resp.StatusCode)
+	}
+	cred, err := d.B.Node.Auth().Create(ctx, rcpt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := d.B.Node.Auth().Issue(ctx, cred.KeyID, cred.Secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	raw, _ := os.ReadFile(filepath.Join(d.B.Dir, node.FileAPICert))
+	pool.AppendCertsFromPEM(raw)
+	bc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	eventually(t, "acknowledgment at B", func() bool {
+		req, _ := http.NewRequestWithContext(ctx, "POST", "https://"+d.B.Node.APIAddr()+"/dxl/inbox/"+id+"/ack", nil)
+		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		resp, err := bc.Do(req)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	for _, h := range []*devnet.NodeHandle{d.A, d.B} {
+		bundle := filepath.Join(work, filepath.Base(h.Dir)+".doc-evidence.json")
+		var out string
+		eventually(t, "the receipt in "+h.Dir+"'s evidence", func() bool { // the receipt reaches A after the ack
+			if o, err := dxl(ctx, "log", "export", "--dir", h.Dir, "--document", id, "--out", bundle, "--force"); err != nil {
+				t.Fatalf("export: %v\n%s", err, o)
+			}
+			out, err = dxl(ctx, "log", "verify", bundle, "--root", root)
+			return err == nil && strings.Contains(out, "receipt    acknowledged")
+		})
+		if !strings.Contains(out, "VERIFIED document "+id) || !strings.Contains(out, "transport receipt signed by "+d.Member(devnet.AgencyB)) {
+			t.Fatalf("verify:\n%s", out)
+		}
+		data, _ := os.ReadFile(bundle)
+		b, err := msglog.ReadDeliveryBundle(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc := b.Records[len(b.Records)-1].Record.Response
+		rc[len(rc)/2] ^= 1
+		data, _ = b.Marshal()
+		tampered := filepath.Join(work, "tampered-doc.json")
+		os.WriteFile(tampered, data, 0o644)
+		if out, err := dxl(ctx, "log", "verify", tampered, "--root", root); err == nil || !strings.Contains(err.Error()+out, "NOT VERIFIED") {
+			t.Fatalf("tampered delivery bundle: %v\n%s", err, out)
+		}
+	}
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s within a minute", what)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -25,7 +25,7 @@ func nodeRecordsCommand() *cli.Command {
 		Subcommands: []*cli.Command{
 			{Name: "list", Usage: "records matching filters, a page at a time (--cursor for the next)",
 				Flags: []cli.Flag{nodeDirFlag(), str("from", "from (YYYY-MM-DD or RFC 3339)"), str("to", "to, exclusive"),
-					str("role", "consumer or provider"), str("client", "client subsystem ID"), str("service", "service ID"),
+					str("role", "consumer or provider (calls), sender or recipient (deliveries)"), str("client", "client subsystem ID"), str("service", "service ID"),
 					str("client-member", "client's member"), str("provider-member", "provider's member"), str("error-code", "exchange error code"),
 					str("status", "HTTP status"), str("limit", "records per page (default 100, max 10000)"), str("cursor", "from a previous page"),
 					&cli.StringFlag{Name: "format", Value: "json", Usage: "json or csv"}},

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -23,6 +24,7 @@ import (
 // Admin socket routes for the logs (see adminHandler for the rest):
 //
 //	GET  /v1/log/evidence?request_id=ID   evidence bundle (JSON, msglog.Bundle)
+//	GET  /v1/log/evidence?document=ID&recipient=SUBSYSTEM   a delivery's (msglog.DeliveryBundle; recipient optional for one)
 //	GET  /v1/log/body?request_id=ID       archived bodies (services in message_log.archive_bodies), decrypted
 //	GET  /v1/log/stats                    message log state (pending, last stamp, TSA errors)
 //	POST /v1/log/verify-chain             walk the hash chain → {"checked": N}
@@ -51,10 +53,23 @@ func (n *Node) adminLogRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /v1/audit", n.adminAudit)
 }
 
-// adminEvidence exports the evidence bundle of a request.
+// adminEvidence exports the evidence bundle of a request, or of a
+// document's delivery.
 func (n *Node) adminEvidence(w http.ResponseWriter, r *http.Request) {
-	id := r.URL.Query().Get("request_id")
-	b, err := n.Evidence(r.Context(), id)
+	q := r.URL.Query()
+	id := q.Get("request_id")
+	var b interface{ Marshal() ([]byte, error) }
+	var err error
+	if doc := q.Get("document"); doc != "" || q.Has("document") {
+		if id != "" {
+			adminFail(w, fmt.Errorf("%w: give request_id or document, not both", ErrBadRequest))
+			return
+		}
+		id = doc
+		b, err = n.DeliveryEvidence(r.Context(), doc, q.Get("recipient"))
+	} else {
+		b, err = n.Evidence(r.Context(), id)
+	}
 	if err != nil {
 		adminFail(w, err)
 		return
@@ -211,6 +226,24 @@ func (n *Node) Evidence(ctx context.Context, requestID string) (*msglog.Bundle, 
 		return nil, ErrNoConfig
 	}
 	return n.msglog.Evidence(ctx, requestID, v.Doc().CAChain) // flushes and stamps first
+}
+
+// DeliveryEvidence returns the evidence bundle of document's delivery
+// to recipient ("" : its only recipient) as this node logged it,
+// time-stamping pending records first if needed.
+func (n *Node) DeliveryEvidence(ctx context.Context, document, recipient string) (*msglog.DeliveryBundle, error) {
+	if document == "" {
+		return nil, fmt.Errorf("%w: document is required", ErrBadRequest)
+	}
+	v := n.view()
+	if v == nil {
+		return nil, ErrNoConfig
+	}
+	b, err := n.msglog.DeliveryEvidence(ctx, document, recipient, v.Doc().CAChain)
+	if errors.Is(err, msglog.ErrInvalid) {
+		err = fmt.Errorf("%w: %v", ErrBadRequest, err)
+	}
+	return b, err
 }
 
 // MessageLog is the node's message log.

@@ -1,8 +1,10 @@
 package node
 
 import (
+	"context"
 	"crypto/hkdf"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -11,6 +13,8 @@ import (
 	"time"
 
 	"github.com/dxl-network/dxl/node/delivery"
+	"github.com/dxl-network/dxl/node/msglog"
+	"github.com/dxl-network/dxl/node/oprec"
 	"github.com/dxl-network/dxl/services"
 )
 
@@ -90,7 +94,7 @@ func (n *Node) openDelivery(passphrase []byte, o *options) error {
 		Dialer: dialer{n}, Auth: deliveryAuth{n}, MaxSize: dc.MaxSize, Workers: dc.Workers,
 		Policy: delivery.Policy{MinBackoff: time.Duration(dc.MinBackoff), MaxBackoff: time.Duration(dc.MaxBackoff),
 			Undeliverable: time.Duration(dc.UndeliverableAfter)},
-		Metrics: n.deliveryMetrics(), Now: n.now, Logger: o.log}
+		Metrics: n.deliveryMetrics(), Recorder: deliveryRecorder{n}, Now: n.now, Logger: o.log}
 	cfg.Webhooks = map[string]string{}
 	for _, w := range dc.Webhooks {
 		cfg.Webhooks[w.Subsystem] = w.URL
@@ -135,4 +139,46 @@ func (n *Node) apiHandler() http.Handler {
 		}
 		calls.ServeHTTP(w, r)
 	})
+}
+
+// deliveryRecorder writes delivery events to the node's message log (the
+// signed statements: submitted, stored, acknowledged) and operational
+// records (every event), as calls are: appended, then one wait for the
+// journal shared with concurrent calls (exchange.Logs.Commit).
+type deliveryRecorder struct{ n *Node }
+
+func (d deliveryRecorder) Record(ctx context.Context, e *delivery.LogEntry) {
+	logs := d.n.logs
+	logged := false
+	if e.Signed != nil && (e.Event == delivery.EventSubmitted || e.Statement != nil) {
+		r := msglog.Record{Role: e.Side, Event: e.Event, RequestID: e.Meta.ID, Client: e.Meta.Sender, Service: e.Recipient,
+			ConsumerPeer: e.SenderNode, ProviderPeer: e.RecvNode, Request: msglog.EncodeSigned(e.Signed.Body, e.Signed.Cert, e.Signed.Sig)}
+		if e.Statement != nil {
+			r.Response = msglog.EncodeSigned(e.Statement.Body, e.Statement.Cert, e.Statement.Sig)
+		}
+		if err := logs.Log.Append(r, nil); err != nil {
+			d.n.log.Error("message log append failed", "document_id", e.Meta.ID, "event", e.Event, "error", err)
+		} else {
+			logged = true
+		}
+	}
+	now := d.n.now()
+	logs.Records.Add(oprec.Record{RequestID: e.Meta.ID, Start: now, Duration: now.Sub(e.Meta.Created), Role: e.Side,
+		Event: e.Event, Client: e.Meta.Sender, Service: e.Recipient, ErrorCode: endCode(e.Event),
+		RequestBytes: e.Meta.Size, ConsumerPeer: e.SenderNode, ProviderPeer: e.RecvNode})
+	if !logged { // an end without a signed statement: the records alone, not waited for
+		return
+	}
+	if err := errors.Join(logs.Log.Durable(ctx), logs.Records.Durable(ctx)); err != nil {
+		d.n.log.Error("delivery records not on disk before the answer", "document_id", e.Meta.ID, "event", e.Event, "error", err)
+	}
+}
+
+// endCode is the error code of a delivery that ended without the
+// document (its reason stays in the outbox and the sender's events).
+func endCode(event string) string {
+	if event == delivery.EventUndeliverable || event == delivery.EventExpired {
+		return "document_" + event
+	}
+	return ""
 }

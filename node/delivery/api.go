@@ -114,6 +114,7 @@ func (s *Service) submit(w http.ResponseWriter, r *http.Request, sub string) {
 	} else {
 		s.log.Info("document accepted", "document_id", m.ID, "sender", sub, "recipients", len(m.Recipients), "size", m.Size)
 		s.metrics.count("sender", string(Queued), len(m.Recipients))
+		s.logSubmitted(stored)
 		s.Wake()
 	}
 	w.Header().Set(HeaderDocumentID, stored.Meta.ID)

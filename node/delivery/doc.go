@@ -26,7 +26,11 @@
 //     endpoints under /dxl/documents, /dxl/inbox and /dxl/events
 //     (server-sent events), and signed webhooks.
 //   - metrics.go: Prometheus metrics for the node's registry.
+//   - record.go: the transport receipt a recipient node signs when it
+//     has stored a document, and the events a Recorder keeps in the
+//     node's message log and operational records (evidence).
 //
 // What it needs of the node is declared here as small interfaces (Views,
-// Signer, Dialer, Authenticator); the node wires them in node/delivery.go.
+// Signer, Dialer, Authenticator, Recorder); the node wires them in
+// node/delivery.go.
 package delivery

@@ -45,8 +45,9 @@ type offer struct {
 
 // answer is a response frame's payload.
 type answer struct {
-	Offset   int64 `json:"offset"`
-	Complete bool  `json:"complete,omitempty"`
+	Offset   int64   `json:"offset"`
+	Complete bool    `json:"complete,omitempty"`
+	Stored   *Signed `json:"stored,omitempty"` // with Complete for a document: the transport receipt (record.go)
 }
 
 // decodeOffer decodes a request frame's payload.

@@ -107,6 +107,9 @@ func (s *Service) attempted(doc *OutDoc, recipient string, pid peer.ID, err erro
 		s.metrics.count("sender", ev.Type, 1)
 		s.log.Info("delivery "+ev.Type, "document_id", doc.Meta.ID, "recipient", recipient, "peer", pid.String(), "reason", ev.Reason)
 		s.publish(doc.Meta.Sender, *ev)
+		if ev.Type == string(Undeliverable) {
+			s.logEnded(doc, &Recipient{ID: recipient, State: Undeliverable, Reason: ev.Reason})
+		}
 	}
 }
 
@@ -192,8 +195,11 @@ func (s *Service) push(ctx context.Context, pid peer.ID, doc *OutDoc, recipient 
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	a, err := readAnswer(br)
-	if err != nil || a.Complete {
+	if err != nil {
 		return err
+	}
+	if a.Complete {
+		return s.checkStored(doc, recipient, pid, a)
 	}
 	if a.Offset > doc.Meta.Size {
 		return fmt.Errorf("%w: receiver holds %d of %d bytes", envelope.ErrMalformed, a.Offset, doc.Meta.Size)
@@ -208,7 +214,7 @@ func (s *Service) push(ctx context.Context, pid peer.ID, doc *OutDoc, recipient 
 	if !a.Complete {
 		return fmt.Errorf("%w: receiver did not confirm the content", envelope.ErrMalformed)
 	}
-	return nil
+	return s.checkStored(doc, recipient, pid, a)
 }
 
 // sendContent writes the content from off as chunk frames and the end

@@ -58,6 +58,7 @@ func (s *Service) Acknowledge(recipient, id string) (*InDoc, error) {
 		s.log.Error("content not deleted", "document_id", id, "error", err)
 	}
 	s.log.Info("document acknowledged", "document_id", id, "recipient", recipient)
+	s.logAcked(d)
 	s.metrics.count("recipient", "acknowledged", 1)
 	s.Wake()
 	return d, nil
@@ -193,6 +194,7 @@ func (s *Service) receiveReceipt(st network.Stream, v *confview.View, peerMember
 	}
 	if fresh {
 		s.log.Info("receipt stored", "document_id", rc.DocumentID, "recipient", rc.Recipient)
+		s.logReceipt(d, rc, sr, st.Conn().RemotePeer())
 		s.metrics.count("sender", string(Acknowledged), 1)
 		s.publish(d.Meta.Sender, Event{Type: "receipt", ID: rc.DocumentID, Recipient: rc.Recipient})
 	}

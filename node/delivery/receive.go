@@ -101,13 +101,13 @@ func (s *Service) receiveDocument(st network.Stream, br *bufio.Reader, v *confvi
 		return fmt.Errorf("%w: a transfer of %s is in progress", ErrUnavailable, m.ID)
 	}
 	defer s.unlock(key)
-	complete := false
+	complete, held := false, (*InDoc)(nil)
 	_, err = s.store.UpdateIn(recipient, m.ID, func(old *InDoc) (*InDoc, error) {
 		if old != nil {
 			if old.Meta.Sender != m.Sender || old.Meta.SHA256 != m.SHA256 || old.Meta.Size != m.Size {
 				return nil, fmt.Errorf("%w: %s holds another document", ErrIDReused, m.ID)
 			}
-			complete = old.State != Receiving
+			complete, held = old.State != Receiving, old
 			return nil, nil
 		}
 		return &InDoc{Meta: *m, Signed: *sd, Recipient: recipient, State: Receiving, SenderNode: st.Conn().RemotePeer().String()}, nil
@@ -116,7 +116,7 @@ func (s *Service) receiveDocument(st network.Stream, br *bufio.Reader, v *confvi
 		return err
 	}
 	if complete { // a duplicate: already stored
-		return writeJSON(st, envelope.FrameResponse, answer{Offset: m.Size, Complete: true})
+		return s.writeStored(st, held)
 	}
 	return s.receiveContent(st, br, m, recipient)
 }
@@ -189,7 +189,7 @@ func (s *Service) accept(st network.Stream, m *Meta, recipient, path string) err
 	s.metrics.count("recipient", "received", 1)
 	s.publish(recipient, Event{Type: "document", ID: m.ID, Sender: m.Sender, Recipient: recipient,
 		Title: d.Meta.Title, DataType: d.Meta.DataType, Priority: d.Meta.Priority, Size: d.Meta.Size})
-	return writeJSON(st, envelope.FrameResponse, answer{Offset: m.Size, Complete: true})
+	return s.writeStored(st, d)
 }
 
 // idleReader moves the stream's deadline on with every read.

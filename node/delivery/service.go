@@ -79,6 +79,9 @@ type Config struct {
 
 	// Metrics, if set, count deliveries (NewMetrics).
 	Metrics *Metrics
+	// Recorder, if set, keeps every delivery event in the node's logs
+	// (record.go).
+	Recorder Recorder
 
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -230,6 +233,7 @@ func (s *Service) swept(id string, now time.Time) {
 		s.log.Info("delivery ended", "document_id", id, "recipient", r.ID, "state", string(r.State), "reason", r.Reason)
 		s.metrics.count("sender", string(r.State), 1)
 		s.publish(d.Meta.Sender, Event{Type: string(r.State), ID: id, Recipient: r.ID, Reason: r.Reason})
+		s.logEnded(d, r)
 	}
 }
 

@@ -19,6 +19,25 @@
 // where b is u32 length || bytes, integers big-endian. The stored value
 // of a record is exactly that preimage followed by the hash.
 //
+// # Delivery records
+//
+// A document delivery (node/delivery) is logged in the same chain with
+// Role "sender" or "recipient" and an Event (delivery.go): the sender
+// logs "submitted" (Request: the signed metadata), "stored" (Response:
+// the recipient node's signed transport receipt) and "acknowledged"
+// (Response: the recipient member's signed receipt); the recipient logs
+// "stored" and "acknowledged" with what it signed. RequestID is the
+// document ID, Client the sender, Service the recipient ("" for
+// submitted), ConsumerPeer and ProviderPeer the two nodes, Status 0;
+// Request and Response are Signed JSON ({"body","cert","sig"}), never
+// content. Only these records encode Event, under their own prefix, so
+// a call record's hash is unchanged:
+//
+//	Hash = SHA-256("DXL-MSGLOG-DELIVERY-v1\x00" || u64 seq || i64 time ||
+//	       b role || b event || b request_id || ... as above)
+//
+// The prefix and the role must agree (else ErrCorrupt on read).
+//
 // # Writes
 //
 // Append validates, copies and enqueues (QueueSize; it blocks only when
@@ -92,4 +111,16 @@
 // plain ones this package produces. Revocation is not checked. The
 // tree size in the proof is not committed by the root (RFC 6962), so a
 // larger Size with the same path shape still verifies.
+//
+// A DeliveryBundle (format 2) is the records of one document's delivery
+// to one recipient that a node logged (DeliveryEvidence: the first of
+// each role and event), each as a Stamped (record, proof, root, token),
+// and the CA chain; ReadDeliveryBundle is as strict as ReadBundle.
+// VerifyDeliveryBundle checks every record and stamp as VerifyBundle
+// does, that all hold one signed metadata of the bundle's document, and
+// the detached signatures (node/envelope, at each statement's own time):
+// metadata by the sender's member, transport receipt and receipt by the
+// recipient's member, for the metadata's document, sender, SHA-256 and
+// size. Evidence picks only call records, DeliveryEvidence only
+// delivery records.
 package msglog

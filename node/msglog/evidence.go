@@ -88,26 +88,58 @@ func (l *Log) Evidence(ctx context.Context, requestID string, caChain [][]byte) 
 	if len(recs) == 0 {
 		return nil, fmt.Errorf("%w: request %q", ErrNotFound, requestID)
 	}
-	pick := recs[0]
-	for _, r := range recs {
-		if len(r.Response) > 0 {
+	var pick *Record
+	for i := range recs {
+		r := &recs[i]
+		if !r.IsDelivery() && (pick == nil || (len(pick.Response) == 0 && len(r.Response) > 0)) {
 			pick = r
-			break
 		}
+	}
+	if pick == nil {
+		return nil, fmt.Errorf("%w: request %q (a delivery's records: see DeliveryEvidence)", ErrNotFound, requestID)
 	}
 	return l.EvidenceSeq(ctx, pick.Seq, caChain)
 }
 
 // EvidenceSeq is Evidence for record seq.
 func (l *Log) EvidenceSeq(ctx context.Context, seq uint64, caChain [][]byte) (*Bundle, error) {
+	chain, err := copyChain(caChain)
+	if err != nil {
+		return nil, err
+	}
+	st, err := l.stamped(ctx, seq)
+	if err != nil {
+		return nil, err
+	}
+	return &Bundle{Format: BundleFormat, Record: st.Record, Proof: st.Proof, MerkleRoot: st.MerkleRoot, Token: st.Token, CAChain: chain}, nil
+}
+
+// copyChain checks and copies a CA chain for a bundle.
+func copyChain(caChain [][]byte) ([][]byte, error) {
 	if len(caChain) == 0 {
 		return nil, fmt.Errorf("%w: empty CA chain", ErrConfig)
 	}
+	chain := make([][]byte, len(caChain))
 	for i, der := range caChain {
 		if _, err := x509.ParseCertificate(der); err != nil {
 			return nil, fmt.Errorf("%w: CA chain[%d]: %v", ErrConfig, i, err)
 		}
+		chain[i] = clone(der)
 	}
+	return chain, nil
+}
+
+// Stamped is one record with its inclusion proof, its batch's Merkle
+// root and the time-stamp token over that root.
+type Stamped struct {
+	Record     Record    `json:"record"`
+	Proof      tsa.Proof `json:"proof"`
+	MerkleRoot []byte    `json:"merkle_root"`
+	Token      []byte    `json:"token"`
+}
+
+// stamped reads record seq with its stamp, stamping first if needed.
+func (l *Log) stamped(ctx context.Context, seq uint64) (*Stamped, error) {
 	l.mu.Lock()
 	stamped := seq <= l.stampedThrough
 	l.mu.Unlock()
@@ -119,7 +151,7 @@ func (l *Log) EvidenceSeq(ctx context.Context, seq uint64, caChain [][]byte) (*B
 			return nil, err
 		}
 	}
-	var out *Bundle
+	var out *Stamped
 	err := l.view(func(tx *bolt.Tx) error {
 		r, err := l.getRecord(tx, seq)
 		if err != nil {
@@ -143,11 +175,7 @@ func (l *Log) EvidenceSeq(ctx context.Context, seq uint64, caChain [][]byte) (*B
 		if err != nil {
 			return err
 		}
-		chain := make([][]byte, len(caChain))
-		for i, c := range caChain {
-			chain[i] = clone(c)
-		}
-		out = &Bundle{Format: BundleFormat, Record: *r, Proof: proof, MerkleRoot: b.Root, Token: b.Token, CAChain: chain}
+		out = &Stamped{Record: *r, Proof: proof, MerkleRoot: b.Root, Token: b.Token}
 		return nil
 	})
 	return out, err
@@ -219,12 +247,13 @@ func VerifyBundle(b *Bundle, roots *x509.CertPool) (*Verified, error) {
 	if err := checkRecordAgrees(r, v); err != nil {
 		return nil, err
 	}
-	info, err := verifyStamp(b, roots, inters)
+	st := &Stamped{Record: b.Record, Proof: b.Proof, MerkleRoot: b.MerkleRoot, Token: b.Token}
+	info, err := verifyStamp(st, roots, inters)
 	if err != nil {
 		return nil, err
 	}
 	v.StampTime = info.Time
-	if err := checkStampBinding(b, info); err != nil {
+	if err := checkStampBinding(st, info); err != nil {
 		return nil, err
 	}
 	if err := checkChainIsPath(chain, roots, inters, info.Time); err != nil {
@@ -243,8 +272,8 @@ func checkBundleRecord(r *Record) error {
 	if !bytes.Equal(r.ComputeHash(), r.Hash) {
 		return fmt.Errorf("%w: record hash does not recompute", ErrTamper)
 	}
-	if r.Role != RoleConsumer && r.Role != RoleProvider {
-		return fmt.Errorf("%w: role %q", ErrTamper, r.Role)
+	if err := r.checkKind(); err != nil || r.IsDelivery() {
+		return fmt.Errorf("%w: role %q of a call record", ErrTamper, r.Role)
 	}
 	return nil
 }
@@ -315,7 +344,7 @@ func checkRecordAgrees(r *Record, v *Verified) error {
 
 // verifyStamp checks the record's inclusion under the Merkle root and the
 // time-stamp token over that root.
-func verifyStamp(b *Bundle, roots, inters *x509.CertPool) (*tsa.Info, error) {
+func verifyStamp(b *Stamped, roots, inters *x509.CertPool) (*tsa.Info, error) {
 	if len(b.MerkleRoot) != 32 {
 		return nil, fmt.Errorf("%w: Merkle root of %d bytes", ErrTamper, len(b.MerkleRoot))
 	}
@@ -334,7 +363,7 @@ func verifyStamp(b *Bundle, roots, inters *x509.CertPool) (*tsa.Info, error) {
 // writes, and every certificate the token carries must be on the verified
 // path (a certificate the verifier ignores could otherwise be altered
 // unnoticed).
-func checkStampBinding(b *Bundle, info *tsa.Info) error {
+func checkStampBinding(b *Stamped, info *tsa.Info) error {
 	if wrapped, _, err := checkToken(info.Token, b.MerkleRoot); err != nil || !bytes.Equal(wrapped, b.Token) {
 		return fmt.Errorf("%w: token is not a plain granted TimeStampResp", ErrTamper)
 	}

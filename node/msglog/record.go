@@ -17,10 +17,13 @@ import (
 // RecordPrefix is the domain-separation prefix of the record hash.
 const RecordPrefix = "DXL-MSGLOG-RECORD-v1\x00"
 
-// Roles of the logging node in an exchange.
+// Roles of the logging node in an exchange: a call's two sides, and a
+// document delivery's (delivery.go).
 const (
-	RoleConsumer = "consumer"
-	RoleProvider = "provider"
+	RoleConsumer  = "consumer"
+	RoleProvider  = "provider"
+	RoleSender    = "sender"
+	RoleRecipient = "recipient"
 )
 
 // Field limits checked by Append.
@@ -33,7 +36,8 @@ const (
 type Record struct {
 	Seq          uint64    `json:"seq"`                  // assigned by Append, from 1
 	Time         time.Time `json:"time"`                 // when logged, UTC, set by Append from the clock
-	Role         string    `json:"role"`                 // "consumer" or "provider"
+	Role         string    `json:"role"`                 // "consumer" or "provider"; "sender" or "recipient" (delivery.go)
+	Event        string    `json:"event,omitempty"`      // delivery records only: "submitted", "stored" or "acknowledged"
 	RequestID    string    `json:"request_id"`           // UUID text
 	Client       string    `json:"client"`               // subsystem ID
 	Service      string    `json:"service"`              // service ID
@@ -48,13 +52,23 @@ type Record struct {
 	Hash         []byte    `json:"hash"`                 // SHA-256(RecordPrefix || encoding of every field above)
 }
 
-// encode appends the hash preimage of r: RecordPrefix and every field
-// but Hash, in declaration order (doc.go, "Record").
+// encode appends the hash preimage of r: RecordPrefix (a call's) or
+// DeliveryPrefix (a delivery's, which alone encodes Event after Role) and
+// every field but Hash, in declaration order (doc.go, "Record").
 func (r *Record) encode(b []byte) []byte {
-	b = append(b, RecordPrefix...)
+	delivery := r.IsDelivery()
+	if delivery {
+		b = append(b, DeliveryPrefix...)
+	} else {
+		b = append(b, RecordPrefix...)
+	}
 	b = binary.BigEndian.AppendUint64(b, r.Seq)
 	b = binary.BigEndian.AppendUint64(b, uint64(r.Time.UnixNano()))
-	for _, s := range []string{r.Role, r.RequestID, r.Client, r.Service, r.ConsumerPeer, r.ProviderPeer} {
+	b = putBytes(b, []byte(r.Role))
+	if delivery {
+		b = putBytes(b, []byte(r.Event))
+	}
+	for _, s := range []string{r.RequestID, r.Client, r.Service, r.ConsumerPeer, r.ProviderPeer} {
 		b = putBytes(b, []byte(s))
 	}
 	b = putBytes(b, r.Request)
@@ -88,8 +102,8 @@ func canonicalTime(t time.Time) bool {
 
 // validate checks the fields a caller of Append supplies.
 func (r *Record) validate() error {
-	if r.Role != RoleConsumer && r.Role != RoleProvider {
-		return fmt.Errorf("%w: role %q", ErrInvalid, r.Role)
+	if err := r.checkKind(); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	if len(r.RequestID) == 0 || len(r.RequestID) > MaxRequestID {
 		return fmt.Errorf("%w: request ID of %d bytes", ErrInvalid, len(r.RequestID))
@@ -221,12 +235,23 @@ func marshalRecord(r *Record) []byte {
 
 // unmarshalRecord decodes a stored record; the slices are copies.
 func unmarshalRecord(v []byte) (*Record, error) {
-	if len(v) < len(RecordPrefix)+sha256.Size || string(v[:len(RecordPrefix)]) != RecordPrefix {
+	prefix := RecordPrefix
+	if bytes.HasPrefix(v, []byte(DeliveryPrefix)) {
+		prefix = DeliveryPrefix
+	}
+	if len(v) < len(prefix)+sha256.Size || string(v[:len(prefix)]) != prefix {
 		return nil, fmt.Errorf("%w: record", ErrCorrupt)
 	}
-	d := wire.NewDecoder(v[len(RecordPrefix) : len(v)-sha256.Size])
+	d := wire.NewDecoder(v[len(prefix) : len(v)-sha256.Size])
 	r := &Record{Seq: d.U64(), Time: time.Unix(0, int64(d.U64())).UTC()}
-	r.Role, r.RequestID, r.Client = string(d.Blob32()), string(d.Blob32()), string(d.Blob32())
+	r.Role = string(d.Blob32())
+	if prefix == DeliveryPrefix {
+		r.Event = string(d.Blob32())
+	}
+	if r.IsDelivery() != (prefix == DeliveryPrefix) {
+		return nil, fmt.Errorf("%w: record of role %.16q under the other kind's prefix", ErrCorrupt, r.Role)
+	}
+	r.RequestID, r.Client = string(d.Blob32()), string(d.Blob32())
 	r.Service, r.ConsumerPeer, r.ProviderPeer = string(d.Blob32()), string(d.Blob32()), string(d.Blob32())
 	r.Request = clone(d.Blob32())
 	r.Response = clone(d.Blob32())

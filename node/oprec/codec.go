@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"math"
+	"strings"
 	"time"
 )
 
@@ -49,12 +50,18 @@ func putTime(b []byte, ns int64) []byte {
 
 func getTime(b []byte) int64 { return int64(binary.BigEndian.Uint64(b) ^ (1 << 63)) }
 
-// recordKey is start | request ID | 0x00 | role.
+// recordKey is start | request ID | 0x00 | role, and for a delivery
+// record 0x01 | event | 0x01 | service (one key per recipient's event).
 func recordKey(b []byte, r *Record) []byte {
 	b = putTime(b, nanos(r.Start))
 	b = append(b, r.RequestID...)
 	b = append(b, 0)
-	return append(b, r.Role...)
+	b = append(b, r.Role...)
+	if r.Event != "" {
+		b = append(append(append(b, 1), r.Event...), 1)
+		b = append(b, r.Service...)
+	}
+	return b
 }
 
 func parseRecordKey(k []byte) (ns int64, id, role string, err error) {
@@ -137,6 +144,10 @@ func decodeRecord(k, v []byte) (Record, error) {
 		return Record{}, err
 	}
 	r := Record{RequestID: id, Start: time.Unix(0, ns).UTC(), Role: role}
+	if strings.IndexByte(role, 1) >= 0 {
+		r.Role, r.Event, _ = strings.Cut(role, "\x01")
+		r.Event, _, _ = strings.Cut(r.Event, "\x01")
+	}
 	d := decoder{b: v}
 	d.version()
 	r.Duration = time.Duration(d.varint("duration"))

@@ -1,6 +1,8 @@
 // Package oprec keeps a node's operational records: one metadata-only
 // Record per exchanged call (identifiers, times, parties, status, sizes,
-// duration, caller IP; never a body or header value), the level-2 health
+// duration, caller IP; never a body or header value) and per event of a
+// document delivery (Event set; roles sender and recipient; outside the
+// call statistics and metrics), the level-2 health
 // history of the services the node serves, per-member daily statistics and
 // Prometheus metrics (DESIGN.md §6; REQUIREMENTS.md R-L1, R-L3..R-L6,
 // R-M2).
@@ -27,6 +29,7 @@
 // One bbolt file (Config.Path) with four buckets:
 //
 //	records  key = start(8, big-endian, sign-flipped ns) | request ID | 0x00 | role
+//	               [| 0x01 | event | 0x01 | recipient, for a delivery event]
 //	stats    key = YYYY-MM-DD | 0x00 | member  value = made, served, errors (3×uint64)
 //	health   key = service | 0x00 | time(8)
 //	meta     schema version

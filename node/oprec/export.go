@@ -29,7 +29,7 @@ func WriteCSV(w io.Writer, recs []Record) error {
 		row[0] = r.RequestID
 		row[1] = r.Start.UTC().Format(time.RFC3339Nano)
 		row[2] = strconv.FormatFloat(float64(r.Duration)/float64(time.Millisecond), 'f', 3, 64)
-		row[3] = r.Role
+		row[3] = r.Kind()
 		row[4] = r.Client
 		row[5] = r.Service
 		row[6] = r.CallerIP

@@ -48,8 +48,8 @@ func (f Filter) cursorKey() ([]byte, error) {
 		return nil, fmt.Errorf("%w: negative status %d", ErrBadFilter, f.Status)
 	case !f.From.IsZero() && !f.To.IsZero() && f.From.After(f.To):
 		return nil, fmt.Errorf("%w: from %s is after to %s", ErrBadFilter, f.From.Format(time.RFC3339), f.To.Format(time.RFC3339))
-	case f.Role != "" && f.Role != RoleConsumer && f.Role != RoleProvider:
-		return nil, fmt.Errorf("%w: role %q (want %q or %q)", ErrBadFilter, f.Role, RoleConsumer, RoleProvider)
+	case f.Role != "" && f.Role != RoleConsumer && f.Role != RoleProvider && f.Role != RoleSender && f.Role != RoleRecipient:
+		return nil, fmt.Errorf("%w: role %q (want %q, %q, %q or %q)", ErrBadFilter, f.Role, RoleConsumer, RoleProvider, RoleSender, RoleRecipient)
 	case f.Cursor == "":
 		return nil, nil
 	}

@@ -9,10 +9,17 @@ import (
 const (
 	RoleConsumer = "consumer" // this node called out for one of its information systems
 	RoleProvider = "provider" // this node served a call from a remote node
+	// A document delivery's sides (Event set): this node sent the
+	// document for one of its information systems, or received it.
+	RoleSender    = "sender"
+	RoleRecipient = "recipient"
 )
 
-// Record is the metadata of one call. It never holds a body or a header
-// value (R-L2).
+// Record is the metadata of one call, or of one event of a document
+// delivery (Event set; RequestID is the document ID, Client the sender,
+// Service the recipient, "" for submitted, RequestBytes the content
+// size, Duration the time since submission). It never holds a body or a
+// header value (R-L2).
 type Record struct {
 	RequestID     string        `json:"request_id"`
 	Start         time.Time     `json:"start"`
@@ -27,6 +34,18 @@ type Record struct {
 	ResponseBytes int64         `json:"response_bytes"`
 	ConsumerPeer  string        `json:"consumer_peer"`
 	ProviderPeer  string        `json:"provider_peer"`
+	// Event of a delivery: submitted, stored, acknowledged,
+	// undeliverable or expired; "" for a call.
+	Event string `json:"event,omitempty"`
+}
+
+// Kind is Role, with "/" and the Event for a delivery record: the role
+// column of CSV exports and reports.
+func (r *Record) Kind() string {
+	if r.Event == "" {
+		return r.Role
+	}
+	return r.Role + "/" + r.Event
 }
 
 // Failed reports whether the record counts as an error in statistics and

@@ -37,7 +37,7 @@ func (s *Store) Report(from, to time.Time) ([]ReportRow, error) {
 		}
 		for i := range recs {
 			r := &recs[i]
-			k := key{day(r.Start), r.Role, r.Service}
+			k := key{day(r.Start), r.Kind(), r.Service}
 			row := rows[k]
 			if row == nil {
 				row = &ReportRow{Day: k.day, Role: k.role, Service: k.service}

@@ -132,7 +132,9 @@ func (s *Store) Add(r Record) {
 	if r.Start.IsZero() {
 		r.Start = s.cfg.Now()
 	}
-	s.m.observe(&r)
+	if r.Event == "" { // deliveries have their own metrics (node/delivery)
+		s.m.observe(&r)
+	}
 	s.enqueueRecord(r)
 }
 
