@@ -94,7 +94,10 @@ type Config struct {
 	// Masking are the fields of this node's JSON answers masked, hashed
 	// or dropped per consumer subsystem or member; Validate compiles them.
 	Masking []services.MaskRule `json:"masking,omitempty"`
-	masker  *services.Masker
+	// XSDValidator is the path of xmllint (libxml2-utils), which checks
+	// the bodies of versions with an XSD schema (schemas[].type "xsd").
+	XSDValidator string `json:"xsd_validator,omitempty"`
+	masker       *services.Masker
 	// Alerts are the abnormal-access alerts' thresholds and webhook
 	// (node/alert; defaults: 20 refusals from one address or subsystem
 	// within 1 min).

@@ -229,7 +229,7 @@ func (n *Node) openServices() (err error) {
 	if err := os.MkdirAll(n.spoolDir(), 0o700); err != nil {
 		return fmt.Errorf("%w: %v", ErrConfig, err)
 	}
-	n.prov, err = provider.New(provider.Config{Dir: n.dir, Services: n.cfg.Services, Access: n.cfg.Access, Masks: n.cfg.masker,
+	n.prov, err = provider.New(provider.Config{Dir: n.dir, Services: n.cfg.Services, Access: n.cfg.Access, Masks: n.cfg.masker, XSDValidator: n.cfg.XSDValidator,
 		MaxBody: n.cfg.MaxBody, SpoolDir: n.spoolDir(), CallTimeout: time.Duration(n.cfg.CallTimeout), HealthInterval: time.Duration(n.cfg.Records.HealthInterval),
 		Views: views{n}, Signer: n.signer, Replay: n.replay, Dialer: dialer{n}, Logs: n.logs, Health: n.records,
 		Self: n.self, Member: n.member.String(),

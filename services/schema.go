@@ -14,7 +14,7 @@ import (
 // Schema types a data type's schema may have (SchemaConfig.Type).
 const (
 	SchemaJSON = "json" // JSON Schema 2020-12 (the default)
-	SchemaXSD  = "xsd"  // XML Schema: not in the default build
+	SchemaXSD  = "xsd"  // XML Schema, checked by an external validator (CompileXSD)
 )
 
 // MaxSchema caps the size of a schema accepted by CompileSchema.
@@ -30,6 +30,7 @@ const maxSchemaMessage = 200
 type Schema struct {
 	name string
 	s    *jsonschema.Schema
+	xsd  *xsdSchema // an XSD, checked by the external validator (schema_xsd.go)
 }
 
 // noLoader refuses every reference to another document: a schema is
@@ -41,14 +42,14 @@ func (noLoader) Load(url string) (any, error) {
 }
 
 // CompileSchema compiles data, a schema of type typ ("" is SchemaJSON);
-// name says where it comes from (a file name) in errors. The default build
-// has no XSD validator: an XSD schema is refused. Errors wrap
-// ErrInvalidDescription.
+// name says where it comes from (a file name) in errors. An XSD schema is
+// CompileXSD's, which runs an external validator: here it is refused.
+// Errors wrap ErrInvalidDescription.
 func CompileSchema(name, typ string, data []byte) (*Schema, error) {
 	switch typ {
 	case "", SchemaJSON:
 	case SchemaXSD:
-		return nil, fmt.Errorf("%w: schema %s: XSD schemas are not supported by this build (no XSD validator without cgo); use a JSON Schema", ErrInvalidDescription, name)
+		return CompileXSD(name, "")
 	default:
 		return nil, fmt.Errorf("%w: schema %s: unknown schema type %q (json or xsd)", ErrInvalidDescription, name, typ)
 	}
@@ -98,6 +99,9 @@ func (s *Schema) ValidateRequest(body []byte) error { return s.validate(ErrSchem
 func (s *Schema) ValidateResponse(body []byte) error { return s.validate(ErrResponseSchema, body) }
 
 func (s *Schema) validate(sentinel error, body []byte) error {
+	if s.xsd != nil {
+		return s.xsd.validate(sentinel, body)
+	}
 	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(body))
 	if err != nil {
 		return &SchemaError{Err: sentinel, Message: "body is not JSON: " + clip(err.Error())}

@@ -63,7 +63,7 @@ func TestCompileSchemaRefusals(t *testing.T) {
 	for _, c := range []struct {
 		typ, doc, want string
 	}{
-		{"xsd", `<xs:schema/>`, "XSD schemas are not supported"},
+		{"xsd", `<xs:schema/>`, "needs xsd_validator"},
 		{"yaml", `{}`, "unknown schema type"},
 		{"", `{"type":`, "schema bad.json"},
 		{"", `{"type":"nosuchtype"}`, "schema bad.json"},

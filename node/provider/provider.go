@@ -38,8 +38,10 @@ type Config struct {
 	Services []ServiceConfig
 	Access   services.AccessConfig
 	// Masks are the masking rules per consumer (nil: none); mask.go.
-	Masks   *services.Masker
-	MaxBody int64
+	Masks *services.Masker
+	// XSDValidator is xmllint's path, for XSD schemas (schema.go).
+	XSDValidator string
+	MaxBody      int64
 	// SpoolDir holds backend answers past their first MiB while they are
 	// signed and sent (internal/spool; "" is the system's temporary
 	// directory).
@@ -96,8 +98,8 @@ type ServiceConfig struct {
 
 // SchemaConfig is the schemas of one version's data type.
 type SchemaConfig struct {
-	// Type is "json" (JSON Schema 2020-12, the default) or "xsd" (refused
-	// by the default build: it has no XSD validator).
+	// Type is "json" (JSON Schema 2020-12, the default) or "xsd" (an XML
+	// Schema, checked by Config.XSDValidator: xmllint).
 	Type string `json:"type,omitempty"`
 	// Request and Response are schema files; either may be empty.
 	Request  string `json:"request,omitempty"`

@@ -37,7 +37,12 @@ func (pr *Provider) loadSchemas(p *provided) error {
 			if err != nil {
 				return fmt.Errorf("%w: service %s version %q: schemas: %v", exchange.ErrConfig, p.id, ver, err)
 			}
-			s, err := services.CompileSchema(file, sc.Type, raw)
+			var s *services.Schema
+			if sc.Type == services.SchemaXSD {
+				s, err = services.CompileXSD(file, pr.cfg.XSDValidator)
+			} else {
+				s, err = services.CompileSchema(file, sc.Type, raw)
+			}
 			if err != nil {
 				return fmt.Errorf("%w: service %s version %q: %v", exchange.ErrConfig, p.id, ver, err)
 			}

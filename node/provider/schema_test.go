@@ -66,7 +66,7 @@ func TestLoadSchemas(t *testing.T) {
 		{map[string]SchemaConfig{"v9": {Request: "req.json"}}, "schemas"},
 		{map[string]SchemaConfig{"": {Request: "nosuch.json"}}, "nosuch.json"},
 		{map[string]SchemaConfig{"": {Request: "bad.json"}}, "bad.json"},
-		{map[string]SchemaConfig{"": {Type: "xsd", Request: "pets.xsd"}}, "XSD schemas are not supported"},
+		{map[string]SchemaConfig{"": {Type: "xsd", Request: "pets.xsd"}}, "needs xsd_validator"},
 		{map[string]SchemaConfig{"": {Type: "relaxng", Request: "req.json"}}, "unknown schema type"},
 		{map[string]SchemaConfig{"v2": {Request: "req.json", ValidateResponses: true}}, "validate_responses without a response schema"},
 	} {
