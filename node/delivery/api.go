@@ -98,12 +98,18 @@ func (s *Service) submit(w http.ResponseWriter, r *http.Request, sub string) {
 	}
 	tmp := s.store.tmpPath(m.ID + "-" + rand.Text())
 	doc, err := s.spoolSubmission(w, r, m, tmp, now)
+	if err == nil {
+		err = s.fault(FaultSubmitSpooled)
+	}
 	if err != nil {
 		_ = os.Remove(tmp)
 		writeError(w, err)
 		return
 	}
 	stored, existing, err := s.store.AddOut(doc, tmp)
+	if err == nil {
+		err = s.fault(FaultSubmitStored)
+	}
 	if err != nil {
 		writeError(w, err)
 		return

@@ -21,6 +21,9 @@ import (
 // the receipt for the sender's node. Acknowledging again returns the
 // same receipt.
 func (s *Service) Acknowledge(recipient, id string) (*InDoc, error) {
+	if err := s.fault(FaultAckBefore); err != nil {
+		return nil, err
+	}
 	now := s.cfg.Now()
 	d, err := s.store.UpdateIn(recipient, id, func(old *InDoc) (*InDoc, error) {
 		switch {
@@ -54,6 +57,9 @@ func (s *Service) Acknowledge(recipient, id string) (*InDoc, error) {
 	if d == nil { // acknowledged before
 		return s.store.In(recipient, id)
 	}
+	if err := s.fault(FaultAckStored); err != nil {
+		return nil, err
+	}
 	if err := os.Remove(s.store.inPath(recipient, id)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		s.log.Error("content not deleted", "document_id", id, "error", err)
 	}
@@ -74,7 +80,13 @@ func (s *Service) sendReceipts(ctx context.Context, now time.Time) {
 		if now.Before(d.ReceiptNext) || ctx.Err() != nil {
 			continue
 		}
-		err := s.sendReceipt(ctx, d)
+		err := s.fault(FaultAckBeforeSend)
+		if err == nil {
+			err = s.sendReceipt(ctx, d)
+		}
+		if err == nil {
+			err = s.fault(FaultAckSentNotMark)
+		}
 		_, uerr := s.store.UpdateIn(d.Recipient, d.Meta.ID, func(old *InDoc) (*InDoc, error) {
 			if old == nil {
 				return nil, nil
@@ -167,6 +179,9 @@ func (s *Service) receiveReceipt(st network.Stream, v *confview.View, peerMember
 	if info.Member.String() != peerMember || memberOf(rc.Recipient) != peerMember {
 		return fmt.Errorf("%w: receipt for %s signed by %s, sent by a node of %s", ErrBadReceipt, rc.Recipient, info.Member, peerMember)
 	}
+	if err := s.fault(FaultReceiptBefore); err != nil {
+		return err
+	}
 	now := s.cfg.Now()
 	fresh := false
 	d, err := s.store.UpdateOut(rc.DocumentID, func(d *OutDoc) error {
@@ -195,6 +210,9 @@ func (s *Service) receiveReceipt(st network.Stream, v *confview.View, peerMember
 		s.log.Info("receipt stored", "document_id", rc.DocumentID, "recipient", rc.Recipient)
 		s.metrics.count("sender", string(Acknowledged), 1)
 		s.publish(d.Meta.Sender, Event{Type: "receipt", ID: rc.DocumentID, Recipient: rc.Recipient})
+	}
+	if err := s.fault(FaultReceiptStored); err != nil {
+		return err
 	}
 	return writeJSON(st, envelope.FrameResponse, answer{Offset: rc.Size, Complete: true})
 }

@@ -72,6 +72,9 @@ type Config struct {
 	// writes (chunk: its index in the content, ChunkSize bytes each); an
 	// error breaks the transfer there as a lost connection would.
 	SendFault func(doc string, chunk int) error
+	// Fault, for tests, is called at the crash points of fault.go; an
+	// error breaks the operation there.
+	Fault func(point string) error
 
 	// Webhooks are the URLs that information systems (subsystem ID) have
 	// their events POSTed to, signed (webhook.go).
