@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"strconv"
@@ -272,6 +273,40 @@ func (is *faultIS) check(t *testing.T, accepted []string, cut map[string]bool) {
 			t.Errorf("%s (submit cut) fetched but never acknowledged", id)
 		}
 	}
+}
+
+// trySubmit submits d from A's information system, its body read from
+// body, without failing the test: the node may be down.
+func (f *faultNet) trySubmit(d faultDoc, body io.Reader) (int, error) {
+	q := url.Values{"recipient": {f.b.sub}, "title": {"hồ sơ " + d.id[:8]}, "type": {"ho-so"},
+		"priority": {strconv.Itoa(d.prio)}, "id": {d.id}}
+	req, err := http.NewRequest("POST", f.aBase+"/dxl/documents?"+q.Encode(), body)
+	if err != nil {
+		return 0, err
+	}
+	req.ContentLength = int64(len(d.body))
+	req.Header.Set("Content-Type", "application/octet-stream")
+	resp, err := f.a.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+// tryStatus is d's status at A, 0 when A does not answer.
+func (f *faultNet) tryStatus(id string) (int, delivery.OutDoc) {
+	var d delivery.OutDoc
+	resp, err := f.a.Get(f.aBase + "/dxl/documents/" + id)
+	if err != nil {
+		return 0, d
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == 200 && json.NewDecoder(resp.Body).Decode(&d) != nil {
+		return 0, d
+	}
+	return resp.StatusCode, d
 }
 
 // try is do without failing the test: the node may be down.

@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -28,6 +29,7 @@ import (
 	"github.com/dxl-network/dxl/devnet"
 	"github.com/dxl-network/dxl/node"
 	"github.com/dxl-network/dxl/node/delivery"
+	"github.com/dxl-network/dxl/node/envelope"
 )
 
 // The fault suite of asynchronous delivery (docs/delivery.md, "Fault
@@ -99,8 +101,7 @@ func newFaultPlan(seed uint64) faultPlan {
 	}
 	pick := func(side string, points []string) {
 		pt := points[rng.IntN(len(points))]
-		// A document cut and not resubmitted is one less to pass a
-		// point: stay within the others.
+		// Within reach when a cut document is not resubmitted:
 		n := 1 + rng.IntN(max(len(p.docs)-1, 1))
 		if pt == submitHalf {
 			n = 1 + rng.IntN(len(p.docs))
@@ -260,24 +261,6 @@ func (f *faultNet) submitAll(t *testing.T, p faultPlan, sender *faultSide) (acce
 	return accepted, cut
 }
 
-func (f *faultNet) trySubmit(d faultDoc, body io.Reader) (int, error) {
-	q := url.Values{"recipient": {f.b.sub}, "title": {"hồ sơ " + d.id[:8]}, "type": {"ho-so"},
-		"priority": {strconv.Itoa(d.prio)}, "id": {d.id}}
-	req, err := http.NewRequest("POST", f.aBase+"/dxl/documents?"+q.Encode(), body)
-	if err != nil {
-		return 0, err
-	}
-	req.ContentLength = int64(len(d.body))
-	req.Header.Set("Content-Type", "application/octet-stream")
-	resp, err := f.a.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode, nil
-}
-
 // submitHalfCut sends half of d's body, waits until the sender's node
 // spools it, and kills the node.
 func (f *faultNet) submitHalfCut(t *testing.T, d faultDoc, sender *faultSide) (int, error) {
@@ -328,19 +311,6 @@ func (f *faultNet) converge(t *testing.T, is *faultIS, accepted []string, cut ma
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
-}
-
-func (f *faultNet) tryStatus(id string) (int, delivery.OutDoc) {
-	var d delivery.OutDoc
-	resp, err := f.a.Get(f.aBase + "/dxl/documents/" + id)
-	if err != nil {
-		return 0, d
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode == 200 && json.NewDecoder(resp.Body).Decode(&d) != nil {
-		return 0, d
-	}
-	return resp.StatusCode, d
 }
 
 // checkDrained opens both nodes in process on the data the run left and
@@ -571,4 +541,60 @@ func TestDeliveryUndeliverableOnce(t *testing.T) {
 		}
 		exchangeError(t, b.do(t, "GET", "/dxl/inbox/"+id+"/meta"), http.StatusNotFound, "document_not_found")
 	}
+}
+
+// TestDeliveryInboxExpiry: on the recipient's node, a document waiting
+// past its expiry becomes expired (content deleted, an "expired" event,
+// no fetch nor acknowledgment), and the partial content of a transfer
+// the sender gave up on is removed with its record.
+func TestDeliveryInboxExpiry(t *testing.T) {
+	if testing.Short() {
+		t.Skip("own network")
+	}
+	t.Parallel()
+	var abandon, bDir atomic.Value // the document whose transfer always breaks at chunk 3
+	abandon.Store("")
+	bDir.Store("")
+	n := startNetTB(t, nil, nil, node.WithDelivery(func(c *delivery.Config) {
+		c.Policy.MinBackoff, c.Policy.MaxBackoff, c.Policy.Undeliverable = 20*time.Millisecond, 200*time.Millisecond, 2*time.Second
+		c.ExpireEvery = 100 * time.Millisecond
+		c.SendFault = func(doc string, chunk int) error {
+			if doc == abandon.Load() && chunk == 3 {
+				waitPartial(t, bDir.Load().(string), doc, 3) // then B holds 3 chunks
+				return errors.New("connection cut by the test")
+			}
+			return nil
+		}
+	}))
+	bDir.Store(n.B.Dir)
+	a, b, base := n.client(t, true), newBSide(t, n), "https://"+n.A.Node.APIAddr()
+	ctx, cancel := context.WithCancel(n.ctx)
+	defer cancel()
+	bEvents := b.events(t, ctx)
+	id := envelope.NewRequestID().String()
+	abandon.Store(id)
+	q := url.Values{"recipient": {b.sub}, "title": {"dở dang"}, "type": {"x"}, "id": {id}}
+	if sub := submit(t, n, a, q, make([]byte, 8*delivery.ChunkSize)); sub.status != http.StatusAccepted {
+		t.Fatalf("submit: %d %s", sub.status, sub.body)
+	}
+	q = url.Values{"recipient": {b.sub}, "title": {"hết hạn"}, "type": {"x"}, "ttl": {"3s"}}
+	sub := submit(t, n, a, q, []byte("hạn chót"))
+	late := sub.header.Get(delivery.HeaderDocumentID)
+	waitEvent(t, bEvents, "document", late)
+	waitPartial(t, n.B.Dir, id, 3)
+
+	if e := waitEvent(t, bEvents, string(delivery.InExpired), late); e.Sender != n.ClientA {
+		t.Fatalf("event %+v", e)
+	}
+	var it delivery.Item
+	if m := b.do(t, "GET", "/dxl/inbox/"+late+"/meta"); json.Unmarshal(m.body, &it) != nil || it.State != delivery.InExpired {
+		t.Fatalf("meta after expiry: %d %s", m.status, m.body)
+	}
+	exchangeError(t, b.do(t, "GET", "/dxl/inbox/"+late), http.StatusConflict, "document_state")
+	exchangeError(t, b.do(t, "POST", "/dxl/inbox/"+late+"/ack"), http.StatusConflict, "document_state")
+
+	waitState(t, a, base, id, delivery.Undeliverable) // the sender gave up
+	waitFor(t, func() bool {
+		return b.do(t, "GET", "/dxl/inbox/"+id+"/meta").status == http.StatusNotFound && len(contentFiles(t, n.B.Dir)) == 0
+	})
 }

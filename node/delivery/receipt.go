@@ -32,7 +32,7 @@ func (s *Service) Acknowledge(recipient, id string) (*InDoc, error) {
 		case old.State == Acked:
 			return nil, nil
 		case old.State != Waiting:
-			return nil, fmt.Errorf("%w: %s is still arriving", ErrState, id)
+			return nil, fmt.Errorf("%w: %s is %s, not waiting", ErrState, id, old.State)
 		}
 		rc := Receipt{DocumentID: id, Sender: old.Meta.Sender, Recipient: recipient, SHA256: old.Meta.SHA256,
 			Size: old.Meta.Size, Received: old.Received, Acknowledged: now.UTC(), Node: s.cfg.Self}
