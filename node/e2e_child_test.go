@@ -100,12 +100,23 @@ func (c *child) alive() bool {
 }
 
 // faultSide is one node of a run as a supervised child process: when it
-// dies, it is started again on the same directory, without a fault.
+// dies, it is started again on the same directory, with the fault next
+// the first time, then without.
 type faultSide struct {
 	h     *devnet.NodeHandle
+	next  faultKill
 	mu    sync.Mutex
 	c     *child
 	kills int
+}
+
+// faultEnv is the child environment of a node to be killed at k.
+func faultEnv(k faultKill) []string {
+	env := []string{fastRetryEnv + "=1"}
+	if k.point != "" && k.point != submitHalf {
+		env = append(env, faultPointEnv+"="+k.point, faultCountEnv+"="+strconv.Itoa(k.count))
+	}
+	return env
 }
 
 func (s *faultSide) current() *child {
@@ -130,7 +141,8 @@ func (s *faultSide) supervise(ctx context.Context, t *testing.T, wg *sync.WaitGr
 		s.kills++
 		s.mu.Unlock()
 		time.Sleep(50 * time.Millisecond)
-		c, err := spawnNode(s.h, fastRetryEnv+"=1")
+		c, err := spawnNode(s.h, faultEnv(s.next)...)
+		s.next = faultKill{}
 		if err != nil {
 			t.Errorf("restart %s: %v", s.h.Dir, err)
 			return
@@ -142,11 +154,7 @@ func (s *faultSide) supervise(ctx context.Context, t *testing.T, wg *sync.WaitGr
 }
 
 func (s *faultSide) start(t *testing.T, k faultKill) {
-	env := []string{fastRetryEnv + "=1"}
-	if k.point != "" && k.point != submitHalf {
-		env = append(env, faultPointEnv+"="+k.point, faultCountEnv+"="+strconv.Itoa(k.count))
-	}
-	c, err := spawnNode(s.h, env...)
+	c, err := spawnNode(s.h, faultEnv(k)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,7 +38,7 @@ import (
 const (
 	faultRunsEnv = "DXL_FAULT_RUNS"
 	faultSeedEnv = "DXL_FAULT_SEED"
-	faultRunsCI  = 3
+	faultRunsCI  = 2
 )
 
 // submitHalf is the sender's crash "point" no hook needs: the test kills
@@ -75,15 +75,20 @@ type faultPlan struct {
 	seed     uint64
 	docs     []faultDoc
 	kill     map[string]faultKill // "sender", "recipient"
+	again    map[string]faultKill // the node restarted after kill dies again (if reached)
 	retryCut bool                 // a submit cut by the kill is sent again (same ID)
 }
 
 func newFaultPlan(seed uint64) faultPlan {
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	p := faultPlan{seed: seed, kill: map[string]faultKill{}, retryCut: rng.IntN(2) == 0}
+	p := faultPlan{seed: seed, kill: map[string]faultKill{}, again: map[string]faultKill{}, retryCut: rng.IntN(2) == 0}
 	chunks := 0
 	for range 4 + rng.IntN(6) {
-		body := make([]byte, 1+rng.IntN(6*delivery.ChunkSize))
+		size := 1 + rng.IntN(6*delivery.ChunkSize)
+		if rng.IntN(4) == 0 {
+			size = (1 + rng.IntN(6)) * delivery.ChunkSize // whole chunks only
+		}
+		body := make([]byte, size)
 		for j := 0; j < len(body); j += 8 {
 			var w [8]byte
 			binary.LittleEndian.PutUint64(w[:], rng.Uint64())
@@ -110,6 +115,9 @@ func newFaultPlan(seed uint64) faultPlan {
 			n = 1 + rng.IntN(chunks)
 		}
 		p.kill[side] = faultKill{point: pt, count: n}
+		if pt2 := points[rng.IntN(len(points))]; pt2 != submitHalf && rng.IntN(3) == 0 {
+			p.again[side] = faultKill{point: pt2, count: 1 + rng.IntN(2)}
+		}
 	}
 	switch rng.IntN(3) {
 	case 0:
@@ -145,7 +153,7 @@ func TestDeliveryFaults(t *testing.T) {
 	for _, seed := range seeds {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
 			p := newFaultPlan(seed)
-			t.Logf("seed %d (replay: %s=%d): %d documents, kills %v, resubmit cut %v", seed, faultSeedEnv, seed, len(p.docs), p.kill, p.retryCut)
+			t.Logf("seed %d (replay: %s=%d): %d documents, kills %v then %v, resubmit cut %v", seed, faultSeedEnv, seed, len(p.docs), p.kill, p.again, p.retryCut)
 			f.run(t, p)
 		})
 	}
@@ -187,7 +195,7 @@ type faultNet struct {
 
 // run is one seeded run.
 func (f *faultNet) run(t *testing.T, p faultPlan) {
-	sender, recipient := &faultSide{h: f.n.A}, &faultSide{h: f.n.B}
+	sender, recipient := &faultSide{h: f.n.A, next: p.again["sender"]}, &faultSide{h: f.n.B, next: p.again["recipient"]}
 	sender.start(t, p.kill["sender"])
 	recipient.start(t, p.kill["recipient"])
 	ctx, cancel := context.WithCancel(f.n.ctx)
