@@ -99,6 +99,31 @@ func (c *child) alive() bool {
 	}
 }
 
+// faultSeeds are the runs' seeds: DXL_FAULT_SEED alone, or
+// DXL_FAULT_RUNS of them from the clock.
+func faultSeeds(t *testing.T) []uint64 {
+	if s := os.Getenv(faultSeedEnv); s != "" {
+		seed, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			t.Fatalf("%s=%q: %v", faultSeedEnv, s, err)
+		}
+		return []uint64{seed}
+	}
+	runs := faultRunsCI
+	if s := os.Getenv(faultRunsEnv); s != "" {
+		var err error
+		if runs, err = strconv.Atoi(s); err != nil || runs < 1 {
+			t.Fatalf("%s=%q: want a positive number", faultRunsEnv, s)
+		}
+	}
+	base := uint64(time.Now().UnixNano())
+	seeds := make([]uint64, runs)
+	for i := range seeds {
+		seeds[i] = base + uint64(i)
+	}
+	return seeds
+}
+
 // faultSide is one node of a run as a supervised child process: when it
 // dies, it is started again on the same directory, with the fault next
 // the first time, then without.

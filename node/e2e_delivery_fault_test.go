@@ -15,9 +15,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -157,31 +155,6 @@ func TestDeliveryFaults(t *testing.T) {
 			f.run(t, p)
 		})
 	}
-}
-
-// faultSeeds are the runs' seeds: DXL_FAULT_SEED alone, or
-// DXL_FAULT_RUNS of them from the clock.
-func faultSeeds(t *testing.T) []uint64 {
-	if s := os.Getenv(faultSeedEnv); s != "" {
-		seed, err := strconv.ParseUint(s, 10, 64)
-		if err != nil {
-			t.Fatalf("%s=%q: %v", faultSeedEnv, s, err)
-		}
-		return []uint64{seed}
-	}
-	runs := faultRunsCI
-	if s := os.Getenv(faultRunsEnv); s != "" {
-		var err error
-		if runs, err = strconv.Atoi(s); err != nil || runs < 1 {
-			t.Fatalf("%s=%q: want a positive number", faultRunsEnv, s)
-		}
-	}
-	base := uint64(time.Now().UnixNano())
-	seeds := make([]uint64, runs)
-	for i := range seeds {
-		seeds[i] = base + uint64(i)
-	}
-	return seeds
 }
 
 // faultNet is the network of the suite: A and B run as child processes
