@@ -237,7 +237,8 @@ func TestStoreRemovesStrays(t *testing.T) {
 		t.Fatal(err)
 	}
 	waiting, acked, orphan := envelope.NewRequestID().String(), envelope.NewRequestID().String(), envelope.NewRequestID().String()
-	for id, st := range map[string]InState{waiting: Waiting, acked: Acked} {
+	receiving := envelope.NewRequestID().String()
+	for id, st := range map[string]InState{waiting: Waiting, acked: Acked, receiving: Receiving} {
 		if _, err := s.UpdateIn(rcptB, id, func(*InDoc) (*InDoc, error) {
 			return &InDoc{Meta: Meta{ID: id, Sender: sender}, Recipient: rcptB, State: st, ReceiptSent: true}, nil
 		}); err != nil {
@@ -246,7 +247,7 @@ func TestStoreRemovesStrays(t *testing.T) {
 	}
 	// What a crash leaves: files whose records say they are gone.
 	stray := []string{s.tmpPath(queued + "-CUT"), s.outPath(done), s.inPath(rcptB, acked), s.inPath(rcptC, orphan)}
-	keep := []string{s.outPath(queued), s.inPath(rcptB, waiting)}
+	keep := []string{s.outPath(queued), s.inPath(rcptB, waiting), s.inPath(rcptB, receiving)}
 	for _, p := range append(stray, keep...) {
 		writeContent(t, p, []byte("hello"))
 	}
