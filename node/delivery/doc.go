@@ -26,6 +26,10 @@
 //     endpoints under /dxl/documents, /dxl/inbox and /dxl/events
 //     (server-sent events), and signed webhooks.
 //   - metrics.go: Prometheus metrics for the node's registry.
+//   - expire.go: the inbox's expiry sweep (waiting documents past their
+//     expiry, transfers the sender gave up on) and, when the store
+//     opens, the removal of content files a crash left behind.
+//   - fault.go: named crash points for fault tests (Config.Fault).
 //
 // What it needs of the node is declared here as small interfaces (Views,
 // Signer, Dialer, Authenticator); the node wires them in node/delivery.go.
