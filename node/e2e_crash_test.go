@@ -24,7 +24,8 @@ const crashChildEnv = "DXL_TEST_CRASH_NODE_DIR"
 
 // serveUntilKilled runs the node in dir until the process is killed.
 func serveUntilKilled(dir string) {
-	n, err := node.Open(context.Background(), dir, []byte(devnet.Passphrase), node.WithLogger(slog.New(slog.DiscardHandler)))
+	opts := append([]node.Option{node.WithLogger(slog.New(slog.DiscardHandler))}, childOptions()...)
+	n, err := node.Open(context.Background(), dir, []byte(devnet.Passphrase), opts...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "crash child:", err)
 		os.Exit(2)

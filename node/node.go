@@ -58,6 +58,7 @@ type options struct {
 	apiLn    net.Listener
 	noLogs   bool
 	deliv    []func(*delivery.Config)
+	gate     func(peer.ID) bool
 }
 
 // WithLogger sets the logger (component=node is added).
@@ -75,6 +76,11 @@ func WithGlobalConfigOptions(opts ...globalconf.Option) Option {
 // records. It exists to measure what logging costs the data path
 // (BenchmarkCall); a node run by the CLI always logs.
 func WithoutLogs() Option { return func(o *options) { o.noLogs = true } }
+
+// WithPeerGate adds gate to the connection gate, for tests: a peer it
+// refuses is neither dialled nor accepted (with Host().Network().ClosePeer,
+// a network partition).
+func WithPeerGate(gate func(peer.ID) bool) Option { return func(o *options) { o.gate = gate } }
 
 // WithAPIListener serves the consumer API on ln instead of cfg.APIListen.
 func WithAPIListener(ln net.Listener) Option { return func(o *options) { o.apiLn = ln } }
@@ -247,7 +253,11 @@ func (n *Node) openServices() (err error) {
 func (n *Node) startP2P(o *options) (err error) {
 	// A stream holds a body whole only up to exchange.MaxWholeBody; larger
 	// ones stream.
-	if n.host, err = transport.New(transport.Config{Key: n.id.authKey, Listen: n.cfg.P2PListen, Admit: n.admits,
+	admit := n.admits
+	if o.gate != nil {
+		admit = func(p peer.ID) bool { return o.gate(p) && n.admits(p) }
+	}
+	if n.host, err = transport.New(transport.Config{Key: n.id.authKey, Listen: n.cfg.P2PListen, Admit: admit,
 		MaxBody: min(n.cfg.MaxBody, exchange.MaxWholeBody), Logger: o.log, Now: o.now}); err != nil {
 		return fmt.Errorf("%w: %v", ErrConfig, err)
 	}

@@ -98,12 +98,18 @@ func (s *Service) submit(w http.ResponseWriter, r *http.Request, sub string) {
 	}
 	tmp := s.store.tmpPath(m.ID + "-" + rand.Text())
 	doc, err := s.spoolSubmission(w, r, m, tmp, now)
+	if err == nil {
+		err = s.fault(FaultSubmitSpooled)
+	}
 	if err != nil {
 		_ = os.Remove(tmp)
 		writeError(w, err)
 		return
 	}
 	stored, existing, err := s.store.AddOut(doc, tmp)
+	if err == nil {
+		err = s.fault(FaultSubmitStored)
+	}
 	if err != nil {
 		writeError(w, err)
 		return
@@ -278,9 +284,9 @@ func (s *Service) list(w http.ResponseWriter, r *http.Request, sub string) {
 		st = Waiting
 	case "all":
 		st = ""
-	case Waiting, Acked:
+	case Waiting, Acked, InExpired:
 	default:
-		writeError(w, fmt.Errorf("%w: state %.32q (waiting, acknowledged, all)", exchange.ErrBadRequest, st))
+		writeError(w, fmt.Errorf("%w: state %.32q (waiting, acknowledged, expired, all)", exchange.ErrBadRequest, st))
 		return
 	}
 	docs, err := s.store.Inbox(sub, st)
@@ -320,7 +326,7 @@ func (s *Service) inMeta(w http.ResponseWriter, r *http.Request, sub string) {
 func (s *Service) fetch(w http.ResponseWriter, r *http.Request, sub string) {
 	d, err := s.inDoc(r, sub)
 	if err == nil && d.State != Waiting {
-		err = fmt.Errorf("%w: %s was acknowledged and its content deleted", ErrState, d.Meta.ID)
+		err = fmt.Errorf("%w: %s is %s and its content deleted", ErrState, d.Meta.ID, d.State)
 	}
 	var cr *contentReader
 	if err == nil {

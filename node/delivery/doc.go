@@ -29,6 +29,10 @@
 //   - record.go: the transport receipt a recipient node signs when it
 //     has stored a document, and the events a Recorder keeps in the
 //     node's message log and operational records (evidence).
+//   - expire.go: the inbox's expiry sweep (waiting documents past their
+//     expiry, transfers the sender gave up on) and, when the store
+//     opens, the removal of content files a crash left behind.
+//   - fault.go: named crash points for fault tests (Config.Fault).
 //
 // What it needs of the node is declared here as small interfaces (Views,
 // Signer, Dialer, Authenticator, Recorder); the node wires them in

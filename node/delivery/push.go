@@ -43,6 +43,9 @@ func (s *Service) deliver(ctx context.Context, d due) {
 		return
 	}
 	pid, err := s.tryNodes(ctx, doc, d.recipient)
+	if err == nil {
+		err = s.fault(FaultPushAnswered)
+	}
 	if ctx.Err() != nil { // the node is closing: the next start queues it again
 		return
 	}
@@ -194,6 +197,9 @@ func (s *Service) push(ctx context.Context, pid peer.ID, doc *OutDoc, recipient 
 	if err := writeJSON(st, envelope.FrameRequest, offer{Kind: kindDocument, Recipient: recipient, Document: &doc.Signed}); err != nil {
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
+	if err := s.fault(FaultPushOffered); err != nil {
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
 	a, err := readAnswer(br)
 	if err != nil {
 		return err
@@ -206,6 +212,9 @@ func (s *Service) push(ctx context.Context, pid peer.ID, doc *OutDoc, recipient 
 	}
 	if err := s.sendContent(st, doc, recipient, a.Offset); err != nil {
 		return err
+	}
+	if err := s.fault(FaultPushSent); err != nil {
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	_ = st.SetDeadline(s.cfg.Now().Add(s.cfg.Idle + time.Duration(doc.Meta.Size>>20)*time.Second/8))
 	if a, err = readAnswer(br); err != nil {
@@ -263,6 +272,9 @@ func (s *Service) sendChunk(st network.Stream, bw *bufio.Writer, doc *OutDoc, re
 		if err := s.cfg.SendFault(doc.Meta.ID, i); err != nil {
 			return fmt.Errorf("%w: %v", ErrUnavailable, err)
 		}
+	}
+	if err := s.fault(FaultPushChunk); err != nil {
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	if i%cancelCheck == cancelCheck-1 {
 		if cur, err := s.store.Out(doc.Meta.ID); err == nil {

@@ -21,6 +21,9 @@ import (
 // the receipt for the sender's node. Acknowledging again returns the
 // same receipt.
 func (s *Service) Acknowledge(recipient, id string) (*InDoc, error) {
+	if err := s.fault(FaultAckBefore); err != nil {
+		return nil, err
+	}
 	now := s.cfg.Now()
 	d, err := s.store.UpdateIn(recipient, id, func(old *InDoc) (*InDoc, error) {
 		switch {
@@ -29,7 +32,7 @@ func (s *Service) Acknowledge(recipient, id string) (*InDoc, error) {
 		case old.State == Acked:
 			return nil, nil
 		case old.State != Waiting:
-			return nil, fmt.Errorf("%w: %s is still arriving", ErrState, id)
+			return nil, fmt.Errorf("%w: %s is %s, not waiting", ErrState, id, old.State)
 		}
 		rc := Receipt{DocumentID: id, Sender: old.Meta.Sender, Recipient: recipient, SHA256: old.Meta.SHA256,
 			Size: old.Meta.Size, Received: old.Received, Acknowledged: now.UTC(), Node: s.cfg.Self}
@@ -54,6 +57,9 @@ func (s *Service) Acknowledge(recipient, id string) (*InDoc, error) {
 	if d == nil { // acknowledged before
 		return s.store.In(recipient, id)
 	}
+	if err := s.fault(FaultAckStored); err != nil {
+		return nil, err
+	}
 	if err := os.Remove(s.store.inPath(recipient, id)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		s.log.Error("content not deleted", "document_id", id, "error", err)
 	}
@@ -75,7 +81,13 @@ func (s *Service) sendReceipts(ctx context.Context, now time.Time) {
 		if now.Before(d.ReceiptNext) || ctx.Err() != nil {
 			continue
 		}
-		err := s.sendReceipt(ctx, d)
+		err := s.fault(FaultAckBeforeSend)
+		if err == nil {
+			err = s.sendReceipt(ctx, d)
+		}
+		if err == nil {
+			err = s.fault(FaultAckSentNotMark)
+		}
 		_, uerr := s.store.UpdateIn(d.Recipient, d.Meta.ID, func(old *InDoc) (*InDoc, error) {
 			if old == nil {
 				return nil, nil
@@ -168,6 +180,9 @@ func (s *Service) receiveReceipt(st network.Stream, v *confview.View, peerMember
 	if info.Member.String() != peerMember || memberOf(rc.Recipient) != peerMember {
 		return fmt.Errorf("%w: receipt for %s signed by %s, sent by a node of %s", ErrBadReceipt, rc.Recipient, info.Member, peerMember)
 	}
+	if err := s.fault(FaultReceiptBefore); err != nil {
+		return err
+	}
 	now := s.cfg.Now()
 	fresh := false
 	d, err := s.store.UpdateOut(rc.DocumentID, func(d *OutDoc) error {
@@ -197,6 +212,9 @@ func (s *Service) receiveReceipt(st network.Stream, v *confview.View, peerMember
 		s.logReceipt(d, rc, sr, st.Conn().RemotePeer())
 		s.metrics.count("sender", string(Acknowledged), 1)
 		s.publish(d.Meta.Sender, Event{Type: "receipt", ID: rc.DocumentID, Recipient: rc.Recipient})
+	}
+	if err := s.fault(FaultReceiptStored); err != nil {
+		return err
 	}
 	return writeJSON(st, envelope.FrameResponse, answer{Offset: rc.Size, Complete: true})
 }

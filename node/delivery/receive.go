@@ -160,6 +160,9 @@ func (s *Service) receiveContent(st network.Stream, br *bufio.Reader, m *Meta, r
 	if err := w.Finish(); err != nil {
 		return err
 	}
+	if err := s.fault(FaultRecvFinished); err != nil {
+		return err
+	}
 	return s.accept(st, m, recipient, path)
 }
 
@@ -189,6 +192,9 @@ func (s *Service) accept(st network.Stream, m *Meta, recipient, path string) err
 	s.metrics.count("recipient", "received", 1)
 	s.publish(recipient, Event{Type: "document", ID: m.ID, Sender: m.Sender, Recipient: recipient,
 		Title: d.Meta.Title, DataType: d.Meta.DataType, Priority: d.Meta.Priority, Size: d.Meta.Size})
+	if err := s.fault(FaultRecvStored); err != nil {
+		return err
+	}
 	return s.writeStored(st, d)
 }
 
@@ -201,6 +207,9 @@ type idleReader struct {
 
 func (r *idleReader) Read(p []byte) (int, error) {
 	_ = r.st.SetDeadline(r.s.cfg.Now().Add(r.s.cfg.Idle))
+	if err := r.s.fault(FaultRecvRead); err != nil {
+		return 0, err
+	}
 	return r.r.Read(p)
 }
 

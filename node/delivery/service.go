@@ -72,6 +72,12 @@ type Config struct {
 	// writes (chunk: its index in the content, ChunkSize bytes each); an
 	// error breaks the transfer there as a lost connection would.
 	SendFault func(doc string, chunk int) error
+	// Fault, for tests, is called at the crash points of fault.go; an
+	// error breaks the operation there.
+	Fault func(point string) error
+	// ExpireEvery is how often the inbox is swept for documents past
+	// their expiry and abandoned transfers (expire.go; default 1 min).
+	ExpireEvery time.Duration
 
 	// Webhooks are the URLs that information systems (subsystem ID) have
 	// their events POSTed to, signed (webhook.go).
@@ -107,6 +113,7 @@ func (c *Config) Validate() error {
 	def(&c.Policy.MaxBackoff, DefaultMaxBackoff)
 	def(&c.Policy.Undeliverable, DefaultUndeliverable)
 	def(&c.Idle, DefaultIdle)
+	def(&c.ExpireEvery, time.Minute)
 	if c.Policy.MaxBackoff < c.Policy.MinBackoff {
 		return fmt.Errorf("%w: max backoff %s under min backoff %s", ErrBadMeta, c.Policy.MaxBackoff, c.Policy.MinBackoff)
 	}
@@ -166,6 +173,7 @@ func (s *Service) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	wg.Go(func() { s.runWebhooks(ctx) })
+	wg.Go(func() { s.runExpiry(ctx) })
 	sem := make(chan struct{}, s.cfg.Workers)
 	t := time.NewTicker(time.Second)
 	defer t.Stop()

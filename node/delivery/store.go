@@ -54,6 +54,9 @@ func OpenStore(path, dir string, key []byte) (*Store, error) {
 		}
 		return requeue(tx)
 	})
+	if err == nil {
+		err = s.removeStrays() // content files a crash left (expire.go)
+	}
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("%w: %v", ErrStorage, err)

@@ -215,3 +215,55 @@ func TestInboxDedupAndOwnership(t *testing.T) {
 		t.Fatalf("unknown: %v", err)
 	}
 }
+
+// TestStoreRemovesStrays: the content files a crash leaves behind (a
+// cut submission's spool, an outbox file no recipient needs, an inbox
+// file of an acknowledged document, one without a record) are deleted
+// when the store opens again; the files records need stay.
+func TestStoreRemovesStrays(t *testing.T) {
+	dir := t.TempDir()
+	db, content := filepath.Join(dir, "delivery.db"), filepath.Join(dir, "content")
+	s, err := OpenStore(db, content, testKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	queued, done := envelope.NewRequestID().String(), envelope.NewRequestID().String()
+	for _, id := range []string{queued, done} {
+		if _, _, err := addDoc(t, s, testDoc(id, 0, rcptB)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.UpdateOut(done, func(d *OutDoc) error { d.Recipients[0].State = Delivered; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	waiting, acked, orphan := envelope.NewRequestID().String(), envelope.NewRequestID().String(), envelope.NewRequestID().String()
+	receiving := envelope.NewRequestID().String()
+	for id, st := range map[string]InState{waiting: Waiting, acked: Acked, receiving: Receiving} {
+		if _, err := s.UpdateIn(rcptB, id, func(*InDoc) (*InDoc, error) {
+			return &InDoc{Meta: Meta{ID: id, Sender: sender}, Recipient: rcptB, State: st, ReceiptSent: true}, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// What a crash leaves: files whose records say they are gone.
+	stray := []string{s.tmpPath(queued + "-CUT"), s.outPath(done), s.inPath(rcptB, acked), s.inPath(rcptC, orphan)}
+	keep := []string{s.outPath(queued), s.inPath(rcptB, waiting), s.inPath(rcptB, receiving)}
+	for _, p := range append(stray, keep...) {
+		writeContent(t, p, []byte("hello"))
+	}
+	s.Close()
+	if s, err = OpenStore(db, content, testKey()); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, p := range stray {
+		if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s not removed: %v", filepath.Base(p), err)
+		}
+	}
+	for _, p := range keep {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("%s removed: %v", filepath.Base(p), err)
+		}
+	}
+}
