@@ -176,6 +176,20 @@ func (b *browser) login(name string) string {
 	return m[1]
 }
 
+// lastHistory is the newest history entry about target (the tests share
+// one registry: another test's write may come after).
+func (e *env) lastHistory(target string) (last state.HistoryEntry) {
+	e.nw.Registry.Server().Read(func(st *state.State) {
+		for i := len(st.History) - 1; i >= 0; i-- {
+			if st.History[i].Target == target {
+				last = st.History[i]
+				return
+			}
+		}
+	})
+	return last
+}
+
 func (e *env) pendingRequest(t *testing.T) state.Request {
 	req, err := e.nw.Registry.Server().Request(e.request)
 	if err != nil {
@@ -278,9 +292,7 @@ func TestConsoleApproveOnePath(t *testing.T) {
 	if q.Status != state.RequestApproved || q.DecidedBy != console.ActorPrefix+"anh" {
 		t.Fatalf("request %s decided by %q", q.Status, q.DecidedBy)
 	}
-	var last state.HistoryEntry
-	e.nw.Registry.Server().Read(func(st *state.State) { last = st.History[len(st.History)-1] })
-	if last.Actor != "console:anh" || last.Action != "approve_registration" {
+	if last := e.lastHistory(q.ID); last.Actor != "console:anh" || last.Action != "approve_registration" {
 		t.Fatalf("history %+v", last)
 	}
 	_, body, _ = ap.do("GET", "/console/history?q=console:anh", nil)
@@ -388,9 +400,7 @@ func TestConsoleSuspendReactivate(t *testing.T) {
 			t.Fatalf("%s: %d %s, member %s", step.action, st, h.Get("Location"), status())
 		}
 	}
-	var last state.HistoryEntry
-	e.nw.Registry.Server().Read(func(st *state.State) { last = st.History[len(st.History)-1] })
-	if last.Actor != "console:phuc" || last.Action != "reactivate_member" {
+	if last := e.lastHistory(member); last.Actor != "console:phuc" || last.Action != "reactivate_member" {
 		t.Fatalf("history %+v", last)
 	}
 	if _, body, _ := b.do("GET", "/console/members/"+member+"?done=reactivate", nil); !strings.Contains(body, `id="member-suspend"`) {
