@@ -14,6 +14,7 @@ import (
 	"github.com/dxl-network/dxl/ca"
 	"github.com/dxl-network/dxl/internal/doctor"
 	"github.com/dxl-network/dxl/internal/keystore"
+	"github.com/dxl-network/dxl/membership/globalconf"
 	"github.com/dxl-network/dxl/membership/store"
 	"github.com/dxl-network/dxl/tsa"
 )
@@ -28,7 +29,9 @@ type DoctorOptions struct {
 // Doctor checks the registry server in dir, running or not, and says what
 // is wrong and how to fix it: registry.json; the server, config-signing,
 // CA and TSA certificates and their expiry; that the passphrase opens the
-// keys; whether the server answers on its API; for a stopped server its listening ports and its Raft
+// keys; whether the server answers on its API and, if it does, every other
+// registry server of the configuration with its clock; for a stopped
+// server its listening ports and its Raft
 // and CA databases; the free disk space. It writes nothing to dir.
 func Doctor(ctx context.Context, dir string, o DoctorOptions) *doctor.Report {
 	if o.Timeout <= 0 {
@@ -56,6 +59,9 @@ func Doctor(ctx context.Context, dir string, o DoctorOptions) *doctor.Report {
 	doctorKeys(r, dir, o.Passphrase)
 	if f != nil {
 		r.Running = doctorAPI(ctx, r, dir, f, o)
+		if r.Running {
+			doctorPeers(ctx, r, dir, f, o)
+		}
 		if !r.Running {
 			r.Port(f.RaftListen, FileRegistry)
 			r.Port(f.APIListen, FileRegistry)
@@ -109,4 +115,69 @@ func doctorAPI(ctx context.Context, r *doctor.Report, dir string, f *RegistryFil
 		r.Add("server", doctor.OK, "running, "+u+" answers", "")
 	}
 	return true
+}
+
+// MaxDoctorSkew is the clock difference against another registry server
+// the doctor reports as an error.
+const MaxDoctorSkew = 30 * time.Second
+
+// doctorPeers checks, for a running server, every other registry server
+// of the signed configuration: it answers /healthz, and its clock (its
+// Date, to the second) against this machine's.
+func doctorPeers(ctx context.Context, r *doctor.Report, dir string, f *RegistryFile, o DoctorOptions) {
+	anchor, err := globalconf.LoadAnchor(filepath.Join(dir, FileAnchor))
+	if err != nil {
+		r.Add("peers", doctor.Warn, "not checked: "+err.Error(), "")
+		return
+	}
+	client, err := globalconf.NewClient(anchor, "", globalconf.WithClock(o.Now))
+	if err != nil {
+		r.Add("peers", doctor.Warn, "not checked: "+err.Error(), "")
+		return
+	}
+	defer client.Close()
+	fctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	doc, err := client.Fetch(fctx)
+	if err != nil {
+		r.Add("peers", doctor.Error, "no registry server gave the configuration: "+err.Error(), "dxl registry status --dir "+dir)
+		return
+	}
+	roots := x509.NewCertPool()
+	for _, c := range anchor.Roots {
+		roots.AddCert(c)
+	}
+	cl := &http.Client{Timeout: o.Timeout, Transport: &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: roots}}}
+	defer cl.CloseIdleConnections()
+	for _, s := range doc.RegistryServers {
+		if s.ID != f.ID {
+			doctorPeer(ctx, r, cl, s, o)
+		}
+	}
+}
+
+// doctorPeer checks one other registry server.
+func doctorPeer(ctx context.Context, r *doctor.Report, cl *http.Client, s globalconf.RegistryServer, o DoctorOptions) {
+	check, u := "peer "+s.ID, strings.TrimRight(s.URL, "/")+"/healthz"
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	sent := o.Now()
+	resp, err := cl.Do(req)
+	if err != nil {
+		r.Add(check, doctor.Error, u+" does not answer: "+err.Error(), "check that server and the network path to it (dxl registry status)")
+		return
+	}
+	resp.Body.Close()
+	received := o.Now()
+	date, err := http.ParseTime(resp.Header.Get("Date"))
+	if err != nil {
+		r.Add(check, doctor.OK, u+" answers "+resp.Status, "")
+		return
+	}
+	skew := sent.Add(received.Sub(sent) / 2).Sub(date.Add(500 * time.Millisecond))
+	detail := fmt.Sprintf("%s answers %s; clock skew %s (to the second)", u, resp.Status, skew.Round(time.Second))
+	if skew > MaxDoctorSkew || skew < -MaxDoctorSkew {
+		r.Add(check, doctor.Error, detail, "synchronise the clocks of both machines (timedatectl set-ntp true; chronyc tracking)")
+		return
+	}
+	r.Add(check, doctor.OK, detail, "")
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dxl-network/dxl/ca"
+	"github.com/dxl-network/dxl/internal/doctor"
 	"github.com/dxl-network/dxl/membership/internal/regtest"
 	"github.com/dxl-network/dxl/membership/state"
 	"github.com/dxl-network/dxl/membership/store"
@@ -259,6 +260,14 @@ func TestDaemonJoinOverMutualTLS(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	})
+	// reg-1's doctor reaches reg-2 and compares the clocks.
+	waitUntil(t, ctx, "reg-1's doctor reaches reg-2", func() bool {
+		return findings(Doctor(ctx, r1.dir, DoctorOptions{}))["peer reg-2"].Status == doctor.OK
+	})
+	ahead := DoctorOptions{Now: func() time.Time { return time.Now().Add(2 * time.Minute) }}
+	if p := findings(Doctor(ctx, r1.dir, ahead))["peer reg-2"]; p.Status != doctor.Error || !strings.Contains(p.Fix, "timedatectl") {
+		t.Fatalf("a clock two minutes off: %+v", p)
+	}
 
 	// Raft peers must be registry servers: a node-auth certificate from the
 	// same CA is refused.
