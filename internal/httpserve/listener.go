@@ -37,8 +37,8 @@ func (l *perIP) Accept() (net.Conn, error) {
 		if l.take(ip) {
 			return &trackedConn{Conn: conn, release: func() { l.give(ip) }}, nil
 		}
+		l.m.refused(l.name, "per_ip") // counted before the client can see the close
 		_ = conn.Close()
-		l.m.refused(l.name, "per_ip")
 		l.c.Logger.Debug("connection refused: too many from one address", "server", l.name, "remote", ip, "max", l.max)
 	}
 }
