@@ -99,6 +99,7 @@ type Node struct {
 	replay *replay.Guard
 	db     *bolt.DB
 	auth   *auth.Authority
+	keys   *auth.AccessKeys // signed access keys (accesskeys_admin.go)
 	alerts *alert.Detector
 
 	journal *wal.Log       // logging.go
@@ -209,7 +210,10 @@ func (n *Node) openStores(passphrase []byte, o *options) (err error) {
 	if n.alerts, err = alert.New(n.life, n.cfg.Alerts, n.member.String(), o.now, o.log); err != nil {
 		return fmt.Errorf("%w: %v", ErrConfig, err)
 	}
-	return n.openLogs(passphrase, o.noLogs)
+	if err := n.openLogs(passphrase, o.noLogs); err != nil {
+		return err
+	}
+	return n.openAccessKeys(passphrase)
 }
 
 // openServices compiles the pinned clients, the provided services and
@@ -280,7 +284,7 @@ func (n *Node) startServers(o *options) (err error) {
 	}
 	n.cons = consumer.New(consumer.Config{Member: n.member, Self: n.self, Clients: n.clients, MaxBody: n.cfg.MaxBody, SpoolDir: n.spoolDir(),
 		CallTimeout: time.Duration(n.cfg.CallTimeout), LGSP: n.lgsp, Views: views{n}, Dialer: n.host, Signer: n.signer,
-		Auth: n.auth, Logs: n.logs, Health: health{n}, Now: n.now, Logger: n.log, IPRules: n.cfg.ipFilter, Alerts: n.alerts})
+		Auth: n.auth, Keys: n.keys, Logs: n.logs, Health: health{n}, Now: n.now, Logger: n.log, IPRules: n.cfg.ipFilter, Alerts: n.alerts})
 	n.api = httpserve.New(n.apiHandler(), n.cfg.apiServer(n.log))
 	n.api.TLSConfig = n.apiTLS()
 	n.apiLn = httpserve.Listen(n.apiLn, n.cfg.apiServer(n.log), n.httpm)
