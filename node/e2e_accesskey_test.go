@@ -10,10 +10,14 @@ import (
 	"encoding/pem"
 	"io"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/dxl-network/dxl/internal/testutil"
 	"github.com/dxl-network/dxl/node"
 	"github.com/dxl-network/dxl/node/auth"
 	"github.com/dxl-network/dxl/node/envelope"
@@ -188,4 +192,62 @@ func exchangeErrorNamed(t *testing.T, name string, a answer, status int, code st
 	if a.status != status || a.header.Get(node.HeaderError) != code {
 		t.Errorf("%s: want %d %s, got %d %q: %s", name, status, code, a.status, a.header.Get(node.HeaderError), a.body)
 	}
+}
+
+// TestSignedRequestScript: scripts/signed-request.sh (curl and openssl
+// only) signs requests a real node accepts, with an HMAC key, HMAC-SHA1
+// where the key allows it, an RSA key (PKCS#1 v1.5 and PSS) and a session
+// key it opened itself; a wrong secret is refused with its code.
+func TestSignedRequestScript(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl not found")
+	}
+	n := sharedNet(t)
+	dir := t.TempDir()
+	openssl := testutil.OpenSSL(t, dir)
+	script, _ := filepath.Abs(filepath.Join("..", "scripts", "signed-request.sh"))
+	run := func(env []string, args ...string) (string, error) {
+		cmd := exec.Command("bash", append([]string{script}, args...)...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), append(env, "DXL_CACERT="+n.APICert)...)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	mustRun := func(want string, env []string, args ...string) string {
+		t.Helper()
+		out, err := run(env, args...)
+		if err != nil || !strings.Contains(out, want) {
+			t.Fatalf("signed-request.sh %v: %v\n%s", args, err, out)
+		}
+		return out
+	}
+	var hk, old, rk auth.IssuedAccessKey
+	adminJSON(t, n.A.Dir, "POST", "/v1/access-keys", map[string]any{"subsystem": n.ClientA}, &hk)
+	adminJSON(t, n.A.Dir, "POST", "/v1/access-keys", map[string]any{"subsystem": n.ClientA, "allow_hmac_sha1": true}, &old)
+	hmacEnv := []string{"DXL_ACCESS_KEY=" + hk.AccessKey, "DXL_SECRET_KEY=" + hk.Secret}
+	mustRun(`"requested_by":"`+n.ClientA, hmacEnv, "GET", n.url("/citizens/001?fields=all&a=1"))
+	os.WriteFile(filepath.Join(dir, "body.json"), []byte(`{"name":"Pham Thi E"}`), 0o600)
+	mustRun("Pham Thi E", hmacEnv, "POST", n.url("/citizens"), "body.json")
+	mustRun(`"id":"006"`, []string{"DXL_ACCESS_KEY=" + old.AccessKey, "DXL_SECRET_KEY=" + old.Secret, "DXL_ALGORITHM=DXL-HMAC-SHA1"},
+		"GET", n.url("/citizens/006"))
+	if out, err := run([]string{"DXL_ACCESS_KEY=" + hk.AccessKey, "DXL_SECRET_KEY=" + hk.Secret + "x"}, "GET", n.url("/citizens/001")); err == nil ||
+		!strings.Contains(out, "auth_signature_invalid") {
+		t.Fatalf("wrong secret: %v\n%s", err, out)
+	}
+
+	openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "is.key")
+	openssl("pkey", "-in", "is.key", "-pubout", "-out", "is.pub")
+	pub, _ := os.ReadFile(filepath.Join(dir, "is.pub"))
+	adminJSON(t, n.A.Dir, "POST", "/v1/access-keys", map[string]any{"subsystem": n.ClientA, "rsa_public_key": string(pub)}, &rk)
+	for _, alg := range []string{auth.AlgRSASHA256, auth.AlgRSAPSSSHA256} {
+		mustRun(`"id":"007"`, []string{"DXL_ACCESS_KEY=" + rk.AccessKey, "DXL_RSA_KEY=is.key", "DXL_ALGORITHM=" + alg}, "GET", n.url("/citizens/007"))
+	}
+	out := mustRun("session_secret", []string{"DXL_ACCESS_KEY=" + rk.AccessKey, "DXL_RSA_KEY=is.key"},
+		"POST", "https://"+n.A.Node.APIAddr()+auth.SessionPath)
+	var sess auth.Session
+	if err := json.Unmarshal([]byte(out), &sess); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(`"id":"008"`, []string{"DXL_ACCESS_KEY=" + sess.SessionKey, "DXL_SECRET_KEY=" + sess.SessionSecret}, "GET", n.url("/citizens/008"))
 }
