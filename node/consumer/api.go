@@ -115,7 +115,10 @@ func (a *API) Handler() http.Handler {
 	if a.cfg.Keys != nil {
 		m.Handle("POST "+auth.SessionPath, a.cfg.Keys.SessionHandler(
 			func(sub string) error { _, err := a.registered(sub); return err },
-			func(w http.ResponseWriter, r *http.Request, err error) { a.fail(w, "", err) }))
+			func(w http.ResponseWriter, r *http.Request, err error) {
+				a.noteRefusal(exchange.ReportedCode(err), r, "")
+				a.fail(w, "", err)
+			}))
 	}
 	m.HandleFunc("GET /health", a.health)
 	m.HandleFunc("GET /health/services/{id...}", a.authenticated(a.serviceHealth))
