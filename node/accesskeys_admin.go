@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"path/filepath"
 	"time"
@@ -21,10 +22,17 @@ import (
 // openAccessKeys opens the signed-access-key authenticator (node/auth):
 // its keys in the database, HMAC secrets sealed with an AES-256 key
 // derived (HKDF-SHA256, "DXL-ACCESS-KEY-SEAL-v1") from the seed in
-// DIR/archive.key, which openLogs has made sure exists. The accepted
-// clock skew is the global configuration's max_clock_skew.
+// DIR/archive.key (created as the message log's keys are, logKeys, on
+// first use). The accepted clock skew is the global configuration's
+// max_clock_skew.
 func (n *Node) openAccessKeys(passphrase []byte) error {
-	k, err := keystore.ReadFile(filepath.Join(n.dir, FileArchiveKey), passphrase)
+	path := filepath.Join(n.dir, FileArchiveKey)
+	k, err := keystore.ReadFile(path, passphrase)
+	if errors.Is(err, fs.ErrNotExist) {
+		if _, _, err = logKeys(n.dir, passphrase); err == nil {
+			k, err = keystore.ReadFile(path, passphrase)
+		}
+	}
 	if err != nil {
 		return err
 	}

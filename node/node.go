@@ -210,10 +210,10 @@ func (n *Node) openStores(passphrase []byte, o *options) (err error) {
 	if n.alerts, err = alert.New(n.life, n.cfg.Alerts, n.member.String(), o.now, o.log); err != nil {
 		return fmt.Errorf("%w: %v", ErrConfig, err)
 	}
-	if err := n.openLogs(passphrase, o.noLogs); err != nil {
+	if err := n.openAccessKeys(passphrase); err != nil {
 		return err
 	}
-	return n.openAccessKeys(passphrase)
+	return n.openLogs(passphrase, o.noLogs)
 }
 
 // openServices compiles the pinned clients, the provided services and

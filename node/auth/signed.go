@@ -18,6 +18,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Signed-request defaults.
@@ -58,7 +60,13 @@ type AccessKeys struct {
 	randMu sync.Mutex
 	replay *sigReplay
 	sess   *sessions
+	signed *prometheus.CounterVec
 }
+
+// Collectors returns the signed-request metrics, for the node's /metrics
+// registry: dxl_signed_requests_total{result="ok"|CODE}, "ok" for a
+// signature accepted (its body may still fail: auth_body_mismatch).
+func (k *AccessKeys) Collectors() []prometheus.Collector { return []prometheus.Collector{k.signed} }
 
 // NewAccessKeys returns the access-key authenticator of cfg.
 func NewAccessKeys(cfg KeysConfig) (*AccessKeys, error) {
@@ -93,6 +101,11 @@ func NewAccessKeys(cfg KeysConfig) (*AccessKeys, error) {
 		return nil, err
 	}
 	k.sess = newSessions(pk, cfg.MaxSessions)
+	k.signed = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "dxl_signed_requests_total",
+		Help: "Requests signed with an access key or a session key, by result: ok or the refusal's code.",
+	}, []string{"result"})
+	k.signed.WithLabelValues("ok") // exposed at 0
 	return k, nil
 }
 
@@ -225,6 +238,16 @@ func (k *AccessKeys) activeKey(ctx context.Context, id string) (AccessKey, error
 // the body's SHA-256 is X-DXL-Content-SHA256: whoever reads the body must
 // read it to the end before acting on it.
 func (k *AccessKeys) VerifyRequest(r *http.Request) (Principal, error) {
+	p, err := k.verifyRequest(r)
+	result := "ok"
+	if err != nil {
+		result = Codes.Code(err)
+	}
+	k.signed.WithLabelValues(result).Inc()
+	return p, err
+}
+
+func (k *AccessKeys) verifyRequest(r *http.Request) (Principal, error) {
 	a, err := ParseAuthorization(r.Header.Get("Authorization"))
 	if err != nil {
 		return Principal{}, err
@@ -254,7 +277,7 @@ func (k *AccessKeys) VerifyRequest(r *http.Request) (Principal, error) {
 	if err := k.replay.mark(replayKey(a), now); err != nil {
 		return Principal{}, err
 	}
-	r.Body = &bodyCheck{r: r.Body, h: sha256.New(), want: sum}
+	r.Body = &bodyCheck{r: r.Body, h: sha256.New(), want: sum, failed: k.signed.WithLabelValues(Codes.Code(ErrBodyMismatch))}
 	return p, nil
 }
 
@@ -327,9 +350,10 @@ func verifyRSA(rec AccessKey, a Authorization, sts []byte) error {
 // bodyCheck hashes a signed request's body and fails at its end if it is
 // not the one signed.
 type bodyCheck struct {
-	r    io.ReadCloser
-	h    hash.Hash
-	want [32]byte
+	r      io.ReadCloser
+	h      hash.Hash
+	want   [32]byte
+	failed prometheus.Counter
 }
 
 func (b *bodyCheck) Read(p []byte) (int, error) {
@@ -339,6 +363,7 @@ func (b *bodyCheck) Read(p []byte) (int, error) {
 		var got [32]byte
 		b.h.Sum(got[:0])
 		if got != b.want {
+			b.failed.Inc()
 			return n, fmt.Errorf("%w: the body's SHA-256 is %x", ErrBodyMismatch, got)
 		}
 	}

@@ -18,6 +18,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/dxl-network/dxl/node/auth"
 )
 
@@ -151,6 +154,13 @@ func TestSignedRequestHMAC(t *testing.T) {
 	s.Credential = "dxlak_unknown"
 	if _, code := e.send(t, s, "GET", "/r1/x", nil, nil); code != "auth_unknown_access_key" {
 		t.Errorf("unknown key: %q", code)
+	}
+	counted := e.keys.Collectors()[0].(*prometheus.CounterVec)
+	for result, want := range map[string]float64{"ok": 3, "auth_body_mismatch": 1, "auth_replayed": 1, "auth_signature_invalid": 4, "auth_access_key_revoked": 1} {
+		var m dto.Metric
+		if err := counted.WithLabelValues(result).Write(&m); err != nil || m.GetCounter().GetValue() != want {
+			t.Errorf("dxl_signed_requests_total{result=%q} = %v, want %v", result, m.GetCounter().GetValue(), want)
+		}
 	}
 }
 
