@@ -199,6 +199,9 @@ func exchangeErrorNamed(t *testing.T, name string, a answer, status int, code st
 // where the key allows it, an RSA key (PKCS#1 v1.5 and PSS) and a session
 // key it opened itself; a wrong secret is refused with its code.
 func TestSignedRequestScript(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs curl and openssl some twenty times")
+	}
 	t.Parallel()
 	if _, err := exec.LookPath("curl"); err != nil {
 		t.Skip("curl not found")
