@@ -28,3 +28,24 @@ func FuzzParseAuthorization(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCanonicalQuery: the canonical query of a canonical query is itself,
+// and holds no byte a URL query would need escaped.
+func FuzzCanonicalQuery(f *testing.F) {
+	f.Add("b=2&a=1")
+	f.Add("a=x+y&a=%41&c&&=")
+	f.Add("q=%C3%A9&z=~-._*/")
+	f.Fuzz(func(t *testing.T, raw string) {
+		c, err := auth.CanonicalQuery(raw)
+		if err != nil {
+			return
+		}
+		again, err := auth.CanonicalQuery(c)
+		if err != nil || again != c {
+			t.Fatalf("%q → %q → %q, %v", raw, c, again, err)
+		}
+		if strings.ContainsAny(c, " +#?\x00\n") {
+			t.Fatalf("%q → %q", raw, c)
+		}
+	})
+}
