@@ -18,6 +18,10 @@ import (
 // a session key).
 const SessionPath = "/access-key/session"
 
+// MaxSessionsPerKey is how many session keys one access key holds open;
+// a new one ends the oldest.
+const MaxSessionsPerKey = 16
+
 // Session is a session key as the endpoint answers it. The secret is
 // shown only there; the node does not store it: it is derived, when
 // needed, from a random key that lives only in the node's memory, so a
@@ -69,6 +73,19 @@ func (s *sessions) put(id string, e session, now time.Time) error {
 	}
 	if len(s.m) >= s.max {
 		return fmt.Errorf("%w: %d session keys open", ErrBusy, s.max)
+	}
+	// One access key holds at most MaxSessionsPerKey: its oldest goes.
+	n, oldest := 0, ""
+	for k, v := range s.m {
+		if v.parent == e.parent {
+			n++
+			if oldest == "" || v.expires.Before(s.m[oldest].expires) {
+				oldest = k
+			}
+		}
+	}
+	if n >= MaxSessionsPerKey {
+		delete(s.m, oldest)
 	}
 	s.m[id] = e
 	return nil

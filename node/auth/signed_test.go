@@ -263,6 +263,32 @@ func TestSessionKey(t *testing.T) {
 	if _, code := e.send(t, s, "GET", "/r1/x", nil, nil); code != "auth_session_expired" {
 		t.Errorf("expired session: %q", code)
 	}
+	// The seventeenth open session of one key ends its oldest.
+	open := func() auth.Session {
+		req, _ := http.NewRequest("POST", e.srv.URL+auth.SessionPath, nil)
+		e.now.Add(int64(time.Second))
+		long.Sign(req, nil)
+		resp, err := e.srv.Client().Do(req)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("session: %v %v", resp, err)
+		}
+		defer resp.Body.Close()
+		var ss auth.Session
+		json.NewDecoder(resp.Body).Decode(&ss)
+		return ss
+	}
+	first := open()
+	s = auth.RequestSigner{Credential: first.SessionKey, Secret: first.SessionSecret}
+	for range auth.MaxSessionsPerKey - 1 {
+		open()
+	}
+	if st, _ := e.send(t, s, "GET", "/r1/x", nil, nil); st != 200 {
+		t.Fatalf("the first of %d sessions: %d", auth.MaxSessionsPerKey, st)
+	}
+	open()
+	if _, code := e.send(t, s, "GET", "/r1/x", nil, nil); code != "auth_session_expired" {
+		t.Errorf("the oldest of %d+1 sessions: %q", auth.MaxSessionsPerKey, code)
+	}
 }
 
 func TestCanonicalQuery(t *testing.T) {
