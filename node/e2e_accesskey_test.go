@@ -8,11 +8,13 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -253,4 +255,28 @@ func TestSignedRequestScript(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustRun(`"id":"008"`, []string{"DXL_ACCESS_KEY=" + sess.SessionKey, "DXL_SECRET_KEY=" + sess.SessionSecret}, "GET", n.url("/citizens/008"))
+	t.Run("DocumentedCurl", func(t *testing.T) { runCurlSnippet(t, n, hk) })
+}
+
+// runCurlSnippet runs docs/integration.md's curl and openssl example with
+// its first two lines (key, secret, host, path, query) set to a real key
+// and service.
+func runCurlSnippet(t *testing.T, n *testNet, k auth.IssuedAccessKey) {
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "integration.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("(?s)<!-- signed-request-curl -->\\s*```sh\n(.*?)```").FindSubmatch(doc)
+	if m == nil {
+		t.Fatal("no signed-request-curl example in docs/integration.md")
+	}
+	lines := strings.SplitN(string(m[1]), "\n", 3)
+	script := fmt.Sprintf("AK=%s SK=%s HOST=%s\nP=/r1/%s/citizens/009 Q=fields=all\n%s", k.AccessKey, k.Secret, n.A.Node.APIAddr(), n.Service,
+		strings.ReplaceAll(lines[2], "n1/api.pem", n.APICert))
+	cmd := exec.Command("bash", "-euo", "pipefail", "-c", script)
+	cmd.Dir = t.TempDir()
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), `"id":"009"`) {
+		t.Fatalf("documented example: %v\n%s", err, out)
+	}
 }
