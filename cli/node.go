@@ -61,7 +61,7 @@ services to other nodes over libp2p. Setting one up:
    dxl node enroll --dir n1 --wait 24h                     # installs the certificates
    dxl node serve --dir n1`,
 		Subcommands: []*cli.Command{nodeJoinCommand(), nodeInitCommand(), nodeRegisterCommand(), nodeEnrollCommand(), nodeServeCommand(), nodeClientCommand(), nodeServiceCommand(), nodeSystemCommand(),
-			nodeStatusCommand(), nodeCredentialCommand(), nodeRecordsCommand(), nodeDoctorCommand(),
+			nodeStatusCommand(), nodeCredentialCommand(), nodeAccessKeyCommand(), nodeRecordsCommand(), nodeDoctorCommand(),
 			nodeBackupCommand(), nodeRestoreCommand()},
 	}
 }

@@ -29,6 +29,7 @@ const FileAdminSocket = "admin.sock"
 //	GET    /v1/credentials          → [{key_id, subsystem, …}] (hashes only)
 //	POST   /v1/credentials/{key}/rotate → new secret
 //	DELETE /v1/credentials/{key}
+//	POST/GET /v1/access-keys, DELETE /v1/access-keys/{key} (accessKeyRoutes)
 //	GET    /v1/health               → the level-1 health report
 //	GET    /v1/peers                → peer states
 func (n *Node) adminHandler() http.Handler {
@@ -78,6 +79,7 @@ func (n *Node) adminHandler() http.Handler {
 	})
 	m.HandleFunc("GET /v1/backup", n.adminBackup)
 	n.adminLogRoutes(m)
+	n.accessKeyRoutes(m)
 	return m
 }
 

@@ -67,6 +67,8 @@
 //   - admin.go, admin_logs.go: the owner-only admin socket (credentials,
 //     peers, logs, records, statistics, reconciliation) and its hash-chained
 //     audit log (internal/audit).
+//   - accesskeys_admin.go: the signed-access-key authenticator (node/auth)
+//     with its seal key, and its admin endpoints /v1/access-keys.
 //
 // docs/architecture.md describes the whole.
 package node

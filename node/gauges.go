@@ -90,5 +90,6 @@ func (n *Node) collectors() []prometheus.Collector {
 		out = append(out, n.siem.Collectors()...)
 	}
 	out = append(out, n.alerts.Collectors()...)
+	out = append(out, n.keys.Collectors()...)
 	return out
 }

@@ -105,6 +105,7 @@ type Node struct {
 	replay *replay.Guard
 	db     *bolt.DB
 	auth   *auth.Authority
+	keys   *auth.AccessKeys // signed access keys (accesskeys_admin.go)
 	alerts *alert.Detector
 
 	journal *wal.Log       // logging.go
@@ -215,6 +216,9 @@ func (n *Node) openStores(passphrase []byte, o *options) (err error) {
 	if n.alerts, err = alert.New(n.life, n.cfg.Alerts, n.member.String(), o.now, o.log); err != nil {
 		return fmt.Errorf("%w: %v", ErrConfig, err)
 	}
+	if err := n.openAccessKeys(passphrase); err != nil {
+		return err
+	}
 	return n.openLogs(passphrase, o.noLogs)
 }
 
@@ -290,7 +294,7 @@ func (n *Node) startServers(o *options) (err error) {
 	}
 	n.cons = consumer.New(consumer.Config{Member: n.member, Self: n.self, Clients: n.clients, MaxBody: n.cfg.MaxBody, SpoolDir: n.spoolDir(),
 		CallTimeout: time.Duration(n.cfg.CallTimeout), LGSP: n.lgsp, Views: views{n}, Dialer: n.host, Signer: n.signer,
-		Auth: n.auth, Logs: n.logs, Health: health{n}, Now: n.now, Logger: n.log, IPRules: n.cfg.ipFilter, Alerts: n.alerts})
+		Auth: n.auth, Keys: n.keys, Logs: n.logs, Health: health{n}, Now: n.now, Logger: n.log, IPRules: n.cfg.ipFilter, Alerts: n.alerts})
 	n.api = httpserve.New(n.apiHandler(), n.cfg.apiServer(n.log))
 	n.api.TLSConfig = n.apiTLS()
 	n.apiLn = httpserve.Listen(n.apiLn, n.cfg.apiServer(n.log), n.httpm)

@@ -36,6 +36,28 @@
 // (Config.ThrottleEntries, least recently seen evicted) keeps the counts.
 // [Authority.Collectors] are its metrics.
 //
+// # Signed access keys
+//
+// [AccessKeys] is the third way an information system authenticates to
+// its node (Nghe An regulation 004 Art. 8.4 and Art. 15): an access key
+// ("dxlak_…") names it, and each request is signed (canonical.go,
+// [StringToSign]) with HMAC-SHA256 under its secret key ("dxlas_…"),
+// HMAC-SHA1 where an operator enabled it for that key, or an RSA key whose
+// public half the operator registered (RSASSA-PKCS1-v1_5 or PSS, SHA-256).
+// The Authorization header is
+//
+//	DXL-HMAC-SHA256 Credential=KEY, SignedHeaders=host;x-dxl-content-sha256;x-dxl-date, Signature=HEX
+//
+// with X-DXL-Date (20060102T150405Z, within the node's clock skew) and
+// X-DXL-Content-SHA256 (the body's SHA-256, checked when the body ends).
+// Each signature is accepted once. The verifier needs an HMAC secret
+// itself, so it is stored sealed with AES-256-GCM under the node's seal
+// key, not hashed. A session key ([AccessKeys.SessionHandler],
+// POST /access-key/session, signed with the access key) is issued for 15
+// minutes, so that the long-term secret or RSA key is not used on every
+// request; its secret is derived from a key held only in memory.
+// [RequestSigner] is the client side.
+//
 // Errors wrap one of the package's sentinel errors; [Codes] maps them to
 // stable machine codes. Secrets and tokens are never logged.
 package auth

@@ -21,6 +21,20 @@ var (
 	ErrRevoked       = errors.New("auth: credential revoked or rotated")
 	ErrStore         = errors.New("auth: credential store failure")
 	ErrThrottled     = errors.New("auth: too many failed token requests")
+
+	// Signed requests (signed.go): each refusal has its own code, so an
+	// information system's developer can tell a wrong canonical request
+	// from a clock off or a replay.
+	ErrSignedMalformed = errors.New("auth: malformed signed request")
+	ErrUnknownKey      = errors.New("auth: unknown access key")
+	ErrKeyRevoked      = errors.New("auth: access key revoked")
+	ErrAlgorithm       = errors.New("auth: signature algorithm not allowed for this access key")
+	ErrBadSignature    = errors.New("auth: request signature does not match")
+	ErrBodyMismatch    = errors.New("auth: body does not match X-DXL-Content-SHA256")
+	ErrStale           = errors.New("auth: X-DXL-Date outside the accepted clock skew")
+	ErrReplayed        = errors.New("auth: signed request already seen")
+	ErrSessionExpired  = errors.New("auth: session key expired or unknown")
+	ErrBusy            = errors.New("auth: too many signed requests or sessions held")
 )
 
 // Codes is the package's error table (internal/errcode).
@@ -35,4 +49,14 @@ var Codes = errcode.New(
 	errcode.Entry{Err: ErrRevoked, Code: "auth_revoked", Status: http.StatusUnauthorized},
 	errcode.Entry{Err: ErrStore, Code: "auth_store", Status: http.StatusServiceUnavailable},
 	errcode.Entry{Err: ErrThrottled, Code: "auth_throttled", Status: http.StatusTooManyRequests},
+	errcode.Entry{Err: ErrSignedMalformed, Code: "auth_signature_malformed", Status: http.StatusUnauthorized},
+	errcode.Entry{Err: ErrUnknownKey, Code: "auth_unknown_access_key", Status: http.StatusUnauthorized},
+	errcode.Entry{Err: ErrKeyRevoked, Code: "auth_access_key_revoked", Status: http.StatusUnauthorized},
+	errcode.Entry{Err: ErrAlgorithm, Code: "auth_algorithm_refused", Status: http.StatusUnauthorized},
+	errcode.Entry{Err: ErrBadSignature, Code: "auth_signature_invalid", Status: http.StatusUnauthorized},
+	errcode.Entry{Err: ErrBodyMismatch, Code: "auth_body_mismatch", Status: http.StatusUnauthorized},
+	errcode.Entry{Err: ErrStale, Code: "auth_signature_stale", Status: http.StatusUnauthorized},
+	errcode.Entry{Err: ErrReplayed, Code: "auth_replayed", Status: http.StatusUnauthorized},
+	errcode.Entry{Err: ErrSessionExpired, Code: "auth_session_expired", Status: http.StatusUnauthorized},
+	errcode.Entry{Err: ErrBusy, Code: "auth_busy", Status: http.StatusServiceUnavailable},
 )

@@ -90,6 +90,8 @@ type Config struct {
 	Dialer Dialer
 	Signer *envelope.Signer
 	Auth   *auth.Authority
+	// Keys verifies signed requests (access keys, session keys); nil: none.
+	Keys   *auth.AccessKeys
 	Logs   *exchange.Logs
 	Health Health
 	Now    func() time.Time
@@ -110,6 +112,14 @@ func (a *API) Handler() http.Handler {
 	m := http.NewServeMux()
 	m.Handle("POST /token", a.cfg.Auth.TokenHandler())
 	m.HandleFunc("/token", a.onlyPost)
+	if a.cfg.Keys != nil {
+		m.Handle("POST "+auth.SessionPath, a.cfg.Keys.SessionHandler(
+			func(sub string) error { _, err := a.registered(sub); return err },
+			func(w http.ResponseWriter, r *http.Request, err error) {
+				a.noteRefusal(exchange.ReportedCode(err), r, "")
+				a.fail(w, "", err)
+			}))
+	}
 	m.HandleFunc("GET /health", a.health)
 	m.HandleFunc("GET /health/services/{id...}", a.authenticated(a.serviceHealth))
 	m.HandleFunc("GET /listClients", a.authenticated(a.listClients))
@@ -201,17 +211,31 @@ func (a *API) authenticate(r *http.Request) (services.SubsystemID, error) {
 			return services.SubsystemID{}, fmt.Errorf("%w: client certificate not registered with this node", exchange.ErrUnauthenticated)
 		}
 	}
-	if sub == "" {
-		if r.Header.Get("Authorization") == "" {
-			return services.SubsystemID{}, fmt.Errorf("%w: present a registered client certificate or an Authorization: Bearer token", exchange.ErrUnauthenticated)
+	switch h := r.Header.Get("Authorization"); {
+	case sub != "":
+	case h == "":
+		return services.SubsystemID{}, fmt.Errorf("%w: present a registered client certificate, an Authorization: Bearer token or a signed request", exchange.ErrUnauthenticated)
+	case auth.IsSigned(h) && a.cfg.Keys != nil:
+		// A signed request's refusal keeps its own code (auth_replayed…).
+		p, err := a.cfg.Keys.VerifyRequest(r)
+		if err != nil {
+			return services.SubsystemID{}, err
 		}
-		tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		sub = p.Subsystem
+	default:
+		tok, _ := strings.CutPrefix(h, "Bearer ")
 		p, err := a.cfg.Auth.Verify(r.Context(), tok)
 		if err != nil {
 			return services.SubsystemID{}, fmt.Errorf("%w: %v", exchange.ErrUnauthenticated, err)
 		}
 		sub = p.Subsystem
 	}
+	return a.registered(sub)
+}
+
+// registered checks an authenticated subsystem against the signed
+// configuration (when the node has one).
+func (a *API) registered(sub string) (services.SubsystemID, error) {
 	who, err := services.ParseSubsystemID(sub)
 	if err != nil || a.cfg.Views == nil {
 		return who, err
@@ -352,6 +376,9 @@ func (a *API) prepare(r *http.Request, clientHint string) (*Call, string, error)
 	}
 	if errors.Is(err, spool.ErrStorage) {
 		return nil, reqID, fmt.Errorf("%w: %v", exchange.ErrSpool, err)
+	}
+	if errors.Is(err, auth.ErrBodyMismatch) {
+		return nil, reqID, err
 	}
 	if err != nil {
 		return nil, reqID, fmt.Errorf("%w: reading the body: %v", exchange.ErrBadRequest, err)

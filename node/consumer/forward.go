@@ -80,16 +80,7 @@ func (a *API) forward(w http.ResponseWriter, r *http.Request, c *Call, reqID, so
 			return
 		}
 	}
-	h := w.Header()
-	exchange.AddHeaders(h, res.Response.Headers)
-	xroadAnswerHeaders(h, c)
-	if ct := res.Response.ContentType; ct != "" {
-		h.Set("Content-Type", ct)
-	}
-	h.Set("Content-Length", strconv.FormatUint(res.Response.BodyLength, 10))
-	h.Set(HeaderRequestID, reqID)
-	h.Set(HeaderProvider, res.Provider.String())
-	lifecycleHeaders(h, c.view, c.Service)
+	answerHeaders(w.Header(), c, res, reqID)
 	if res.Response.BodyLength == 0 {
 		commit()
 		w.WriteHeader(int(res.Response.Status))
@@ -102,6 +93,23 @@ func (a *API) forward(w http.ResponseWriter, r *http.Request, c *Call, reqID, so
 		// headers went out: cut the connection so the client sees a
 		// truncated answer, never a wrong one passed as whole.
 		panic(http.ErrAbortHandler)
+	}
+}
+
+// answerHeaders are the headers of a verified answer: the provider's,
+// then the node's (with X-Signature where needsXSignature says).
+func answerHeaders(h http.Header, c *Call, res *Result, reqID string) {
+	exchange.AddHeaders(h, res.Response.Headers)
+	xroadAnswerHeaders(h, c)
+	if ct := res.Response.ContentType; ct != "" {
+		h.Set("Content-Type", ct)
+	}
+	h.Set("Content-Length", strconv.FormatUint(res.Response.BodyLength, 10))
+	h.Set(HeaderRequestID, reqID)
+	h.Set(HeaderProvider, res.Provider.String())
+	lifecycleHeaders(h, c.view, c.Service)
+	if needsXSignature(c.Method, "") { // the catalogue has no classification yet
+		setXSignature(h, res.Response)
 	}
 }
 

@@ -45,6 +45,9 @@ func (a *API) CheckIP(h http.Handler) http.Handler {
 var alertCodes = map[string]bool{
 	"ip_denied": true, "unauthenticated": true, "client_mismatch": true, "unknown_client": true,
 	"member_suspended": true, "member_revoked": true, "access_denied": true,
+	// signed requests (node/auth): forged, replayed or with a dead key
+	"auth_signature_invalid": true, "auth_signature_malformed": true, "auth_body_mismatch": true, "auth_replayed": true,
+	"auth_unknown_access_key": true, "auth_access_key_revoked": true, "auth_algorithm_refused": true,
 }
 
 // noteRefusal counts a refusal with code for the abnormal-access detector

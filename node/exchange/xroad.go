@@ -79,6 +79,17 @@ var xroadCodes = map[string]xroadCode{
 	"auth_revoked":        {"SslAuthenticationFailed", true},
 	"auth_store":          {"DatabaseError", false},
 	"auth_throttled":      {"RateLimited", true},
+	// auth: signed requests with access keys.
+	"auth_signature_malformed": {"InvalidSignatureValue", true},
+	"auth_unknown_access_key":  {"SslAuthenticationFailed", true},
+	"auth_access_key_revoked":  {"SslAuthenticationFailed", true},
+	"auth_algorithm_refused":   {"UnsupportedAlgorithm", true},
+	"auth_signature_invalid":   {"InvalidSignatureValue", true},
+	"auth_body_mismatch":       {"InvalidSignatureValue", true},
+	"auth_signature_stale":     {"InvalidMessage", true},
+	"auth_replayed":            {"InvalidMessage", true},
+	"auth_session_expired":     {"SslAuthenticationFailed", true},
+	"auth_busy":                {"InternalError", false},
 	// services: identifiers, descriptions, rules, requests.
 	"invalid_id":              {"BadRequest", true},
 	"invalid_description":     {"MalformedServerConf", false},
