@@ -39,6 +39,7 @@ var xroadCodes = map[string]xroadCode{
 	"unknown_service":          {"UnknownService", true},
 	"service_retired":          {"ServiceDisabled", true},
 	"access_denied":            {"AccessDenied", true},
+	"classification_refused":   {"AccessDenied", true},
 	"rate_limited":             {"RateLimited", true},
 	"too_large":                {"InvalidBody", true},
 	"spool_failed":             {"InternalError", false},
