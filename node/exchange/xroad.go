@@ -61,6 +61,7 @@ var xroadCodes = map[string]xroadCode{
 	"envelope_malformed":       {"InvalidMessage", false},
 	"envelope_too_large":       {"InvalidMessage", false},
 	"envelope_signature":       {"InvalidSignatureValue", false},
+	"envelope_sealed":          {"InvalidMessage", false},
 	"envelope_signer":          {"IncorrectCertificate", false},
 	"envelope_revoked":         {"CertValidation", false},
 	"envelope_clock_skew":      {"InvalidMessage", false},
