@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
+	"strconv"
 	"testing"
 
 	"github.com/dxl-network/dxl/node/envelope"
@@ -102,18 +103,24 @@ func FuzzOpenBody(f *testing.F) {
 	})
 }
 
+// BenchmarkSealOpen: sealing a body for a member and opening it, what a
+// Secret call adds per direction.
 func BenchmarkSealOpen(b *testing.B) {
 	pub, priv := sealKeys(b)
 	id := envelope.NewRequestID()
-	body := bytes.Repeat([]byte("x"), 4096)
-	b.SetBytes(int64(len(body)))
-	for b.Loop() {
-		s, err := envelope.SealBody(pub, envelope.SealRequest, id, body)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := envelope.OpenBody(priv, envelope.SealRequest, id, s); err != nil {
-			b.Fatal(err)
-		}
+	for _, size := range []int{1 << 10, 64 << 10, 1 << 20} {
+		b.Run(strconv.Itoa(size>>10)+"KiB", func(b *testing.B) {
+			body := bytes.Repeat([]byte("x"), size)
+			b.SetBytes(int64(size))
+			for b.Loop() {
+				s, err := envelope.SealBody(pub, envelope.SealRequest, id, body)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := envelope.OpenBody(priv, envelope.SealRequest, id, s); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
