@@ -525,6 +525,15 @@ func TestRegistryServiceCommands(t *testing.T) {
 	if h := hist(); !strings.Contains(h.Detail, other) {
 		t.Fatalf("updated hash: %+v", h)
 	}
+	// Classification: the registration declared internal at most.
+	run(with(admin, "service", "publish", "--subsystem", sub, "--code", "lookup", "--version", "v1", "--description-sha256", other, "--classification", "public")...)
+	if h := hist(); !strings.HasSuffix(h.Detail, ", public") {
+		t.Fatalf("classified public: %+v", h)
+	}
+	if _, err := reg(ctx, with(admin, "service", "publish", "--subsystem", sub, "--code", "lookup", "--version", "v1", "--description-sha256", other,
+		"--classification", "secret")...); err == nil || !strings.Contains(err.Error(), "classification_above_registration") {
+		t.Fatalf("secret above an internal registration: %v", err)
+	}
 	if _, err := reg(ctx, with(admin, "service", "publish", "--subsystem", sub, "--code", "x", "--description", desc, "--description-sha256", other)...); err == nil ||
 		!strings.Contains(err.Error(), "not both") {
 		t.Fatalf("publish with two descriptions: %v", err)

@@ -136,17 +136,22 @@ Example:
 				Name:  "publish",
 				Usage: "publish a subsystem's service, or update a published one's description hash",
 				Description: `Give the description file (its SHA-256 is computed here, - for stdin) or
-its hash; a plain REST service without a description needs neither.
+its hash (a plain REST service without a description needs neither), and
+the data classification: public, internal (the default for a new service),
+secret or top_secret. The member's registration (Form 01) caps it
+(classification_above_registration); a top_secret service is only listed —
+every node refuses to call or serve it.
 
 Example:
    dxl registry service publish --anchor anchor.json --subsystem VN-TEST/GOV/000.00.00.H26/CITIZEN \
-      --code lookup --version v1 --description openapi.yaml`,
+      --code lookup --version v1 --description openapi.yaml --classification secret`,
 				Flags: adminFlags(
 					&cli.StringFlag{Name: "subsystem", Usage: "subsystem ID INSTANCE/CLASS/CODE/SUBSYSTEM", Required: true},
 					&cli.StringFlag{Name: "code", Usage: "service code", Required: true},
 					&cli.StringFlag{Name: "version", Usage: "service version (optional)"},
 					&cli.StringFlag{Name: "description", Usage: "service description `FILE` to hash (SHA-256; - for stdin); none for a service without one", TakesFile: true},
 					&cli.StringFlag{Name: "description-sha256", Usage: "the description's SHA-256 as 64 hex digits, instead of --description"},
+					&cli.StringFlag{Name: "classification", Usage: "`LEVEL`: public, internal, secret or top_secret (new service: internal; update: unchanged)"},
 				),
 				Action: func(c *cli.Context) error {
 					if c.NArg() != 0 {
@@ -158,7 +163,8 @@ Example:
 					}
 					return withRegistry(c, true, func(cl *client.Client) error {
 						res, err := cl.PublishService(c.Context, client.PublishServiceRequest{Subsystem: c.String("subsystem"),
-							Code: c.String("code"), Version: c.String("version"), DescriptionSHA256: sum})
+							Code: c.String("code"), Version: c.String("version"), DescriptionSHA256: sum,
+							Classification: c.String("classification")})
 						if err != nil {
 							return err
 						}

@@ -188,6 +188,9 @@ type Agency struct {
 	// Configure, if set, edits the first node's configuration before it
 	// starts (services, access rights, clients).
 	Configure func(*node.Config)
+	// Highest is the highest classification its registration (Form 01)
+	// declares, which caps what it may publish; empty means secret.
+	Highest state.Classification
 }
 
 // Member returns the agency's member ID in n.
@@ -342,8 +345,15 @@ func (n *Network) WaitConfig(ctx context.Context, nodes ...*NodeHandle) error {
 // Publish publishes a provided service in the registry's catalogue with the
 // SHA-256 of its description (of the empty string when it has none).
 func (n *Network) Publish(ctx context.Context, subsystem, code, version string, openapi []byte) error {
+	return n.PublishClassified(ctx, subsystem, code, version, "", openapi)
+}
+
+// PublishClassified is Publish at classification class (empty: the
+// registry's default, internal).
+func (n *Network) PublishClassified(ctx context.Context, subsystem, code, version string, class state.Classification, openapi []byte) error {
 	sum := sha256.Sum256(openapi)
-	_, err := n.Admin.PublishService(ctx, client.PublishServiceRequest{Subsystem: subsystem, Code: code, Version: version, DescriptionSHA256: hex.EncodeToString(sum[:])})
+	_, err := n.Admin.PublishService(ctx, client.PublishServiceRequest{Subsystem: subsystem, Code: code, Version: version,
+		DescriptionSHA256: hex.EncodeToString(sum[:]), Classification: string(class)})
 	return err
 }
 
@@ -354,12 +364,16 @@ func ClientCert(dir, name string) (certPath, keyPath, sha string, err error) {
 }
 
 func sampleForm(a Agency) state.Registration {
+	highest := a.Highest
+	if highest == "" {
+		highest = state.ClassSecret
+	}
 	return state.Registration{
 		Unit:             state.Unit{Name: a.Name, Address: "Ha Noi"},
 		Representative:   state.Person{Name: "Nguyen Van A", Title: "Giam doc"},
 		TechnicalContact: state.Contact{Name: "Tran Thi B", Phone: "+84 24 3823 0000", Email: "cntt@example.gov.vn"},
 		System:           state.System{Code: a.Subsystem, Name: a.Name + " information system", BusinessDomain: "demo"},
-		SecurityLevel:    3, SecurityApprovalDoc: "QD-1/2026", HighestClassification: state.ClassPublic,
+		SecurityLevel:    3, SecurityApprovalDoc: "QD-1/2026", HighestClassification: highest,
 		ConnectionOption: "own node",
 		DataCatalogue: []state.DataRow{{Name: "sample records", Classification: "public", Frequency: "daily",
 			Method: state.MethodAPI, PlannedConnection: "2026-12-01", Purpose: "demo"}},

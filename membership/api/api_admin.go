@@ -359,6 +359,7 @@ func (a *API) publishService(w http.ResponseWriter, r *http.Request, op state.Op
 	c := &state.PublishService{}
 	a.decodeCmd(w, r, op, c, &b, func() {
 		c.Subsystem, c.Code, c.Version, c.DescriptionSHA256 = b.Subsystem, b.Code, b.Version, b.DescriptionSHA256
+		c.Classification = state.Classification(b.Classification)
 	})
 }
 

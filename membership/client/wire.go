@@ -110,13 +110,15 @@ type MemberDetail struct {
 }
 
 // PublishServiceRequest is the body of POST /v1/admin/services/publish:
-// the service SUBSYSTEM-ID/CODE[/VERSION] and the SHA-256 (hex) of its
-// description.
+// the service SUBSYSTEM-ID/CODE[/VERSION], the SHA-256 (hex) of its
+// description and its classification (public, internal, secret or
+// top_secret; empty: internal for a new service, unchanged for an update).
 type PublishServiceRequest struct {
 	Subsystem         string `json:"subsystem"` // INSTANCE/CLASS/CODE/SUBSYSTEM
 	Code              string `json:"code"`
 	Version           string `json:"version,omitempty"`
 	DescriptionSHA256 string `json:"description_sha256"`
+	Classification    string `json:"classification,omitempty"`
 }
 
 // SetDocumentsRequest is the body of POST /v1/admin/subsystems/documents:

@@ -154,6 +154,10 @@ type Service struct {
 	Sunset            *time.Time      `json:"sunset,omitempty"`
 	DeprecatedAt      *time.Time      `json:"deprecated_at,omitempty"`
 	DescriptionSHA256 string          `json:"description_sha256,omitempty"`
+	// Classification is the service version's data level (R-K1): public,
+	// internal, secret or top_secret. Nodes refuse top_secret on both
+	// sides; empty (a document from before levels) reads as internal.
+	Classification ident.Classification `json:"classification,omitempty"`
 }
 
 // ID returns PROVIDER/CODE[/VERSION].

@@ -160,6 +160,7 @@ func TestValidateRejects(t *testing.T) {
 		{"duplicate node", func(d *Document) { d.Nodes = append(d.Nodes, d.Nodes[0]) }},
 		{"service unknown provider", func(d *Document) { d.Services[0].Provider = testInstance + "/GOV/NOPE/SYS" }},
 		{"service lifecycle", func(d *Document) { d.Services[0].Lifecycle = "draft" }},
+		{"service classification", func(d *Document) { d.Services[0].Classification = "confidential" }},
 		{"service code", func(d *Document) { d.Services[0].Code = "a/b" }},
 		{"service description hash", func(d *Document) { d.Services[0].DescriptionSHA256 = "abc" }},
 		{"duplicate service", func(d *Document) { d.Services = append(d.Services, d.Services[0]) }},

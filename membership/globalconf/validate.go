@@ -200,7 +200,7 @@ func validateNode(n Node, members map[string]bool) error {
 
 // validateServices checks the services: unique, a listed provider
 // subsystem, identifier code and version, known lifecycle, description
-// hash.
+// hash, known classification.
 func (d *Document) validateServices(subsystems map[string]bool) error {
 	if i := dupIndex(d.Services, Service.ID); i >= 0 {
 		return malformedf("service %q listed twice", d.Services[i].ID())
@@ -217,6 +217,9 @@ func (d *Document) validateServices(subsystems map[string]bool) error {
 		}
 		if s.DescriptionSHA256 != "" && !isHex256(s.DescriptionSHA256) {
 			return malformedf("service %s: description_sha256 must be 64 lower-case hex digits", s.ID())
+		}
+		if s.Classification != "" && !s.Classification.Valid() {
+			return malformedf("service %s classification %q", s.ID(), s.Classification)
 		}
 	}
 	return nil

@@ -448,6 +448,10 @@ func (s *State) applyPublish(c *PublishService, now time.Time) (string, string, 
 	if err := checkSHA256(c.DescriptionSHA256); err != nil {
 		return "", "", err
 	}
+	class, err := s.publishClass(c, sub)
+	if err != nil {
+		return "", "", err
+	}
 	id := c.Subsystem + "/" + c.Code
 	if c.Version != "" {
 		id += "/" + c.Version
@@ -457,14 +461,17 @@ func (s *State) applyPublish(c *PublishService, now time.Time) (string, string, 
 			return "", "", fmt.Errorf("%w: service %s is %s", ErrIllegalTransition, id, sv.Lifecycle)
 		}
 		sv.DescriptionSHA256, sv.UpdatedAt = c.DescriptionSHA256, now
+		if c.Classification != "" {
+			sv.Classification = class
+		}
 		s.Services[id] = sv
-		return id, "description updated " + c.DescriptionSHA256, nil
+		return id, "description updated " + c.DescriptionSHA256 + ", " + string(sv.Classification.OrDefault()), nil
 	}
 	s.Services[id] = Service{
 		ID: id, Subsystem: c.Subsystem, Code: c.Code, Version: c.Version, Lifecycle: ident.ServicePublished,
-		DescriptionSHA256: c.DescriptionSHA256, PublishedAt: now, UpdatedAt: now,
+		DescriptionSHA256: c.DescriptionSHA256, Classification: class, PublishedAt: now, UpdatedAt: now,
 	}
-	return id, "published " + c.DescriptionSHA256, nil
+	return id, "published " + c.DescriptionSHA256 + ", " + string(class), nil
 }
 
 func (s *State) applyServiceLifecycle(id string, to ident.Lifecycle, sunset *time.Time, now time.Time) (string, string, error) {

@@ -239,6 +239,10 @@ type PublishService struct {
 	Code              string `json:"code"`
 	Version           string `json:"version,omitempty"`
 	DescriptionSHA256 string `json:"description_sha256"` // hex
+	// Classification is the service version's data level; empty means
+	// ident.DefaultClassification for a new entry and "unchanged" for an
+	// update. See classification.go.
+	Classification Classification `json:"classification,omitempty"`
 }
 
 // DeprecateService marks a published service deprecated until Sunset.

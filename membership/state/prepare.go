@@ -209,6 +209,9 @@ func (c *PublishService) Prepare(io.Reader) error {
 			return Invalidf("service version: %v", err)
 		}
 	}
+	if err := checkServiceClass(c.Classification); err != nil {
+		return err
+	}
 	return checkSHA256(c.DescriptionSHA256)
 }
 

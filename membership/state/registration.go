@@ -11,31 +11,17 @@ import (
 	"github.com/dxl-network/dxl/internal/ident"
 )
 
-// Classification is a data classification level (R-A1).
-type Classification string
+// Classification is a data classification level (R-A1, R-K1).
+type Classification = ident.Classification
 
 // Classification levels, lowest first. Top secret data may not travel over
 // DXL; a registration that declares it is refused.
 const (
-	ClassPublic    Classification = "public"
-	ClassInternal  Classification = "internal"
-	ClassSecret    Classification = "secret"
-	ClassTopSecret Classification = "top_secret"
+	ClassPublic    = ident.ClassPublic
+	ClassInternal  = ident.ClassInternal
+	ClassSecret    = ident.ClassSecret
+	ClassTopSecret = ident.ClassTopSecret
 )
-
-func (c Classification) rank() int {
-	switch c {
-	case ClassPublic:
-		return 1
-	case ClassInternal:
-		return 2
-	case ClassSecret:
-		return 3
-	case ClassTopSecret:
-		return 4
-	}
-	return 0
-}
 
 // ExchangeMethod is how a catalogue row is shared.
 type ExchangeMethod string
@@ -188,7 +174,7 @@ func (r Registration) Validate() error {
 		if err := checkClass(row.Classification); err != nil {
 			return fmt.Errorf("data_catalogue[%d].classification: %w", i, err)
 		}
-		if row.Classification.rank() > r.HighestClassification.rank() {
+		if row.Classification.Rank() > r.HighestClassification.Rank() {
 			return bad("data_catalogue[%d] is %s, above the declared highest classification %s", i, row.Classification, r.HighestClassification)
 		}
 		if row.Method != MethodAPI && row.Method != MethodSync {

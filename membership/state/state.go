@@ -106,8 +106,11 @@ type Service struct {
 	Sunset            *time.Time      `json:"sunset,omitempty"` // set when deprecated
 	DeprecatedAt      *time.Time      `json:"deprecated_at,omitempty"`
 	DescriptionSHA256 string          `json:"description_sha256"`
-	PublishedAt       time.Time       `json:"published_at"`
-	UpdatedAt         time.Time       `json:"updated_at"`
+	// Classification is the data level (R-K1); empty in entries written
+	// before levels existed, read as ident.DefaultClassification.
+	Classification Classification `json:"classification,omitempty"`
+	PublishedAt    time.Time      `json:"published_at"`
+	UpdatedAt      time.Time      `json:"updated_at"`
 }
 
 // Clone returns a deep copy of Service.

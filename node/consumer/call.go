@@ -107,7 +107,8 @@ func mayResend(method string, sent bool, err error) bool {
 
 // checkService looks the service up in the catalogue; its provider
 // subsystem must be registered and active, of an active member
-// (member_suspended, member_revoked: the provider's member is).
+// (member_suspended, member_revoked: the provider's member is), and its
+// classification must allow the call (classification_refused).
 func (a *API) checkService(v *confview.View, sid services.ServiceID) error {
 	err := exchange.CheckSubsystem(v, sid.Provider.Member.String(), sid.Provider.String(), exchange.ErrUnknownService)
 	if err != nil || exchange.IsMeta(sid.Code) {
@@ -120,7 +121,7 @@ func (a *API) checkService(v *confview.View, sid services.ServiceID) error {
 	if s.Lifecycle == ident.ServiceRetired || (s.Lifecycle == ident.ServiceDeprecated && s.Sunset != nil && !a.cfg.Now().Before(*s.Sunset)) {
 		return fmt.Errorf("%w: %s", exchange.ErrServiceRetired, sid)
 	}
-	return nil
+	return exchange.CheckClassification(s)
 }
 
 // order returns the candidates in the request ID's rendezvous order

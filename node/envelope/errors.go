@@ -37,4 +37,5 @@ var Codes = errcode.New(
 	errcode.Entry{Err: ErrBinding, Code: "envelope_binding", Status: http.StatusBadGateway},
 	errcode.Entry{Err: ErrUnsupportedKey, Code: "envelope_unsupported_key", Status: http.StatusBadGateway},
 	errcode.Entry{Err: ErrOverloaded, Code: "envelope_overloaded", Status: http.StatusBadGateway},
+	errcode.Entry{Err: ErrSealed, Code: "envelope_sealed", Status: http.StatusBadGateway},
 )

@@ -33,9 +33,12 @@ var (
 	ErrMemberRevoked   = errors.New("node: member revoked")
 	ErrUnknownService  = errors.New("node: unknown service")
 	ErrServiceRetired  = errors.New("node: service retired")
-	ErrAccessDenied    = errors.New("node: access denied")
-	ErrRateLimited     = errors.New("node: rate limit exceeded")
-	ErrTooLarge        = errors.New("node: body too large")
+	// ErrClassificationRefused: the service's classification forbids the
+	// call over the network (CheckClassification).
+	ErrClassificationRefused = errors.New("node: service classification refuses the call")
+	ErrAccessDenied          = errors.New("node: access denied")
+	ErrRateLimited           = errors.New("node: rate limit exceeded")
+	ErrTooLarge              = errors.New("node: body too large")
 	// ErrSpool: the node could not hold a body in its spool (its disk is
 	// full or failing).
 	ErrSpool = errors.New("node: no room to hold the body")
@@ -75,6 +78,7 @@ var own = errcode.New(
 	errcode.Entry{Err: ErrUnknownService, Code: "unknown_service", Status: http.StatusNotFound},
 	errcode.Entry{Err: ErrServiceRetired, Code: "service_retired", Status: http.StatusGone},
 	errcode.Entry{Err: ErrAccessDenied, Code: "access_denied", Status: http.StatusForbidden},
+	errcode.Entry{Err: ErrClassificationRefused, Code: "classification_refused", Status: http.StatusForbidden},
 	errcode.Entry{Err: ErrRateLimited, Code: "rate_limited", Status: http.StatusTooManyRequests},
 	errcode.Entry{Err: ErrTooLarge, Code: "too_large", Status: http.StatusRequestEntityTooLarge},
 	errcode.Entry{Err: ErrSpool, Code: "spool_failed", Status: http.StatusInsufficientStorage},
@@ -109,6 +113,7 @@ var passThrough = map[string]bool{
 	"backend_timeout": true, "bad_request": true, "timestamp_unavailable": true,
 	"duplicate_request": true, "replay_owner_unreachable": true,
 	"unknown_client": true, "member_suspended": true, "member_revoked": true,
+	"classification_refused": true,
 }
 
 // RemoteStatus is the status of a code a provider node reported.

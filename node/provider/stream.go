@@ -114,6 +114,11 @@ func (pr *Provider) serveCall(s network.Stream, deadline time.Time, x *exchange.
 	if err := checkParties(v, client, sid); err != nil {
 		return err
 	}
+	if !exchange.IsMeta(sid.Code) {
+		if err := exchange.CheckClassification(v.Service(sid.String())); err != nil {
+			return err
+		}
+	}
 	archived := pr.cfg.Logs.Archived(req.Service)
 	if err := checkSize(req.BodyLength, pr.cfg.MaxBody, archived); err != nil {
 		return err
