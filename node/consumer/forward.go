@@ -108,7 +108,13 @@ func answerHeaders(h http.Header, c *Call, res *Result, reqID string) {
 	h.Set(HeaderRequestID, reqID)
 	h.Set(HeaderProvider, res.Provider.String())
 	lifecycleHeaders(h, c.view, c.Service)
-	if needsXSignature(c.Method, "") { // the catalogue has no classification yet
+	class := ""
+	if c.view != nil {
+		if s := c.view.Service(c.Service.String()); s != nil {
+			class = string(s.Classification.OrDefault())
+		}
+	}
+	if needsXSignature(c.Method, class) {
 		setXSignature(h, res.Response)
 	}
 }
