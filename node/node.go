@@ -117,6 +117,7 @@ type Node struct {
 	limitKey atomic.Value      // services.Limits the limiter was built with
 	lgsp     *services.LGSPMap
 	clients  map[string]string // TLS client cert SHA-256 -> subsystem
+	accessMu sync.Mutex        // serialises access-right changes (access_admin.go)
 
 	api     *http.Server
 	apiLn   net.Listener
