@@ -82,7 +82,7 @@ func TestAccessAdmin(t *testing.T) {
 	// Refusals: a duplicate, a malformed subject, a revoke of nothing.
 	for _, tc := range []struct {
 		method, path, body, code string
-		status               int
+		status                   int
 	}{
 		{"POST", "/v1/access", rule, "access_exists", 409},
 		{"POST", "/v1/access", `{"subject":"nobody","service":"` + n.Service + `"}`, "invalid_rule", 400},
