@@ -282,7 +282,11 @@ func (n *Node) startServers(o *options) (err error) {
 	n.cons = consumer.New(consumer.Config{Member: n.member, Self: n.self, Clients: n.clients, MaxBody: n.cfg.MaxBody, SpoolDir: n.spoolDir(),
 		CallTimeout: time.Duration(n.cfg.CallTimeout), LGSP: n.lgsp, Views: views{n}, Dialer: n.host, Signer: n.signer,
 		Auth: n.auth, Logs: n.logs, Health: health{n}, Now: n.now, Logger: n.log, IPRules: n.cfg.ipFilter, Alerts: n.alerts})
-	n.api = httpserve.New(n.apiHandler(), n.cfg.apiServer(n.log))
+	served, err := n.withConsole(n.apiHandler()) // the web console under /console/
+	if err != nil {
+		return err
+	}
+	n.api = httpserve.New(served, n.cfg.apiServer(n.log))
 	n.api.TLSConfig = n.apiTLS()
 	n.apiLn = httpserve.Listen(n.apiLn, n.cfg.apiServer(n.log), n.httpm)
 	if n.adminLn, err = listenAdmin(n.dir); err != nil {
