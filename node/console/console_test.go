@@ -57,7 +57,7 @@ func TestMain(m *testing.M) {
 // accounts of the shared network: name, role (auditors have no TOTP).
 var accounts = []struct{ name, role string }{
 	{"ada", console.RoleAdministrator}, {"sam", console.RoleServiceManager}, {"kiem", console.RoleAuditor},
-	{"son", console.RoleServiceManager}, {"bao", console.RoleAdministrator},
+	{"son", console.RoleServiceManager}, {"bao", console.RoleAdministrator}, {"khoa", console.RoleAuditor},
 }
 
 func newEnv(t *testing.T) *env {
