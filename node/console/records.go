@@ -2,6 +2,7 @@ package console
 
 import (
 	"encoding/json"
+	"html/template"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -65,7 +66,7 @@ func parseTime(s string) (time.Time, error) {
 type recordsData struct {
 	Filter    recordFilter
 	Records   []oprec.Record
-	Query     string // the filter as a query, for the download links
+	CSV, JSON template.URL // the download links, with the filter
 	More      bool
 	Requested bool
 }
@@ -76,7 +77,10 @@ const pageLimit = 200
 func (c *Console) records(w http.ResponseWriter, r *http.Request, s *webui.Session) {
 	lang := webui.RequestLang(r, s)
 	f, q, bad := recordQuery(r, lang)
-	d := recordsData{Filter: f, Query: q.Encode(), Requested: len(r.URL.RawQuery) > 0}
+	d := recordsData{Filter: f, Requested: len(r.URL.RawQuery) > 0}
+	// The filter's values are escaped by Encode; the links are the
+	// console's own paths.
+	d.CSV, d.JSON = template.URL(Prefix+"records.csv?"+q.Encode()), template.URL(Prefix+"records.json?"+q.Encode())
 	if len(bad) == 0 {
 		q.Set("limit", strconv.Itoa(pageLimit))
 		rec, e := c.call(r, s, http.MethodGet, "/v1/records", q, nil)
