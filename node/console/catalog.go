@@ -112,7 +112,7 @@ var messages = webui.Shared.With(webui.Catalog{
 	"rec.csv":        {"Tải CSV", "Download CSV"},
 	"rec.json":       {"Tải JSON", "Download JSON"},
 	"rec.none":       {"Không có bản ghi nào khớp bộ lọc.", "No record matches the filter."},
-	"rec.more":       {"Chỉ hiển thị %d bản ghi mới nhất; thu hẹp bộ lọc hoặc tải xuống để xem thêm.", "Only the newest %d records are shown: narrow the filter or download."},
+	"rec.more":       {"Chỉ hiển thị %d bản ghi đầu tiên (cũ nhất trước); thu hẹp khoảng thời gian hoặc tải xuống để xem thêm.", "Only the first %d records (oldest first) are shown: narrow the period or download."},
 	"rec.bad_time":   {"Ngày không hợp lệ: dùng YYYY-MM-DD hoặc RFC 3339.", "Not a date: use YYYY-MM-DD or RFC 3339."},
 	"rec.bad_status": {"Mã HTTP là số từ 100 đến 599.", "An HTTP status is a number from 100 to 599."},
 	"rec.bad_role":   {"Vai trò không hợp lệ.", "Not a role."},
@@ -129,7 +129,7 @@ var messages = webui.Shared.With(webui.Catalog{
 	"st.p99":        {"p99", "p99"},
 	"st.day":        {"Ngày (UTC)", "Day (UTC)"},
 	"st.table":      {"Số liệu", "Figures"},
-	"st.sampled":    {"Độ trễ tính trên %d bản ghi mới nhất của khoảng thời gian.", "Latencies from the newest %d records of the period."},
+	"st.sampled":    {"Độ trễ tính trên %d bản ghi đầu tiên của khoảng thời gian.", "Latencies from the first %d records of the period."},
 	"st.bad_period": {"Khoảng thời gian không hợp lệ: dùng YYYY-MM-DD, ngày bắt đầu trước ngày kết thúc.", "Not a period: use YYYY-MM-DD, the start before the end."},
 
 	"ev.title":    {"Tải gói chứng cứ", "Evidence bundle download"},

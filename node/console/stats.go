@@ -65,7 +65,7 @@ type statsData struct {
 	From, To string
 	Days     []dayStats
 	Charts   []Chart
-	Sampled  bool // the latencies come from the newest MaxLimit records only
+	Sampled  bool // the latencies come from the first MaxLimit records only
 }
 
 // Chart geometry.
