@@ -36,6 +36,22 @@ func chromium(t *testing.T) string {
 	return ""
 }
 
+// shot saves the page as DXL_CONSOLE_SCREENSHOTS/name.png when that is set
+// (docs/console.md's pictures are made so).
+func shot(ctx context.Context, t *testing.T, name string) {
+	dir := os.Getenv("DXL_CONSOLE_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	img, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err == nil {
+		err = os.WriteFile(filepath.Join(dir, name+".png"), img, 0o644)
+	}
+	if err != nil {
+		t.Errorf("screenshot %s: %v", name, err)
+	}
+}
+
 type pageTiming struct {
 	FCP     float64 `json:"fcp"`
 	LCP     float64 `json:"lcp"`
@@ -157,6 +173,7 @@ func TestBrowserNodeAccess(t *testing.T) {
 	run("grant", chromedp.SendKeys(chromedp.CSS("#subject"), e.d.ClientA), chromedp.SetValue(chromedp.CSS("#service"), e.d.Service),
 		chromedp.Click(chromedp.CSS("#grant-submit")), chromedp.WaitVisible(chromedp.CSS(".notice")))
 	measure(bctx, t, "access after grant")
+	shot(bctx, t, "node-console-access-vi")
 	if st := e.call(t, "/citizens/001"); st != http.StatusOK {
 		t.Fatalf("call after the browser's grant: %d", st)
 	}
@@ -191,6 +208,9 @@ func TestBrowserNodeAccess(t *testing.T) {
 		{"queues", "main"}, {"audit", "#audit"}} {
 		run("open "+p.path, chromedp.Navigate(e.url+p.path), chromedp.WaitVisible(chromedp.CSS(p.sel)))
 		measure(bctx, t, "/"+p.path+" (en)")
+		if p.path == "" || p.path == "stats" {
+			shot(bctx, t, "node-console-"+map[string]string{"": "health", "stats": "stats"}[p.path]+"-en")
+		}
 		checkA11y(bctx, t, "/"+p.path+" (en)")
 	}
 	if lang, _ := chromedp.Run(bctx, chromedp.Evaluate[string](`document.documentElement.lang`)); lang != "en" || !strings.Contains(text("nav"), "Access rights") {

@@ -41,6 +41,7 @@ type Bar struct {
 // Tick is a label on an axis.
 type Tick struct {
 	X, Y float64
+	Line float64 // a value tick's grid line (Y is its label's baseline)
 	Text string
 }
 
@@ -173,7 +174,7 @@ func frame(id, title string, ds []dayStats, top float64, unit func(float64) stri
 	ch := Chart{ID: id, Title: title, W: chartW, H: chartH}
 	for i := 0; i <= 4; i++ {
 		v := top * float64(i) / 4
-		ch.YTicks = append(ch.YTicks, Tick{X: padL - 6, Y: yOf(v, top) + 4, Text: unit(v)})
+		ch.YTicks = append(ch.YTicks, Tick{X: padL - 6, Y: round(yOf(v, top) + 4), Line: round(yOf(v, top)), Text: unit(v)})
 	}
 	step := max(1, len(ds)/7)
 	for i := 0; i < len(ds); i += step {
@@ -188,7 +189,7 @@ func yOf(v, top float64) float64 { return chartH - padB - (chartH-padB-padT)*v/m
 func hOf(v, top float64) float64 { return (chartH - padB - padT) * v / math.Max(top, 1e-9) }
 func round(v float64) float64    { return math.Round(v*10) / 10 }
 func count(v float64) string     { return strconv.FormatInt(int64(math.Round(v)), 10) }
-func niceTop(v float64) float64  { return math.Max(1, math.Ceil(v*1.1)) }
+func niceTop(v float64) float64  { return 4 * math.Max(1, math.Ceil(v*1.1/4)) } // ticks at whole numbers
 func pct(v float64) string       { return strconv.FormatFloat(100*v, 'f', 0, 64) + "%" }
 func millis(v float64) string    { return strconv.FormatFloat(v, 'f', 0, 64) }
 func bar(x, v, w, top float64, class, label string) Bar {
