@@ -22,6 +22,9 @@ var messages = webui.Shared.With(webui.Catalog{
 	"st.degraded":          {"suy giảm", "degraded"},
 	"st.down":              {"ngừng", "down"},
 	"st.fail":              {"lỗi", "failing"},
+	"lc.published":         {"đang cung cấp", "published"},
+	"lc.deprecated":        {"sắp ngừng", "deprecated"},
+	"lc.retired":           {"đã ngừng", "retired"},
 
 	"nav.dashboard":   {"Tổng quan", "Dashboard"},
 	"nav.services":    {"Dịch vụ", "Services"},

@@ -27,7 +27,7 @@ func TestNodeConsolePages(t *testing.T) {
 	tok := b.login("kiem")
 	pages := []struct{ path, vi, en string }{
 		{"/console/", "Tình trạng nút", "Node health"},
-		{"/console/services", e.d.Service[strings.LastIndex(e.d.Service, "/")+1:], "Services this node provides"},
+		{"/console/services", "đang cung cấp", "published"},
 		{"/console/access", "Quyền đang có hiệu lực", "Rights in force"},
 		{"/console/credentials", "Khóa truy cập của hệ thống thông tin", "Consumer credentials"},
 		{"/console/records", "Nhật ký giao dịch", "Operational records"},
