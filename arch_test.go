@@ -39,6 +39,7 @@ var layers = []struct {
 	{"membership/store", 3}, {"membership/client", 3}, {"node/transport", 3}, {"node/exchange", 3},
 	{"membership/internal/regtest", 3}, {"membership/store/storetest", 4},
 	{"membership/api", 4}, {"membership/console", 4}, {"node/consumer", 4}, {"node/provider", 4}, {"node/confsync", 4}, {"node/delivery", 4},
+	{"node/console", 4},
 	{"membership", 5}, {"node", 5},
 	{"devnet", 6},
 	{"cli", 7},

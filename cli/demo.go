@@ -15,6 +15,7 @@ import (
 	"github.com/dxl-network/dxl/devnet"
 	"github.com/dxl-network/dxl/membership"
 	"github.com/dxl-network/dxl/membership/console"
+	nodeconsole "github.com/dxl-network/dxl/node/console"
 	"github.com/dxl-network/dxl/services"
 )
 
@@ -34,7 +35,8 @@ request goes A's consumer API -> A's node -> libp2p -> B's node -> B's
 backend, signed by A and answered signed by B. It also prints the commands
 that send a file from A's system to B's as a document (asynchronous
 delivery), fetch and acknowledge it on B's side and show B's signed receipt
-at A, and the registry web console's address and demo login. Ctrl-C stops
+at A, and the web consoles' addresses (the registry's, nodes A's and B's)
+with a demo login. Ctrl-C stops
 and removes the directory (--keep keeps it).
 
 B's services keep the network's rate limits (R-T1: 1,000 reads and 300
@@ -83,6 +85,10 @@ Examples:
 			if err != nil {
 				return fmt.Errorf("demo: %w", err)
 			}
+			nodeLogins, err := demoNodeConsoles(d)
+			if err != nil {
+				return fmt.Errorf("demo: %w", err)
+			}
 			tokenFile := filepath.Join(dir, "admin.token")
 			if err := os.WriteFile(tokenFile, []byte(d.AdminToken+"\n"), 0o600); err != nil {
 				return err
@@ -100,6 +106,10 @@ Examples:
 					"console_url": login.URL, "console_account": login.Account, "console_password": login.Password,
 					"console_totp_secret": login.TOTPSecret, "pending_request": pending,
 					"doc_send": docSend, "doc_inbox": docInbox, "doc_fetch": docFetch, "doc_ack": docAck, "doc_status": docStatus,
+					"node_a_console_url": nodeLogins[0].URL, "node_a_console_account": nodeLogins[0].Account,
+					"node_a_console_password": nodeLogins[0].Password, "node_a_console_totp_secret": nodeLogins[0].TOTPSecret,
+					"node_b_console_url": nodeLogins[1].URL, "node_b_console_account": nodeLogins[1].Account,
+					"node_b_console_password": nodeLogins[1].Password, "node_b_console_totp_secret": nodeLogins[1].TOTPSecret,
 				}
 				maps.Copy(keys, docs)
 				out, _ := json.MarshalIndent(keys, "", "  ")
@@ -138,7 +148,6 @@ The same with dxl doc (B's system follows its events with "doc events"):
   TOTP secret %[22]s: add it to an authenticator app, or get the current code with
   DXL_TOTP_SECRET=%[22]s go run . registry console-user code
   agency C's registration %[23]s is waiting in the approval queue
-Ctrl-C stops.
 `, dir, d.Anchor.Servers[0], d.TSAURL, d.A.Node.APIAddr(), d.ClientA, d.B.Node.APIAddr(), d.Service, d.BackendURL,
 					curl,
 					d.CurlCommand("/citizens")+` -H 'Content-Type: application/json' -d '{"name":"Tran Thi B"}'`,
@@ -146,6 +155,7 @@ Ctrl-C stops.
 					fmt.Sprintf("curl -sS --cacert %s --cert %s --key %s https://%s/r1/%s/listMethods", d.APICert, d.ISCert, d.ISKey, d.A.Node.APIAddr(), devnetProvider(d)),
 					d.AnchorPath, tokenFile, d.A.Dir, filepath.Join(dir, "registry", membership.DirCA, ca.FileRoot), bench, benchNote(limits),
 					login.URL, login.Account, login.Password, login.TOTPSecret, pending, docSend, docInbox, docFetch, docAck, docStatus, docLines)
+				printNodeConsoles(c, d, nodeLogins)
 			}
 			<-c.Context.Done()
 			fmt.Fprintln(c.App.ErrWriter, "stopping")
@@ -189,6 +199,29 @@ func quiet(l *slog.Logger) *slog.Logger {
 		return slog.New(levelFilter{l.Handler(), slog.LevelWarn})
 	}
 	return l
+}
+
+// demoNodeConsoles gives the web consoles of nodes A and B a node
+// administrator each, with a printed password and TOTP secret.
+func demoNodeConsoles(d *devnet.Demo) ([]devnet.ConsoleLogin, error) {
+	var out []devnet.ConsoleLogin
+	for _, h := range []*devnet.NodeHandle{d.A, d.B} {
+		l, err := h.ConsoleAccount("demo-admin", nodeconsole.RoleAdministrator)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, l)
+	}
+	return out, nil
+}
+
+func printNodeConsoles(c *cli.Context, d *devnet.Demo, logins []devnet.ConsoleLogin) {
+	fmt.Fprintf(c.App.Writer, "Node web consoles (node administrator; trust %s and %s, or accept the browser's warning):\n", d.APICert, d.APICertB)
+	for i, l := range logins {
+		fmt.Fprintf(c.App.Writer, "  node %c  %s\n    account %s, password %s, TOTP secret %s\n    (code: DXL_TOTP_SECRET=%s go run . node console-user code)\n",
+			'A'+i, l.URL, l.Account, l.Password, l.TOTPSecret, l.TOTPSecret)
+	}
+	fmt.Fprintln(c.App.Writer, "Ctrl-C stops.")
 }
 
 // demoConsole gives the demo's registry console an administrator with a

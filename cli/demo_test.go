@@ -88,6 +88,15 @@ func TestDemoCommand(t *testing.T) {
 	// The printed console login works, and console-user adds an account
 	// while the server runs.
 	testConsoleUser(t, ctx, info, filepath.Join(dir, "registry"))
+	// The printed login of node B's console works too.
+	nodeCode, err := dxl(ctx, "node", "console-user", "code", "--secret", info["node_b_console_totp_secret"])
+	if err != nil {
+		t.Fatalf("node console-user code: %v", err)
+	}
+	if st, body := consoleLogin(t, info["node_b_console_url"], info["node_b_console_account"], info["node_b_console_password"],
+		strings.TrimSpace(nodeCode)); st != 200 || !strings.Contains(body, "Tình trạng nút") || !strings.Contains(body, "Đang đăng nhập: demo-admin") {
+		t.Fatalf("demo node console login: %d\n%s", st, body)
+	}
 	// The same record from the backend directly.
 	direct, err := exec.CommandContext(ctx, curl, "-sSf", info["backend"]+"/citizens/001").CombinedOutput()
 	if err != nil || !strings.Contains(string(direct), got["name"]) {

@@ -62,7 +62,7 @@ services to other nodes over libp2p. Setting one up:
    dxl node serve --dir n1`,
 		Subcommands: []*cli.Command{nodeJoinCommand(), nodeInitCommand(), nodeRegisterCommand(), nodeEnrollCommand(), nodeServeCommand(), nodeClientCommand(), nodeServiceCommand(), nodeSystemCommand(),
 			nodeStatusCommand(), nodeCredentialCommand(), nodeAccessKeyCommand(), nodeRecordsCommand(), nodeDoctorCommand(),
-			nodeBackupCommand(), nodeRestoreCommand()},
+			nodeBackupCommand(), nodeRestoreCommand(), nodeConsoleUserCommand(), nodeAccessCommand()},
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"github.com/dxl-network/dxl/internal/webui"
 	"github.com/dxl-network/dxl/membership"
 	"github.com/dxl-network/dxl/membership/console"
+	"github.com/dxl-network/dxl/node"
+	nodeconsole "github.com/dxl-network/dxl/node/console"
 )
 
 // AgencyC is the demo's third agency, whose registration the demo leaves
@@ -39,4 +41,17 @@ func (n *Network) ConsoleAccount(name, role string) (ConsoleLogin, error) {
 		return ConsoleLogin{}, fmt.Errorf("console account %s: %w", name, err)
 	}
 	return ConsoleLogin{URL: n.Registry.ConsoleURL(), Account: name, Role: role, Password: pw, TOTPSecret: enr.Secret, TOTPURI: enr.URI}, nil
+}
+
+// ConsoleAccount creates an account name with role and a random password
+// on the node's web console (with TOTP for a role that changes state).
+func (h *NodeHandle) ConsoleAccount(name, role string) (ConsoleLogin, error) {
+	pw := "Demo-" + rand.Text()[:16] + "-9a!"
+	mfa := role != nodeconsole.RoleAuditor
+	enr, err := node.ConsoleAccounts(h.Dir).Add(webui.NewAccount{Name: name, Role: role, Password: pw, MFA: mfa,
+		Issuer: "DXL demo node", CreatedBy: "demo"})
+	if err != nil {
+		return ConsoleLogin{}, fmt.Errorf("node console account %s: %w", name, err)
+	}
+	return ConsoleLogin{URL: h.Node.ConsoleURL(), Account: name, Role: role, Password: pw, TOTPSecret: enr.Secret, TOTPURI: enr.URI}, nil
 }

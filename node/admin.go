@@ -80,6 +80,7 @@ func (n *Node) adminHandler() http.Handler {
 	m.HandleFunc("GET /v1/backup", n.adminBackup)
 	n.adminLogRoutes(m)
 	n.accessKeyRoutes(m)
+	n.adminAccessRoutes(m)
 	return m
 }
 

@@ -123,6 +123,9 @@ type Config struct {
 	SIEM siem.Config `json:"siem,omitzero"`
 	// Delivery configures asynchronous document delivery.
 	Delivery DeliveryConfig `json:"delivery,omitzero"`
+	// Console configures the web console under /console/ on the consumer
+	// API listener (docs/console.md).
+	Console ConsoleConfig `json:"console,omitzero"`
 }
 
 // APILimits are the consumer API's HTTP server limits (internal/httpserve).
@@ -226,6 +229,9 @@ func (c *Config) Validate() error {
 	}
 	if err := c.SIEM.Validate(); err != nil {
 		return fmt.Errorf("%w: siem: %v", ErrConfig, err)
+	}
+	if err := c.Console.Validate(); err != nil {
+		return fmt.Errorf("%w: console: %v", ErrConfig, err)
 	}
 	for _, list := range [][]string{c.P2PListen, c.P2PAnnounce} {
 		for _, a := range list {

@@ -24,6 +24,8 @@ var (
 	ErrRemote          = exchange.ErrRemote
 	ErrTimeout         = exchange.ErrTimeout
 	ErrTimestampOutage = exchange.ErrTimestampOutage
+	ErrAccessExists    = exchange.ErrAccessExists
+	ErrAccessNotFound  = exchange.ErrAccessNotFound
 )
 
 // RemoteError is an exchange-layer error reported by the provider node.

@@ -124,6 +124,7 @@ type Node struct {
 	limitKey atomic.Value      // services.Limits the limiter was built with
 	lgsp     *services.LGSPMap
 	clients  map[string]string // TLS client cert SHA-256 -> subsystem
+	accessMu sync.Mutex        // serialises access-right changes (access_admin.go)
 
 	api     *http.Server
 	apiLn   net.Listener
@@ -295,7 +296,11 @@ func (n *Node) startServers(o *options) (err error) {
 	n.cons = consumer.New(consumer.Config{Member: n.member, Self: n.self, Clients: n.clients, MaxBody: n.cfg.MaxBody, SpoolDir: n.spoolDir(),
 		CallTimeout: time.Duration(n.cfg.CallTimeout), LGSP: n.lgsp, Views: views{n}, Dialer: n.host, Signer: n.signer,
 		Auth: n.auth, Keys: n.keys, Logs: n.logs, Health: health{n}, Now: n.now, Logger: n.log, IPRules: n.cfg.ipFilter, Alerts: n.alerts})
-	n.api = httpserve.New(n.apiHandler(), n.cfg.apiServer(n.log))
+	served, err := n.withConsole(n.apiHandler()) // the web console under /console/
+	if err != nil {
+		return err
+	}
+	n.api = httpserve.New(served, n.cfg.apiServer(n.log))
 	n.api.TLSConfig = n.apiTLS()
 	n.apiLn = httpserve.Listen(n.apiLn, n.cfg.apiServer(n.log), n.httpm)
 	if n.adminLn, err = listenAdmin(n.dir); err != nil {

@@ -34,7 +34,7 @@ type Provided struct {
 // version's OpenAPI description and the JSON Schema of its data type.
 type Gate struct {
 	provided map[string]*Provided // by unversioned ID
-	acl      *ACL
+	acl      atomic.Pointer[ACL]
 	limiter  atomic.Pointer[Limiter]
 	now      func() time.Time
 }
@@ -46,8 +46,14 @@ func NewGate(provided map[string]*Provided, acl *ACL, now func() time.Time) *Gat
 	if now == nil {
 		now = time.Now
 	}
-	return &Gate{provided: provided, acl: acl, now: now}
+	g := &Gate{provided: provided, now: now}
+	g.acl.Store(acl)
+	return g
 }
+
+// SetACL installs acl for the calls admitted from now on (an access right
+// granted or revoked while the node runs).
+func (g *Gate) SetACL(acl *ACL) { g.acl.Store(acl) }
 
 // SetLimiter installs the rate limiter (a new policy replaces it).
 func (g *Gate) SetLimiter(l *Limiter) { g.limiter.Store(l) }
@@ -56,7 +62,7 @@ func (g *Gate) SetLimiter(l *Limiter) { g.limiter.Store(l) }
 func (g *Gate) Limiter() *Limiter { return g.limiter.Load() }
 
 // ACL is the gate's access control list.
-func (g *Gate) ACL() *ACL { return g.acl }
+func (g *Gate) ACL() *ACL { return g.acl.Load() }
 
 // Lookup returns the provided service id (any version), or nil.
 func (g *Gate) Lookup(id ServiceID) *Provided { return g.provided[id.Unversioned().String()] }
@@ -137,11 +143,12 @@ func (g *Gate) Admit(ctx context.Context, r *Request) (*Admitted, error) {
 		return nil, &Refusal{ErrUnknownVersion, r.Service.String() + ": " + err.Error()}
 	}
 	pathOnly, _, _ := strings.Cut(r.Path, "?")
+	acl := g.acl.Load()
 	groups := r.Groups
 	if groups == nil {
-		groups = g.acl.groups
+		groups = acl.groups
 	}
-	if err := g.acl.CheckIn(groups, r.Client, r.Service, r.Method, pathOnly); err != nil {
+	if err := acl.CheckIn(groups, r.Client, r.Service, r.Method, pathOnly); err != nil {
 		return nil, &Refusal{ErrAccessDenied, fmt.Sprintf("%s may not call %s %s on %s", r.Client, r.Method, pathOnly, r.Service)}
 	}
 	if err := g.charge(r); err != nil {

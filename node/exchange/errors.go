@@ -55,6 +55,10 @@ var (
 	// ErrDuplicate: the provider member has seen the request ID within
 	// the replay window (node/replay); the request was not executed again.
 	ErrDuplicate = errors.New("node: request ID already used")
+	// ErrAccessExists and ErrAccessNotFound: an access right granted
+	// twice, or revoked while not granted (the admin API's /v1/access).
+	ErrAccessExists   = errors.New("node: access right already granted")
+	ErrAccessNotFound = errors.New("node: no such access right")
 	// ErrOwnerUnreachable: the provider node could not ask the node of its
 	// member that decides the request ID, and the method is not idempotent.
 	ErrOwnerUnreachable = errors.New("node: the request ID's deciding node is unreachable")
@@ -91,6 +95,8 @@ var own = errcode.New(
 	errcode.Entry{Err: ErrRemote, Code: "remote_error", Status: http.StatusBadGateway},
 	errcode.Entry{Err: ErrTimeout, Code: "timeout", Status: http.StatusGatewayTimeout},
 	errcode.Entry{Err: ErrDuplicate, Code: "duplicate_request", Status: http.StatusConflict},
+	errcode.Entry{Err: ErrAccessExists, Code: "access_exists", Status: http.StatusConflict},
+	errcode.Entry{Err: ErrAccessNotFound, Code: "access_not_found", Status: http.StatusNotFound},
 	errcode.Entry{Err: ErrOwnerUnreachable, Code: "replay_owner_unreachable", Status: http.StatusServiceUnavailable},
 	errcode.Entry{Err: ErrTimestampOutage, Code: "timestamp_unavailable", Status: http.StatusServiceUnavailable},
 	errcode.Entry{Err: msglog.ErrNotFound, Code: "not_found", Status: http.StatusNotFound},

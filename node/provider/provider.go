@@ -141,6 +141,17 @@ func New(cfg Config) (*Provider, error) {
 	return pr, nil
 }
 
+// SetAccess compiles cfg and, if it is valid, installs it for the calls
+// admitted from now on; an invalid cfg changes nothing (ErrInvalidRule).
+func (pr *Provider) SetAccess(cfg services.AccessConfig) error {
+	acl, err := services.NewACL(cfg, groupsOf{pr.cfg.Views})
+	if err != nil {
+		return err
+	}
+	pr.gate.SetACL(acl)
+	return nil
+}
+
 // Gate is the policy gate (its limiter is replaced on new policy).
 func (pr *Provider) Gate() *services.Gate { return pr.gate }
 
