@@ -170,6 +170,7 @@ func (s *Service) receiveReceipt(st network.Stream, v *confview.View, peerMember
 	now := s.cfg.Now()
 	fresh := false
 	d, err := s.store.UpdateOut(rc.DocumentID, func(d *OutDoc) error {
+		fresh = false // run again after a group's rollback
 		r := d.recipient(rc.Recipient)
 		if r == nil || d.Meta.Sender != rc.Sender || d.Meta.SHA256 != rc.SHA256 || d.Meta.Size != rc.Size {
 			return fmt.Errorf("%w: not a recipient's receipt of %s as sent", ErrBadReceipt, rc.DocumentID)

@@ -103,6 +103,7 @@ func (s *Service) receiveDocument(st network.Stream, br *bufio.Reader, v *confvi
 	defer s.unlock(key)
 	complete := false
 	_, err = s.store.UpdateIn(recipient, m.ID, func(old *InDoc) (*InDoc, error) {
+		complete = false // run again after a group's rollback
 		if old != nil {
 			if old.Meta.Sender != m.Sender || old.Meta.SHA256 != m.SHA256 || old.Meta.Size != m.Size {
 				return nil, fmt.Errorf("%w: %s holds another document", ErrIDReused, m.ID)
@@ -175,7 +176,7 @@ func (s *Service) accept(st network.Stream, m *Meta, recipient, path string) err
 		return fmt.Errorf("%w: %s", ErrBadChunk, m.ID)
 	}
 	now := s.cfg.Now()
-	d, err := s.store.UpdateIn(recipient, m.ID, func(old *InDoc) (*InDoc, error) {
+	d, err := s.store.StoreIn(recipient, m.ID, func(old *InDoc) (*InDoc, error) {
 		if old == nil {
 			return nil, fmt.Errorf("%w: %s", ErrNotFound, m.ID)
 		}
