@@ -102,6 +102,7 @@ func (s *Service) receiveDocument(st network.Stream, br *bufio.Reader, v *confvi
 	}
 	defer s.unlock(key)
 	complete := false
+	fresh := &InDoc{Meta: *m, Signed: *sd, Recipient: recipient, State: Receiving, SenderNode: st.Conn().RemotePeer().String()}
 	_, err = s.store.UpdateIn(recipient, m.ID, func(old *InDoc) (*InDoc, error) {
 		complete = false // run again after a group's rollback
 		if old != nil {
@@ -111,7 +112,10 @@ func (s *Service) receiveDocument(st network.Stream, br *bufio.Reader, v *confvi
 			complete = old.State != Receiving
 			return nil, nil
 		}
-		return &InDoc{Meta: *m, Signed: *sd, Recipient: recipient, State: Receiving, SenderNode: st.Conn().RemotePeer().String()}, nil
+		if m.Size <= ChunkSize { // one chunk: stored whole once it is on disk (accept)
+			return nil, nil
+		}
+		return fresh, nil
 	})
 	if err != nil {
 		return err
@@ -119,12 +123,13 @@ func (s *Service) receiveDocument(st network.Stream, br *bufio.Reader, v *confvi
 	if complete { // a duplicate: already stored
 		return writeJSON(st, envelope.FrameResponse, answer{Offset: m.Size, Complete: true})
 	}
-	return s.receiveContent(st, br, m, recipient)
+	return s.receiveContent(st, br, fresh)
 }
 
 // receiveContent takes the content from the offset held on disk, checks
 // it against the signed hash and moves the document to waiting.
-func (s *Service) receiveContent(st network.Stream, br *bufio.Reader, m *Meta, recipient string) error {
+func (s *Service) receiveContent(st network.Stream, br *bufio.Reader, fresh *InDoc) error {
+	m, recipient := &fresh.Meta, fresh.Recipient
 	path := s.store.inPath(recipient, m.ID)
 	w, held, err := resumeContent(path, s.store.key)
 	if err != nil || held > m.Size {
@@ -161,12 +166,14 @@ func (s *Service) receiveContent(st network.Stream, br *bufio.Reader, m *Meta, r
 	if err := w.Finish(); err != nil {
 		return err
 	}
-	return s.accept(st, m, recipient, path)
+	return s.accept(st, fresh, path)
 }
 
 // accept checks the stored content against the signed hash and moves the
-// document to waiting.
-func (s *Service) accept(st network.Stream, m *Meta, recipient, path string) error {
+// document to waiting (a one-chunk document has no record before: fresh
+// is stored).
+func (s *Service) accept(st network.Stream, fresh *InDoc, path string) error {
+	m, recipient := &fresh.Meta, fresh.Recipient
 	sum, size, err := hashContent(path, s.store.key)
 	if err != nil {
 		return err
@@ -178,7 +185,8 @@ func (s *Service) accept(st network.Stream, m *Meta, recipient, path string) err
 	now := s.cfg.Now()
 	d, err := s.store.StoreIn(recipient, m.ID, func(old *InDoc) (*InDoc, error) {
 		if old == nil {
-			return nil, fmt.Errorf("%w: %s", ErrNotFound, m.ID)
+			c := *fresh
+			old = &c
 		}
 		old.State, old.Received = Waiting, now
 		return old, nil
