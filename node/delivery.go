@@ -38,7 +38,7 @@ type DeliveryConfig struct {
 	// 1s doubling up to 5m, with jitter).
 	MinBackoff Duration `json:"min_backoff,omitempty"`
 	MaxBackoff Duration `json:"max_backoff,omitempty"`
-	// Workers is how many documents are pushed at once (default 4).
+	// Workers is how many documents are pushed at once (default 32; receipts as many).
 	Workers int `json:"workers,omitempty"`
 	// Webhooks POST an information system's delivery events, signed by
 	// the member, to a URL of its own (docs/delivery.md).

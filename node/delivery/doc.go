@@ -11,6 +11,8 @@
 //     active, queue, in, receipts) and the per-recipient state machine:
 //     queued → in_flight → delivered → acknowledged, or undeliverable,
 //     cancelled, expired; retry policy and priority order.
+//   - batch.go: group commit: the writes that arrive while a commit is
+//     on disk share the next transaction and its fsync.
 //   - content.go: document content at rest, AES-256-GCM in 64 KiB
 //     chunks (a key per file derived from the node's delivery key), read
 //     and written as streams, so memory does not grow with the size.

@@ -82,6 +82,7 @@ func (s *Service) attempted(doc *OutDoc, recipient string, pid peer.ID, err erro
 	now := s.cfg.Now()
 	var ev *Event
 	_, uerr := s.store.UpdateOut(doc.Meta.ID, func(doc *OutDoc) error {
+		ev = nil // run again after a group's rollback
 		r := doc.recipient(recipient)
 		if r == nil {
 			return ErrNotFound

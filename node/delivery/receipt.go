@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
@@ -70,8 +71,9 @@ func (s *Service) Acknowledge(recipient, id string) (*InDoc, error) {
 	return d, nil
 }
 
-// sendReceipts sends the due receipts to the senders' nodes.
-func (s *Service) sendReceipts(ctx context.Context, now time.Time) {
+// sendReceipts sends the due receipts to the senders' nodes, each on a
+// worker of sem while one is free (concurrent receipts share commits).
+func (s *Service) sendReceipts(ctx context.Context, wg *sync.WaitGroup, sem chan struct{}, now time.Time) {
 	pending, err := s.store.PendingReceipts()
 	if err != nil {
 		s.log.Error("inbox not readable", "error", err)
@@ -81,31 +83,49 @@ func (s *Service) sendReceipts(ctx context.Context, now time.Time) {
 		if now.Before(d.ReceiptNext) || ctx.Err() != nil {
 			continue
 		}
-		err := s.fault(FaultAckBeforeSend)
-		if err == nil {
-			err = s.sendReceipt(ctx, d)
+		k := due{doc: d.Meta.ID, recipient: "\x00receipt\x00" + d.Recipient}
+		if !s.claim(k) {
+			continue
 		}
-		if err == nil {
-			err = s.fault(FaultAckSentNotMark)
+		select {
+		case sem <- struct{}{}:
+		default:
+			s.release(k)
+			return // every worker busy: the rest waits for the next round
 		}
-		_, uerr := s.store.UpdateIn(d.Recipient, d.Meta.ID, func(old *InDoc) (*InDoc, error) {
-			if old == nil {
-				return nil, nil
-			}
-			if err == nil {
-				old.ReceiptSent = true
-				return old, nil
-			}
-			old.ReceiptTries++
-			old.ReceiptNext = s.cfg.Now().Add(s.cfg.Policy.backoff(old.ReceiptTries))
-			return old, nil
+		wg.Go(func() {
+			defer func() { <-sem; s.release(k); s.Wake() }()
+			s.receiptDue(ctx, d)
 		})
-		if uerr != nil {
-			s.log.Error("inbox update failed", "document_id", d.Meta.ID, "error", uerr)
+	}
+}
+
+// receiptDue sends d's receipt and stores the outcome.
+func (s *Service) receiptDue(ctx context.Context, d *InDoc) {
+	err := s.fault(FaultAckBeforeSend)
+	if err == nil {
+		err = s.sendReceipt(ctx, d)
+	}
+	if err == nil {
+		err = s.fault(FaultAckSentNotMark)
+	}
+	_, uerr := s.store.UpdateIn(d.Recipient, d.Meta.ID, func(old *InDoc) (*InDoc, error) {
+		if old == nil {
+			return nil, nil
 		}
-		if err != nil {
-			s.log.Info("receipt not delivered", "document_id", d.Meta.ID, "error", err)
+		if err == nil {
+			old.ReceiptSent = true
+			return old, nil
 		}
+		old.ReceiptTries++
+		old.ReceiptNext = s.cfg.Now().Add(s.cfg.Policy.backoff(old.ReceiptTries))
+		return old, nil
+	})
+	if uerr != nil {
+		s.log.Error("inbox update failed", "document_id", d.Meta.ID, "error", uerr)
+	}
+	if err != nil {
+		s.log.Info("receipt not delivered", "document_id", d.Meta.ID, "error", err)
 	}
 }
 
@@ -186,6 +206,7 @@ func (s *Service) receiveReceipt(st network.Stream, v *confview.View, peerMember
 	now := s.cfg.Now()
 	fresh := false
 	d, err := s.store.UpdateOut(rc.DocumentID, func(d *OutDoc) error {
+		fresh = false // run again after a group's rollback
 		r := d.recipient(rc.Recipient)
 		if r == nil || d.Meta.Sender != rc.Sender || d.Meta.SHA256 != rc.SHA256 || d.Meta.Size != rc.Size {
 			return fmt.Errorf("%w: not a recipient's receipt of %s as sent", ErrBadReceipt, rc.DocumentID)

@@ -102,7 +102,9 @@ func (s *Service) receiveDocument(st network.Stream, br *bufio.Reader, v *confvi
 	}
 	defer s.unlock(key)
 	complete, held := false, (*InDoc)(nil)
+	fresh := &InDoc{Meta: *m, Signed: *sd, Recipient: recipient, State: Receiving, SenderNode: st.Conn().RemotePeer().String()}
 	_, err = s.store.UpdateIn(recipient, m.ID, func(old *InDoc) (*InDoc, error) {
+		complete, held = false, nil // run again after a group's rollback
 		if old != nil {
 			if old.Meta.Sender != m.Sender || old.Meta.SHA256 != m.SHA256 || old.Meta.Size != m.Size {
 				return nil, fmt.Errorf("%w: %s holds another document", ErrIDReused, m.ID)
@@ -110,7 +112,10 @@ func (s *Service) receiveDocument(st network.Stream, br *bufio.Reader, v *confvi
 			complete, held = old.State != Receiving, old
 			return nil, nil
 		}
-		return &InDoc{Meta: *m, Signed: *sd, Recipient: recipient, State: Receiving, SenderNode: st.Conn().RemotePeer().String()}, nil
+		if m.Size <= ChunkSize { // one chunk: stored whole once it is on disk (accept)
+			return nil, nil
+		}
+		return fresh, nil
 	})
 	if err != nil {
 		return err
@@ -118,12 +123,13 @@ func (s *Service) receiveDocument(st network.Stream, br *bufio.Reader, v *confvi
 	if complete { // a duplicate: already stored
 		return s.writeStored(st, held)
 	}
-	return s.receiveContent(st, br, m, recipient)
+	return s.receiveContent(st, br, fresh)
 }
 
 // receiveContent takes the content from the offset held on disk, checks
 // it against the signed hash and moves the document to waiting.
-func (s *Service) receiveContent(st network.Stream, br *bufio.Reader, m *Meta, recipient string) error {
+func (s *Service) receiveContent(st network.Stream, br *bufio.Reader, fresh *InDoc) error {
+	m, recipient := &fresh.Meta, fresh.Recipient
 	path := s.store.inPath(recipient, m.ID)
 	w, held, err := resumeContent(path, s.store.key)
 	if err != nil || held > m.Size {
@@ -163,12 +169,14 @@ func (s *Service) receiveContent(st network.Stream, br *bufio.Reader, m *Meta, r
 	if err := s.fault(FaultRecvFinished); err != nil {
 		return err
 	}
-	return s.accept(st, m, recipient, path)
+	return s.accept(st, fresh, path)
 }
 
 // accept checks the stored content against the signed hash and moves the
-// document to waiting.
-func (s *Service) accept(st network.Stream, m *Meta, recipient, path string) error {
+// document to waiting (a one-chunk document has no record before: fresh
+// is stored).
+func (s *Service) accept(st network.Stream, fresh *InDoc, path string) error {
+	m, recipient := &fresh.Meta, fresh.Recipient
 	sum, size, err := hashContent(path, s.store.key)
 	if err != nil {
 		return err
@@ -178,9 +186,10 @@ func (s *Service) accept(st network.Stream, m *Meta, recipient, path string) err
 		return fmt.Errorf("%w: %s", ErrBadChunk, m.ID)
 	}
 	now := s.cfg.Now()
-	d, err := s.store.UpdateIn(recipient, m.ID, func(old *InDoc) (*InDoc, error) {
+	d, err := s.store.StoreIn(recipient, m.ID, func(old *InDoc) (*InDoc, error) {
 		if old == nil {
-			return nil, fmt.Errorf("%w: %s", ErrNotFound, m.ID)
+			c := *fresh
+			old = &c
 		}
 		old.State, old.Received = Waiting, now
 		return old, nil

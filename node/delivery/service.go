@@ -44,7 +44,7 @@ type Authenticator interface {
 // Defaults of Config.
 const (
 	DefaultMaxSize       = 4 << 30
-	DefaultWorkers       = 4
+	DefaultWorkers       = 32
 	DefaultMinBackoff    = time.Second
 	DefaultMaxBackoff    = 5 * time.Minute
 	DefaultUndeliverable = 72 * time.Hour
@@ -63,7 +63,7 @@ type Config struct {
 	Auth   Authenticator
 
 	MaxSize int64  // largest content accepted (default 4 GiB)
-	Workers int    // deliveries pushed at once (default 4)
+	Workers int    // deliveries pushed at once, and receipts (default 32)
 	Policy  Policy // retries (defaults: 1 s doubling to 5 min; undeliverable after 72 h)
 	// Idle bounds the wait for any frame of a transfer (default 1 min).
 	Idle time.Duration
@@ -175,10 +175,11 @@ func (s *Service) Run(ctx context.Context) {
 	wg.Go(func() { s.runWebhooks(ctx) })
 	wg.Go(func() { s.runExpiry(ctx) })
 	sem := make(chan struct{}, s.cfg.Workers)
+	rsem := make(chan struct{}, s.cfg.Workers) // receipts
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {
-		s.round(ctx, &wg, sem)
+		s.round(ctx, &wg, sem, rsem)
 		select {
 		case <-ctx.Done():
 			return
@@ -190,7 +191,7 @@ func (s *Service) Run(ctx context.Context) {
 
 // round ends expired or too long unreachable deliveries, starts the due
 // ones in priority order while workers are free, and sends receipts.
-func (s *Service) round(ctx context.Context, wg *sync.WaitGroup, sem chan struct{}) {
+func (s *Service) round(ctx context.Context, wg *sync.WaitGroup, sem, rsem chan struct{}) {
 	now := s.cfg.Now()
 	docs, err := s.store.Queued()
 	if err != nil {
@@ -214,6 +215,7 @@ func (s *Service) round(ctx context.Context, wg *sync.WaitGroup, sem chan struct
 		case sem <- struct{}{}:
 		default:
 			s.release(d)
+			s.sendReceipts(ctx, wg, rsem, now)
 			return // every worker busy: the rest waits for the next round
 		}
 		wg.Add(1)
@@ -222,7 +224,7 @@ func (s *Service) round(ctx context.Context, wg *sync.WaitGroup, sem chan struct
 			s.deliver(ctx, d)
 		}()
 	}
-	s.sendReceipts(ctx, now)
+	s.sendReceipts(ctx, wg, rsem, now)
 }
 
 // swept stores the ends sweep decided and tells the sender.

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -27,8 +28,12 @@ var (
 // encrypted files beside it.
 type Store struct {
 	db  *bolt.DB
-	dir string // content files
-	key []byte // the delivery key (content files' keys derive from it)
+	w   *batcher // every write goes through it (group commit)
+	dir string   // content files
+	key []byte   // the delivery key (content files' keys derive from it)
+
+	mu     sync.Mutex
+	adding map[string]chan struct{} // document IDs being added: closed when done
 }
 
 // OpenStore opens (creating) the database at path and the content
@@ -45,7 +50,7 @@ func OpenStore(path, dir string, key []byte) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrStorage, path, err)
 	}
-	s := &Store{db: db, dir: dir, key: key}
+	s := &Store{db: db, w: &batcher{db: db, dir: dir}, dir: dir, key: key, adding: map[string]chan struct{}{}}
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketOut, bucketActive, bucketQueue, bucketIn, bucketReceipts} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
@@ -150,9 +155,13 @@ func (s *Store) tmpPath(id string) string { return filepath.Join(s.dir, "tmp-"+i
 // AddOut stores d, whose content is at tmp, unless its ID is taken:
 // the same document again (same sender, recipients, metadata and
 // content) returns the stored one and existing=true, with tmp removed;
-// another document under the ID is ErrIDReused.
+// another document under the ID is ErrIDReused. It returns once the
+// record and the content file's name are on disk.
 func (s *Store) AddOut(d *OutDoc, tmp string) (stored *OutDoc, existing bool, err error) {
-	err = s.db.Update(func(tx *bolt.Tx) error {
+	release := s.claimID(d.Meta.ID) // only this submission of the ID touches its file
+	defer release()
+	err = s.w.update(true, func(tx *bolt.Tx) error {
+		stored, existing = nil, false
 		old, err := getOut(tx, d.Meta.ID)
 		if err != nil {
 			return err
@@ -164,7 +173,8 @@ func (s *Store) AddOut(d *OutDoc, tmp string) (stored *OutDoc, existing bool, er
 			stored, existing = old, true
 			return nil
 		}
-		if err := os.Rename(tmp, s.outPath(d.Meta.ID)); err != nil {
+		// Run again after a rollback, the file was renamed already.
+		if err := os.Rename(tmp, s.outPath(d.Meta.ID)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("%w: %v", ErrStorage, err)
 		}
 		stored = d
@@ -174,6 +184,28 @@ func (s *Store) AddOut(d *OutDoc, tmp string) (stored *OutDoc, existing bool, er
 		_ = os.Remove(tmp)
 	}
 	return stored, existing, err
+}
+
+// claimID waits until no other submission of id is being added and
+// claims it; the function returned releases it.
+func (s *Store) claimID(id string) func() {
+	for {
+		s.mu.Lock()
+		ch, busy := s.adding[id]
+		if !busy {
+			ch = make(chan struct{})
+			s.adding[id] = ch
+			s.mu.Unlock()
+			return func() {
+				s.mu.Lock()
+				delete(s.adding, id)
+				s.mu.Unlock()
+				close(ch)
+			}
+		}
+		s.mu.Unlock()
+		<-ch
+	}
 }
 
 // sameSubmission compares what an information system chose.
@@ -205,10 +237,12 @@ func (s *Store) Out(id string) (*OutDoc, error) {
 
 // UpdateOut changes an outbox document in one transaction (f's error
 // leaves it as it was). When no recipient needs the content any more,
-// its file is deleted (R-X8).
+// its file is deleted (R-X8). The transaction may be shared with other
+// writes (batch.go): f may run more than once and must only assign what
+// it hands out.
 func (s *Store) UpdateOut(id string, f func(*OutDoc) error) (*OutDoc, error) {
 	var d *OutDoc
-	err := s.db.Update(func(tx *bolt.Tx) (err error) {
+	err := s.w.update(false, func(tx *bolt.Tx) (err error) {
 		if d, err = getOut(tx, id); err != nil {
 			return err
 		}
@@ -313,9 +347,21 @@ func (s *Store) In(recipient, id string) (*InDoc, error) {
 
 // UpdateIn creates or changes an inbox document in one transaction: f
 // gets the stored one, or nil, and returns what to store (nil: nothing).
+// The transaction may be shared with other writes (batch.go): f may run
+// more than once and must only assign what it hands out.
 func (s *Store) UpdateIn(recipient, id string, f func(*InDoc) (*InDoc, error)) (*InDoc, error) {
+	return s.updateIn(false, recipient, id, f)
+}
+
+// StoreIn is UpdateIn for a record that points at a content file just
+// created: the content directory is synced before the commit.
+func (s *Store) StoreIn(recipient, id string, f func(*InDoc) (*InDoc, error)) (*InDoc, error) {
+	return s.updateIn(true, recipient, id, f)
+}
+
+func (s *Store) updateIn(syncDir bool, recipient, id string, f func(*InDoc) (*InDoc, error)) (*InDoc, error) {
 	var d *InDoc
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.w.update(syncDir, func(tx *bolt.Tx) error {
 		old, err := getIn(tx, inKey(recipient, id))
 		if err != nil {
 			return err
