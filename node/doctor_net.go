@@ -102,7 +102,7 @@ func doctorRunning(ctx context.Context, r *DoctorReport, dir string, timeout tim
 	for _, p := range h.Peers {
 		check := "peer " + p.Member + " " + p.PeerID
 		if p.Online {
-			r.Add(check, DoctorOK, "online since "+p.Since.UTC().Format(time.RFC3339), "")
+			doctorPeerClock(r, check, p)
 			continue
 		}
 		detail := "offline"
@@ -112,6 +112,23 @@ func doctorRunning(ctx context.Context, r *DoctorReport, dir string, timeout tim
 		r.Add(check, DoctorWarn, detail, "check the network path to that node (its registered addresses, firewall); calls to its member fail over to its other nodes")
 	}
 	return true
+}
+
+// doctorPeerClock reports an online peer, with its clock against this
+// node's as its last envelope showed it.
+func doctorPeerClock(r *DoctorReport, check string, p PeerState) {
+	detail := "online since " + p.Since.UTC().Format(time.RFC3339)
+	if p.ClockSkewMS == nil {
+		r.Add(check, DoctorOK, detail+"; no exchange with it yet to compare clocks", "")
+		return
+	}
+	skew := time.Duration(*p.ClockSkewMS) * time.Millisecond
+	detail += fmt.Sprintf("; clock skew %s from its envelope at %s (network delay included)", skew, p.ClockSeen.UTC().Format(time.RFC3339))
+	if skew > MaxDoctorSkew || skew < -MaxDoctorSkew {
+		r.Add(check, DoctorError, detail, "the clock of this machine or of that node is off: synchronise both (timedatectl set-ntp true; chronyc tracking)")
+		return
+	}
+	r.Add(check, DoctorOK, detail, "")
 }
 
 // adminDo reads a JSON answer from the admin socket of the node in dir.

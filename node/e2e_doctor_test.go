@@ -106,6 +106,38 @@ func setAPIListen(t *testing.T, dir, addr string) {
 	}
 }
 
+// testDoctorPeerClock: after a call, A's doctor compares B's clock from
+// B's response envelope; B restarted with its clock 70 s ahead (within the
+// network's 2 min, so calls still pass) is reported with the fix.
+func testDoctorPeerClock(t *testing.T, n *testNet, doctorAt func(time.Duration) map[string]node.Finding) {
+	t.Helper()
+	call := func() {
+		t.Helper()
+		if a := do(t, n.client(t, true), "GET", n.url("/citizens/001"), "", nil); a.status != 200 {
+			t.Fatalf("call: %d %s", a.status, a.body)
+		}
+	}
+	check := "peer " + n.B.Node.Member().String() + " " + n.B.Node.PeerID().String()
+	call()
+	if f := doctorAt(0)[check]; f.Status != node.DoctorOK || !strings.Contains(f.Detail, "clock skew") {
+		t.Fatalf("B's clock in time: %+v", f)
+	}
+	n.B.Stop()
+	b, err := node.Open(n.ctx, n.B.Dir, []byte(devnet.Passphrase), node.WithLogger(testLogger()),
+		node.WithClock(func() time.Time { return time.Now().Add(70 * time.Second) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	waitFor(t, func() bool {
+		a := do(t, n.client(t, true), "GET", n.url("/citizens/001"), "", nil)
+		return a.status == 200
+	})
+	if f := doctorAt(0)[check]; f.Status != node.DoctorError || !strings.Contains(f.Detail, "clock skew -1m") || !strings.Contains(f.Fix, "timedatectl") {
+		t.Fatalf("B's clock 70 s ahead: %+v", f)
+	}
+}
+
 // TestDoctorFindsFailures causes what an operator meets and checks the
 // doctor names each with its fix: a clock two minutes off (against the
 // registry and the TSA), certificates expired and the configuration too
@@ -149,6 +181,8 @@ func TestDoctorFindsFailures(t *testing.T) {
 	expect("node.pem, years on", f["cert node.pem"], node.DoctorError, "expired on", "dxl node enroll")
 	expect("sign.pem, years on", f["cert sign.pem"], node.DoctorError, "expired on", "dxl node enroll")
 	expect("global config, years on", f["global config"], node.DoctorError, "", "registry")
+
+	testDoctorPeerClock(t, n, doctorAt)
 
 	n.StopTSA()
 	f = doctorAt(0)

@@ -84,7 +84,9 @@ func (n *Node) openLogs(passphrase []byte, noLog bool) error {
 	if n.audit, err = audit.Open(n.db, "admin_audit", n.now); err != nil {
 		return err
 	}
-	n.logs = &exchange.Logs{Log: ml, Records: watchedRecords{n.records, n.alerts}, Archive: map[string]bool{}, Now: n.now, Logger: n.log}
+	n.clocks.now = n.now
+	n.logs = &exchange.Logs{Log: ml, Records: watchedRecords{n.records, n.alerts}, Archive: map[string]bool{}, Now: n.now, Logger: n.log,
+		PeerClock: n.clocks.note}
 	if noLog {
 		n.logs.Log, n.logs.Records = exchange.NoLogs{}, exchange.NoLogs{}
 	}

@@ -107,6 +107,7 @@ type Node struct {
 	auth   *auth.Authority
 	keys   *auth.AccessKeys // signed access keys (accesskeys_admin.go)
 	alerts *alert.Detector
+	clocks peerClocks // the other nodes' clocks, from their envelopes
 
 	journal *wal.Log       // logging.go
 	siem    *siem.Exporter // nil without node.json siem

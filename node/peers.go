@@ -2,6 +2,8 @@ package node
 
 import (
 	"context"
+	"sync"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -36,7 +38,45 @@ func (n *Node) Peers() []PeerState {
 			nodes = append(nodes, PeerState{PeerID: nd.PeerID, Member: nd.Member})
 		}
 	}
-	return n.host.Peers(nodes)
+	out := n.host.Peers(nodes)
+	n.clocks.fill(out)
+	return out
+}
+
+// peerClocks are the other nodes' clocks as their envelopes showed them.
+type peerClocks struct {
+	mu   sync.Mutex
+	now  func() time.Time
+	seen map[string]peerClock
+}
+
+type peerClock struct {
+	skew time.Duration
+	at   time.Time
+}
+
+// note records peer's skew now (exchange.Logs.PeerClock).
+func (c *peerClocks) note(peer string, skew time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.seen == nil {
+		c.seen = map[string]peerClock{}
+	}
+	if len(c.seen) < 100_000 {
+		c.seen[peer] = peerClock{skew: skew, at: c.now()}
+	}
+}
+
+// fill sets the skew of each peer seen.
+func (c *peerClocks) fill(peers []PeerState) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := range peers {
+		if pc, ok := c.seen[peers[i].PeerID]; ok {
+			ms := pc.skew.Milliseconds()
+			peers[i].ClockSkewMS, peers[i].ClockSeen = &ms, pc.at
+		}
+	}
 }
 
 // applyPeers brings the host in line with a new view.

@@ -87,12 +87,17 @@ type Logs struct {
 	Archive map[string]bool // services whose bodies are archived
 	Now     func() time.Time
 	Logger  *slog.Logger
+	// PeerClock, if set, hears the other node's clock as the exchange's
+	// envelope showed it: our clock when it arrived minus its signing
+	// time (the network's delay included).
+	PeerClock func(peer string, skew time.Duration)
 }
 
 // Record writes the exchange to the operational records and, when an
 // envelope was signed, to the message log. Neither waits for disk.
 func (l *Logs) Record(x *Exchange) {
 	l.RecordCall(x)
+	l.notePeerClock(x)
 	if x.Req == nil {
 		return
 	}
@@ -109,6 +114,19 @@ func (l *Logs) Record(x *Exchange) {
 	}
 	if err := l.Log.Append(r, bodies); err != nil {
 		l.Logger.Error("message log append failed", "request_id", r.RequestID, "error", err)
+	}
+}
+
+// notePeerClock tells PeerClock the other node's signing time: the
+// provider's response at the consumer, the consumer's request at the
+// provider (which arrived at Start).
+func (l *Logs) notePeerClock(x *Exchange) {
+	switch {
+	case l.PeerClock == nil:
+	case x.Role == oprec.RoleConsumer && x.Resp != nil && x.ProviderPeer != "":
+		l.PeerClock(x.ProviderPeer, l.Now().Sub(x.Resp.Time))
+	case x.Role == oprec.RoleProvider && x.Req != nil && x.ConsumerPeer != "":
+		l.PeerClock(x.ConsumerPeer, x.Start.Sub(x.Req.Time))
 	}
 }
 

@@ -179,6 +179,10 @@ type PeerState struct {
 	Online    bool      `json:"online"`
 	Since     time.Time `json:"since,omitzero"`
 	LastError string    `json:"last_error,omitempty"`
+	// ClockSkewMS is our clock minus the node's, in milliseconds, as its
+	// last envelope showed it at ClockSeen (the node fills them).
+	ClockSkewMS *int64    `json:"clock_skew_ms,omitempty"`
+	ClockSeen   time.Time `json:"clock_seen,omitzero"`
 }
 
 // peers tracks connectedness of the configuration's nodes.
