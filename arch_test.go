@@ -53,7 +53,7 @@ var sameLayer = map[string][]string{
 
 // testOnly are packages of test fixtures: only tests and other fixtures
 // may import them.
-var testOnly = []string{"internal/testutil", "membership/internal/regtest", "membership/store/storetest"}
+var testOnly = []string{"internal/testutil", "internal/browsertest", "membership/internal/regtest", "membership/store/storetest"}
 
 // raftFree are packages whose whole dependency graph must hold no Raft: the
 // node and what it imports from the registry.

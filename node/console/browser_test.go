@@ -5,125 +5,16 @@ import (
 	"crypto/tls"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dxl-network/dxl/internal/browsertest"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/dxl-network/dxl/internal/webui"
 )
-
-// chromium finds the browser. Without it the test fails (CI installs
-// Debian's chromium, .ci/run) unless DXL_SKIP_BROWSER is set; -short
-// skips it.
-func chromium(t *testing.T) string {
-	if testing.Short() {
-		t.Skip("browser test: skipped under -short (needs chromium; run without -short)")
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("DXL_SKIP_BROWSER") != "" {
-		t.Skip("browser test: no chromium and DXL_SKIP_BROWSER is set")
-	}
-	t.Fatal("browser test: chromium not found (apt-get install chromium, or set DXL_SKIP_BROWSER=1 to skip)")
-	return ""
-}
-
-// shot saves the page as DXL_CONSOLE_SCREENSHOTS/name.png when that is set
-// (docs/console.md's pictures are made so).
-func shot(ctx context.Context, t *testing.T, name string) {
-	dir := os.Getenv("DXL_CONSOLE_SCREENSHOTS")
-	if dir == "" {
-		return
-	}
-	img, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err == nil {
-		err = os.WriteFile(filepath.Join(dir, name+".png"), img, 0o644)
-	}
-	if err != nil {
-		t.Errorf("screenshot %s: %v", name, err)
-	}
-}
-
-type pageTiming struct {
-	FCP     float64 `json:"fcp"`
-	LCP     float64 `json:"lcp"`
-	Request float64 `json:"request"`
-	Slowest float64 `json:"slowest"`
-}
-
-// timingJS is the registry console's browser test's (R-T4 figures).
-const timingJS = `new Promise(resolve => {
-  const nav = performance.getEntriesByType('navigation')[0] || {};
-  const fcp = (performance.getEntriesByName('first-contentful-paint')[0] || {}).startTime || 0;
-  const req = (nav.responseEnd || 0) - (nav.requestStart || 0);
-  const slowest = Math.max(req, ...performance.getEntriesByType('resource').map(e => e.responseEnd - e.requestStart));
-  let lcp = 0;
-  try {
-    new PerformanceObserver(l => { const e = l.getEntries(); if (e.length) lcp = e[e.length-1].startTime; })
-      .observe({type: 'largest-contentful-paint', buffered: true});
-  } catch (e) {}
-  setTimeout(() => resolve({fcp, lcp, request: req, slowest}), 150);
-})`
-
-func measure(ctx context.Context, t *testing.T, page string) {
-	tm, err := chromedp.Run(ctx, chromedp.Evaluate[pageTiming](timingJS, chromedp.EvalAwaitPromise))
-	if err != nil {
-		t.Logf("timing of %s: %v", page, err)
-		return
-	}
-	t.Logf("R-T4 %-22s first contentful paint %6.1f ms, largest contentful paint %6.1f ms, document request %5.1f ms, slowest request %5.1f ms",
-		page, tm.FCP, tm.LCP, tm.Request, tm.Slowest)
-}
-
-type axeResult struct {
-	Passes     int `json:"passes"`
-	Violations []struct {
-		ID     string `json:"id"`
-		Impact string `json:"impact"`
-		Help   string `json:"help"`
-		Nodes  int    `json:"nodes"`
-	} `json:"violations"`
-}
-
-const axeRun = `axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}})
-  .then(r => ({passes: r.passes.length, violations: r.violations.map(v => ({id: v.id, impact: v.impact || '', help: v.help, nodes: v.nodes.length}))}))`
-
-// checkA11y runs axe-core (the registry console's vendored copy, injected
-// through DevTools: the page's CSP allows no script) and fails on a
-// serious or critical violation.
-func checkA11y(ctx context.Context, t *testing.T, page string) {
-	t.Helper()
-	src, err := os.ReadFile(filepath.Join("..", "..", "membership", "console", "testdata", "axe", "axe.min.js"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](string(src)+";true")); err != nil {
-		t.Fatalf("axe on %s: %v", page, err)
-	}
-	res, err := chromedp.Run(ctx, chromedp.Evaluate[axeResult](axeRun, chromedp.EvalAwaitPromise))
-	if err != nil {
-		t.Fatalf("axe on %s: %v", page, err)
-	}
-	if res.Passes == 0 {
-		t.Fatalf("axe on %s checked nothing", page)
-	}
-	t.Logf("axe on %-18s %d rules passed, %d violated", page, res.Passes, len(res.Violations))
-	for _, v := range res.Violations {
-		if v.Impact == "serious" || v.Impact == "critical" {
-			t.Errorf("axe on %s: %s violation %s (%s), %d elements", page, v.Impact, v.ID, v.Help, v.Nodes)
-		} else {
-			t.Logf("axe on %s: %s %s (%s), %d elements", page, v.Impact, v.ID, v.Help, v.Nodes)
-		}
-	}
-}
 
 // TestBrowserNodeAccess drives headless Chromium through node B's
 // console: login with password and TOTP, grant A's information system the
@@ -132,16 +23,11 @@ func checkA11y(ctx context.Context, t *testing.T, page string) {
 // and its CSV download, every page checked with axe-core in Vietnamese and
 // English.
 func TestBrowserNodeAccess(t *testing.T) {
-	exe := chromium(t)
+	exe := browsertest.Chromium(t)
 	e := newEnv(t) // not parallel: it changes B's access rights
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
-		chromedp.Flag("ignore-certificate-errors", true), chromedp.Flag("lang", "vi-VN"))
-	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
-	defer acancel()
-	bctx, bcancel := chromedp.NewContext(actx)
-	defer bcancel()
+	bctx := browsertest.New(t, ctx, exe, "vi-VN")
 	run := func(what string, acts ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(bctx, acts...); err != nil {
@@ -157,23 +43,23 @@ func TestBrowserNodeAccess(t *testing.T) {
 		return s
 	}
 	run("open the login page", chromedp.Navigate(e.url), chromedp.WaitVisible(chromedp.CSS("#login-form")))
-	measure(bctx, t, "login (vi)")
-	checkA11y(bctx, t, "login (vi)")
+	browsertest.Measure(bctx, t, "login (vi)")
+	browsertest.CheckA11y(bctx, t, "login (vi)")
 	code, err := webui.TOTPCode(e.secrets["bao"], time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
 	run("log in", chromedp.SendKeys(chromedp.CSS("#account"), "bao"), chromedp.SendKeys(chromedp.CSS("#password"), password),
 		chromedp.SendKeys(chromedp.CSS("#code"), code), chromedp.Click(chromedp.CSS("#login-submit")), chromedp.WaitVisible(chromedp.CSS("#health")))
-	measure(bctx, t, "dashboard (vi)")
-	checkA11y(bctx, t, "dashboard (vi)")
+	browsertest.Measure(bctx, t, "dashboard (vi)")
+	browsertest.CheckA11y(bctx, t, "dashboard (vi)")
 
 	run("open access rights", chromedp.Navigate(e.url+"access"), chromedp.WaitVisible(chromedp.CSS("#grant-form")))
-	checkA11y(bctx, t, "access (vi)")
+	browsertest.CheckA11y(bctx, t, "access (vi)")
 	run("grant", chromedp.SendKeys(chromedp.CSS("#subject"), e.d.ClientA), chromedp.SetValue(chromedp.CSS("#service"), e.d.Service),
 		chromedp.Click(chromedp.CSS("#grant-submit")), chromedp.WaitVisible(chromedp.CSS(".notice")))
-	measure(bctx, t, "access after grant")
-	shot(bctx, t, "node-console-access-vi")
+	browsertest.Measure(bctx, t, "access after grant")
+	browsertest.Shot(bctx, t, "node-console-access-vi")
 	if st := e.call(t, "/citizens/001"); st != http.StatusOK {
 		t.Fatalf("call after the browser's grant: %d", st)
 	}
@@ -194,8 +80,8 @@ func TestBrowserNodeAccess(t *testing.T) {
 	}
 
 	run("records", chromedp.Navigate(e.url+"records?status=403"), chromedp.WaitVisible(chromedp.CSS("#records")))
-	measure(bctx, t, "records (vi)")
-	checkA11y(bctx, t, "records (vi)")
+	browsertest.Measure(bctx, t, "records (vi)")
+	browsertest.CheckA11y(bctx, t, "records (vi)")
 	if s := text("#records"); !strings.Contains(s, "access_denied") {
 		t.Fatalf("records table: %s", s)
 	}
@@ -207,11 +93,11 @@ func TestBrowserNodeAccess(t *testing.T) {
 		{"records?status=403", "#records"}, {"stats", "#chart-calls"}, {"evidence", "#evidence-form"}, {"reconcile", "#reconcile-form"},
 		{"queues", "main"}, {"audit", "#audit"}} {
 		run("open "+p.path, chromedp.Navigate(e.url+p.path), chromedp.WaitVisible(chromedp.CSS(p.sel)))
-		measure(bctx, t, "/"+p.path+" (en)")
+		browsertest.Measure(bctx, t, "/"+p.path+" (en)")
 		if p.path == "" || p.path == "stats" {
-			shot(bctx, t, "node-console-"+map[string]string{"": "health", "stats": "stats"}[p.path]+"-en")
+			browsertest.Shot(bctx, t, "node-console-"+map[string]string{"": "health", "stats": "stats"}[p.path]+"-en")
 		}
-		checkA11y(bctx, t, "/"+p.path+" (en)")
+		browsertest.CheckA11y(bctx, t, "/"+p.path+" (en)")
 	}
 	if lang, _ := chromedp.Run(bctx, chromedp.Evaluate[string](`document.documentElement.lang`)); lang != "en" || !strings.Contains(text("nav"), "Access rights") {
 		t.Fatalf("English page: lang %q, nav %q", lang, text("nav"))
