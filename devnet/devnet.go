@@ -247,10 +247,7 @@ func (n *Network) Admit(ctx context.Context, a Agency) (*NodeHandle, error) {
 	if _, err := n.Admin.Approve(ctx, st.RequestID); err != nil {
 		return nil, fmt.Errorf("approve %s: %w", member, err)
 	}
-	if _, err := node.Enroll(ctx, dir, n.Admin, []byte(Passphrase), 10*time.Second); err != nil {
-		return nil, fmt.Errorf("enroll %s: %w", member, err)
-	}
-	return n.startNode(ctx, dir)
+	return n.Enroll(ctx, a)
 }
 
 // Submit creates a node directory for a and submits its registration
@@ -269,6 +266,19 @@ func (n *Network) Submit(ctx context.Context, a Agency) (string, error) {
 	}
 	return st.RequestID, nil
 }
+
+// Enroll installs the certificates of a's approved registration (Submit,
+// then an operator's approval) in its node directory and starts the node.
+func (n *Network) Enroll(ctx context.Context, a Agency) (*NodeHandle, error) {
+	dir := filepath.Join(n.Dir, strings.ToLower(a.Code))
+	if _, err := node.Enroll(ctx, dir, n.Admin, []byte(Passphrase), 10*time.Second); err != nil {
+		return nil, fmt.Errorf("enroll %s: %w", n.Member(a), err)
+	}
+	return n.startNode(ctx, dir)
+}
+
+// NodeDir is the node directory of a (Submit, Admit).
+func (n *Network) NodeDir(a Agency) string { return filepath.Join(n.Dir, strings.ToLower(a.Code)) }
 
 // AddNode gives an admitted agency a further node (a replica with the same
 // services and access rights as from), registered by the operator.
