@@ -53,6 +53,7 @@ var messages = webui.Shared.With(webui.Catalog{
 	"dash.online":         {"trực tuyến", "online"},
 	"dash.offline":        {"ngoại tuyến", "offline"},
 	"dash.since":          {"Thay đổi lúc", "Since"},
+	"dash.peer_history":   {"Các lần thay đổi gần nhất", "Latest changes"},
 	"dash.level2":         {"Tình trạng dịch vụ (mức 2, kiểm tra gần nhất)", "Service health (level 2, latest check)"},
 	"dash.history":        {"Lịch sử kiểm tra dịch vụ", "Service check history"},
 	"dash.http":           {"Mã HTTP", "HTTP status"},

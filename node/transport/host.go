@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -183,7 +184,20 @@ type PeerState struct {
 	// last envelope showed it at ClockSeen (the node fills them).
 	ClockSkewMS *int64    `json:"clock_skew_ms,omitempty"`
 	ClockSeen   time.Time `json:"clock_seen,omitzero"`
+	// History is the peer's last changes between online and offline,
+	// newest first (at most PeerHistory).
+	History []PeerChange `json:"history,omitempty"`
 }
+
+// PeerChange is one change of a peer's reachability.
+type PeerChange struct {
+	At     time.Time `json:"at"`
+	Online bool      `json:"online"`
+	Error  string    `json:"error,omitempty"`
+}
+
+// PeerHistory is how many changes PeerState.History keeps per peer.
+const PeerHistory = 20
 
 // peers tracks connectedness of the configuration's nodes.
 type peers struct {
@@ -202,6 +216,7 @@ func (ps *peers) set(p peer.ID, online bool, errText string) {
 	}
 	if s.Online != online || s.Since.IsZero() {
 		s.Since = ps.now()
+		s.History = append([]PeerChange{{At: s.Since, Online: online, Error: errText}}, s.History[:min(len(s.History), PeerHistory-1)]...)
 	}
 	s.Online = online
 	if online {
@@ -244,6 +259,7 @@ func (t *Host) Peers(nodes []PeerState) []PeerState {
 		s := PeerState{PeerID: nd.PeerID}
 		if st := t.peers.state[pid]; st != nil {
 			s = *st
+			s.History = slices.Clone(st.History)
 		}
 		s.Member = nd.Member
 		out = append(out, s)
