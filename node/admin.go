@@ -81,6 +81,7 @@ func (n *Node) adminHandler() http.Handler {
 	n.adminLogRoutes(m)
 	n.accessKeyRoutes(m)
 	n.adminAccessRoutes(m)
+	n.adminRateLimitRoutes(m)
 	return m
 }
 

@@ -26,6 +26,7 @@ var (
 	ErrTimestampOutage = exchange.ErrTimestampOutage
 	ErrAccessExists    = exchange.ErrAccessExists
 	ErrAccessNotFound  = exchange.ErrAccessNotFound
+	ErrLimitNotFound   = exchange.ErrLimitNotFound
 )
 
 // RemoteError is an exchange-layer error reported by the provider node.

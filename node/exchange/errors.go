@@ -59,6 +59,8 @@ var (
 	// twice, or revoked while not granted (the admin API's /v1/access).
 	ErrAccessExists   = errors.New("node: access right already granted")
 	ErrAccessNotFound = errors.New("node: no such access right")
+	// ErrLimitNotFound: a rate-limit override to remove that is not set.
+	ErrLimitNotFound = errors.New("node: no such rate-limit override")
 	// ErrOwnerUnreachable: the provider node could not ask the node of its
 	// member that decides the request ID, and the method is not idempotent.
 	ErrOwnerUnreachable = errors.New("node: the request ID's deciding node is unreachable")
@@ -97,6 +99,7 @@ var own = errcode.New(
 	errcode.Entry{Err: ErrDuplicate, Code: "duplicate_request", Status: http.StatusConflict},
 	errcode.Entry{Err: ErrAccessExists, Code: "access_exists", Status: http.StatusConflict},
 	errcode.Entry{Err: ErrAccessNotFound, Code: "access_not_found", Status: http.StatusNotFound},
+	errcode.Entry{Err: ErrLimitNotFound, Code: "rate_limit_not_found", Status: http.StatusNotFound},
 	errcode.Entry{Err: ErrOwnerUnreachable, Code: "replay_owner_unreachable", Status: http.StatusServiceUnavailable},
 	errcode.Entry{Err: ErrTimestampOutage, Code: "timestamp_unavailable", Status: http.StatusServiceUnavailable},
 	errcode.Entry{Err: msglog.ErrNotFound, Code: "not_found", Status: http.StatusNotFound},

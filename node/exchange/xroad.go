@@ -92,6 +92,10 @@ var xroadCodes = map[string]xroadCode{
 	"auth_replayed":            {"InvalidMessage", true},
 	"auth_session_expired":     {"SslAuthenticationFailed", true},
 	"auth_busy":                {"InternalError", false},
+	// admin API: access rights and rate limits.
+	"access_exists":        {"BadRequest", true},
+	"access_not_found":     {"BadRequest", true},
+	"rate_limit_not_found": {"BadRequest", true},
 	// services: identifiers, descriptions, rules, requests.
 	"invalid_id":              {"BadRequest", true},
 	"invalid_description":     {"MalformedServerConf", false},
