@@ -103,15 +103,20 @@ func TestProviderOnboarding(t *testing.T) {
 	c := isClient(t, d)
 	url := "https://" + d.A.Node.APIAddr() + "/r1/" + sub + "/birth/v1/records/42"
 	var body []byte
-	waitFor(t, "the call through the new provider's node", func() bool {
+	status := 0
+	for deadline := time.Now().Add(2 * time.Minute); status != http.StatusOK; time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the call through the new provider's node: last answer %d %s", status, body)
+		}
 		resp, err := c.Get(url)
 		if err != nil {
-			return false
+			status, body = 0, []byte(err.Error())
+			continue
 		}
-		defer resp.Body.Close()
 		body, _ = io.ReadAll(resp.Body)
-		return resp.StatusCode == http.StatusOK
-	})
+		resp.Body.Close()
+		status = resp.StatusCode
+	}
 	if !strings.Contains(string(body), `"path":"/api/records/42"`) || !strings.Contains(string(body), "Sở Tư pháp") {
 		t.Fatalf("answer %s", body)
 	}
