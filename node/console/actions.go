@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/dxl-network/dxl/internal/webui"
@@ -58,6 +59,44 @@ func (c *Console) revoke(w http.ResponseWriter, r *http.Request, s *webui.Sessio
 		return
 	}
 	http.Redirect(w, r, Prefix+"access?done=revoke", http.StatusSeeOther)
+}
+
+// setLimit sets a rate-limit override (client or service may be empty:
+// any) through PUT /v1/rate-limits/override.
+func (c *Console) setLimit(w http.ResponseWriter, r *http.Request, s *webui.Session) {
+	f, lang := r.PostForm, webui.RequestLang(r, s)
+	o := services.Override{Client: strings.TrimSpace(f.Get("client")), Service: strings.TrimSpace(f.Get("service"))}
+	bad := map[string]string{}
+	var err error
+	if o.ReadsPerMin, err = strconv.Atoi(strings.TrimSpace(f.Get("reads"))); err != nil || o.ReadsPerMin < 0 {
+		bad["reads"] = messages.T(lang, "acc.bad_number")
+	}
+	if o.WritesPerMin, err = strconv.Atoi(strings.TrimSpace(f.Get("writes"))); err != nil || o.WritesPerMin < 0 {
+		bad["writes"] = messages.T(lang, "acc.bad_number")
+	}
+	if o.Client != "" {
+		if _, err := services.ParseSubsystemID(o.Client); err != nil {
+			bad["client"] = messages.T(lang, "acc.bad_client")
+		}
+	}
+	if len(bad) > 0 {
+		c.showAccess(w, r, s, http.StatusBadRequest, services.Rule{}, nil, bad)
+		return
+	}
+	if _, e := c.call(r, s, http.MethodPut, "/v1/rate-limits/override", nil, o); e != nil {
+		c.showAccess(w, r, s, e.Status, services.Rule{}, e, nil)
+		return
+	}
+	http.Redirect(w, r, Prefix+"access?done=limit_set", http.StatusSeeOther)
+}
+
+func (c *Console) removeLimit(w http.ResponseWriter, r *http.Request, s *webui.Session) {
+	q := url.Values{"client": {r.PostForm.Get("client")}, "service": {r.PostForm.Get("service")}}
+	if _, e := c.call(r, s, http.MethodDelete, "/v1/rate-limits/override", q, nil); e != nil {
+		c.showAccess(w, r, s, e.Status, services.Rule{}, e, nil)
+		return
+	}
+	http.Redirect(w, r, Prefix+"access?done=limit_remove", http.StatusSeeOther)
 }
 
 // createdData is the page that shows a new consumer secret, once.

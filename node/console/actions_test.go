@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/dxl-network/dxl/node"
 )
 
 // TestNodeConsoleGrantRevoke grants A's information system the REST
@@ -153,5 +155,51 @@ func TestNodeConsoleCredentials(t *testing.T) {
 	}
 	if _, list, _ := b.do("GET", "/console/credentials", nil); strings.Contains(list, key) {
 		t.Fatalf("revoked key still listed:\n%s", list)
+	}
+}
+
+// TestNodeConsoleRateLimit: an override set in the console is in force at
+// once (A's second read within the minute is refused), written to
+// node.json and audited; removed, the calls pass again; a bad number is a
+// field error.
+func TestNodeConsoleRateLimit(t *testing.T) {
+	e := newEnv(t) // not parallel: it changes B's access rights and limits
+	b := e.browser(t)
+	tok := b.login("tuan")
+	rule := url.Values{"form_token": {tok}, "subject": {e.d.ClientA}, "service": {e.d.Service}, "method": {""}, "path": {""}}
+	if st, _, _ := b.do("POST", "/console/access/grant", rule); st != http.StatusSeeOther {
+		t.Fatalf("grant: %d", st)
+	}
+	defer b.do("POST", "/console/access/revoke", rule)
+	limit := url.Values{"form_token": {tok}, "client": {e.d.ClientA}, "service": {e.d.Service}, "reads": {"1"}, "writes": {"1"}}
+	bad := url.Values{"form_token": {tok}, "client": {e.d.ClientA}, "service": {e.d.Service}, "reads": {"một"}, "writes": {"1"}}
+	if st, body, _ := b.do("POST", "/console/access/limit", bad); st != http.StatusBadRequest || !strings.Contains(body, `id="reads-error"`) {
+		t.Fatalf("a bad number: %d\n%s", st, body)
+	}
+	if st, body, h := b.do("POST", "/console/access/limit", limit); st != http.StatusSeeOther || h.Get("Location") != "/console/access?done=limit_set" {
+		t.Fatalf("set: %d\n%s", st, body)
+	}
+	if st := e.call(t, "/citizens/001"); st != http.StatusOK {
+		t.Fatalf("first read: %d", st)
+	}
+	if st := e.call(t, "/citizens/002"); st != http.StatusTooManyRequests {
+		t.Fatalf("second read within the minute: %d", st)
+	}
+	cfg, err := node.LoadConfig(e.d.B.Dir)
+	if err != nil || len(cfg.RateLimits.Overrides) != 1 || cfg.RateLimits.Overrides[0].ReadsPerMin != 1 {
+		t.Fatalf("node.json: %+v %v", cfg.RateLimits, err)
+	}
+	if a := e.auditText(t); !strings.Contains(a, `"actor":"console:tuan","action":"rate_limit.set"`) {
+		t.Fatalf("audit log:\n%s", a)
+	}
+	remove := url.Values{"form_token": {tok}, "client": {e.d.ClientA}, "service": {e.d.Service}}
+	if st, _, h := b.do("POST", "/console/access/limit-remove", remove); st != http.StatusSeeOther || h.Get("Location") != "/console/access?done=limit_remove" {
+		t.Fatalf("remove: %d", st)
+	}
+	if st := e.call(t, "/citizens/003"); st != http.StatusOK {
+		t.Fatalf("after the removal: %d", st)
+	}
+	if st, body, _ := b.do("POST", "/console/access/limit-remove", remove); st != http.StatusNotFound || !strings.Contains(body, "rate_limit_not_found") {
+		t.Fatalf("removing it again: %d\n%s", st, body)
 	}
 }

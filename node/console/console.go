@@ -93,6 +93,8 @@ func New(admin Admin, auth *webui.Auth, cfg Config) (*Console, error) {
 	m.HandleFunc("GET "+p+"access", st.Get("", c.access))
 	m.HandleFunc("POST "+p+"access/grant", st.Post(RoleServiceManager, c.grant, "subject", "service", "method", "path"))
 	m.HandleFunc("POST "+p+"access/revoke", st.Post(RoleServiceManager, c.revoke, "subject", "service", "method", "path"))
+	m.HandleFunc("POST "+p+"access/limit", st.Post(RoleServiceManager, c.setLimit, "client", "service", "reads", "writes"))
+	m.HandleFunc("POST "+p+"access/limit-remove", st.Post(RoleServiceManager, c.removeLimit, "client", "service"))
 	m.HandleFunc("GET "+p+"credentials", st.Get("", c.credentials))
 	m.HandleFunc("POST "+p+"credentials/create", st.Post(RoleServiceManager, c.createCredential, "subsystem"))
 	m.HandleFunc("POST "+p+"credentials/revoke", st.Post(RoleServiceManager, c.revokeCredential, "key"))

@@ -56,7 +56,7 @@ func TestMain(m *testing.M) {
 
 // accounts of the shared network: name, role (auditors have no TOTP).
 var accounts = []struct{ name, role string }{
-	{"ada", console.RoleAdministrator}, {"sam", console.RoleServiceManager}, {"kiem", console.RoleAuditor},
+	{"ada", console.RoleAdministrator}, {"sam", console.RoleServiceManager}, {"tuan", console.RoleServiceManager}, {"kiem", console.RoleAuditor},
 	{"son", console.RoleServiceManager}, {"bao", console.RoleAdministrator}, {"khoa", console.RoleAuditor},
 }
 

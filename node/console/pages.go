@@ -95,7 +95,8 @@ func (c *Console) services(w http.ResponseWriter, r *http.Request, s *webui.Sess
 
 type accessData struct {
 	Access      services.AccessConfig
-	Services    []string // service IDs provided, for the grant form
+	Limits      services.RateLimitConfig // node.json rate_limits in use
+	Services    []string                 // service IDs provided, for the grant form
 	Form        services.Rule
 	CanChange   bool
 	Done, Error string
@@ -114,6 +115,10 @@ func (c *Console) showAccess(w http.ResponseWriter, r *http.Request, s *webui.Se
 		c.failAPI(w, r, s, ae)
 		return
 	}
+	if ae := c.getJSON(r, s, "/v1/rate-limits", nil, &d.Limits); ae != nil {
+		c.failAPI(w, r, s, ae)
+		return
+	}
 	var list []providedService
 	if ae := c.getJSON(r, s, "/v1/services", nil, &list); ae != nil {
 		c.failAPI(w, r, s, ae)
@@ -128,7 +133,7 @@ func (c *Console) showAccess(w http.ResponseWriter, r *http.Request, s *webui.Se
 		p.Error = refusal(p.Lang, e)
 	case len(fields) > 0:
 		p.Error = p.T("err.fields")
-	case done == "grant" || done == "revoke":
+	case done == "grant" || done == "revoke" || done == "limit_set" || done == "limit_remove":
 		p.Notice = p.T("acc.done." + done)
 	}
 	p.FieldErrors = fields
