@@ -106,33 +106,14 @@ type DeliveryBundle struct {
 
 // Marshal returns the canonical file form of b: indented JSON (two
 // spaces) and a final newline.
-func (b *DeliveryBundle) Marshal() ([]byte, error) {
-	out, err := json.MarshalIndent(b, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	return append(out, '\n'), nil
-}
+func (b *DeliveryBundle) Marshal() ([]byte, error) { return canonicalJSON(b) }
 
 // ReadDeliveryBundle parses a delivery bundle as strictly as ReadBundle
 // a call's.
 func ReadDeliveryBundle(data []byte) (*DeliveryBundle, error) {
-	if len(data) > MaxBundle {
-		return nil, fmt.Errorf("%w: larger than %d bytes", ErrMalformed, MaxBundle)
-	}
 	var b DeliveryBundle
-	if err := jsonin.Decode(bytes.NewReader(data), &b); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	if b.Format != DeliveryBundleFormat {
-		return nil, fmt.Errorf("%w: format %d, want %d", ErrMalformed, b.Format, DeliveryBundleFormat)
-	}
-	canon, err := b.Marshal()
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	if !bytes.Equal(canon, data) {
-		return nil, fmt.Errorf("%w: not in canonical form (altered or re-formatted)", ErrMalformed)
+	if err := readCanonical(data, &b, func() int { return b.Format }, DeliveryBundleFormat); err != nil {
+		return nil, err
 	}
 	return &b, nil
 }

@@ -37,8 +37,12 @@ type Bundle struct {
 
 // Marshal returns the canonical file form of b: indented JSON (two
 // spaces) and a final newline.
-func (b *Bundle) Marshal() ([]byte, error) {
-	out, err := json.MarshalIndent(b, "", "  ")
+func (b *Bundle) Marshal() ([]byte, error) { return canonicalJSON(b) }
+
+// canonicalJSON is the file form of a bundle: indented JSON (two spaces)
+// and a final newline.
+func canonicalJSON(v any) ([]byte, error) {
+	out, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return nil, err
 	}
@@ -51,24 +55,33 @@ func (b *Bundle) Marshal() ([]byte, error) {
 // notice (key case, duplicate keys, whitespace, unused base64 bits).
 // It does not verify; see VerifyBundle.
 func ReadBundle(data []byte) (*Bundle, error) {
-	if len(data) > MaxBundle {
-		return nil, fmt.Errorf("%w: larger than %d bytes", ErrMalformed, MaxBundle)
-	}
 	var b Bundle
-	if err := jsonin.Decode(bytes.NewReader(data), &b); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	if b.Format != BundleFormat {
-		return nil, fmt.Errorf("%w: format %d, want %d", ErrMalformed, b.Format, BundleFormat)
-	}
-	canon, err := b.Marshal()
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	if !bytes.Equal(canon, data) {
-		return nil, fmt.Errorf("%w: not in canonical form (altered or re-formatted)", ErrMalformed)
+	if err := readCanonical(data, &b, func() int { return b.Format }, BundleFormat); err != nil {
+		return nil, err
 	}
 	return &b, nil
+}
+
+// readCanonical decodes data into v strictly (at most MaxBundle bytes, no
+// unknown fields, format() == want, byte for byte canonicalJSON).
+func readCanonical(data []byte, v any, format func() int, want int) error {
+	if len(data) > MaxBundle {
+		return fmt.Errorf("%w: larger than %d bytes", ErrMalformed, MaxBundle)
+	}
+	if err := jsonin.Decode(bytes.NewReader(data), v); err != nil {
+		return fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if f := format(); f != want {
+		return fmt.Errorf("%w: format %d, want %d", ErrMalformed, f, want)
+	}
+	canon, err := canonicalJSON(v)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if !bytes.Equal(canon, data) {
+		return fmt.Errorf("%w: not in canonical form (altered or re-formatted)", ErrMalformed)
+	}
+	return nil
 }
 
 // Evidence builds the bundle for the exchange requestID. When several
