@@ -1,6 +1,7 @@
 package node_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"net"
 	"os"
@@ -109,7 +110,7 @@ func setAPIListen(t *testing.T, dir, addr string) {
 // testDoctorPeerClock: after a call, A's doctor compares B's clock from
 // B's response envelope; B restarted with its clock 70 s ahead (within the
 // network's 2 min, so calls still pass) is reported with the fix.
-func testDoctorPeerClock(t *testing.T, n *testNet, doctorAt func(time.Duration) map[string]node.Finding) {
+func testDoctorPeerClock(t *testing.T, n *testNet, doctorAt func(time.Duration) map[string]node.Finding) (check string) {
 	t.Helper()
 	call := func() {
 		t.Helper()
@@ -117,7 +118,7 @@ func testDoctorPeerClock(t *testing.T, n *testNet, doctorAt func(time.Duration) 
 			t.Fatalf("call: %d %s", a.status, a.body)
 		}
 	}
-	check := "peer " + n.B.Node.Member().String() + " " + n.B.Node.PeerID().String()
+	check = "peer " + n.B.Node.Member().String() + " " + n.B.Node.PeerID().String()
 	call()
 	if f := doctorAt(0)[check]; f.Status != node.DoctorOK || !strings.Contains(f.Detail, "clock skew") {
 		t.Fatalf("B's clock in time: %+v", f)
@@ -136,12 +137,14 @@ func testDoctorPeerClock(t *testing.T, n *testNet, doctorAt func(time.Duration) 
 	if f := doctorAt(0)[check]; f.Status != node.DoctorError || !strings.Contains(f.Detail, "clock skew -1m") || !strings.Contains(f.Fix, "timedatectl") {
 		t.Fatalf("B's clock 70 s ahead: %+v", f)
 	}
+	return check
 }
 
 // TestDoctorFindsFailures causes what an operator meets and checks the
 // doctor names each with its fix: a clock two minutes off (against the
 // registry and the TSA), certificates expired and the configuration too
-// old (the clock years on), and the TSA down.
+// old (the clock years on), a peer's clock off, the TSA, a peer and the
+// registry down, and a damaged database.
 func TestDoctorFindsFailures(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts its own network and stops its TSA")
@@ -182,9 +185,28 @@ func TestDoctorFindsFailures(t *testing.T) {
 	expect("sign.pem, years on", f["cert sign.pem"], node.DoctorError, "expired on", "dxl node enroll")
 	expect("global config, years on", f["global config"], node.DoctorError, "", "registry")
 
-	testDoctorPeerClock(t, n, doctorAt)
+	peerB := testDoctorPeerClock(t, n, doctorAt) // B is closed after it
 
 	n.StopTSA()
 	f = doctorAt(0)
 	expect("TSA down", tsaFinding(f), node.DoctorError, "did not stamp", "check the network path")
+	// B is down (testDoctorPeerClock closed it), then the registry; then A
+	// stopped with a damaged database.
+	expect("B down", f[peerB], node.DoctorWarn, "offline", "network path")
+	n.Registry.Close()
+	f = doctorAt(0)
+	expect("registry down", f["registry"], node.DoctorError, "no registry server answered", "network path")
+	n.A.Stop()
+	db, err := os.OpenFile(filepath.Join(dir, node.FileRecords), os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.WriteAt(bytes.Repeat([]byte{0xff}, 8192), 0) // both meta pages
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if x := doctorAt(0)["database "+node.FileRecords]; x.Status != node.DoctorError || x.Detail == "" {
+		t.Errorf("damaged %s: %+v", node.FileRecords, x)
+	}
 }
