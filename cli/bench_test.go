@@ -34,7 +34,7 @@ func TestBenchInProcess(t *testing.T) {
 		t.Skip("starts a demo network (several seconds)")
 	}
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute) // three networks under -race beside the parallel tests
 	defer cancel()
 	prof := t.TempDir()
 	stdout, stderr, err := dxlSplit(ctx, "bench", "-n", "50", "-c", "4", "--json",
