@@ -337,9 +337,17 @@ func TestEndToEndProviderReplicaFailover(t *testing.T) {
 	// A probe that ran before every node had the new configuration may
 	// have marked b2 unreachable (tried last until the next probe): connect
 	// now that all three agree, so both nodes start as candidates.
+	// An earlier failed dial leaves the peer in libp2p's dial backoff for
+	// a few seconds: retry until it passes.
 	for _, h := range []*devnet.NodeHandle{n.B, b2} {
-		if err := n.A.Node.Host().Connect(n.ctx, peer.AddrInfo{ID: h.Node.PeerID(), Addrs: h.Node.Addrs()}); err != nil {
-			t.Fatal(err)
+		for deadline := time.Now().Add(time.Minute); ; time.Sleep(500 * time.Millisecond) {
+			err := n.A.Node.Host().Connect(n.ctx, peer.AddrInfo{ID: h.Node.PeerID(), Addrs: h.Node.Addrs()})
+			if err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal(err)
+			}
 		}
 	}
 	c := n.client(t, true)
