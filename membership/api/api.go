@@ -306,14 +306,8 @@ func (a *API) apply(w http.ResponseWriter, r *http.Request, cmd state.Command) (
 // (whose Prepare verifies both CSRs' signatures before anything is
 // written).
 func (a *API) submit(w http.ResponseWriter, r *http.Request) {
-	addr := remoteHost(r.RemoteAddr)
-	done, retry, err := a.intake.admit(addr, a.stillPending)
-	if err != nil {
-		if retry != "" {
-			w.Header().Set("Retry-After", retry)
-		}
-		a.log.Warn("registration refused at intake", "error_code", state.Codes.Code(err), "remote", addr)
-		writeErr(w, err)
+	done, ok := a.admit(w, r)
+	if !ok {
 		return
 	}
 	id := ""
@@ -330,9 +324,31 @@ func (a *API) submit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id = cmd.RequestID
-	w.Header().Set("Location", "/v1/registrations/"+cmd.RequestID)
-	writeJSON(w, http.StatusAccepted, client.RegistrationStatus{RequestID: cmd.RequestID, Member: cmd.Member,
-		Status: state.RequestPending, SubmittedAt: cmd.Time, Index: res.Index})
+	writePending(w, cmd.RequestID, cmd.Member, cmd.Time, res.Index)
+}
+
+// admit checks r against the intake limits of its remote address (before
+// the body is read); refused, it answers and ok is false. done releases
+// the slot with the request ID written ("" for none).
+func (a *API) admit(w http.ResponseWriter, r *http.Request) (done func(id string), ok bool) {
+	addr := remoteHost(r.RemoteAddr)
+	done, retry, err := a.intake.admit(addr, a.stillPending)
+	if err != nil {
+		if retry != "" {
+			w.Header().Set("Retry-After", retry)
+		}
+		a.log.Warn("request refused at intake", "path", r.URL.Path, "error_code", state.Codes.Code(err), "remote", addr)
+		writeErr(w, err)
+		return nil, false
+	}
+	return done, true
+}
+
+// writePending answers 202 with a new request's public status.
+func writePending(w http.ResponseWriter, id, member string, at time.Time, index uint64) {
+	w.Header().Set("Location", "/v1/registrations/"+id)
+	writeJSON(w, http.StatusAccepted, client.RegistrationStatus{RequestID: id, Member: member,
+		Status: state.RequestPending, SubmittedAt: at, Index: index})
 }
 
 // stillPending returns those of ids whose request is pending, or not yet

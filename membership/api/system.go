@@ -19,13 +19,8 @@ import (
 // signing key, within the intake limits of registrations. An operator
 // approves or rejects it in the registration queue.
 func (a *API) submitSystem(w http.ResponseWriter, r *http.Request) {
-	addr := remoteHost(r.RemoteAddr)
-	done, retry, err := a.intake.admit(addr, a.stillPending)
-	if err != nil {
-		if retry != "" {
-			w.Header().Set("Retry-After", retry)
-		}
-		writeErr(w, err)
+	done, ok := a.admit(w, r)
+	if !ok {
 		return
 	}
 	id := ""
@@ -37,7 +32,7 @@ func (a *API) submitSystem(w http.ResponseWriter, r *http.Request) {
 	}
 	form, err := a.verifySystem(&body)
 	if err != nil {
-		a.log.Warn("system request refused", "error_code", state.Codes.Code(err), "remote", addr)
+		a.log.Warn("system request refused", "error_code", state.Codes.Code(err), "remote", remoteHost(r.RemoteAddr))
 		writeErr(w, err)
 		return
 	}
@@ -48,9 +43,7 @@ func (a *API) submitSystem(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id = cmd.RequestID
-	w.Header().Set("Location", "/v1/registrations/"+cmd.RequestID)
-	writeJSON(w, http.StatusAccepted, client.RegistrationStatus{RequestID: cmd.RequestID, Member: cmd.Member,
-		Status: state.RequestPending, SubmittedAt: cmd.Time, Index: res.Index})
+	writePending(w, cmd.RequestID, cmd.Member, cmd.Time, res.Index)
 }
 
 // verifySystem checks a system request: its form, the time within the
