@@ -100,7 +100,7 @@ func (n *Node) changeAccess(w http.ResponseWriter, r *http.Request, action strin
 		accessFail(w, err)
 		return
 	}
-	if err := n.saveAccess(next); err != nil {
+	if err := n.saveOnDisk(func(c *Config) { c.Access = next }); err != nil {
 		n.log.Error("access right not saved", "action", action, "error", err)
 		accessFail(w, err)
 		return
@@ -116,15 +116,15 @@ func (n *Node) changeAccess(w http.ResponseWriter, r *http.Request, action strin
 	exchange.WriteJSON(w, http.StatusOK, next)
 }
 
-// saveAccess writes access into node.json as it is on disk now (so an
-// edit made there since the node started is kept), replacing it
+// saveOnDisk applies set to node.json as it is on disk now (so an edit
+// made there since the node started is kept) and replaces the file
 // atomically.
-func (n *Node) saveAccess(access services.AccessConfig) error {
+func (n *Node) saveOnDisk(set func(*Config)) error {
 	disk, err := LoadConfig(n.dir)
 	if err != nil {
 		return err
 	}
-	disk.Access = access
+	set(disk)
 	return SaveConfig(n.dir, disk)
 }
 

@@ -71,12 +71,7 @@ func (n *Node) changeRateLimit(w http.ResponseWriter, r *http.Request, o service
 		accessFail(w, fmt.Errorf("%w: %v", ErrBadRequest, err))
 		return
 	}
-	disk, err := LoadConfig(n.dir)
-	if err == nil {
-		disk.RateLimits = next
-		err = SaveConfig(n.dir, disk)
-	}
-	if err != nil {
+	if err := n.saveOnDisk(func(c *Config) { c.RateLimits = next }); err != nil {
 		n.log.Error("rate limit not saved", "action", action, "error", err)
 		accessFail(w, err)
 		return
