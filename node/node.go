@@ -463,7 +463,10 @@ func (n *Node) onConfig(doc *globalconf.Document) {
 		return
 	}
 	n.cur.Store(v)
-	n.rebuildLimiter(doc.Policy)
+	n.accessMu.Lock() // the admin API changes rate_limits under it
+	rl := n.cfg.RateLimits
+	n.accessMu.Unlock()
+	n.rebuildLimiter(doc.Policy, rl, false)
 	if n.host != nil {
 		n.applyPeers(v)
 	}
@@ -473,15 +476,17 @@ func (n *Node) onConfig(doc *globalconf.Document) {
 	n.log.Info("global configuration in use", "version", doc.Version, "nodes", len(doc.Nodes), "services", len(doc.Services))
 }
 
-func (n *Node) rebuildLimiter(p globalconf.Policy) {
-	cfg := n.cfg.RateLimits
+// rebuildLimiter installs a limiter of cfg (node.json's rate limits) with
+// the policy's defaults where cfg sets none: when those defaults change,
+// or always with force (the overrides changed).
+func (n *Node) rebuildLimiter(p globalconf.Policy, cfg services.RateLimitConfig, force bool) {
 	if cfg.Defaults.ReadsPerMin == 0 {
 		cfg.Defaults.ReadsPerMin = p.RateLimitReadsPerMin
 	}
 	if cfg.Defaults.WritesPerMin == 0 {
 		cfg.Defaults.WritesPerMin = p.RateLimitWritesPerMin
 	}
-	if old, ok := n.limitKey.Load().(services.Limits); ok && old == cfg.Defaults {
+	if old, ok := n.limitKey.Load().(services.Limits); ok && old == cfg.Defaults && !force {
 		return
 	}
 	l, err := services.NewLimiter(cfg, services.WithClock(n.now))

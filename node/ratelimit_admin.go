@@ -77,9 +77,8 @@ func (n *Node) changeRateLimit(w http.ResponseWriter, r *http.Request, o service
 		return
 	}
 	n.cfg.RateLimits = next
-	n.limitKey.Store(services.Limits{ReadsPerMin: -1}) // rebuild whatever the defaults
 	if v := n.view(); v != nil {
-		n.rebuildLimiter(v.Doc().Policy)
+		n.rebuildLimiter(v.Doc().Policy, next, true)
 	}
 	n.auditAction(r, action, o.Client, fmt.Sprintf("%s reads %d writes %d", o.Service, o.ReadsPerMin, o.WritesPerMin))
 	exchange.WriteJSON(w, http.StatusOK, next)
