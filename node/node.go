@@ -59,6 +59,7 @@ type options struct {
 	noLogs   bool
 	deliv    []func(*delivery.Config)
 	gate     func(peer.ID) bool
+	tap      func(network.Stream) network.Stream
 }
 
 // WithLogger sets the logger (component=node is added).
@@ -81,6 +82,12 @@ func WithoutLogs() Option { return func(o *options) { o.noLogs = true } }
 // refuses is neither dialled nor accepted (with Host().Network().ClosePeer,
 // a network partition).
 func WithPeerGate(gate func(peer.ID) bool) Option { return func(o *options) { o.gate = gate } }
+
+// WithCallTap wraps the streams of this node's outgoing calls with tap,
+// for tests: what the node writes and reads inside the libp2p channel.
+func WithCallTap(tap func(network.Stream) network.Stream) Option {
+	return func(o *options) { o.tap = tap }
+}
 
 // WithAPIListener serves the consumer API on ln instead of cfg.APIListen.
 func WithAPIListener(ln net.Listener) Option { return func(o *options) { o.apiLn = ln } }
@@ -295,7 +302,7 @@ func (n *Node) startServers(o *options) (err error) {
 		}
 	}
 	n.cons = consumer.New(consumer.Config{Member: n.member, Self: n.self, Clients: n.clients, MaxBody: n.cfg.MaxBody, SpoolDir: n.spoolDir(),
-		CallTimeout: time.Duration(n.cfg.CallTimeout), LGSP: n.lgsp, Views: views{n}, Dialer: n.host, Signer: n.signer,
+		CallTimeout: time.Duration(n.cfg.CallTimeout), LGSP: n.lgsp, Views: views{n}, Dialer: tapped(n.host, o.tap), Signer: n.signer,
 		Auth: n.auth, Keys: n.keys, Logs: n.logs, Health: health{n}, Now: n.now, Logger: n.log, IPRules: n.cfg.ipFilter, Alerts: n.alerts})
 	served, err := n.withConsole(n.apiHandler()) // the web console under /console/
 	if err != nil {
@@ -437,6 +444,27 @@ func (d dialer) NewStream(ctx context.Context, p peer.ID, proto protocol.ID, ser
 }
 
 func (d dialer) Suspect(p peer.ID) bool { return d.n.host.Suspect(p) }
+
+// tapDialer is the host with WithCallTap's tap on its call streams.
+type tapDialer struct {
+	*transport.Host
+	tap func(network.Stream) network.Stream
+}
+
+func tapped(h *transport.Host, tap func(network.Stream) network.Stream) consumer.Dialer {
+	if tap == nil {
+		return h
+	}
+	return tapDialer{h, tap}
+}
+
+func (d tapDialer) NewStream(ctx context.Context, p peer.ID, proto protocol.ID, service string) (network.Stream, error) {
+	s, err := d.Host.NewStream(ctx, p, proto, service)
+	if err != nil {
+		return nil, err
+	}
+	return d.tap(s), nil
+}
 
 // current returns the view the data path may use: none past the
 // configuration's maximum age (policy.max_config_age, generous by design),

@@ -117,6 +117,12 @@ type Member struct {
 	ID     string             `json:"id"` // INSTANCE/CLASS/CODE
 	Name   string             `json:"name"`
 	Status ident.MemberStatus `json:"status"`
+	// SealKey is the Ed25519 public key of the member's current signing
+	// certificate, the key Secret bodies are sealed to (node/envelope,
+	// seal.go). It is listed only for a member whose registration (Form
+	// 01) declares secret data and whose signing key is Ed25519: nodes
+	// carry a Secret call only between two members that have one.
+	SealKey []byte `json:"seal_key,omitempty"`
 }
 
 // Subsystem is a member's information system.

@@ -149,6 +149,8 @@ func TestValidateRejects(t *testing.T) {
 		{"member id short form", func(d *Document) { d.Members[0].ID = "GOV/X" }},
 		{"member status", func(d *Document) { d.Members[0].Status = "pending" }},
 		{"member name control char", func(d *Document) { d.Members[0].Name = "a\nb" }},
+		{"member seal key short", func(d *Document) { d.Members[0].SealKey = make([]byte, 31) }},
+		{"member seal key empty", func(d *Document) { d.Members[0].SealKey = []byte{} }},
 		{"subsystem of unknown member", func(d *Document) { d.Subsystems[0].ID = testInstance + "/GOV/NOPE/SYS" }},
 		{"subsystem status", func(d *Document) { d.Subsystems[0].Status = "gone" }},
 		{"node peer id", func(d *Document) { d.Nodes[0].PeerID = "not-a-peer-id" }},

@@ -1,6 +1,7 @@
 package globalconf
 
 import (
+	"crypto/ed25519"
 	"encoding/hex"
 	"fmt"
 	"math/big"
@@ -131,6 +132,9 @@ func (d *Document) validateMembers() (map[string]bool, error) {
 		}
 		if !oneOf(m.Status, ident.MemberActive, ident.MemberSuspended, ident.MemberRevoked) {
 			return nil, malformedf("member %s status %q", m.ID, m.Status)
+		}
+		if m.SealKey != nil && len(m.SealKey) != ed25519.PublicKeySize {
+			return nil, malformedf("member %s seal_key of %d bytes, want %d", m.ID, len(m.SealKey), ed25519.PublicKeySize)
 		}
 		members[m.ID] = true
 	}

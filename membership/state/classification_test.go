@@ -1,6 +1,8 @@
 package state_test
 
 import (
+	"bytes"
+	"crypto/ed25519"
 	"errors"
 	"testing"
 
@@ -60,5 +62,28 @@ func TestPublishClassification(t *testing.T) {
 	}
 	if seen != len(want) {
 		t.Fatalf("global configuration lists %d of %d services", seen, len(want))
+	}
+}
+
+// TestSealKeys: the global configuration lists a member's seal key (its
+// signing certificate's Ed25519 key) only when its registration declares
+// secret data.
+func TestSealKeys(t *testing.T) {
+	h := regtest.NewHarness(t)
+	internal := h.Admit("INT")
+	secret := regtest.NewApplicant(t, "SEC")
+	sub := secret.Submit("req-SEC")
+	sub.Registration.HighestClassification = state.ClassSecret
+	h.Must(sub)
+	h.Must(secret.Approve(t, h.CA, "req-SEC"))
+	keys := map[string][]byte{}
+	for _, m := range h.St.GlobalConfig(h.Now, nil).Members {
+		keys[m.ID] = m.SealKey
+	}
+	if k := keys[internal.Member]; k != nil {
+		t.Fatalf("a member registered at internal has a seal key %x", k)
+	}
+	if k, want := keys[secret.Member], secret.SignKey.Public().(ed25519.PublicKey); !bytes.Equal(k, want) {
+		t.Fatalf("seal key %x, want the signing key %x", k, want)
 	}
 }

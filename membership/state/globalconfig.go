@@ -1,7 +1,10 @@
 package state
 
 import (
+	"bytes"
+	"crypto/ed25519"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/hex"
 	"time"
 
@@ -45,7 +48,7 @@ func (s *State) GlobalConfig(now time.Time, servers []globalconf.RegistryServer)
 			continue
 		}
 		admitted[id] = true
-		d.Members = append(d.Members, globalconf.Member{ID: id, Name: m.Name, Status: m.Status})
+		d.Members = append(d.Members, globalconf.Member{ID: id, Name: m.Name, Status: m.Status, SealKey: s.sealKey(id, m)})
 	}
 	for id, sub := range s.Subsystems {
 		if admitted[sub.Member] {
@@ -91,4 +94,21 @@ func (s *State) RegistryServerList() []globalconf.RegistryServer {
 		out = append(out, globalconf.RegistryServer{ID: id, URL: s.RegistryServers[id].URL})
 	}
 	return out
+}
+
+// sealKey is the key Secret bodies are sealed to for member id: the
+// Ed25519 key of its signing certificate, when its admitting registration
+// declares secret data (Form 01's highest classification); nil otherwise.
+func (s *State) sealKey(id string, m Member) []byte {
+	if m.SignCert == nil || s.registeredHighest(id) != ClassSecret {
+		return nil
+	}
+	cert, err := x509.ParseCertificate(m.SignCert.DER)
+	if err != nil {
+		return nil
+	}
+	if k, ok := cert.PublicKey.(ed25519.PublicKey); ok {
+		return bytes.Clone(k)
+	}
+	return nil
 }

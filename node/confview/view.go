@@ -1,6 +1,7 @@
 package confview
 
 import (
+	"crypto/ed25519"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -104,6 +105,16 @@ func (v *View) MemberStatus(member string) ident.MemberStatus {
 		return m.Status
 	}
 	return ""
+}
+
+// SealKey is the key Secret bodies for member are sealed to
+// (globalconf.Member.SealKey), nil when the configuration lists none: the
+// member may not exchange Secret data.
+func (v *View) SealKey(member string) ed25519.PublicKey {
+	if m := v.members[member]; m != nil && len(m.SealKey) == ed25519.PublicKeySize {
+		return ed25519.PublicKey(m.SealKey)
+	}
+	return nil
 }
 
 // SubsystemActive reports whether the subsystem id

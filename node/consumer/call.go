@@ -43,15 +43,23 @@ type Call struct {
 	// view is the configuration the call started with (the consumer API
 	// sets it when it looked the service up); nil: the current one.
 	view *confview.View
+	// secret is set once Body is sealed for a Secret service (secret.go).
+	secret *exchange.Secret
 }
 
 // Result is a verified response. Body streams the response body; it is
 // checked against the signed hash at its end (an error instead of io.EOF on
 // mismatch), and must be closed.
 type Result struct {
-	Response *envelope.SignedResponse
-	Provider peer.ID
-	Body     io.ReadCloser
+	// Response is the provider's signed response as it travelled (and is
+	// logged); Answer the one over the body the information system gets:
+	// the same but for a Secret service, whose Response signs the sealed
+	// body and Answer, carried inside the seal, the body in clear.
+	Response, Answer *envelope.SignedResponse
+	Provider         peer.ID
+	Body             io.ReadCloser
+	// Sealed is a Secret answer's body as it travelled, to archive.
+	Sealed []byte
 }
 
 // dialTimeout bounds reaching one provider node before failing over.
@@ -70,7 +78,7 @@ func (a *API) Do(ctx context.Context, c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := a.checkService(v, c.Service); err != nil {
+	if err := a.checkService(v, c); err != nil {
 		return nil, err
 	}
 	provider := c.Service.Provider.Member.String()
@@ -105,11 +113,13 @@ func mayResend(method string, sent bool, err error) bool {
 	return !sent || replay.Idempotent(method) && errors.Is(err, exchange.ErrUnreachable)
 }
 
-// checkService looks the service up in the catalogue; its provider
+// checkService looks the call's service up in the catalogue; its provider
 // subsystem must be registered and active, of an active member
 // (member_suspended, member_revoked: the provider's member is), and its
-// classification must allow the call (classification_refused).
-func (a *API) checkService(v *confview.View, sid services.ServiceID) error {
+// classification must allow the call (classification_refused). A Secret
+// call's body is sealed here unless it is already.
+func (a *API) checkService(v *confview.View, c *Call) error {
+	sid := c.Service
 	err := exchange.CheckSubsystem(v, sid.Provider.Member.String(), sid.Provider.String(), exchange.ErrUnknownService)
 	if err != nil || exchange.IsMeta(sid.Code) {
 		return err
@@ -121,7 +131,11 @@ func (a *API) checkService(v *confview.View, sid services.ServiceID) error {
 	if s.Lifecycle == ident.ServiceRetired || (s.Lifecycle == ident.ServiceDeprecated && s.Sunset != nil && !a.cfg.Now().Before(*s.Sunset)) {
 		return fmt.Errorf("%w: %s", exchange.ErrServiceRetired, sid)
 	}
-	return exchange.CheckClassification(s)
+	keys, err := exchange.CheckClassification(v, s, c.Client.Member.String(), sid.Provider.Member.String())
+	if err != nil || keys == nil || c.secret != nil {
+		return err
+	}
+	return a.seal(c, keys)
 }
 
 // order returns the candidates in the request ID's rendezvous order
@@ -196,7 +210,11 @@ func (a *API) callPeer(ctx context.Context, v *confview.View, pid peer.ID, c *Ca
 		return nil, true, err
 	}
 	body := envelope.NewHashingReader(envelope.NewBodyReader(br, a.cfg.MaxBody), resp.BodySHA256, resp.BodyLength)
-	return &Result{Response: resp, Provider: pid, Body: &streamBody{r: body, s: s, br: br}}, true, nil
+	res := &Result{Response: resp, Answer: resp, Provider: pid, Body: &streamBody{r: body, s: s, br: br}}
+	if c.secret != nil {
+		return a.open(res, req, v.Policy(a.cfg.Now, "", nd.Member))
+	}
+	return res, true, nil
 }
 
 // send writes the request and its body while it waits for the provider

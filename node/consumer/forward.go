@@ -35,6 +35,9 @@ func (a *API) forward(w http.ResponseWriter, r *http.Request, c *Call, reqID, so
 	defer cancel()
 	archived := a.cfg.Logs.Archived(c.Service.String())
 	err := a.cfg.Logs.Check()
+	if err == nil {
+		err = a.sealEarly(c) // a Secret body is archived, like sent, sealed
+	}
 	if err == nil && archived {
 		x.ReqBody, err = exchange.ArchivedBody(c.Body)
 	}
@@ -62,6 +65,8 @@ func (a *API) forward(w http.ResponseWriter, r *http.Request, c *Call, reqID, so
 	var body io.Reader = res.Body
 	var tee *bytes.Buffer
 	switch {
+	case archived && res.Sealed != nil:
+		tee = bytes.NewBuffer(res.Sealed) // archived as it travelled
 	case archived && res.Response.BodyLength > exchange.MaxWholeBody:
 		// The provider's node does not archive this service's bodies (it
 		// would have refused the answer): the envelopes, hash included,
@@ -72,7 +77,7 @@ func (a *API) forward(w http.ResponseWriter, r *http.Request, c *Call, reqID, so
 		body = io.TeeReader(res.Body, tee)
 	}
 	commit, failed := a.committer(r.Context(), x, tee)
-	if res.Response.BodyLength == 0 {
+	if res.Answer.BodyLength == 0 {
 		// The end frame still says the provider node's record is on disk.
 		if _, err := io.Copy(io.Discard, body); err != nil {
 			failed(err)
@@ -80,13 +85,13 @@ func (a *API) forward(w http.ResponseWriter, r *http.Request, c *Call, reqID, so
 			return
 		}
 	}
-	answerHeaders(w.Header(), c, res, reqID)
-	if res.Response.BodyLength == 0 {
+	answerHeaders(w.Header(), c, res.Answer, res.Provider.String(), reqID)
+	if res.Answer.BodyLength == 0 {
 		commit()
-		w.WriteHeader(int(res.Response.Status))
+		w.WriteHeader(int(res.Answer.Status))
 		return
 	}
-	w.WriteHeader(int(res.Response.Status))
+	w.WriteHeader(int(res.Answer.Status))
 	if _, err := io.Copy(w, envelope.HoldLast(body, commit)); err != nil {
 		failed(err)
 		// The answer failed its signed hash or the stream broke after the
@@ -96,17 +101,18 @@ func (a *API) forward(w http.ResponseWriter, r *http.Request, c *Call, reqID, so
 	}
 }
 
-// answerHeaders are the headers of a verified answer: the provider's,
-// then the node's (with X-Signature where needsXSignature says).
-func answerHeaders(h http.Header, c *Call, res *Result, reqID string) {
-	exchange.AddHeaders(h, res.Response.Headers)
+// answerHeaders are the headers of resp, a verified answer from the
+// provider node: the provider's, then the node's (with X-Signature where
+// needsXSignature says).
+func answerHeaders(h http.Header, c *Call, resp *envelope.SignedResponse, provider, reqID string) {
+	exchange.AddHeaders(h, resp.Headers)
 	xroadAnswerHeaders(h, c)
-	if ct := res.Response.ContentType; ct != "" {
+	if ct := resp.ContentType; ct != "" {
 		h.Set("Content-Type", ct)
 	}
-	h.Set("Content-Length", strconv.FormatUint(res.Response.BodyLength, 10))
+	h.Set("Content-Length", strconv.FormatUint(resp.BodyLength, 10))
 	h.Set(HeaderRequestID, reqID)
-	h.Set(HeaderProvider, res.Provider.String())
+	h.Set(HeaderProvider, provider)
 	lifecycleHeaders(h, c.view, c.Service)
 	class := ""
 	if c.view != nil {
@@ -115,7 +121,7 @@ func answerHeaders(h http.Header, c *Call, res *Result, reqID string) {
 		}
 	}
 	if needsXSignature(c.Method, class) {
-		setXSignature(h, res.Response)
+		setXSignature(h, resp)
 	}
 }
 

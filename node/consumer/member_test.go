@@ -115,7 +115,7 @@ func TestProviderMemberStatus(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = a.checkService(v, sid)
+		err = a.checkService(v, &Call{Service: sid})
 		if !errors.Is(err, tc.want) || (err != nil && exchange.ReportedCode(err) != tc.code) {
 			t.Errorf("%s: %v, want %v", tc.service, err, tc.want)
 		}

@@ -31,8 +31,8 @@ const (
 
 // needsXSignature reports whether an answer carries X-Signature: writes
 // (POST, PUT, PATCH, DELETE) and Secret-level data or above (000 App.II
-// §II.3). The catalogue gives services no classification yet: callers
-// pass "" until it does.
+// §II.3), by the service's classification in the catalogue. A Secret
+// answer's is the provider's inner response, over the body in clear.
 func needsXSignature(method, classification string) bool {
 	switch method {
 	case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/hpke"
 	"crypto/sha512"
+	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -112,4 +113,48 @@ func OpenBody(priv ed25519.PrivateKey, direction string, id RequestID, sealed []
 		return nil, fmt.Errorf("%w: %v", ErrSealed, err)
 	}
 	return body, nil
+}
+
+// CanOpen reports whether the signer's key opens sealed bodies (an
+// Ed25519 member key).
+func (s *Signer) CanOpen() bool {
+	_, ok := s.key.(ed25519.PrivateKey)
+	return ok
+}
+
+// Open opens a body sealed to the signer's member key (OpenBody);
+// ErrUnsupportedKey when the key is not Ed25519.
+func (s *Signer) Open(direction string, id RequestID, sealed []byte) ([]byte, error) {
+	k, ok := s.key.(ed25519.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("%w: sealed bodies open with an Ed25519 member key, not %T", ErrUnsupportedKey, s.key)
+	}
+	return OpenBody(k, direction, id, sealed)
+}
+
+// A sealed answer carries, inside the seal, the provider's signed
+// response over the body in clear before the body itself: the outer
+// envelope signs the sealed bytes (what travels and is logged), the inner
+// one the bytes the information system gets, so its X-Signature proves
+// them and no log holds a hash of Secret data.
+
+// JoinAnswer is the clear payload of a sealed answer: the length of inner
+// (4 bytes, big-endian), inner (a signed response envelope), then body.
+func JoinAnswer(inner, body []byte) []byte {
+	out := make([]byte, 4, 4+len(inner)+len(body))
+	binary.BigEndian.PutUint32(out, uint32(len(inner)))
+	return append(append(out, inner...), body...)
+}
+
+// SplitAnswer splits an opened answer into its inner envelope and body
+// (ErrSealed when it is not JoinAnswer's form).
+func SplitAnswer(b []byte) (inner, body []byte, err error) {
+	if len(b) < 4 {
+		return nil, nil, fmt.Errorf("%w: answer of %d bytes", ErrSealed, len(b))
+	}
+	n := binary.BigEndian.Uint32(b)
+	if n > MaxEnvelope || uint64(n) > uint64(len(b)-4) {
+		return nil, nil, fmt.Errorf("%w: inner envelope of %d bytes in %d", ErrSealed, n, len(b))
+	}
+	return b[4 : 4+n], b[4+n:], nil
 }

@@ -124,3 +124,44 @@ func BenchmarkSealOpen(b *testing.B) {
 		})
 	}
 }
+
+// TestSplitAnswer: a joined answer splits back into its inner envelope
+// and body; a length past the end or over MaxEnvelope is ErrSealed.
+func TestSplitAnswer(t *testing.T) {
+	inner, body := []byte("inner envelope"), []byte(`{"id":"7"}`)
+	gotInner, gotBody, err := envelope.SplitAnswer(envelope.JoinAnswer(inner, body))
+	if err != nil || !bytes.Equal(gotInner, inner) || !bytes.Equal(gotBody, body) {
+		t.Fatalf("split: %q %q %v", gotInner, gotBody, err)
+	}
+	if _, b, err := envelope.SplitAnswer(envelope.JoinAnswer(inner, nil)); err != nil || len(b) != 0 {
+		t.Fatalf("empty body: %q %v", b, err)
+	}
+	for name, in := range map[string][]byte{
+		"short":         {0, 0, 1},
+		"past the end":  {0, 0, 0, 9, 'a'},
+		"over envelope": {0, 1, 0, 1},
+	} {
+		if _, _, err := envelope.SplitAnswer(in); !errors.Is(err, envelope.ErrSealed) {
+			t.Errorf("%s: %v, want ErrSealed", name, err)
+		}
+	}
+}
+
+// FuzzSplitAnswer: any opened answer splits into parts that join back to
+// it, or fails with ErrSealed.
+func FuzzSplitAnswer(f *testing.F) {
+	f.Add(envelope.JoinAnswer([]byte("inner"), []byte("body")))
+	f.Add([]byte{0, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, in []byte) {
+		inner, body, err := envelope.SplitAnswer(in)
+		if err != nil {
+			if !errors.Is(err, envelope.ErrSealed) {
+				t.Fatalf("error %v does not wrap ErrSealed", err)
+			}
+			return
+		}
+		if !bytes.Equal(envelope.JoinAnswer(inner, body), in) {
+			t.Fatal("split parts do not join back")
+		}
+	})
+}

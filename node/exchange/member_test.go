@@ -22,6 +22,20 @@ import (
 // other member.
 func testView(t *testing.T) *confview.View {
 	t.Helper()
+	v, err := confview.New(&globalconf.Document{CAChain: [][]byte{testRoot(t)},
+		Members: []globalconf.Member{{ID: "VN/GOV/A", Status: ident.MemberActive}, {ID: "VN/GOV/S", Status: ident.MemberSuspended},
+			{ID: "VN/GOV/R", Status: ident.MemberRevoked}},
+		Subsystems: []globalconf.Subsystem{{ID: "VN/GOV/A/IS", Status: ident.SubsystemActive}, {ID: "VN/GOV/A/OLD", Status: ident.SubsystemCancelled},
+			{ID: "VN/GOV/S/IS", Status: ident.SubsystemActive}, {ID: "VN/GOV/R/IS", Status: ident.SubsystemActive}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// testRoot is a self-signed CA certificate (DER).
+func testRoot(t *testing.T) []byte {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -32,15 +46,7 @@ func testView(t *testing.T) *confview.View {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := confview.New(&globalconf.Document{CAChain: [][]byte{der},
-		Members: []globalconf.Member{{ID: "VN/GOV/A", Status: ident.MemberActive}, {ID: "VN/GOV/S", Status: ident.MemberSuspended},
-			{ID: "VN/GOV/R", Status: ident.MemberRevoked}},
-		Subsystems: []globalconf.Subsystem{{ID: "VN/GOV/A/IS", Status: ident.SubsystemActive}, {ID: "VN/GOV/A/OLD", Status: ident.SubsystemCancelled},
-			{ID: "VN/GOV/S/IS", Status: ident.SubsystemActive}, {ID: "VN/GOV/R/IS", Status: ident.SubsystemActive}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
+	return der
 }
 
 func TestCheckSubsystem(t *testing.T) {

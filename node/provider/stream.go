@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -114,8 +115,9 @@ func (pr *Provider) serveCall(s network.Stream, deadline time.Time, x *exchange.
 	if err := checkParties(v, client, sid); err != nil {
 		return err
 	}
+	var keys *exchange.Secret
 	if !exchange.IsMeta(sid.Code) {
-		if err := exchange.CheckClassification(v.Service(sid.String())); err != nil {
+		if keys, err = exchange.CheckClassification(v, v.Service(sid.String()), client.Member.String(), sid.Provider.Member.String()); err != nil {
 			return err
 		}
 	}
@@ -123,7 +125,15 @@ func (pr *Provider) serveCall(s network.Stream, deadline time.Time, x *exchange.
 	if err := checkSize(req.BodyLength, pr.cfg.MaxBody, archived); err != nil {
 		return err
 	}
-	body := envelope.NewHashingReader(envelope.NewBodyReader(br, pr.cfg.MaxBody), req.BodySHA256, req.BodyLength)
+	var body io.Reader = envelope.NewHashingReader(envelope.NewBodyReader(br, pr.cfg.MaxBody), req.BodySHA256, req.BodyLength)
+	var sec *secretCall
+	if keys != nil {
+		if sec, err = pr.openRequest(s, req, body, keys); err != nil {
+			return err
+		}
+		defer sec.release()
+		body = bytes.NewReader(sec.plain)
+	}
 
 	greq := &services.Request{Client: client, Service: sid, Method: req.Method, Path: req.Path,
 		ContentType: req.ContentType, Groups: v, Meta: exchange.IsMeta(sid.Code)}
@@ -141,19 +151,23 @@ func (pr *Provider) serveCall(s network.Stream, deadline time.Time, x *exchange.
 		}
 		return pr.respond(s, x, &answer{body: spool.Bytes(out), status: status, ctype: ctype})
 	}
-	return pr.serveBackend(ctx, s, x, greq, body, archived)
+	return pr.serveBackend(ctx, s, x, greq, body, archived, sec)
 }
 
 // serveBackend admits a call to a provided service, runs it at the
 // backend and answers. A version that validates requests reads the whole
 // body (verified against the signed hash) before the backend sees a byte
 // of it; any other streams it to the backend, its last bytes held until
-// the hash checks (envelope.HoldLast).
-func (pr *Provider) serveBackend(ctx context.Context, s network.Stream, x *exchange.Exchange, greq *services.Request, body io.Reader, archived bool) error {
+// the hash checks (envelope.HoldLast). A Secret call (sec) has its body
+// opened already and its answer sealed once masked.
+func (pr *Provider) serveBackend(ctx context.Context, s network.Stream, x *exchange.Exchange, greq *services.Request, body io.Reader, archived bool, sec *secretCall) error {
 	req := x.Req
 	var held *transport.Reservation // a whole body, in the stream's resource scope
 	defer func() { held.Release() }()
 	greq.Body = func() ([]byte, error) {
+		if sec != nil {
+			return sec.plain, nil
+		}
 		if req.BodyLength > exchange.MaxWholeBody {
 			return nil, fmt.Errorf("%w: requests to a version that validates them are at most %d bytes", exchange.ErrTooLarge, exchange.MaxWholeBody)
 		}
@@ -172,7 +186,11 @@ func (pr *Provider) serveBackend(ctx context.Context, s network.Stream, x *excha
 	}
 	in := newRequestBody(body, adm.Body, archived)
 	p := pr.provided[greq.Service.Unversioned().String()]
-	ans, err := pr.callBackend(ctx, p, adm.Version, req, in, archived)
+	breq := req
+	if sec != nil {
+		breq = sec.backendRequest(req)
+	}
+	ans, err := pr.callBackend(ctx, p, adm.Version, breq, in, archived)
 	// The rest of the body is read and checked against its hash; a body
 	// that failed it explains a failed backend call too.
 	if ferr := in.finish(err == nil); ferr != nil {
@@ -192,6 +210,14 @@ func (pr *Provider) serveBackend(ctx context.Context, s network.Stream, x *excha
 		return err
 	}
 	x.ReqBody = in.archived()
+	if sec != nil {
+		if archived {
+			x.ReqBody = sec.sealed
+		}
+		if ans, err = pr.sealAnswer(req, ans, sec.keys); err != nil {
+			return err
+		}
+	}
 	return pr.respond(s, x, ans)
 }
 
@@ -231,16 +257,7 @@ func (pr *Provider) readRequest(ctx context.Context, br io.Reader, v *confview.V
 
 // respond signs and sends the answer, once its record is on disk.
 func (pr *Provider) respond(w io.Writer, x *exchange.Exchange, a *answer) error {
-	ctype := a.ctype
-	if len(ctype) > envelope.MaxContentType {
-		ctype = ""
-	}
-	r := envelope.Response{Status: uint16(a.status), BodySHA256: a.body.SHA256(), ContentType: ctype,
-		BodyLength: uint64(a.body.Len()), Headers: a.headers}
-	if x.Req.Version == envelope.VersionV1 {
-		r.Version, r.Headers = envelope.VersionV1, nil // a node that sends version 1 reads only version 1
-	}
-	resp, err := pr.cfg.Signer.SignResponse(x.Req, r)
+	resp, err := pr.cfg.Signer.SignResponse(x.Req, responseOf(x.Req, a))
 	if err != nil {
 		return err
 	}
@@ -265,6 +282,20 @@ func (pr *Provider) respond(w io.Writer, x *exchange.Exchange, a *answer) error 
 		return fmt.Errorf("%w: %v", errAnswerLost, err)
 	}
 	return nil
+}
+
+// responseOf is the response to req that describes a.
+func responseOf(req *envelope.SignedRequest, a *answer) envelope.Response {
+	ctype := a.ctype
+	if len(ctype) > envelope.MaxContentType {
+		ctype = ""
+	}
+	r := envelope.Response{Status: uint16(a.status), BodySHA256: a.body.SHA256(), ContentType: ctype,
+		BodyLength: uint64(a.body.Len()), Headers: a.headers}
+	if req.Version == envelope.VersionV1 {
+		r.Version, r.Headers = envelope.VersionV1, nil // a node that sends version 1 reads only version 1
+	}
+	return r
 }
 
 // ErrorFrame is the error frame a refusal is sent as; a rate-limit
