@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -110,6 +112,42 @@ func TestEndToEndSecret(t *testing.T) {
 	if got := do(t, c, "GET", n.url("/citizens/7"), "", nil); got.status != 200 || !bytes.Contains(got.body, []byte(`"id":"7"`)) {
 		t.Fatalf("secret GET: %d %s", got.status, got.body)
 	}
+	secretWithoutKey(t, n)
+}
+
+// secretWithoutKey: agency C, registered at internal, has no seal key in
+// the configuration: its node refuses its system's call to the Secret
+// service before sending, and B refuses a request C's node signs anyway.
+func secretWithoutKey(t *testing.T, n *testNet) {
+	t.Helper()
+	ag := devnet.Agency{Code: "000.00.00.C02", Name: "So Noi vu (test agency, internal)", Subsystem: "NOSEC", Highest: state.ClassInternal}
+	client := "VN-DEMO/GOV/" + ag.Code + "/" + ag.Subsystem
+	dir := filepath.Join(n.Dir, "information-system-nosec")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cert, key, sha, err := devnet.ClientCert(dir, "client")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ag.Configure = func(cfg *node.Config) { cfg.Clients = []node.ClientCert{{Subsystem: client, CertSHA256: sha}} }
+	h, err := n.Admit(n.ctx, ag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.WaitConfig(n.ctx, n.A, n.B, h); err != nil {
+		t.Fatal(err)
+	}
+	c, base := n.clientOf(t, h, cert, key)
+	exchangeError(t, do(t, c, "GET", base+"/citizens/1", "", nil), 403, "classification_refused")
+	p := newRawPeer(t, h)
+	req, err := p.signer.SignRequest(envelope.Request{RequestID: envelope.NewRequestID(), Client: client, Service: n.Service,
+		Target: n.B.Node.PeerID().String(), Method: "GET", Path: "/citizens/1", BodySHA256: sha256.Sum256(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := p.send(n.ctx, n.B, req.Raw)
+	wantErrorFrame(t, f, err, "classification_refused")
 }
 
 // checkSecretXSignature: the answer's X-Signature is the provider's over
