@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -104,6 +105,7 @@ func TestEndToEndSecret(t *testing.T) {
 	}
 	checkSecretXSignature(t, a)
 	secretLogs(t, n, a, marker)
+	noFileContains(t, n.Dir, []byte("SECRET-MARKER"))
 
 	// A consumer node that does not seal is refused before the backend.
 	p := newRawPeer(t, n.A)
@@ -213,5 +215,23 @@ func secretLogs(t *testing.T, n *testNet, a answer, marker []byte) {
 	}
 	if archived == 0 {
 		t.Fatal("B did not archive the Secret call's bodies")
+	}
+}
+
+// noFileContains fails if any file under dir holds p.
+func noFileContains(t *testing.T, dir string, p []byte) {
+	t.Helper()
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return nil // a file removed while the nodes run
+		}
+		raw, err := os.ReadFile(path)
+		if err == nil && bytes.Contains(raw, p) {
+			t.Errorf("%s holds %q in clear", path, p)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
