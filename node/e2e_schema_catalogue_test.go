@@ -3,6 +3,7 @@ package node_test
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -95,6 +96,14 @@ func TestEndToEndSchemaCatalogue(t *testing.T) {
 	exchangeError(t, do(t, c, "GET", base+"&direction=request", "", nil), 503, "schema_mismatch")
 	if posts.Load() != 2 {
 		t.Fatalf("a call under a mismatched contract reached the backend: %d POSTs", posts.Load())
+	}
+
+	// The registry refuses a digest that is not one, through its API.
+	var ae *client.APIError
+	_, err := n.Admin.PublishService(n.ctx, client.PublishServiceRequest{Subsystem: n.SubsystemID(devnet.AgencyB),
+		Code: devnet.SampleServiceCode, DescriptionSHA256: sum(nil), RequestSchemaSHA256: "abc"})
+	if !errors.As(err, &ae) || ae.Code != "invalid_schema" || ae.Status != 400 || !errors.Is(err, state.ErrInvalidSchema) {
+		t.Fatalf("a bad schema digest: %v", err)
 	}
 
 	// The catalogue and the files agree again.
