@@ -142,17 +142,28 @@ secret or top_secret. The member's registration (Form 01) caps it
 (classification_above_registration); a top_secret service is only listed —
 every node refuses to call or serve it.
 
-Example:
+The schemas of the service's data type are published with it: give the
+request and/or response body schema files (--schema-type json, JSON Schema
+2020-12, the default, or xsd) and their SHA-256 goes into the catalogue.
+The provider node's schemas for the version must be these files: a node
+whose files hash differently refuses calls to the version (schema_mismatch).
+An update without schema files keeps the published digests; one with a
+file replaces them (a response schema left out is dropped).
+
+Examples:
    dxl registry service publish --anchor anchor.json --subsystem VN-TEST/GOV/000.00.00.H26/CITIZEN \
-      --code lookup --version v1 --description openapi.yaml --classification secret`,
-				Flags: adminFlags(
+      --code lookup --version v1 --description openapi.yaml --classification secret
+   dxl registry service publish --anchor anchor.json --subsystem VN-TEST/GOV/000.00.00.H26/CITIZEN \
+      --code lookup --version v1 --description openapi.yaml \
+      --request-schema person-request.json --response-schema person.json`,
+				Flags: append(adminFlags(
 					&cli.StringFlag{Name: "subsystem", Usage: "subsystem ID INSTANCE/CLASS/CODE/SUBSYSTEM", Required: true},
 					&cli.StringFlag{Name: "code", Usage: "service code", Required: true},
 					&cli.StringFlag{Name: "version", Usage: "service version (optional)"},
 					&cli.StringFlag{Name: "description", Usage: "service description `FILE` to hash (SHA-256; - for stdin); none for a service without one", TakesFile: true},
 					&cli.StringFlag{Name: "description-sha256", Usage: "the description's SHA-256 as 64 hex digits, instead of --description"},
 					&cli.StringFlag{Name: "classification", Usage: "`LEVEL`: public, internal, secret or top_secret (new service: internal; update: unchanged)"},
-				),
+				), schemaFlags()...),
 				Action: func(c *cli.Context) error {
 					if c.NArg() != 0 {
 						return fmt.Errorf("unexpected arguments %q: publish takes only flags", c.Args().Slice())
@@ -161,10 +172,13 @@ Example:
 					if err != nil {
 						return err
 					}
+					req := client.PublishServiceRequest{Subsystem: c.String("subsystem"), Code: c.String("code"),
+						Version: c.String("version"), DescriptionSHA256: sum, Classification: c.String("classification")}
+					if err := schemaDigests(c, &req); err != nil {
+						return err
+					}
 					return withRegistry(c, true, func(cl *client.Client) error {
-						res, err := cl.PublishService(c.Context, client.PublishServiceRequest{Subsystem: c.String("subsystem"),
-							Code: c.String("code"), Version: c.String("version"), DescriptionSHA256: sum,
-							Classification: c.String("classification")})
+						res, err := cl.PublishService(c.Context, req)
 						if err != nil {
 							return err
 						}

@@ -23,6 +23,7 @@ const (
 	MetaListMethods    = exchange.MetaListMethods
 	MetaAllowedMethods = exchange.MetaAllowedMethods
 	MetaGetOpenAPI     = exchange.MetaGetOpenAPI
+	MetaGetSchema      = exchange.MetaGetSchema
 )
 
 // Call is one outgoing synchronous call, as the consumer API hands it over.

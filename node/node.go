@@ -495,6 +495,7 @@ func (n *Node) onConfig(doc *globalconf.Document) {
 	rl := n.cfg.RateLimits
 	n.accessMu.Unlock()
 	n.rebuildLimiter(doc.Policy, rl, false)
+	n.prov.CheckSchemas(v)
 	if n.host != nil {
 		n.applyPeers(v)
 	}

@@ -85,6 +85,11 @@ type Request struct {
 	// rate limit, so no byte is read for a refused call; any other call's
 	// body is the caller's to stream.
 	Body func() ([]byte, error)
+	// Contract, when set, is asked about the resolved version once the
+	// call is admitted by the rate limit, before the body is read: its
+	// error refuses the call (the provider's schemas for the version are
+	// not the ones its catalogue entry publishes).
+	Contract func(version string) error
 }
 
 // Admitted is a call the gate let through.
@@ -122,8 +127,8 @@ func (e *RateLimitedError) Error() string { return "rate limit exceeded" }
 func (e *RateLimitedError) Unwrap() error { return ErrRateLimited }
 
 // Admit applies the policy to r: a *Refusal, a *RateLimitedError, the
-// error of r.Body, an ErrValidation error, a *SchemaError (ErrSchema), or
-// the admitted call.
+// error of r.Contract or of r.Body, an ErrValidation error, a *SchemaError
+// (ErrSchema), or the admitted call.
 func (g *Gate) Admit(ctx context.Context, r *Request) (*Admitted, error) {
 	if r.Meta {
 		if err := g.charge(r); err != nil {
@@ -153,6 +158,11 @@ func (g *Gate) Admit(ctx context.Context, r *Request) (*Admitted, error) {
 	}
 	if err := g.charge(r); err != nil {
 		return nil, err
+	}
+	if r.Contract != nil {
+		if err := r.Contract(ver.Version); err != nil {
+			return nil, err
+		}
 	}
 	a := &Admitted{Service: p, Version: ver}
 	api, schema := p.Validate[ver.Version], p.Schemas[ver.Version]

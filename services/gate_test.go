@@ -133,3 +133,28 @@ func TestGateBodyError(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// TestGateContract: the contract check is asked about the resolved
+// version after the ACL and the rate limit, and its refusal comes before
+// the body is read; a call the ACL refuses never asks it.
+func TestGateContract(t *testing.T) {
+	g, _ := testGate(t)
+	mismatch := errors.New("mismatch")
+	asked := []string{}
+	contract := func(v string) error { asked = append(asked, v); return mismatch }
+	denied := gateReq(t, cB, svcBase+"/v2", "POST", "/persons")
+	denied.Contract = contract
+	if _, err := g.Admit(context.Background(), denied); !errors.Is(err, ErrAccessDenied) || len(asked) != 0 {
+		t.Fatalf("a call without access: %v, contract asked %v", err, asked)
+	}
+	r := gateReq(t, cA, svcBase+"/v2", "POST", "/persons")
+	r.Contract = contract
+	read := false
+	r.Body = func() ([]byte, error) { read = true; return []byte(`{"name":1}`), nil }
+	if _, err := g.Admit(context.Background(), r); !errors.Is(err, mismatch) || read || len(asked) != 1 || asked[0] != "v2" {
+		t.Fatalf("got %v, body read %v, contract asked %v", err, read, asked)
+	}
+	if ok, _ := g.Limiter().Allow(r.Client, r.Service, r.Method); ok {
+		t.Fatal("the contract was asked before the call was charged to the rate limit")
+	}
+}

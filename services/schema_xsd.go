@@ -3,8 +3,10 @@ package services
 import (
 	"bytes"
 	"context"
+	"encoding/xml"
 	"errors"
 	"fmt"
+	"io"
 	"os/exec"
 	"strings"
 	"time"
@@ -82,4 +84,45 @@ func (x *xsdSchema) validate(sentinel error, body []byte) error {
 		}
 	}
 	return &SchemaError{Err: sentinel, Location: loc, Message: clip(msg)}
+}
+
+// xsdNamespace is the namespace of an XML Schema's elements.
+const xsdNamespace = "http://www.w3.org/2001/XMLSchema"
+
+// CheckXSDDocument checks, without a validator, that data is well-formed
+// XML whose root element is an XML Schema's xs:schema: what can be told
+// of an XSD file on a machine without xmllint (a publisher's). Errors wrap
+// ErrInvalidDescription.
+func CheckXSDDocument(name string, data []byte) error {
+	if len(data) > MaxSchema {
+		return fmt.Errorf("%w: schema %s: %d bytes exceeds %d", ErrInvalidDescription, name, len(data), MaxSchema)
+	}
+	dec := xml.NewDecoder(bytes.NewReader(data))
+	root, depth := false, 0
+	for {
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("%w: schema %s: not well-formed XML: %v", ErrInvalidDescription, name, err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if !root && (t.Name.Space != xsdNamespace || t.Name.Local != "schema") {
+				return fmt.Errorf("%w: schema %s: root element {%s}%s, want an XML Schema's {%s}schema", ErrInvalidDescription, name, t.Name.Space, t.Name.Local, xsdNamespace)
+			}
+			root, depth = true, depth+1
+		case xml.EndElement:
+			depth--
+		case xml.CharData:
+			if depth == 0 && len(bytes.TrimSpace(t)) > 0 {
+				return fmt.Errorf("%w: schema %s: not well-formed XML: text outside the root element", ErrInvalidDescription, name)
+			}
+		}
+	}
+	if !root {
+		return fmt.Errorf("%w: schema %s: no root element", ErrInvalidDescription, name)
+	}
+	return nil
 }

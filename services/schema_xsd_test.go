@@ -63,3 +63,22 @@ func TestXSD(t *testing.T) {
 		t.Fatalf("CompileSchema of an XSD: %v", err)
 	}
 }
+
+// TestCheckXSDDocument: a well-formed xs:schema passes; XML that is not
+// well-formed, another root element or no element at all is refused.
+func TestCheckXSDDocument(t *testing.T) {
+	ok := `<?xml version="1.0"?><xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"><xs:element name="a" type="xs:string"/></xs:schema>`
+	if err := CheckXSDDocument("ok.xsd", []byte(ok)); err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string]string{
+		"not well-formed": `<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"><xs:element>`,
+		"other root":      `<schema><element/></schema>`,
+		"JSON":            `{"type":"object"}`,
+		"empty":           ` `,
+	} {
+		if err := CheckXSDDocument(name, []byte(data)); !errors.Is(err, ErrInvalidDescription) {
+			t.Errorf("%s: %v, want ErrInvalidDescription", name, err)
+		}
+	}
+}

@@ -360,6 +360,7 @@ func (a *API) publishService(w http.ResponseWriter, r *http.Request, op state.Op
 	a.decodeCmd(w, r, op, c, &b, func() {
 		c.Subsystem, c.Code, c.Version, c.DescriptionSHA256 = b.Subsystem, b.Code, b.Version, b.DescriptionSHA256
 		c.Classification = state.Classification(b.Classification)
+		c.Schemas = state.Schemas{SchemaType: b.SchemaType, RequestSchemaSHA256: b.RequestSchemaSHA256, ResponseSchemaSHA256: b.ResponseSchemaSHA256}
 	})
 }
 

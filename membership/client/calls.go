@@ -157,7 +157,8 @@ func (c *Client) CancelConnection(ctx context.Context, req CancelConnectionReque
 }
 
 // PublishService publishes a subsystem's service in the catalogue, or
-// updates the description hash of a published one.
+// updates the description hash (and level and schemas, when named) of a
+// published one.
 func (c *Client) PublishService(ctx context.Context, req PublishServiceRequest) (state.Result, error) {
 	var out state.Result
 	_, err := c.do(ctx, http.MethodPost, "/v1/admin/services/publish", req, &out)

@@ -112,13 +112,19 @@ type MemberDetail struct {
 // PublishServiceRequest is the body of POST /v1/admin/services/publish:
 // the service SUBSYSTEM-ID/CODE[/VERSION], the SHA-256 (hex) of its
 // description and its classification (public, internal, secret or
-// top_secret; empty: internal for a new service, unchanged for an update).
+// top_secret; empty: internal for a new service, unchanged for an update),
+// and the SHA-256 (hex) of the data type's request and response schemas
+// with their type (json, the default, or xsd; none named: none for a new
+// service, unchanged for an update).
 type PublishServiceRequest struct {
-	Subsystem         string `json:"subsystem"` // INSTANCE/CLASS/CODE/SUBSYSTEM
-	Code              string `json:"code"`
-	Version           string `json:"version,omitempty"`
-	DescriptionSHA256 string `json:"description_sha256"`
-	Classification    string `json:"classification,omitempty"`
+	Subsystem            string `json:"subsystem"` // INSTANCE/CLASS/CODE/SUBSYSTEM
+	Code                 string `json:"code"`
+	Version              string `json:"version,omitempty"`
+	DescriptionSHA256    string `json:"description_sha256"`
+	Classification       string `json:"classification,omitempty"`
+	SchemaType           string `json:"schema_type,omitempty"`
+	RequestSchemaSHA256  string `json:"request_schema_sha256,omitempty"`
+	ResponseSchemaSHA256 string `json:"response_schema_sha256,omitempty"`
 }
 
 // SetDocumentsRequest is the body of POST /v1/admin/subsystems/documents:

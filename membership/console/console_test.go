@@ -74,6 +74,7 @@ var accounts = []struct{ name, role string }{
 	{"bao", console.RoleAdministrator}, // the browser test's
 	{"phuc", console.RoleApprover},
 	{"quan", console.RoleApprover}, {"sang", console.RoleAdministrator}, {"tam", console.RoleAuditor}, // TestConsoleWrites
+	{"thu", console.RoleAuditor}, // TestConsoleCatalogueSchemas
 }
 
 func startEnv() (*env, error) {

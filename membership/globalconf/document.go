@@ -164,7 +164,22 @@ type Service struct {
 	// internal, secret or top_secret. Nodes refuse top_secret on both
 	// sides; empty (a document from before levels) reads as internal.
 	Classification ident.Classification `json:"classification,omitempty"`
+	// SchemaType is the language of the data type's schemas (SchemaJSON or
+	// SchemaXSD), set when the entry names a schema digest;
+	// RequestSchemaSHA256 and ResponseSchemaSHA256 are the lower-case hex
+	// SHA-256 of the request and response body schemas as published. The
+	// provider node refuses calls to the version while its own schema
+	// files hash to something else.
+	SchemaType           string `json:"schema_type,omitempty"`
+	RequestSchemaSHA256  string `json:"request_schema_sha256,omitempty"`
+	ResponseSchemaSHA256 string `json:"response_schema_sha256,omitempty"`
 }
+
+// Schema languages of a catalogue entry (Service.SchemaType).
+const (
+	SchemaJSON = "json" // JSON Schema 2020-12
+	SchemaXSD  = "xsd"  // XML Schema
+)
 
 // ID returns PROVIDER/CODE[/VERSION].
 func (s Service) ID() string {

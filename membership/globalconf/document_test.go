@@ -165,6 +165,13 @@ func TestValidateRejects(t *testing.T) {
 		{"service classification", func(d *Document) { d.Services[0].Classification = "confidential" }},
 		{"service code", func(d *Document) { d.Services[0].Code = "a/b" }},
 		{"service description hash", func(d *Document) { d.Services[0].DescriptionSHA256 = "abc" }},
+		{"service request schema hash", func(d *Document) { d.Services[0].SchemaType, d.Services[0].RequestSchemaSHA256 = SchemaJSON, "abc" }},
+		{"service response schema hash upper-case", func(d *Document) {
+			d.Services[0].SchemaType, d.Services[0].ResponseSchemaSHA256 = SchemaXSD, strings.ToUpper(hexOf("r"))
+		}},
+		{"service schema type unknown", func(d *Document) { d.Services[0].SchemaType, d.Services[0].RequestSchemaSHA256 = "dtd", hexOf("q") }},
+		{"service schema digest without type", func(d *Document) { d.Services[0].RequestSchemaSHA256 = hexOf("q") }},
+		{"service schema type without digest", func(d *Document) { d.Services[0].SchemaType = SchemaJSON }},
 		{"duplicate service", func(d *Document) { d.Services = append(d.Services, d.Services[0]) }},
 		{"group unknown member", func(d *Document) { d.Groups[0].Members = append(d.Groups[0].Members, "x") }},
 		{"group duplicate member", func(d *Document) { d.Groups[0].Members = append(d.Groups[0].Members, d.Groups[0].Members[0]) }},

@@ -204,7 +204,7 @@ func validateNode(n Node, members map[string]bool) error {
 
 // validateServices checks the services: unique, a listed provider
 // subsystem, identifier code and version, known lifecycle, description
-// hash, known classification.
+// hash, known classification, schema reference.
 func (d *Document) validateServices(subsystems map[string]bool) error {
 	if i := dupIndex(d.Services, Service.ID); i >= 0 {
 		return malformedf("service %q listed twice", d.Services[i].ID())
@@ -225,6 +225,27 @@ func (d *Document) validateServices(subsystems map[string]bool) error {
 		if s.Classification != "" && !s.Classification.Valid() {
 			return malformedf("service %s classification %q", s.ID(), s.Classification)
 		}
+		if err := s.validateSchemas(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validateSchemas checks a service's schema reference: digests of 64
+// lower-case hex digits, and a known type exactly when there is one.
+func (s Service) validateSchemas() error {
+	for _, d := range []struct{ name, sum string }{{"request", s.RequestSchemaSHA256}, {"response", s.ResponseSchemaSHA256}} {
+		if d.sum != "" && !isHex256(d.sum) {
+			return malformedf("service %s: %s_schema_sha256 must be 64 lower-case hex digits", s.ID(), d.name)
+		}
+	}
+	named := s.RequestSchemaSHA256 != "" || s.ResponseSchemaSHA256 != ""
+	switch {
+	case named && s.SchemaType != SchemaJSON && s.SchemaType != SchemaXSD:
+		return malformedf("service %s schema_type %q: want json or xsd", s.ID(), s.SchemaType)
+	case !named && s.SchemaType != "":
+		return malformedf("service %s: schema_type %q without a schema digest", s.ID(), s.SchemaType)
 	}
 	return nil
 }

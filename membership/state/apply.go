@@ -448,6 +448,9 @@ func (s *State) applyPublish(c *PublishService, now time.Time) (string, string, 
 	if err := checkSHA256(c.DescriptionSHA256); err != nil {
 		return "", "", err
 	}
+	if err := c.Schemas.check(); err != nil {
+		return "", "", err
+	}
 	class, err := s.publishClass(c, sub)
 	if err != nil {
 		return "", "", err
@@ -464,14 +467,17 @@ func (s *State) applyPublish(c *PublishService, now time.Time) (string, string, 
 		if c.Classification != "" {
 			sv.Classification = class
 		}
+		if !c.Schemas.IsZero() {
+			sv.Schemas = c.Schemas.normal()
+		}
 		s.Services[id] = sv
-		return id, "description updated " + c.DescriptionSHA256 + ", " + string(sv.Classification.OrDefault()), nil
+		return id, "description updated " + c.DescriptionSHA256 + ", " + string(sv.Classification.OrDefault()) + sv.Schemas.detail(), nil
 	}
 	s.Services[id] = Service{
 		ID: id, Subsystem: c.Subsystem, Code: c.Code, Version: c.Version, Lifecycle: ident.ServicePublished,
-		DescriptionSHA256: c.DescriptionSHA256, Classification: class, PublishedAt: now, UpdatedAt: now,
+		DescriptionSHA256: c.DescriptionSHA256, Classification: class, Schemas: c.Schemas.normal(), PublishedAt: now, UpdatedAt: now,
 	}
-	return id, "published " + c.DescriptionSHA256 + ", " + string(class), nil
+	return id, "published " + c.DescriptionSHA256 + ", " + string(class) + c.Schemas.normal().detail(), nil
 }
 
 func (s *State) applyServiceLifecycle(id string, to ident.Lifecycle, sunset *time.Time, now time.Time) (string, string, error) {

@@ -232,7 +232,7 @@ type SetNodeAddrs struct {
 }
 
 // PublishService adds a service catalogue entry, or updates the description
-// hash of a published one.
+// hash (and the level and schemas, when named) of a published one.
 type PublishService struct {
 	Header
 	Subsystem         string `json:"subsystem"` // INSTANCE/CLASS/CODE/SUBSYSTEM
@@ -243,6 +243,9 @@ type PublishService struct {
 	// ident.DefaultClassification for a new entry and "unchanged" for an
 	// update. See classification.go.
 	Classification Classification `json:"classification,omitempty"`
+	// Schemas are the digests of the data type's schemas; none means
+	// none for a new entry and "unchanged" for an update. See schema.go.
+	Schemas
 }
 
 // DeprecateService marks a published service deprecated until Sunset.

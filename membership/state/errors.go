@@ -33,6 +33,7 @@ var (
 	ErrInvalidRegistration   = errors.New("membership: invalid registration")
 	ErrClassificationRefused = errors.New("membership: top-secret data may not be exchanged over DXL")
 	ErrClassificationCap     = errors.New("membership: service classification above the member's registered highest classification")
+	ErrInvalidSchema         = errors.New("membership: invalid data-type schema reference")
 	ErrWrongInstance         = errors.New("membership: identifier belongs to another instance")
 	ErrBadCSR                = errors.New("membership: invalid certificate request")
 	ErrCSRSignature          = errors.New("membership: certificate request signature does not verify (no proof of key possession)")
@@ -85,6 +86,7 @@ var Codes = errcode.New(
 	errcode.Entry{Err: ErrAlreadyInitialized, Code: "already_initialized", Status: http.StatusConflict},
 	errcode.Entry{Err: ErrClassificationRefused, Code: "classification_refused", Status: http.StatusBadRequest},
 	errcode.Entry{Err: ErrClassificationCap, Code: "classification_above_registration", Status: http.StatusForbidden},
+	errcode.Entry{Err: ErrInvalidSchema, Code: "invalid_schema", Status: http.StatusBadRequest},
 	errcode.Entry{Err: ErrInvalidRegistration, Code: "invalid_registration", Status: http.StatusBadRequest},
 	errcode.Entry{Err: ErrWrongInstance, Code: "wrong_instance", Status: http.StatusBadRequest},
 	errcode.Entry{Err: ErrCSRSignature, Code: "csr_signature", Status: http.StatusBadRequest}, // wraps ErrBadCSR too

@@ -69,7 +69,8 @@ func (s *State) GlobalConfig(now time.Time, servers []globalconf.RegistryServer)
 		d.Services = append(d.Services, globalconf.Service{
 			Provider: svc.Subsystem, Code: svc.Code, Version: svc.Version, Lifecycle: svc.Lifecycle,
 			Sunset: svc.Sunset, DeprecatedAt: svc.DeprecatedAt, DescriptionSHA256: svc.DescriptionSHA256,
-			Classification: svc.Classification.OrDefault(),
+			Classification: svc.Classification.OrDefault(), SchemaType: svc.SchemaType,
+			RequestSchemaSHA256: svc.RequestSchemaSHA256, ResponseSchemaSHA256: svc.ResponseSchemaSHA256,
 		})
 	}
 	for code, g := range s.Groups {

@@ -212,6 +212,9 @@ func (c *PublishService) Prepare(io.Reader) error {
 	if err := checkServiceClass(c.Classification); err != nil {
 		return err
 	}
+	if err := c.Schemas.check(); err != nil {
+		return err
+	}
 	return checkSHA256(c.DescriptionSHA256)
 }
 

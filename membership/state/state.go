@@ -109,8 +109,10 @@ type Service struct {
 	// Classification is the data level (R-K1); empty in entries written
 	// before levels existed, read as ident.DefaultClassification.
 	Classification Classification `json:"classification,omitempty"`
-	PublishedAt    time.Time      `json:"published_at"`
-	UpdatedAt      time.Time      `json:"updated_at"`
+	// Schemas are the digests of the data type's schemas (schema.go).
+	Schemas
+	PublishedAt time.Time `json:"published_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
 }
 
 // Clone returns a deep copy of Service.

@@ -37,8 +37,13 @@ var (
 	// call over the network (CheckClassification).
 	ErrClassificationRefused = errors.New("node: service classification refuses the call")
 	ErrAccessDenied          = errors.New("node: access denied")
-	ErrRateLimited           = errors.New("node: rate limit exceeded")
-	ErrTooLarge              = errors.New("node: body too large")
+	// ErrSchemaMismatch: the provider node's schema files for the service
+	// version are not the ones its catalogue entry publishes (their
+	// SHA-256 differ); the node serves the version only under the
+	// published contract.
+	ErrSchemaMismatch = errors.New("node: the provider's schemas differ from the published ones")
+	ErrRateLimited    = errors.New("node: rate limit exceeded")
+	ErrTooLarge       = errors.New("node: body too large")
 	// ErrSpool: the node could not hold a body in its spool (its disk is
 	// full or failing).
 	ErrSpool = errors.New("node: no room to hold the body")
@@ -85,6 +90,7 @@ var own = errcode.New(
 	errcode.Entry{Err: ErrServiceRetired, Code: "service_retired", Status: http.StatusGone},
 	errcode.Entry{Err: ErrAccessDenied, Code: "access_denied", Status: http.StatusForbidden},
 	errcode.Entry{Err: ErrClassificationRefused, Code: "classification_refused", Status: http.StatusForbidden},
+	errcode.Entry{Err: ErrSchemaMismatch, Code: "schema_mismatch", Status: http.StatusServiceUnavailable},
 	errcode.Entry{Err: ErrRateLimited, Code: "rate_limited", Status: http.StatusTooManyRequests},
 	errcode.Entry{Err: ErrTooLarge, Code: "too_large", Status: http.StatusRequestEntityTooLarge},
 	errcode.Entry{Err: ErrSpool, Code: "spool_failed", Status: http.StatusInsufficientStorage},
@@ -122,7 +128,7 @@ var passThrough = map[string]bool{
 	"backend_timeout": true, "bad_request": true, "timestamp_unavailable": true,
 	"duplicate_request": true, "replay_owner_unreachable": true,
 	"unknown_client": true, "member_suspended": true, "member_revoked": true,
-	"classification_refused": true,
+	"classification_refused": true, "schema_mismatch": true,
 }
 
 // RemoteStatus is the status of a code a provider node reported.

@@ -9,9 +9,13 @@ const (
 	MetaAllowedMethods = "allowedMethods"
 	MetaGetOpenAPI     = "getOpenAPI"
 	MetaGetWsdl        = "getWsdl" // SOAP only
+	// MetaGetSchema answers the schema of a service version's data type
+	// as published in the catalogue (getSchema?serviceCode=CODE
+	// &version=V&direction=request|response), in the manner of getOpenAPI.
+	MetaGetSchema = "getSchema"
 )
 
 // IsMeta reports whether a service code names a metadata call.
 func IsMeta(code string) bool {
-	return code == MetaListMethods || code == MetaAllowedMethods || code == MetaGetOpenAPI || code == MetaGetWsdl
+	return code == MetaListMethods || code == MetaAllowedMethods || code == MetaGetOpenAPI || code == MetaGetWsdl || code == MetaGetSchema
 }

@@ -40,6 +40,7 @@ var xroadCodes = map[string]xroadCode{
 	"service_retired":          {"ServiceDisabled", true},
 	"access_denied":            {"AccessDenied", true},
 	"classification_refused":   {"AccessDenied", true},
+	"schema_mismatch":          {"ServiceFailed", false},
 	"rate_limited":             {"RateLimited", true},
 	"too_large":                {"InvalidBody", true},
 	"spool_failed":             {"InternalError", false},

@@ -56,6 +56,8 @@ func (pr *Provider) meta(client services.SubsystemID, sid services.ServiceID, pa
 		return pr.openAPI(sid.Provider, path)
 	case exchange.MetaGetWsdl:
 		return pr.getWsdl(sid.Provider, ctype, in)
+	case exchange.MetaGetSchema:
+		return pr.getSchema(sid.Provider, path)
 	}
 	return 0, "", nil, exchange.ErrUnknownService
 }
@@ -116,10 +118,27 @@ func (pr *Provider) methods(client, sub services.SubsystemID, allowed bool) Meth
 // without case, as X-Road does), of the version ?version= names or the
 // default one, as JSON or YAML as it is stored.
 func (pr *Provider) openAPI(sub services.SubsystemID, path string) (int, string, []byte, error) {
-	var code, version string
+	p, ver, _, err := pr.metaTarget(exchange.MetaGetOpenAPI, sub, path)
+	if err != nil {
+		return 0, "", nil, err
+	}
+	api := p.apis[ver.Version]
+	if api == nil {
+		return 0, "", nil, fmt.Errorf("%w: %s has no OpenAPI description", exchange.ErrUnknownService, p.id)
+	}
+	return http.StatusOK, openAPIType(api.Raw()), api.Raw(), nil
+}
+
+// metaTarget is the service version a getOpenAPI or getSchema call
+// names: the serviceCode query parameter (required; its name matched
+// without case, as X-Road does) and ?version= (none: the unversioned
+// one), with the query.
+func (pr *Provider) metaTarget(call string, sub services.SubsystemID, path string) (*provided, *services.Version, url.Values, error) {
+	var code string
+	q := url.Values{}
 	if _, raw, ok := strings.Cut(path, "?"); ok {
-		q, _ := url.ParseQuery(raw)
-		code, version = q.Get("serviceCode"), q.Get("version")
+		q, _ = url.ParseQuery(raw)
+		code = q.Get("serviceCode")
 		for k, v := range q {
 			if code == "" && strings.EqualFold(k, "serviceCode") {
 				code = v[0]
@@ -127,21 +146,17 @@ func (pr *Provider) openAPI(sub services.SubsystemID, path string) (int, string,
 		}
 	}
 	if code == "" {
-		return 0, "", nil, fmt.Errorf("%w: getOpenAPI needs ?serviceCode= naming a service of %s", exchange.ErrBadRequest, sub)
+		return nil, nil, nil, fmt.Errorf("%w: %s needs ?serviceCode= naming a service of %s", exchange.ErrBadRequest, call, sub)
 	}
 	p := pr.provided[sub.String()+"/"+code]
 	if p == nil {
-		return 0, "", nil, fmt.Errorf("%w: %s provides no service %q", exchange.ErrUnknownService, sub, code)
+		return nil, nil, nil, fmt.Errorf("%w: %s provides no service %q", exchange.ErrUnknownService, sub, code)
 	}
-	ver, err := p.cfg.Lookup(version)
+	ver, err := p.cfg.Lookup(q.Get("version"))
 	if err != nil {
-		return 0, "", nil, fmt.Errorf("%w: %v", exchange.ErrUnknownService, err)
+		return nil, nil, nil, fmt.Errorf("%w: %v", exchange.ErrUnknownService, err)
 	}
-	api := p.apis[ver.Version]
-	if api == nil {
-		return 0, "", nil, fmt.Errorf("%w: %s has no OpenAPI description", exchange.ErrUnknownService, p.id)
-	}
-	return http.StatusOK, openAPIType(api.Raw()), api.Raw(), nil
+	return p, ver, q, nil
 }
 
 // getWsdl answers a SOAP getWsdl request (Service Metadata Protocol §4):

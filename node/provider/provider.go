@@ -68,6 +68,7 @@ type Provider struct {
 	cfg      Config
 	provided map[string]*provided // by unversioned service ID
 	gate     *services.Gate
+	warned   contractWarnings
 }
 
 // ServiceConfig is one service this node provides.
@@ -117,8 +118,11 @@ type provided struct {
 	// requests and responses are the compiled schemas, by version
 	// (responses only for versions with validate_responses).
 	requests, responses map[string]*services.Schema
-	wsdls               map[string][]byte // by version, endpoints hidden
-	client              *http.Client
+	// schemaFiles are the schema files as read, with their SHA-256, by
+	// version (contract.go).
+	schemaFiles map[string]*schemaFiles
+	wsdls       map[string][]byte // by version, endpoints hidden
+	client      *http.Client
 }
 
 // groupsOf adapts the node's current configuration to services.Groups.

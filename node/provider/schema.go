@@ -15,6 +15,7 @@ import (
 // compile refuses the configuration, naming the service, version and file.
 func (pr *Provider) loadSchemas(p *provided) error {
 	p.requests, p.responses = map[string]*services.Schema{}, map[string]*services.Schema{}
+	p.schemaFiles = map[string]*schemaFiles{}
 	for ver, sc := range p.cfg.Schemas {
 		if _, err := p.cfg.Description.Lookup(ver); err != nil {
 			return fmt.Errorf("%w: service %s: schemas: %v", exchange.ErrConfig, p.id, err)
@@ -22,10 +23,15 @@ func (pr *Provider) loadSchemas(p *provided) error {
 		if sc.ValidateResponses && sc.Response == "" {
 			return fmt.Errorf("%w: service %s version %q: schemas: validate_responses without a response schema", exchange.ErrConfig, p.id, ver)
 		}
+		files := &schemaFiles{typ: sc.Type}
+		if files.typ == "" {
+			files.typ = services.SchemaJSON
+		}
 		for _, f := range []struct {
 			file string
 			dst  map[string]*services.Schema
-		}{{sc.Request, p.requests}, {sc.Response, p.responses}} {
+			raw  *[]byte
+		}{{sc.Request, p.requests, &files.request}, {sc.Response, p.responses, &files.response}} {
 			if f.file == "" {
 				continue
 			}
@@ -46,7 +52,10 @@ func (pr *Provider) loadSchemas(p *provided) error {
 			if err != nil {
 				return fmt.Errorf("%w: service %s version %q: %v", exchange.ErrConfig, p.id, ver, err)
 			}
-			f.dst[ver] = s
+			f.dst[ver], *f.raw = s, raw
+		}
+		if files.request != nil || files.response != nil {
+			p.schemaFiles[ver] = files.sum()
 		}
 		if !sc.ValidateResponses {
 			delete(p.responses, ver)

@@ -137,6 +137,7 @@ func (pr *Provider) serveCall(s network.Stream, deadline time.Time, x *exchange.
 
 	greq := &services.Request{Client: client, Service: sid, Method: req.Method, Path: req.Path,
 		ContentType: req.ContentType, Groups: v, Meta: exchange.IsMeta(sid.Code)}
+	greq.Contract = pr.contract(v, sid) // the schemas against the catalogue (contract.go)
 	if greq.Meta {
 		if _, err := pr.gate.Admit(ctx, greq); err != nil {
 			return gateError(err)
