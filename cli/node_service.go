@@ -7,6 +7,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/dxl-network/dxl/node"
+	"github.com/dxl-network/dxl/node/provider"
 )
 
 // nodeServiceCommand is `dxl node service`: the services this node provides.
@@ -28,7 +29,15 @@ Examples:
    dxl node service add --dir n1 --subsystem VN-TEST/GOV/000.00.00.B01/DANCU --code population \
        --version v1 --backend http://10.0.0.5:8080/api --grant VN-TEST/GOV/000.00.00.A01/TUPHAP
    dxl node service add --dir n1 --subsystem VN-TEST/GOV/000.00.00.B01/DANCU --code lookup \
-       --backend https://10.0.0.5:8443 --openapi lookup.yaml --json`,
+       --backend https://10.0.0.5:8443 --openapi lookup.yaml --json
+   dxl node service add --dir n1 --subsystem VN-TEST/GOV/000.00.00.B01/DANCU --code person \
+       --version v1 --backend http://10.0.0.5:8080/person --request-schema person-request.json \
+       --response-schema person.json --validate-responses
+
+With --request-schema or --response-schema the node checks bodies against the
+data type's schema (JSON Schema 2020-12, or XSD with --schema-type xsd); the
+publish command it prints names the same files, so the catalogue carries
+their digests (send them to the operator).`,
 			Flags: []cli.Flag{nodeDirFlag(), jsonFlag(),
 				&cli.StringFlag{Name: "subsystem", Usage: "the providing subsystem INSTANCE/CLASS/MEMBER/SUBSYSTEM", Required: true},
 				&cli.StringFlag{Name: "code", Usage: "the service code", Required: true},
@@ -36,16 +45,25 @@ Examples:
 				&cli.StringFlag{Name: "backend", Usage: "the backend's http(s) `URL`; the call path is appended", Required: true},
 				&cli.StringFlag{Name: "openapi", Usage: "an OpenAPI 3 description `FILE` (optional)", TakesFile: true},
 				&cli.DurationFlag{Name: "timeout", Usage: "bound one backend call", DefaultText: "30s"},
-				&cli.StringSliceFlag{Name: "grant", Usage: "a `SUBJECT` allowed every endpoint (repeatable)"}},
+				&cli.StringSliceFlag{Name: "grant", Usage: "a `SUBJECT` allowed every endpoint (repeatable)"},
+				&cli.StringFlag{Name: "request-schema", Usage: "the schema `FILE` request bodies must match (optional)", TakesFile: true},
+				&cli.StringFlag{Name: "response-schema", Usage: "the schema `FILE` of response bodies (optional)", TakesFile: true},
+				&cli.StringFlag{Name: "schema-type", Usage: "json (JSON Schema 2020-12) or xsd", Value: "json"},
+				&cli.BoolFlag{Name: "validate-responses", Usage: "check the backend's answers against --response-schema before they are signed"}},
 			Action: nodeServiceAdd,
 		}},
 	}
 }
 
 func nodeServiceAdd(c *cli.Context) error {
-	added, err := node.AddService(c.String("dir"), node.ServiceSpec{Subsystem: c.String("subsystem"), Code: c.String("code"),
+	spec := node.ServiceSpec{Subsystem: c.String("subsystem"), Code: c.String("code"),
 		Version: c.String("version"), BackendURL: c.String("backend"), OpenAPIFile: c.String("openapi"),
-		Timeout: c.Duration("timeout"), Grants: c.StringSlice("grant")})
+		Timeout: c.Duration("timeout"), Grants: c.StringSlice("grant")}
+	if c.String("request-schema") != "" || c.String("response-schema") != "" || c.Bool("validate-responses") {
+		spec.Schemas = &provider.SchemaConfig{Type: c.String("schema-type"), Request: c.String("request-schema"),
+			Response: c.String("response-schema"), ValidateResponses: c.Bool("validate-responses")}
+	}
+	added, err := node.AddService(c.String("dir"), spec)
 	if err != nil {
 		return err
 	}
@@ -55,6 +73,14 @@ func nodeServiceAdd(c *cli.Context) error {
 	}
 	if added.DescriptionSHA256 != "" {
 		publish += " --description-sha256 " + added.DescriptionSHA256
+	}
+	for _, f := range []string{"request-schema", "response-schema"} {
+		if v := c.String(f); v != "" {
+			publish += " --" + f + " " + v
+		}
+	}
+	if spec.Schemas != nil && spec.Schemas.Type == "xsd" {
+		publish += " --schema-type xsd"
 	}
 	if c.Bool("json") {
 		return printJSON(c, struct {

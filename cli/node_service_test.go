@@ -86,15 +86,8 @@ func TestProviderOnboarding(t *testing.T) {
 		t.Fatal("a refused service add changed node.json")
 	}
 	// The operator runs the printed command.
-	publish := strings.Fields(added.Publish)
-	if len(publish) < 4 || strings.Join(publish[:4], " ") != "dxl registry service publish" {
-		t.Fatalf("publish command %q", added.Publish)
-	}
-	publish = append(publish[1:], "--token-file", tok)
-	publish[4] = d.AnchorPath // --anchor anchor.json
-	if out, err := dxl(ctx, publish...); err != nil {
-		t.Fatalf("%s: %v\n%s", added.Publish, err, out)
-	}
+	runPublish(t, ctx, d, tok, added.Publish)
+	schemaVersion(t, ctx, d, dir, sub, backend.URL, tok)
 	// 3. serve; 4. A's system calls it.
 	background(t, "node", "serve", "--dir", dir, "--passphrase-file", pass)
 	if err := d.WaitConfig(ctx, d.A); err != nil {
@@ -120,6 +113,65 @@ func TestProviderOnboarding(t *testing.T) {
 	if !strings.Contains(string(body), `"path":"/api/records/42"`) || !strings.Contains(string(body), "Sở Tư pháp") {
 		t.Fatalf("answer %s", body)
 	}
+	// v2 checks request bodies against the schema published with it.
+	v2 := "https://" + d.A.Node.APIAddr() + "/r1/" + sub + "/birth/v2/records"
+	for body, want := range map[string]int{`{"child":"Le Van An"}`: http.StatusOK, `{"child":7}`: http.StatusBadRequest} {
+		resp, err := c.Post(v2, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want || want != http.StatusOK && resp.Header.Get("X-DXL-Error") != "schema_invalid" {
+			t.Fatalf("v2 %s: %d %s, want %d", body, resp.StatusCode, resp.Header.Get("X-DXL-Error"), want)
+		}
+	}
+}
+
+// runPublish runs the publish command service add printed, as the
+// operator (anchor and token of the demo).
+func runPublish(t *testing.T, ctx context.Context, d *devnet.Demo, tok, printed string) {
+	t.Helper()
+	publish := strings.Fields(printed)
+	if len(publish) < 4 || strings.Join(publish[:4], " ") != "dxl registry service publish" {
+		t.Fatalf("publish command %q", printed)
+	}
+	publish = append(publish[1:], "--token-file", tok)
+	publish[4] = d.AnchorPath // --anchor anchor.json
+	if out, err := dxl(ctx, publish...); err != nil {
+		t.Fatalf("%s: %v\n%s", printed, err, out)
+	}
+}
+
+// schemaVersion adds version v2 of the service with request and response
+// schemas (a schema that does not compile is refused, node.json
+// unchanged), and publishes it with the printed command, which names
+// the same files.
+func schemaVersion(t *testing.T, ctx context.Context, d *devnet.Demo, dir, sub, backend, tok string) {
+	t.Helper()
+	files := map[string]string{"request.json": `{"type":"object","required":["child"],"properties":{"child":{"type":"string"}}}`,
+		"response.json": `{"type":"object","required":["path","office"]}`, "bad.json": `{"type":"nonsense"}`}
+	for name, doc := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(doc), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add := []string{"node", "service", "add", "--dir", dir, "--subsystem", sub, "--code", "birth", "--version", "v2",
+		"--backend", backend + "/api", "--grant", d.ClientA, "--response-schema", filepath.Join(dir, "response.json"), "--validate-responses"}
+	before, _ := os.ReadFile(filepath.Join(dir, node.FileConfig))
+	if _, err := dxl(ctx, append(add, "--request-schema", filepath.Join(dir, "bad.json"))...); err == nil || !strings.Contains(err.Error(), "bad.json") {
+		t.Fatalf("a schema that does not compile: %v", err)
+	}
+	if after, _ := os.ReadFile(filepath.Join(dir, node.FileConfig)); string(after) != string(before) {
+		t.Fatal("a refused service add changed node.json")
+	}
+	out, err := dxl(ctx, append(add, "--request-schema", filepath.Join(dir, "request.json"), "--json")...)
+	var added struct {
+		Publish string `json:"publish_command"`
+	}
+	if err != nil || json.Unmarshal([]byte(out), &added) != nil || !strings.Contains(added.Publish, "--request-schema "+filepath.Join(dir, "request.json")) {
+		t.Fatalf("service add with schemas: %v\n%s", err, out)
+	}
+	runPublish(t, ctx, d, tok, added.Publish)
 }
 
 // testSystemRequest adds a system to the joined member through the

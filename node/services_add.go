@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dxl-network/dxl/internal/ident"
+	"github.com/dxl-network/dxl/node/provider"
 	"github.com/dxl-network/dxl/services"
 )
 
@@ -28,6 +29,9 @@ type ServiceSpec struct {
 	// Grants are subjects (subsystem IDs, global:CODE, local:CODE) given
 	// every endpoint of the version.
 	Grants []string
+	// Schemas are the version's data-type schemas (files as given, kept
+	// as absolute paths); nil: none.
+	Schemas *provider.SchemaConfig
 }
 
 // ServiceAdded is what AddService did.
@@ -69,6 +73,9 @@ func AddService(dir string, s ServiceSpec) (*ServiceAdded, error) {
 		}
 		svc.OpenAPIFiles[s.Version] = abs
 	}
+	if err := addSchemas(svc, s.Version, s.Schemas); err != nil {
+		return nil, err
+	}
 	if slices.ContainsFunc(svc.Versions, func(o services.Version) bool { return o.Version == s.Version }) {
 		return nil, fmt.Errorf("%w: %s/%s already has version %q in node.json", ErrConfig, s.Subsystem, s.Code, s.Version)
 	}
@@ -99,4 +106,41 @@ func serviceOf(cfg *Config, subsystem, code string) *ServiceConfig {
 	}
 	cfg.Services = append(cfg.Services, ServiceConfig{Subsystem: subsystem, Description: services.Description{Code: code}})
 	return &cfg.Services[len(cfg.Services)-1]
+}
+
+// addSchemas names sc's files, as absolute paths, as the schemas of
+// version of svc, once each reads and compiles (an XSD is checked to be
+// an XML Schema document: the node's validator runs it at start).
+func addSchemas(svc *ServiceConfig, version string, sc *provider.SchemaConfig) error {
+	if sc == nil {
+		return nil
+	}
+	c := *sc
+	if c.ValidateResponses && c.Response == "" {
+		return fmt.Errorf("%w: --validate-responses needs --response-schema", ErrConfig)
+	}
+	for _, f := range []*string{&c.Request, &c.Response} {
+		if *f == "" {
+			continue
+		}
+		abs, err := filepath.Abs(*f)
+		var raw []byte
+		if err == nil {
+			raw, err = os.ReadFile(abs)
+		}
+		if err == nil && c.Type == services.SchemaXSD {
+			err = services.CheckXSDDocument(abs, raw)
+		} else if err == nil {
+			_, err = services.CompileSchema(abs, c.Type, raw)
+		}
+		if err != nil {
+			return fmt.Errorf("%w: schema %s: %v", ErrConfig, *f, err)
+		}
+		*f = abs
+	}
+	if svc.Schemas == nil {
+		svc.Schemas = map[string]provider.SchemaConfig{}
+	}
+	svc.Schemas[version] = c
+	return nil
 }
