@@ -19,6 +19,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dxl-network/dxl/internal/jsonin"
+
 	"github.com/dxl-network/dxl/ca"
 	"github.com/dxl-network/dxl/internal/fsutil"
 	"github.com/dxl-network/dxl/internal/httpserve"
@@ -125,8 +127,8 @@ func ReadRegistryFile(dir string) (*RegistryFile, error) {
 		return nil, fmt.Errorf("membership: %w", err)
 	}
 	var f RegistryFile
-	if err := json.Unmarshal(raw, &f); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", state.ErrBadConfig, FileRegistry, err)
+	if err := jsonin.DecodeFile(FileRegistry, raw, &f); err != nil {
+		return nil, fmt.Errorf("%w: %v", state.ErrBadConfig, err)
 	}
 	return &f, f.validate()
 }

@@ -1,7 +1,6 @@
 package node
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -366,8 +365,8 @@ func ParseConfig(raw []byte) (*Config, error) {
 		return nil, fmt.Errorf("%w: %s over %d bytes", ErrConfig, FileConfig, MaxConfigSize)
 	}
 	var c Config
-	if err := jsonin.Decode(bytes.NewReader(raw), &c); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrConfig, FileConfig, err)
+	if err := jsonin.DecodeFile(FileConfig, raw, &c); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
 	}
 	return &c, nil
 }

@@ -50,6 +50,18 @@ func TestParseConfigRefuses(t *testing.T) {
 	}
 }
 
+// TestParseConfigLine: a node.json that does not decode names the line.
+func TestParseConfigLine(t *testing.T) {
+	raw := "{\n  \"member\": \"VN/GOV/001\",\n  \"api_listn\": \"127.0.0.1:8443\"\n}"
+	if _, err := ParseConfig([]byte(raw)); err == nil || !strings.Contains(err.Error(), "node.json: line 3, column 3:") {
+		t.Fatalf("unknown field: %v", err)
+	}
+	raw = "{\n  \"member\": \"VN/GOV/001\",\n  \"max_body\": \"big\"\n}"
+	if _, err := ParseConfig([]byte(raw)); err == nil || !strings.Contains(err.Error(), "node.json: line 3,") {
+		t.Fatalf("wrong type: %v", err)
+	}
+}
+
 func FuzzParseConfig(f *testing.F) {
 	f.Add([]byte(`{"member":"VN/GOV/001","services":[{"subsystem":"VN/GOV/001/HR","code":"p","versions":[{"lifecycle":"published","backend_url":"http://x/"}]}]}`))
 	f.Add([]byte(`{"member":"VN/GOV/001","lgsp":[{"version":"v1","domain":"d","resource":"r","service":"VN/GOV/001/HR/p"}]}`))

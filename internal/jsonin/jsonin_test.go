@@ -64,3 +64,30 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestDecodeFileLocates: each kind of error names its line and column.
+func TestDecodeFileLocates(t *testing.T) {
+	type inner struct {
+		Port int `json:"port"`
+	}
+	type doc struct {
+		Name  string `json:"name"`
+		Inner inner  `json:"inner"`
+	}
+	for raw, want := range map[string]string{
+		"{\n  \"name\": \"a\",\n  \"inner\": {\"port\": \"x\"}\n}": "node.json: line 3, column 24:",
+		"{\n  \"name\": \"a\",\n  \"extra\": 1\n}":                 "node.json: line 3, column 3:",
+		"{\n  \"name\": \"a\"\n  \"inner\": {}\n}":                 "node.json: line 3, column 3:",
+		"{\"name\": \"a\"}\n{}":                                    "node.json: line 2, column",
+	} {
+		var d doc
+		err := DecodeFile("node.json", []byte(raw), &d)
+		if err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("%q: %v, want %q…", raw, err, want)
+		}
+	}
+	var d doc
+	if err := DecodeFile("node.json", []byte(`{"name":"ok","inner":{"port":1}}`), &d); err != nil || d.Inner.Port != 1 {
+		t.Fatalf("valid: %+v %v", d, err)
+	}
+}
