@@ -20,27 +20,27 @@ import (
 // BenchmarkCall compares calling the sample backend directly with calling
 // it through the two-node DXL path (A's consumer API, A's node, libp2p,
 // B's node, the backend), 1 KiB JSON answers, at concurrency 1 and 64.
-// The paths (callPaths):
+// The paths, in the order they run (callPaths):
 //
 //   - "direct": GET /bench from the backend itself;
 //   - "dxl": GET /bench with the message log and operational records on
 //     both nodes (as always in production), each call's records synced to
 //     disk in the journal before its answer (durability "disk", the
 //     default);
-//   - "dxl-process": the same with durability "process" (written to the
+//   - "dxl-mask": the same GET of a service whose provider masks three
+//     fields of the answer for A's system (masking; the re-encoded answer
+//     is no longer 1 KiB), against "dxl";
+//   - "dxl-process": "dxl" with durability "process" (written to the
 //     journal, not synced);
-//   - "dxl-nolog": the same without the two logs, to measure their cost;
+//   - "dxl-nolog": "dxl" without the two logs, to measure their cost;
 //   - "dxl-post": POST /echo of a 1 KiB JSON document, answered with it,
-//     logs on: the plain path "dxl-schema" is compared with;
+//     logs on;
 //   - "dxl-schema": the same POST to a service whose provider checks the
 //     request body and the answer against a JSON Schema 2020-12
-//     (schemas, validate_responses);
-//   - "dxl-mask": "dxl" to a service whose provider masks three fields of
-//     the answer for A's system (masking; the re-encoded answer is no
-//     longer 1 KiB).
+//     (schemas, validate_responses), against "dxl-post".
 //
 // Every dxl path but "dxl-process" and "dxl-nolog" runs with durability
-// "disk"; "dxl-schema" and "dxl-mask" share one network (startNetGov).
+// "disk"; "dxl-mask" and "dxl-schema" share one network (startNetGov).
 // Besides ns/op it reports req/s and p50/p99 latency in µs.
 //
 //	go test -run '^$' -bench BenchmarkCall -benchtime 3000x ./node/
@@ -63,9 +63,11 @@ type benchPath struct {
 	size int64  // the answer's size; 0: that of the first answer, for every answer
 }
 
-// callPaths starts BenchmarkCall's networks and returns its paths; a
-// variant is one more entry (and a network, when its configuration
-// differs from all of these).
+// callPaths starts BenchmarkCall's networks and returns its paths, each
+// governed variant right after the plain path it is compared with (the
+// machine's other work then weighs on both alike); a variant is one more
+// entry (and a network, when its configuration differs from all of
+// these).
 func callPaths(b *testing.B) []benchPath {
 	n := startNetB(b, "")
 	proc := startNetB(b, "process")
@@ -80,11 +82,11 @@ func callPaths(b *testing.B) []benchPath {
 	paths := []benchPath{
 		{name: "direct", c: direct, url: n.BackendURL + "/bench", size: 1024},
 		{name: "dxl", c: dxl, url: n.url("/bench"), size: 1024},
+		{name: "dxl-mask", c: dxlGov, url: gov.maskedURL("/bench")},
 		{name: "dxl-process", c: dxlProc, url: proc.url("/bench"), size: 1024},
 		{name: "dxl-nolog", c: dxlBare, url: bare.url("/bench"), size: 1024},
 		{name: "dxl-post", c: dxl, url: n.url("/echo"), body: doc, size: 1024},
 		{name: "dxl-schema", c: dxlGov, url: gov.url("/echo"), body: doc, size: 1024},
-		{name: "dxl-mask", c: dxlGov, url: gov.maskedURL("/bench")},
 	}
 	// The governed paths do what they are measured for.
 	if got := call(b, dxlGov, gov.url("/echo"), []byte(`{"id":"001"}`)); got.status != 400 || got.header.Get(node.HeaderError) != "schema_invalid" {
@@ -186,10 +188,15 @@ func load(b *testing.B, p benchPath, conc int) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		if resp.StatusCode != 200 {
+			out, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+			resp.Body.Close()
+			b.Fatalf("%s: %d %s: %s", p.url, resp.StatusCode, resp.Header.Get(node.HeaderError), out)
+		}
 		n, _ := io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != 200 || n == 0 || size != 0 && n != size {
-			b.Fatalf("%s: %d, %d bytes (want %d)", p.url, resp.StatusCode, n, size)
+		if n == 0 || size != 0 && n != size {
+			b.Fatalf("%s: %d bytes (want %d)", p.url, n, size)
 		}
 		return time.Since(start), n
 	}
