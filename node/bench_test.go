@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dxl-network/dxl/devnet"
+	"github.com/dxl-network/dxl/membership/state"
 	"github.com/dxl-network/dxl/node"
 	"github.com/dxl-network/dxl/node/provider"
 	"github.com/dxl-network/dxl/services"
@@ -37,10 +38,13 @@ import (
 //     logs on;
 //   - "dxl-schema": the same POST to a service whose provider checks the
 //     request body and the answer against a JSON Schema 2020-12
-//     (schemas, validate_responses), against "dxl-post".
+//     (schemas, validate_responses), against "dxl-post";
+//   - "dxl-secret": the same POST to a secret service: both bodies sealed
+//     end to end to the members' keys, the answer with the provider's
+//     inner signature (exchange.Secret), against "dxl-post".
 //
 // Every dxl path but "dxl-process" and "dxl-nolog" runs with durability
-// "disk"; "dxl-mask" and "dxl-schema" share one network (startNetGov).
+// "disk"; the governed variants share one network (startNetGov).
 // Besides ns/op it reports req/s and p50/p99 latency in µs.
 //
 //	go test -run '^$' -bench BenchmarkCall -benchtime 3000x ./node/
@@ -82,31 +86,39 @@ func callPaths(b *testing.B) []benchPath {
 	paths := []benchPath{
 		{name: "direct", c: direct, url: n.BackendURL + "/bench", size: 1024},
 		{name: "dxl", c: dxl, url: n.url("/bench"), size: 1024},
-		{name: "dxl-mask", c: dxlGov, url: gov.maskedURL("/bench")},
+		{name: "dxl-mask", c: dxlGov, url: gov.codeURL(maskedCode, "/bench")},
 		{name: "dxl-process", c: dxlProc, url: proc.url("/bench"), size: 1024},
 		{name: "dxl-nolog", c: dxlBare, url: bare.url("/bench"), size: 1024},
 		{name: "dxl-post", c: dxl, url: n.url("/echo"), body: doc, size: 1024},
 		{name: "dxl-schema", c: dxlGov, url: gov.url("/echo"), body: doc, size: 1024},
+		{name: "dxl-secret", c: dxlGov, url: gov.codeURL(secretCode, "/echo"), body: doc, size: 1024},
 	}
 	// The governed paths do what they are measured for.
 	if got := call(b, dxlGov, gov.url("/echo"), []byte(`{"id":"001"}`)); got.status != 400 || got.header.Get(node.HeaderError) != "schema_invalid" {
 		b.Fatalf("dxl-schema: a body failing the schema got %d %s", got.status, got.body)
 	}
-	if got := call(b, dxlGov, gov.maskedURL("/bench"), nil); got.status != 200 || bytes.Contains(got.body, []byte("Nguyen Van An")) ||
+	if got := call(b, dxlGov, gov.codeURL(secretCode, "/echo"), doc); got.status != 200 || !bytes.Equal(got.body, doc) || got.header.Get("X-Signature") == "" {
+		b.Fatalf("dxl-secret: %d %s", got.status, got.body)
+	}
+	if got := call(b, dxlGov, gov.codeURL(maskedCode, "/bench"), nil); got.status != 200 || bytes.Contains(got.body, []byte("Nguyen Van An")) ||
 		bytes.Contains(got.body, []byte("1990-01-02")) || !bytes.Contains(got.body, []byte(`"id":"**1"`)) {
 		b.Fatalf("dxl-mask: %d %s", got.status, got.body)
 	}
 	return paths
 }
 
-// maskedCode is the service of startNetGov's B masked for A's system.
-const maskedCode = "population-masked"
+// maskedCode is the service of startNetGov's B masked for A's system,
+// secretCode its secret one.
+const (
+	maskedCode = "population-masked"
+	secretCode = "population-secret"
+)
 
 // startNetGov is the benchmark network of the governance variants, logs
 // on, durability "disk": B checks requests to the sample service and its
 // answers against a JSON Schema of the 1 KiB benchmark document, and
 // serves the backend a second time as maskedCode, whose answers it masks
-// for A's system.
+// for A's system, and a third time as secretCode, published secret.
 func startNetGov(b *testing.B) *testNet {
 	dir := b.TempDir()
 	schema := filepath.Join(dir, "bench-document.json")
@@ -115,18 +127,21 @@ func startNetGov(b *testing.B) *testNet {
 	}
 	n := startNetTB(b, nil, func(c *node.Config) {
 		c.RateLimits.Defaults = devnet.Unlimited
-		masked := c.Services[0]
-		masked.Code = maskedCode
+		masked, secret := c.Services[0], c.Services[0]
+		masked.Code, secret.Code = maskedCode, secretCode
 		c.Services[0].Schemas = map[string]provider.SchemaConfig{"": {Request: schema, Response: schema, ValidateResponses: true}}
-		c.Services = append(c.Services, masked)
+		c.Services = append(c.Services, masked, secret)
 		service := masked.Subsystem + "/" + maskedCode
 		client := c.Access.Rules[0].Subject
-		c.Access.Rules = append(c.Access.Rules, devnet.AllowAll(client, service))
+		c.Access.Rules = append(c.Access.Rules, devnet.AllowAll(client, service), devnet.AllowAll(client, secret.Subsystem+"/"+secretCode))
 		c.Masking = []services.MaskRule{{Service: service, Consumer: client, Fields: []services.MaskField{
 			{Path: "/id", Action: services.MaskKeep, Keep: 1}, {Path: "/name", Action: services.MaskHash},
 			{Path: "/born", Action: services.MaskDrop}}}}
 	})
 	if err := n.Publish(n.ctx, n.SubsystemID(devnet.AgencyB), maskedCode, "", []byte(devnet.SampleOpenAPI)); err != nil {
+		b.Fatal(err)
+	}
+	if err := n.PublishClassified(n.ctx, n.SubsystemID(devnet.AgencyB), secretCode, "", state.ClassSecret, []byte(devnet.SampleOpenAPI)); err != nil {
 		b.Fatal(err)
 	}
 	if err := n.WaitConfig(n.ctx, n.A, n.B); err != nil {
@@ -151,8 +166,9 @@ const benchSchema = `{
   }
 }`
 
-func (n *testNet) maskedURL(path string) string {
-	return "https://" + n.A.Node.APIAddr() + "/r1/" + n.SubsystemID(devnet.AgencyB) + "/" + maskedCode + path
+// codeURL is the URL of path of B's service code at A's consumer API.
+func (n *testNet) codeURL(code, path string) string {
+	return "https://" + n.A.Node.APIAddr() + "/r1/" + n.SubsystemID(devnet.AgencyB) + "/" + code + path
 }
 
 // call makes one call of a benchmark path outside the measurement.
