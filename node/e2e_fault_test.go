@@ -69,6 +69,9 @@ func (n *testNet) clientOf(t *testing.T, h *devnet.NodeHandle, cert, key string)
 }
 
 func TestEndToEndAccessRightsAndRateLimit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a network: full suite only")
+	}
 	t.Parallel()
 	n := startNetWithC(t)
 	c, base := n.clientOf(t, n.C, n.isC[0], n.isC[1])

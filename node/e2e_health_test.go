@@ -13,6 +13,9 @@ import (
 // is and nothing about the network (no peer IDs); a registered
 // information system sees the peers and the timestamp state.
 func TestEndToEndHealthLevels(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a network: full suite only")
+	}
 	t.Parallel()
 	n := sharedNet(t)
 	u := "https://" + n.A.Node.APIAddr() + "/health"

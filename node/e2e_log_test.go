@@ -36,6 +36,9 @@ func (n *testNet) roots(t *testing.T) *x509.CertPool {
 // log: the bundle verifies offline against the CA root, its token with
 // OpenSSL, and a changed byte is refused.
 func TestEvidenceEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a network: full suite only")
+	}
 	t.Parallel()
 	n := startNetTB(t, func(c *node.Config) {
 		fastStamps(c)

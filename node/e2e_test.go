@@ -342,6 +342,9 @@ func TestEndToEndCalls(t *testing.T) {
 // node, and against a provider that validates requests with the OpenAPI
 // description.
 func TestEndToEndLGSPAndValidation(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a network: full suite only")
+	}
 	t.Parallel()
 	service := "VN-DEMO/GOV/" + devnet.AgencyB.Code + "/" + devnet.AgencyB.Subsystem + "/" + devnet.SampleServiceCode
 	n := startNetTB(t, func(c *node.Config) {
@@ -362,6 +365,9 @@ func TestEndToEndLGSPAndValidation(t *testing.T) {
 }
 
 func TestEndToEndLifecycle(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a network: full suite only")
+	}
 	t.Parallel()
 	n := startNet(t, nil)
 	c := n.client(t, true)
