@@ -3,6 +3,7 @@ package consumer
 import (
 	"bytes"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
 
@@ -65,7 +66,9 @@ func (a *API) open(res *Result, req *envelope.SignedRequest, p envelope.Policy) 
 		return nil, true, fmt.Errorf("%w: a Secret answer of %d bytes", exchange.ErrTooLarge, res.Response.BodyLength)
 	}
 	sealed, err := io.ReadAll(res.Body)
-	if err != nil {
+	if errors.Is(err, envelope.ErrBodyHash) {
+		return nil, true, err
+	} else if err != nil {
 		return nil, true, fmt.Errorf("%w: %s: %v", exchange.ErrUnreachable, res.Provider, err)
 	}
 	clear, err := a.cfg.Signer.Open(envelope.SealResponse, req.RequestID, sealed)
