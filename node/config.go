@@ -308,7 +308,7 @@ func (c *Config) compileRules() error {
 		return fmt.Errorf("%w: %v", ErrConfig, err)
 	}
 	c.ipFilter = f
-	if c.masker, err = services.CompileMasks(c.Masking); err != nil {
+	if c.masker, err = services.CompileMasks(c.Masking, c.Access.LocalGroups); err != nil {
 		return fmt.Errorf("%w: %v", ErrConfig, err)
 	}
 	return nil

@@ -34,7 +34,7 @@ type maskConsumer struct {
 // TestMaskingTwoConsumers: two information systems of A (TUPHAP and a
 // second one, HOTICH, registered through a system request) call the same
 // service of B and get the same backend record masked by B's rule for
-// each. The evidence bundle of each call verifies offline, its signed
+// each (TUPHAP's its own, HOTICH's that of a local group it is in). The evidence bundle of each call verifies offline, its signed
 // response hash is that of exactly the body its consumer got, the two
 // differ, and a changed byte in either fails verification; B's message
 // log holds both calls with their own masked hash.
@@ -119,11 +119,12 @@ func startNetTwoConsumers(t *testing.T, backend string) (*testNet, []*maskConsum
 		}
 		service := s.Subsystem + "/" + s.Code
 		c.Access.Rules = append(c.Access.Rules, devnet.AllowAll(second, service))
+		c.Access.LocalGroups = map[string][]string{"registry-offices": {second}}
 		c.Masking = []services.MaskRule{
 			{Service: service, Consumer: memberA + "/" + devnet.AgencyA.Subsystem, Fields: []services.MaskField{
 				{Path: "/id", Action: services.MaskKeep, Keep: 4}, {Path: "phones.*", Action: services.MaskHash},
 				{Path: "/address/street", Action: services.MaskDrop}}},
-			{Service: service, Consumer: second, Fields: []services.MaskField{
+			{Service: service, Consumer: "local:registry-offices", Fields: []services.MaskField{
 				{Path: "/id", Action: services.MaskHash}, {Path: "/phones", Action: services.MaskDrop},
 				{Path: "/address", Action: services.MaskDrop}}},
 		}

@@ -146,7 +146,7 @@ func FuzzMask(f *testing.F) {
 	f.Add("a.b", "drop", 0, `{"a":{"b":1,"c":2}}`)
 	f.Add("/x~1y", "hash", 0, `[1]`)
 	f.Fuzz(func(t *testing.T, path, action string, keep int, body string) {
-		m, err := CompileMasks([]MaskRule{{Service: "VN/GOV/B/hr/p", Consumer: "VN/GOV/A", Fields: []MaskField{{Path: path, Action: action, Keep: keep}}}})
+		m, err := CompileMasks([]MaskRule{{Service: "VN/GOV/B/hr/p", Consumer: "VN/GOV/A", Fields: []MaskField{{Path: path, Action: action, Keep: keep}}}}, nil)
 		if err != nil {
 			if !errors.Is(err, ErrInvalidRule) {
 				t.Fatalf("error %v", err)
@@ -155,7 +155,7 @@ func FuzzMask(f *testing.F) {
 		}
 		id, _ := ParseServiceID("VN/GOV/B/hr/p")
 		c, _ := ParseSubsystemID("VN/GOV/A/x")
-		out, err := m.For(c, id).Apply([]byte(body))
+		out, err := m.For(c, id, nil).Apply([]byte(body))
 		if err != nil {
 			if !errors.Is(err, ErrMask) {
 				t.Fatalf("apply error %v", err)

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -27,8 +28,10 @@ const (
 )
 
 // MaskRule is one of node.json's masking rules: the fields of a service's
-// JSON responses masked for a consumer (a subsystem, or every subsystem of
-// a member when Consumer is INSTANCE/CLASS/MEMBER).
+// JSON and XML responses masked for a consumer: a subsystem, every
+// subsystem of a member (INSTANCE/CLASS/MEMBER), or of a group
+// ("global:CODE" of the signed configuration, "local:CODE" of
+// access.local_groups).
 type MaskRule struct {
 	Service  string      `json:"service"` // unversioned service ID: every version
 	Consumer string      `json:"consumer"`
@@ -55,37 +58,45 @@ type MaskSet struct{ fields []maskField }
 
 // Masker is compiled masking rules. A nil *Masker masks nothing.
 type Masker struct {
-	rules map[string]map[string]*MaskSet // service -> consumer -> fields
+	rules  map[string]map[string]*MaskSet // service -> subsystem or member -> fields
+	groups map[string][]groupMask         // service -> group rules, in node.json's order
+	local  map[string][]string            // local group code -> subsystem IDs
 }
 
-// CompileMasks checks every rule; an error wraps ErrInvalidRule and names
-// the rule and field.
-func CompileMasks(rules []MaskRule) (*Masker, error) {
+// groupMask is a rule for the subsystems of a group.
+type groupMask struct {
+	subject Subject
+	set     *MaskSet
+}
+
+// CompileMasks checks every rule against the node's local groups; an
+// error wraps ErrInvalidRule and names the rule and field.
+func CompileMasks(rules []MaskRule, local map[string][]string) (*Masker, error) {
 	if len(rules) == 0 {
 		return nil, nil
 	}
 	if len(rules) > MaxMaskRules {
 		return nil, fmt.Errorf("%w: masking: %d rules, over %d", ErrInvalidRule, len(rules), MaxMaskRules)
 	}
-	m := &Masker{rules: map[string]map[string]*MaskSet{}}
+	m := &Masker{rules: map[string]map[string]*MaskSet{}, groups: map[string][]groupMask{}, local: local}
+	seen := map[[2]string]bool{}
 	for i, r := range rules {
 		where := fmt.Sprintf("masking[%d]", i)
 		id, err := ParseServiceID(r.Service)
 		if err != nil || id.Version != "" {
 			return nil, fmt.Errorf("%w: %s: service %q: an unversioned service ID", ErrInvalidRule, where, r.Service)
 		}
-		if !validConsumer(r.Consumer) {
-			return nil, fmt.Errorf("%w: %s: consumer %q: a subsystem or member ID", ErrInvalidRule, where, r.Consumer)
+		group, err := m.consumer(r.Consumer)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: consumer %q: %v", ErrInvalidRule, where, r.Consumer, err)
 		}
 		if len(r.Fields) == 0 || len(r.Fields) > MaxMaskFields {
 			return nil, fmt.Errorf("%w: %s: 1 to %d fields", ErrInvalidRule, where, MaxMaskFields)
 		}
-		if m.rules[r.Service] == nil {
-			m.rules[r.Service] = map[string]*MaskSet{}
-		}
-		if m.rules[r.Service][r.Consumer] != nil {
+		if seen[[2]string{r.Service, r.Consumer}] {
 			return nil, fmt.Errorf("%w: %s: a second rule for %s and %s", ErrInvalidRule, where, r.Consumer, r.Service)
 		}
+		seen[[2]string{r.Service, r.Consumer}] = true
 		set := &MaskSet{}
 		for j, f := range r.Fields {
 			mf, err := compileMaskField(f)
@@ -94,17 +105,38 @@ func CompileMasks(rules []MaskRule) (*Masker, error) {
 			}
 			set.fields = append(set.fields, mf)
 		}
-		m.rules[r.Service][r.Consumer] = set
+		switch {
+		case group != nil:
+			m.groups[r.Service] = append(m.groups[r.Service], groupMask{*group, set})
+		case m.rules[r.Service] == nil:
+			m.rules[r.Service] = map[string]*MaskSet{r.Consumer: set}
+		default:
+			m.rules[r.Service][r.Consumer] = set
+		}
 	}
 	return m, nil
 }
 
-func validConsumer(s string) bool {
-	if _, err := ParseSubsystemID(s); err == nil {
-		return true
+// consumer checks a rule's consumer: a subsystem or member ID (nil), or a
+// group, global or one of the local groups (its subject).
+func (m *Masker) consumer(s string) (*Subject, error) {
+	if strings.HasPrefix(s, "global:") || strings.HasPrefix(s, "local:") {
+		sub, err := ParseSubject(s)
+		if err != nil {
+			return nil, err
+		}
+		if _, ok := m.local[sub.Group]; sub.Kind == SubjectLocalGroup && !ok {
+			return nil, fmt.Errorf("no local group %s in access.local_groups", sub.Group)
+		}
+		return &sub, nil
 	}
-	_, err := ParseSubsystemID(s + "/x") // a member: INSTANCE/CLASS/MEMBER
-	return err == nil && strings.Count(s, "/") == 2
+	if _, err := ParseSubsystemID(s); err == nil {
+		return nil, nil
+	}
+	if _, err := ParseSubsystemID(s + "/x"); err == nil && strings.Count(s, "/") == 2 { // INSTANCE/CLASS/MEMBER
+		return nil, nil
+	}
+	return nil, fmt.Errorf("a subsystem or member ID, global:CODE or local:CODE")
 }
 
 func compileMaskField(f MaskField) (maskField, error) {
@@ -143,16 +175,34 @@ func compileMaskField(f MaskField) (maskField, error) {
 }
 
 // For is the fields masked for client on service (any version): the
-// client subsystem's rule, else its member's; nil when none.
-func (m *Masker) For(client SubsystemID, service ServiceID) *MaskSet {
+// client subsystem's rule, else its member's, else the first rule, in
+// node.json's order, of a group it belongs to (global groups from
+// groups, the signed configuration's); nil when none.
+func (m *Masker) For(client SubsystemID, service ServiceID, groups Groups) *MaskSet {
 	if m == nil {
 		return nil
 	}
-	byConsumer := m.rules[service.Unversioned().String()]
+	svc := service.Unversioned().String()
+	byConsumer := m.rules[svc]
 	if s := byConsumer[client.String()]; s != nil {
 		return s
 	}
-	return byConsumer[client.Member.String()]
+	if s := byConsumer[client.Member.String()]; s != nil {
+		return s
+	}
+	for _, g := range m.groups[svc] {
+		members := m.local[g.subject.Group]
+		if g.subject.Kind == SubjectGlobalGroup {
+			if groups == nil {
+				continue
+			}
+			members = groups.Members(g.subject.Group)
+		}
+		if slices.Contains(members, client.String()) {
+			return g.set
+		}
+	}
+	return nil
 }
 
 // Apply returns body, a JSON document, with the set's fields masked

@@ -10,13 +10,13 @@ import (
 
 func xmlSet(t testing.TB, fields ...MaskField) *MaskSet {
 	t.Helper()
-	m, err := CompileMasks([]MaskRule{{Service: "VN/GOV/B/hr/p", Consumer: "VN/GOV/A", Fields: fields}})
+	m, err := CompileMasks([]MaskRule{{Service: "VN/GOV/B/hr/p", Consumer: "VN/GOV/A", Fields: fields}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	id, _ := ParseServiceID("VN/GOV/B/hr/p")
 	c, _ := ParseSubsystemID("VN/GOV/A/x")
-	return m.For(c, id)
+	return m.For(c, id, nil)
 }
 
 // TestMaskXML: a SOAP answer's fields masked, hashed and dropped by local
@@ -67,13 +67,13 @@ func FuzzMaskXML(f *testing.F) {
 	f.Add("id", "drop", 0, `<?xml version="1.0"?><a><id>1</id><id>2</id></a>`)
 	f.Add("/a/b", "hash", 0, `<r><a><b x="1">t<c/>u</b></a></r>`)
 	f.Fuzz(func(t *testing.T, path, action string, keep int, body string) {
-		m, err := CompileMasks([]MaskRule{{Service: "VN/GOV/B/hr/p", Consumer: "VN/GOV/A", Fields: []MaskField{{Path: path, Action: action, Keep: keep}}}})
+		m, err := CompileMasks([]MaskRule{{Service: "VN/GOV/B/hr/p", Consumer: "VN/GOV/A", Fields: []MaskField{{Path: path, Action: action, Keep: keep}}}}, nil)
 		if err != nil {
 			return
 		}
 		id, _ := ParseServiceID("VN/GOV/B/hr/p")
 		c, _ := ParseSubsystemID("VN/GOV/A/x")
-		out, err := m.For(c, id).ApplyXML([]byte(body))
+		out, err := m.For(c, id, nil).ApplyXML([]byte(body))
 		if err != nil {
 			if !errors.Is(err, ErrMask) {
 				t.Fatalf("apply error %v", err)

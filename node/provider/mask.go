@@ -10,14 +10,15 @@ import (
 	"github.com/dxl-network/dxl/services"
 )
 
-// mask applies the masking rules for client on service to the backend's
+// mask applies the masking rules for client on service (its groups:
+// groups) to the backend's
 // answer, before it is signed: the signed body hash, the message log and
 // the evidence are then of what the consumer gets. A masked answer is held
 // whole (at most exchange.MaxWholeBody) and must be JSON or XML (SOAP
 // included); an answer with a body of another type is refused rather than
 // passed on unmasked.
-func (pr *Provider) mask(client services.SubsystemID, service services.ServiceID, ans *answer) error {
-	set := pr.cfg.Masks.For(client, service)
+func (pr *Provider) mask(client services.SubsystemID, service services.ServiceID, groups services.Groups, ans *answer) error {
+	set := pr.cfg.Masks.For(client, service, groups)
 	if set == nil || ans.body.Len() == 0 {
 		return nil
 	}

@@ -207,7 +207,7 @@ func (pr *Provider) serveBackend(ctx context.Context, s network.Stream, x *excha
 	if err := checkResponse(p, adm.Version.Version, ans.body); err != nil {
 		return err
 	}
-	if err := pr.mask(greq.Client, greq.Service, ans); err != nil {
+	if err := pr.mask(greq.Client, greq.Service, greq.Groups, ans); err != nil {
 		return err
 	}
 	x.ReqBody = in.archived()
