@@ -21,22 +21,36 @@ const (
 // writer, see GetReader), reserved for the stream's life.
 const bufferMemory = 64 << 10
 
+// PeerStreams is how many streams, each way, one other node may have open
+// with this one, per protocol. go-libp2p's default (64 inbound per
+// protocol and peer, plus 4 per GiB of an eighth of the machine's memory)
+// refused calls past about 70 at once from one consumer node, each as
+// provider_unreachable; what bounds a member's calls is its rate limit,
+// call_timeout and the memory a call reserves, not a stream count.
+const PeerStreams = 4096
+
 // newResourceManager is go-libp2p's default limits, scaled to the machine,
-// with room for messages of maxBody: a stream may hold a request and a
-// response body, and each protocol's service scope many of them.
+// with room for messages of maxBody (a stream may hold a request and a
+// response body, and each protocol's service scope many of them) and for
+// PeerStreams streams from one peer.
 func newResourceManager(maxBody int64) (network.ResourceManager, error) {
 	cfg := rcmgr.DefaultLimits
 	perStream := 2*maxBody + bufferMemory
-	raise := func(l *rcmgr.BaseLimit, atLeast int64) {
+	raise := func(l *rcmgr.BaseLimit, atLeast int64, streams int) {
 		l.Memory = max(l.Memory, atLeast)
+		l.StreamsInbound, l.StreamsOutbound = max(l.StreamsInbound, streams), max(l.StreamsOutbound, streams)
+		l.Streams = max(l.Streams, 2*streams)
 	}
-	raise(&cfg.StreamBaseLimit, perStream)
-	raise(&cfg.ProtocolPeerBaseLimit, 4*perStream)
-	raise(&cfg.ServicePeerBaseLimit, 4*perStream)
-	raise(&cfg.PeerBaseLimit, 4*perStream)
+	raise(&cfg.StreamBaseLimit, perStream, 0)
+	raise(&cfg.ProtocolPeerBaseLimit, 4*perStream, PeerStreams)
+	raise(&cfg.ServicePeerBaseLimit, 4*perStream, PeerStreams)
+	raise(&cfg.PeerBaseLimit, 4*perStream, PeerStreams)
+	raise(&cfg.TransientBaseLimit, 0, 1024) // streams still negotiating their protocol
+	raise(&cfg.ProtocolBaseLimit, 0, 4*PeerStreams)
+	raise(&cfg.SystemBaseLimit, 0, 4*PeerStreams)
 	for _, svc := range []string{ServiceCall, ServiceReconcile, ServiceClaim, ServiceConfig, ServiceDeliver} {
 		base := cfg.ServiceBaseLimit
-		raise(&base, 16*perStream)
+		raise(&base, 16*perStream, 4*PeerStreams)
 		cfg.AddServiceLimit(svc, base, cfg.ServiceLimitIncrease)
 		peerBase := cfg.ServicePeerBaseLimit
 		cfg.AddServicePeerLimit(svc, peerBase, cfg.ServicePeerLimitIncrease)
