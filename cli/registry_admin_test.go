@@ -422,34 +422,58 @@ func must[T any](v T, err error) T {
 	return v
 }
 
+// registryCLI drives a test registry through `dxl registry` for 60 s:
+// run runs a command (the test fails on an error) and returns its output;
+// with puts flags (conn: the anchor; admin: also the operator token) after
+// a command's first two words.
+type registryCLI struct {
+	t           *testing.T
+	ctx         context.Context
+	r           *testRegistry
+	conn, admin []string
+}
+
+func newRegistryCLI(t *testing.T) *registryCLI {
+	r := newTestRegistry(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	t.Setenv(EnvOperatorToken, "")
+	t.Setenv(EnvRegistry, "")
+	conn := []string{"--anchor", r.anchorPath}
+	return &registryCLI{t: t, ctx: ctx, r: r, conn: conn, admin: append(slices.Clone(conn), "--token-file", r.tokenPath)}
+}
+
+func (c *registryCLI) run(args ...string) string {
+	c.t.Helper()
+	out, err := reg(c.ctx, args...)
+	if err != nil {
+		c.t.Fatalf("dxl registry %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+func (c *registryCLI) with(base []string, args ...string) []string {
+	return append(slices.Clone(args[:2]), append(slices.Clone(base), args[2:]...)...)
+}
+
+// submit submits member's registration (the example form, new CSRs in work).
+func (c *registryCLI) submit(work, member string) client.RegistrationStatus {
+	c.t.Helper()
+	var st client.RegistrationStatus
+	mustJSON(c.t, c.run(c.with(c.conn, "request", "submit", "--json", "--member", member, "--form", "../docs/examples/registration.json",
+		"--node-csr", writeCSR(c.t, work, "node.csr"), "--sign-csr", writeCSR(c.t, work, "sign.csr"))...), &st)
+	return st
+}
+
 // TestRegistryServiceCommands: after an approval the applicant fetches its
 // certificates without a token; an operator publishes, deprecates and
 // retires a service of the new subsystem and sets and deletes a group.
 func TestRegistryServiceCommands(t *testing.T) {
-	r := newTestRegistry(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+	cl := newRegistryCLI(t)
+	r, ctx, conn, admin, run, with := cl.r, cl.ctx, cl.conn, cl.admin, cl.run, cl.with
 	work := t.TempDir()
-	t.Setenv(EnvOperatorToken, "")
-	t.Setenv(EnvRegistry, "")
 	member := testInstance + "/GOV/000.00.00.H26"
-	conn := []string{"--anchor", r.anchorPath}
-	admin := append(slices.Clone(conn), "--token-file", r.tokenPath)
-	run := func(args ...string) string {
-		t.Helper()
-		out, err := reg(ctx, args...)
-		if err != nil {
-			t.Fatalf("dxl registry %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return out
-	}
-	with := func(base []string, args ...string) []string {
-		return append(slices.Clone(args[:2]), append(slices.Clone(base), args[2:]...)...)
-	}
-
-	var st client.RegistrationStatus
-	mustJSON(t, run(with(conn, "request", "submit", "--json", "--member", member, "--form", "../docs/examples/registration.json",
-		"--node-csr", writeCSR(t, work, "node.csr"), "--sign-csr", writeCSR(t, work, "sign.csr"))...), &st)
+	st := cl.submit(work, member)
 	certDir := filepath.Join(work, "certs")
 	if _, err := reg(ctx, with(conn, "request", "certificates", "--out-dir", certDir, st.RequestID)...); !errors.Is(err, state.ErrNotApproved) {
 		t.Fatalf("certificates of a pending request: %v", err)

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"os"
@@ -9,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/dxl-network/dxl/membership/client"
 	"github.com/dxl-network/dxl/membership/globalconf"
@@ -25,29 +23,11 @@ func TestRegistryPublishSchemas(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a registry")
 	}
-	r := newTestRegistry(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+	rc := newRegistryCLI(t)
+	r, ctx, admin, run, with := rc.r, rc.ctx, rc.admin, rc.run, rc.with
 	work := t.TempDir()
-	t.Setenv(EnvOperatorToken, "")
-	t.Setenv(EnvRegistry, "")
 	member := testInstance + "/GOV/000.00.00.H26"
-	conn := []string{"--anchor", r.anchorPath}
-	admin := append(slices.Clone(conn), "--token-file", r.tokenPath)
-	run := func(args ...string) string {
-		t.Helper()
-		out, err := reg(ctx, args...)
-		if err != nil {
-			t.Fatalf("dxl registry %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return out
-	}
-	with := func(base []string, args ...string) []string {
-		return append(slices.Clone(args[:2]), append(slices.Clone(base), args[2:]...)...)
-	}
-	var st client.RegistrationStatus
-	mustJSON(t, run(with(conn, "request", "submit", "--json", "--member", member, "--form", "../docs/examples/registration.json",
-		"--node-csr", writeCSR(t, work, "node.csr"), "--sign-csr", writeCSR(t, work, "sign.csr"))...), &st)
+	st := rc.submit(work, member)
 	run(with(admin, "request", "approve", st.RequestID)...)
 	var md client.MemberDetail
 	mustJSON(t, run(with(admin, "member", "show", "--json", member)...), &md)
