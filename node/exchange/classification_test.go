@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/dxl-network/dxl/internal/ident"
+	"github.com/dxl-network/dxl/internal/testutil"
 	"github.com/dxl-network/dxl/membership/globalconf"
 	"github.com/dxl-network/dxl/node/confview"
 )
@@ -17,7 +18,7 @@ import (
 func TestCheckClassification(t *testing.T) {
 	kp, _, _ := ed25519.GenerateKey(rand.Reader)
 	kc, _, _ := ed25519.GenerateKey(rand.Reader)
-	v, err := confview.New(&globalconf.Document{CAChain: [][]byte{testRoot(t)}, Members: []globalconf.Member{
+	v, err := confview.New(&globalconf.Document{CAChain: [][]byte{testutil.RootDER(t)}, Members: []globalconf.Member{
 		{ID: "VN/GOV/P", Status: ident.MemberActive, SealKey: kp}, {ID: "VN/GOV/C", Status: ident.MemberActive, SealKey: kc},
 		{ID: "VN/GOV/N", Status: ident.MemberActive}}})
 	if err != nil {

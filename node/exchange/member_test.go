@@ -1,18 +1,12 @@
 package exchange
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
-	"math/big"
 	"net/http"
 	"testing"
-	"time"
 
 	"github.com/dxl-network/dxl/internal/ident"
+	"github.com/dxl-network/dxl/internal/testutil"
 	"github.com/dxl-network/dxl/membership/globalconf"
 	"github.com/dxl-network/dxl/node/confview"
 )
@@ -22,7 +16,7 @@ import (
 // other member.
 func testView(t *testing.T) *confview.View {
 	t.Helper()
-	v, err := confview.New(&globalconf.Document{CAChain: [][]byte{testRoot(t)},
+	v, err := confview.New(&globalconf.Document{CAChain: [][]byte{testutil.RootDER(t)},
 		Members: []globalconf.Member{{ID: "VN/GOV/A", Status: ident.MemberActive}, {ID: "VN/GOV/S", Status: ident.MemberSuspended},
 			{ID: "VN/GOV/R", Status: ident.MemberRevoked}},
 		Subsystems: []globalconf.Subsystem{{ID: "VN/GOV/A/IS", Status: ident.SubsystemActive}, {ID: "VN/GOV/A/OLD", Status: ident.SubsystemCancelled},
@@ -31,22 +25,6 @@ func testView(t *testing.T) *confview.View {
 		t.Fatal(err)
 	}
 	return v
-}
-
-// testRoot is a self-signed CA certificate (DER).
-func testRoot(t *testing.T) []byte {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "root"}, IsCA: true,
-		BasicConstraintsValid: true, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return der
 }
 
 func TestCheckSubsystem(t *testing.T) {

@@ -2,16 +2,10 @@ package provider
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha256"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/hex"
 	"errors"
 	"log/slog"
-	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dxl-network/dxl/internal/ident"
+	"github.com/dxl-network/dxl/internal/testutil"
 	"github.com/dxl-network/dxl/membership/globalconf"
 	"github.com/dxl-network/dxl/node/confview"
 	"github.com/dxl-network/dxl/node/exchange"
@@ -40,16 +35,7 @@ func (s *viewSlot) Current() (*confview.View, error) {
 // lists entries.
 func catalogueView(t *testing.T, version uint64, entries ...globalconf.Service) *confview.View {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "root"}, IsCA: true,
-		BasicConstraintsValid: true, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	der := testutil.RootDER(t)
 	v, err := confview.New(&globalconf.Document{Version: version, CAChain: [][]byte{der}, Services: entries})
 	if err != nil {
 		t.Fatal(err)

@@ -1,17 +1,11 @@
 package provider
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
-	"math/big"
 	"testing"
-	"time"
 
 	"github.com/dxl-network/dxl/internal/ident"
+	"github.com/dxl-network/dxl/internal/testutil"
 	"github.com/dxl-network/dxl/membership/globalconf"
 	"github.com/dxl-network/dxl/node/confview"
 	"github.com/dxl-network/dxl/node/exchange"
@@ -23,16 +17,7 @@ import (
 // suspended or revoked member with that status, and a call to a provider
 // subsystem that is not registered.
 func TestCheckParties(t *testing.T) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "root"}, IsCA: true,
-		BasicConstraintsValid: true, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	der := testutil.RootDER(t)
 	v, err := confview.New(&globalconf.Document{CAChain: [][]byte{der},
 		Members: []globalconf.Member{{ID: "VN/GOV/B", Status: ident.MemberActive}, {ID: "VN/GOV/A", Status: ident.MemberActive},
 			{ID: "VN/GOV/S", Status: ident.MemberSuspended}, {ID: "VN/GOV/R", Status: ident.MemberRevoked}},
