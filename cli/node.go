@@ -19,6 +19,7 @@ import (
 
 	"github.com/dxl-network/dxl/membership/client"
 	"github.com/dxl-network/dxl/membership/globalconf"
+	"github.com/dxl-network/dxl/membership/state"
 	"github.com/dxl-network/dxl/node"
 )
 
@@ -125,27 +126,35 @@ func nodeRegisterCommand() *cli.Command {
    dxl node register --dir n1 --form docs/examples/registration.json`,
 		Flags: []cli.Flag{nodeDirFlag(), nodePassFlag(), jsonFlag(),
 			&cli.StringFlag{Name: "form", Usage: "registration `FILE` (JSON, - for stdin)", Required: true, TakesFile: true}},
-		Action: func(c *cli.Context) error {
-			form, err := loadRegistration(c, c.String("form"))
-			if err != nil {
-				return err
-			}
-			pass, err := nodePass(c, false)
-			if err != nil {
-				return err
-			}
-			reg, err := nodeRegistry(c, c.String("dir"))
-			if err != nil {
-				return err
-			}
-			defer reg.Close()
-			st, err := node.Register(c.Context, c.String("dir"), reg, form, pass)
-			if err != nil {
-				return err
-			}
-			return printStatus(c, st)
-		},
+		Action: func(c *cli.Context) error { return submitForm(c, node.Register) },
 	}
+}
+
+// submitForm sends --form with submit, signed by the node in --dir, and
+// prints the request's status, followed while pending for --wait if the
+// command has it.
+func submitForm(c *cli.Context, submit func(context.Context, string, *client.Client, state.Registration, []byte) (client.RegistrationStatus, error)) error {
+	form, err := loadRegistration(c, c.String("form"))
+	if err != nil {
+		return err
+	}
+	pass, err := nodePass(c, false)
+	if err != nil {
+		return err
+	}
+	reg, err := nodeRegistry(c, c.String("dir"))
+	if err != nil {
+		return err
+	}
+	defer reg.Close()
+	st, err := submit(c.Context, c.String("dir"), reg, form, pass)
+	if err == nil && c.Duration("wait") > 0 {
+		st, err = node.WaitDecision(c.Context, reg, st.RequestID, c.Duration("wait"))
+	}
+	if err != nil {
+		return err
+	}
+	return printStatus(c, st)
 }
 
 func nodeEnrollCommand() *cli.Command {

@@ -27,29 +27,7 @@ Example:
 			Flags: []cli.Flag{nodeDirFlag(), nodePassFlag(), jsonFlag(),
 				&cli.StringFlag{Name: "form", Usage: "the system's form `FILE` (JSON, the registration form's shape; - for stdin)", Required: true, TakesFile: true},
 				&cli.DurationFlag{Name: "wait", Usage: "follow the request this long while it is pending"}},
-			Action: func(c *cli.Context) error {
-				form, err := loadRegistration(c, c.String("form"))
-				if err != nil {
-					return err
-				}
-				pass, err := nodePass(c, false)
-				if err != nil {
-					return err
-				}
-				reg, err := nodeRegistry(c, c.String("dir"))
-				if err != nil {
-					return err
-				}
-				defer reg.Close()
-				st, err := node.RequestSystem(c.Context, c.String("dir"), reg, form, pass)
-				if err == nil && c.Duration("wait") > 0 {
-					st, err = node.WaitDecision(c.Context, reg, st.RequestID, c.Duration("wait"))
-				}
-				if err != nil {
-					return err
-				}
-				return printStatus(c, st)
-			},
+			Action: func(c *cli.Context) error { return submitForm(c, node.RequestSystem) },
 		}},
 	}
 }

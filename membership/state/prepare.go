@@ -61,15 +61,8 @@ func (c *InitInstance) Prepare(io.Reader) error {
 }
 
 func (c *SubmitRegistration) Prepare(rnd io.Reader) error {
-	if c.RequestID == "" {
-		id, err := newID(rnd)
-		if err != nil {
-			return err
-		}
-		c.RequestID = id
-	}
-	if err := ident.CheckPart(c.RequestID); err != nil {
-		return Invalidf("request ID: %v", err)
+	if err := requestID(rnd, &c.RequestID); err != nil {
+		return err
 	}
 	if _, err := ident.ParseMember(c.Member, ""); err != nil {
 		return Invalidf("member: %v", err)
@@ -259,6 +252,21 @@ func (c *SetPolicy) Prepare(io.Reader) error { return validatePolicy(c.Policy) }
 // ---- helpers ----
 
 // newID returns a random request ID: 20 lower-case hex characters.
+// requestID gives a submission without a request ID a new one, and checks it.
+func requestID(rnd io.Reader, id *string) error {
+	if *id == "" {
+		n, err := newID(rnd)
+		if err != nil {
+			return err
+		}
+		*id = n
+	}
+	if err := ident.CheckPart(*id); err != nil {
+		return Invalidf("request ID: %v", err)
+	}
+	return nil
+}
+
 func newID(rnd io.Reader) (string, error) {
 	b := make([]byte, 10)
 	if _, err := io.ReadFull(rnd, b); err != nil {

@@ -32,15 +32,8 @@ type SubmitSystem struct {
 func (*SubmitSystem) Type() CommandType { return CmdSubmitSystem }
 
 func (c *SubmitSystem) Prepare(rnd io.Reader) error {
-	if c.RequestID == "" {
-		id, err := newID(rnd)
-		if err != nil {
-			return err
-		}
-		c.RequestID = id
-	}
-	if err := ident.CheckPart(c.RequestID); err != nil {
-		return Invalidf("request ID: %v", err)
+	if err := requestID(rnd, &c.RequestID); err != nil {
+		return err
 	}
 	if err := checkMember(c.Member); err != nil {
 		return err
